@@ -1,0 +1,68 @@
+/**
+ * fedmq error classes. Each condition has its own class and a stable `code` ("FEDMQ_ERR_…")
+ * that is never reused for another condition. The same codes travel in wire `Error` frames.
+ */
+export class FedmqError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "FedmqError";
+    this.code = code;
+  }
+}
+
+function defineError(name: string, code: string) {
+  const cls = class extends FedmqError {
+    static readonly code = code;
+    constructor(message: string, options?: { cause?: unknown }) {
+      super(code, message, options);
+      this.name = name;
+    }
+  };
+  Object.defineProperty(cls, "name", { value: name });
+  return cls;
+}
+
+/** A frame's declared length exceeds the configured maximum frame size. */
+export const FrameTooLargeError = defineError("FrameTooLargeError", "FEDMQ_ERR_FRAME_TOO_LARGE");
+/** A frame's bytes do not decode as a fedwire Frame. */
+export const MalformedFrameError = defineError("MalformedFrameError", "FEDMQ_ERR_MALFORMED_FRAME");
+/** A frame decoded but carries no body this version knows. */
+export const UnknownFrameError = defineError("UnknownFrameError", "FEDMQ_ERR_UNKNOWN_FRAME");
+/** A frame out of place: anything before Connect, a second Connect, a reply sent as a request. */
+export const ProtocolError = defineError("ProtocolError", "FEDMQ_ERR_PROTOCOL");
+/** No protocol version in common. */
+export const VersionMismatchError = defineError("VersionMismatchError", "FEDMQ_ERR_VERSION");
+/** A destination name or pattern that is not valid. */
+export const InvalidDestinationError = defineError("InvalidDestinationError", "FEDMQ_ERR_INVALID_DESTINATION");
+/** A URI that does not parse. */
+export const InvalidUriError = defineError("InvalidUriError", "FEDMQ_ERR_INVALID_URI");
+/** An Ack or Nack names a delivery tag the node does not have outstanding. */
+export const UnknownDeliveryError = defineError("UnknownDeliveryError", "FEDMQ_ERR_UNKNOWN_DELIVERY");
+/** A subscription id already in use, or unknown for Unsubscribe. */
+export const InvalidSubscriptionError = defineError("InvalidSubscriptionError", "FEDMQ_ERR_INVALID_SUBSCRIPTION");
+/** The connection is closed (or closed while the operation waited). */
+export const ConnectionClosedError = defineError("ConnectionClosedError", "FEDMQ_ERR_CONNECTION_CLOSED");
+/** An operation did not complete within its timeout. */
+export const TimeoutError = defineError("TimeoutError", "FEDMQ_ERR_TIMEOUT");
+/** A peer stopped answering pings. */
+export const StalePeerError = defineError("StalePeerError", "FEDMQ_ERR_STALE_PEER");
+/** The node could not store a message. */
+export const StoreError = defineError("StoreError", "FEDMQ_ERR_STORE");
+/** A connection's handshake did not arrive in time. */
+export const HandshakeTimeoutError = defineError("HandshakeTimeoutError", "FEDMQ_ERR_HANDSHAKE_TIMEOUT");
+/** A message or option value outside its allowed range. */
+export const InvalidArgumentError = defineError("InvalidArgumentError", "FEDMQ_ERR_INVALID_ARGUMENT");
+/** The operation is not allowed (e.g. a client publishing on an advisory topic). */
+export const ForbiddenError = defineError("ForbiddenError", "FEDMQ_ERR_FORBIDDEN");
+
+/** Rebuild a typed error from a wire Error frame's code and message. */
+export function errorFromWire(code: string, message: string): FedmqError {
+  const known = [
+    FrameTooLargeError, MalformedFrameError, UnknownFrameError, ProtocolError, VersionMismatchError,
+    InvalidDestinationError, InvalidUriError, UnknownDeliveryError, InvalidSubscriptionError,
+    ConnectionClosedError, TimeoutError, StalePeerError, StoreError, HandshakeTimeoutError,
+    InvalidArgumentError, ForbiddenError,
+  ].find((c) => c.code === code);
+  return known ? new known(message) : new FedmqError(code || "FEDMQ_ERR_UNKNOWN", message);
+}

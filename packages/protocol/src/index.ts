@@ -1,0 +1,17 @@
+export { fedwire, encodeFrame, frameType, FrameDecoder, DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_BYTES } from "./frame-codec";
+export type { Frame, FrameBody, DecodeResult } from "./frame-codec";
+export {
+  FedmqError, FrameTooLargeError, MalformedFrameError, UnknownFrameError, ProtocolError, VersionMismatchError,
+  InvalidDestinationError, InvalidUriError, UnknownDeliveryError, InvalidSubscriptionError, ConnectionClosedError,
+  TimeoutError, StalePeerError, StoreError, HandshakeTimeoutError, InvalidArgumentError, ForbiddenError, errorFromWire,
+} from "./errors";
+export {
+  parseDestination, parseDestinationPattern, validateDestinationPattern, destinationMatches, DestinationFilter,
+  deadLetterQueueOf, consumerAdvisoryTopic, isAdvisoryTopic,
+} from "./destination";
+export type { Destination, DestinationKind } from "./destination";
+export { parseUri, parseEndpoint, endpointsOf } from "./uri";
+export type { EndpointUri, CompositeUri, ParsedUri } from "./uri";
+export { DuplicateAudit, DEFAULT_DUPLICATE_AUDIT_OPTIONS } from "./duplicate-audit";
+export type { DuplicateAuditOptions } from "./duplicate-audit";
+export { PROTOCOL_VERSIONS, FEDMQ_VERSION, negotiateVersion, messageId } from "./version";
