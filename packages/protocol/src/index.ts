@@ -15,3 +15,6 @@ export type { EndpointUri, CompositeUri, ParsedUri } from "./uri";
 export { DuplicateAudit, DEFAULT_DUPLICATE_AUDIT_OPTIONS } from "./duplicate-audit";
 export type { DuplicateAuditOptions } from "./duplicate-audit";
 export { PROTOCOL_VERSIONS, FEDMQ_VERSION, negotiateVersion, messageId } from "./version";
+export { encodeDeliverFrame } from "./deliver-encoder";
+export { FrameWriter } from "./frame-writer";
+export type { ByteSink } from "./frame-writer";

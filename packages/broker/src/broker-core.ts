@@ -1,0 +1,26 @@
+import type { DuplicateAudit } from "@fedmq/protocol";
+import type { BrokerOptions, Logger } from "./options";
+import type { Router } from "./router";
+import type { ClientConnection } from "./client-connection";
+
+export interface BrokerCounters {
+  received: number;
+  duplicates: number;
+  connectionsTotal: number;
+}
+
+/** What a connection needs from its node (keeps ClientConnection free of the node's wiring). */
+export interface BrokerCore {
+  readonly id: string;
+  readonly opts: Readonly<BrokerOptions>;
+  readonly log: Logger;
+  readonly router: Router;
+  readonly audit: DuplicateAudit;
+  /** Persistent sends being stored, by message id: a resend waits for the first copy. */
+  readonly pendingStores: Map<string, Promise<void>>;
+  readonly stats: BrokerCounters;
+  readonly listenUrls: string[];
+  connectionClosed(c: ClientConnection): void;
+  /** A congested connection drained: resume dispatch to its subscriptions. */
+  kickQueues(c: ClientConnection): void;
+}

@@ -1,0 +1,192 @@
+import net from "node:net";
+import tls from "node:tls";
+import type { Duplex } from "node:stream";
+import { DuplicateAudit, parseEndpoint, InvalidArgumentError } from "@fedmq/protocol";
+import { resolveBrokerOptions, type BrokerOptions, type Logger } from "./options";
+import { Router } from "./router";
+import { ClientConnection } from "./client-connection";
+import type { BrokerCore, BrokerCounters } from "./broker-core";
+import type { MessageStore, StoreStats } from "./store/message-store";
+import { JournalStore, MemoryStore } from "./store";
+
+export interface BrokerNodeOptions extends Partial<BrokerOptions> {
+  id: string;
+  /** TLS key and certificate (PEM) for `tls://` listeners. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Use this store instead of building one from `store` / `dataDir` (tests, HA). */
+  storeInstance?: MessageStore;
+}
+
+export interface DestinationInfo {
+  name: string;
+  kind: "queue" | "topic-subscription" | "durable-subscription";
+  depth: number;
+  inflight: number;
+  consumers: number;
+  enqueued: number;
+  dequeued: number;
+  expired: number;
+  deadLettered: number;
+  redelivered: number;
+}
+
+export interface BrokerInfo {
+  id: string;
+  site: string;
+  listen: string[];
+  uptimeMs: number;
+  connections: number;
+  received: number;
+  duplicates: number;
+  memoryUsedBytes: number;
+  store: StoreStats;
+  recovery: { messages: number; durationMs: number; cleanShutdown: boolean } | undefined;
+}
+
+/**
+ * One fedmq broker node: a store, the destinations and their dispatch, and the listeners that
+ * accept client and bridge connections.
+ */
+export class BrokerNode implements BrokerCore, AsyncDisposable {
+  readonly id: string;
+  readonly opts: Readonly<BrokerOptions>;
+  readonly log: Logger;
+  readonly audit = new DuplicateAudit();
+  readonly pendingStores = new Map<string, Promise<void>>();
+  readonly stats: BrokerCounters = { received: 0, duplicates: 0, connectionsTotal: 0 };
+  readonly listenUrls: string[] = [];
+  readonly router: Router;
+  private readonly connections = new Set<ClientConnection>();
+  private readonly servers: net.Server[] = [];
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly startedAt = Date.now();
+  private recovery: BrokerInfo["recovery"];
+  private closing: Promise<void> | undefined;
+
+  private constructor(opts: Readonly<BrokerOptions>, readonly store: MessageStore, private readonly tlsOpts: BrokerNodeOptions["tls"]) {
+    this.id = opts.id;
+    this.opts = opts;
+    this.log = opts.logger.child ? opts.logger.child({ node: opts.id }) : opts.logger;
+    this.router = new Router(store, { maxRedeliveries: opts.maxRedeliveries, memoryLimitBytes: opts.memoryLimitBytes, hotCacheBytes: opts.hotCacheBytes, logger: this.log });
+  }
+
+  /** Open the store, recover, then listen. Resolves when the node is serving. */
+  static async create(options: BrokerNodeOptions): Promise<BrokerNode> {
+    const { tls: tlsOpts, storeInstance, ...rest } = options;
+    const opts = resolveBrokerOptions(rest);
+    for (const l of opts.listen) {
+      const ep = parseEndpoint(l);
+      if (ep.scheme === "tls" && !tlsOpts) throw new InvalidArgumentError(`listener '${l}' needs a key and certificate (option 'tls')`);
+      if (ep.scheme === "vm") throw new InvalidArgumentError(`listener '${l}': vm:// endpoints are in-process only and not listened on`);
+    }
+    const store = storeInstance ?? (opts.store === "memory" ? new MemoryStore() : new JournalStore({ dir: opts.dataDir!, logger: opts.logger }));
+    const node = new BrokerNode(opts, store, tlsOpts);
+    await node.start();
+    return node;
+  }
+
+  private async start(): Promise<void> {
+    const t0 = Date.now();
+    const info = await this.store.open();
+    for (const [p, hw] of info.producerHighWater) this.audit.seed(p, hw);
+    const { messages, dropped } = this.router.restore(info);
+    this.recovery = { messages, durationMs: Date.now() - t0, cleanShutdown: info.cleanShutdown };
+    this.log.info({ messages, dropped, durationMs: this.recovery.durationMs, cleanShutdown: info.cleanShutdown, engine: this.store.stats().engine }, "store recovered");
+    this.sweepTimer = setInterval(() => {
+      const n = this.router.sweepExpired();
+      if (n > 0) this.log.debug({ expired: n }, "expired messages removed");
+    }, this.opts.expirySweepMs);
+    this.sweepTimer.unref();
+    try {
+      for (const l of this.opts.listen) await this.listen(l);
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+    for (const q of this.router.queues.values()) q.schedule();
+    this.log.info({ listen: this.listenUrls }, "node ready");
+  }
+
+  private listen(uri: string): Promise<void> {
+    const ep = parseEndpoint(uri);
+    const onConn = (sock: net.Socket) => {
+      sock.setNoDelay(true);
+      this.accept(sock, `${sock.remoteAddress}:${sock.remotePort}`);
+    };
+    const server = ep.scheme === "tls" ? tls.createServer({ key: this.tlsOpts!.key, cert: this.tlsOpts!.cert }, onConn) : net.createServer(onConn);
+    return new Promise((resolve, reject) => {
+      server.once("error", (err) => reject(Object.assign(new Error(`cannot listen on ${uri}: ${err.message}`, { cause: err }), { code: "FEDMQ_ERR_LISTEN" })));
+      server.listen(ep.port, ep.host, () => {
+        const addr = server.address() as net.AddressInfo;
+        this.listenUrls.push(`${ep.scheme}://${ep.host}:${addr.port}`);
+        server.on("error", (err) => this.log.error({ err, listen: uri }, "listener error"));
+        this.servers.push(server);
+        resolve();
+      });
+    });
+  }
+
+  /** Serve a connected stream (a socket, or an in-process duplex for vm://). */
+  accept(stream: Duplex, remoteAddress: string): ClientConnection {
+    const c = new ClientConnection(stream, remoteAddress, this);
+    this.connections.add(c);
+    this.stats.connectionsTotal++;
+    return c;
+  }
+
+  connectionClosed(c: ClientConnection): void {
+    this.connections.delete(c);
+  }
+
+  kickQueues(_c: ClientConnection): void {
+    for (const q of this.router.queues.values()) q.schedule();
+    for (const s of this.router.durableSubs.values()) s.queue.schedule();
+  }
+
+  /** The port of the first listener (handy with port 0). */
+  get port(): number {
+    return Number(this.listenUrls[0]?.split(":").pop() ?? 0);
+  }
+
+  get url(): string {
+    return this.listenUrls[0] ?? "";
+  }
+
+  info(): BrokerInfo {
+    return {
+      id: this.id, site: this.opts.site, listen: [...this.listenUrls], uptimeMs: Date.now() - this.startedAt,
+      connections: this.connections.size, received: this.stats.received, duplicates: this.stats.duplicates,
+      memoryUsedBytes: this.router.ctx.memory.used, store: this.store.stats(), recovery: this.recovery,
+    };
+  }
+
+  destinations(): DestinationInfo[] {
+    const out: DestinationInfo[] = [];
+    const row = (name: string, kind: DestinationInfo["kind"], q: import("./message-queue").MessageQueue): DestinationInfo => ({
+      name, kind, depth: q.depth, inflight: q.inflight, consumers: q.consumerCount, ...q.stats,
+    });
+    for (const [name, q] of this.router.queues) out.push(row(name, "queue", q));
+    for (const [key, s] of this.router.durableSubs) out.push(row(key, "durable-subscription", s.queue));
+    return out;
+  }
+
+  /** Stop accepting, close connections (their unacked messages stay stored), flush and close the store. */
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    for (const c of [...this.connections]) c.shutdown();
+    this.router.ctx.memory.releaseAll();
+    await Promise.allSettled([...this.pendingStores.values()]);
+    await this.store.close();
+    this.log.info({}, "node stopped");
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,372 @@
+import type { Duplex } from "node:stream";
+import {
+  FrameDecoder, FrameWriter, encodeDeliverFrame, fedwire, negotiateVersion, parseDestination, isAdvisoryTopic,
+  FedmqError, ProtocolError, VersionMismatchError, HandshakeTimeoutError, StalePeerError, UnknownDeliveryError,
+  InvalidSubscriptionError, InvalidArgumentError, ForbiddenError, StoreError, PROTOCOL_VERSIONS, FEDMQ_VERSION,
+} from "@fedmq/protocol";
+import type { Entry } from "./pending-list";
+import type { MessageQueue } from "./message-queue";
+import { ServerSubscription } from "./server-subscription";
+import type { BrokerCore } from "./broker-core";
+
+interface Inflight {
+  readonly sub: ServerSubscription;
+  readonly queue: MessageQueue;
+  readonly entry: Entry;
+}
+
+/** Frames queued behind a blocked send beyond this count pause reading from the socket. */
+const INBOX_PAUSE = 1000;
+
+let connectionCounter = 0;
+
+/** The node side of one client (or bridge) connection. */
+export class ClientConnection {
+  readonly id = `c${++connectionCounter}`;
+  readonly since = Date.now();
+  clientId = "";
+  role = "client";
+  peerNodeId = "";
+  private readonly decoder: FrameDecoder;
+  readonly writer: FrameWriter;
+  private state: "handshake" | "open" | "closed" = "handshake";
+  private readonly subs = new Map<number, ServerSubscription>();
+  private readonly inflight = new Map<number, Inflight>();
+  private nextTag = 0;
+  private inbox: fedwire.Frame[] = [];
+  private processing = false;
+  private paused = false;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private lastFrameAt = Date.now();
+  bytesIn = 0;
+
+  constructor(
+    private readonly stream: Duplex,
+    readonly remoteAddress: string,
+    private readonly core: BrokerCore,
+  ) {
+    this.decoder = new FrameDecoder(core.opts.maxFrameSize);
+    this.writer = new FrameWriter(stream);
+    stream.on("data", (chunk: Buffer) => this.onData(chunk));
+    stream.on("error", (err) => this.core.log.debug({ err, conn: this.id }, "connection error"));
+    stream.on("close", () => this.teardown("peer closed the connection"));
+    this.handshakeTimer = setTimeout(() => {
+      this.fail(new HandshakeTimeoutError(`no handshake within ${core.opts.handshakeTimeoutMs} ms (option 'handshakeTimeoutMs')`));
+    }, core.opts.handshakeTimeoutMs);
+    this.handshakeTimer.unref();
+  }
+
+  get isOpen(): boolean {
+    return this.state === "open";
+  }
+
+  get subscriptionCount(): number {
+    return this.subs.size;
+  }
+
+  /** Close because of a protocol or liveness failure: one fatal Error frame, then close. */
+  fail(err: FedmqError): void {
+    if (this.state === "closed") return;
+    this.core.log.warn({ conn: this.id, remote: this.remoteAddress, clientId: this.clientId, err: { code: err.code, message: err.message } }, "closing connection");
+    this.writer.writeFrame({ error: { code: err.code, message: err.message, fatal: true } });
+    this.writer.flush();
+    this.stream.end();
+    // Do not wait for the peer to read: drop it if it has not closed soon.
+    setTimeout(() => this.stream.destroy(), 1000).unref();
+    this.teardown(err.message);
+  }
+
+  /** Close as part of node shutdown. */
+  shutdown(): void {
+    if (this.state === "closed") return;
+    this.writer.flush();
+    this.stream.end();
+    this.stream.destroy();
+    this.teardown("node shutting down");
+  }
+
+  deliver(sub: ServerSubscription, queue: MessageQueue, entry: Entry, bytes: Buffer): boolean {
+    if (this.state !== "open" || this.stream.destroyed) return false;
+    const tag = ++this.nextTag;
+    this.inflight.set(tag, { sub, queue, entry });
+    this.writer.writeRaw(encodeDeliverFrame(sub.id, tag, bytes, entry.redeliveryCount, entry.redelivered));
+    if (this.writer.congested) void this.writer.whenWritable().then(() => this.core.kickQueues(this));
+    return true;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.bytesIn += chunk.length;
+    this.lastFrameAt = Date.now();
+    const { frames, error } = this.decoder.push(chunk);
+    for (const f of frames) {
+      if (this.state === "closed") return;
+      this.onFrame(f);
+    }
+    if (error) this.fail(error);
+  }
+
+  private onFrame(f: fedwire.Frame): void {
+    if (this.state === "handshake") {
+      if (f.body !== "connect") {
+        this.fail(new ProtocolError(`expected a connect frame first, got '${f.body}'`));
+        return;
+      }
+      this.handshake(f);
+      return;
+    }
+    switch (f.body) {
+      // Acks and liveness never wait behind sends held by flow control.
+      case "ack": return this.onAck(f.ack!.tags ?? []);
+      case "nack": return this.onNack(f.nack!.tags ?? []);
+      case "ping": this.writer.writeFrame({ pong: { nonce: f.ping!.nonce } }); return;
+      case "pong": return;
+      case "connect": this.fail(new ProtocolError("a second connect frame on an open connection")); return;
+      default:
+        this.inbox.push(f);
+        if (this.inbox.length > INBOX_PAUSE && !this.paused) {
+          this.paused = true;
+          this.stream.pause();
+        }
+        if (!this.processing) void this.processInbox();
+    }
+  }
+
+  private async processInbox(): Promise<void> {
+    this.processing = true;
+    try {
+      while (this.inbox.length > 0 && this.state === "open") {
+        const f = this.inbox.shift()!;
+        try {
+          const r = this.handle(f);
+          if (r) await r;
+        } catch (err) {
+          this.replyError(f.corr ?? 0, err);
+        }
+        if (this.paused && this.inbox.length < INBOX_PAUSE / 2) {
+          this.paused = false;
+          this.stream.resume();
+        }
+      }
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private handle(f: fedwire.Frame): Promise<void> | void {
+    const corr = f.corr ?? 0;
+    switch (f.body) {
+      case "send": return this.onSend(corr, f.send!);
+      case "subscribe": return this.onSubscribe(corr, f.subscribe!);
+      case "unsubscribe": return this.onUnsubscribe(corr, f.unsubscribe!);
+      case "disconnect":
+        this.writer.writeFrame({ corr, receipt: {} });
+        this.writer.flush();
+        this.stream.end();
+        this.teardown("client disconnected");
+        return;
+      default:
+        throw new ProtocolError(`frame '${f.body}' is not a request a node accepts`);
+    }
+  }
+
+  private handshake(f: fedwire.Frame): void {
+    const c = f.connect!;
+    const version = negotiateVersion(c.versions ?? []);
+    if (version === undefined) {
+      this.fail(new VersionMismatchError(`no common protocol version: client offers [${(c.versions ?? []).join(", ")}], node speaks [${PROTOCOL_VERSIONS.join(", ")}]`));
+      return;
+    }
+    clearTimeout(this.handshakeTimer);
+    this.state = "open";
+    this.clientId = c.clientId || `${this.core.id}-${this.id}`;
+    this.role = c.role === "bridge" ? "bridge" : "client";
+    this.peerNodeId = c.nodeId ?? "";
+    this.writer.writeFrame({
+      corr: f.corr ?? 0,
+      connected: { version, brokerId: this.core.id, clientId: this.clientId, maxFrameSize: this.core.opts.maxFrameSize, site: this.core.opts.site },
+    });
+    this.writer.writeFrame({ brokerInfo: { brokerId: this.core.id, site: this.core.opts.site, version: FEDMQ_VERSION, listen: this.core.listenUrls } });
+    const hb = c.heartbeatMs ?? 0;
+    if (hb > 0) {
+      const grace = hb * this.core.opts.heartbeatGraceIntervals;
+      this.heartbeatTimer = setInterval(() => {
+        if (Date.now() - this.lastFrameAt > grace) this.fail(new StalePeerError(`no frame from the client for ${grace} ms (its heartbeat is ${hb} ms)`));
+      }, Math.max(50, Math.floor(hb / 2)));
+      this.heartbeatTimer.unref();
+    }
+    this.core.log.info({ conn: this.id, remote: this.remoteAddress, clientId: this.clientId, role: this.role, version }, "connection opened");
+  }
+
+  private onSend(corr: number, s: fedwire.ISend): Promise<void> | void {
+    const m = s.message;
+    if (!m) throw new ProtocolError("send frame without a message");
+    const dest = parseDestination(m.destination ?? "");
+    if (dest.kind === "topic" && isAdvisoryTopic(dest.uri) && this.role !== "bridge") {
+      throw new ForbiddenError(`destination '${dest.uri}' is an advisory topic: only nodes publish on advisory topics`);
+    }
+    const priority = m.priority ?? 4;
+    if (!Number.isInteger(priority) || priority < 0 || priority > 9) throw new InvalidArgumentError(`priority ${priority} is out of range 0-9`);
+    const persistent = m.persistent === true;
+    const producerId = m.producerId ?? "";
+    const seq = m.producerSeq ?? 0;
+    const audited = producerId !== "";
+    if (audited) {
+      const prior = this.core.pendingStores.get(`${producerId}:${seq}`);
+      if (prior || this.core.audit.checkAndRecord(producerId, seq)) {
+        // Already stored (or being stored): acknowledge again, never deliver twice.
+        this.core.stats.duplicates++;
+        const reply = () => this.reply(corr, { receipt: { duplicate: true } });
+        if (prior) void prior.then(reply, (err) => this.replyError(corr, err));
+        else reply();
+        return;
+      }
+    }
+    const run = async (): Promise<void> => {
+      if (!persistent || dest.kind === "topic") await this.core.router.ctx.memory.whenAvailable();
+      const bytes = Buffer.from(fedwire.Message.encode(m).finish());
+      const stored = this.core.router.publish({
+        destination: dest.uri, kind: dest.kind, persistent, priority, expiration: Number(m.expiration ?? 0),
+        producerId, producerSeq: seq, bytes,
+      });
+      this.core.stats.received++;
+      const key = `${producerId}:${seq}`;
+      if (audited && persistent) this.core.pendingStores.set(key, stored);
+      stored.then(
+        () => {
+          if (audited && persistent) this.core.pendingStores.delete(key);
+          this.reply(corr, { receipt: { duplicate: false } });
+        },
+        (err) => {
+          if (audited) {
+            this.core.pendingStores.delete(key);
+            this.core.audit.forget(producerId, seq);
+          }
+          this.core.log.error({ err, dest: dest.uri }, "could not store a message");
+          this.replyError(corr, new StoreError(`could not store message ${key}: ${(err as Error).message}`, { cause: err }));
+        },
+      );
+    };
+    // Sends wait (in order) only while memory is over its limit; otherwise they pipeline.
+    if (this.core.router.ctx.memory.full && (!persistent || dest.kind === "topic")) return run();
+    void run();
+  }
+
+  private async onSubscribe(corr: number, s: fedwire.ISubscribe): Promise<void> {
+    const id = s.subscriptionId ?? 0;
+    if (this.subs.has(id)) throw new InvalidSubscriptionError(`subscription id ${id} is already in use on this connection`);
+    const dest = parseDestination(s.destination ?? "", { allowWildcards: true });
+    const sub = new ServerSubscription(this, id, dest.uri, s.prefetch || this.core.opts.defaultPrefetch, s.priority ?? 0);
+    this.subs.set(id, sub);
+    try {
+      if (dest.kind === "queue") {
+        if (s.durableName) throw new InvalidArgumentError(`durable name '${s.durableName}' given for queue '${dest.uri}': durable subscriptions are for topics`);
+        this.core.router.attachQueueConsumer(dest.uri, dest.wildcard, sub);
+      } else if (s.durableName) {
+        sub.topicSub = await this.core.router.attachDurable(this.clientId, s.durableName, dest.uri, sub);
+      } else {
+        sub.topicSub = this.core.router.addTopicSubscription(dest.uri, sub);
+      }
+    } catch (err) {
+      this.subs.delete(id);
+      throw err;
+    }
+    this.core.log.debug({ conn: this.id, sub: id, dest: dest.uri, durable: s.durableName || undefined }, "subscribed");
+    this.reply(corr, { receipt: {} });
+  }
+
+  private async onUnsubscribe(corr: number, u: fedwire.IUnsubscribe): Promise<void> {
+    const id = u.subscriptionId ?? 0;
+    const sub = this.subs.get(id);
+    if (!sub) throw new InvalidSubscriptionError(`no subscription ${id} on this connection`);
+    this.closeSubscription(sub);
+    if (u.removeDurable && sub.topicSub?.durableKey) await this.core.router.removeDurable(sub.topicSub.durableKey);
+    this.reply(corr, { receipt: {} });
+  }
+
+  private onAck(tags: number[]): void {
+    const unknown: number[] = [];
+    for (const tag of tags) {
+      const rec = this.inflight.get(tag);
+      if (!rec) {
+        unknown.push(tag);
+        continue;
+      }
+      this.inflight.delete(tag);
+      rec.queue.ack(rec.entry, rec.sub);
+    }
+    if (unknown.length > 0) this.replyError(0, new UnknownDeliveryError(`ack for unknown delivery tag${unknown.length > 1 ? "s" : ""} ${unknown.slice(0, 10).join(", ")}`));
+  }
+
+  private onNack(tags: number[]): void {
+    const unknown: number[] = [];
+    for (const tag of tags) {
+      const rec = this.inflight.get(tag);
+      if (!rec) {
+        unknown.push(tag);
+        continue;
+      }
+      this.inflight.delete(tag);
+      rec.sub.unreserve();
+      rec.queue.redeliver([rec.entry], true);
+    }
+    if (unknown.length > 0) this.replyError(0, new UnknownDeliveryError(`nack for unknown delivery tag${unknown.length > 1 ? "s" : ""} ${unknown.slice(0, 10).join(", ")}`));
+  }
+
+  /** Detach a subscription and return its in-flight messages to their queues. */
+  private closeSubscription(sub: ServerSubscription): void {
+    this.subs.delete(sub.id);
+    sub.closed = true;
+    const byQueue = new Map<MessageQueue, Entry[]>();
+    for (const [tag, rec] of this.inflight) {
+      if (rec.sub !== sub) continue;
+      this.inflight.delete(tag);
+      let list = byQueue.get(rec.queue);
+      if (!list) byQueue.set(rec.queue, (list = []));
+      list.push(rec.entry);
+    }
+    const router = this.core.router;
+    if (sub.topicSub) {
+      if (sub.topicSub.durableKey) router.detachDurable(sub.topicSub);
+      else router.removeTopicSubscription(sub.topicSub);
+    } else {
+      router.detachQueueConsumer(sub);
+    }
+    for (const [q, entries] of byQueue) {
+      // A non-durable topic subscription's queue is gone with it: drop, do not redeliver.
+      if (sub.topicSub && !sub.topicSub.durableKey) {
+        for (const e of entries) {
+          q.inflight--;
+          q.drop(e);
+        }
+      } else {
+        q.redeliver(entries, true);
+      }
+    }
+  }
+
+  private reply(corr: number, frame: fedwire.IFrame): void {
+    if (corr === 0 || this.state !== "open") return;
+    this.writer.writeFrame({ corr, ...frame });
+  }
+
+  private replyError(corr: number, err: unknown): void {
+    if (this.state === "closed") return;
+    const e = err instanceof FedmqError ? err : new FedmqError("FEDMQ_ERR_INTERNAL", (err as Error)?.message ?? String(err));
+    if (!(err instanceof FedmqError)) this.core.log.error({ err, conn: this.id }, "request failed");
+    this.writer.writeFrame({ corr, error: { code: e.code, message: e.message, fatal: false } });
+  }
+
+  private teardown(reason: string): void {
+    if (this.state === "closed") return;
+    const wasOpen = this.state === "open";
+    this.state = "closed";
+    clearTimeout(this.handshakeTimer);
+    clearInterval(this.heartbeatTimer);
+    for (const sub of [...this.subs.values()]) this.closeSubscription(sub);
+    this.inbox = [];
+    this.writer.release();
+    this.core.connectionClosed(this);
+    if (wasOpen) this.core.log.info({ conn: this.id, remote: this.remoteAddress, clientId: this.clientId, reason }, "connection closed");
+  }
+}

@@ -1,0 +1,6 @@
+export { BrokerNode } from "./broker-node";
+export type { BrokerNodeOptions, BrokerInfo, DestinationInfo } from "./broker-node";
+export { DEFAULT_BROKER_OPTIONS, SILENT_LOGGER } from "./options";
+export type { BrokerOptions, Logger } from "./options";
+export { JournalStore, MemoryStore } from "./store";
+export type { MessageStore, StoreRef, RecordMeta, RecoveryInfo, StoreStats } from "./store/message-store";

@@ -1,0 +1,244 @@
+import type { Entry } from "./pending-list";
+import { PendingList } from "./pending-list";
+import type { MessageStore } from "./store/message-store";
+import type { MemoryLimiter } from "./memory-limiter";
+import type { Logger } from "./options";
+
+/** A consumer attached to one or more dispatch queues (the node side of a client subscription). */
+export interface DispatchTarget {
+  readonly priority: number;
+  /** True while the target has prefetch credit and its connection is not congested. */
+  canAccept(): boolean;
+  /** Reserve one unit of credit for a delivery about to be made. */
+  reserve(): void;
+  /** Give back a reservation that was not delivered. */
+  unreserve(): void;
+  /** Hand the delivery to the connection; false if the target closed meanwhile. */
+  deliver(queue: MessageQueue, entry: Entry, bytes: Buffer): boolean;
+  /** Called when an in-flight entry of this target was acknowledged. */
+  acked(): void;
+}
+
+/** What a queue needs from the node around it. */
+export interface QueueContext {
+  readonly store: MessageStore;
+  readonly maxRedeliveries: number;
+  /** Non-persistent / in-memory payloads. */
+  readonly memory: MemoryLimiter;
+  /** Persistent payloads kept in memory for fast dispatch. */
+  readonly hot: MemoryLimiter;
+  readonly logger: Logger;
+  deadLetter(from: MessageQueue, entry: Entry, reason: string): void;
+}
+
+export interface QueueStats {
+  enqueued: number;
+  dequeued: number;
+  expired: number;
+  deadLettered: number;
+  redelivered: number;
+}
+
+const DISPATCH_BATCH = 256;
+
+/**
+ * Pending messages plus the consumers competing for them: priority order, round-robin within
+ * the highest consumer priority that has credit, prefetch windows, redelivery, expiry, DLQ.
+ * A queue destination is one of these; so is each topic subscription.
+ */
+export class MessageQueue {
+  readonly pending = new PendingList();
+  private readonly targets: DispatchTarget[] = [];
+  private rr = 0;
+  inflight = 0;
+  private running = false;
+  private again = false;
+  readonly stats: QueueStats = { enqueued: 0, dequeued: 0, expired: 0, deadLettered: 0, redelivered: 0 };
+  readonly createdAt = Date.now();
+
+  constructor(
+    /** Destination URI, or a durable subscription key for topic subscriptions. */
+    readonly key: string,
+    private readonly ctx: QueueContext,
+  ) {}
+
+  get consumerCount(): number {
+    return this.targets.length;
+  }
+
+  get depth(): number {
+    return this.pending.length + this.inflight;
+  }
+
+  get consumers(): readonly DispatchTarget[] {
+    return this.targets;
+  }
+
+  enqueue(e: Entry): void {
+    this.stats.enqueued++;
+    this.pending.push(e);
+    this.schedule();
+  }
+
+  /** Re-add recovered entries without counting them as new. */
+  restore(e: Entry): void {
+    this.pending.push(e);
+  }
+
+  addTarget(t: DispatchTarget): void {
+    if (this.targets.includes(t)) return;
+    // Keep targets sorted by priority, highest first; stable for equal priorities.
+    let i = this.targets.length;
+    while (i > 0 && this.targets[i - 1]!.priority < t.priority) i--;
+    this.targets.splice(i, 0, t);
+    this.schedule();
+  }
+
+  removeTarget(t: DispatchTarget): void {
+    const i = this.targets.indexOf(t);
+    if (i >= 0) this.targets.splice(i, 1);
+  }
+
+  /** An in-flight entry was acknowledged by its consumer. */
+  ack(e: Entry, t: DispatchTarget): void {
+    this.inflight--;
+    this.stats.dequeued++;
+    t.acked();
+    this.drop(e);
+    this.schedule();
+  }
+
+  /**
+   * In-flight entries come back (consumer gone, nack): counted as a redelivery, to the front of
+   * the queue in their original order, or to the DLQ past maxRedeliveries.
+   */
+  redeliver(entries: Entry[], fromTargets: boolean): void {
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const e = entries[i]!;
+      if (fromTargets) this.inflight--;
+      e.redeliveryCount++;
+      e.redelivered = true;
+      this.stats.redelivered++;
+      if (e.redeliveryCount > this.ctx.maxRedeliveries) {
+        this.stats.deadLettered++;
+        this.ctx.deadLetter(this, e, `redelivered ${e.redeliveryCount - 1} times (option 'maxRedeliveries' is ${this.ctx.maxRedeliveries})`);
+        continue;
+      }
+      if (e.ref) this.ctx.store.setRedeliveryCount(e.ref, e.redeliveryCount);
+      this.pending.pushFront(e);
+    }
+    this.schedule();
+  }
+
+  /** Entry leaves the node (acked, expired, dead-lettered, purged): store and memory released. */
+  drop(e: Entry): void {
+    if (e.ref) {
+      this.ctx.store.remove(e.ref);
+      if (e.bytes) this.ctx.hot.release(e.size);
+    } else {
+      this.ctx.memory.release(e.size);
+    }
+    e.bytes = undefined;
+  }
+
+  /** Remove every pending entry (durable subscription deleted, queue purged). */
+  purge(): number {
+    const all = this.pending.removeWhere(() => true);
+    for (const e of all) this.drop(e);
+    return all.length;
+  }
+
+  sweepExpired(now: number): number {
+    if (this.pending.expiring === 0) return 0;
+    const gone = this.pending.removeWhere((e) => e.expiration > 0 && e.expiration <= now);
+    for (const e of gone) this.drop(e);
+    this.stats.expired += gone.length;
+    return gone.length;
+  }
+
+  schedule(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.pending.length === 0 || this.targets.length === 0) return;
+    this.running = true;
+    setImmediate(() => void this.run());
+  }
+
+  private pick(): DispatchTarget | undefined {
+    const ts = this.targets;
+    let start = 0;
+    while (start < ts.length) {
+      const prio = ts[start]!.priority;
+      let end = start;
+      while (end < ts.length && ts[end]!.priority === prio) end++;
+      const n = end - start;
+      for (let k = 0; k < n; k++) {
+        const t = ts[start + ((this.rr + k) % n)]!;
+        if (t.canAccept()) {
+          this.rr = (this.rr + k + 1) % n;
+          return t;
+        }
+      }
+      start = end;
+    }
+    return undefined;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        const now = Date.now();
+        const batch: Array<[DispatchTarget, Entry]> = [];
+        let reads = 0;
+        while (batch.length < DISPATCH_BATCH && this.pending.length > 0) {
+          const t = this.pick();
+          if (!t) break;
+          const e = this.pending.shift()!;
+          if (e.expiration > 0 && e.expiration <= now) {
+            this.stats.expired++;
+            this.drop(e);
+            continue;
+          }
+          t.reserve();
+          this.inflight++;
+          if (!e.bytes) reads++;
+          batch.push([t, e]);
+        }
+        if (batch.length === 0) break;
+        const bytes: (Buffer | Error)[] = reads === 0
+          ? batch.map(([, e]) => e.bytes!)
+          : await Promise.all(batch.map(([, e]) => (e.bytes ? e.bytes : this.ctx.store.read(e.ref!).catch((err: Error) => err))));
+        for (let i = 0; i < batch.length; i++) {
+          const [t, e] = batch[i]!;
+          const b = bytes[i]!;
+          if (b instanceof Error) {
+            this.ctx.logger.error({ err: b, queue: this.key, seq: e.ref?.seq }, "could not read a stored message; it stays queued");
+            t.unreserve();
+            this.inflight--;
+            this.pending.pushFront(e);
+            continue;
+          }
+          if (!t.deliver(this, e, b)) {
+            t.unreserve();
+            this.inflight--;
+            this.pending.pushFront(e);
+            continue;
+          }
+          // A persistent message's bytes live in the store; free the hot copy once sent.
+          if (e.ref && e.bytes) {
+            e.bytes = undefined;
+            this.ctx.hot.release(e.size);
+          }
+        }
+      } while (this.again || (this.pending.length > 0 && this.targets.some((t) => t.canAccept())));
+    } catch (err) {
+      this.ctx.logger.error({ err, queue: this.key }, "dispatch failed");
+    } finally {
+      this.running = false;
+      if (this.again) this.schedule();
+    }
+  }
+}

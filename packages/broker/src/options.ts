@@ -1,0 +1,69 @@
+import { DEFAULT_MAX_FRAME_SIZE, InvalidArgumentError } from "@fedmq/protocol";
+
+/** A pino-compatible logger (only the methods fedmq calls). */
+export interface Logger {
+  debug(obj: unknown, msg?: string): void;
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+  child?(bindings: Record<string, unknown>): Logger;
+}
+
+export const SILENT_LOGGER: Logger = Object.freeze({ debug() {}, info() {}, warn() {}, error() {}, child: () => SILENT_LOGGER });
+
+export interface BrokerOptions {
+  /** Node id, unique in the network. Required. */
+  id: string;
+  /** Site (region / data centre) label. @default "" */
+  site: string;
+  /** Listen URIs (`tcp://host:port`, port 0 = any free port). @default ["tcp://127.0.0.1:61616"] */
+  listen: string[];
+  /** Store engine. @default "journal" */
+  store: "journal" | "memory";
+  /** Data directory for the journal store. Required with `store: "journal"`. */
+  dataDir?: string;
+  /** Largest frame accepted from a peer, bytes. @default 16 MiB */
+  maxFrameSize: number;
+  /** A new connection must complete its handshake within this time, ms. @default 10_000 */
+  handshakeTimeoutMs: number;
+  /** Deliveries beyond this many redeliveries go to `DLQ.<name>`. @default 6 */
+  maxRedeliveries: number;
+  /** Prefetch used when a subscriber asks for 0. @default 1000 */
+  defaultPrefetch: number;
+  /** Memory for non-persistent messages and non-durable topic backlogs, bytes; sends past it wait. @default 64 MiB */
+  memoryLimitBytes: number;
+  /** Payload bytes of persistent messages kept in memory for fast dispatch (the rest stay on disk). @default 32 MiB */
+  hotCacheBytes: number;
+  /** How often queues are swept for expired messages, ms. @default 5_000 */
+  expirySweepMs: number;
+  /** A client silent for this many of its announced heartbeat intervals is dropped. @default 3 */
+  heartbeatGraceIntervals: number;
+  logger: Logger;
+}
+
+export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger" | "dataDir">> = Object.freeze({
+  site: "",
+  listen: ["tcp://127.0.0.1:61616"],
+  store: "journal" as const,
+  maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
+  handshakeTimeoutMs: 10_000,
+  maxRedeliveries: 6,
+  defaultPrefetch: 1000,
+  memoryLimitBytes: 64 * 1024 * 1024,
+  hotCacheBytes: 32 * 1024 * 1024,
+  expirySweepMs: 5_000,
+  heartbeatGraceIntervals: 3,
+});
+
+export function resolveBrokerOptions(opts: Partial<BrokerOptions> & { id: string }): Readonly<BrokerOptions> {
+  const o: BrokerOptions = { ...DEFAULT_BROKER_OPTIONS, logger: SILENT_LOGGER, ...opts };
+  if (typeof o.listen === "string") o.listen = [o.listen];
+  if (!o.id || !/^[A-Za-z0-9_.-]+$/.test(o.id)) throw new InvalidArgumentError(`node id '${o.id}' is not valid: use letters, digits, '_', '-', '.' (option 'id')`);
+  if (o.store !== "journal" && o.store !== "memory") throw new InvalidArgumentError(`store '${String(o.store)}' is not known: expected 'journal' or 'memory' (option 'store')`);
+  if (o.store === "journal" && !o.dataDir) throw new InvalidArgumentError("store 'journal' needs a data directory (option 'dataDir')");
+  for (const [k, min] of [["maxFrameSize", 1024], ["handshakeTimeoutMs", 1], ["defaultPrefetch", 1], ["memoryLimitBytes", 1024 * 1024], ["expirySweepMs", 10], ["heartbeatGraceIntervals", 1]] as const) {
+    if (!Number.isFinite(o[k]) || o[k] < min) throw new InvalidArgumentError(`option '${k}' is ${o[k]}: must be a number ≥ ${min}`);
+  }
+  if (!Number.isInteger(o.maxRedeliveries) || o.maxRedeliveries < 0) throw new InvalidArgumentError(`option 'maxRedeliveries' is ${o.maxRedeliveries}: must be an integer ≥ 0`);
+  return Object.freeze(o);
+}

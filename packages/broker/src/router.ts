@@ -1,0 +1,269 @@
+import { deadLetterQueueOf, destinationMatches, fedwire, parseDestination, InvalidSubscriptionError } from "@fedmq/protocol";
+import type { Entry } from "./pending-list";
+import { MessageQueue, type DispatchTarget, type QueueContext } from "./message-queue";
+import type { MessageStore, RecoveryInfo } from "./store/message-store";
+import { MemoryLimiter } from "./memory-limiter";
+import type { Logger } from "./options";
+
+/** A topic subscription: its own dispatch queue, fed by every publish its pattern matches. */
+export interface TopicSubscription {
+  readonly pattern: string;
+  readonly queue: MessageQueue;
+  /** Durable subscriptions outlive their consumer: `dsub://<clientId>/<name>`. */
+  readonly durableKey?: string;
+  active: DispatchTarget | undefined;
+}
+
+export interface PublishInput {
+  readonly destination: string;
+  readonly kind: "queue" | "topic";
+  readonly persistent: boolean;
+  readonly priority: number;
+  readonly expiration: number;
+  readonly producerId: string;
+  readonly producerSeq: number;
+  /** The encoded wire Message (owned: not a view into a socket buffer). */
+  readonly bytes: Buffer;
+}
+
+const DSUB_META_PREFIX = "dsub:";
+
+export function durableKeyOf(clientId: string, name: string): string {
+  return `dsub://${clientId}/${name}`;
+}
+
+/**
+ * Destinations of one node and the routing between them: queues by name, topic subscriptions by
+ * pattern, wildcard queue consumers, and the dead-letter path.
+ */
+export class Router {
+  readonly queues = new Map<string, MessageQueue>();
+  private readonly exactTopicSubs = new Map<string, Set<TopicSubscription>>();
+  private readonly wildcardTopicSubs = new Set<TopicSubscription>();
+  readonly durableSubs = new Map<string, TopicSubscription>();
+  /** Queue consumers with wildcard patterns, attached to every matching queue. */
+  private readonly wildcardQueueTargets = new Map<DispatchTarget, string>();
+  readonly ctx: QueueContext;
+
+  constructor(
+    private readonly store: MessageStore,
+    opts: { maxRedeliveries: number; memoryLimitBytes: number; hotCacheBytes: number; logger: Logger },
+  ) {
+    this.ctx = {
+      store,
+      maxRedeliveries: opts.maxRedeliveries,
+      memory: new MemoryLimiter(opts.memoryLimitBytes),
+      hot: new MemoryLimiter(opts.hotCacheBytes),
+      logger: opts.logger,
+      deadLetter: (from, e, reason) => void this.deadLetter(from, e, reason),
+    };
+  }
+
+  queue(dest: string): MessageQueue {
+    let q = this.queues.get(dest);
+    if (!q) {
+      q = new MessageQueue(dest, this.ctx);
+      this.queues.set(dest, q);
+      for (const [t, pattern] of this.wildcardQueueTargets) if (destinationMatches(pattern, dest)) q.addTarget(t);
+    }
+    return q;
+  }
+
+  /** Attach a queue consumer (exact or wildcard); returns the queues it is attached to. */
+  attachQueueConsumer(pattern: string, wildcard: boolean, t: DispatchTarget): MessageQueue[] {
+    if (!wildcard) {
+      const q = this.queue(pattern);
+      q.addTarget(t);
+      return [q];
+    }
+    this.wildcardQueueTargets.set(t, pattern);
+    const out: MessageQueue[] = [];
+    for (const [name, q] of this.queues) if (destinationMatches(pattern, name)) {
+      q.addTarget(t);
+      out.push(q);
+    }
+    return out;
+  }
+
+  detachQueueConsumer(t: DispatchTarget): void {
+    this.wildcardQueueTargets.delete(t);
+    for (const q of this.queues.values()) q.removeTarget(t);
+  }
+
+  /** A non-durable topic subscription (lives as long as its consumer). */
+  addTopicSubscription(pattern: string, t: DispatchTarget): TopicSubscription {
+    const sub: TopicSubscription = { pattern, queue: new MessageQueue(pattern, this.ctx), active: t };
+    this.indexTopicSub(sub);
+    sub.queue.addTarget(t);
+    return sub;
+  }
+
+  removeTopicSubscription(sub: TopicSubscription): void {
+    this.unindexTopicSub(sub);
+    sub.queue.purge();
+  }
+
+  /** Create or reattach a durable subscription; refuses a second active consumer. */
+  async attachDurable(clientId: string, name: string, pattern: string, t: DispatchTarget): Promise<TopicSubscription> {
+    const key = durableKeyOf(clientId, name);
+    let sub = this.durableSubs.get(key);
+    if (sub && sub.active) throw new InvalidSubscriptionError(`durable subscription '${name}' of client '${clientId}' already has an active consumer`);
+    if (sub && sub.pattern !== pattern) {
+      // Same name, new destination: like JMS, the old subscription and its messages go.
+      await this.removeDurable(key);
+      sub = undefined;
+    }
+    if (!sub) {
+      sub = this.createDurable(key, pattern);
+      await this.store.putMeta(DSUB_META_PREFIX + key, Buffer.from(JSON.stringify({ pattern })));
+    }
+    sub.active = t;
+    sub.queue.addTarget(t);
+    return sub;
+  }
+
+  detachDurable(sub: TopicSubscription): void {
+    if (sub.active) sub.queue.removeTarget(sub.active);
+    sub.active = undefined;
+  }
+
+  async removeDurable(key: string): Promise<void> {
+    const sub = this.durableSubs.get(key);
+    if (!sub) return;
+    this.durableSubs.delete(key);
+    this.unindexTopicSub(sub);
+    sub.queue.purge();
+    await this.store.putMeta(DSUB_META_PREFIX + key, null);
+  }
+
+  /**
+   * Route a message. Persistent messages are appended (synced) before they are queued, once per
+   * queue or durable subscription; resolves when every copy that must be durable is.
+   */
+  async publish(m: PublishInput): Promise<void> {
+    if (m.kind === "queue") {
+      await this.deliverTo(this.queue(m.destination), m.destination, m);
+      return;
+    }
+    const subs = this.matchingTopicSubs(m.destination);
+    if (subs.length === 0) return;
+    await Promise.all(subs.map((s) => this.deliverTo(s.queue, s.durableKey, m)));
+  }
+
+  private async deliverTo(q: MessageQueue, storeKey: string | undefined, m: PublishInput): Promise<void> {
+    let ref: Entry["ref"];
+    let keepBytes = true;
+    if (m.persistent && storeKey) {
+      ref = await this.store.append(
+        { destination: storeKey, priority: m.priority, expiration: m.expiration, producerId: m.producerId, producerSeq: m.producerSeq, redeliveryCount: 0 },
+        m.bytes,
+        { sync: true },
+      );
+      keepBytes = this.ctx.hot.used + m.bytes.length <= this.ctx.hot.limit;
+      if (keepBytes) this.ctx.hot.charge(m.bytes.length);
+    } else {
+      this.ctx.memory.charge(m.bytes.length);
+    }
+    q.enqueue({
+      bytes: keepBytes ? m.bytes : undefined, ref, size: m.bytes.length, priority: m.priority, expiration: m.expiration,
+      redeliveryCount: 0, redelivered: false, producerId: m.producerId, producerSeq: m.producerSeq,
+    });
+  }
+
+  matchingTopicSubs(dest: string): TopicSubscription[] {
+    const out: TopicSubscription[] = [];
+    const exact = this.exactTopicSubs.get(dest);
+    if (exact) out.push(...exact);
+    for (const s of this.wildcardTopicSubs) if (destinationMatches(s.pattern, dest)) out.push(s);
+    return out;
+  }
+
+  /** Rebuild queues and durable subscriptions from a store recovery. */
+  restore(info: RecoveryInfo): { messages: number; dropped: number } {
+    for (const [k, v] of info.meta) {
+      if (!k.startsWith(DSUB_META_PREFIX)) continue;
+      try {
+        const { pattern } = JSON.parse(v.toString("utf8")) as { pattern: string };
+        this.createDurable(k.slice(DSUB_META_PREFIX.length), pattern);
+      } catch (err) {
+        this.ctx.logger.error({ err, key: k }, "unreadable durable subscription record ignored");
+      }
+    }
+    let messages = 0;
+    let dropped = 0;
+    for (const { ref, meta } of info.messages) {
+      let q: MessageQueue | undefined;
+      if (meta.destination.startsWith("dsub://")) q = this.durableSubs.get(meta.destination)?.queue;
+      else if (meta.destination.startsWith("queue://")) q = this.queue(meta.destination);
+      if (!q) {
+        // A copy for a durable subscription that was deleted: nothing will ever consume it.
+        this.store.remove(ref);
+        dropped++;
+        continue;
+      }
+      q.restore({
+        bytes: undefined, ref, size: ref.length, priority: meta.priority, expiration: meta.expiration,
+        redeliveryCount: meta.redeliveryCount,
+        // After a crash any recovered message may have been delivered (its ack may be lost).
+        redelivered: meta.redeliveryCount > 0 || !info.cleanShutdown,
+        producerId: meta.producerId, producerSeq: meta.producerSeq,
+      });
+      messages++;
+    }
+    return { messages, dropped };
+  }
+
+  sweepExpired(now = Date.now()): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.sweepExpired(now);
+    for (const s of this.durableSubs.values()) n += s.queue.sweepExpired(now);
+    return n;
+  }
+
+  private createDurable(key: string, pattern: string): TopicSubscription {
+    const sub: TopicSubscription = { pattern, queue: new MessageQueue(key, this.ctx), durableKey: key, active: undefined };
+    this.durableSubs.set(key, sub);
+    this.indexTopicSub(sub);
+    return sub;
+  }
+
+  private indexTopicSub(sub: TopicSubscription): void {
+    if (parseDestination(sub.pattern, { allowWildcards: true }).wildcard) this.wildcardTopicSubs.add(sub);
+    else {
+      let set = this.exactTopicSubs.get(sub.pattern);
+      if (!set) this.exactTopicSubs.set(sub.pattern, (set = new Set()));
+      set.add(sub);
+    }
+  }
+
+  private unindexTopicSub(sub: TopicSubscription): void {
+    this.wildcardTopicSubs.delete(sub);
+    const set = this.exactTopicSubs.get(sub.pattern);
+    if (set) {
+      set.delete(sub);
+      if (set.size === 0) this.exactTopicSubs.delete(sub.pattern);
+    }
+  }
+
+  private async deadLetter(from: MessageQueue, e: Entry, reason: string): Promise<void> {
+    const dlqName = deadLetterQueueOf(from.key.startsWith("dsub://") ? (this.durableSubs.get(from.key)?.pattern ?? from.key) : from.key);
+    try {
+      const bytes = e.bytes ?? (await this.store.read(e.ref!));
+      const msg = fedwire.Message.decode(bytes);
+      msg.headers = { ...msg.headers, "fedmq.dlq.reason": reason, "fedmq.dlq.from": from.key };
+      msg.redeliveryCount = e.redeliveryCount;
+      msg.redelivered = true;
+      const out = Buffer.from(fedwire.Message.encode(msg).finish());
+      await this.deliverTo(this.queue(dlqName), dlqName, {
+        destination: dlqName, kind: "queue", persistent: e.ref !== undefined, priority: e.priority, expiration: 0,
+        producerId: e.producerId, producerSeq: e.producerSeq, bytes: out,
+      });
+      from.drop(e);
+      this.ctx.logger.warn({ queue: from.key, dlq: dlqName, id: `${e.producerId}:${e.producerSeq}`, reason }, "message moved to the dead-letter queue");
+    } catch (err) {
+      // Keep the message rather than lose it: back to its queue.
+      this.ctx.logger.error({ err, queue: from.key }, "could not dead-letter a message; it stays queued");
+      from.pending.pushFront(e);
+    }
+  }
+}
