@@ -1,0 +1,99 @@
+/**
+ * Endpoint URLs in a topology: a node's `listen` (`tcp://host:port`, `tls://host:port`), its
+ * `admin` (`http://host:port`), HA URLs (`redis://…`) and a connector's `uri`
+ * (`static:(…)` / `masterslave:(…)`).
+ *
+ * Placeholder until `@fedmq/protocol` exports its URI parser; only what validation needs.
+ */
+
+/** A parsed `scheme://host:port`. */
+export interface Endpoint {
+  readonly scheme: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?";
+const HOST_PORT = new RegExp(`^([a-z][a-z0-9+.-]*)://(\\[[0-9A-Fa-f:.]+\\]|${LABEL}(?:\\.${LABEL})*):(\\d{1,5})/?$`);
+const WILDCARD_HOSTS = new Set(["0.0.0.0", "[::]"]);
+const LOOPBACK_ALIASES: Readonly<Record<string, string>> = { localhost: "127.0.0.1" };
+
+/** Parses `scheme://host:port` for one of `schemes`; `null` when it is not one. */
+export function parseEndpoint(url: string, schemes: readonly string[]): Endpoint | null {
+  const m = HOST_PORT.exec(url);
+  if (m === null) return null;
+  const [, scheme, host, portText] = m as unknown as [string, string, string, string];
+  const port = Number(portText);
+  if (!schemes.includes(scheme) || port < 1 || port > 65535) return null;
+  return { scheme, host: host.toLowerCase(), port };
+}
+
+/** Checks a node's `listen` URL. @returns an error message to follow the option's name, or `null`. */
+export function checkListenUrl(url: string): string | null {
+  return parseEndpoint(url, ["tcp", "tls"]) === null
+    ? `must be a tcp:// or tls:// URL with a host and a port 1-65535 (e.g. 'tcp://127.0.0.1:61616'), got '${url}'`
+    : null;
+}
+
+/** Checks a node's `admin` URL. @returns an error message, or `null` when valid. */
+export function checkAdminUrl(url: string): string | null {
+  return parseEndpoint(url, ["http"]) === null
+    ? `must be an http:// URL with a host and a port 1-65535 (e.g. 'http://127.0.0.1:8161'), got '${url}'`
+    : null;
+}
+
+/** Checks a Redis URL (`redis://[user:pass@]host:port[/db]`, or `rediss://`). */
+export function checkRedisUrl(url: string): string | null {
+  const expected = `must be a redis:// or rediss:// URL (e.g. 'redis://127.0.0.1:6379/0'), got '${url}'`;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return expected;
+  }
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") return expected;
+  if (parsed.hostname === "") return expected;
+  if (!/^(\/\d*)?$/.test(parsed.pathname)) return `must name the Redis database as a number after '/', got '${url}'`;
+  return null;
+}
+
+/** The two forms a connector's `uri` may take, as in ActiveMQ's networkConnector. */
+export type ConnectorUriKind = "static" | "masterslave";
+
+/** A parsed connector `uri`. */
+export interface ConnectorUri {
+  readonly kind: ConnectorUriKind;
+  /** The `tcp://` / `tls://` URLs inside the parentheses, in order. */
+  readonly endpoints: readonly string[];
+}
+
+/**
+ * Parses `static:(tcp://a:1,tcp://b:2)` or `masterslave:(tcp://a:1,tcp://b:2)`.
+ * @returns the parsed URI, or an error message to follow the option's name ("'uri' must be …").
+ */
+export function parseConnectorUri(uri: string): ConnectorUri | string {
+  const m = /^(static|masterslave):\((.*)\)$/.exec(uri);
+  const expected = `must be 'static:(tcp://host:port,…)' or 'masterslave:(tcp://host:port,…)', got '${uri}'`;
+  if (m === null) return expected;
+  const kind = m[1] as ConnectorUriKind;
+  const endpoints = (m[2] as string).split(",").map((s) => s.trim());
+  for (const endpoint of endpoints) {
+    if (parseEndpoint(endpoint, ["tcp", "tls"]) === null) {
+      return `contains '${endpoint}', which is not a tcp:// or tls:// URL with a host and a port 1-65535`;
+    }
+  }
+  if (kind === "masterslave" && endpoints.length < 2) {
+    return `must list at least two URLs (master and slave) in 'masterslave:(…)', got '${uri}'`;
+  }
+  return { kind, endpoints };
+}
+
+/**
+ * Whether two bound endpoints would clash: same port, and the same host (`localhost` counts as
+ * `127.0.0.1`) or either host a wildcard (`0.0.0.0`, `[::]`).
+ */
+export function endpointsClash(a: Endpoint, b: Endpoint): boolean {
+  if (a.port !== b.port) return false;
+  if (WILDCARD_HOSTS.has(a.host) || WILDCARD_HOSTS.has(b.host)) return true;
+  return (LOOPBACK_ALIASES[a.host] ?? a.host) === (LOOPBACK_ALIASES[b.host] ?? b.host);
+}

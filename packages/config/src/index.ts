@@ -1,0 +1,37 @@
+export { loadTopology, parseTopology, validateTopology } from "./load-topology";
+export { TopologyError, formatTopologyIssue } from "./topology-error";
+export type { TopologyIssue } from "./topology-error";
+export {
+  DEFAULT_CONNECTOR_OPTIONS,
+  DEFAULT_HA_OPTIONS,
+  DEFAULT_NODE_OPTIONS,
+  MAX_FRAME_SIZE_RANGE,
+  REPLICATION_SYNC_MODES,
+  STORE_KINDS,
+} from "./defaults";
+export type { ConnectorOptions, DefaultConnectorOptions, NodeDefaults, ReplicationSync, StoreKind } from "./defaults";
+export { HA_MODES } from "./types";
+export type {
+  ConnectorSpec,
+  HaMode,
+  HaSpec,
+  NodeSpec,
+  RedisHaSpec,
+  ReplicatedHaSpec,
+  SharedFileHaSpec,
+  Topology,
+} from "./types";
+export {
+  ConnectorInputSchema,
+  ConnectorOptionsInputSchema,
+  DefaultsInputSchema,
+  HaInputSchema,
+  NodeInputSchema,
+  TopologyInputSchema,
+} from "./schema";
+export type { ConnectorInput, ConnectorOptionsInput, HaInput, NodeInput, TopologyInput } from "./schema";
+export { validateDestinationPattern } from "@fedmq/protocol";
+export { connectorUri, haGroups, nodeNames, resolveConnectorTargets, resolveNodeName } from "./topology-queries";
+export type { ConnectorTarget } from "./topology-queries";
+export { noLocator, yamlLocator } from "./yaml-locator";
+export type { Locate, LocateTarget, Position } from "./yaml-locator";

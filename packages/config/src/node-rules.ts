@@ -1,0 +1,145 @@
+/** Cross-field rules over `nodes:`: names, ports, data directories, HA groups. */
+import { parseEndpoint, endpointsClash, type Endpoint } from "./endpoint";
+import { about, type PendingIssue } from "./issue-text";
+import { resolveDataDir } from "./resolve-topology";
+import { isRecord, rawHa, rawHaGroups, rawNodes, str, type RuleContext } from "./rule-context";
+import { NAME_PATTERN } from "./schema";
+
+/** Every node rule, in file order. */
+export function checkNodeRules(ctx: RuleContext): PendingIssue[] {
+  return [...checkNodeNames(ctx), ...checkPorts(ctx), ...checkDataDirs(ctx), ...checkHaGroups(ctx)];
+}
+
+function checkNodeNames({ root }: RuleContext): PendingIssue[] {
+  if (!isRecord(root) || !isRecord(root["nodes"])) return [];
+  const names = Object.keys(root["nodes"]);
+  if (names.length === 0) return [{ path: ["nodes"], message: "'nodes' must declare at least one node" }];
+  return names
+    .filter((name) => !NAME_PATTERN.test(name))
+    .map((name) => ({
+      path: ["nodes", name],
+      target: "key" as const,
+      message: `node name '${name}' must be letters, digits, '_' and '-', starting with a letter`,
+    }));
+}
+
+interface Binding {
+  readonly node: string;
+  readonly option: string;
+  readonly path: readonly (string | number)[];
+  readonly endpoint: Endpoint;
+  readonly url: string;
+}
+
+/** Listen, admin and replication endpoints each need their own host:port. */
+function checkPorts({ root }: RuleContext): PendingIssue[] {
+  const bindings: Binding[] = [];
+  for (const [node, spec] of Object.entries(rawNodes(root))) {
+    if (!isRecord(spec)) continue;
+    const add = (option: string, path: readonly (string | number)[], url: unknown, schemes: readonly string[]) => {
+      const endpoint = typeof url === "string" ? parseEndpoint(url, schemes) : null;
+      if (endpoint !== null) bindings.push({ node, option, path, endpoint, url: url as string });
+    };
+    add("listen", ["nodes", node, "listen"], spec["listen"], ["tcp", "tls"]);
+    add("admin", ["nodes", node, "admin"], spec["admin"], ["http"]);
+    const ha = isRecord(spec["ha"]) ? spec["ha"] : undefined;
+    add("ha.replicaListen", ["nodes", node, "ha", "replicaListen"], ha?.["replicaListen"], ["tcp", "tls"]);
+  }
+  const issues: PendingIssue[] = [];
+  bindings.forEach((binding, i) => {
+    const earlier = bindings.slice(0, i).find((other) => endpointsClash(other.endpoint, binding.endpoint));
+    if (earlier === undefined) return;
+    const { host, port } = binding.endpoint;
+    const owner = earlier.node === binding.node ? "this node" : `node '${earlier.node}'`;
+    const group = rawHa(rawNodes(root)[binding.node])?.group;
+    const sameGroup = group !== undefined && earlier.node !== binding.node && rawHa(rawNodes(root)[earlier.node])?.group === group;
+    const why = sameGroup ? ` (members of ha group '${group}' are separate processes and need their own ports)` : "";
+    issues.push({
+      path: binding.path,
+      message: about(binding.path, root, `'${binding.option}' port ${host}:${port} is already used by '${earlier.option}' of ${owner}${why}`),
+    });
+  });
+  return issues;
+}
+
+/** Two persistent nodes must not share a data directory. */
+function checkDataDirs({ root, baseDir }: RuleContext): PendingIssue[] {
+  const defaults = isRecord(root) && isRecord(root["defaults"]) ? root["defaults"] : {};
+  const defaultDataDir = str(defaults["dataDir"]);
+  const seen = new Map<string, string>();
+  const issues: PendingIssue[] = [];
+  for (const [node, spec] of Object.entries(rawNodes(root))) {
+    if (!isRecord(spec)) continue;
+    const store = str(spec["store"]) ?? str(defaults["store"]);
+    if (store === "memory" || rawHa(spec)?.mode === "redis") continue;
+    const own = spec["dataDir"];
+    if (own !== undefined && typeof own !== "string") continue;
+    const dir = resolveDataDir(baseDir, node, { dataDir: own }, { dataDir: defaultDataDir });
+    const first = seen.get(dir);
+    if (first === undefined) {
+      seen.set(dir, node);
+      continue;
+    }
+    const path = own === undefined ? ["nodes", node] : ["nodes", node, "dataDir"];
+    issues.push({
+      path,
+      target: own === undefined ? "key" : "value",
+      message: about(path, root, `data directory '${dir}' is already used by node '${first}'; give each node its own 'dataDir'`),
+    });
+  }
+  return issues;
+}
+
+/** The one setting all members of a group must agree on, by mode. */
+const SHARED_BY_MODE: Readonly<Record<string, string>> = { "shared-file": "dir", redis: "redis", replicated: "election" };
+
+function checkHaGroups({ root, baseDir }: RuleContext): PendingIssue[] {
+  const nodes = rawNodes(root);
+  const defaults = isRecord(root) && isRecord(root["defaults"]) ? root["defaults"] : {};
+  const issues: PendingIssue[] = [];
+  for (const [group, members] of rawHaGroups(root)) {
+    // A group named after its only member is that member either way.
+    if (group in nodes && !(members.length === 1 && members[0] === group)) {
+      const path = ["nodes", members[0] as string, "ha", "group"];
+      issues.push({
+        path,
+        message: about(path, root, `ha group '${group}' has the name of node '${group}'; 'to: [${group}]' could mean either`),
+      });
+    }
+    const first = members[0] as string;
+    const firstHa = rawHa(nodes[first]);
+    for (const member of members) {
+      const ha = rawHa(nodes[member]);
+      if (ha?.mode === undefined) continue;
+      if (member !== first && firstHa?.mode !== undefined && ha.mode !== firstHa.mode) {
+        const path = ["nodes", member, "ha", "mode"];
+        issues.push({
+          path,
+          message: about(path, root, `ha group '${group}' mixes modes: '${ha.mode}' here, '${firstHa.mode}' on node '${first}'`),
+        });
+        continue;
+      }
+      const shared = SHARED_BY_MODE[ha.mode];
+      const mine = shared === undefined ? undefined : str(ha.ha[shared]);
+      const theirs = shared === undefined ? undefined : str(firstHa?.ha[shared]);
+      const norm = (v: string) => (shared === "dir" ? resolveDataDir(baseDir, "", { dataDir: v }, undefined) : v);
+      if (member !== first && mine !== undefined && theirs !== undefined && norm(mine) !== norm(theirs)) {
+        const path = ["nodes", member, "ha", shared as string];
+        issues.push({
+          path,
+          message: about(path, root, `ha group '${group}' members must share 'ha.${shared}': '${mine}' here, '${theirs}' on node '${first}'`),
+        });
+      }
+      const spec = nodes[member] as Record<string, unknown>;
+      const store = str(spec["store"]) ?? str(defaults["store"]);
+      if (store === "memory" && (ha.mode === "shared-file" || ha.mode === "replicated")) {
+        const path = spec["store"] === undefined ? ["nodes", member, "ha", "mode"] : ["nodes", member, "store"];
+        issues.push({
+          path,
+          message: about(path, root, `'store: memory' cannot be used with ha mode '${ha.mode}': a slave must take over the master's persisted messages`),
+        });
+      }
+    }
+  }
+  return issues;
+}

@@ -1,0 +1,98 @@
+/** Applies defaults to a validated topology, makes its paths absolute, and freezes it. */
+import * as path from "node:path";
+import { DEFAULT_CONNECTOR_OPTIONS, DEFAULT_HA_OPTIONS, DEFAULT_NODE_OPTIONS } from "./defaults";
+import type { ConnectorInput, HaInput, NodeInput, TopologyInput } from "./schema";
+import type { ConnectorSpec, HaSpec, NodeSpec, Topology } from "./types";
+
+/** A node's data directory: its own `dataDir`, else `<defaults.dataDir>/<node>`, from `baseDir`. */
+export function resolveDataDir(
+  baseDir: string,
+  nodeName: string,
+  node: { readonly dataDir?: string | undefined },
+  defaults: { readonly dataDir?: string | undefined } | undefined,
+): string {
+  if (node.dataDir !== undefined) return path.resolve(baseDir, node.dataDir);
+  return path.resolve(baseDir, defaults?.dataDir ?? DEFAULT_NODE_OPTIONS.dataDir, nodeName);
+}
+
+/**
+ * The resolved form of a topology that passed the schema and the rules.
+ * @param baseDir directory relative paths are resolved from (the topology file's)
+ */
+export function resolveTopology(input: TopologyInput, file: string, baseDir: string): Topology {
+  const nodes: Record<string, NodeSpec> = {};
+  for (const [name, node] of Object.entries(input.nodes)) {
+    nodes[name] = resolveNode(name, node, input, baseDir);
+  }
+  return deepFreeze({
+    file,
+    network: input.network,
+    nodes,
+    connectors: (input.connectors ?? []).map(resolveConnector),
+  });
+}
+
+function resolveNode(name: string, node: NodeInput, input: TopologyInput, baseDir: string): NodeSpec {
+  const defaults = input.defaults;
+  return {
+    name,
+    site: node.site,
+    listen: node.listen,
+    ...(node.admin === undefined ? {} : { admin: node.admin }),
+    store: node.store ?? defaults?.store ?? DEFAULT_NODE_OPTIONS.store,
+    dataDir: resolveDataDir(baseDir, name, node, defaults),
+    maxFrameSize: node.maxFrameSize ?? defaults?.maxFrameSize ?? DEFAULT_NODE_OPTIONS.maxFrameSize,
+    ...(node.ha === undefined ? {} : { ha: resolveHa(node.ha, baseDir) }),
+  };
+}
+
+function resolveHa(ha: HaInput, baseDir: string): HaSpec {
+  switch (ha.mode) {
+    case "shared-file":
+      return { mode: ha.mode, group: ha.group, dir: path.resolve(baseDir, ha.dir) };
+    case "redis":
+      return { mode: ha.mode, group: ha.group, redis: ha.redis };
+    case "replicated":
+      return {
+        mode: ha.mode,
+        group: ha.group,
+        replicaListen: ha.replicaListen,
+        election: ha.election,
+        sync: ha.sync ?? DEFAULT_HA_OPTIONS.sync,
+      };
+  }
+}
+
+function resolveConnector(connector: ConnectorInput): ConnectorSpec {
+  const d = DEFAULT_CONNECTOR_OPTIONS;
+  const networkTTL = connector.networkTTL ?? d.networkTTL;
+  const target =
+    connector.uri !== undefined
+      ? { uri: connector.uri }
+      : { to: typeof connector.to === "string" ? [connector.to] : [...(connector.to ?? [])] };
+  return {
+    name: connector.name,
+    from: connector.from,
+    ...target,
+    duplex: connector.duplex ?? d.duplex,
+    networkTTL,
+    messageTTL: connector.messageTTL ?? networkTTL,
+    consumerTTL: connector.consumerTTL ?? networkTTL,
+    conduitSubscriptions: connector.conduitSubscriptions ?? d.conduitSubscriptions,
+    decreaseNetworkConsumerPriority: connector.decreaseNetworkConsumerPriority ?? d.decreaseNetworkConsumerPriority,
+    prefetchSize: connector.prefetchSize ?? d.prefetchSize,
+    dynamicOnly: connector.dynamicOnly ?? d.dynamicOnly,
+    staticBridge: connector.staticBridge ?? d.staticBridge,
+    dynamicallyIncludedDestinations: [...(connector.dynamicallyIncludedDestinations ?? d.dynamicallyIncludedDestinations)],
+    staticallyIncludedDestinations: [...(connector.staticallyIncludedDestinations ?? d.staticallyIncludedDestinations)],
+    excludedDestinations: [...(connector.excludedDestinations ?? d.excludedDestinations)],
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,155 @@
+/**
+ * The topology schema (zod): what a topology file, and later CLI flags, may say.
+ * Input shapes only — unknown keys refused, options optional. Cross-field rules live in
+ * `topology-rules.ts`, defaults are applied by `resolve-topology.ts`.
+ */
+import { z } from "zod";
+import { MAX_FRAME_SIZE_RANGE, REPLICATION_SYNC_MODES, STORE_KINDS } from "./defaults";
+import { validateDestinationPattern } from "@fedmq/protocol";
+import { checkAdminUrl, checkListenUrl, checkRedisUrl, parseConnectorUri } from "./endpoint";
+
+/** Names of networks, nodes, sites, HA groups and connectors. */
+export const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
+
+/** @returns an error message (to follow the option's name) for a bad name, or `null`. */
+export function checkName(name: string): string | null {
+  return NAME_PATTERN.test(name)
+    ? null
+    : `must be a name of letters, digits, '_' and '-' starting with a letter, got '${name}'`;
+}
+
+/**
+ * A string checked by `check`. Its message follows the option's name ("'listen' must be …"),
+ * unless `standalone` (a whole sentence, like the destination pattern messages).
+ */
+function checked(check: (value: string) => string | null, standalone = false) {
+  return z.string().superRefine((value, ctx) => {
+    const message = check(value);
+    if (message !== null) ctx.addIssue({ code: "custom", message, params: { standalone } });
+  });
+}
+
+const Name = checked(checkName);
+const ListenUrl = checked(checkListenUrl);
+const RedisUrl = checked(checkRedisUrl);
+const DestinationList = z.array(checked(validateDestinationPattern, true));
+const Hops = z.number().int().min(1);
+
+/** `ha:` for `mode: shared-file`. */
+export const SharedFileHaInputSchema = z.strictObject({
+  group: Name,
+  mode: z.literal("shared-file"),
+  dir: z.string().min(1),
+});
+
+/** `ha:` for `mode: redis`. */
+export const RedisHaInputSchema = z.strictObject({
+  group: Name,
+  mode: z.literal("redis"),
+  redis: RedisUrl,
+});
+
+/** `ha:` for `mode: replicated`. */
+export const ReplicatedHaInputSchema = z.strictObject({
+  group: Name,
+  mode: z.literal("replicated"),
+  replicaListen: ListenUrl,
+  election: RedisUrl,
+  sync: z.enum(REPLICATION_SYNC_MODES).optional(),
+});
+
+/** A node's `ha:` mapping, by `mode`. */
+export const HaInputSchema = z.discriminatedUnion("mode", [
+  SharedFileHaInputSchema,
+  RedisHaInputSchema,
+  ReplicatedHaInputSchema,
+]);
+
+const MaxFrameSize = z.number().int().min(MAX_FRAME_SIZE_RANGE.min).max(MAX_FRAME_SIZE_RANGE.max);
+
+/** One entry under `nodes:`. */
+export const NodeInputSchema = z.strictObject({
+  site: Name,
+  listen: ListenUrl,
+  admin: checked(checkAdminUrl).optional(),
+  store: z.enum(STORE_KINDS).optional(),
+  dataDir: z.string().min(1).optional(),
+  maxFrameSize: MaxFrameSize.optional(),
+  ha: HaInputSchema.optional(),
+});
+
+/** `defaults:` — node options applied where a node leaves them out. */
+export const DefaultsInputSchema = z.strictObject({
+  store: z.enum(STORE_KINDS).optional(),
+  dataDir: z.string().min(1).optional(),
+  maxFrameSize: MaxFrameSize.optional(),
+});
+
+/** The bridge options of a connector, each optional (also the shape for CLI flags). */
+export const ConnectorOptionsInputSchema = z.strictObject({
+  duplex: z.boolean().optional(),
+  networkTTL: Hops.optional(),
+  messageTTL: Hops.optional(),
+  consumerTTL: Hops.optional(),
+  conduitSubscriptions: z.boolean().optional(),
+  decreaseNetworkConsumerPriority: z.boolean().optional(),
+  prefetchSize: z.number().int().min(1).optional(),
+  dynamicOnly: z.boolean().optional(),
+  staticBridge: z.boolean().optional(),
+  dynamicallyIncludedDestinations: DestinationList.optional(),
+  staticallyIncludedDestinations: DestinationList.optional(),
+  excludedDestinations: DestinationList.optional(),
+});
+
+/** One entry under `connectors:`. `to` may be one name or a list. */
+export const ConnectorInputSchema = z.strictObject({
+  name: Name,
+  from: z.string(),
+  to: z.union([z.string(), z.array(z.string())]).optional(),
+  uri: checked((uri) => {
+    const parsed = parseConnectorUri(uri);
+    return typeof parsed === "string" ? parsed : null;
+  }).optional(),
+  ...ConnectorOptionsInputSchema.shape,
+});
+
+/** A whole topology file. */
+export const TopologyInputSchema = z.strictObject({
+  network: Name,
+  defaults: DefaultsInputSchema.optional(),
+  nodes: z.record(z.string(), NodeInputSchema),
+  connectors: z.array(ConnectorInputSchema).optional(),
+});
+
+/** A topology as written (before defaults). */
+export type TopologyInput = z.infer<typeof TopologyInputSchema>;
+/** A node as written. */
+export type NodeInput = z.infer<typeof NodeInputSchema>;
+/** A connector as written. */
+export type ConnectorInput = z.infer<typeof ConnectorInputSchema>;
+/** Connector options as written. */
+export type ConnectorOptionsInput = z.infer<typeof ConnectorOptionsInputSchema>;
+/** An `ha:` mapping as written. */
+export type HaInput = z.infer<typeof HaInputSchema>;
+
+const HA_KEYS_BY_MODE: Readonly<Record<string, readonly string[]>> = {
+  "shared-file": Object.keys(SharedFileHaInputSchema.shape),
+  redis: Object.keys(RedisHaInputSchema.shape),
+  replicated: Object.keys(ReplicatedHaInputSchema.shape),
+};
+
+/**
+ * The keys allowed in the mapping at `path` (for "unknown key" messages).
+ * @param haMode the `mode` of an `ha:` mapping, when `path` points at one.
+ */
+export function allowedKeysAt(path: readonly (string | number)[], haMode?: unknown): readonly string[] {
+  const [section, , sub] = path;
+  if (path.length === 0) return Object.keys(TopologyInputSchema.shape);
+  if (section === "defaults") return Object.keys(DefaultsInputSchema.shape);
+  if (section === "connectors") return Object.keys(ConnectorInputSchema.shape);
+  if (section === "nodes" && sub === "ha") {
+    return HA_KEYS_BY_MODE[String(haMode)] ?? [...new Set(Object.values(HA_KEYS_BY_MODE).flat())];
+  }
+  if (section === "nodes") return Object.keys(NodeInputSchema.shape);
+  return [];
+}

@@ -1,0 +1,78 @@
+/** Resolved topology types: every default applied, every path absolute, deeply frozen. */
+import type { ConnectorOptions, ReplicationSync, StoreKind } from "./defaults";
+
+/** The HA modes, as written in `ha.mode`. */
+export const HA_MODES = ["shared-file", "redis", "replicated"] as const;
+/** An HA mode. */
+export type HaMode = (typeof HA_MODES)[number];
+
+interface HaBase {
+  /** The group this member belongs to; connectors may name it in `to`. */
+  readonly group: string;
+}
+
+/** Master/slave over a shared file system: a lease lock in `dir`. */
+export interface SharedFileHaSpec extends HaBase {
+  readonly mode: "shared-file";
+  /** Shared data directory of the group, absolute. */
+  readonly dir: string;
+}
+
+/** Master/slave over Redis: lease lock with fencing tokens, Redis as the store. */
+export interface RedisHaSpec extends HaBase {
+  readonly mode: "redis";
+  /** `redis://host:port/db` */
+  readonly redis: string;
+}
+
+/** Replicated store: the master streams its writes to the replica. */
+export interface ReplicatedHaSpec extends HaBase {
+  readonly mode: "replicated";
+  /** Where this member listens for replication (`tcp://host:port`). */
+  readonly replicaListen: string;
+  /** Redis URL used to elect the master. */
+  readonly election: string;
+  /** When a receipt is sent; see {@link ReplicationSync}. */
+  readonly sync: ReplicationSync;
+}
+
+/** HA membership of a node, by `mode`. */
+export type HaSpec = SharedFileHaSpec | RedisHaSpec | ReplicatedHaSpec;
+
+/** One broker node. */
+export interface NodeSpec {
+  /** The node's key under `nodes:`. */
+  readonly name: string;
+  readonly site: string;
+  /** Client and bridge listener, `tcp://host:port` or `tls://host:port`. */
+  readonly listen: string;
+  /** Admin HTTP endpoint, `http://host:port`; absent when the node has none. */
+  readonly admin?: string;
+  readonly store: StoreKind;
+  /** Absolute data directory. */
+  readonly dataDir: string;
+  /** In bytes. */
+  readonly maxFrameSize: number;
+  readonly ha?: HaSpec;
+}
+
+/** One network connector (ActiveMQ networkConnector). Exactly one of `to` and `uri` is set. */
+export interface ConnectorSpec extends ConnectorOptions {
+  readonly name: string;
+  /** The node (or HA group: the connector runs on its master) the bridge starts from. */
+  readonly from: string;
+  /** Nodes, or a single HA group, in this topology. */
+  readonly to?: readonly string[];
+  /** `static:(…)` / `masterslave:(…)` for nodes outside this topology. */
+  readonly uri?: string;
+}
+
+/** A whole network, as loaded from a topology file. */
+export interface Topology {
+  /** The file it was read from, as given to the loader. */
+  readonly file: string;
+  readonly network: string;
+  /** By node name, in file order. */
+  readonly nodes: Readonly<Record<string, NodeSpec>>;
+  readonly connectors: readonly ConnectorSpec[];
+}
