@@ -1,0 +1,100 @@
+import type { fedwire } from "@fedmq/protocol";
+import { AsyncQueue } from "./async-queue";
+import type { Delivery } from "./delivery";
+import type { Logger } from "./logger";
+
+export interface SubscribeOptions {
+  /** Unacknowledged deliveries the node may have outstanding to this consumer. @default 1000 */
+  prefetch?: number;
+  /** Topic only: name of a durable subscription (keyed with the connection's clientId). */
+  durableName?: string;
+  /** Consumer priority; higher is preferred by the node. @default 0 */
+  priority?: number;
+}
+
+export interface UnsubscribeOptions {
+  /** Also delete the durable subscription and its stored messages. @default false */
+  removeDurable?: boolean;
+}
+
+/**
+ * A subscription: iterate it (`for await`) to receive deliveries. Leaving the loop early
+ * (`break`, `return`, a throw) unsubscribes. Iteration ends when the consumer is unsubscribed or
+ * the connection closed (with an error thrown by the iterator if the connection failed).
+ */
+export interface Consumer extends AsyncIterable<Delivery> {
+  readonly destination: string;
+  /** Connection-scoped id, kept across reconnects. */
+  readonly subscriptionId: number;
+  readonly durableName: string | undefined;
+  /** Deliveries received and not yet taken by the iterator (at most `prefetch`). */
+  readonly buffered: number;
+  /** True once unsubscribed or ended with the connection. */
+  readonly closed: boolean;
+  /** Stop the subscription; with `removeDurable`, delete the durable subscription too. Idempotent. */
+  unsubscribe(opts?: UnsubscribeOptions): Promise<void>;
+  /** `unsubscribe()` without removing a durable subscription. */
+  close(): Promise<void>;
+  [Symbol.asyncIterator](): AsyncIterator<Delivery>;
+}
+
+/** What a consumer needs from the subscription registry. */
+export interface ConsumerHost {
+  unsubscribe(consumer: ConsumerImpl, removeDurable: boolean): Promise<void>;
+  readonly log: Logger;
+}
+
+/**
+ * "subscribing": Subscribe sent (or waiting for a connection), no receipt yet; "open": active;
+ * "removing": unsubscribe asked, not yet confirmed; "closed": gone.
+ */
+export type ConsumerState = "subscribing" | "open" | "removing" | "closed";
+
+export class ConsumerImpl implements Consumer {
+  state: ConsumerState = "subscribing";
+  removeDurable = false;
+  readonly queue: AsyncQueue<Delivery>;
+  private unsubscribing: Promise<void> | undefined;
+
+  constructor(
+    readonly subscriptionId: number,
+    readonly destination: string,
+    readonly prefetch: number,
+    readonly durableName: string | undefined,
+    readonly priority: number,
+    private readonly host: ConsumerHost,
+  ) {
+    this.queue = new AsyncQueue<Delivery>(() =>
+      this.unsubscribe().catch((err: unknown) => host.log.debug({ err, destination }, "unsubscribe after the iterator returned failed")),
+    );
+  }
+
+  get buffered(): number {
+    return this.queue.size;
+  }
+
+  get closed(): boolean {
+    return this.state === "closed" || this.state === "removing";
+  }
+
+  /** The Subscribe body for this consumer (the same on every connection epoch). */
+  subscribeBody(): fedwire.ISubscribe {
+    return {
+      subscriptionId: this.subscriptionId, destination: this.destination, prefetch: this.prefetch,
+      durableName: this.durableName ?? "", priority: this.priority,
+    };
+  }
+
+  unsubscribe(opts: UnsubscribeOptions = {}): Promise<void> {
+    this.unsubscribing ??= this.host.unsubscribe(this, opts.removeDurable === true);
+    return this.unsubscribing;
+  }
+
+  close(): Promise<void> {
+    return this.unsubscribe();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Delivery> {
+    return this.queue;
+  }
+}

@@ -1,0 +1,209 @@
+import { ConnectionClosedError, TimeoutError, errorFromWire, type fedwire } from "@fedmq/protocol";
+import { ConsumerImpl, type ConsumerHost } from "./consumer";
+import { DeliveryImpl } from "./delivery";
+import type { Logger } from "./logger";
+import type { Session } from "./session";
+
+interface Op {
+  readonly what: string;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
+export interface SubscriptionsContext {
+  /** The open session, if connected. */
+  session(): Session | undefined;
+  /** Failover `timeout` option: how long an operation may wait for a connection (ms); -1 = forever. */
+  readonly timeoutMs: number;
+  readonly log: Logger;
+}
+
+/**
+ * The consumers of one connection, across its connection epochs: subscribes, unsubscribes,
+ * routing of deliveries, re-subscribing after a reconnect, and discarding buffered deliveries
+ * of a lost epoch (the node redelivers them).
+ */
+export class Subscriptions implements ConsumerHost {
+  readonly log: Logger;
+  private readonly consumers = new Map<number, ConsumerImpl>();
+  private readonly subscribeOps = new Map<ConsumerImpl, Op>();
+  private readonly unsubscribeOps = new Map<ConsumerImpl, Op>();
+  private nextId = 1;
+
+  constructor(private readonly ctx: SubscriptionsContext) {
+    this.log = ctx.log;
+  }
+
+  get size(): number {
+    return this.consumers.size;
+  }
+
+  /** Register a consumer and subscribe it now, or as soon as connected. */
+  subscribe(destination: string, prefetch: number, durableName: string | undefined, priority: number): Promise<ConsumerImpl> {
+    const c = new ConsumerImpl(this.nextId++, destination, prefetch, durableName, priority, this);
+    this.consumers.set(c.subscriptionId, c);
+    return new Promise<ConsumerImpl>((resolve, reject) => {
+      this.subscribeOps.set(c, { what: `subscribe to '${destination}'`, resolve: () => resolve(c), reject });
+      const s = this.ctx.session();
+      if (s) this.writeSubscribe(c, s);
+      else this.armTimer(c, this.subscribeOps);
+    });
+  }
+
+  unsubscribe(c: ConsumerImpl, removeDurable: boolean): Promise<void> {
+    if (c.state === "closed" || c.state === "removing") return Promise.resolve();
+    c.state = "removing";
+    c.removeDurable = removeDurable;
+    c.queue.clear();
+    c.queue.end();
+    const s = this.ctx.session();
+    if (!s && !removeDurable) {
+      // The node dropped the subscription with the lost connection; a durable one stays offline.
+      this.forget(c);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.unsubscribeOps.set(c, { what: `unsubscribe from '${c.destination}'`, resolve, reject });
+      if (s) this.writeUnsubscribe(c, s);
+      else this.armTimer(c, this.unsubscribeOps);
+    });
+  }
+
+  /** Hand a delivery to its consumer. */
+  route(session: Session, d: fedwire.IDeliver): void {
+    const c = this.consumers.get(d.subscriptionId ?? 0);
+    if (!c || (c.state !== "open" && c.state !== "subscribing") || !d.message) {
+      this.log.debug({ subscriptionId: d.subscriptionId, tag: d.tag }, "delivery for no active consumer ignored");
+      return;
+    }
+    c.queue.push(new DeliveryImpl(d.message, Number(d.tag ?? 0), session, this.log));
+  }
+
+  /** A new connection epoch: re-subscribe every open consumer (same ids), finish pending removals. */
+  restore(s: Session): void {
+    for (const c of [...this.consumers.values()]) {
+      if (c.state === "subscribing" || c.state === "open") {
+        this.writeSubscribe(c, s);
+      } else if (c.state === "removing") {
+        if (c.removeDurable) {
+          this.writeSubscribe(c, s);
+          this.writeUnsubscribe(c, s);
+        } else {
+          this.settle(this.unsubscribeOps, c);
+          this.forget(c);
+        }
+      }
+    }
+  }
+
+  /** The connection was lost: drop buffered deliveries, start the `timeout` of waiting operations. */
+  disconnected(): void {
+    let dropped = 0;
+    for (const c of this.consumers.values()) dropped += c.queue.clear().length;
+    if (dropped > 0) this.log.debug({ dropped }, "discarded buffered deliveries of the lost connection");
+    for (const c of this.subscribeOps.keys()) this.armTimer(c, this.subscribeOps);
+    for (const c of this.unsubscribeOps.keys()) this.armTimer(c, this.unsubscribeOps);
+  }
+
+  /** The connection is gone for good: end every consumer (with `cause` if it failed). */
+  closeAll(cause: Error | undefined): void {
+    const err = cause
+      ? new ConnectionClosedError(`connection closed: ${cause.message}`, { cause })
+      : new ConnectionClosedError("connection closed");
+    for (const c of this.consumers.values()) {
+      c.state = "closed";
+      c.queue.clear();
+      c.queue.end(cause ? err : undefined);
+    }
+    this.consumers.clear();
+    for (const ops of [this.subscribeOps, this.unsubscribeOps]) {
+      for (const op of ops.values()) {
+        clearTimeout(op.timer);
+        op.reject(err);
+      }
+      ops.clear();
+    }
+  }
+
+  private writeSubscribe(c: ConsumerImpl, s: Session): void {
+    this.disarm(c, this.subscribeOps);
+    s.request({ subscribe: c.subscribeBody() }, (reply) => {
+      if (!reply) return; // connection lost: re-subscribed on the next epoch
+      if (reply.error) {
+        const err = errorFromWire(reply.error.code ?? "", reply.error.message ?? "");
+        this.log.debug({ err, destination: c.destination, subscriptionId: c.subscriptionId }, "subscribe refused");
+        if (c.state === "closed") return;
+        const removing = c.state === "removing";
+        c.state = "closed";
+        c.queue.clear();
+        c.queue.end(err);
+        this.forget(c);
+        if (!this.fail(this.subscribeOps, c, err) && removing) this.fail(this.unsubscribeOps, c, err);
+        return;
+      }
+      if (c.state === "subscribing") c.state = "open";
+      this.settle(this.subscribeOps, c);
+    });
+  }
+
+  private writeUnsubscribe(c: ConsumerImpl, s: Session): void {
+    this.disarm(c, this.unsubscribeOps);
+    s.request({ unsubscribe: { subscriptionId: c.subscriptionId, removeDurable: c.removeDurable } }, (reply) => {
+      if (!reply) {
+        // Lost: the node dropped a plain subscription with the connection; a removal is retried.
+        if (!c.removeDurable) {
+          this.settle(this.unsubscribeOps, c);
+          this.forget(c);
+        }
+        return;
+      }
+      this.forget(c);
+      if (reply.error) this.fail(this.unsubscribeOps, c, errorFromWire(reply.error.code ?? "", reply.error.message ?? ""));
+      else this.settle(this.unsubscribeOps, c);
+    });
+  }
+
+  private forget(c: ConsumerImpl): void {
+    c.state = "closed";
+    this.consumers.delete(c.subscriptionId);
+  }
+
+  private settle(ops: Map<ConsumerImpl, Op>, c: ConsumerImpl): void {
+    const op = ops.get(c);
+    if (!op) return;
+    ops.delete(c);
+    clearTimeout(op.timer);
+    op.resolve();
+  }
+
+  private fail(ops: Map<ConsumerImpl, Op>, c: ConsumerImpl, err: Error): boolean {
+    const op = ops.get(c);
+    if (!op) return false;
+    ops.delete(c);
+    clearTimeout(op.timer);
+    op.reject(err);
+    return true;
+  }
+
+  private armTimer(c: ConsumerImpl, ops: Map<ConsumerImpl, Op>): void {
+    const op = ops.get(c);
+    const ms = this.ctx.timeoutMs;
+    if (!op || op.timer || ms < 0) return;
+    op.timer = setTimeout(() => {
+      op.timer = undefined;
+      c.queue.clear();
+      c.queue.end();
+      this.forget(c);
+      this.fail(ops, c, new TimeoutError(`${op.what} waited ${ms} ms for a connection (failover option 'timeout')`));
+    }, ms);
+  }
+
+  private disarm(c: ConsumerImpl, ops: Map<ConsumerImpl, Op>): void {
+    const op = ops.get(c);
+    if (op?.timer) {
+      clearTimeout(op.timer);
+      op.timer = undefined;
+    }
+  }
+}
