@@ -178,8 +178,10 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
 
   private async doClose(): Promise<void> {
     clearInterval(this.sweepTimer);
-    await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    // Stop accepting first; server.close() resolves only once every connection is gone.
+    const stopped = Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     for (const c of [...this.connections]) c.shutdown();
+    await stopped;
     this.router.ctx.memory.releaseAll();
     await Promise.allSettled([...this.pendingStores.values()]);
     await this.store.close();

@@ -1,0 +1,63 @@
+import type { Argv } from "yargs";
+import { BrokerNode } from "@fedmq/broker";
+import { loadTopology } from "@fedmq/config";
+import { createRootLogger } from "../logger";
+import { CliError } from "../cli-error";
+
+interface NodeArgs {
+  name: string;
+  listen?: string[];
+  data?: string;
+  store?: "journal" | "memory";
+  topology?: string;
+  site?: string;
+  "max-frame-size"?: number;
+  "log-level"?: string;
+}
+
+export const nodeCommand = {
+  command: "node",
+  describe: "run one broker node until SIGINT/SIGTERM",
+  builder: (y: Argv) =>
+    y
+      .option("name", { type: "string", demandOption: true, describe: "node id, unique in the network" })
+      .option("listen", { type: "string", array: true, describe: "listen URI(s), e.g. tcp://127.0.0.1:61616 (default from the topology, else tcp://127.0.0.1:61616)" })
+      .option("data", { type: "string", describe: "data directory for the journal store" })
+      .option("store", { choices: ["journal", "memory"] as const, describe: "store engine (default journal)" })
+      .option("site", { type: "string", describe: "site label (region / data centre)" })
+      .option("topology", { type: "string", describe: "topology YAML: run the node --name declared in it" })
+      .option("max-frame-size", { type: "number", describe: "largest frame accepted, bytes (default 16 MiB)" })
+      .option("log-level", { choices: ["trace", "debug", "info", "warn", "error"], default: "info" }),
+  handler: async (argv: NodeArgs): Promise<void> => {
+    const log = createRootLogger({ level: argv["log-level"], name: argv.name });
+    let opts: Parameters<typeof BrokerNode.create>[0] = { id: argv.name };
+    if (argv.topology) {
+      const topo = await loadTopology(argv.topology);
+      const spec = topo.nodes[argv.name];
+      if (!spec) throw new CliError(`node '${argv.name}' is not in ${argv.topology}: it declares ${Object.keys(topo.nodes).join(", ")}`, 2);
+      opts = { ...opts, site: spec.site, listen: [spec.listen], store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize };
+    }
+    if (argv.listen) opts.listen = argv.listen;
+    if (argv.data) opts.dataDir = argv.data;
+    if (argv.store) opts.store = argv.store;
+    if (argv.site) opts.site = argv.site;
+    if (argv["max-frame-size"]) opts.maxFrameSize = argv["max-frame-size"];
+    if (!opts.store) opts.store = "journal";
+    if (opts.store === "journal" && !opts.dataDir) throw new CliError("the journal store needs --data DIR (or --store memory)", 2);
+    const node = await BrokerNode.create({ ...opts, logger: log });
+    await new Promise<void>((resolve) => {
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, "stopping");
+        node.close().then(resolve, (err) => {
+          log.error({ err }, "error while stopping");
+          resolve();
+        });
+      };
+      process.once("SIGINT", () => stop("SIGINT"));
+      process.once("SIGTERM", () => stop("SIGTERM"));
+    });
+  },
+};

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { FEDMQ_VERSION } from "@fedmq/protocol";
+import { nodeCommand } from "./commands/node";
+import { produceCommand } from "./commands/produce";
+import { consumeCommand } from "./commands/consume";
+import { validateCommand } from "./commands/validate";
+import { CliError } from "./cli-error";
+
+/** The one place that reads argv and calls process.exit. */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const parser = yargs(argv)
+    .scriptName("fedmq")
+    .usage("$0 <command> [options]")
+    .command(nodeCommand)
+    .command(produceCommand)
+    .command(consumeCommand)
+    .command(validateCommand)
+    .demandCommand(1, "name a command")
+    .strict()
+    .version(FEDMQ_VERSION)
+    .help()
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      process.stderr.write(`${y.help() && ""}`);
+      y.showHelp((s: string) => process.stderr.write(s + "\n"));
+      process.stderr.write(`\nfedmq: ${msg}\n`);
+      exitCode = 2;
+      throw new CliError(msg, 2);
+    });
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    if (err instanceof CliError) {
+      if (exitCode !== 2) process.stderr.write(`fedmq: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const e = err as Error & { code?: string };
+    process.stderr.write(`fedmq: ${e.message}${e.code && !e.message.includes(e.code) ? ` (${e.code})` : ""}\n`);
+    return 1;
+  }
+  return exitCode;
+}
+
+if (require.main === module) {
+  main(hideBin(process.argv)).then((code) => process.exit(code));
+}
