@@ -9,6 +9,9 @@ const config: Config = {
   testTimeout: 60_000,
   // Suites start real servers and child processes; two workers match the 2-core CI machine.
   maxWorkers: 2,
+  // Safety net: a failing test must not leave CI waiting on a handle (e.g. a reconnecting
+  // client) it did not get to close. Suites still clean up after themselves.
+  forceExit: true,
 };
 
 export default config;

@@ -27,3 +27,5 @@ export type { NatsServerOptions, NatsServerInfo } from "./nats-server";
 export type { ServerLaunchOptions } from "./server-process";
 export type { LinkProxyOptions, LinkTarget, LinkStats, CutMode } from "./link-proxy";
 export type { ManagedProcess, SpawnManagedOptions, ExitInfo, OutputStream, ManagedWaitForLineOptions } from "./child";
+export { NodeProcess, CLI_MAIN } from "./node-process";
+export type { NodeProcessOptions } from "./node-process";
