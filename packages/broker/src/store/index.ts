@@ -1,0 +1,24 @@
+export type {
+  AppendOptions,
+  MessageStore,
+  RecordMeta,
+  RecoveredMessage,
+  RecoveryInfo,
+  StoreRef,
+  StoreStats,
+} from "./message-store";
+export { JournalStore } from "./journal-store";
+export { DEFAULT_JOURNAL_OPTIONS } from "./journal-options";
+export type { JournalStoreOptions, ResolvedJournalOptions } from "./journal-options";
+export { MemoryStore } from "./memory-store";
+export type { MemoryStoreOptions } from "./memory-store";
+export type { StoreLogger } from "./store-logger";
+export {
+  StoreAlreadyOpenError,
+  StoreArgumentError,
+  StoreClosedError,
+  StoreIoError,
+  StoreNotOpenError,
+  StoreOptionError,
+  StoreUnknownRefError,
+} from "./store-errors";

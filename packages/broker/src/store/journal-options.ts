@@ -1,0 +1,79 @@
+import { StoreOptionError } from "./store-errors";
+import { SILENT_LOGGER, type StoreLogger } from "./store-logger";
+
+/** Options of the `journal` store engine. */
+export interface JournalStoreOptions {
+  /** Directory holding the segment files; created if missing. Required. */
+  readonly dir: string;
+  /**
+   * Size at which the journal rolls to a new segment file, in bytes. A record larger than
+   * this still fits: a segment always takes at least one record.
+   * @default 67_108_864 (64 MiB)
+   */
+  readonly segmentSize?: number;
+  /**
+   * Budget of the write-through payload cache, in bytes of payload. Recently appended
+   * payloads are kept so that dispatch right after append rarely reads the disk. 0 disables.
+   * @default 33_554_432 (32 MiB)
+   */
+  readonly readCacheBytes?: number;
+  /**
+   * Producers kept in the checkpointed duplicate audit (producer id -> highest producer
+   * sequence); the least recently seen producer is evicted past this count.
+   * @default 100_000 (producers)
+   */
+  readonly maxProducers?: number;
+  /**
+   * pino-compatible logger.
+   * @default silent
+   */
+  readonly logger?: StoreLogger;
+}
+
+export type ResolvedJournalOptions = Readonly<Required<JournalStoreOptions>>;
+
+/** Defaults of every optional journal option. */
+export const DEFAULT_JOURNAL_OPTIONS: Readonly<Required<Omit<JournalStoreOptions, "dir">>> = Object.freeze({
+  segmentSize: 64 * 1024 * 1024,
+  readCacheBytes: 32 * 1024 * 1024,
+  maxProducers: 100_000,
+  logger: SILENT_LOGGER,
+});
+
+/** Smallest `segmentSize` accepted, in bytes (tests use tiny segments to force rolls). */
+export const MIN_SEGMENT_SIZE = 1024;
+/** Largest `segmentSize` accepted, in bytes. */
+export const MAX_SEGMENT_SIZE = 1024 * 1024 * 1024;
+
+function checkInteger(name: string, value: number, min: number, max: number): void {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new StoreOptionError(`option '${name}' must be an integer in [${min}, ${max}], got '${String(value)}'`);
+  }
+}
+
+/** Merge with the defaults, validate once, freeze. */
+export function resolveJournalOptions(opts: JournalStoreOptions): ResolvedJournalOptions {
+  if (opts === null || typeof opts !== "object") {
+    throw new StoreOptionError("journal options must be an object with at least 'dir'");
+  }
+  if (typeof opts.dir !== "string" || opts.dir.length === 0) {
+    throw new StoreOptionError(`option 'dir' must be a non-empty path, got '${String(opts.dir)}'`);
+  }
+  const merged = { ...DEFAULT_JOURNAL_OPTIONS, ...definedOnly(opts) } as Required<JournalStoreOptions>;
+  checkInteger("segmentSize", merged.segmentSize, MIN_SEGMENT_SIZE, MAX_SEGMENT_SIZE);
+  checkInteger("readCacheBytes", merged.readCacheBytes, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger("maxProducers", merged.maxProducers, 1, 100_000_000);
+  const log = merged.logger;
+  if (!log || ["debug", "info", "warn", "error"].some((m) => typeof (log as unknown as Record<string, unknown>)[m] !== "function")) {
+    throw new StoreOptionError("option 'logger' must have debug, info, warn and error methods (a pino logger fits)");
+  }
+  return Object.freeze(merged);
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,223 @@
+import { promises as fsp } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
+import type { RecordMeta, RecoveredMessage, StoreRef } from "./message-store";
+import type { ResolvedJournalOptions } from "./journal-options";
+import { listSegments, newSegmentState, readFully, type SegmentState } from "./journal-segment";
+import { ProducerAudit } from "./producer-audit";
+import { checkFrame, decodeRecord, HEADER_BYTES, RecordType, type DecodedRecord, type FrameProblem } from "./record-codec";
+
+/** Everything `open()` needs to resume appending. */
+export interface RecoveredJournal {
+  /** Segments present, ascending, with live index, sizes (after truncation) and refs. */
+  readonly segments: SegmentState[];
+  readonly messages: RecoveredMessage[];
+  readonly audit: ProducerAudit;
+  readonly meta: Map<string, Buffer>;
+  readonly nextSeq: number;
+  readonly cleanShutdown: boolean;
+  /** True when the last segment starts with a valid CHECKPOINT (so appending may go on in it). */
+  readonly lastHasCheckpoint: boolean;
+}
+
+type MutableMeta = { -readonly [K in keyof RecordMeta]: RecordMeta[K] };
+
+interface ScanResult {
+  readonly firstType: number;
+  readonly lastType: number;
+}
+
+const WINDOW_BYTES = 8 * 1024 * 1024;
+
+/** Sliding read window over one segment file. */
+class SegmentWindow {
+  buf = Buffer.allocUnsafe(WINDOW_BYTES);
+  start = 0;
+  len = 0;
+
+  constructor(
+    private readonly h: FileHandle,
+    public fileSize: number,
+  ) {}
+
+  has(pos: number, n: number): boolean {
+    return pos >= this.start && pos + n <= this.start + this.len;
+  }
+
+  /** Make [pos, pos + n) readable (n clamped to the file end); false if the file is shorter. */
+  async ensure(pos: number, n: number): Promise<boolean> {
+    if (this.has(pos, n)) return true;
+    const avail = this.fileSize - pos;
+    const want = Math.min(Math.max(WINDOW_BYTES, n), avail);
+    if (this.buf.length < want) this.buf = Buffer.allocUnsafe(want);
+    this.start = pos;
+    this.len = await readFully(this.h, this.buf, 0, want, pos);
+    return this.has(pos, n);
+  }
+
+  /** Check (and load) the frame at `pos`; body length or the problem. */
+  async frameAt(pos: number): Promise<number | FrameProblem> {
+    if (!this.has(pos, HEADER_BYTES)) await this.ensure(pos, HEADER_BYTES);
+    let r = checkFrame(this.buf, pos - this.start, this.len, this.fileSize - this.start);
+    if (r === "short-body") {
+      await this.ensure(pos, HEADER_BYTES + this.buf.readUInt32LE(pos - this.start));
+      r = checkFrame(this.buf, pos - this.start, this.len, this.fileSize - this.start);
+    }
+    return r;
+  }
+}
+
+/** Scan every segment of `dir` in order and rebuild the store state. */
+export async function recoverJournal(dir: string, opts: ResolvedJournalOptions): Promise<RecoveredJournal> {
+  const numbers = await listSegments(dir);
+  const segments = numbers.map((n) => newSegmentState(dir, n));
+  const live = new Map<number, RecoveredMessage>();
+  const audit = new ProducerAudit(opts.maxProducers);
+  const meta = new Map<string, Buffer>();
+  const strings = new Map<string, string>();
+  const intern = (s: string): string => {
+    const c = strings.get(s);
+    if (c !== undefined) return c;
+    strings.set(s, s);
+    return s;
+  };
+  let nextSeq = 1;
+  let last: ScanResult = { firstType: 0, lastType: 0 };
+
+  const apply = (seg: SegmentState, rec: DecodedRecord, offset: number): void => {
+    if (rec.type !== RecordType.CHECKPOINT) seg.dataRecords++;
+    switch (rec.type) {
+      case RecordType.ADD: {
+        const ref: StoreRef = { seq: rec.seq, segment: seg.number, offset, length: rec.payloadLength };
+        const m: MutableMeta = {
+          destination: rec.destination,
+          priority: rec.priority,
+          expiration: rec.expiration,
+          producerId: rec.producerId,
+          producerSeq: rec.producerSeq,
+          redeliveryCount: rec.redeliveryCount,
+        };
+        live.set(rec.seq, { ref, meta: m });
+        audit.observe(rec.producerId, rec.producerSeq);
+        if (rec.seq >= nextSeq) nextSeq = rec.seq + 1;
+        break;
+      }
+      case RecordType.REMOVE:
+        live.delete(rec.seq);
+        if (rec.segment !== seg.number) seg.refs.add(rec.segment);
+        break;
+      case RecordType.REDELIVERY: {
+        const e = live.get(rec.seq);
+        if (e) (e.meta as MutableMeta).redeliveryCount = rec.count;
+        if (rec.segment !== seg.number) seg.refs.add(rec.segment);
+        break;
+      }
+      case RecordType.META:
+        if (rec.value) meta.set(rec.key, rec.value);
+        else meta.delete(rec.key);
+        break;
+      case RecordType.CHECKPOINT:
+        // The checkpoint carries the full metadata map as of its roll: it replaces what older
+        // segments said (some of which may already be deleted).
+        if (rec.nextSeq > nextSeq) nextSeq = rec.nextSeq;
+        for (const [id, hw] of rec.producers) audit.observe(id, hw);
+        meta.clear();
+        for (const [k, v] of rec.meta) meta.set(k, v);
+        break;
+      case RecordType.CLEAN:
+        break;
+    }
+  };
+
+  for (let i = 0; i < segments.length; i++) {
+    const isLast = i === segments.length - 1;
+    const r = await scanSegment(segments[i], isLast, apply, intern, opts);
+    if (isLast) last = r;
+  }
+
+  const messages = [...live.values()];
+  live.clear();
+  let sorted = true;
+  for (let i = 1; i < messages.length && sorted; i++) sorted = messages[i - 1].ref.seq < messages[i].ref.seq;
+  if (!sorted) messages.sort((a, b) => a.ref.seq - b.ref.seq);
+  const bySegment = new Map(segments.map((s) => [s.number, s]));
+  for (const m of messages) {
+    const s = bySegment.get(m.ref.segment);
+    if (s) {
+      s.live.add(m.ref.seq);
+      s.liveBytes += m.ref.length;
+    }
+  }
+  return {
+    segments,
+    messages,
+    audit,
+    meta,
+    nextSeq,
+    cleanShutdown: segments.length === 0 || last.lastType === RecordType.CLEAN,
+    lastHasCheckpoint: last.firstType === RecordType.CHECKPOINT,
+  };
+}
+
+async function scanSegment(
+  seg: SegmentState,
+  isLast: boolean,
+  apply: (seg: SegmentState, rec: DecodedRecord, offset: number) => void,
+  intern: (s: string) => string,
+  opts: ResolvedJournalOptions,
+): Promise<ScanResult> {
+  const log = opts.logger;
+  const h = await fsp.open(seg.path, isLast ? "r+" : "r");
+  let firstType = 0;
+  let lastType = 0;
+  try {
+    const win = new SegmentWindow(h, (await h.stat()).size);
+    let pos = 0;
+    while (pos < win.fileSize) {
+      const r = await win.frameAt(pos);
+      let problem: FrameProblem | null = typeof r === "number" ? null : r;
+      if (typeof r === "number") {
+        const rec = decodeRecord(win.buf, pos - win.start, r, intern);
+        if (rec) {
+          apply(seg, rec, pos);
+          if (pos === 0) firstType = rec.type;
+          lastType = rec.type;
+          pos += HEADER_BYTES + r;
+          continue;
+        }
+        problem = "malformed";
+      }
+      // A frame that does not check. Its length is trusted only if the CRC (not the length)
+      // failed and a valid record follows it.
+      const lengthSane = problem === "bad-crc" || problem === "malformed";
+      const bodyLen = lengthSane ? win.buf.readUInt32LE(pos - win.start) : 0;
+      const next = pos + HEADER_BYTES + bodyLen;
+      const nextValid = lengthSane && next < win.fileSize && (await validFrameAt(win, next));
+      const detail = { segment: seg.path, offset: pos, problem };
+      if (nextValid || (lengthSane && !isLast && next === win.fileSize)) {
+        log.error({ ...detail, skippedBytes: HEADER_BYTES + bodyLen }, "journal: corrupt record skipped");
+        lastType = 0;
+        pos = next;
+        continue;
+      }
+      if (isLast) {
+        const bytes = win.fileSize - pos;
+        log.warn({ ...detail, truncatedBytes: bytes }, `journal: torn tail of ${bytes} bytes truncated`);
+        await h.truncate(pos);
+        await h.sync();
+        win.fileSize = pos;
+      } else {
+        log.error({ ...detail, ignoredBytes: win.fileSize - pos }, "journal: corrupt record with a bad length; rest of the segment ignored");
+      }
+      break;
+    }
+    seg.size = pos;
+  } finally {
+    await h.close();
+  }
+  return { firstType, lastType };
+}
+
+async function validFrameAt(win: SegmentWindow, pos: number): Promise<boolean> {
+  const r = await win.frameAt(pos);
+  return typeof r === "number" && decodeRecord(win.buf, pos - win.start, r) !== null;
+}

@@ -1,0 +1,128 @@
+import { promises as fsp } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
+import * as path from "node:path";
+import { SeqBitset } from "./seq-bitset";
+
+const SEGMENT_RE = /^(\d{8})\.log$/;
+
+/** In-memory state of one segment file `NNNNNNNN.log`. */
+export interface SegmentState {
+  readonly number: number;
+  readonly path: string;
+  /** Bytes of valid records (the next write position while the segment is current). */
+  size: number;
+  /** Records other than the head CHECKPOINT. */
+  dataRecords: number;
+  /** Live ADD records of this segment, by seq. */
+  readonly live: SeqBitset;
+  /** Payload bytes of the live records. */
+  liveBytes: number;
+  /** Other segments holding the ADDs that this segment's REMOVE / REDELIVERY records name. */
+  readonly refs: Set<number>;
+  /** Read/write handle of the current segment, or a lazily opened read handle. */
+  handle: FileHandle | null;
+  opening: Promise<FileHandle> | null;
+}
+
+export function segmentFileName(n: number): string {
+  return `${String(n).padStart(8, "0")}.log`;
+}
+
+export function newSegmentState(dir: string, n: number, size = 0): SegmentState {
+  return {
+    number: n,
+    path: path.join(dir, segmentFileName(n)),
+    size,
+    dataRecords: 0,
+    live: new SeqBitset(),
+    liveBytes: 0,
+    refs: new Set(),
+    handle: null,
+    opening: null,
+  };
+}
+
+/** Segment numbers present in `dir`, ascending. */
+export async function listSegments(dir: string): Promise<number[]> {
+  const names = await fsp.readdir(dir);
+  const out: number[] = [];
+  for (const name of names) {
+    const m = SEGMENT_RE.exec(name);
+    if (m) out.push(Number(m[1]));
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** fsync a directory so that file creations and unlinks in it are durable. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const h = await fsp.open(dir, "r");
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+/** Read exactly `length` bytes at `position` into `buf[offset…]`; returns bytes read (short only at EOF). */
+export async function readFully(h: FileHandle, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await h.read(buf, offset + done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+/** Write all of `buffers` at `position`, continuing after short writes. */
+export async function writeFully(h: FileHandle, buffers: Buffer[], position: number): Promise<number> {
+  let total = 0;
+  for (const b of buffers) total += b.length;
+  let written = 0;
+  let pending = buffers;
+  while (written < total) {
+    const { bytesWritten } = await h.writev(pending, position + written);
+    if (bytesWritten === 0) throw new Error(`writev wrote 0 of ${total - written} bytes`);
+    written += bytesWritten;
+    if (written < total) pending = dropBytes(pending, bytesWritten);
+  }
+  return total;
+}
+
+function dropBytes(buffers: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of buffers) {
+    if (n >= b.length) {
+      n -= b.length;
+    } else {
+      out.push(n > 0 ? b.subarray(n) : b);
+      n = 0;
+    }
+  }
+  return out;
+}
+
+/**
+ * Segments that may be deleted now, ascending: not the current one, no live ADDs, and every
+ * segment its REMOVE / REDELIVERY records refer to is already gone (deleting it earlier would
+ * let an acked message come back on replay). `present` is the set as it is durably on disk.
+ */
+export function findCollectable(
+  segments: Iterable<Pick<SegmentState, "number" | "live" | "refs">>,
+  current: number,
+  present: (n: number) => boolean,
+): number[] {
+  const out: number[] = [];
+  for (const s of segments) {
+    if (s.number === current || s.live.size > 0) continue;
+    let blocked = false;
+    for (const r of s.refs) {
+      if (present(r)) {
+        blocked = true;
+        break;
+      }
+    }
+    if (!blocked) out.push(s.number);
+  }
+  return out;
+}
