@@ -68,6 +68,6 @@ export class NodeProcess {
     const o = this.opts;
     const args = [CLI_MAIN, "node", "--name", o.name, "--listen", this.url, ...(o.dataDir ? ["--data", o.dataDir] : ["--store", "memory"]), ...(o.args ?? [])];
     this.proc = await spawnManaged(process.execPath, args, { name: o.name, env: { FEDMQ_LOG_PRETTY: "0", ...o.env } });
-    await this.proc.waitForLine((l) => l.includes('"msg":"node ready"'), o.readyTimeoutMs ?? 20_000, `node ${o.name} ready`, { fromNow: false });
+    await this.proc.waitForLine((l) => l.includes("node ready"), o.readyTimeoutMs ?? 20_000, `node ${o.name} ready`, { fromNow: false });
   }
 }
