@@ -125,6 +125,9 @@ export class Session {
    * (nothing sent) when the frame exceeds the node's maximum frame size.
    */
   request(frame: Frame, onReply: ReplyHandler, onWritten?: WrittenCallback): void {
+    // Acks issued before this request must reach the node before it (an Unsubscribe or
+    // Disconnect after them would otherwise make the node requeue acknowledged messages).
+    this.flushAcks();
     const corr = this.nextCorr;
     this.nextCorr = this.nextCorr >= 0xffffffff ? 1 : this.nextCorr + 1;
     const buf = this.encode({ ...frame, corr });
@@ -139,6 +142,7 @@ export class Session {
 
   /** Send a frame that wants no reply (corr 0). Throws `FrameTooLargeError` like `request`. */
   post(frame: Frame, onWritten?: WrittenCallback): void {
+    this.flushAcks();
     this.writer.write(this.encode({ ...frame, corr: 0 }), onWritten);
   }
 
