@@ -1,11 +1,14 @@
 import type { DuplicateAudit } from "@fedmq/protocol";
 import type { BrokerOptions, Logger } from "./options";
 import type { Router } from "./router";
+import type { AdvisoryService } from "./advisory-service";
 import type { ClientConnection } from "./client-connection";
 
 export interface BrokerCounters {
   received: number;
   duplicates: number;
+  /** Bridge sends refused because they had crossed this node already. */
+  loopsDropped: number;
   connectionsTotal: number;
 }
 
@@ -15,6 +18,7 @@ export interface BrokerCore {
   readonly opts: Readonly<BrokerOptions>;
   readonly log: Logger;
   readonly router: Router;
+  readonly advisories: AdvisoryService;
   readonly audit: DuplicateAudit;
   /** Persistent sends being stored, by message id: a resend waits for the first copy. */
   readonly pendingStores: Map<string, Promise<void>>;

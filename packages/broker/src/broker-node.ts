@@ -4,10 +4,16 @@ import type { Duplex } from "node:stream";
 import { DuplicateAudit, parseEndpoint, InvalidArgumentError } from "@fedmq/protocol";
 import { resolveBrokerOptions, type BrokerOptions, type Logger } from "./options";
 import { Router } from "./router";
+import { AdvisoryService } from "./advisory-service";
 import { ClientConnection } from "./client-connection";
 import type { BrokerCore, BrokerCounters } from "./broker-core";
 import type { MessageStore, StoreStats } from "./store/message-store";
 import { JournalStore, MemoryStore } from "./store";
+import { listenVm, type VmServer } from "@fedmq/client";
+import { Bridge, type BridgeInfo, type BridgeOptions } from "@fedmq/bridge";
+
+/** A network connector hosted by a node (the node fills in its own id and logger). */
+export type ConnectorOptions = Partial<BridgeOptions> & Pick<BridgeOptions, "name" | "remote">;
 
 export interface BrokerNodeOptions extends Partial<BrokerOptions> {
   id: string;
@@ -15,6 +21,8 @@ export interface BrokerNodeOptions extends Partial<BrokerOptions> {
   tls?: { key: string | Buffer; cert: string | Buffer };
   /** Use this store instead of building one from `store` / `dataDir` (tests, HA). */
   storeInstance?: MessageStore;
+  /** Network connectors (bridges) this node runs. */
+  connectors?: ConnectorOptions[];
 }
 
 export interface DestinationInfo {
@@ -53,26 +61,30 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
   readonly log: Logger;
   readonly audit = new DuplicateAudit();
   readonly pendingStores = new Map<string, Promise<void>>();
-  readonly stats: BrokerCounters = { received: 0, duplicates: 0, connectionsTotal: 0 };
+  readonly stats: BrokerCounters = { received: 0, duplicates: 0, loopsDropped: 0, connectionsTotal: 0 };
   readonly listenUrls: string[] = [];
   readonly router: Router;
+  readonly advisories: AdvisoryService;
   private readonly connections = new Set<ClientConnection>();
   private readonly servers: net.Server[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
   private recovery: BrokerInfo["recovery"];
+  private vm: VmServer | undefined;
+  readonly bridges: Bridge[] = [];
   private closing: Promise<void> | undefined;
 
-  private constructor(opts: Readonly<BrokerOptions>, readonly store: MessageStore, private readonly tlsOpts: BrokerNodeOptions["tls"]) {
+  private constructor(opts: Readonly<BrokerOptions>, readonly store: MessageStore, private readonly tlsOpts: BrokerNodeOptions["tls"], private readonly connectorOpts: ConnectorOptions[]) {
     this.id = opts.id;
     this.opts = opts;
     this.log = opts.logger.child ? opts.logger.child({ node: opts.id }) : opts.logger;
     this.router = new Router(store, { maxRedeliveries: opts.maxRedeliveries, memoryLimitBytes: opts.memoryLimitBytes, hotCacheBytes: opts.hotCacheBytes, logger: this.log });
+    this.advisories = new AdvisoryService(opts.id, this.router, this.log);
   }
 
   /** Open the store, recover, then listen. Resolves when the node is serving. */
   static async create(options: BrokerNodeOptions): Promise<BrokerNode> {
-    const { tls: tlsOpts, storeInstance, ...rest } = options;
+    const { tls: tlsOpts, storeInstance, connectors, ...rest } = options;
     const opts = resolveBrokerOptions(rest);
     for (const l of opts.listen) {
       const ep = parseEndpoint(l);
@@ -80,7 +92,7 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
       if (ep.scheme === "vm") throw new InvalidArgumentError(`listener '${l}': vm:// endpoints are in-process only and not listened on`);
     }
     const store = storeInstance ?? (opts.store === "memory" ? new MemoryStore() : new JournalStore({ dir: opts.dataDir!, logger: opts.logger }));
-    const node = new BrokerNode(opts, store, tlsOpts);
+    const node = new BrokerNode(opts, store, tlsOpts, connectors ?? []);
     await node.start();
     return node;
   }
@@ -103,8 +115,11 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
       await this.close();
       throw err;
     }
+    // In-process endpoint for this node's own bridges (and embedding applications).
+    this.vm = listenVm(this.id, (stream) => this.accept(stream, `vm://${this.id}`));
     for (const q of this.router.queues.values()) q.schedule();
-    this.log.info({ listen: this.listenUrls }, "node ready");
+    for (const c of this.connectorOpts) this.startBridge(c);
+    this.log.info({ listen: this.listenUrls, connectors: this.bridges.map((b) => b.opts.name) }, "node ready");
   }
 
   private listen(uri: string): Promise<void> {
@@ -124,6 +139,22 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
         resolve();
       });
     });
+  }
+
+  private startBridge(c: ConnectorOptions): Bridge {
+    const log = this.log.child ? this.log.child({ bridge: c.name }) : this.log;
+    const b = new Bridge({ ...c, localNodeId: this.id, logger: log });
+    b.on("status", (ch: { to: string; from: string }) => {
+      if (ch.to === "active") this.advisories.bridgeEvent(c.name, b.info().remoteNode ?? "", "started");
+      else if (ch.from === "active") this.advisories.bridgeEvent(c.name, b.info().remoteNode ?? "", "stopped");
+    });
+    this.bridges.push(b);
+    b.start();
+    return b;
+  }
+
+  bridgeInfo(): BridgeInfo[] {
+    return this.bridges.map((b) => b.info());
   }
 
   /** Serve a connected stream (a socket, or an in-process duplex for vm://). */
@@ -178,6 +209,8 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
 
   private async doClose(): Promise<void> {
     clearInterval(this.sweepTimer);
+    await Promise.all(this.bridges.map((b) => b.stop().catch((err) => this.log.warn({ err, bridge: b.opts.name }, "bridge did not stop cleanly"))));
+    this.vm?.close();
     // Stop accepting first; server.close() resolves only once every connection is gone.
     const stopped = Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     for (const c of [...this.connections]) c.shutdown();

@@ -6,7 +6,7 @@ import {
 } from "@fedmq/protocol";
 import type { Entry } from "./pending-list";
 import type { MessageQueue } from "./message-queue";
-import { ServerSubscription } from "./server-subscription";
+import { ServerSubscription, type NetworkDemand } from "./server-subscription";
 import type { BrokerCore } from "./broker-core";
 
 interface Inflight {
@@ -55,6 +55,10 @@ export class ClientConnection {
       this.fail(new HandshakeTimeoutError(`no handshake within ${core.opts.handshakeTimeoutMs} ms (option 'handshakeTimeoutMs')`));
     }, core.opts.handshakeTimeoutMs);
     this.handshakeTimer.unref();
+  }
+
+  get nodeId(): string {
+    return this.core.id;
   }
 
   get isOpen(): boolean {
@@ -208,9 +212,19 @@ export class ClientConnection {
     const priority = m.priority ?? 4;
     if (!Number.isInteger(priority) || priority < 0 || priority > 9) throw new InvalidArgumentError(`priority ${priority} is out of range 0-9`);
     const persistent = m.persistent === true;
-    const producerId = m.producerId ?? "";
     const seq = m.producerSeq ?? 0;
-    const audited = producerId !== "";
+    const path = m.brokerPath ?? [];
+    const hops = m.hops ?? 0;
+    if (path.includes(this.core.id)) {
+      // It crossed this node already: a loop. Acknowledge so the sender lets go, deliver nothing.
+      this.core.stats.loopsDropped++;
+      this.reply(corr, { receipt: { duplicate: true } });
+      return;
+    }
+    // Queue messages exist once in the network and only resends repeat a hop; topic copies may
+    // arrive by several paths. So queues are audited per (producer, hop), topics per producer.
+    const producerId = dest.kind === "queue" && hops > 0 ? `${m.producerId ?? ""}@${hops}` : (m.producerId ?? "");
+    const audited = (m.producerId ?? "") !== "";
     if (audited) {
       const prior = this.core.pendingStores.get(`${producerId}:${seq}`);
       if (prior || this.core.audit.checkAndRecord(producerId, seq)) {
@@ -227,7 +241,7 @@ export class ClientConnection {
       const bytes = Buffer.from(fedwire.Message.encode(m).finish());
       const stored = this.core.router.publish({
         destination: dest.uri, kind: dest.kind, persistent, priority, expiration: Number(m.expiration ?? 0),
-        producerId, producerSeq: seq, bytes,
+        producerId, producerSeq: seq, bytes, path, hops,
       });
       this.core.stats.received++;
       const key = `${producerId}:${seq}`;
@@ -256,7 +270,10 @@ export class ClientConnection {
     const id = s.subscriptionId ?? 0;
     if (this.subs.has(id)) throw new InvalidSubscriptionError(`subscription id ${id} is already in use on this connection`);
     const dest = parseDestination(s.destination ?? "", { allowWildcards: true });
-    const sub = new ServerSubscription(this, id, dest.uri, s.prefetch || this.core.opts.defaultPrefetch, s.priority ?? 0);
+    const network: NetworkDemand | undefined = this.role === "bridge" && (s.brokerPath ?? []).length > 0
+      ? { brokerPath: s.brokerPath ?? [], hops: s.hops ?? 0, origins: s.origins ?? [], maxMessageHops: s.maxMessageHops ?? 0 }
+      : undefined;
+    const sub = new ServerSubscription(this, id, dest.uri, s.prefetch || this.core.opts.defaultPrefetch, s.priority ?? 0, network);
     this.subs.set(id, sub);
     try {
       if (dest.kind === "queue") {
@@ -271,7 +288,9 @@ export class ClientConnection {
       this.subs.delete(id);
       throw err;
     }
-    this.core.log.debug({ conn: this.id, sub: id, dest: dest.uri, durable: s.durableName || undefined }, "subscribed");
+    this.core.log.debug({ conn: this.id, sub: id, dest: dest.uri, durable: s.durableName || undefined, network: network !== undefined }, "subscribed");
+    if (sub.topicSub) this.core.advisories.replay(sub.topicSub);
+    this.core.advisories.consumerAdded(sub);
     this.reply(corr, { receipt: {} });
   }
 
@@ -317,6 +336,7 @@ export class ClientConnection {
   private closeSubscription(sub: ServerSubscription): void {
     this.subs.delete(sub.id);
     sub.closed = true;
+    this.core.advisories.consumerRemoved(sub);
     const byQueue = new Map<MessageQueue, Entry[]>();
     for (const [tag, rec] of this.inflight) {
       if (rec.sub !== sub) continue;

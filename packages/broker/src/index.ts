@@ -1,5 +1,5 @@
 export { BrokerNode } from "./broker-node";
-export type { BrokerNodeOptions, BrokerInfo, DestinationInfo } from "./broker-node";
+export type { BrokerNodeOptions, BrokerInfo, DestinationInfo, ConnectorOptions } from "./broker-node";
 export { DEFAULT_BROKER_OPTIONS, SILENT_LOGGER } from "./options";
 export type { BrokerOptions, Logger } from "./options";
 export { JournalStore, MemoryStore } from "./store";

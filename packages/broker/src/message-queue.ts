@@ -9,6 +9,8 @@ export interface DispatchTarget {
   readonly priority: number;
   /** True while the target has prefetch credit and its connection is not congested. */
   canAccept(): boolean;
+  /** Whether this target may take this message at all (bridges: loops and TTL). */
+  accepts(entry: Entry): boolean;
   /** Reserve one unit of credit for a delivery about to be made. */
   reserve(): void;
   /** Give back a reservation that was not delivered. */
@@ -166,7 +168,7 @@ export class MessageQueue {
     setImmediate(() => void this.run());
   }
 
-  private pick(): DispatchTarget | undefined {
+  private pick(e: Entry): DispatchTarget | undefined {
     const ts = this.targets;
     let start = 0;
     while (start < ts.length) {
@@ -176,7 +178,7 @@ export class MessageQueue {
       const n = end - start;
       for (let k = 0; k < n; k++) {
         const t = ts[start + ((this.rr + k) % n)]!;
-        if (t.canAccept()) {
+        if (t.canAccept() && t.accepts(e)) {
           this.rr = (this.rr + k + 1) % n;
           return t;
         }
@@ -192,14 +194,20 @@ export class MessageQueue {
         this.again = false;
         const now = Date.now();
         const batch: Array<[DispatchTarget, Entry]> = [];
+        // Entries no ready target accepts (e.g. only a bridge that would loop them) wait, in order.
+        const skipped: Entry[] = [];
         let reads = 0;
-        while (batch.length < DISPATCH_BATCH && this.pending.length > 0) {
-          const t = this.pick();
-          if (!t) break;
+        while (batch.length < DISPATCH_BATCH && this.pending.length > 0 && skipped.length < DISPATCH_BATCH) {
+          if (!this.targets.some((t) => t.canAccept())) break;
           const e = this.pending.shift()!;
           if (e.expiration > 0 && e.expiration <= now) {
             this.stats.expired++;
             this.drop(e);
+            continue;
+          }
+          const t = this.pick(e);
+          if (!t) {
+            skipped.push(e);
             continue;
           }
           t.reserve();
@@ -207,6 +215,7 @@ export class MessageQueue {
           if (!e.bytes) reads++;
           batch.push([t, e]);
         }
+        for (let i = skipped.length - 1; i >= 0; i--) this.pending.pushFront(skipped[i]!);
         if (batch.length === 0) break;
         const bytes: (Buffer | Error)[] = reads === 0
           ? batch.map(([, e]) => e.bytes!)
@@ -233,7 +242,9 @@ export class MessageQueue {
             this.ctx.hot.release(e.size);
           }
         }
-      } while (this.again || (this.pending.length > 0 && this.targets.some((t) => t.canAccept())));
+        // A full batch means there may be more to hand out right away.
+        if (batch.length === DISPATCH_BATCH) this.again = true;
+      } while (this.again);
     } catch (err) {
       this.ctx.logger.error({ err, queue: this.key }, "dispatch failed");
     } finally {

@@ -15,6 +15,10 @@ export interface Entry {
   redelivered: boolean;
   readonly producerId: string;
   readonly producerSeq: number;
+  /** Nodes the message crossed before this one (empty for a message produced here). */
+  readonly path: readonly string[];
+  /** Bridge hops the message made to get here. */
+  readonly hops: number;
 }
 
 /** A ring-buffer deque. */

@@ -24,6 +24,9 @@ export interface PublishInput {
   readonly producerSeq: number;
   /** The encoded wire Message (owned: not a view into a socket buffer). */
   readonly bytes: Buffer;
+  /** Nodes the message crossed before this one. */
+  readonly path: readonly string[];
+  readonly hops: number;
 }
 
 const DSUB_META_PREFIX = "dsub:";
@@ -166,8 +169,14 @@ export class Router {
     }
     q.enqueue({
       bytes: keepBytes ? m.bytes : undefined, ref, size: m.bytes.length, priority: m.priority, expiration: m.expiration,
-      redeliveryCount: 0, redelivered: false, producerId: m.producerId, producerSeq: m.producerSeq,
+      redeliveryCount: 0, redelivered: false, producerId: m.producerId, producerSeq: m.producerSeq, path: m.path, hops: m.hops,
     });
+  }
+
+  /** Queue a non-persistent message straight into one topic subscription (advisory replay). */
+  enqueueDirect(sub: TopicSubscription, bytes: Buffer): void {
+    this.ctx.memory.charge(bytes.length);
+    sub.queue.enqueue({ bytes, ref: undefined, size: bytes.length, priority: 4, expiration: 0, redeliveryCount: 0, redelivered: false, producerId: "", producerSeq: 0, path: [], hops: 0 });
   }
 
   matchingTopicSubs(dest: string): TopicSubscription[] {
@@ -206,7 +215,7 @@ export class Router {
         redeliveryCount: meta.redeliveryCount,
         // After a crash any recovered message may have been delivered (its ack may be lost).
         redelivered: meta.redeliveryCount > 0 || !info.cleanShutdown,
-        producerId: meta.producerId, producerSeq: meta.producerSeq,
+        producerId: meta.producerId, producerSeq: meta.producerSeq, path: [], hops: 0,
       });
       messages++;
     }
@@ -256,7 +265,7 @@ export class Router {
       const out = Buffer.from(fedwire.Message.encode(msg).finish());
       await this.deliverTo(this.queue(dlqName), dlqName, {
         destination: dlqName, kind: "queue", persistent: e.ref !== undefined, priority: e.priority, expiration: 0,
-        producerId: e.producerId, producerSeq: e.producerSeq, bytes: out,
+        producerId: e.producerId, producerSeq: e.producerSeq, bytes: out, path: e.path, hops: e.hops,
       });
       from.drop(e);
       this.ctx.logger.warn({ queue: from.key, dlq: dlqName, id: `${e.producerId}:${e.producerSeq}`, reason }, "message moved to the dead-letter queue");

@@ -3,11 +3,24 @@ import type { DispatchTarget, MessageQueue } from "./message-queue";
 import type { ClientConnection } from "./client-connection";
 import type { TopicSubscription } from "./router";
 
+/** What a bridge's demand subscription stands for. */
+export interface NetworkDemand {
+  /** Nodes the demand crossed, starting with the node of the real consumer. */
+  readonly brokerPath: readonly string[];
+  readonly hops: number;
+  readonly origins: readonly string[];
+  /** The connector's messageTTL; 0 = no limit. */
+  readonly maxMessageHops: number;
+}
+
 /** A client's subscription as the node sees it: a dispatch target with a prefetch window. */
 export class ServerSubscription implements DispatchTarget {
   inflight = 0;
   closed = false;
   topicSub: TopicSubscription | undefined;
+
+  /** Network-wide consumer id: `<node>:<connection>:<subscription>`. */
+  readonly consumerId: string;
 
   constructor(
     readonly conn: ClientConnection,
@@ -15,7 +28,20 @@ export class ServerSubscription implements DispatchTarget {
     readonly destination: string,
     readonly prefetch: number,
     readonly priority: number,
-  ) {}
+    /** Set for a bridge's demand subscription. */
+    readonly network?: NetworkDemand,
+  ) {
+    this.consumerId = `${conn.nodeId}:${conn.id}:${id}`;
+  }
+
+  accepts(entry: Entry): boolean {
+    if (!this.network) return true;
+    // Never hand a bridge a message that already crossed the node on its other side (a loop),
+    // nor one that has used up the connector's messageTTL.
+    if (this.network.maxMessageHops > 0 && entry.hops >= this.network.maxMessageHops) return false;
+    const peer = this.conn.peerNodeId;
+    return peer === "" || !entry.path.includes(peer);
+  }
 
   canAccept(): boolean {
     return !this.closed && this.inflight < this.prefetch && !this.conn.writer.congested;

@@ -147,7 +147,7 @@ export class ConnectionImpl implements Connection {
     try {
       this.assertOpen();
       const r = resolveSubscribe(destination, opts);
-      return this.subscriptions.subscribe(destination, r.prefetch, r.durableName, r.priority);
+      return this.subscriptions.subscribe(destination, r.prefetch, r.durableName, r.priority, opts.network);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -10,6 +10,19 @@ export interface SubscribeOptions {
   durableName?: string;
   /** Consumer priority; higher is preferred by the node. @default 0 */
   priority?: number;
+  /**
+   * Bridges only (a connection with role "bridge"): the network demand this subscription stands
+   * for — see `Subscribe` in fedwire.proto.
+   */
+  network?: NetworkSubscribe;
+}
+
+export interface NetworkSubscribe {
+  readonly brokerPath: readonly string[];
+  readonly hops: number;
+  readonly origins: readonly string[];
+  /** Deliver only messages that made fewer hops (the connector's messageTTL); 0 = no limit. */
+  readonly maxMessageHops: number;
 }
 
 export interface UnsubscribeOptions {
@@ -63,6 +76,7 @@ export class ConsumerImpl implements Consumer {
     readonly durableName: string | undefined,
     readonly priority: number,
     private readonly host: ConsumerHost,
+    readonly network?: NetworkSubscribe,
   ) {
     this.queue = new AsyncQueue<Delivery>(() =>
       this.unsubscribe().catch((err: unknown) => host.log.debug({ err, destination }, "unsubscribe after the iterator returned failed")),
@@ -82,6 +96,9 @@ export class ConsumerImpl implements Consumer {
     return {
       subscriptionId: this.subscriptionId, destination: this.destination, prefetch: this.prefetch,
       durableName: this.durableName ?? "", priority: this.priority,
+      ...(this.network
+        ? { brokerPath: [...this.network.brokerPath], hops: this.network.hops, origins: [...this.network.origins], maxMessageHops: this.network.maxMessageHops }
+        : {}),
     };
   }
 

@@ -5,7 +5,7 @@ export type { ConnectionOptions } from "./options";
 export type { SendOptions } from "./message";
 export { DEFAULT_PREFETCH, DEFAULT_PRIORITY } from "./message";
 export type { SendResult } from "./outbox";
-export type { Consumer, SubscribeOptions, UnsubscribeOptions } from "./consumer";
+export type { Consumer, SubscribeOptions, UnsubscribeOptions, NetworkSubscribe } from "./consumer";
 export type { Delivery } from "./delivery";
 export { DEFAULT_FAILOVER_OPTIONS, FAILOVER_OPTION_NAMES, parseFailoverOptions, resolveFailoverOptions } from "./failover-options";
 export type { FailoverOptions } from "./failover-options";

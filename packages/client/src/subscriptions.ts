@@ -1,5 +1,5 @@
 import { ConnectionClosedError, TimeoutError, errorFromWire, type fedwire } from "@fedmq/protocol";
-import { ConsumerImpl, type ConsumerHost } from "./consumer";
+import { ConsumerImpl, type ConsumerHost, type NetworkSubscribe } from "./consumer";
 import { DeliveryImpl } from "./delivery";
 import type { Logger } from "./logger";
 import type { Session } from "./session";
@@ -40,8 +40,8 @@ export class Subscriptions implements ConsumerHost {
   }
 
   /** Register a consumer and subscribe it now, or as soon as connected. */
-  subscribe(destination: string, prefetch: number, durableName: string | undefined, priority: number): Promise<ConsumerImpl> {
-    const c = new ConsumerImpl(this.nextId++, destination, prefetch, durableName, priority, this);
+  subscribe(destination: string, prefetch: number, durableName: string | undefined, priority: number, network?: NetworkSubscribe): Promise<ConsumerImpl> {
+    const c = new ConsumerImpl(this.nextId++, destination, prefetch, durableName, priority, this, network);
     this.consumers.set(c.subscriptionId, c);
     return new Promise<ConsumerImpl>((resolve, reject) => {
       this.subscribeOps.set(c, { what: `subscribe to '${destination}'`, resolve: () => resolve(c), reject });

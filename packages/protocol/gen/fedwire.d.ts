@@ -250,6 +250,10 @@ export namespace fedwire {
         prefetch: number;
         durableName: string;
         priority: number;
+        brokerPath: string[];
+        hops: number;
+        origins: string[];
+        maxMessageHops: number;
         static create(properties: fedwire.Subscribe.$Shape): fedwire.Subscribe & fedwire.Subscribe.$Shape;
         static create(properties?: fedwire.Subscribe.$Properties): fedwire.Subscribe;
         static encode(m: fedwire.Subscribe.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -266,6 +270,10 @@ export namespace fedwire {
             prefetch?: (number|null);
             durableName?: (string|null);
             priority?: (number|null);
+            brokerPath?: (string[]|null);
+            hops?: (number|null);
+            origins?: (string[]|null);
+            maxMessageHops?: (number|null);
             $unknowns?: Uint8Array[];
         }
         type $Shape = fedwire.Subscribe.$Properties;

@@ -2478,6 +2478,10 @@ $root.fedwire = (function() {
          * @property {number|null} [prefetch] Subscribe prefetch
          * @property {string|null} [durableName] Subscribe durableName
          * @property {number|null} [priority] Subscribe priority
+         * @property {Array.<string>|null} [brokerPath] Subscribe brokerPath
+         * @property {number|null} [hops] Subscribe hops
+         * @property {Array.<string>|null} [origins] Subscribe origins
+         * @property {number|null} [maxMessageHops] Subscribe maxMessageHops
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
 
@@ -2503,6 +2507,8 @@ $root.fedwire = (function() {
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
         var Subscribe = function (p) {
+            this.brokerPath = [];
+            this.origins = [];
             if (p)
                 for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                     if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -2550,6 +2556,38 @@ $root.fedwire = (function() {
         Subscribe.prototype.priority = 0;
 
         /**
+         * Subscribe brokerPath.
+         * @member {Array.<string>} brokerPath
+         * @memberof fedwire.Subscribe
+         * @instance
+         */
+        Subscribe.prototype.brokerPath = $util.emptyArray;
+
+        /**
+         * Subscribe hops.
+         * @member {number} hops
+         * @memberof fedwire.Subscribe
+         * @instance
+         */
+        Subscribe.prototype.hops = 0;
+
+        /**
+         * Subscribe origins.
+         * @member {Array.<string>} origins
+         * @memberof fedwire.Subscribe
+         * @instance
+         */
+        Subscribe.prototype.origins = $util.emptyArray;
+
+        /**
+         * Subscribe maxMessageHops.
+         * @member {number} maxMessageHops
+         * @memberof fedwire.Subscribe
+         * @instance
+         */
+        Subscribe.prototype.maxMessageHops = 0;
+
+        /**
          * Creates a new Subscribe instance using the specified properties.
          * @function create
          * @memberof fedwire.Subscribe
@@ -2591,6 +2629,18 @@ $root.fedwire = (function() {
                 w.uint32(/* id 4, wireType 2 =*/34).string(m.durableName);
             if (m.priority != null && $Object.hasOwnProperty.call(m, "priority") && m.priority !== 0)
                 w.uint32(/* id 5, wireType 0 =*/40).int32(m.priority);
+            if (m.brokerPath != null && m.brokerPath.length) {
+                for (var i = 0; i < m.brokerPath.length; ++i)
+                    w.uint32(/* id 6, wireType 2 =*/50).string(m.brokerPath[i]);
+            }
+            if (m.hops != null && $Object.hasOwnProperty.call(m, "hops") && m.hops !== 0)
+                w.uint32(/* id 7, wireType 0 =*/56).uint32(m.hops);
+            if (m.origins != null && m.origins.length) {
+                for (var i = 0; i < m.origins.length; ++i)
+                    w.uint32(/* id 8, wireType 2 =*/66).string(m.origins[i]);
+            }
+            if (m.maxMessageHops != null && $Object.hasOwnProperty.call(m, "maxMessageHops") && m.maxMessageHops !== 0)
+                w.uint32(/* id 9, wireType 0 =*/72).uint32(m.maxMessageHops);
             if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                 for (var i = 0; i < m.$unknowns.length; ++i)
                     w.raw(m.$unknowns[i]);
@@ -2680,6 +2730,40 @@ $root.fedwire = (function() {
                             delete m.priority;
                         continue;
                     }
+                case 6: {
+                        if (u !== 2)
+                            break;
+                        if (!(m.brokerPath && m.brokerPath.length))
+                            m.brokerPath = [];
+                        m.brokerPath.push(r.stringVerify());
+                        continue;
+                    }
+                case 7: {
+                        if (u !== 0)
+                            break;
+                        if (v = r.uint32())
+                            m.hops = v;
+                        else
+                            delete m.hops;
+                        continue;
+                    }
+                case 8: {
+                        if (u !== 2)
+                            break;
+                        if (!(m.origins && m.origins.length))
+                            m.origins = [];
+                        m.origins.push(r.stringVerify());
+                        continue;
+                    }
+                case 9: {
+                        if (u !== 0)
+                            break;
+                        if (v = r.uint32())
+                            m.maxMessageHops = v;
+                        else
+                            delete m.maxMessageHops;
+                        continue;
+                    }
                 }
                 r.skipType(u, q, t);
                 if (!r.discardUnknown) {
@@ -2740,6 +2824,32 @@ $root.fedwire = (function() {
                     m.priority = d.priority | 0;
                 }
             }
+            if (d.brokerPath) {
+                if (!$Array.isArray(d.brokerPath))
+                    throw $TypeError(".fedwire.Subscribe.brokerPath: array expected");
+                m.brokerPath = $Array(d.brokerPath.length);
+                for (var i = 0; i < d.brokerPath.length; ++i) {
+                    m.brokerPath[i] = $String(d.brokerPath[i]);
+                }
+            }
+            if (d.hops != null) {
+                if ($Number(d.hops) !== 0) {
+                    m.hops = d.hops >>> 0;
+                }
+            }
+            if (d.origins) {
+                if (!$Array.isArray(d.origins))
+                    throw $TypeError(".fedwire.Subscribe.origins: array expected");
+                m.origins = $Array(d.origins.length);
+                for (var i = 0; i < d.origins.length; ++i) {
+                    m.origins[i] = $String(d.origins[i]);
+                }
+            }
+            if (d.maxMessageHops != null) {
+                if ($Number(d.maxMessageHops) !== 0) {
+                    m.maxMessageHops = d.maxMessageHops >>> 0;
+                }
+            }
             return m;
         };
 
@@ -2760,12 +2870,18 @@ $root.fedwire = (function() {
             if (q > $util.recursionLimit)
                 throw $Error("max depth exceeded");
             var d = {};
+            if (o.arrays || o.defaults) {
+                d.brokerPath = [];
+                d.origins = [];
+            }
             if (o.defaults) {
                 d.subscriptionId = 0;
                 d.destination = "";
                 d.prefetch = 0;
                 d.durableName = "";
                 d.priority = 0;
+                d.hops = 0;
+                d.maxMessageHops = 0;
             }
             if (m.subscriptionId != null && $Object.hasOwnProperty.call(m, "subscriptionId")) {
                 d.subscriptionId = m.subscriptionId;
@@ -2781,6 +2897,24 @@ $root.fedwire = (function() {
             }
             if (m.priority != null && $Object.hasOwnProperty.call(m, "priority")) {
                 d.priority = m.priority;
+            }
+            if (m.brokerPath && m.brokerPath.length) {
+                d.brokerPath = $Array(m.brokerPath.length);
+                for (var j = 0; j < m.brokerPath.length; ++j) {
+                    d.brokerPath[j] = m.brokerPath[j];
+                }
+            }
+            if (m.hops != null && $Object.hasOwnProperty.call(m, "hops")) {
+                d.hops = m.hops;
+            }
+            if (m.origins && m.origins.length) {
+                d.origins = $Array(m.origins.length);
+                for (var j = 0; j < m.origins.length; ++j) {
+                    d.origins[j] = m.origins[j];
+                }
+            }
+            if (m.maxMessageHops != null && $Object.hasOwnProperty.call(m, "maxMessageHops")) {
+                d.maxMessageHops = m.maxMessageHops;
             }
             return d;
         };

@@ -1,0 +1,92 @@
+import { DestinationFilter, InvalidArgumentError, parseEndpoint } from "@fedmq/protocol";
+
+/** A pino-compatible logger. */
+export interface BridgeLogger {
+  debug(obj: unknown, msg?: string): void;
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+/** One network connector's settings, with ActiveMQ's names and defaults. */
+export interface BridgeOptions {
+  /** Connector name, unique on its node. */
+  name: string;
+  /** Id of the node this bridge runs on. */
+  localNodeId: string;
+  /** How to reach the local node. @default `vm://<localNodeId>` */
+  localUrl: string;
+  /** Endpoints of the remote node, tried in order (a master/slave pair lists both). */
+  remote: string[];
+  /** Also forward from the remote node to this one over the same link. @default false */
+  duplex: boolean;
+  /** Hops a message may travel. @default 1 */
+  messageTTL: number;
+  /** Hops demand (consumer advisories) may travel. @default 1 */
+  consumerTTL: number;
+  /** One forwarding subscription per destination, however many remote consumers. @default true */
+  conduitSubscriptions: boolean;
+  /** Lower a demand subscription's priority by its hop count. @default false */
+  decreaseNetworkConsumerPriority: boolean;
+  /** Forwards in flight per demand subscription. @default 1000 */
+  prefetchSize: number;
+  /** Forward statically included destinations only. @default false */
+  staticBridge: boolean;
+  /** Only dynamic (demand) forwarding; static inclusions ignored. @default false */
+  dynamicOnly: boolean;
+  /** Demand is followed only for these patterns (empty = all). @default [] */
+  dynamicallyIncludedDestinations: string[];
+  /** Always forwarded, demand or not. @default [] */
+  staticallyIncludedDestinations: string[];
+  /** Never forwarded; exclusions win. @default [] */
+  excludedDestinations: string[];
+  /** First reconnect delay, ms. @default 100 */
+  initialReconnectDelay: number;
+  /** Reconnect delay cap, ms. @default 10_000 */
+  maxReconnectDelay: number;
+  /** Heartbeat on both connections, ms. @default 2_000 */
+  heartbeatMs: number;
+  logger: BridgeLogger;
+}
+
+const SILENT: BridgeLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export const DEFAULT_BRIDGE_OPTIONS: Readonly<Omit<BridgeOptions, "name" | "localNodeId" | "localUrl" | "remote" | "logger">> = Object.freeze({
+  duplex: false,
+  messageTTL: 1,
+  consumerTTL: 1,
+  conduitSubscriptions: true,
+  decreaseNetworkConsumerPriority: false,
+  prefetchSize: 1000,
+  staticBridge: false,
+  dynamicOnly: false,
+  dynamicallyIncludedDestinations: [],
+  staticallyIncludedDestinations: [],
+  excludedDestinations: [],
+  initialReconnectDelay: 100,
+  maxReconnectDelay: 10_000,
+  heartbeatMs: 2_000,
+});
+
+export interface ResolvedBridgeOptions extends Readonly<BridgeOptions> {
+  readonly dynamicFilter: DestinationFilter;
+  readonly staticFilter: DestinationFilter;
+  readonly excludeFilter: DestinationFilter;
+}
+
+export function resolveBridgeOptions(o: Partial<BridgeOptions> & Pick<BridgeOptions, "name" | "localNodeId" | "remote">): ResolvedBridgeOptions {
+  const opts: BridgeOptions = { ...DEFAULT_BRIDGE_OPTIONS, logger: SILENT, localUrl: `vm://${o.localNodeId}`, ...o };
+  if (!opts.name) throw new InvalidArgumentError("a connector needs a name (option 'name')");
+  if (opts.remote.length === 0) throw new InvalidArgumentError(`connector '${opts.name}' names no remote endpoint (option 'remote')`);
+  for (const r of opts.remote) parseEndpoint(r);
+  if (opts.duplex && opts.staticBridge) throw new InvalidArgumentError(`connector '${opts.name}': 'duplex' and 'staticBridge' are mutually exclusive`);
+  for (const k of ["messageTTL", "consumerTTL", "prefetchSize"] as const) {
+    if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new InvalidArgumentError(`connector '${opts.name}': option '${k}' is ${opts[k]}, must be a whole number ≥ 1`);
+  }
+  return Object.freeze({
+    ...opts,
+    dynamicFilter: new DestinationFilter(opts.dynamicallyIncludedDestinations),
+    staticFilter: new DestinationFilter(opts.staticallyIncludedDestinations),
+    excludeFilter: new DestinationFilter(opts.excludedDestinations),
+  });
+}

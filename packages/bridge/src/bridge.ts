@@ -1,0 +1,188 @@
+import { EventEmitter } from "node:events";
+import { connect, failoverRetryStrategy, type Connection, type RetryStrategy } from "@fedmq/client";
+import { DemandForwarder, type ForwarderCounters } from "./demand-forwarder";
+import { resolveBridgeOptions, type BridgeOptions, type ResolvedBridgeOptions } from "./bridge-options";
+
+export type BridgeState = "connecting" | "handshaking" | "syncing-demand" | "active" | "backoff" | "stopped";
+
+export interface BridgeStatusChange {
+  readonly bridge: string;
+  readonly from: BridgeState;
+  readonly to: BridgeState;
+  readonly reason: string;
+  readonly at: number;
+}
+
+export interface BridgeDemandInfo {
+  readonly direction: "out" | "in";
+  readonly destination: string;
+  readonly kind: "dynamic" | "static";
+  readonly remoteConsumers: number;
+  readonly hops: number;
+  readonly since: number;
+}
+
+export interface BridgeInfo {
+  readonly name: string;
+  readonly localNode: string;
+  readonly remoteNode: string | undefined;
+  readonly remoteUrl: string | undefined;
+  readonly duplex: boolean;
+  readonly state: BridgeState;
+  readonly since: number;
+  readonly lastError: { message: string; at: number } | undefined;
+  readonly reconnects: number;
+  readonly out: ForwarderCounters;
+  readonly in: ForwarderCounters | undefined;
+  readonly demand: BridgeDemandInfo[];
+}
+
+/**
+ * A network connector: two client connections — `vm://` to its own node and the network to the
+ * remote node — and a demand forwarder over them (two, in opposite directions, when duplex).
+ * It reconnects by itself with capped exponential backoff and jitter; on every (re)connect it
+ * re-learns the remote's full demand before it reports `active`.
+ */
+export class Bridge extends EventEmitter {
+  readonly opts: ResolvedBridgeOptions;
+  private state: BridgeState = "stopped";
+  private since = Date.now();
+  private lastError: BridgeInfo["lastError"];
+  private reconnects = 0;
+  private local: Connection | undefined;
+  private remote: Connection | undefined;
+  private out: DemandForwarder | undefined;
+  private back: DemandForwarder | undefined;
+  private remoteNode: string | undefined;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly retry: RetryStrategy;
+
+  constructor(options: Partial<BridgeOptions> & Pick<BridgeOptions, "name" | "localNodeId" | "remote">) {
+    super();
+    this.opts = resolveBridgeOptions(options);
+    this.retry = failoverRetryStrategy({ initialReconnectDelay: this.opts.initialReconnectDelay, maxReconnectDelay: this.opts.maxReconnectDelay, useExponentialBackOff: true, maxReconnectAttempts: -1 });
+  }
+
+  get currentState(): BridgeState {
+    return this.state;
+  }
+
+  /** Start connecting (returns at once; watch `status` events or `info()`). */
+  start(): void {
+    if (this.loop) return;
+    this.stopping = false;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.teardown("stopped");
+    await this.loop;
+    this.loop = undefined;
+    this.setStatus("stopped", "stopped by request");
+  }
+
+  info(): BridgeInfo {
+    const demand = (f: DemandForwarder | undefined, direction: "out" | "in"): BridgeDemandInfo[] =>
+      f ? [...f.subs.values()].map((s) => ({ direction, destination: s.destination, kind: s.kind, remoteConsumers: s.origins.size, hops: s.hops, since: s.since })) : [];
+    return {
+      name: this.opts.name, localNode: this.opts.localNodeId, remoteNode: this.remoteNode, remoteUrl: this.remote?.connectedUrl,
+      duplex: this.opts.duplex, state: this.state, since: this.since, lastError: this.lastError, reconnects: this.reconnects,
+      out: { ...(this.out?.counters ?? emptyCounters()) }, in: this.opts.duplex ? { ...(this.back?.counters ?? emptyCounters()) } : undefined,
+      demand: [...demand(this.out, "out"), ...demand(this.back, "in")],
+    };
+  }
+
+  /** The one place state changes: logged `from -> to` and emitted as a `status` event. */
+  private setStatus(to: BridgeState, reason: string): void {
+    const from = this.state;
+    if (from === to) return;
+    this.state = to;
+    this.since = Date.now();
+    const change: BridgeStatusChange = { bridge: this.opts.name, from, to, reason, at: this.since };
+    this.opts.logger.info({ bridge: this.opts.name, from, to, reason }, `bridge ${from} -> ${to}`);
+    this.emit("status", change);
+  }
+
+  private async run(): Promise<void> {
+    let attempt = 0;
+    let endpoint = 0;
+    while (!this.stopping) {
+      const url = this.opts.remote[endpoint % this.opts.remote.length]!;
+      try {
+        await this.session(url);
+        attempt = 0;
+      } catch (err) {
+        if (this.stopping) break;
+        this.lastError = { message: (err as Error).message, at: Date.now() };
+        this.opts.logger.warn({ bridge: this.opts.name, err: { message: (err as Error).message, code: (err as { code?: string }).code }, remote: url }, "bridge link failed");
+      }
+      await this.teardown("link lost");
+      if (this.stopping) break;
+      endpoint++;
+      attempt++;
+      this.reconnects++;
+      const delay = this.retry(attempt, { startup: false, lastError: undefined } as never) ?? this.opts.maxReconnectDelay;
+      this.setStatus("backoff", `retrying in ${Math.round(delay)} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** One connected life of the bridge; resolves or rejects when the link is lost. */
+  private async session(url: string): Promise<void> {
+    const o = this.opts;
+    this.setStatus("connecting", `dialling ${url}`);
+    const remote = await connect(url, { role: "bridge", nodeId: o.localNodeId, clientId: `bridge:${o.localNodeId}:${o.name}`, heartbeatMs: o.heartbeatMs, connectTimeoutMs: 5_000 });
+    this.remote = remote;
+    this.setStatus("handshaking", `connected to ${remote.brokerId}`);
+    this.remoteNode = remote.brokerId;
+    if (remote.brokerId === o.localNodeId) throw new Error(`connector '${o.name}' reached its own node '${o.localNodeId}'`);
+    const local = await connect(o.localUrl, { role: "bridge", nodeId: remote.brokerId!, clientId: `bridge:${o.localNodeId}:${o.name}:local`, heartbeatMs: 0 });
+    this.local = local;
+    const lost = new Promise<never>((_, reject) => {
+      const fail = (which: string) => (err: Error | void) => reject(err instanceof Error ? err : new Error(`${which} connection closed`));
+      void remote.closed().then(fail("remote"));
+      void local.closed().then(fail("local"));
+    });
+    lost.catch(() => undefined);
+    const onError = (err: Error) => {
+      this.lastError = { message: err.message, at: Date.now() };
+      remote.close().catch(() => undefined);
+    };
+    this.setStatus("syncing-demand", "replaying the remote's consumers");
+    this.out = new DemandForwarder(local, remote, o.localNodeId, remote.brokerId!, o, onError);
+    const starts = [this.out.start()];
+    if (o.duplex) {
+      this.back = new DemandForwarder(remote, local, remote.brokerId!, o.localNodeId, o, onError);
+      starts.push(this.back.start());
+    }
+    await Promise.race([Promise.all(starts), lost]);
+    await Promise.race([Promise.all([this.out.ready, this.back?.ready]), lost]);
+    this.setStatus("active", `forwarding to ${remote.brokerId}`);
+    await lost;
+  }
+
+  private async teardown(_reason: string): Promise<void> {
+    this.out?.stop();
+    this.back?.stop();
+    const conns = [this.remote, this.local];
+    this.remote = undefined;
+    this.local = undefined;
+    // Closing the local connection withdraws this bridge's demand subscriptions; the node
+    // redelivers whatever was in flight.
+    await Promise.all(conns.map((c) => c?.close().catch(() => undefined)));
+  }
+}
+
+function emptyCounters(): ForwarderCounters {
+  return { forwarded: 0, acknowledged: 0, refused: 0, inflight: 0, bytesForwarded: 0, rttSumMs: 0, rttCount: 0 };
+}

@@ -1,0 +1,186 @@
+import { CONSUMER_ADVISORY_PATTERN, decodeAdvisory, type ConsumerAdvisory } from "@fedmq/advisory";
+import type { Connection, Consumer, Delivery } from "@fedmq/client";
+import { isAdvisoryTopic } from "@fedmq/protocol";
+import type { ResolvedBridgeOptions } from "./bridge-options";
+
+/** A forwarding subscription on the source node and the remote consumers it stands for. */
+export interface DemandSubscription {
+  readonly destination: string;
+  readonly kind: "dynamic" | "static";
+  readonly hops: number;
+  readonly brokerPath: readonly string[];
+  readonly origins: Set<string>;
+  consumer: Consumer | undefined;
+  readonly since: number;
+}
+
+export interface ForwarderCounters {
+  forwarded: number;
+  acknowledged: number;
+  refused: number;
+  inflight: number;
+  bytesForwarded: number;
+  /** Sum and count of forward round trips, ms. */
+  rttSumMs: number;
+  rttCount: number;
+}
+
+/**
+ * One direction of a bridge: learns demand from the advisories of the node it forwards TO, holds
+ * demand subscriptions on the node it forwards FROM, and forwards what they receive —
+ * acknowledging on the source only once the destination node receipted (store and forward).
+ */
+export class DemandForwarder {
+  readonly subs = new Map<string, DemandSubscription>();
+  readonly counters: ForwarderCounters = { forwarded: 0, acknowledged: 0, refused: 0, inflight: 0, bytesForwarded: 0, rttSumMs: 0, rttCount: 0 };
+  private advisories: Consumer | undefined;
+  private stopped = false;
+  private synced!: () => void;
+  /** Resolves once the far node's current demand has been replayed and applied. */
+  readonly ready = new Promise<void>((resolve) => (this.synced = resolve));
+
+  constructor(
+    private readonly from: Connection,
+    private readonly to: Connection,
+    private readonly fromNodeId: string,
+    private readonly toNodeId: string,
+    private readonly opts: ResolvedBridgeOptions,
+    private readonly onError: (err: Error) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    const o = this.opts;
+    if (!o.dynamicOnly) {
+      for (const pattern of o.staticallyIncludedDestinations) {
+        if (o.excludeFilter.matches(pattern)) continue;
+        await this.ensure(pattern, "static", [this.toNodeId], 1, `static:${o.name}:${pattern}`);
+      }
+    }
+    if (o.staticBridge) {
+      this.synced();
+      return;
+    }
+    this.advisories = await this.to.subscribe(CONSUMER_ADVISORY_PATTERN, { prefetch: 10_000 });
+    void this.readAdvisories(this.advisories);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.synced();
+  }
+
+  private async readAdvisories(c: Consumer): Promise<void> {
+    try {
+      for await (const d of c) {
+        d.ack();
+        if (this.stopped) break;
+        let a;
+        try {
+          a = decodeAdvisory(d.body);
+        } catch (err) {
+          this.opts.logger.warn({ err, bridge: this.opts.name }, "ignoring a malformed advisory");
+          continue;
+        }
+        if (a.kind === "sync") this.synced();
+        else if (a.kind === "consumer") await this.onConsumerAdvisory(a);
+      }
+    } catch (err) {
+      if (!this.stopped) this.onError(err as Error);
+    }
+  }
+
+  private wanted(a: ConsumerAdvisory): boolean {
+    const o = this.opts;
+    if (isAdvisoryTopic(a.destination)) return false;
+    // Demand that already crossed the node we forward from would send messages in a circle.
+    if (a.brokerPath.includes(this.fromNodeId)) return false;
+    // The demand subscription we would create is one hop further from the real consumer.
+    if (a.hops + 1 > o.consumerTTL) return false;
+    if (o.excludeFilter.matches(a.destination)) return false;
+    if (o.dynamicFilter.size > 0 && !o.dynamicFilter.matches(a.destination)) return false;
+    return true;
+  }
+
+  private async onConsumerAdvisory(a: ConsumerAdvisory): Promise<void> {
+    if (!this.wanted(a)) return;
+    const key = this.opts.conduitSubscriptions ? a.destination : `${a.destination}|${a.consumerId}`;
+    if (a.event === "added") {
+      await this.ensure(a.destination, "dynamic", a.brokerPath, a.hops + 1, a.consumerId, key);
+      return;
+    }
+    const sub = this.subs.get(key);
+    if (!sub || sub.kind !== "dynamic") return;
+    sub.origins.delete(a.consumerId);
+    if (sub.origins.size === 0) {
+      this.subs.delete(key);
+      await sub.consumer?.close().catch(() => undefined);
+    }
+  }
+
+  private async ensure(destination: string, kind: DemandSubscription["kind"], brokerPath: readonly string[], hops: number, origin: string, key = destination): Promise<void> {
+    const existing = this.subs.get(key);
+    if (existing) {
+      existing.origins.add(origin);
+      return;
+    }
+    const sub: DemandSubscription = { destination, kind, hops, brokerPath, origins: new Set([origin]), consumer: undefined, since: Date.now() };
+    this.subs.set(key, sub);
+    const priority = this.opts.decreaseNetworkConsumerPriority ? -1 - hops : -1;
+    try {
+      sub.consumer = await this.from.subscribe(destination, {
+        prefetch: this.opts.prefetchSize, priority,
+        network: { brokerPath, hops, origins: [origin], maxMessageHops: this.opts.messageTTL },
+      });
+    } catch (err) {
+      this.subs.delete(key);
+      this.opts.logger.warn({ err, bridge: this.opts.name, destination }, "could not create a demand subscription");
+      return;
+    }
+    if (this.subs.get(key) !== sub || this.stopped) {
+      await sub.consumer.close().catch(() => undefined);
+      return;
+    }
+    void this.pump(sub, sub.consumer);
+  }
+
+  /** Forward every delivery; many in flight at once (bounded by the prefetch window). */
+  private async pump(sub: DemandSubscription, c: Consumer): Promise<void> {
+    try {
+      for await (const d of c) this.forward(d);
+    } catch (err) {
+      if (!this.stopped) this.opts.logger.debug({ err, bridge: this.opts.name, destination: sub.destination }, "demand subscription ended");
+    }
+  }
+
+  private forward(d: Delivery): void {
+    const m = d.message;
+    const out = {
+      ...m,
+      brokerPath: [...(m.brokerPath ?? []), this.fromNodeId],
+      hops: (m.hops ?? 0) + 1,
+      redelivered: false,
+      redeliveryCount: 0,
+    };
+    const t0 = performance.now();
+    this.counters.inflight++;
+    this.to.forward(out).then(
+      () => {
+        this.counters.inflight--;
+        this.counters.forwarded++;
+        this.counters.acknowledged++;
+        this.counters.bytesForwarded += d.body.length;
+        this.counters.rttSumMs += performance.now() - t0;
+        this.counters.rttCount++;
+        d.ack();
+      },
+      (err: Error & { code?: string }) => {
+        this.counters.inflight--;
+        if (err.code === "FEDMQ_ERR_CONNECTION_CLOSED") return; // the link dropped: the source node redelivers
+        // The remote refused this one message (e.g. its destination): the bridge carries on.
+        this.counters.refused++;
+        this.opts.logger.warn({ err: { code: err.code, message: err.message }, bridge: this.opts.name, id: d.id }, "remote refused a forwarded message");
+        d.nack();
+      },
+    );
+  }
+}

@@ -1,0 +1,66 @@
+/** Bridges between in-process nodes: demand forwarding, duplex, no demand = no forwarding. */
+import { connect, type Connection, type Delivery } from "@fedmq/client";
+import { BrokerNode, type ConnectorOptions } from "@fedmq/broker";
+import { waitFor } from "../src";
+
+const nodes: BrokerNode[] = [];
+const conns: Connection[] = [];
+afterEach(async () => {
+  await Promise.all(conns.splice(0).map((c) => c.close().catch(() => undefined)));
+  for (const n of nodes.splice(0).reverse()) await n.close();
+});
+
+async function node(id: string, connectors: ConnectorOptions[] = []): Promise<BrokerNode> {
+  const n = await BrokerNode.create({ id, listen: ["tcp://127.0.0.1:0"], store: "memory", connectors });
+  nodes.push(n);
+  return n;
+}
+async function client(n: BrokerNode): Promise<Connection> {
+  const c = await connect(n.url);
+  conns.push(c);
+  return c;
+}
+function collect(c: AsyncIterable<Delivery>, into: Delivery[]): void {
+  void (async () => {
+    for await (const d of c) {
+      into.push(d);
+      d.ack();
+    }
+  })();
+}
+
+test("forwards a queue from A to B only while B has a consumer, each message once", async () => {
+  const b = await node("B");
+  const a = await node("A", [{ name: "a-b", remote: [b.url] }]);
+  await waitFor(() => a.bridgeInfo()[0]!.state === "active", { what: "bridge active" });
+  const pa = await client(a);
+  // No demand yet: the message stays on A.
+  const early = await pa.send("queue://orders", "early");
+  expect(a.destinations().find((d) => d.name === "queue://orders")!.depth).toBe(1);
+  const got: Delivery[] = [];
+  collect(await (await client(b)).subscribe("queue://orders"), got);
+  const ids = [early.id];
+  for (let i = 0; i < 50; i++) ids.push((await pa.send("queue://orders", `m${i}`)).id);
+  await waitFor(() => got.length === 51, { what: "51 forwarded" });
+  expect(got.map((d) => d.id).sort()).toEqual([...ids].sort());
+  expect(got[1]!.brokerPath).toEqual(["A"]);
+  expect(a.destinations().find((d) => d.name === "queue://orders")!.depth).toBe(0);
+  expect(a.bridgeInfo()[0]!.out.forwarded).toBe(51);
+});
+
+test("a duplex connector forwards both ways over one link, topics to every subscriber once", async () => {
+  const b = await node("B");
+  const a = await node("A", [{ name: "a-b", remote: [b.url], duplex: true }]);
+  await waitFor(() => a.bridgeInfo()[0]!.state === "active", { what: "bridge active" });
+  const onA: Delivery[] = [];
+  const onB: Delivery[] = [];
+  collect(await (await client(a)).subscribe("topic://prices.fx"), onA);
+  collect(await (await client(b)).subscribe("topic://prices.fx"), onB);
+  await waitFor(() => a.bridgeInfo()[0]!.demand.length === 2, { what: "demand both ways" });
+  const pb = await client(b);
+  const pa = await client(a);
+  const fromB = await pb.send("topic://prices.fx", "from-b", { persistent: false });
+  const fromA = await pa.send("topic://prices.fx", "from-a", { persistent: false });
+  await waitFor(() => onA.length === 2 && onB.length === 2, { what: "2 on each side" });
+  for (const side of [onA, onB]) expect(side.map((d) => d.id).sort()).toEqual([fromA.id, fromB.id].sort());
+});
