@@ -118,7 +118,7 @@ export class Bridge extends EventEmitter {
       } catch (err) {
         if (this.stopping) break;
         this.lastError = { message: (err as Error).message, at: Date.now() };
-        this.opts.logger.warn({ bridge: this.opts.name, err: { message: (err as Error).message, code: (err as { code?: string }).code }, remote: url }, "bridge link failed");
+        this.opts.logger.warn({ bridge: this.opts.name, err, remote: url }, "bridge link failed");
       }
       await this.teardown("link lost");
       if (this.stopping) break;

@@ -142,8 +142,8 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
   }
 
   private startBridge(c: ConnectorOptions): Bridge {
-    const log = this.log.child ? this.log.child({ bridge: c.name }) : this.log;
-    const b = new Bridge({ ...c, localNodeId: this.id, logger: log });
+    // The bridge names itself in every line it logs.
+    const b = new Bridge({ ...c, localNodeId: this.id, logger: this.log });
     b.on("status", (ch: { to: string; from: string }) => {
       if (ch.to === "active") this.advisories.bridgeEvent(c.name, b.info().remoteNode ?? "", "started");
       else if (ch.from === "active") this.advisories.bridgeEvent(c.name, b.info().remoteNode ?? "", "stopped");

@@ -3,6 +3,7 @@ import { BrokerNode } from "@fedmq/broker";
 import { loadTopology } from "@fedmq/config";
 import { createRootLogger } from "../logger";
 import { CliError } from "../cli-error";
+import { nodeOptionsFromTopology } from "../topology-node";
 
 interface NodeArgs {
   name: string;
@@ -32,10 +33,7 @@ export const nodeCommand = {
     const log = createRootLogger({ level: argv["log-level"], name: argv.name });
     let opts: Parameters<typeof BrokerNode.create>[0] = { id: argv.name };
     if (argv.topology) {
-      const topo = await loadTopology(argv.topology);
-      const spec = topo.nodes[argv.name];
-      if (!spec) throw new CliError(`node '${argv.name}' is not in ${argv.topology}: it declares ${Object.keys(topo.nodes).join(", ")}`, 2);
-      opts = { ...opts, site: spec.site, listen: [spec.listen], store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize };
+      opts = nodeOptionsFromTopology(await loadTopology(argv.topology), argv.name);
     }
     if (argv.listen) opts.listen = argv.listen;
     if (argv.data) opts.dataDir = argv.data;

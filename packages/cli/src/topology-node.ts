@@ -1,0 +1,33 @@
+import { connectorUri, resolveConnectorTargets, resolveNodeName, type Topology } from "@fedmq/config";
+import { endpointsOf, parseUri } from "@fedmq/protocol";
+import type { BrokerNodeOptions, ConnectorOptions } from "@fedmq/broker";
+import { CliError } from "./cli-error";
+
+/**
+ * The settings of one node of a topology, its connectors included: a connector runs on its
+ * `from` node; `static:(a,b)` makes one bridge per remote node (ActiveMQ's meaning),
+ * `masterslave:(a,b)` / `failover:(a,b)` one bridge that reaches whichever answers.
+ */
+export function nodeOptionsFromTopology(topo: Topology, name: string): Omit<BrokerNodeOptions, "logger"> {
+  const spec = topo.nodes[name];
+  if (!spec) throw new CliError(`node '${name}' is not in ${topo.file}: it declares ${Object.keys(topo.nodes).join(", ")}`, 2);
+  const connectors: ConnectorOptions[] = [];
+  for (const c of topo.connectors) {
+    if (!resolveNodeName(topo, c.from).some((n) => n.name === name)) continue;
+    const common = {
+      duplex: c.duplex, messageTTL: c.messageTTL, consumerTTL: c.consumerTTL, conduitSubscriptions: c.conduitSubscriptions,
+      decreaseNetworkConsumerPriority: c.decreaseNetworkConsumerPriority, prefetchSize: c.prefetchSize, dynamicOnly: c.dynamicOnly,
+      staticBridge: c.staticBridge, dynamicallyIncludedDestinations: [...c.dynamicallyIncludedDestinations],
+      staticallyIncludedDestinations: [...c.staticallyIncludedDestinations], excludedDestinations: [...c.excludedDestinations],
+    };
+    const uri = parseUri(connectorUri(topo, c));
+    const endpoints = endpointsOf(uri).map((e) => e.text);
+    if (uri.kind === "composite" && uri.scheme === "static" && endpoints.length > 1) {
+      const targets = resolveConnectorTargets(topo, c);
+      endpoints.forEach((url, i) => connectors.push({ ...common, name: `${c.name}.${targets[i]?.node ?? i}`, remote: [url] }));
+    } else {
+      connectors.push({ ...common, name: c.name, remote: endpoints });
+    }
+  }
+  return { id: name, site: spec.site, listen: [spec.listen], store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, connectors };
+}
