@@ -154,13 +154,12 @@ export class DemandForwarder {
 
   private forward(d: Delivery): void {
     const m = d.message;
-    const out = {
-      ...m,
-      brokerPath: [...(m.brokerPath ?? []), this.fromNodeId],
-      hops: (m.hops ?? 0) + 1,
-      redelivered: false,
-      redeliveryCount: 0,
-    };
+    // A stranded message going back toward a node it came from: the path restarts after that
+    // node, so the node accepts it; the hop count keeps growing, so every traversal has its
+    // own (producer, hop) audit key and a resend of this forward is still caught.
+    const path = m.brokerPath ?? [];
+    const back = path.lastIndexOf(this.toNodeId);
+    const out = { ...m, brokerPath: [...(back >= 0 ? path.slice(back + 1) : path), this.fromNodeId], hops: (m.hops ?? 0) + 1 };
     const t0 = performance.now();
     this.counters.inflight++;
     this.to.forward(out).then(

@@ -78,7 +78,7 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
     this.id = opts.id;
     this.opts = opts;
     this.log = opts.logger.child ? opts.logger.child({ node: opts.id }) : opts.logger;
-    this.router = new Router(store, { maxRedeliveries: opts.maxRedeliveries, memoryLimitBytes: opts.memoryLimitBytes, hotCacheBytes: opts.hotCacheBytes, logger: this.log });
+    this.router = new Router(store, { maxRedeliveries: opts.maxRedeliveries, memoryLimitBytes: opts.memoryLimitBytes, hotCacheBytes: opts.hotCacheBytes, replayDelayMs: opts.replayDelayMs, logger: this.log });
     this.advisories = new AdvisoryService(opts.id, this.router, this.log);
   }
 

@@ -10,7 +10,11 @@ export interface DispatchTarget {
   /** True while the target has prefetch credit and its connection is not congested. */
   canAccept(): boolean;
   /** Whether this target may take this message at all (bridges: loops and TTL). */
-  accepts(entry: Entry): boolean;
+  accepts(entry: Entry, queue: MessageQueue): boolean;
+  /** A bridge's demand subscription (does not count as a local consumer). */
+  readonly isNetwork: boolean;
+  /** For a bridge's subscription, the node on the bridge's other side; "" otherwise. */
+  readonly peer: string;
   /** Reserve one unit of credit for a delivery about to be made. */
   reserve(): void;
   /** Give back a reservation that was not delivered. */
@@ -30,6 +34,8 @@ export interface QueueContext {
   /** Persistent payloads kept in memory for fast dispatch. */
   readonly hot: MemoryLimiter;
   readonly logger: Logger;
+  /** Stranded messages may go back the way they came after this long without a local consumer, ms; 0 = never. */
+  readonly replayDelayMs: number;
   deadLetter(from: MessageQueue, entry: Entry, reason: string): void;
 }
 
@@ -57,6 +63,9 @@ export class MessageQueue {
   private again = false;
   readonly stats: QueueStats = { enqueued: 0, dequeued: 0, expired: 0, deadLettered: 0, redelivered: 0 };
   readonly createdAt = Date.now();
+  /** Since when the queue has had no local (non-bridge) consumer; undefined while it has one. */
+  private noLocalSince: number | undefined = Date.now();
+  private replayTimer: NodeJS.Timeout | undefined;
 
   constructor(
     /** Destination URI, or a durable subscription key for topic subscriptions. */
@@ -93,12 +102,33 @@ export class MessageQueue {
     let i = this.targets.length;
     while (i > 0 && this.targets[i - 1]!.priority < t.priority) i--;
     this.targets.splice(i, 0, t);
+    if (!t.isNetwork) this.noLocalSince = undefined;
     this.schedule();
   }
 
   removeTarget(t: DispatchTarget): void {
     const i = this.targets.indexOf(t);
     if (i >= 0) this.targets.splice(i, 1);
+    if (!t.isNetwork && this.noLocalSince === undefined && !this.targets.some((x) => !x.isNetwork)) {
+      this.noLocalSince = Date.now();
+      // Once the delay has passed, stranded messages may move on to demand elsewhere.
+      if (this.ctx.replayDelayMs > 0) {
+        clearTimeout(this.replayTimer);
+        this.replayTimer = setTimeout(() => this.schedule(), this.ctx.replayDelayMs + 5);
+        this.replayTimer.unref();
+      }
+    }
+  }
+
+  /**
+   * Messages here have nobody local to go to: no local consumer for at least `replayDelayMs`.
+   * Then a bridge may take them back toward a node they came from (ActiveMQ's
+   * replayWhenNoConsumers), where the demand moved.
+   */
+  stranded(e: Entry, now = Date.now()): boolean {
+    if (this.ctx.replayDelayMs <= 0 || this.noLocalSince === undefined || now - this.noLocalSince < this.ctx.replayDelayMs) return false;
+    // Not while a bridge could still carry it onward (away from where it came from).
+    return !this.targets.some((t) => t.isNetwork && !e.path.includes(t.peer));
   }
 
   /** An in-flight entry was acknowledged by its consumer. */
@@ -178,7 +208,7 @@ export class MessageQueue {
       const n = end - start;
       for (let k = 0; k < n; k++) {
         const t = ts[start + ((this.rr + k) % n)]!;
-        if (t.canAccept() && t.accepts(e)) {
+        if (t.canAccept() && t.accepts(e, this)) {
           this.rr = (this.rr + k + 1) % n;
           return t;
         }

@@ -38,6 +38,11 @@ export interface BrokerOptions {
   expirySweepMs: number;
   /** A client silent for this many of its announced heartbeat intervals is dropped. @default 3 */
   heartbeatGraceIntervals: number;
+  /**
+   * Queue messages stranded here (no local consumer for this long) may be forwarded back toward
+   * the node they came from when demand moved there, ms; 0 disables. @default 1_000
+   */
+  replayDelayMs: number;
   logger: Logger;
 }
 
@@ -53,6 +58,7 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger
   hotCacheBytes: 32 * 1024 * 1024,
   expirySweepMs: 5_000,
   heartbeatGraceIntervals: 3,
+  replayDelayMs: 1_000,
 });
 
 export function resolveBrokerOptions(opts: Partial<BrokerOptions> & { id: string }): Readonly<BrokerOptions> {
@@ -61,7 +67,7 @@ export function resolveBrokerOptions(opts: Partial<BrokerOptions> & { id: string
   if (!o.id || !/^[A-Za-z0-9_.-]+$/.test(o.id)) throw new InvalidArgumentError(`node id '${o.id}' is not valid: use letters, digits, '_', '-', '.' (option 'id')`);
   if (o.store !== "journal" && o.store !== "memory") throw new InvalidArgumentError(`store '${String(o.store)}' is not known: expected 'journal' or 'memory' (option 'store')`);
   if (o.store === "journal" && !o.dataDir) throw new InvalidArgumentError("store 'journal' needs a data directory (option 'dataDir')");
-  for (const [k, min] of [["maxFrameSize", 1024], ["handshakeTimeoutMs", 1], ["defaultPrefetch", 1], ["memoryLimitBytes", 1024 * 1024], ["expirySweepMs", 10], ["heartbeatGraceIntervals", 1]] as const) {
+  for (const [k, min] of [["maxFrameSize", 1024], ["handshakeTimeoutMs", 1], ["defaultPrefetch", 1], ["memoryLimitBytes", 1024 * 1024], ["expirySweepMs", 10], ["heartbeatGraceIntervals", 1], ["replayDelayMs", 0]] as const) {
     if (!Number.isFinite(o[k]) || o[k] < min) throw new InvalidArgumentError(`option '${k}' is ${o[k]}: must be a number ≥ ${min}`);
   }
   if (!Number.isInteger(o.maxRedeliveries) || o.maxRedeliveries < 0) throw new InvalidArgumentError(`option 'maxRedeliveries' is ${o.maxRedeliveries}: must be an integer ≥ 0`);

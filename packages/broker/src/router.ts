@@ -50,7 +50,7 @@ export class Router {
 
   constructor(
     private readonly store: MessageStore,
-    opts: { maxRedeliveries: number; memoryLimitBytes: number; hotCacheBytes: number; logger: Logger },
+    opts: { maxRedeliveries: number; memoryLimitBytes: number; hotCacheBytes: number; replayDelayMs: number; logger: Logger },
   ) {
     this.ctx = {
       store,
@@ -58,6 +58,7 @@ export class Router {
       memory: new MemoryLimiter(opts.memoryLimitBytes),
       hot: new MemoryLimiter(opts.hotCacheBytes),
       logger: opts.logger,
+      replayDelayMs: opts.replayDelayMs,
       deadLetter: (from, e, reason) => void this.deadLetter(from, e, reason),
     };
   }

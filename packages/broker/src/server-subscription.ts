@@ -34,13 +34,22 @@ export class ServerSubscription implements DispatchTarget {
     this.consumerId = `${conn.nodeId}:${conn.id}:${id}`;
   }
 
-  accepts(entry: Entry): boolean {
+  get peer(): string {
+    return this.network ? this.conn.peerNodeId : "";
+  }
+
+  get isNetwork(): boolean {
+    return this.network !== undefined;
+  }
+
+  accepts(entry: Entry, queue: MessageQueue): boolean {
     if (!this.network) return true;
-    // Never hand a bridge a message that already crossed the node on its other side (a loop),
-    // nor one that has used up the connector's messageTTL.
-    if (this.network.maxMessageHops > 0 && entry.hops >= this.network.maxMessageHops) return false;
     const peer = this.conn.peerNodeId;
-    return peer === "" || !entry.path.includes(peer);
+    const cameFromPeer = peer !== "" && entry.path.includes(peer);
+    // A stranded queue message may go back toward the node it came from, where demand moved.
+    if (cameFromPeer) return queue.key.startsWith("queue://") && queue.stranded(entry);
+    // Otherwise never a loop, and never past the connector's messageTTL.
+    return this.network.maxMessageHops === 0 || entry.hops < this.network.maxMessageHops;
   }
 
   canAccept(): boolean {

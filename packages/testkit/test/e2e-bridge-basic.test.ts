@@ -64,3 +64,33 @@ test("a duplex connector forwards both ways over one link, topics to every subsc
   await waitFor(() => onA.length === 2 && onB.length === 2, { what: "2 on each side" });
   for (const side of [onA, onB]) expect(side.map((d) => d.id).sort()).toEqual([fromA.id, fromB.id].sort());
 });
+
+test("stranded messages move on to where demand went, each once, without ping-pong", async () => {
+  const b = await node("B");
+  const a = await node("A", [{ name: "a-b", remote: [b.url], duplex: true }]);
+  await waitFor(() => a.bridgeInfo()[0]!.state === "active", { what: "bridge active" });
+  const onB = await client(b);
+  const consumerB = await onB.subscribe("queue://stranded", { prefetch: 1 });
+  await waitFor(() => a.bridgeInfo()[0]!.demand.some((d) => d.destination === "queue://stranded"), { what: "demand from B" });
+  const pa = await client(a);
+  const ids: string[] = [];
+  for (let i = 0; i < 40; i++) ids.push((await pa.send("queue://stranded", `m${i}`)).id);
+  // Everything moves to B (its consumer is the only demand); B's consumer reads half and leaves.
+  await waitFor(() => b.destinations().find((d) => d.name === "queue://stranded")?.enqueued === 40, { what: "all 40 on B" });
+  const readOnB: string[] = [];
+  for await (const d of consumerB) {
+    readOnB.push(d.id);
+    d.ack();
+    if (readOnB.length === 20) break;
+  }
+  await onB.close();
+  // A consumer appears on A: after the replay delay the other 20 come back to A, each once.
+  const onA: Delivery[] = [];
+  collect(await (await client(a)).subscribe("queue://stranded"), onA);
+  await waitFor(() => onA.length === 20, { timeoutMs: 15_000, what: "the stranded 20 on A" });
+  expect([...readOnB, ...onA.map((d) => d.id)].sort()).toEqual([...ids].sort());
+  expect(onA.every((d) => d.brokerPath.join() === "B")).toBe(true);
+  expect(b.destinations().find((d) => d.name === "queue://stranded")!.depth).toBe(0);
+  // No ping-pong: nothing went back to B.
+  expect(b.destinations().find((d) => d.name === "queue://stranded")!.enqueued).toBe(40);
+});
