@@ -236,9 +236,9 @@ export class ClientConnection {
         return;
       }
     }
-    const run = async (): Promise<void> => {
-      if (!persistent || dest.kind === "topic") await this.core.router.ctx.memory.whenAvailable();
+    const publish = (): void => {
       const bytes = Buffer.from(fedwire.Message.encode(m).finish());
+      // Charges memory (non-persistent) synchronously, so the next send sees the new usage.
       const stored = this.core.router.publish({
         destination: dest.uri, kind: dest.kind, persistent, priority, expiration: Number(m.expiration ?? 0),
         producerId, producerSeq: seq, bytes, path, hops,
@@ -261,9 +261,11 @@ export class ClientConnection {
         },
       );
     };
-    // Sends wait (in order) only while memory is over its limit; otherwise they pipeline.
-    if (this.core.router.ctx.memory.full && (!persistent || dest.kind === "topic")) return run();
-    void run();
+    // Messages held in memory wait (in order, this connection's later frames behind them) while
+    // memory is over its limit; everything else pipelines.
+    const memory = this.core.router.ctx.memory;
+    if ((!persistent || dest.kind === "topic") && memory.full) return memory.whenAvailable().then(publish);
+    publish();
   }
 
   private async onSubscribe(corr: number, s: fedwire.ISubscribe): Promise<void> {
