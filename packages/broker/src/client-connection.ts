@@ -1,6 +1,6 @@
 import type { Duplex } from "node:stream";
 import {
-  FrameDecoder, FrameWriter, encodeDeliverFrame, fedwire, negotiateVersion, parseDestination, isAdvisoryTopic,
+  FrameDecoder, FrameWriter, encodeFrame, encodeDeliverFrame, fedwire, negotiateVersion, parseDestination, isAdvisoryTopic,
   FedmqError, ProtocolError, VersionMismatchError, HandshakeTimeoutError, StalePeerError, UnknownDeliveryError,
   InvalidSubscriptionError, InvalidArgumentError, ForbiddenError, StoreError, PROTOCOL_VERSIONS, FEDMQ_VERSION,
 } from "@fedmq/protocol";
@@ -73,7 +73,7 @@ export class ClientConnection {
   fail(err: FedmqError): void {
     if (this.state === "closed") return;
     this.core.log.warn({ conn: this.id, remote: this.remoteAddress, clientId: this.clientId, err: { code: err.code, message: err.message } }, "closing connection");
-    this.writer.writeFrame({ error: { code: err.code, message: err.message, fatal: true } });
+    this.writer.writeUrgent(encodeFrame({ error: { code: err.code, message: err.message, fatal: true } }));
     this.writer.flush();
     this.stream.end();
     // Do not wait for the peer to read: drop it if it has not closed soon.
@@ -94,7 +94,7 @@ export class ClientConnection {
     if (this.state !== "open" || this.stream.destroyed) return false;
     const tag = ++this.nextTag;
     this.inflight.set(tag, { sub, queue, entry });
-    this.writer.writeRaw(encodeDeliverFrame(sub.id, tag, bytes, entry.redeliveryCount, entry.redelivered));
+    this.writer.write(encodeDeliverFrame(sub.id, tag, bytes, entry.redeliveryCount, entry.redelivered));
     if (this.writer.congested) void this.writer.whenWritable().then(() => this.core.kickQueues(this));
     return true;
   }
@@ -123,7 +123,8 @@ export class ClientConnection {
       // Acks and liveness never wait behind sends held by flow control.
       case "ack": return this.onAck(f.ack!.tags ?? []);
       case "nack": return this.onNack(f.nack!.tags ?? []);
-      case "ping": this.writer.writeFrame({ pong: { nonce: f.ping!.nonce } }); return;
+      // Liveness answers jump ahead of queued deliveries.
+      case "ping": this.writer.writeUrgent(encodeFrame({ pong: { nonce: f.ping!.nonce } })); return;
       case "pong": return;
       case "connect": this.fail(new ProtocolError("a second connect frame on an open connection")); return;
       default:
@@ -164,7 +165,7 @@ export class ClientConnection {
       case "subscribe": return this.onSubscribe(corr, f.subscribe!);
       case "unsubscribe": return this.onUnsubscribe(corr, f.unsubscribe!);
       case "disconnect":
-        this.writer.writeFrame({ corr, receipt: {} });
+        this.writer.write(encodeFrame({ corr, receipt: {} }));
         this.writer.flush();
         this.stream.end();
         this.teardown("client disconnected");
@@ -186,11 +187,11 @@ export class ClientConnection {
     this.clientId = c.clientId || `${this.core.id}-${this.id}`;
     this.role = c.role === "bridge" ? "bridge" : "client";
     this.peerNodeId = c.nodeId ?? "";
-    this.writer.writeFrame({
+    this.writer.write(encodeFrame({
       corr: f.corr ?? 0,
       connected: { version, brokerId: this.core.id, clientId: this.clientId, maxFrameSize: this.core.opts.maxFrameSize, site: this.core.opts.site },
-    });
-    this.writer.writeFrame({ brokerInfo: { brokerId: this.core.id, site: this.core.opts.site, version: FEDMQ_VERSION, listen: this.core.listenUrls } });
+    }));
+    this.writer.write(encodeFrame({ brokerInfo: { brokerId: this.core.id, site: this.core.opts.site, version: FEDMQ_VERSION, listen: this.core.listenUrls } }));
     const hb = c.heartbeatMs ?? 0;
     if (hb > 0) {
       const grace = hb * this.core.opts.heartbeatGraceIntervals;
@@ -369,14 +370,14 @@ export class ClientConnection {
 
   private reply(corr: number, frame: fedwire.IFrame): void {
     if (corr === 0 || this.state !== "open") return;
-    this.writer.writeFrame({ corr, ...frame });
+    this.writer.write(encodeFrame({ corr, ...frame }));
   }
 
   private replyError(corr: number, err: unknown): void {
     if (this.state === "closed") return;
     const e = err instanceof FedmqError ? err : new FedmqError("FEDMQ_ERR_INTERNAL", (err as Error)?.message ?? String(err));
     if (!(err instanceof FedmqError)) this.core.log.error({ err, conn: this.id }, "request failed");
-    this.writer.writeFrame({ corr, error: { code: e.code, message: e.message, fatal: false } });
+    this.writer.write(encodeFrame({ corr, error: { code: e.code, message: e.message, fatal: false } }));
   }
 
   private teardown(reason: string): void {
@@ -387,7 +388,7 @@ export class ClientConnection {
     clearInterval(this.heartbeatTimer);
     for (const sub of [...this.subs.values()]) this.closeSubscription(sub);
     this.inbox = [];
-    this.writer.release();
+    this.writer.close();
     this.core.connectionClosed(this);
     if (wasOpen) this.core.log.info({ conn: this.id, remote: this.remoteAddress, clientId: this.clientId, reason }, "connection closed");
   }

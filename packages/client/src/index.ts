@@ -13,7 +13,5 @@ export { failoverRetryStrategy } from "./retry";
 export type { RetryStrategy, RetryContext } from "./retry";
 export { listenVm, dialVm, isVmListening, createDuplexPair } from "./vm-transport";
 export type { VmServer } from "./vm-transport";
-export { FrameWriter, DEFAULT_FRAME_WRITER_OPTIONS } from "./frame-writer";
-export type { FrameWriterOptions, WrittenCallback } from "./frame-writer";
 export { silentLogger } from "./logger";
 export type { Logger, LogFn } from "./logger";

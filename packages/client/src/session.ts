@@ -3,7 +3,7 @@ import {
   ConnectionClosedError, DEFAULT_MAX_FRAME_SIZE, FrameDecoder, FrameTooLargeError, HandshakeTimeoutError, PROTOCOL_VERSIONS,
   StalePeerError, UnknownDeliveryError, encodeFrame, errorFromWire, type EndpointUri, type FedmqError, type Frame, type fedwire,
 } from "@fedmq/protocol";
-import { FrameWriter, type WrittenCallback } from "./frame-writer";
+import { FrameWriter, type WrittenCallback } from "@fedmq/protocol";
 import type { Logger } from "./logger";
 
 export interface SessionOptions {

@@ -16,5 +16,5 @@ export { DuplicateAudit, DEFAULT_DUPLICATE_AUDIT_OPTIONS } from "./duplicate-aud
 export type { DuplicateAuditOptions } from "./duplicate-audit";
 export { PROTOCOL_VERSIONS, FEDMQ_VERSION, negotiateVersion, messageId } from "./version";
 export { encodeDeliverFrame } from "./deliver-encoder";
-export { FrameWriter } from "./frame-writer";
-export type { ByteSink } from "./frame-writer";
+export { FrameWriter, DEFAULT_FRAME_WRITER_OPTIONS } from "./frame-writer";
+export type { FrameWriterOptions, WrittenCallback } from "./frame-writer";

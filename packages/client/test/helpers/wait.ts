@@ -1,12 +1,12 @@
-/** Poll `fn` until it returns a truthy value; reject after `timeoutMs` naming `what`. */
-export async function waitFor<T>(fn: () => T | undefined | null | false | 0 | "", what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+import { waitFor as poll } from "@fedmq/testkit";
+
+/** Poll `fn` until it returns a truthy value; reject after `timeoutMs` naming `what` (testkit's waitFor). */
+export function waitFor<T>(fn: () => T | undefined | null | false | 0 | "", what: string, timeoutMs = 5_000): Promise<T> {
+  // Boxed, so a promise returned by `fn` counts as a value (not awaited).
+  return poll(() => {
     const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+    return v ? { v } : false;
+  }, { what, timeoutMs, intervalMs: 5 }).then((box) => box.v);
 }
 
 /** Resolve with the first value of `iterable` that satisfies `pred`, or reject after `timeoutMs`. */

@@ -1,7 +1,6 @@
 import { Writable } from "node:stream";
-import { FrameDecoder, encodeFrame, type fedwire } from "@fedmq/protocol";
-import { FrameWriter } from "../src";
-import { waitFor } from "./helpers/wait";
+import { FrameDecoder, FrameWriter, encodeFrame, type fedwire } from "../src";
+import { waitFor } from "../../client/test/helpers/wait"; // testkit-backed
 
 /** A sink that records each write() call and answers backpressure after `hwm` bytes until drained manually. */
 class Sink extends Writable {
