@@ -6,6 +6,7 @@ import { nodeCommand } from "./commands/node";
 import { produceCommand } from "./commands/produce";
 import { consumeCommand } from "./commands/consume";
 import { validateCommand } from "./commands/validate";
+import { upCommand } from "./commands/up";
 import { CliError } from "./cli-error";
 
 /** The one place that reads argv and calls process.exit. */
@@ -18,18 +19,23 @@ export async function main(argv: string[]): Promise<number> {
     .command(produceCommand)
     .command(consumeCommand)
     .command(validateCommand)
+    .command(upCommand)
     .demandCommand(1, "name a command")
     .strict()
     .version(FEDMQ_VERSION)
     .help()
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((msg, err, y) => {
-      if (err) throw err;
-      process.stderr.write(`${y.help() && ""}`);
+      // yargs reports usage problems (unknown flags, failed checks) as YError; anything else is a
+      // runtime failure of a command and goes to the one-line error path.
+      // (A command's failed .check() arrives as the string it returned.)
+      const e = err as unknown;
+      if (e instanceof Error && e.name !== "YError") throw e;
+      const text = msg || (typeof e === "string" ? e : e instanceof Error ? e.message : "") || "invalid usage";
       y.showHelp((s: string) => process.stderr.write(s + "\n"));
-      process.stderr.write(`\nfedmq: ${msg}\n`);
+      process.stderr.write(`\nfedmq: ${text}\n`);
       exitCode = 2;
-      throw new CliError(msg, 2);
+      throw new CliError(text, 2);
     });
   try {
     await parser.parseAsync();

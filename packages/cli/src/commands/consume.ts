@@ -1,6 +1,6 @@
 import type { Argv } from "yargs";
 import { connect, type Delivery } from "@fedmq/client";
-import { parseDestination } from "@fedmq/protocol";
+import { validDestination } from "../usage";
 import { RunStats } from "../run-stats";
 import { ProgressBar } from "../progress";
 import { IdRecorder } from "../id-recorder";
@@ -32,10 +32,9 @@ export const consumeCommand = {
       .option("record", { type: "string", describe: "append each delivered message id to FILE, one per line" })
       .option("json", { type: "boolean", default: false, describe: "print a one-line JSON summary" })
       .check((a) => {
-        if (a.count !== undefined && (!Number.isInteger(a.count) || a.count < 1)) throw new Error(`--count must be a whole number ≥ 1, got ${a.count}`);
-        if (!(a["timeout-ms"] > 0)) throw new Error(`--timeout-ms must be > 0, got ${a["timeout-ms"]}`);
-        parseDestination(a.dest as string, { allowWildcards: true });
-        return true;
+        if (a.count !== undefined && (!Number.isInteger(a.count) || a.count < 1)) return `--count must be a whole number ≥ 1, got ${a.count}`;
+        if (!(a["timeout-ms"] > 0)) return `--timeout-ms must be > 0, got ${a["timeout-ms"]}`;
+        return validDestination(a.dest as string, true);
       }),
   handler: async (argv: ConsumeArgs): Promise<void> => {
     const conn = await connect(argv.url, argv["client-id"] ? { clientId: argv["client-id"] } : {});

@@ -1,6 +1,6 @@
 import type { Argv } from "yargs";
 import { connect } from "@fedmq/client";
-import { parseDestination } from "@fedmq/protocol";
+import { validDestination } from "../usage";
 import { RunStats } from "../run-stats";
 import { ProgressBar } from "../progress";
 import { IdRecorder } from "../id-recorder";
@@ -37,12 +37,11 @@ export const produceCommand = {
       .option("record", { type: "string", describe: "append each receipted message id to FILE, one per line" })
       .option("json", { type: "boolean", default: false, describe: "print a one-line JSON summary" })
       .check((a) => {
-        if (!Number.isInteger(a.count) || a.count < 0) throw new Error(`--count must be a whole number ≥ 0, got ${a.count}`);
-        if (!Number.isInteger(a.window) || a.window < 1) throw new Error(`--window must be a whole number ≥ 1, got ${a.window}`);
-        if (!Number.isInteger(a.size) || a.size < 0) throw new Error(`--size must be a whole number ≥ 0, got ${a.size}`);
-        if (a.rate !== undefined && !(a.rate > 0)) throw new Error(`--rate must be > 0, got ${a.rate}`);
-        parseDestination(a.dest as string);
-        return true;
+        if (!Number.isInteger(a.count) || a.count < 0) return `--count must be a whole number ≥ 0, got ${a.count}`;
+        if (!Number.isInteger(a.window) || a.window < 1) return `--window must be a whole number ≥ 1, got ${a.window}`;
+        if (!Number.isInteger(a.size) || a.size < 0) return `--size must be a whole number ≥ 0, got ${a.size}`;
+        if (a.rate !== undefined && !(a.rate > 0)) return `--rate must be > 0, got ${a.rate}`;
+        return validDestination(a.dest as string, false);
       }),
   handler: async (argv: ProduceArgs): Promise<void> => {
     const conn = await connect(argv.url);
