@@ -58,6 +58,11 @@ export class Bridge extends EventEmitter {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private readonly retry: RetryStrategy;
+  /** Set when a session reached `active`: the next failure starts the backoff afresh. */
+  private wasActive = false;
+  /** Cumulative over every session of the bridge. */
+  private readonly outCounters = emptyCounters();
+  private readonly inCounters = emptyCounters();
 
   constructor(options: Partial<BridgeOptions> & Pick<BridgeOptions, "name" | "localNodeId" | "remote">) {
     super();
@@ -91,7 +96,7 @@ export class Bridge extends EventEmitter {
     return {
       name: this.opts.name, localNode: this.opts.localNodeId, remoteNode: this.remoteNode, remoteUrl: this.remote?.connectedUrl,
       duplex: this.opts.duplex, state: this.state, since: this.since, lastError: this.lastError, reconnects: this.reconnects,
-      out: { ...(this.out?.counters ?? emptyCounters()) }, in: this.opts.duplex ? { ...(this.back?.counters ?? emptyCounters()) } : undefined,
+      out: { ...this.outCounters }, in: this.opts.duplex ? { ...this.inCounters } : undefined,
       demand: [...demand(this.out, "out"), ...demand(this.back, "in")],
     };
   }
@@ -114,7 +119,6 @@ export class Bridge extends EventEmitter {
       const url = this.opts.remote[endpoint % this.opts.remote.length]!;
       try {
         await this.session(url);
-        attempt = 0;
       } catch (err) {
         if (this.stopping) break;
         this.lastError = { message: (err as Error).message, at: Date.now() };
@@ -122,7 +126,13 @@ export class Bridge extends EventEmitter {
       }
       await this.teardown("link lost");
       if (this.stopping) break;
-      endpoint++;
+      if (this.wasActive) {
+        // The link worked: a new outage backs off from the start, and tries the same endpoint first.
+        this.wasActive = false;
+        attempt = 0;
+      } else {
+        endpoint++;
+      }
       attempt++;
       this.reconnects++;
       const delay = this.retry(attempt, { startup: false, lastError: undefined } as never) ?? this.opts.maxReconnectDelay;
@@ -159,14 +169,15 @@ export class Bridge extends EventEmitter {
       remote.close().catch(() => undefined);
     };
     this.setStatus("syncing-demand", "replaying the remote's consumers");
-    this.out = new DemandForwarder(local, remote, o.localNodeId, remote.brokerId!, o, onError);
+    this.out = new DemandForwarder(local, remote, o.localNodeId, remote.brokerId!, o, onError, this.outCounters);
     const starts = [this.out.start()];
     if (o.duplex) {
-      this.back = new DemandForwarder(remote, local, remote.brokerId!, o.localNodeId, o, onError);
+      this.back = new DemandForwarder(remote, local, remote.brokerId!, o.localNodeId, o, onError, this.inCounters);
       starts.push(this.back.start());
     }
     await Promise.race([Promise.all(starts), lost]);
     await Promise.race([Promise.all([this.out.ready, this.back?.ready]), lost]);
+    this.wasActive = true;
     this.setStatus("active", `forwarding to ${remote.brokerId}`);
     await lost;
   }
@@ -174,6 +185,9 @@ export class Bridge extends EventEmitter {
   private async teardown(_reason: string): Promise<void> {
     this.out?.stop();
     this.back?.stop();
+    // Demand learned over this link dies with it.
+    this.out = undefined;
+    this.back = undefined;
     const conns = [this.remote, this.local];
     this.remote = undefined;
     this.local = undefined;

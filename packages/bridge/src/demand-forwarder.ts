@@ -32,7 +32,7 @@ export interface ForwarderCounters {
  */
 export class DemandForwarder {
   readonly subs = new Map<string, DemandSubscription>();
-  readonly counters: ForwarderCounters = { forwarded: 0, acknowledged: 0, refused: 0, inflight: 0, bytesForwarded: 0, rttSumMs: 0, rttCount: 0 };
+
   private advisories: Consumer | undefined;
   private stopped = false;
   private synced!: () => void;
@@ -46,6 +46,8 @@ export class DemandForwarder {
     private readonly toNodeId: string,
     private readonly opts: ResolvedBridgeOptions,
     private readonly onError: (err: Error) => void,
+    /** Shared with the bridge, so they add up over its sessions. */
+    readonly counters: ForwarderCounters,
   ) {}
 
   async start(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { DuplicateAudit } from "@fedmq/protocol";
+import type { DuplicateAudit, RecentIds } from "@fedmq/protocol";
 import type { BrokerOptions, Logger } from "./options";
 import type { Router } from "./router";
 import type { AdvisoryService } from "./advisory-service";
@@ -19,7 +19,10 @@ export interface BrokerCore {
   readonly log: Logger;
   readonly router: Router;
   readonly advisories: AdvisoryService;
+  /** Client sends: per-producer sequence window. */
   readonly audit: DuplicateAudit;
+  /** Bridged messages: exact recent keys. */
+  readonly networkAudit: RecentIds;
   /** Persistent sends being stored, by message id: a resend waits for the first copy. */
   readonly pendingStores: Map<string, Promise<void>>;
   readonly stats: BrokerCounters;

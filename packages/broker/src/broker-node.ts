@@ -1,7 +1,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import type { Duplex } from "node:stream";
-import { DuplicateAudit, parseEndpoint, InvalidArgumentError } from "@fedmq/protocol";
+import { DuplicateAudit, RecentIds, parseEndpoint, InvalidArgumentError } from "@fedmq/protocol";
 import { resolveBrokerOptions, type BrokerOptions, type Logger } from "./options";
 import { Router } from "./router";
 import { AdvisoryService } from "./advisory-service";
@@ -60,6 +60,7 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
   readonly opts: Readonly<BrokerOptions>;
   readonly log: Logger;
   readonly audit = new DuplicateAudit();
+  readonly networkAudit = new RecentIds();
   readonly pendingStores = new Map<string, Promise<void>>();
   readonly stats: BrokerCounters = { received: 0, duplicates: 0, loopsDropped: 0, connectionsTotal: 0 };
   readonly listenUrls: string[] = [];
@@ -100,7 +101,10 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
   private async start(): Promise<void> {
     const t0 = Date.now();
     const info = await this.store.open();
-    for (const [p, hw] of info.producerHighWater) this.audit.seed(p, hw);
+    // Client producers: everything up to the recorded high-water mark was stored once. Bridged
+    // messages ("producer@hop" keys) are not ordered: remember exactly the ones still stored.
+    for (const [p, hw] of info.producerHighWater) if (!p.includes("@")) this.audit.seed(p, hw);
+    for (const { meta } of info.messages) if (meta.producerId.includes("@")) this.networkAudit.checkAndRecord(`${meta.producerId}:${meta.producerSeq}`);
     const { messages, dropped } = this.router.restore(info);
     this.recovery = { messages, durationMs: Date.now() - t0, cleanShutdown: info.cleanShutdown };
     this.log.info({ messages, dropped, durationMs: this.recovery.durationMs, cleanShutdown: info.cleanShutdown, engine: this.store.stats().engine }, "store recovered");

@@ -222,13 +222,18 @@ export class ClientConnection {
       this.reply(corr, { receipt: { duplicate: true } });
       return;
     }
-    // Queue messages exist once in the network and only resends repeat a hop; topic copies may
-    // arrive by several paths. So queues are audited per (producer, hop), topics per producer.
-    const producerId = dest.kind === "queue" && hops > 0 ? `${m.producerId ?? ""}@${hops}` : (m.producerId ?? "");
+    // Client sends arrive in order per producer: a sequence window audits them. Bridged messages
+    // come in any order, so they are audited by exact key: per hop for queue messages (which
+    // exist once in the network, so only a resend repeats a hop), per message for topic copies
+    // (which may arrive by several paths). The key's producer part is what the store records.
+    const network = hops > 0;
+    const producerId = network ? `${m.producerId ?? ""}@${dest.kind === "queue" ? hops : "*"}` : (m.producerId ?? "");
     const audited = (m.producerId ?? "") !== "";
+    const seen = (): boolean => (network ? this.core.networkAudit.checkAndRecord(`${producerId}:${seq}`) : this.core.audit.checkAndRecord(producerId, seq));
+    const unsee = (): void => (network ? this.core.networkAudit.forget(`${producerId}:${seq}`) : this.core.audit.forget(producerId, seq));
     if (audited) {
       const prior = this.core.pendingStores.get(`${producerId}:${seq}`);
-      if (prior || this.core.audit.checkAndRecord(producerId, seq)) {
+      if (prior || seen()) {
         // Already stored (or being stored): acknowledge again, never deliver twice.
         this.core.stats.duplicates++;
         const reply = () => this.reply(corr, { receipt: { duplicate: true } });
@@ -255,7 +260,7 @@ export class ClientConnection {
         (err) => {
           if (audited) {
             this.core.pendingStores.delete(key);
-            this.core.audit.forget(producerId, seq);
+            unsee();
           }
           this.core.log.error({ err, dest: dest.uri }, "could not store a message");
           this.replyError(corr, new StoreError(`could not store message ${key}: ${(err as Error).message}`, { cause: err }));

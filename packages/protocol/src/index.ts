@@ -18,3 +18,4 @@ export { PROTOCOL_VERSIONS, FEDMQ_VERSION, negotiateVersion, messageId } from ".
 export { encodeDeliverFrame } from "./deliver-encoder";
 export { FrameWriter, DEFAULT_FRAME_WRITER_OPTIONS } from "./frame-writer";
 export type { FrameWriterOptions, WrittenCallback } from "./frame-writer";
+export { RecentIds } from "./recent-ids";

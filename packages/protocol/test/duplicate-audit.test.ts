@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { DuplicateAudit } from "../src";
+import { DuplicateAudit, RecentIds } from "../src";
 
 describe("duplicate audit", () => {
   it("flags exactly the repeats within the window (model check)", () => {
@@ -34,5 +34,29 @@ describe("duplicate audit", () => {
     a.checkAndRecord("r", 1);
     expect(a.size).toBe(2);
     expect(a.seen("p", 1)).toBe(false);
+  });
+});
+
+describe("recent ids (bridge audit)", () => {
+  it("flags exact repeats in any order and never an unseen key", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 5000 }), { maxLength: 500 }), (seqs) => {
+        const r = new RecentIds(10_000);
+        const seen = new Set<number>();
+        for (const s of seqs) {
+          expect(r.checkAndRecord(`p:${s}`)).toBe(seen.has(s));
+          seen.add(s);
+        }
+      }),
+    );
+  });
+
+  it("forgets the oldest key past its capacity", () => {
+    const r = new RecentIds(2);
+    r.checkAndRecord("a");
+    r.checkAndRecord("b");
+    r.checkAndRecord("c");
+    expect(r.size).toBe(2);
+    expect(r.checkAndRecord("a")).toBe(false);
   });
 });
