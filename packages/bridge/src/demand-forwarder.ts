@@ -105,7 +105,9 @@ export class DemandForwarder {
 
   private async onConsumerAdvisory(a: ConsumerAdvisory): Promise<void> {
     if (!this.wanted(a)) return;
-    const key = this.opts.conduitSubscriptions ? a.destination : `${a.destination}|${a.consumerId}`;
+    // Conduit: one subscription per destination and distance, so demand that is nearer than what
+    // this node already advertises is advertised too (and passed on within consumerTTL).
+    const key = this.opts.conduitSubscriptions ? `${a.destination}|${a.hops + 1}` : `${a.destination}|${a.consumerId}`;
     if (a.event === "added") {
       await this.ensure(a.destination, "dynamic", a.brokerPath, a.hops + 1, a.consumerId, key);
       return;
