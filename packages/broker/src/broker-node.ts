@@ -11,6 +11,7 @@ import type { MessageStore, StoreStats } from "./store/message-store";
 import { JournalStore, MemoryStore } from "./store";
 import { listenVm, type VmServer } from "@fedmq/client";
 import { Bridge, type BridgeInfo, type BridgeOptions } from "@fedmq/bridge";
+import { AdminServer } from "./admin/admin-server";
 
 /** A network connector hosted by a node (the node fills in its own id and logger). */
 export type ConnectorOptions = Partial<BridgeOptions> & Pick<BridgeOptions, "name" | "remote">;
@@ -36,6 +37,26 @@ export interface DestinationInfo {
   expired: number;
   deadLettered: number;
   redelivered: number;
+}
+
+/** One open client or bridge connection, as the admin endpoint lists it. */
+export interface ConnectionInfo {
+  id: string;
+  remoteAddress: string;
+  role: "client" | "bridge";
+  clientId: string;
+  /** Handshake done. */
+  open: boolean;
+  since: number;
+  subscriptions: number;
+}
+
+/** Whether the node serves: its store is recovered, every listener is open, and it is not closing. */
+export interface NodeReadiness {
+  ready: boolean;
+  storeRecovered: boolean;
+  listenersOpen: boolean;
+  closing: boolean;
 }
 
 export interface BrokerInfo {
@@ -74,6 +95,7 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
   private vm: VmServer | undefined;
   readonly bridges: Bridge[] = [];
   private closing: Promise<void> | undefined;
+  private admin: AdminServer | undefined;
 
   private constructor(opts: Readonly<BrokerOptions>, readonly store: MessageStore, private readonly tlsOpts: BrokerNodeOptions["tls"], private readonly connectorOpts: ConnectorOptions[]) {
     this.id = opts.id;
@@ -94,7 +116,14 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
     }
     const store = storeInstance ?? (opts.store === "memory" ? new MemoryStore() : new JournalStore({ dir: opts.dataDir!, logger: opts.logger }));
     const node = new BrokerNode(opts, store, tlsOpts, connectors ?? []);
-    await node.start();
+    // The admin endpoint comes first, so /healthz and /readyz (503) answer while the store recovers.
+    if (opts.admin) node.admin = await AdminServer.start(node, { url: opts.admin, allowRemote: opts.adminAllowRemote, logger: node.log });
+    try {
+      await node.start();
+    } catch (err) {
+      await node.admin?.close();
+      throw err;
+    }
     return node;
   }
 
@@ -153,6 +182,8 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
       else if (ch.from === "active") this.advisories.bridgeEvent(c.name, b.info().remoteNode ?? "", "stopped");
     });
     this.bridges.push(b);
+    // Before start(): the admin metrics count every state change the bridge logs.
+    this.admin?.watchBridge(b);
     b.start();
     return b;
   }
@@ -187,6 +218,25 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
     return this.listenUrls[0] ?? "";
   }
 
+  /** The admin endpoint's bound URL (`http://host:port`), or undefined without option 'admin'. */
+  get adminUrl(): string | undefined {
+    return this.admin?.url;
+  }
+
+  readiness(): NodeReadiness {
+    const storeRecovered = this.recovery !== undefined;
+    const listenersOpen = this.servers.length === this.opts.listen.length;
+    const closing = this.closing !== undefined;
+    return { ready: storeRecovered && listenersOpen && !closing, storeRecovered, listenersOpen, closing };
+  }
+
+  connectionInfo(): ConnectionInfo[] {
+    return [...this.connections].map((c) => ({
+      id: c.id, remoteAddress: c.remoteAddress, role: c.role === "bridge" ? "bridge" : "client", clientId: c.clientId,
+      open: c.isOpen, since: c.since, subscriptions: c.subscriptionCount,
+    }));
+  }
+
   info(): BrokerInfo {
     return {
       id: this.id, site: this.opts.site, listen: [...this.listenUrls], uptimeMs: Date.now() - this.startedAt,
@@ -207,7 +257,8 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
 
   /** Stop accepting, close connections (their unacked messages stay stored), flush and close the store. */
   close(): Promise<void> {
-    if (!this.closing) this.closing = this.doClose();
+    // The admin endpoint closes last: /readyz answers 503 while the node shuts down.
+    if (!this.closing) this.closing = this.doClose().finally(() => this.admin?.close());
     return this.closing;
   }
 

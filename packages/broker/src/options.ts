@@ -1,4 +1,5 @@
 import { DEFAULT_MAX_FRAME_SIZE, InvalidArgumentError } from "@fedmq/protocol";
+import { parseAdminEndpoint } from "./admin/admin-endpoint";
 
 /** A pino-compatible logger (only the methods fedmq calls). */
 export interface Logger {
@@ -43,10 +44,14 @@ export interface BrokerOptions {
    * the node they came from when demand moved there, ms; 0 disables. @default 1_000
    */
   replayDelayMs: number;
+  /** Admin HTTP endpoint, `http://host:port` (port 0 = any free port); none when unset. Loopback only unless `adminAllowRemote`. */
+  admin?: string;
+  /** Serve the admin endpoint on a non-loopback host (it has no authentication). @default false */
+  adminAllowRemote: boolean;
   logger: Logger;
 }
 
-export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger" | "dataDir">> = Object.freeze({
+export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger" | "dataDir" | "admin">> = Object.freeze({
   site: "",
   listen: ["tcp://127.0.0.1:61616"],
   store: "journal" as const,
@@ -59,6 +64,7 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger
   expirySweepMs: 5_000,
   heartbeatGraceIntervals: 3,
   replayDelayMs: 1_000,
+  adminAllowRemote: false,
 });
 
 export function resolveBrokerOptions(opts: Partial<BrokerOptions> & { id: string }): Readonly<BrokerOptions> {
@@ -71,5 +77,7 @@ export function resolveBrokerOptions(opts: Partial<BrokerOptions> & { id: string
     if (!Number.isFinite(o[k]) || o[k] < min) throw new InvalidArgumentError(`option '${k}' is ${o[k]}: must be a number ≥ ${min}`);
   }
   if (!Number.isInteger(o.maxRedeliveries) || o.maxRedeliveries < 0) throw new InvalidArgumentError(`option 'maxRedeliveries' is ${o.maxRedeliveries}: must be an integer ≥ 0`);
+  if (o.admin !== undefined) parseAdminEndpoint(o.admin, o.adminAllowRemote);
+  else if (o.adminAllowRemote) throw new InvalidArgumentError("'adminAllowRemote' is set but 'admin' is not: name the admin endpoint (option 'admin')");
   return Object.freeze(o);
 }

@@ -7,6 +7,10 @@ import { produceCommand } from "./commands/produce";
 import { consumeCommand } from "./commands/consume";
 import { validateCommand } from "./commands/validate";
 import { upCommand } from "./commands/up";
+import { statusCommand } from "./commands/status";
+import { bridgesCommand } from "./commands/bridges";
+import { destinationsCommand } from "./commands/destinations";
+import { demandCommand } from "./commands/demand";
 import { CliError } from "./cli-error";
 
 /** The one place that reads argv and calls process.exit. */
@@ -20,6 +24,10 @@ export async function main(argv: string[]): Promise<number> {
     .command(consumeCommand)
     .command(validateCommand)
     .command(upCommand)
+    .command(statusCommand)
+    .command(bridgesCommand)
+    .command(destinationsCommand)
+    .command(demandCommand)
     .demandCommand(1, "name a command")
     .strict()
     .version(FEDMQ_VERSION)

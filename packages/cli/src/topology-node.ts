@@ -29,5 +29,5 @@ export function nodeOptionsFromTopology(topo: Topology, name: string): Omit<Brok
       connectors.push({ ...common, name: c.name, remote: endpoints });
     }
   }
-  return { id: name, site: spec.site, listen: [spec.listen], store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, connectors };
+  return { id: name, site: spec.site, listen: [spec.listen], store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, admin: spec.admin, connectors };
 }

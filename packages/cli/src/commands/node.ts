@@ -13,6 +13,8 @@ interface NodeArgs {
   topology?: string;
   site?: string;
   "max-frame-size"?: number;
+  admin?: string;
+  "admin-allow-remote"?: boolean;
   "log-level"?: string;
 }
 
@@ -28,6 +30,8 @@ export const nodeCommand = {
       .option("site", { type: "string", describe: "site label (region / data centre)" })
       .option("topology", { type: "string", describe: "topology YAML: run the node --name declared in it" })
       .option("max-frame-size", { type: "number", describe: "largest frame accepted, bytes (default 16 MiB)" })
+      .option("admin", { type: "string", describe: "admin HTTP endpoint, e.g. http://127.0.0.1:8161 (default from the topology, else none)" })
+      .option("admin-allow-remote", { type: "boolean", describe: "serve the admin endpoint on a non-loopback host (it has no authentication)" })
       .option("log-level", { choices: ["trace", "debug", "info", "warn", "error"], default: "info" }),
   handler: async (argv: NodeArgs): Promise<void> => {
     const log = createRootLogger({ level: argv["log-level"], name: argv.name });
@@ -40,6 +44,8 @@ export const nodeCommand = {
     if (argv.store) opts.store = argv.store;
     if (argv.site) opts.site = argv.site;
     if (argv["max-frame-size"]) opts.maxFrameSize = argv["max-frame-size"];
+    if (argv.admin) opts.admin = argv.admin;
+    if (argv["admin-allow-remote"]) opts.adminAllowRemote = true;
     if (!opts.store) opts.store = "journal";
     if (opts.store === "journal" && !opts.dataDir) throw new CliError("the journal store needs --data DIR (or --store memory)", 2);
     const node = await BrokerNode.create({ ...opts, logger: log });

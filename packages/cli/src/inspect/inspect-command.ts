@@ -1,0 +1,67 @@
+import type { Argv } from "yargs";
+import { CliError } from "../cli-error";
+import { readAdmin, type NodeResult } from "./admin-client";
+import { formatTable, type Column } from "./table";
+import { resolveTargets } from "./targets";
+
+export interface InspectArgs {
+  admin?: string[];
+  topology?: string;
+  json?: boolean;
+  "timeout-ms": number;
+}
+
+/** One inspection command: which admin route it reads and how a node's answer becomes rows. */
+export interface InspectSpec<T> {
+  readonly command: string;
+  readonly describe: string;
+  readonly path: string;
+  /** The columns; the first is NODE and the last holds a failed node's error. */
+  readonly columns: readonly Column[];
+  rows(data: T, node: string, now: number): string[][];
+}
+
+/** `{ nodes: [...] }`, the --json document of every inspection command. */
+export interface InspectDocument<T> {
+  readonly nodes: Array<NodeResult<T>>;
+}
+
+/**
+ * Builds a yargs command that reads one admin route of every named node (in parallel), prints
+ * an aligned table (or one JSON document with --json), and exits 1 if any node could not be
+ * read — after printing what the others answered.
+ */
+export function inspectCommand<T extends object>(spec: InspectSpec<T>) {
+  return {
+    command: spec.command,
+    describe: spec.describe,
+    builder: (y: Argv) =>
+      y
+        .option("admin", { type: "string", array: true, describe: "a node's admin URL, e.g. http://127.0.0.1:8161 (repeatable)" })
+        .option("topology", { type: "string", describe: "topology YAML: every node that declares 'admin'" })
+        .option("json", { type: "boolean", default: false, describe: "print one JSON document { nodes: [...] } instead of a table" })
+        .option("timeout-ms", { type: "number", default: 3000, describe: "give up on a node after this long, ms" })
+        .check((a) => ((a.admin as string[] | undefined)?.length || a.topology ? true : "name the nodes to inspect: --admin URL (repeatable) or --topology FILE"))
+        .check((a) => (Number.isFinite(a["timeout-ms"]) && (a["timeout-ms"] as number) > 0 ? true : `--timeout-ms must be a positive number, got ${String(a["timeout-ms"])}`)),
+    handler: async (argv: InspectArgs): Promise<void> => {
+      const targets = await resolveTargets(argv.admin, argv.topology);
+      const nodes = await Promise.all(targets.map((t) => readAdmin<T>(t, spec.path, argv["timeout-ms"])));
+      if (argv.json) {
+        const doc: InspectDocument<T> = { nodes };
+        process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
+      } else {
+        const now = Date.now();
+        const rows: string[][] = [];
+        for (const n of nodes) {
+          if (n.ok) rows.push(...spec.rows(n.data, n.node, now));
+          else rows.push([n.node, ...spec.columns.slice(1, -1).map(() => "-"), n.error]);
+        }
+        process.stdout.write(formatTable(spec.columns, rows));
+      }
+      const failed = nodes.filter((n) => !n.ok);
+      if (failed.length > 0) {
+        throw new CliError(`${failed.length} of ${nodes.length} admin endpoint${nodes.length === 1 ? "" : "s"} could not be read: ${failed.map((f) => f.node).join(", ")}`, 1);
+      }
+    },
+  };
+}

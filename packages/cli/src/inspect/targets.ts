@@ -1,0 +1,34 @@
+import { loadTopology } from "@fedmq/config";
+import { CliError } from "../cli-error";
+import type { AdminTarget } from "./admin-client";
+
+/** The admin endpoints named by `--admin URL` (repeatable) and `--topology FILE`, without repeats. */
+export async function resolveTargets(admin: readonly string[] | undefined, topologyFile: string | undefined): Promise<AdminTarget[]> {
+  const out: AdminTarget[] = [];
+  for (const url of admin ?? []) {
+    let u: URL | undefined;
+    try {
+      u = new URL(url);
+    } catch {
+      u = undefined;
+    }
+    if (!u || (u.protocol !== "http:" && u.protocol !== "https:") || u.hostname === "") {
+      throw new CliError(`--admin '${url}' is not an http:// URL (e.g. http://127.0.0.1:8161)`, 2);
+    }
+    out.push({ node: undefined, admin: url.replace(/\/+$/, "") });
+  }
+  if (topologyFile) {
+    const topo = await loadTopology(topologyFile);
+    const declared = Object.entries(topo.nodes).filter(([, spec]) => spec.admin !== undefined);
+    if (declared.length === 0) throw new CliError(`${topologyFile} declares no admin endpoint: give its nodes 'admin: http://127.0.0.1:8161', or pass --admin URL`, 2);
+    for (const [name, spec] of declared) out.push({ node: name, admin: spec.admin!.replace(/\/+$/, "") });
+  }
+  // One row per endpoint; a name from the topology wins over an anonymous --admin.
+  const byUrl = new Map<string, AdminTarget>();
+  for (const t of out) {
+    const prev = byUrl.get(t.admin);
+    if (!prev) byUrl.set(t.admin, t);
+    else if (!prev.node && t.node) byUrl.set(t.admin, { ...prev, node: t.node });
+  }
+  return [...byUrl.values()];
+}
