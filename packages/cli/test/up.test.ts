@@ -116,7 +116,9 @@ test("starts every node, prefixes their logs, bridges them, and stops them all o
     await proc.waitForLine((l) => l === `${n.name} ready on tcp://127.0.0.1:${n.port} (site site-${n.name})`, READY_MS, `${n.name} ready`, { stream: "stdout" });
   }
   await proc.waitForLine((l) => l === "network 'up-test' up: 3 nodes", 5_000, "network up", { stream: "stdout" });
-  expect(proc.stdoutLines).toContain(`  produce on a  npx fedmq produce --url tcp://127.0.0.1:${pa} --dest queue://orders.a --count 5`);
+  // The hints follow the "up" line; wait for them rather than assume they were read already.
+  const hint = `  produce on a  npx fedmq produce --url tcp://127.0.0.1:${pa} --dest queue://orders.a --count 5`;
+  await proc.waitForLine((l) => l === hint, 5_000, "produce hint", { stream: "stdout" });
 
   // Every node line is `name | raw JSON` (name padded to the longest), from that node.
   const logs = nodeLogs(proc);
