@@ -4,6 +4,9 @@
  * the engine choice (DESIGN.md, "Stores and HA").
  *
  *   node scripts/bench/store-engines.js [--runs 3] [--count 1000000] [--seconds 3] [--dir DIR] [--json FILE]
+ *                                       [--only journal|lmdb] [--count 0] [--writers 1,8,64]
+ *                                       [--io auto|sync|async] [--preallocate true|false] [--work-us N] [--bg-us N]
+ *                                       [--src DIR]
  *
  * Needs the `lmdb` dev dependency (`npm i -D lmdb`). The store is first compiled with tsc (as
  * production runs it: no tsx/esbuild helpers in the hot path) into a temporary directory, and
@@ -12,6 +15,15 @@
  *   (b) RSS and heap after --count × 1 KiB sync appends (1024 in flight), after a full GC;
  *   (c) reopen / recovery of that backlog: time to a full list of recovered messages (what the
  *       broker needs to rebuild its queues), and memory with that list held.
+ * `--only ENGINE` measures one engine; `--count 0` skips (b) and (c). `--io` / `--preallocate` set
+ * those journal options (default: the engine's defaults). `--work-us N`: before each append a
+ * writer yields to the event loop (setImmediate) and keeps it busy for N µs — a stand-in for the
+ * per-message work of a broker (socket read, decode, route) that async I/O overlaps with the
+ * fsync and blocking I/O does not. `--bg-us N`: meanwhile a background task runs N-µs slices on
+ * the event loop back to back (setImmediate), a stand-in for the rest of the broker (dispatch to
+ * consumers, other connections); its slices/s say how much of the loop the store leaves free.
+ * `--src DIR`: build the store from DIR/store (A/B runs
+ * against another copy of packages/broker/src).
  * Prints min / median / max over --runs runs. Data lives under --dir (default: os.tmpdir()),
  * which must be on the disk you care about: fsync cost is the whole story.
  */
@@ -23,13 +35,14 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 
-const ENGINES = ["journal", "lmdb"];
-const WRITERS = [1, 8, 64];
+const ALL_ENGINES = ["journal", "lmdb"];
+let ENGINES = ALL_ENGINES;
+let WRITERS = [1, 8, 64];
 const PAYLOAD_BYTES = 1024;
 const FILL_IN_FLIGHT = 1024;
 
 function parseArgs(argv) {
-  const out = { runs: 3, count: 1_000_000, seconds: 3, dir: os.tmpdir(), json: null, child: null, build: null };
+  const out = { runs: 3, count: 1_000_000, seconds: 3, dir: os.tmpdir(), json: null, child: null, build: null, only: null, writers: null, io: null, preallocate: null, "work-us": 0, "bg-us": 0, src: null };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i].replace(/^--/, "");
     const v = argv[i + 1];
@@ -49,9 +62,12 @@ function metaFor(i) {
   return { destination: `queue://bench.${i % 16}`, priority: 4, expiration: 0, producerId: `ID:bench-${i % 8}`, producerSeq: i, redeliveryCount: 0 };
 }
 
-async function openJournal(dir) {
+async function openJournal(dir, args) {
   const { JournalStore } = loadEngine("journal");
-  const store = new JournalStore({ dir });
+  const opts = { dir };
+  if (args.io) opts.io = args.io;
+  if (args.preallocate) opts.preallocate = args.preallocate === "true";
+  const store = new JournalStore(opts);
   const info = await store.open();
   return {
     recovered: info.messages,
@@ -133,11 +149,12 @@ function loadEngine(engine) {
 }
 
 /** Compile packages/broker/src/store with tsc into `out` (plain CommonJS, as in production). */
-function buildStore(out) {
+function buildStore(out, src) {
   const repo = path.resolve(__dirname, "../..");
+  const root = path.resolve(repo, src ?? "packages/broker/src");
   const tsc = path.join(repo, "node_modules", ".bin", "tsc");
   const flags = "--target ES2022 --module commonjs --moduleResolution node --strict --skipLibCheck --types node --esModuleInterop";
-  execSync(`${tsc} --outDir ${JSON.stringify(out)} --rootDir packages/broker/src ${flags} packages/broker/src/store/index.ts`, { cwd: repo, stdio: "inherit" });
+  execSync(`${tsc} --outDir ${JSON.stringify(out)} --rootDir ${JSON.stringify(root)} ${flags} ${JSON.stringify(path.join(root, "store", "index.ts"))}`, { cwd: repo, stdio: "inherit" });
 }
 
 function memory() {
@@ -156,26 +173,44 @@ async function childMain(args) {
   let result;
   if (task === "throughput") {
     const writers = Number(param);
-    const e = await OPENERS[engine](dir);
+    const e = await OPENERS[engine](dir, args);
     let n = 0;
     for (let i = 0; i < 200; i++) await e.append(metaFor(++n), payload); // warm-up
+    const workMs = args["work-us"] / 1000;
+    const bgMs = args["bg-us"] / 1000;
+    let bgSlices = 0;
+    let bgOn = bgMs > 0;
+    const bg = () => {
+      if (!bgOn) return;
+      const until = performance.now() + bgMs;
+      while (performance.now() < until);
+      bgSlices++;
+      setImmediate(bg);
+    };
+    if (bgOn) setImmediate(bg);
     const started = performance.now();
     const deadline = started + args.seconds * 1000;
     let done = 0;
     await Promise.all(
       Array.from({ length: writers }, async () => {
         while (performance.now() < deadline) {
+          if (workMs > 0) {
+            await new Promise((r) => setImmediate(r));
+            const until = performance.now() + workMs;
+            while (performance.now() < until);
+          }
           await e.append(metaFor(++n), payload);
           done++;
         }
       }),
     );
+    bgOn = false;
     const secs = (performance.now() - started) / 1000;
-    result = { msgPerSec: done / secs, ...e.extra() };
+    result = { msgPerSec: done / secs, ...(bgMs > 0 ? { bgSlicesPerSec: bgSlices / secs } : {}), ...e.extra() };
     await e.close();
   } else if (task === "fill") {
     const count = Number(param);
-    const e = await OPENERS[engine](dir);
+    const e = await OPENERS[engine](dir, args);
     let n = 0;
     const started = performance.now();
     await Promise.all(
@@ -188,7 +223,7 @@ async function childMain(args) {
     await e.close();
   } else if (task === "recover") {
     const started = performance.now();
-    const e = await OPENERS[engine](dir);
+    const e = await OPENERS[engine](dir, args);
     const recoveryMs = performance.now() - started;
     const mem = memory();
     result = { recoveryMs, messages: e.recovered.length, ...mem };
@@ -204,6 +239,7 @@ async function childMain(args) {
 function runChild(args, spec) {
   return new Promise((resolve, reject) => {
     const argv = ["--expose-gc", "--max-old-space-size=4096", __filename, "--seconds", String(args.seconds), "--build", args.build, "--child", spec];
+    for (const k of ["io", "preallocate", "work-us", "bg-us"]) if (args[k]) argv.push(`--${k}`, String(args[k]));
     const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
@@ -232,9 +268,14 @@ function fsType(dir) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   if (args.child) return childMain(args);
+  if (args.only) {
+    if (!ALL_ENGINES.includes(args.only)) throw new Error(`--only: unknown engine '${args.only}' (expected ${ALL_ENGINES.join(" or ")})`);
+    ENGINES = [args.only];
+  }
+  if (args.writers) WRITERS = String(args.writers).split(",").map(Number);
   const root = fs.mkdtempSync(path.join(args.dir, "fedmq-bench-"));
   args.build = path.join(root, "build");
-  buildStore(args.build);
+  buildStore(args.build, args.src);
   const results = { throughput: {}, fill: {}, recover: {} };
   let commit = "unknown";
   try {
@@ -242,7 +283,8 @@ async function main() {
   } catch {
     // not a git checkout
   }
-  console.log(`store-engines: node ${process.version}, ${os.cpus().length} cpus, data on ${fsType(root)} (${root}), commit ${commit}`);
+  const variant = ["io", "preallocate", "work-us", "bg-us", "src"].filter((k) => args[k]).map((k) => `--${k} ${args[k]}`).join(" ");
+  console.log(`store-engines: node ${process.version}, ${os.cpus().length} cpus, data on ${fsType(root)} (${root}), commit ${commit}${variant ? `, ${variant}` : ""}`);
   try {
     for (let run = 1; run <= args.runs; run++) {
       for (const engine of ENGINES) {
@@ -251,8 +293,10 @@ async function main() {
           const r = await runChild(args, `throughput:${engine}:${dir}:${w}`);
           ((results.throughput[engine] ??= {})[w] ??= []).push(r);
           fs.rmSync(dir, { recursive: true, force: true });
-          console.error(`run ${run} ${engine} ${w} writers: ${Math.round(r.msgPerSec)} msg/s`);
+          const bgNote = r.bgSlicesPerSec !== undefined ? `, background ${Math.round(r.bgSlicesPerSec)} slices/s` : "";
+          console.error(`run ${run} ${engine} ${w} writers: ${Math.round(r.msgPerSec)} msg/s${bgNote}`);
         }
+        if (args.count <= 0) continue;
         const dir = path.join(root, `${engine}-fill-${run}`);
         const f = await runChild(args, `fill:${engine}:${dir}:${args.count}`);
         (results.fill[engine] ??= []).push(f);
@@ -272,6 +316,16 @@ async function main() {
   for (const w of WRITERS) {
     rows.push([`sync append msg/s, ${w} writer(s)`, ...ENGINES.map((e) => summarize(results.throughput[e][w].map((r) => r.msgPerSec)))]);
   }
+  if (args["bg-us"] > 0) {
+    for (const w of WRITERS) {
+      rows.push([`  background ${args["bg-us"]} µs slices/s, ${w} writer(s)`, ...ENGINES.map((e) => summarize(results.throughput[e][w].map((r) => r.bgSlicesPerSec)))]);
+    }
+  }
+  if (args.count > 0) addFillRows(rows, args, results);
+  printTable(rows, args, commit, results);
+}
+
+function addFillRows(rows, args, results) {
   const per = (key, digits) => ENGINES.map((e) => summarize(results.fill[e].map((r) => r[key]), digits));
   rows.push([`fill ${args.count} x 1 KiB, msg/s (${FILL_IN_FLIGHT} in flight)`, ...per("fillMsgPerSec", 0)]);
   rows.push(["after fill: RSS MiB", ...per("rssMiB", 0)]);
@@ -280,6 +334,9 @@ async function main() {
   rows.push(["reopen + recover list, ms", ...rec("recoveryMs", 0)]);
   rows.push(["after recovery: RSS MiB", ...rec("rssMiB", 0)]);
   rows.push(["after recovery: heapUsed MiB", ...rec("heapMiB", 0)]);
+}
+
+function printTable(rows, args, commit, results) {
   const header = ["metric (min / median / max)", ...ENGINES];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;

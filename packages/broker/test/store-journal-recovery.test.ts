@@ -85,13 +85,23 @@ describe("JournalStore recovery from damaged segments", () => {
     expect(again.logger.lines.filter((l) => l.level === "warn" || l.level === "error")).toEqual([]);
   });
 
-  test("torn tail: a zero-filled tail (preallocated or lost pages) is truncated", async () => {
+  test("a zero-filled tail (preallocated space, or zeros appended) is the end of data: no warning, not truncated", async () => {
     const refs = await fill(10);
     const last = refs[refs.length - 1].segment;
     await fsp.appendFile(file(last), Buffer.alloc(3000));
-    const { info, logger } = await reopen();
+    const sizeBefore = (await fsp.stat(file(last))).size;
+    const { store, info, logger } = await reopen();
     expect(info.messages.map((m) => m.ref)).toEqual(refs);
-    expect(logger.lines.find((l) => l.level === "warn")?.obj).toMatchObject({ truncatedBytes: 3000 });
+    expect(info.cleanShutdown).toBe(true);
+    expect(logger.lines.filter((l) => l.level === "warn" || l.level === "error")).toEqual([]);
+    expect((await fsp.stat(file(last))).size).toBe(sizeBefore);
+    // appends go on right after the last record (its CLEAN and the new CHECKPOINT), not after the zeros
+    const seg = store.journalInfo().segments.find((s) => s.current)!;
+    expect(seg.number).toBe(last);
+    expect(seg.size).toBeLessThan(SEGMENT);
+    const next = await store.append(meta(99), payloadFor(99, 10), { sync: true });
+    expect(next.offset).toBeLessThan(SEGMENT);
+    expect(next.segment).toBe(last);
   });
 
   test("corrupt CRC in the middle of an older segment: that record is skipped, later segments survive", async () => {
@@ -142,7 +152,9 @@ describe("JournalStore recovery from damaged segments", () => {
     await store.open();
     const a = await store.append(meta(1), payloadFor(1, PAYLOAD), { sync: true });
     const b = await store.append(meta(2), payloadFor(2, PAYLOAD), { sync: true });
-    const size = (await fsp.stat(file(1))).size;
+    // The logical size (write offset), not the file size: the file is preallocated past it.
+    const size = store.journalInfo().segments[0].size;
+    expect((await fsp.stat(file(1))).size).toBeGreaterThan(size);
     store.remove(a);
     await store.close();
     await patch(1, size + 10, Buffer.from([0xee])); // inside the REMOVE body

@@ -1,4 +1,4 @@
-import { promises as fsp } from "node:fs";
+import fs, { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_JOURNAL_OPTIONS, JournalStore, type JournalStoreOptions, type StoreRef } from "../src/store";
 import { captureLogger, makeTempDir, meta, payloadFor, removeDir, segmentFiles } from "./fixtures/store-helpers";
@@ -209,19 +209,28 @@ describe("JournalStore persistence", () => {
     expect((await cached.read(cref)).equals(payloadFor(1, 2000))).toBe(true);
   });
 
-  test("an I/O error rejects the affected appends with the cause; the store carries on", async () => {
+  test.each(["auto", "sync", "async"] as const)("an I/O error rejects the affected appends with the cause; the store carries on (io: %s)", async (io) => {
     const log = captureLogger();
-    const { store } = await openStore({ logger: log });
+    const { store } = await openStore({ logger: log, io });
     const probe = await fsp.open(path.join(dir, "probe"), "w");
     const proto = Object.getPrototypeOf(probe) as { writev: (...a: unknown[]) => Promise<unknown> };
     await probe.close();
     const eio = Object.assign(new Error("EIO: i/o error, write"), { code: "EIO" });
-    const spy = jest.spyOn(proto, "writev").mockRejectedValueOnce(eio);
+    // The writer goes through the thread pool (FileHandle.writev) or blocking calls (fs.writeSync / writevSync).
+    const spies = [
+      jest.spyOn(proto, "writev").mockRejectedValueOnce(eio),
+      jest.spyOn(fs, "writeSync").mockImplementationOnce(() => {
+        throw eio;
+      }),
+      jest.spyOn(fs, "writevSync").mockImplementationOnce(() => {
+        throw eio;
+      }),
+    ];
     try {
       const failed = store.append(meta(1), payloadFor(1), { sync: true });
       await expect(failed).rejects.toMatchObject({ code: "FEDMQ_ERR_STORE_IO", cause: eio });
     } finally {
-      spy.mockRestore();
+      for (const spy of spies) spy.mockRestore();
     }
     expect(log.lines.some((l) => l.level === "error")).toBe(true);
     const ok = await store.append(meta(2), payloadFor(2), { sync: true });

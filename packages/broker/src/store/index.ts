@@ -9,7 +9,8 @@ export type {
 } from "./message-store";
 export { JournalStore } from "./journal-store";
 export { DEFAULT_JOURNAL_OPTIONS } from "./journal-options";
-export type { JournalStoreOptions, ResolvedJournalOptions } from "./journal-options";
+export type { JournalIoMode, JournalStoreOptions, ResolvedJournalOptions } from "./journal-options";
+export type { JournalInfo, JournalSegmentInfo } from "./journal-store";
 export { MemoryStore } from "./memory-store";
 export type { MemoryStoreOptions } from "./memory-store";
 export type { StoreLogger } from "./store-logger";

@@ -2,7 +2,7 @@ import { promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import type { RecordMeta, RecoveredMessage, StoreRef } from "./message-store";
 import type { ResolvedJournalOptions } from "./journal-options";
-import { listSegments, newSegmentState, readFully, type SegmentState } from "./journal-segment";
+import { isZero, listSegments, newSegmentState, readFully, writeFully, ZERO_BLOCK, type SegmentState } from "./journal-segment";
 import { ProducerAudit } from "./producer-audit";
 import { checkFrame, decodeRecord, HEADER_BYTES, RecordType, type DecodedRecord, type FrameProblem } from "./record-codec";
 
@@ -52,6 +52,45 @@ class SegmentWindow {
     this.start = pos;
     this.len = await readFully(this.h, this.buf, 0, want, pos);
     return this.has(pos, n);
+  }
+
+  /** True if `[pos, pos + n)` (clamped to the file end) holds only zero bytes. */
+  async zeroAt(pos: number, n: number): Promise<boolean> {
+    const end = Math.min(pos + n, this.fileSize);
+    for (let p = pos; p < end; ) {
+      if (!this.has(p, 1)) await this.ensure(p, Math.min(WINDOW_BYTES, end - p));
+      const stop = Math.min(end, this.start + this.len);
+      if (stop <= p) return true; // the file is shorter than it said
+      if (!isZero(this.buf, p - this.start, stop - this.start)) return false;
+      p = stop;
+    }
+    return true;
+  }
+
+  /** `[first, last)`: from the first to past the last non-zero byte in `[from, to)`; null if all zero. */
+  async nonZeroSpan(from: number, to: number): Promise<[number, number] | null> {
+    let first = -1;
+    let last = -1;
+    const end = Math.min(to, this.fileSize);
+    for (let p = from; p < end; ) {
+      if (!this.has(p, 1)) await this.ensure(p, Math.min(WINDOW_BYTES, end - p));
+      const stop = Math.min(end, this.start + this.len);
+      if (stop <= p) break;
+      for (let c = p; c < stop; c += ZERO_BLOCK.length) {
+        const ce = Math.min(stop, c + ZERO_BLOCK.length);
+        if (isZero(this.buf, c - this.start, ce - this.start)) continue;
+        let i = c - this.start;
+        let j = ce - this.start;
+        if (first < 0) {
+          while (this.buf[i] === 0) i++;
+          first = i + this.start;
+        }
+        while (this.buf[j - 1] === 0) j--;
+        last = j + this.start;
+      }
+      p = stop;
+    }
+    return first < 0 ? null : [first, last];
   }
 
   /** Check (and load) the frame at `pos`; body length or the problem. */
@@ -172,9 +211,11 @@ async function scanSegment(
   try {
     const win = new SegmentWindow(h, (await h.stat()).size);
     let pos = 0;
+    /** Why the scan stopped before the end of the file; null: a zero header (end of data) or the end of the file. */
+    let problem: FrameProblem | null = null;
     while (pos < win.fileSize) {
       const r = await win.frameAt(pos);
-      let problem: FrameProblem | null = typeof r === "number" ? null : r;
+      problem = typeof r === "number" ? null : r;
       if (typeof r === "number") {
         const rec = decodeRecord(win.buf, pos - win.start, r, intern);
         if (rec) {
@@ -186,35 +227,78 @@ async function scanSegment(
         }
         problem = "malformed";
       }
+      // A header of zeros is where the data ends: the rest is preallocated space (checked below).
+      if (await win.zeroAt(pos, HEADER_BYTES)) {
+        problem = null;
+        break;
+      }
       // A frame that does not check. Its length is trusted only if the CRC (not the length)
-      // failed and a valid record follows it.
+      // failed and a valid record follows it (or, in an older segment, nothing does).
       const lengthSane = problem === "bad-crc" || problem === "malformed";
-      const bodyLen = lengthSane ? win.buf.readUInt32LE(pos - win.start) : 0;
-      const next = pos + HEADER_BYTES + bodyLen;
-      const nextValid = lengthSane && next < win.fileSize && (await validFrameAt(win, next));
-      const detail = { segment: seg.path, offset: pos, problem };
-      if (nextValid || (lengthSane && !isLast && next === win.fileSize)) {
-        log.error({ ...detail, skippedBytes: HEADER_BYTES + bodyLen }, "journal: corrupt record skipped");
+      const next = lengthSane ? pos + HEADER_BYTES + win.buf.readUInt32LE(pos - win.start) : pos;
+      const skip =
+        lengthSane &&
+        next <= win.fileSize &&
+        ((next < win.fileSize && (await validFrameAt(win, next))) ||
+          (!isLast && (next === win.fileSize || (await win.zeroAt(next, win.fileSize - next)))));
+      if (skip) {
+        log.error({ segment: seg.path, offset: pos, problem, skippedBytes: next - pos }, "journal: corrupt record skipped");
         lastType = 0;
         pos = next;
         continue;
       }
-      if (isLast) {
-        const bytes = win.fileSize - pos;
-        log.warn({ ...detail, truncatedBytes: bytes }, `journal: torn tail of ${bytes} bytes truncated`);
-        await h.truncate(pos);
-        await h.sync();
-        win.fileSize = pos;
-      } else {
-        log.error({ ...detail, ignoredBytes: win.fileSize - pos }, "journal: corrupt record with a bad length; rest of the segment ignored");
-      }
       break;
     }
     seg.size = pos;
+    if (isLast) {
+      await clearTail(h, win, seg, problem, opts);
+    } else if (pos < win.fileSize && (problem !== null || !(await win.zeroAt(pos, win.fileSize - pos)))) {
+      log.error(
+        { segment: seg.path, offset: pos, problem: problem ?? "bad-length", ignoredBytes: win.fileSize - pos },
+        "journal: corrupt record with a bad length; rest of the segment ignored",
+      );
+    }
+    seg.fileSize = win.fileSize;
   } finally {
     await h.close();
   }
   return { firstType, lastType };
+}
+
+/**
+ * The last segment ends at `seg.size`; what follows must be zeros (preallocated space) or
+ * nothing, or the next appends could leave stale bytes of an old record after their own.
+ * Non-zero bytes there are a torn write (or, after a power loss, writes that never got their
+ * fsync): zeroed in a preallocated file, truncated away in a plain one.
+ */
+async function clearTail(h: FileHandle, win: SegmentWindow, seg: SegmentState, problem: FrameProblem | null, opts: ResolvedJournalOptions): Promise<void> {
+  const end = seg.size;
+  const dirty = await win.nonZeroSpan(end, win.fileSize);
+  if (!dirty) return;
+  // From the frame the scan stopped at, if it was not a zero header (a torn record may start
+  // with a zero byte); else from the first non-zero byte after the zeros (stale writes).
+  const first = problem !== null ? end : dirty[0];
+  const last = dirty[1];
+  const bytes = last - first;
+  opts.logger.warn(
+    { segment: seg.path, offset: first, truncatedBytes: bytes, dataEnd: end, problem: problem ?? "bad-length" },
+    `journal: torn tail of ${bytes} bytes truncated`,
+  );
+  if (win.fileSize < opts.segmentSize) {
+    await h.truncate(end);
+    win.fileSize = end;
+  } else {
+    const keep = Math.max(end, opts.segmentSize);
+    for (let p = first; p < Math.min(last, keep); p += ZERO_BLOCK.length) {
+      const n = Math.min(ZERO_BLOCK.length, Math.min(last, keep) - p);
+      await writeFully(h, [ZERO_BLOCK.subarray(0, n)], p);
+    }
+    if (win.fileSize > keep) {
+      await h.truncate(keep);
+      win.fileSize = keep;
+    }
+  }
+  await h.sync();
 }
 
 async function validFrameAt(win: SegmentWindow, pos: number): Promise<boolean> {

@@ -1,16 +1,30 @@
-import { promises as fsp } from "node:fs";
+import { promises as fsp, writeSync, writevSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import * as path from "node:path";
 import { SeqBitset } from "./seq-bitset";
 
 const SEGMENT_RE = /^(\d{8})\.log$/;
 
+/**
+ * The next segment while it is being prepared (zero-filled, fsynced); renamed to its
+ * `NNNNNNNN.log` name at the roll. Not a segment: recovery does not read it.
+ */
+export const PREALLOC_FILE_NAME = "next-segment.prealloc";
+
+/** Shared read-only block of zeros (preallocation writes, zero checks). Never written to. */
+export const ZERO_BLOCK: Buffer = Buffer.alloc(1024 * 1024);
+
 /** In-memory state of one segment file `NNNNNNNN.log`. */
 export interface SegmentState {
   readonly number: number;
   readonly path: string;
-  /** Bytes of valid records (the next write position while the segment is current). */
+  /**
+   * Logical size: bytes of valid records, the next write position while the segment is
+   * current. A preallocated segment's file is longer (zeros after this point).
+   */
   size: number;
+  /** Size of the file (>= `size`; `segmentSize` or more once preallocated). */
+  fileSize: number;
   /** Records other than the head CHECKPOINT. */
   dataRecords: number;
   /** Live ADD records of this segment, by seq. */
@@ -33,6 +47,7 @@ export function newSegmentState(dir: string, n: number, size = 0): SegmentState 
     number: n,
     path: path.join(dir, segmentFileName(n)),
     size,
+    fileSize: size,
     dataRecords: 0,
     live: new SeqBitset(),
     liveBytes: 0,
@@ -87,6 +102,40 @@ export async function writeFully(h: FileHandle, buffers: Buffer[], position: num
     if (written < total) pending = dropBytes(pending, bytesWritten);
   }
   return total;
+}
+
+/** `writeFully` with blocking calls on the event loop. */
+export function writeFullySync(fd: number, buffers: Buffer[], position: number): number {
+  if (buffers.length === 1) {
+    const b = buffers[0];
+    let done = 0;
+    while (done < b.length) {
+      const n = writeSync(fd, b, done, b.length - done, position + done);
+      if (n === 0) throw new Error(`write wrote 0 of ${b.length - done} bytes`);
+      done += n;
+    }
+    return done;
+  }
+  let total = 0;
+  for (const b of buffers) total += b.length;
+  let written = 0;
+  let pending = buffers;
+  while (written < total) {
+    const n = writevSync(fd, pending, position + written);
+    if (n === 0) throw new Error(`writev wrote 0 of ${total - written} bytes`);
+    written += n;
+    if (written < total) pending = dropBytes(pending, n);
+  }
+  return total;
+}
+
+/** True if `buf[start, end)` holds only zero bytes (memcmp against `ZERO_BLOCK`). */
+export function isZero(buf: Buffer, start: number, end: number): boolean {
+  for (let p = start; p < end; p += ZERO_BLOCK.length) {
+    const n = Math.min(ZERO_BLOCK.length, end - p);
+    if (buf.compare(ZERO_BLOCK, 0, n, p, p + n) !== 0) return false;
+  }
+  return true;
 }
 
 function dropBytes(buffers: Buffer[], n: number): Buffer[] {

@@ -24,6 +24,27 @@ import {
 
 type State = "new" | "opening" | "open" | "closing" | "closed";
 
+/** One segment file, as `JournalStore.journalInfo()` reports it. */
+export interface JournalSegmentInfo {
+  readonly number: number;
+  /** Logical size: bytes of records (for the current segment, the write offset). */
+  readonly size: number;
+  /** Size of the file: preallocated zeros after `size` included. */
+  readonly fileSize: number;
+  /** Records other than the head checkpoint. */
+  readonly records: number;
+  readonly liveRecords: number;
+  readonly liveBytes: number;
+  readonly current: boolean;
+}
+
+export interface JournalInfo {
+  /** Ascending by number. */
+  readonly segments: JournalSegmentInfo[];
+  /** The next segment file: being zero-filled, ready for the roll, neither, or preallocation off. */
+  readonly nextSegment: "off" | "idle" | "filling" | "ready";
+}
+
 /**
  * The `journal` engine: append-only segment files with group commit.
  *
@@ -219,6 +240,24 @@ export class JournalStore implements MessageStore {
       fsyncs: w ? w.fsyncs : 0,
       appendsSynced: w ? w.appendsSynced : 0,
     };
+  }
+
+  /** Journal-specific state: segments (logical and file sizes) and the next segment's preallocation. */
+  journalInfo(): JournalInfo {
+    const w = this.writer;
+    if (!w) return { segments: [], nextSegment: this.opts.preallocate ? "idle" : "off" };
+    const segments = [...w.segments.values()]
+      .sort((a, b) => a.number - b.number)
+      .map((s) => ({
+        number: s.number,
+        size: s.size,
+        fileSize: s.fileSize,
+        records: s.dataRecords,
+        liveRecords: s.live.size,
+        liveBytes: s.liveBytes,
+        current: s === w.current,
+      }));
+    return { segments, nextSegment: w.nextSegmentState };
   }
 
   private async doClose(): Promise<void> {

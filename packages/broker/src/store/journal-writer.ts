@@ -1,8 +1,9 @@
-import { promises as fsp } from "node:fs";
+import { fdatasyncSync, promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import type { StoreRef } from "./message-store";
 import type { ResolvedJournalOptions } from "./journal-options";
-import { findCollectable, fsyncDir, newSegmentState, writeFully, type SegmentState } from "./journal-segment";
+import { SegmentPreallocator } from "./journal-prealloc";
+import { findCollectable, fsyncDir, newSegmentState, writeFully, writeFullySync, type SegmentState } from "./journal-segment";
 import type { PayloadCache } from "./payload-cache";
 import type { ProducerAudit } from "./producer-audit";
 import { ADD_PAYLOAD_OFFSET, encodeCheckpoint } from "./record-codec";
@@ -32,21 +33,43 @@ export interface PendingRecord {
   readonly metaValue?: Buffer | null;
   /** Set when written. */
   ref?: StoreRef;
+  offset?: number;
   settled?: boolean;
 }
 
-interface Run {
-  readonly create: boolean;
-  readonly records: PendingRecord[];
-}
+/**
+ * `io: "auto"` picks, batch by batch, between blocking calls on the event loop and the libuv
+ * thread pool:
+ *
+ * - Solo (one producer awaiting each receipt): batches carry at most one record that waits
+ *   for the fsync. Blocking `writev` + `fdatasync` save the two thread-pool round trips
+ *   (tens of µs each, more on a busy machine), most of what such a writer can save. The loop
+ *   is started by `setImmediate`, so that all the I/O callbacks of one event loop turn
+ *   (several producers' frames) land in one batch — that is how concurrency shows.
+ * - Concurrent (a batch had several records waiting for the fsync): thread pool, loop started
+ *   at once (microtask). The event loop keeps decoding other producers' messages during the
+ *   fsync, and they form the next batch (group commit). A blocking fsync would stall all of
+ *   them for its ~100+ µs.
+ *
+ * Back to solo after `SOLO_AFTER_BATCHES` batches in a row with at most one waiting record,
+ * each of which left the writer idle.
+ */
+export const SOLO_AFTER_BATCHES = 8;
+/** Solo batches larger than this go through the thread pool anyway (a long blocking write). */
+export const BLOCKING_MAX_BYTES = 256 * 1024;
 
 /**
- * The single writer of a journal: group commit, segment roll and segment GC.
+ * The single writer of a journal: group commit, segment roll (into preallocated files) and
+ * segment GC.
  *
  * Records accumulate in `pending` while a write or fsync is in flight; the loop then writes
- * the whole batch with one writev, issues one fdatasync if any record asked for it, and settles
- * them all. Effects on the in-memory state (live index, audit, metadata map) are applied once
- * the bytes are written, so a checkpoint never claims a record that is not before it on disk.
+ * the whole batch with one positional writev at the write offset of the current segment,
+ * issues one fdatasync if any record asked for it, and settles them all. Effects on the
+ * in-memory state (live index, audit, metadata map) are applied once the bytes are written,
+ * so a checkpoint never claims a record that is not before it on disk.
+ *
+ * Batches are written with blocking calls or through the thread pool (option `io`, see
+ * `SOLO_AFTER_BATCHES`).
  */
 export class JournalWriter {
   readonly segments = new Map<number, SegmentState>();
@@ -62,6 +85,13 @@ export class JournalWriter {
   private checkpointBytes = 0;
   /** Set when a remove or a roll may have made a segment collectable. */
   private gcWanted = true;
+  /** Reused write vector of one run. */
+  private readonly iov: Buffer[] = [];
+  private readonly prealloc: SegmentPreallocator | null;
+  private readonly startLoop = (): void => void this.loop();
+  /** `io: "auto"`: the last batches had at most one record waiting for the fsync. */
+  private solo = true;
+  private soloStreak = 0;
 
   constructor(
     private readonly dir: string,
@@ -70,18 +100,33 @@ export class JournalWriter {
     private readonly meta: Map<string, Buffer>,
     private readonly cache: PayloadCache,
     private readonly nextSeq: () => number,
-  ) {}
+  ) {
+    this.prealloc = opts.preallocate ? new SegmentPreallocator(dir, opts.segmentSize, opts.logger) : null;
+  }
+
+  /** State of the next segment's preallocation. */
+  get nextSegmentState(): "off" | "idle" | "filling" | "ready" {
+    return this.prealloc ? this.prealloc.state : "off";
+  }
 
   /** Install recovered segments; the last one becomes current if `continueLast`. */
   async adopt(segments: SegmentState[], continueLast: boolean): Promise<void> {
     for (const s of segments) this.segments.set(s.number, s);
+    if (this.prealloc) {
+      try {
+        await this.prealloc.init();
+      } catch (err) {
+        this.opts.logger.error({ err, file: this.prealloc.path }, "journal: leftover preallocated segment could not be reused");
+      }
+    }
     const last = segments[segments.length - 1];
     if (last && continueLast) {
       last.handle = await fsp.open(last.path, "r+");
       this.current = last;
     } else {
-      await this.createSegment(newSegmentState(this.dir, (last?.number ?? 0) + 1));
+      await this.createSegment(newSegmentState(this.dir, (last?.number ?? 0) + 1), true);
     }
+    this.prealloc?.start();
   }
 
   enqueue(rec: PendingRecord): void {
@@ -90,10 +135,14 @@ export class JournalWriter {
       return;
     }
     this.pending.push(rec);
-    if (!this.running && !this.scheduled) {
-      this.scheduled = true;
-      queueMicrotask(() => void this.loop());
-    }
+    if (!this.running && !this.scheduled) this.schedule();
+  }
+
+  private schedule(): void {
+    this.scheduled = true;
+    // Blocking I/O: first let the I/O callbacks of this turn add their records to the batch.
+    if (this.opts.io === "sync" || (this.opts.io === "auto" && this.solo)) setImmediate(this.startLoop);
+    else queueMicrotask(this.startLoop);
   }
 
   /** Resolves when nothing is pending or in flight. */
@@ -122,7 +171,10 @@ export class JournalWriter {
   }
 
   async closeHandles(): Promise<void> {
+    let failure: unknown = null;
+    await this.prealloc?.close().catch((err: unknown) => (failure = err));
     for (const s of this.segments.values()) await this.closeSegment(s);
+    if (failure) throw failure;
   }
 
   private async loop(): Promise<void> {
@@ -132,8 +184,15 @@ export class JournalWriter {
       while (this.pending.length > 0) {
         const batch = this.pending;
         this.pending = [];
+        let waiters = 0;
+        let bytes = 0;
+        for (const rec of batch) {
+          if (rec.sync) waiters++;
+          if (rec.buf) bytes += rec.buf.length;
+        }
+        const blocking = this.opts.io === "sync" || (this.opts.io === "auto" && this.solo && waiters <= 1 && bytes <= BLOCKING_MAX_BYTES);
         try {
-          await this.writeBatch(batch);
+          await this.writeBatch(batch, blocking);
         } catch (err) {
           // writeBatch handles I/O errors itself; this is the net under a bug, so that no
           // caller waits forever and no rejection goes unhandled.
@@ -141,36 +200,69 @@ export class JournalWriter {
           const e = new StoreIoError(`journal writer failed: ${(err as Error).message}`, { cause: err });
           for (const rec of batch) this.settle(rec, e);
         }
+        if (waiters > 1) {
+          this.solo = false;
+          this.soloStreak = 0;
+        } else if (this.pending.length > 0) {
+          this.soloStreak = 0;
+        } else if (!this.solo && ++this.soloStreak >= SOLO_AFTER_BATCHES) {
+          this.solo = true;
+        }
+        // After blocking I/O the event loop has not run: let it (timers, sockets) before the next batch.
+        if (blocking) break;
       }
     } finally {
       this.running = false;
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
+      if (this.pending.length > 0) {
+        this.schedule();
+      } else {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const w of waiters) w();
+      }
     }
   }
 
-  private async writeBatch(batch: PendingRecord[]): Promise<void> {
+  /** Write, fsync and settle one batch, with blocking calls or through the thread pool. */
+  private async writeBatch(batch: PendingRecord[], blocking: boolean): Promise<void> {
     let failed: Error | null = this.failure;
-    for (const run of this.layout(batch)) {
+    let i = 0;
+    while (i < batch.length) {
       if (failed) {
-        for (const rec of run.records) this.settle(rec, failed);
-        continue;
+        for (; i < batch.length; i++) this.settle(batch[i], failed);
+        break;
       }
+      let end = i + 1;
       try {
-        if (run.create) await this.createSegment(newSegmentState(this.dir, this.current.number + 1));
-        await this.writeRun(run);
+        const first = batch[i];
+        if (first.buf && this.current.dataRecords > 0 && this.headPosition() + first.buf.length > this.opts.segmentSize) {
+          await this.createSegment(newSegmentState(this.dir, this.current.number + 1), false);
+        }
+        end = this.runEnd(batch, i);
+        if (blocking) this.writeRun(batch, i, end, true);
+        else await this.writeRun(batch, i, end, false);
       } catch (err) {
         failed = new StoreIoError(`journal write to ${this.current.path} failed: ${(err as Error).message}`, { cause: err });
         this.opts.logger.error({ err }, "journal: write failed; records of the batch rejected");
-        for (const rec of run.records) this.settle(rec, failed);
+        for (let k = i; k < end; k++) this.settle(batch[k], failed);
+      }
+      i = end;
+    }
+    let waiting = false;
+    for (const rec of batch) {
+      if (!rec.settled) {
+        waiting = true;
+        break;
       }
     }
-    const waiting = batch.filter((r) => !r.settled);
-    if (waiting.length > 0) {
+    if (waiting) {
       try {
-        if (this.dirty) await this.datasync(this.current);
-        for (const rec of waiting) {
+        if (this.dirty) {
+          if (blocking) this.datasyncBlocking(this.current);
+          else await this.datasync(this.current);
+        }
+        for (const rec of batch) {
+          if (rec.settled) continue;
           if (rec.kind === "add" || rec.kind === "meta") this.appendsSynced++;
           this.settle(rec, null);
         }
@@ -179,7 +271,7 @@ export class JournalWriter {
         // writes; the owner must reopen (recovery rereads the files).
         this.failure = new StoreIoError(`journal fsync of ${this.current.path} failed; store must be reopened`, { cause: err });
         this.opts.logger.error({ err }, "journal: fsync failed; store refuses further writes");
-        for (const rec of waiting) this.settle(rec, this.failure);
+        for (const rec of batch) this.settle(rec, this.failure);
         for (const rec of this.pending.splice(0)) this.settle(rec, this.failure);
       }
     }
@@ -189,63 +281,87 @@ export class JournalWriter {
     }
   }
 
-  /** Split the batch where the current segment would pass `segmentSize`. */
-  private layout(batch: PendingRecord[]): Run[] {
-    const runs: Run[] = [];
-    let pos = this.current.size === 0 ? this.checkpointBytes : this.current.size;
+  /** Where the next record goes in the current segment (counting the head checkpoint a new segment starts with). */
+  private headPosition(): number {
+    return this.current.size === 0 ? this.checkpointBytes : this.current.size;
+  }
+
+  /**
+   * End (exclusive) of the run of records from `i` that goes into the current segment: up to
+   * the first that would pass `segmentSize` (a segment takes at least one record), and a
+   * `checkpoint` record starts a run of its own so that it is encoded after the effects of
+   * everything before it.
+   */
+  private runEnd(batch: PendingRecord[], i: number): number {
+    let pos = this.headPosition();
     let data = this.current.dataRecords;
-    let run: Run = { create: false, records: [] };
-    for (const rec of batch) {
-      if (rec.kind === "checkpoint" && run.records.length > 0) {
-        // Its own run, so that it is encoded after the effects of everything before it.
-        runs.push(run);
-        run = { create: false, records: [] };
-      }
+    let j = i;
+    for (; j < batch.length; j++) {
+      const rec = batch[j];
+      if (rec.kind === "checkpoint" && j > i) break;
       if (rec.buf) {
-        if (data > 0 && pos + rec.buf.length > this.opts.segmentSize) {
-          runs.push(run);
-          run = { create: true, records: [] };
-          pos = this.checkpointBytes;
-          data = 0;
-        }
+        if (data > 0 && pos + rec.buf.length > this.opts.segmentSize) break;
         pos += rec.buf.length;
         data++;
       }
-      run.records.push(rec);
     }
-    runs.push(run);
-    return runs;
+    return j;
   }
 
-  private async writeRun(run: Run): Promise<void> {
+  /** Write `batch[i, end)` at the write offset of the current segment (positional), then apply it. */
+  private writeRun(batch: PendingRecord[], i: number, end: number, blocking: boolean): Promise<void> | void {
     const seg = this.current;
-    const buffers: Buffer[] = [];
-    let pos = seg.size;
-    let checkpointed = false;
-    const checkpoint = (): void => {
+    const iov = this.iov;
+    const start = seg.size;
+    let pos = start;
+    if (pos === 0 || batch[i].kind === "checkpoint") {
       const cp = encodeCheckpoint(this.nextSeq(), this.audit.entries(), this.meta.entries());
       this.checkpointBytes = cp.length;
-      buffers.push(cp);
+      iov.push(cp);
       pos += cp.length;
-      checkpointed = true;
-    };
-    if (pos === 0) checkpoint();
-    const start = seg.size;
-    const offsets: number[] = [];
-    for (const rec of run.records) {
-      if (rec.kind === "checkpoint" && !checkpointed) checkpoint();
-      offsets.push(pos);
+    }
+    for (let k = i; k < end; k++) {
+      const rec = batch[k];
+      rec.offset = pos;
       if (rec.buf) {
-        buffers.push(rec.buf);
+        iov.push(rec.buf);
         pos += rec.buf.length;
       }
     }
-    if (buffers.length > 0) {
-      await writeFully(seg.handle as FileHandle, buffers, start);
-      seg.size = pos;
-      this.dirty = true;
+    if (iov.length === 0) {
+      this.applyRun(seg, batch, i, end);
+      return;
     }
-    for (let i = 0; i < run.records.length; i++) this.applyWritten(seg, run.records[i], offsets[i]);
+    if (blocking) {
+      try {
+        writeFullySync((seg.handle as FileHandle).fd, iov, start);
+      } finally {
+        iov.length = 0;
+      }
+      this.written(seg, pos, batch, i, end);
+      return;
+    }
+    return writeFully(seg.handle as FileHandle, iov, start).then(
+      () => {
+        iov.length = 0;
+        this.written(seg, pos, batch, i, end);
+      },
+      (err: unknown) => {
+        iov.length = 0;
+        throw err;
+      },
+    );
+  }
+
+  private written(seg: SegmentState, pos: number, batch: PendingRecord[], i: number, end: number): void {
+    seg.size = pos;
+    if (pos > seg.fileSize) seg.fileSize = pos;
+    this.dirty = true;
+    this.applyRun(seg, batch, i, end);
+  }
+
+  private applyRun(seg: SegmentState, batch: PendingRecord[], i: number, end: number): void {
+    for (let k = i; k < end; k++) this.applyWritten(seg, batch[k], batch[k].offset as number);
   }
 
   private applyWritten(seg: SegmentState, rec: PendingRecord, offset: number): void {
@@ -291,24 +407,49 @@ export class JournalWriter {
     if (seg === this.current) this.dirty = false;
   }
 
-  /** Make `seg` the current segment: sync the old one, create the file, make the name durable. */
-  private async createSegment(seg: SegmentState): Promise<void> {
+  private datasyncBlocking(seg: SegmentState): void {
+    fdatasyncSync((seg.handle as FileHandle).fd);
+    this.fsyncs++;
+    if (seg === this.current) this.dirty = false;
+  }
+
+  /**
+   * Make `seg` the current segment: sync the old one, put the file in place (the preallocated
+   * one, renamed, if it is ready, else a new empty file), make the name durable, and start
+   * preparing the next. `atOpen`: wait for the preallocation rather than go without.
+   */
+  private async createSegment(seg: SegmentState, atOpen: boolean): Promise<void> {
     const old = this.segments.size > 0 ? this.current : null;
     if (old && this.dirty) await this.datasync(old);
-    // A file of that number can only be a leftover of a failed roll of this process.
-    seg.handle = await fsp.open(seg.path, "w+");
+    const prepared = this.prealloc ? (atOpen ? await this.prealloc.takeWhenReady() : this.prealloc.take()) : null;
+    if (prepared) {
+      try {
+        // Replaces a leftover of a failed roll of this process, the only way that name can exist.
+        await fsp.rename(prepared.path, seg.path);
+      } catch (err) {
+        await prepared.handle.close().catch(() => undefined);
+        throw err;
+      }
+      seg.handle = prepared.handle;
+      seg.fileSize = prepared.size;
+    } else {
+      // A file of that number can only be a leftover of a failed roll of this process.
+      seg.handle = await fsp.open(seg.path, "w+");
+    }
     try {
       await fsyncDir(this.dir);
       this.fsyncs++;
     } catch (err) {
       await seg.handle.close().catch(() => undefined);
+      seg.handle = null;
       throw err;
     }
     this.segments.set(seg.number, seg);
     this.current = seg;
     this.dirty = false;
     this.gcWanted = true;
-    this.opts.logger.debug({ segment: seg.path }, "journal: segment created");
+    this.opts.logger.debug({ segment: seg.path, preallocated: prepared !== null }, "journal: segment created");
+    if (!atOpen) this.prealloc?.start();
   }
 
   /** Delete collectable segments in waves, fsyncing the directory between waves. */
