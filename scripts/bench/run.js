@@ -1,0 +1,339 @@
+#!/usr/bin/env node
+/**
+ * fedmq end-to-end benchmarks (`npm run bench`, which builds first): a broker node process
+ * (`fedmq node`, journal store, fresh temp data dir per run), producer and consumer worker
+ * processes (worker.js, results over IPC), warm-up (~5 % of the count) then the measured phase,
+ * and an exact-count check on every run (each receipted message received exactly once per
+ * receiver group; any mismatch fails the run and the exit code).
+ *
+ *   node scripts/bench/run.js [--only W1s,W1c,W2,W1s-latency,backlog] [--runs 3] [--scale 1]
+ *        [--backlog] [--backlog-drain] [--node-prof DIR] [--worker-prof DIR] [--node-args "…"]
+ *        [--prefetch 1000] [--w2-mode async|window] [--w2-window 256] [--latency-rate N]
+ *        [--data-dir DIR] [--keep-data] [--out bench-results] [--stall-ms 30000] [--store journal|memory]
+ *        [--quiet-wait 120] [--quiet-pct 25] [--retries 2]
+ * The machine may be shared: before each run it waits (up to --quiet-wait s) until other
+ * processes use under --quiet-pct % of a core, and each run records the CPU others used while
+ * it measured ("other CPU"); above 20 % of a core the run is repeated (up to --retries times;
+ * the disturbed attempts stay in the JSON) and, if still disturbed, flagged as an anomaly.
+ *
+ * Workloads (1 KiB bodies):
+ *   W1s          persistent queue, 1 producer awaiting each receipt, 1 consumer, 50,000 msgs
+ *   W1c          same, 8 producers + 8 consumers (each one connection; 2 processes of 4 each), 200,000
+ *   W2           non-persistent topic, 1 producer, 4 subscriber processes, 200,000 msgs. Producer default:
+ *                `async: true` sends, one awaited at a time (--w2-mode async --w2-window 1): best of
+ *                async x {1, 16, 32, 64, 128, 256, 1024} and receipted x {256, 1024} on this machine
+ *   W1s-latency  W1s paced (open loop) at 50 % of the best W1s run of this invocation
+ *   backlog      (--backlog; minutes) 1,000,000 persistent msgs, no consumer, window 256 over 4
+ *                connections; node RSS; SIGTERM, restart on the same dir, time to "node ready"
+ * Progress goes to stderr; the table to stdout; JSON (git commit, node, CPUs, every raw run) to
+ * bench-results/<timestamp>-<commit>.json. Profiles: --node-prof DIR runs the node with
+ * --cpu-prof; summarise with `node scripts/bench/profile-summary.js DIR/*.cpuprofile`.
+ */
+"use strict";
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+const { execFileSync } = require("node:child_process");
+const { runOnce, killAll, log } = require("./run-once");
+const { runBacklog } = require("./backlog");
+const { spread, fmtNum } = require("./stats");
+
+const ROOT = path.resolve(__dirname, "../..");
+const ALL = ["W1s", "W1c", "W2", "W1s-latency", "backlog"];
+const DEFAULT_SET = ["W1s", "W1c", "W2", "W1s-latency"];
+const KIB = 1024;
+/** A run during which other processes used more than this % of a core is repeated (--retries). */
+const DISTURBED_PCT = 20;
+
+function parseArgs(argv) {
+  const o = {
+    only: null, runs: 3, scale: 1, backlog: false, backlogDrain: false, nodeProf: null, workerProf: null, nodeArgs: "",
+    prefetch: 1000, w2Mode: "async", w2Window: 1, latencyRate: 0, dataDir: os.tmpdir(), keepData: false,
+    out: path.join(ROOT, "bench-results"), stallMs: 30_000, store: "journal", quietWait: 120, quietPct: 25, retries: 2,
+  };
+  const flags = { backlog: "backlog", "backlog-drain": "backlogDrain", "keep-data": "keepData" };
+  const values = {
+    only: "only", runs: "runs", scale: "scale", "node-prof": "nodeProf", "worker-prof": "workerProf", "node-args": "nodeArgs",
+    prefetch: "prefetch", "w2-mode": "w2Mode", "w2-window": "w2Window", "latency-rate": "latencyRate", "data-dir": "dataDir",
+    out: "out", "stall-ms": "stallMs", store: "store", "quiet-wait": "quietWait", "quiet-pct": "quietPct", retries: "retries",
+  };
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i];
+    if (a === "--help" || a === "-h") {
+      const src = fs.readFileSync(__filename, "utf8").split("\n");
+      process.stdout.write(src.slice(2, src.indexOf(" */")).map((l) => l.replace(/^ \* ?/, "")).join("\n") + "\n");
+      process.exit(0);
+    }
+    let v;
+    if (a.includes("=")) [a, v] = [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)];
+    const k = a.replace(/^--/, "");
+    if (flags[k]) o[flags[k]] = true;
+    else if (values[k]) {
+      if (v === undefined) v = argv[++i];
+      if (v === undefined) throw new Error(`option '--${k}' needs a value`);
+      o[values[k]] = typeof o[values[k]] === "number" ? Number(v) : v;
+    } else throw new Error(`unknown option '${argv[i]}' (see --help)`);
+  }
+  if (!(o.retries >= 0)) throw new Error(`option '--retries' must be an integer >= 0, got '${o.retries}'`);
+  if (!(o.quietWait >= 0)) throw new Error(`option '--quiet-wait' must be a number of seconds >= 0, got '${o.quietWait}'`);
+  for (const k of ["runs", "scale", "prefetch", "w2Window", "stallMs", "quietPct"]) {
+    if (!Number.isFinite(o[k]) || o[k] <= 0) throw new Error(`option '--${k}' must be a positive number, got '${o[k]}'`);
+  }
+  if (!["journal", "memory"].includes(o.store)) throw new Error(`option '--store' must be 'journal' or 'memory', got '${o.store}'`);
+  if (!["async", "window"].includes(o.w2Mode)) throw new Error(`option '--w2-mode' must be 'async' or 'window', got '${o.w2Mode}'`);
+  let set = DEFAULT_SET.slice();
+  if (o.only) {
+    set = o.only.split(",").map((s) => s.trim()).filter(Boolean).map((s) => {
+      const hit = ALL.find((w) => w.toLowerCase() === s.toLowerCase());
+      if (!hit) throw new Error(`option '--only': unknown workload '${s}' (known: ${ALL.join(", ")})`);
+      return hit;
+    });
+  } else if (o.backlog) set.push("backlog");
+  o.set = ALL.filter((w) => set.includes(w));
+  return o;
+}
+
+function scaled(o, n) {
+  return Math.max(10, Math.round(n * o.scale));
+}
+
+function makeSpecs(o) {
+  const warm = (n) => Math.max(10, Math.round(n * 0.05));
+  const w1s = scaled(o, 50_000);
+  const w1c = scaled(o, 200_000);
+  const w2 = scaled(o, 200_000);
+  const bl = scaled(o, 1_000_000);
+  const base = { bodySize: KIB, kind: "queue", persistent: true, mode: "receipt" };
+  return {
+    W1s: {
+      ...base, name: "W1s", dest: "queue://bench.w1s", count: w1s, warmup: warm(w1s),
+      producers: [{ connections: 1 }], consumers: [{ connections: 1 }],
+      layout: "1 producer process (1 connection, awaits each receipt), 1 consumer process",
+    },
+    W1c: {
+      ...base, name: "W1c", dest: "queue://bench.w1c", count: w1c, warmup: warm(w1c),
+      producers: [{ connections: 4 }, { connections: 4 }], consumers: [{ connections: 4 }, { connections: 4 }],
+      layout: "8 producers = 2 processes x 4 connections (each awaits each receipt); 8 consumers = 2 processes x 4 connections (2 cores)",
+    },
+    W2: {
+      ...base, name: "W2", kind: "topic", persistent: false, dest: "topic://bench.w2", count: w2, warmup: warm(w2),
+      mode: "window", async: o.w2Mode === "async", window: o.w2Window,
+      producers: [{ connections: 1 }], consumers: [{ connections: 1 }, { connections: 1 }, { connections: 1 }, { connections: 1 }],
+      layout: `1 producer process, ${o.w2Mode === "async" ? `async: true sends (resolve once written to the socket, no receipt), ${o.w2Window} awaited at a time` : `${o.w2Window} receipted sends in flight`}; 4 subscriber processes`,
+    },
+    "W1s-latency": {
+      ...base, name: "W1s-latency", dest: "queue://bench.w1s", count: w1s, warmup: warm(w1s), mode: "paced",
+      producers: [{ connections: 1 }], consumers: [{ connections: 1 }],
+      layout: "W1s set-up, producer paced open-loop (sends due at a fixed rate, not waiting for earlier receipts)",
+    },
+    backlog: {
+      ...base, name: "backlog", dest: "queue://bench.backlog", count: bl, warmup: warm(bl), mode: "window", window: 256,
+      producers: [{ connections: 4 }], consumers: [], serve: 1000,
+      layout: `${bl} persistent msgs (first ${warm(bl)} = warm-up, not timed), window 256 receipted sends over 4 connections, no consumer`,
+    },
+  };
+}
+
+function gitInfo() {
+  const git = (...a) => {
+    try {
+      return execFileSync("git", a, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const status = git("status", "--porcelain");
+  return { commit: git("rev-parse", "--short", "HEAD") ?? "nogit", dirtyFiles: status ? status.split("\n").length : 0 };
+}
+
+// ------------------------------------------------------------------ table
+
+const GOALS = {
+  "W1s:msg/s": { text: ">= 5,000", ok: (v) => v >= 5000 },
+  "W1c:msg/s": { text: ">= 30,000", ok: (v) => v >= 30000 },
+  "W2:deliveries/s": { text: ">= 100,000", ok: (v) => v >= 100000 },
+  "W1s-latency:e2e p99 ms": { text: "< 20", ok: (v) => v < 20 },
+  "backlog:node RSS peak, fill MiB": { text: "< 512", ok: (v) => v < 512 },
+  "backlog:node RSS peak, recovery MiB": { text: "< 512", ok: (v) => v < 512 },
+  "backlog:restart to ready ms": { text: "< 10,000", ok: (v) => v < 10000 },
+};
+
+function rowsFor(name, runs) {
+  const ok = runs.filter((r) => r.ok || r.msgPerSec !== undefined || r.restartReadyMs !== undefined);
+  const m = (label, get, digits = 0) => ({ label, values: ok.map(get), digits });
+  if (name === "backlog") {
+    return [
+      m("fill msg/s", (r) => r.fillRate),
+      m("fill receipt p99 ms", (r) => r.fillReceiptMs?.p99, 1),
+      m("node RSS peak, fill MiB", (r) => r.fillRssPeakMiB),
+      m("data dir MiB", (r) => r.dataDirBytes / 2 ** 20),
+      m("SIGTERM to exit ms", (r) => r.stop?.stopMs),
+      m("restart to ready ms", (r) => r.restartReadyMs),
+      m("node RSS peak, recovery MiB", (r) => r.recoveryRssPeakMiB),
+      m("recovered messages", (r) => r.recoveredMessages),
+      m("consume 1,000 after restart ms", (r) => r.serveMs),
+      m("drain msg/s", (r) => r.drainRate),
+    ].filter((row) => row.values.some((v) => v !== undefined && Number.isFinite(v)));
+  }
+  const rows = [];
+  if (name === "W2") rows.push(m("deliveries/s", (r) => r.deliveriesPerSec));
+  if (name === "W1s-latency") rows.push(m("target msg/s", (r) => r.targetRate));
+  rows.push(m("msg/s", (r) => r.msgPerSec));
+  if (name === "W1s-latency") {
+    for (const k of ["p50", "p99", "max"]) rows.push(m(`e2e ${k} ms`, (r) => r.e2eMs?.[k], 1));
+    for (const k of ["p50", "p99", "max"]) rows.push(m(`receipt ${k} ms`, (r) => r.receiptMs?.[k], 2));
+    rows.push(m("max sends in flight", (r) => r.maxInflight));
+  } else {
+    rows.push(m("receipt p50 ms", (r) => r.receiptMs?.p50, 2));
+    rows.push(m("e2e p99 ms (saturated)", (r) => r.e2eMs?.p99, 0));
+  }
+  rows.push(m("node CPU % (of 1 core)", (r) => r.nodeCpuPct));
+  rows.push(m("other processes' CPU % (of 1 core)", (r) => r.otherCpuPct));
+  rows.push(m("node RSS peak MiB", (r) => r.nodeRssPeakMiB));
+  return rows;
+}
+
+function printTable(results, specs, o) {
+  const header = ["workload", "metric", "min", "median", "max", "goal", "median vs goal"];
+  const lines = [];
+  for (const [name, runs] of Object.entries(results)) {
+    for (const row of rowsFor(name, runs)) {
+      const s = spread(row.values);
+      const goal = GOALS[`${name}:${row.label}`];
+      lines.push([name, row.label, fmtNum(s.min, row.digits), fmtNum(s.median, row.digits), fmtNum(s.max, row.digits),
+        goal ? goal.text : "", goal && s.n ? (goal.ok(s.median) ? "meets" : "MISSES") : ""]);
+    }
+    const failed = runs.filter((r) => !r.ok).length;
+    const repeated = runs.reduce((a, r) => a + (r.attempt ?? 1) - 1, 0);
+    lines.push([name, `runs ok${repeated ? ` (${repeated} disturbed, repeated)` : ""}`, "", `${runs.length - failed}/${runs.length}`, "", "", failed ? "FAILED" : ""]);
+  }
+  const w = header.map((h, i) => Math.max(h.length, ...lines.map((l) => String(l[i]).length)));
+  const fmt = (l) => l.map((c, i) => (i < 2 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join("  ");
+  const out = [];
+  out.push(`fedmq bench — ${o.meta.git.commit}${o.meta.git.dirtyFiles ? ` (+${o.meta.git.dirtyFiles} uncommitted files)` : ""}, node ${process.version}, ${os.cpus().length} CPUs, ${o.runs} run(s), scale ${o.scale}, store ${o.store}`);
+  out.push(fmt(header));
+  out.push(w.map((n) => "-".repeat(n)).join("  "));
+  let prev;
+  for (const l of lines) {
+    if (prev !== undefined && prev !== l[0]) out.push("");
+    prev = l[0];
+    out.push(fmt(l));
+  }
+  out.push("");
+  for (const name of Object.keys(results)) {
+    const sp = specs[name];
+    out.push(`${name}: ${sp.layout}; ${sp.count.toLocaleString("en-US")} measured msgs after ${sp.warmup.toLocaleString("en-US")} warm-up${sp.rate ? `; paced at ${Math.round(sp.rate)} msg/s (${o.latencyRateNote})` : ""}`);
+  }
+  out.push("msg/s = measured messages / (first measured send -> last delivery); e2e = consumer Date.now() - d.timestamp (1 ms resolution); receipt = send() call -> receipt");
+  return out.join("\n");
+}
+
+// ------------------------------------------------------------------ main
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  o.nodeArgs = o.nodeArgs.split(/\s+/).filter(Boolean);
+  if (o.nodeProf) {
+    fs.mkdirSync(o.nodeProf, { recursive: true });
+    o.nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${path.resolve(o.nodeProf)}`);
+  }
+  o.workerArgs = [];
+  if (o.workerProf) {
+    fs.mkdirSync(o.workerProf, { recursive: true });
+    o.workerArgs.push("--cpu-prof", `--cpu-prof-dir=${path.resolve(o.workerProf)}`);
+  }
+  for (const dist of ["client", "cli"]) {
+    if (!fs.existsSync(path.join(ROOT, "packages", dist, "dist"))) throw new Error(`packages/${dist}/dist is missing: run 'npm run build' (or 'npm run bench')`);
+  }
+  const specs = makeSpecs(o);
+  const git = gitInfo();
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  o.meta = { git };
+  const ctx = {
+    runs: o.runs, nodeArgs: o.nodeArgs, workerArgs: o.workerArgs, prefetch: o.prefetch, dataBase: o.dataDir,
+    keepData: o.keepData, stallMs: o.stallMs, backlogDrain: o.backlogDrain, store: o.store,
+    quietWaitMs: o.quietWait * 1000, quietPct: o.quietPct,
+  };
+  const doc = {
+    tool: "fedmq-bench", format: 1, startedAt: new Date().toISOString(), git, node: process.version, cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model, platform: `${os.platform()} ${os.release()}`, totalMemMiB: Math.round(os.totalmem() / 2 ** 20),
+    dataDir: o.dataDir, argv: process.argv.slice(2),
+    options: { store: o.store, runs: o.runs, scale: o.scale, prefetch: o.prefetch, w2Mode: o.w2Mode, w2Window: o.w2Window, nodeArgs: o.nodeArgs, workerArgs: o.workerArgs },
+    workloads: {}, failures: [], anomalies: [],
+  };
+  fs.mkdirSync(o.out, { recursive: true });
+  const file = path.join(o.out, `${stamp}-${git.commit}.json`);
+  const save = () => fs.writeFileSync(file, JSON.stringify(doc, null, 1));
+  log(`workloads: ${o.set.join(", ")}; ${o.runs} run(s) each; scale ${o.scale}; data under ${o.dataDir}`);
+
+  const results = {};
+  for (const name of o.set) {
+    const spec = specs[name];
+    if (name === "W1s-latency") {
+      const w1s = results.W1s?.filter((r) => r.ok).map((r) => r.msgPerSec) ?? [];
+      if (o.latencyRate > 0) {
+        spec.rate = o.latencyRate;
+        o.latencyRateNote = "--latency-rate";
+      } else {
+        if (w1s.length === 0) {
+          log("W1s-latency needs the W1s peak: one W1s calibration run first");
+          const cal = await runOnce({ ...ctx, runs: 1 }, specs.W1s, 0);
+          doc.workloads["W1s-calibration"] = { spec: specs.W1s, runs: [cal] };
+          if (cal.ok) w1s.push(cal.msgPerSec);
+        }
+        if (w1s.length === 0) {
+          doc.failures.push("W1s-latency: no successful W1s run to take the peak from");
+          continue;
+        }
+        spec.rate = 0.5 * Math.max(...w1s);
+        o.latencyRateNote = `50% of the best W1s run, ${Math.round(Math.max(...w1s))} msg/s`;
+      }
+    }
+    const runs = [];
+    results[name] = runs;
+    doc.workloads[name] = { spec, runs };
+    doc.workloads[name].disturbed = [];
+    for (let i = 0; i < o.runs; i++) {
+      let rec;
+      for (let attempt = 0; ; attempt++) {
+        rec = name === "backlog" ? await runBacklog(ctx, spec, i) : await runOnce(ctx, spec, i);
+        rec.attempt = attempt + 1;
+        const disturbed = rec.ok && rec.otherCpuPct > DISTURBED_PCT;
+        if (!disturbed || attempt >= o.retries) break;
+        log(`[${name} ${i + 1}/${o.runs}] other processes used ${rec.otherCpuPct.toFixed(0)}% of a core: run repeated (kept in the JSON under 'disturbed')`);
+        doc.workloads[name].disturbed.push(rec);
+        save();
+      }
+      runs.push(rec);
+      for (const f of rec.failures) doc.failures.push(`${name} run ${i + 1}: ${f}`);
+      for (const a of rec.anomalies) doc.anomalies.push(`${name} run ${i + 1}: ${a}`);
+      save();
+    }
+  }
+  const table = printTable(results, specs, o);
+  doc.table = table;
+  save();
+  process.stdout.write(`${table}\n`);
+  if (doc.anomalies.length) {
+    process.stdout.write(`\nANOMALIES (${doc.anomalies.length}):\n${doc.anomalies.map((a) => `  - ${a}`).join("\n")}\n`);
+  }
+  if (doc.failures.length) {
+    process.stdout.write(`\n*** FAILURES (${doc.failures.length}) ***\n${doc.failures.map((f) => `  - ${f}`).join("\n")}\n`);
+    process.exitCode = 1;
+  }
+  process.stdout.write(`\nresults: ${path.relative(process.cwd(), file)}\n`);
+}
+
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () => {
+    log(`${sig}: stopping children`);
+    killAll();
+    process.exit(130);
+  });
+}
+
+main().catch((err) => {
+  console.error(`bench: ${err.stack ?? err}`);
+  killAll();
+  process.exit(1);
+});
