@@ -27,7 +27,6 @@
  * Prints min / median / max over --runs runs. Data lives under --dir (default: os.tmpdir()),
  * which must be on the disk you care about: fsync cost is the whole story.
  */
-/* global __filename */
 "use strict";
 const { performance } = require("node:perf_hooks");
 const { spawn, execSync } = require("node:child_process");
