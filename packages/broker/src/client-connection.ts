@@ -15,6 +15,8 @@ interface Inflight {
   readonly entry: Entry;
 }
 
+const NO_PATH: readonly string[] = Object.freeze([]);
+
 /** Frames queued behind a blocked send beyond this count pause reading from the socket. */
 const INBOX_PAUSE = 1000;
 
@@ -40,6 +42,7 @@ export class ClientConnection {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastFrameAt = Date.now();
   bytesIn = 0;
+  private lastProducerId = "";
 
   constructor(
     private readonly stream: Duplex,
@@ -214,7 +217,7 @@ export class ClientConnection {
     if (!Number.isInteger(priority) || priority < 0 || priority > 9) throw new InvalidArgumentError(`priority ${priority} is out of range 0-9`);
     const persistent = m.persistent === true;
     const seq = m.producerSeq ?? 0;
-    const path = m.brokerPath ?? [];
+    const path = m.brokerPath && m.brokerPath.length > 0 ? m.brokerPath : NO_PATH;
     const hops = m.hops ?? 0;
     if (path.includes(this.core.id)) {
       // It crossed this node already: a loop. Acknowledge so the sender lets go, deliver nothing.
@@ -227,7 +230,7 @@ export class ClientConnection {
     // exist once in the network, so only a resend repeats a hop), per message for topic copies
     // (which may arrive by several paths). The key's producer part is what the store records.
     const network = hops > 0;
-    const producerId = network ? `${m.producerId ?? ""}@${dest.kind === "queue" ? hops : "*"}` : (m.producerId ?? "");
+    const producerId = this.intern(network ? `${m.producerId ?? ""}@${dest.kind === "queue" ? hops : "*"}` : (m.producerId ?? ""));
     const audited = (m.producerId ?? "") !== "";
     const seen = (): boolean => (network ? this.core.networkAudit.checkAndRecord(`${producerId}:${seq}`) : this.core.audit.checkAndRecord(producerId, seq));
     const unsee = (): void => (network ? this.core.networkAudit.forget(`${producerId}:${seq}`) : this.core.audit.forget(producerId, seq));
@@ -243,7 +246,11 @@ export class ClientConnection {
       }
     }
     const publish = (): void => {
-      const bytes = Buffer.from(fedwire.Message.encode(m).finish());
+      // The node keeps these bytes (queued, hot cache): an unpooled copy, so a retained message
+      // never pins a shared 8 KiB pool slab, and never a socket read buffer.
+      const encoded = fedwire.Message.encode(m).finish();
+      const bytes = Buffer.allocUnsafeSlow(encoded.length);
+      bytes.set(encoded);
       // Charges memory (non-persistent) synchronously, so the next send sees the new usage.
       const stored = this.core.router.publish({
         destination: dest.uri, kind: dest.kind, persistent, priority, expiration: Number(m.expiration ?? 0),
@@ -272,6 +279,13 @@ export class ClientConnection {
     const memory = this.core.router.ctx.memory;
     if ((!persistent || dest.kind === "topic") && memory.full) return memory.whenAvailable().then(publish);
     publish();
+  }
+
+  /** One string object per producer id on this connection (a backlog keeps one per message). */
+  private intern(id: string): string {
+    if (id === this.lastProducerId) return this.lastProducerId;
+    this.lastProducerId = id;
+    return id;
   }
 
   private async onSubscribe(corr: number, s: fedwire.ISubscribe): Promise<void> {

@@ -70,7 +70,9 @@ export function encodeAdd(seq: number, meta: RecordMeta, payload: Uint8Array): B
   const destLen = Buffer.byteLength(meta.destination, "utf8");
   const prodLen = Buffer.byteLength(meta.producerId, "utf8");
   const p = payload.byteLength;
-  const buf = frame(Buffer.allocUnsafe(ADD_PAYLOAD_OFFSET + p + 1 + 4 + 8 + 8 + 2 + destLen + 2 + prodLen), RecordType.ADD);
+  // Outside Node's 8 KiB buffer pool: the read cache keeps this record, and a pooled slice would
+  // pin a whole shared slab with it.
+  const buf = frame(Buffer.allocUnsafeSlow(ADD_PAYLOAD_OFFSET + p + 1 + 4 + 8 + 8 + 2 + destLen + 2 + prodLen), RecordType.ADD);
   writeU64(buf, 9, seq);
   buf.writeUInt32LE(p, 17);
   buf.set(payload, ADD_PAYLOAD_OFFSET);
