@@ -33,7 +33,7 @@ export interface BrokerOptions {
   defaultPrefetch: number;
   /** Memory for non-persistent messages and non-durable topic backlogs, bytes; sends past it wait. @default 64 MiB */
   memoryLimitBytes: number;
-  /** Payload bytes of persistent messages kept in memory for fast dispatch (the rest stay on disk). @default 32 MiB */
+  /** Payload bytes of persistent messages kept in memory for fast dispatch (the rest stay on disk). @default 16 MiB */
   hotCacheBytes: number;
   /** How often queues are swept for expired messages, ms. @default 5_000 */
   expirySweepMs: number;
@@ -60,7 +60,7 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger
   maxRedeliveries: 6,
   defaultPrefetch: 1000,
   memoryLimitBytes: 64 * 1024 * 1024,
-  hotCacheBytes: 32 * 1024 * 1024,
+  hotCacheBytes: 16 * 1024 * 1024,
   expirySweepMs: 5_000,
   heartbeatGraceIntervals: 3,
   replayDelayMs: 1_000,

@@ -30,6 +30,7 @@ export interface PublishInput {
 }
 
 const DSUB_META_PREFIX = "dsub:";
+const NO_PATH: readonly string[] = Object.freeze([]);
 
 export function durableKeyOf(clientId: string, name: string): string {
   return `dsub://${clientId}/${name}`;
@@ -177,7 +178,7 @@ export class Router {
   /** Queue a non-persistent message straight into one topic subscription (advisory replay). */
   enqueueDirect(sub: TopicSubscription, bytes: Buffer): void {
     this.ctx.memory.charge(bytes.length);
-    sub.queue.enqueue({ bytes, ref: undefined, size: bytes.length, priority: 4, expiration: 0, redeliveryCount: 0, redelivered: false, producerId: "", producerSeq: 0, path: [], hops: 0 });
+    sub.queue.enqueue({ bytes, ref: undefined, size: bytes.length, priority: 4, expiration: 0, redeliveryCount: 0, redelivered: false, producerId: "", producerSeq: 0, path: NO_PATH, hops: 0 });
   }
 
   matchingTopicSubs(dest: string): TopicSubscription[] {
@@ -201,7 +202,11 @@ export class Router {
     }
     let messages = 0;
     let dropped = 0;
-    for (const { ref, meta } of info.messages) {
+    const list = info.messages as Array<RecoveryInfo["messages"][number] | undefined>;
+    for (let i = 0; i < list.length; i++) {
+      const { ref, meta } = list[i]!;
+      // Let the recovery list go as it is consumed: with a million messages it is the peak.
+      list[i] = undefined;
       let q: MessageQueue | undefined;
       if (meta.destination.startsWith("dsub://")) q = this.durableSubs.get(meta.destination)?.queue;
       else if (meta.destination.startsWith("queue://")) q = this.queue(meta.destination);
@@ -216,7 +221,7 @@ export class Router {
         redeliveryCount: meta.redeliveryCount,
         // After a crash any recovered message may have been delivered (its ack may be lost).
         redelivered: meta.redeliveryCount > 0 || !info.cleanShutdown,
-        producerId: meta.producerId, producerSeq: meta.producerSeq, path: [], hops: 0,
+        producerId: meta.producerId, producerSeq: meta.producerSeq, path: NO_PATH, hops: 0,
       });
       messages++;
     }

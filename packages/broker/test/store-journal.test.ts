@@ -24,7 +24,7 @@ describe("JournalStore persistence", () => {
   });
 
   test("options: defaults are documented values, bad values are refused naming the option", () => {
-    expect(DEFAULT_JOURNAL_OPTIONS).toMatchObject({ segmentSize: 64 * 1024 * 1024, readCacheBytes: 32 * 1024 * 1024, maxProducers: 100_000 });
+    expect(DEFAULT_JOURNAL_OPTIONS).toMatchObject({ segmentSize: 64 * 1024 * 1024, readCacheBytes: 8 * 1024 * 1024, maxProducers: 100_000 });
     expect(Object.isFrozen(DEFAULT_JOURNAL_OPTIONS)).toBe(true);
     expect(() => new JournalStore({ dir: "" })).toThrow(/'dir'/);
     expect(() => new JournalStore({ dir, segmentSize: 10 })).toThrow(expect.objectContaining({ code: "FEDMQ_ERR_STORE_OPTION", message: expect.stringMatching(/'segmentSize'/) }));

@@ -13,8 +13,9 @@ export interface JournalStoreOptions {
   readonly segmentSize?: number;
   /**
    * Budget of the write-through payload cache, in bytes of payload. Recently appended
-   * payloads are kept so that dispatch right after append rarely reads the disk. 0 disables.
-   * @default 33_554_432 (32 MiB)
+   * payloads are kept so that a read right after append rarely hits the disk. 0 disables.
+   * (The broker keeps its own hot copies for dispatch; this one serves re-reads.)
+   * @default 8_388_608 (8 MiB)
    */
   readonly readCacheBytes?: number;
   /**
@@ -56,7 +57,7 @@ export type ResolvedJournalOptions = Readonly<Required<JournalStoreOptions>>;
 /** Defaults of every optional journal option. */
 export const DEFAULT_JOURNAL_OPTIONS: Readonly<Required<Omit<JournalStoreOptions, "dir">>> = Object.freeze({
   segmentSize: 64 * 1024 * 1024,
-  readCacheBytes: 32 * 1024 * 1024,
+  readCacheBytes: 8 * 1024 * 1024,
   maxProducers: 100_000,
   preallocate: true,
   io: "auto",
