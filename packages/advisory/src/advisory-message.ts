@@ -41,13 +41,23 @@ export interface BridgeAdvisory {
   readonly remoteNodeId: string;
 }
 
+/** A client started or stopped producing to a destination on a node. */
+export interface ProducerAdvisory {
+  readonly kind: "producer";
+  readonly event: "added" | "removed";
+  readonly producerId: string;
+  readonly destination: string;
+  readonly nodeId: string;
+  readonly clientId: string;
+}
+
 /** Ends the replay of current consumers to a new advisory subscriber: what follows is news. */
 export interface SyncAdvisory {
   readonly kind: "sync";
   readonly nodeId: string;
 }
 
-export type Advisory = ConsumerAdvisory | BridgeAdvisory | SyncAdvisory;
+export type Advisory = ConsumerAdvisory | ProducerAdvisory | BridgeAdvisory | SyncAdvisory;
 
 /**
  * The topic an advisory is published on. Wildcard segments of a consumer's pattern become
@@ -57,6 +67,10 @@ export type Advisory = ConsumerAdvisory | BridgeAdvisory | SyncAdvisory;
 export function advisoryTopicFor(a: Advisory): string {
   if (a.kind === "bridge") return BRIDGE_ADVISORY_TOPIC;
   if (a.kind === "sync") return CONSUMER_ADVISORY_SYNC_TOPIC;
+  if (a.kind === "producer") {
+    const sep = a.destination.indexOf("://") + 3;
+    return `topic://ActiveMQ.Advisory.Producer.${a.destination.startsWith("queue://") ? "Queue" : "Topic"}.${a.destination.slice(sep)}`;
+  }
   const sep = a.destination.indexOf("://") + 3;
   const name = a.destination
     .slice(sep)
@@ -95,6 +109,11 @@ export function decodeAdvisory(body: Uint8Array): Advisory {
   if (o.kind === "bridge") {
     if (o.event !== "started" && o.event !== "stopped") throw new InvalidArgumentError(`bridge advisory event '${String(o.event)}' is not 'started' or 'stopped'`);
     return { kind: "bridge", event: o.event, bridge: String(o.bridge ?? ""), nodeId: String(o.nodeId ?? ""), remoteNodeId: String(o.remoteNodeId ?? "") };
+  }
+  if (o.kind === "producer") {
+    if (o.event !== "added" && o.event !== "removed") throw new InvalidArgumentError(`producer advisory event '${String(o.event)}' is not 'added' or 'removed'`);
+    for (const k of ["producerId", "destination", "nodeId"] as const) if (typeof o[k] !== "string" || o[k] === "") throw new InvalidArgumentError(`producer advisory has no '${k}'`);
+    return { kind: "producer", event: o.event, producerId: o.producerId as string, destination: o.destination as string, nodeId: o.nodeId as string, clientId: String(o.clientId ?? "") };
   }
   if (o.kind === "sync") return { kind: "sync", nodeId: String(o.nodeId ?? "") };
   throw new InvalidArgumentError(`advisory kind '${String(o.kind)}' is not known`);

@@ -34,6 +34,30 @@ export class AdvisoryService {
     if (e) this.publish(this.table.advisory(e, "removed"));
   }
 
+  /** Producers by connection: `producerId|destination` keys announced as added. */
+  private readonly producers = new Map<string, Set<string>>();
+
+  /** A client's first send to a destination announces it as a producer there. */
+  producerSeen(connectionId: string, clientId: string, producerId: string, destination: string): void {
+    let keys = this.producers.get(connectionId);
+    if (!keys) this.producers.set(connectionId, (keys = new Set()));
+    const key = `${producerId}|${destination}`;
+    if (keys.has(key)) return;
+    keys.add(key);
+    this.publish({ kind: "producer", event: "added", producerId, destination, nodeId: this.nodeId, clientId });
+  }
+
+  /** The connection is gone: its producers leave. */
+  producersGone(connectionId: string, clientId: string): void {
+    const keys = this.producers.get(connectionId);
+    if (!keys) return;
+    this.producers.delete(connectionId);
+    for (const key of keys) {
+      const bar = key.indexOf("|");
+      this.publish({ kind: "producer", event: "removed", producerId: key.slice(0, bar), destination: key.slice(bar + 1), nodeId: this.nodeId, clientId });
+    }
+  }
+
   /** Bridge started/stopped on this node. */
   bridgeEvent(bridge: string, remoteNodeId: string, event: "started" | "stopped"): void {
     this.publish({ kind: "bridge", event, bridge, nodeId: this.nodeId, remoteNodeId });

@@ -245,6 +245,7 @@ export class ClientConnection {
         return;
       }
     }
+    if (!network && this.role === "client") this.core.advisories.producerSeen(this.id, this.clientId, m.producerId ?? "", dest.uri);
     const publish = (): void => {
       // The node keeps these bytes (queued, hot cache): an unpooled copy, so a retained message
       // never pins a shared 8 KiB pool slab, and never a socket read buffer.
@@ -406,6 +407,7 @@ export class ClientConnection {
     clearTimeout(this.handshakeTimer);
     clearInterval(this.heartbeatTimer);
     for (const sub of [...this.subs.values()]) this.closeSubscription(sub);
+    this.core.advisories.producersGone(this.id, this.clientId);
     this.inbox = [];
     this.writer.close();
     this.core.connectionClosed(this);
