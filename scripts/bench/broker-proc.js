@@ -101,7 +101,7 @@ class BrokerProcess {
     this.peakRssKiB = 0;
     this.exit = undefined;
     this.spawnedAt = performance.now();
-    const args = [...(o.nodeArgs ?? []), CLI, "node", "--name", o.name, "--listen", this.url, "--data", o.dir, "--store", o.store ?? "journal"];
+    const args = [...(o.nodeArgs ?? []), CLI, "node", "--name", o.name, "--listen", this.url, "--data", o.dir, "--store", o.store ?? "journal", ...(o.extraArgs ?? [])];
     this.child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     this.pid = this.child.pid;
     this.exited = new Promise((resolve) => {

@@ -124,11 +124,34 @@ async function runOnce(ctx, spec, runIndex) {
   let producers = [];
   let consumers = [];
   const nConsumerConns = spec.consumers.reduce((a, g) => a + g.connections, 0);
+  // A line of nodes (spec.line = N): producers on the first, consumers on the last, a bridge
+  // between each neighbour pair (networkTTL = N - 1); the first node is the one measured.
+  const others = [];
   try {
-    broker = await startBroker(ctx, `bench-${spec.name}-${runIndex + 1}`, dir);
+    let consumerUrl;
+    if (spec.line) {
+      const ports = [];
+      for (let i = 0; i < spec.line; i++) ports.push(await freePort());
+      const names = ports.map((_, i) => `n${i}`);
+      const yaml = [`network: bench-${spec.name}`, "nodes:", ...names.map((n, i) => `  ${n}: { site: s${i}, listen: tcp://127.0.0.1:${ports[i]} }`), "connectors:",
+        ...names.slice(1).map((n, i) => `  - { name: ${names[i]}-${n}, from: ${names[i]}, to: [${n}], networkTTL: ${spec.line - 1} }`)].join("\n") + "\n";
+      const topo = path.join(dir, "line.yaml");
+      fs.writeFileSync(topo, yaml);
+      for (let i = spec.line - 1; i >= 1; i--) {
+        const d = path.join(dir, names[i]);
+        fs.mkdirSync(d);
+        others.push(await startBroker(ctx, names[i], d, { port: ports[i], extraArgs: ["--topology", topo] }));
+      }
+      const d0 = path.join(dir, names[0]);
+      fs.mkdirSync(d0);
+      broker = await startBroker(ctx, names[0], d0, { port: ports[0], extraArgs: ["--topology", topo] });
+      consumerUrl = others[0].url;
+    } else {
+      broker = await startBroker(ctx, `bench-${spec.name}-${runIndex + 1}`, dir);
+    }
     rec.nodeReadyMs = broker.readyMs;
     const common = { url: broker.url, dest: spec.dest, bodySize: spec.bodySize, prefetch: ctx.prefetch };
-    consumers = await startWorkers(ctx, "consumer", spec.consumers, common);
+    consumers = await startWorkers(ctx, "consumer", spec.consumers, { ...common, url: consumerUrl ?? broker.url });
     producers = await startWorkers(ctx, "producer", spec.producers, common);
     // Cumulative count each consumer group must reach: queue = sum over all, topic = each.
     const expectFor = (cum) => (ws) => (spec.kind === "queue" ? ws.reduce((a, w) => a + w.count, 0) >= cum : ws.every((w) => w.count >= cum));
@@ -139,10 +162,12 @@ async function runOnce(ctx, spec, runIndex) {
 
     log(`${label} measure: ${spec.count} messages${spec.rate ? ` at ${Math.round(spec.rate)} msg/s` : ""}`);
     const cpu0 = broker.cpuMs();
+    const othersCpu0 = others.reduce((a, b) => a + b.cpuMs(), 0);
     const m0 = readMachineCpu();
     const tCpu0 = performance.now();
     const sent = await runPhase(ctx, spec, "measure", spec.count, producers, consumers, broker, expectFor(spec.warmup + spec.count));
     const nodeCpuMs = broker.cpuMs() - cpu0;
+    const othersCpuMs = others.reduce((a, b) => a + b.cpuMs(), 0) - othersCpu0;
     const cpuWallMs = performance.now() - tCpu0;
     const m1 = readMachineCpu();
     await sleep(300); // late duplicates would show up here
@@ -176,11 +201,13 @@ async function runOnce(ctx, spec, runIndex) {
       rec.machineTaskPct = pct("task");
     }
     // CPU of processes outside this benchmark (the machine is shared): machine busy minus ours.
-    const oursPct = rec.nodeCpuPct + (100 * (sent.reduce((a, x) => a + x.cpuMs, 0) + reports.reduce((a, r) => a + r.phaseCpuMs, 0))) / cpuWallMs;
+    if (others.length) rec.otherNodesCpuPct = (100 * othersCpuMs) / cpuWallMs;
+    const oursPct = rec.nodeCpuPct + (rec.otherNodesCpuPct ?? 0) + (100 * (sent.reduce((a, x) => a + x.cpuMs, 0) + reports.reduce((a, r) => a + r.phaseCpuMs, 0))) / cpuWallMs;
     if (rec.machineTaskPct !== undefined) {
       // Processes' CPU time (irq, softirq and steal apart) not charged to the node or the workers.
       rec.otherCpuPct = Math.max(0, (rec.machineTaskPct * os.cpus().length) - oursPct);
-      if (rec.otherCpuPct > 20) rec.anomalies.push(`other processes used ~${rec.otherCpuPct.toFixed(0)}% of a core during the measurement (shared machine): figure disturbed`);
+      const steal = (rec.machineStealPct ?? 0) * os.cpus().length;
+      if (rec.otherCpuPct + steal > 20) rec.anomalies.push(`other processes used ~${rec.otherCpuPct.toFixed(0)}% of a core and steal ${steal.toFixed(0)}% during the measurement (shared machine): figure disturbed`);
     }
     rec.producerCpuPct = (100 * sent.reduce((a, s) => a + s.cpuMs, 0)) / (t1 - t0);
     rec.redelivered = reports.reduce((a, r) => a + r.redelivered, 0);
@@ -205,6 +232,7 @@ async function runOnce(ctx, spec, runIndex) {
       }
     }
   } finally {
+    for (const b of others) await b.stop();
     await finish(rec, broker, [...producers, ...consumers], dir, ctx);
   }
   return rec;

@@ -13,8 +13,9 @@
  *        [--quiet-wait 120] [--quiet-pct 25] [--retries 2]
  * The machine may be shared: before each run it waits (up to --quiet-wait s) until other
  * processes use under --quiet-pct % of a core, and each run records the CPU others used while
- * it measured ("other CPU"); above 20 % of a core the run is repeated (up to --retries times;
- * the disturbed attempts stay in the JSON) and, if still disturbed, flagged as an anomaly.
+ * it measured, plus the hypervisor's steal; above 20 % of a core the run is repeated (up to
+ * --retries times; the least disturbed attempt counts, all stay in the JSON) and, if still
+ * disturbed, flagged as an anomaly.
  *
  * Workloads (1 KiB bodies):
  *   W1s          persistent queue, 1 producer awaiting each receipt, 1 consumer, 50,000 msgs
@@ -39,8 +40,8 @@ const { runBacklog } = require("./backlog");
 const { spread, fmtNum } = require("./stats");
 
 const ROOT = path.resolve(__dirname, "../..");
-const ALL = ["W1s", "W1c", "W2", "W1s-latency", "backlog"];
-const DEFAULT_SET = ["W1s", "W1c", "W2", "W1s-latency"];
+const ALL = ["W1s", "W1c", "W2", "W1s-latency", "W3", "W3-ttl3", "backlog"];
+const DEFAULT_SET = ["W1s", "W1c", "W2", "W1s-latency", "W3", "W3-ttl3"];
 const KIB = 1024;
 /** A run during which other processes used more than this % of a core is repeated (--retries). */
 const DISTURBED_PCT = 20;
@@ -115,6 +116,16 @@ function makeSpecs(o) {
       producers: [{ connections: 4 }, { connections: 4 }], consumers: [{ connections: 4 }, { connections: 4 }],
       layout: "8 producers = 2 processes x 4 connections (each awaits each receipt); 8 consumers = 2 processes x 4 connections (2 cores)",
     },
+    W3: {
+      ...base, name: "W3", dest: "queue://bench.w3", count: Math.round(w1c / 2), warmup: warm(Math.round(w1c / 2)), line: 2,
+      producers: [{ connections: 4 }, { connections: 4 }], consumers: [{ connections: 4 }, { connections: 4 }],
+      layout: "W1c's clients, producers on node n0, consumers on n1, one bridge n0 -> n1 (persistent, store-and-forward)",
+    },
+    "W3-ttl3": {
+      ...base, name: "W3-ttl3", dest: "queue://bench.w3ttl", count: Math.round(w1s / 5), warmup: warm(Math.round(w1s / 5)), line: 4,
+      producers: [{ connections: 1 }], consumers: [{ connections: 1 }],
+      layout: "W1s's clients over a line n0 -> n1 -> n2 -> n3 (3 bridge hops, networkTTL 3); compare its e2e with W1s for the added latency per hop",
+    },
     W2: {
       ...base, name: "W2", kind: "topic", persistent: false, dest: "topic://bench.w2", count: w2, warmup: warm(w2),
       mode: "window", async: o.w2Mode === "async", window: o.w2Window,
@@ -129,7 +140,7 @@ function makeSpecs(o) {
     backlog: {
       ...base, name: "backlog", dest: "queue://bench.backlog", count: bl, warmup: warm(bl), mode: "window", window: 256,
       producers: [{ connections: 4 }], consumers: [], serve: 1000,
-      layout: `${bl} persistent msgs (first ${warm(bl)} = warm-up, not timed), window 256 receipted sends over 4 connections, no consumer`,
+      layout: `${bl.toLocaleString("en-US")} persistent msgs (first ${warm(bl).toLocaleString("en-US")} = warm-up, not timed), window 256 receipted sends over 4 connections, no consumer`,
     },
   };
 }
@@ -188,7 +199,7 @@ function rowsFor(name, runs) {
     rows.push(m("e2e p99 ms (saturated)", (r) => r.e2eMs?.p99, 0));
   }
   rows.push(m("node CPU % (of 1 core)", (r) => r.nodeCpuPct));
-  rows.push(m("other processes' CPU % (of 1 core)", (r) => r.otherCpuPct));
+  rows.push(m("others' CPU + steal, % of 1 core", (r) => r.disturbancePct));
   rows.push(m("node RSS peak MiB", (r) => r.nodeRssPeakMiB));
   return rows;
 }
@@ -204,8 +215,8 @@ function printTable(results, specs, o) {
         goal ? goal.text : "", goal && s.n ? (goal.ok(s.median) ? "meets" : "MISSES") : ""]);
     }
     const failed = runs.filter((r) => !r.ok).length;
-    const repeated = runs.reduce((a, r) => a + (r.attempt ?? 1) - 1, 0);
-    lines.push([name, `runs ok${repeated ? ` (${repeated} disturbed, repeated)` : ""}`, "", `${runs.length - failed}/${runs.length}`, "", "", failed ? "FAILED" : ""]);
+    const repeated = runs.reduce((a, r) => a + (r.attempts ?? 1) - 1, 0);
+    lines.push([name, `runs ok${repeated ? ` (+${repeated} disturbed attempts)` : ""}`, "", `${runs.length - failed}/${runs.length}`, "", "", failed ? "FAILED" : ""]);
   }
   const w = header.map((h, i) => Math.max(h.length, ...lines.map((l) => String(l[i]).length)));
   const fmt = (l) => l.map((c, i) => (i < 2 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join("  ");
@@ -222,6 +233,10 @@ function printTable(results, specs, o) {
   out.push("");
   for (const name of Object.keys(results)) {
     const sp = specs[name];
+    if (name === "backlog") {
+      out.push(`backlog: ${sp.layout}; restart on the same data dir, then ${sp.serve} consumed${o.backlogDrain ? ", then the rest drained and checked (every receipted message exactly once)" : ""}`);
+      continue;
+    }
     out.push(`${name}: ${sp.layout}; ${sp.count.toLocaleString("en-US")} measured msgs after ${sp.warmup.toLocaleString("en-US")} warm-up${sp.rate ? `; paced at ${Math.round(sp.rate)} msg/s (${o.latencyRateNote})` : ""}`);
   }
   out.push("msg/s = measured messages / (first measured send -> last delivery); e2e = consumer Date.now() - d.timestamp (1 ms resolution); receipt = send() call -> receipt");
@@ -294,15 +309,27 @@ async function main() {
     doc.workloads[name] = { spec, runs };
     doc.workloads[name].disturbed = [];
     for (let i = 0; i < o.runs; i++) {
+      // Disturbance: CPU other processes used plus CPU the hypervisor took (steal), % of a core.
+      const disturbance = (r) => (r.otherCpuPct ?? 0) + (r.machineStealPct ?? 0) * os.cpus().length;
+      const attempts = [];
       let rec;
       for (let attempt = 0; ; attempt++) {
-        rec = name === "backlog" ? await runBacklog(ctx, spec, i) : await runOnce(ctx, spec, i);
-        rec.attempt = attempt + 1;
-        const disturbed = rec.ok && rec.otherCpuPct > DISTURBED_PCT;
-        if (!disturbed || attempt >= o.retries) break;
-        log(`[${name} ${i + 1}/${o.runs}] other processes used ${rec.otherCpuPct.toFixed(0)}% of a core: run repeated (kept in the JSON under 'disturbed')`);
-        doc.workloads[name].disturbed.push(rec);
-        save();
+        const r = name === "backlog" ? await runBacklog(ctx, spec, i) : await runOnce(ctx, spec, i);
+        r.attempt = attempt + 1;
+        r.disturbancePct = disturbance(r);
+        attempts.push(r);
+        if (!r.ok || r.disturbancePct <= DISTURBED_PCT || attempt >= o.retries) {
+          // A failure is always kept; otherwise the least disturbed attempt counts.
+          rec = r.ok ? attempts.reduce((a, b) => (b.disturbancePct < a.disturbancePct ? b : a)) : r;
+          break;
+        }
+        log(`[${name} ${i + 1}/${o.runs}] other processes / steal took ${r.disturbancePct.toFixed(0)}% of a core: run repeated (all attempts kept in the JSON)`);
+      }
+      rec.attempts = attempts.length;
+      for (const r of attempts) {
+        if (r === rec) continue;
+        doc.workloads[name].disturbed.push(r);
+        for (const a of r.anomalies) if (!a.includes("figure disturbed")) doc.anomalies.push(`${name} run ${i + 1} (attempt ${r.attempt}): ${a}`);
       }
       runs.push(rec);
       for (const f of rec.failures) doc.failures.push(`${name} run ${i + 1}: ${f}`);
