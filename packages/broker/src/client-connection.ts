@@ -327,20 +327,18 @@ export class ClientConnection {
   }
 
   private onAck(tags: number[]): void {
-    const unknown: number[] = [];
-    for (const tag of tags) {
-      const rec = this.inflight.get(tag);
-      if (!rec) {
-        unknown.push(tag);
-        continue;
-      }
-      this.inflight.delete(tag);
-      rec.queue.ack(rec.entry, rec.sub);
-    }
-    if (unknown.length > 0) this.replyError(0, new UnknownDeliveryError(`ack for unknown delivery tag${unknown.length > 1 ? "s" : ""} ${unknown.slice(0, 10).join(", ")}`));
+    this.settle(tags, "ack", (rec) => rec.queue.ack(rec.entry, rec.sub));
   }
 
+  /** A nack returns the message for redelivery (or the DLQ past maxRedeliveries). */
   private onNack(tags: number[]): void {
+    this.settle(tags, "nack", (rec) => {
+      rec.sub.unreserve();
+      rec.queue.redeliver([rec.entry], true);
+    });
+  }
+
+  private settle(tags: number[], what: "ack" | "nack", apply: (rec: Inflight) => void): void {
     const unknown: number[] = [];
     for (const tag of tags) {
       const rec = this.inflight.get(tag);
@@ -349,10 +347,9 @@ export class ClientConnection {
         continue;
       }
       this.inflight.delete(tag);
-      rec.sub.unreserve();
-      rec.queue.redeliver([rec.entry], true);
+      apply(rec);
     }
-    if (unknown.length > 0) this.replyError(0, new UnknownDeliveryError(`nack for unknown delivery tag${unknown.length > 1 ? "s" : ""} ${unknown.slice(0, 10).join(", ")}`));
+    if (unknown.length > 0) this.replyError(0, new UnknownDeliveryError(`${what} for unknown delivery tag${unknown.length > 1 ? "s" : ""} ${unknown.slice(0, 10).join(", ")}`));
   }
 
   /** Detach a subscription and return its in-flight messages to their queues. */
