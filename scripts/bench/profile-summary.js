@@ -2,7 +2,8 @@
 /**
  * Summarise V8 .cpuprofile files (from `node --cpu-prof`, e.g. `run.js --node-prof DIR`): self
  * time aggregated by function + script (+ line), and by area (package / node internals / GC /
- * idle).
+ * idle). Native functions (no script, e.g. `writeBuffer`: a socket's or a file's) are listed
+ * with their nearest JavaScript callers.
  *
  *   node scripts/bench/profile-summary.js [--top 25] [--json] FILE.cpuprofile [FILE…]
  *
@@ -34,9 +35,16 @@ function areaOf(fn, url) {
   return u;
 }
 
+function frameKey(n) {
+  const cf = n.callFrame;
+  const name = cf.functionName || "(anonymous)";
+  return cf.url ? `${name}  ${shortUrl(cf.url)}:${cf.lineNumber + 1}` : name;
+}
+
 function load(file) {
   const p = JSON.parse(fs.readFileSync(file, "utf8"));
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  for (const n of p.nodes) for (const c of n.children ?? []) byId.get(c).parent = n;
   const self = new Map(); // node id -> µs
   const { samples, timeDeltas } = p;
   for (let i = 0; i < samples.length; i++) {
@@ -62,6 +70,7 @@ function main() {
     process.exit(2);
   }
   const fns = new Map();
+  const callers = new Map();
   const areas = new Map();
   let total = 0;
   let duration = 0;
@@ -72,8 +81,17 @@ function main() {
       const n = byId.get(id);
       const cf = n.callFrame;
       const name = cf.functionName || "(anonymous)";
-      const key = cf.url ? `${name}  ${shortUrl(cf.url)}:${cf.lineNumber + 1}` : name;
+      const key = frameKey(n);
       fns.set(key, (fns.get(key) ?? 0) + us);
+      // Native frames have no script: who calls them tells a socket write from a file write.
+      if (!cf.url) {
+        let c = callers.get(key);
+        if (!c) callers.set(key, (c = new Map()));
+        let q = n.parent;
+        while (q && !q.callFrame.url) q = q.parent;
+        const ck = q ? frameKey(q) : "(root)";
+        c.set(ck, (c.get(ck) ?? 0) + us);
+      }
       const a = areaOf(name, cf.url);
       areas.set(a, (areas.get(a) ?? 0) + us);
       total += us;
@@ -91,7 +109,13 @@ function main() {
   const pct = (v) => (Number.isFinite(v) ? `${v.toFixed(1)}%` : "");
   console.log(`${files.length} profile(s); sampled ${(total / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s (${pct((100 * busy) / total)}), idle ${(idle / 1e6).toFixed(1)} s`);
   console.log(`\ntop ${top} functions by self time        self ms   %total   %busy`);
-  for (const r of out.functions) console.log(`${r.key.padEnd(90).slice(0, 90)} ${r.ms.toFixed(0).padStart(8)} ${pct(r.pctTotal).padStart(8)} ${pct(r.pctBusy).padStart(7)}`);
+  for (const r of out.functions) {
+    console.log(`${r.key.padEnd(90).slice(0, 90)} ${r.ms.toFixed(0).padStart(8)} ${pct(r.pctTotal).padStart(8)} ${pct(r.pctBusy).padStart(7)}`);
+    const c = callers.get(r.key);
+    if (c && !r.key.startsWith("(")) {
+      for (const [k, us] of rank(c).slice(0, 3)) console.log(`    <- ${k.padEnd(84).slice(0, 84)} ${(us / 1000).toFixed(0).padStart(8)}`);
+    }
+  }
   console.log(`\nby area                                              self ms   %total   %busy`);
   for (const r of out.areas.slice(0, 15)) console.log(`${r.key.padEnd(50).slice(0, 50)} ${r.ms.toFixed(0).padStart(10)} ${pct(r.pctTotal).padStart(8)} ${pct(r.pctBusy).padStart(7)}`);
 }
