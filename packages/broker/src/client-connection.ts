@@ -43,6 +43,8 @@ export class ClientConnection {
   private lastFrameAt = Date.now();
   bytesIn = 0;
   private lastProducerId = "";
+  private lastAdvisedProducer: string | undefined;
+  private lastAdvisedDest: string | undefined;
 
   constructor(
     private readonly stream: Duplex,
@@ -245,7 +247,12 @@ export class ClientConnection {
         return;
       }
     }
-    if (!network && this.role === "client") this.core.advisories.producerSeen(this.id, this.clientId, m.producerId ?? "", dest.uri);
+    // Announce a producer once per (producer, destination); consecutive sends usually repeat both.
+    if (!network && this.role === "client" && (producerId !== this.lastAdvisedProducer || dest.uri !== this.lastAdvisedDest)) {
+      this.lastAdvisedProducer = producerId;
+      this.lastAdvisedDest = dest.uri;
+      this.core.advisories.producerSeen(this.id, this.clientId, producerId, dest.uri);
+    }
     const publish = (): void => {
       // The node keeps these bytes (queued, hot cache): an unpooled copy, so a retained message
       // never pins a shared 8 KiB pool slab, and never a socket read buffer.

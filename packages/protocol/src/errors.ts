@@ -11,7 +11,8 @@ export class FedmqError extends Error {
   }
 }
 
-function defineError(name: string, code: string) {
+/** One error class per condition: `name` set, a stable `code`, `cause` chained. */
+export function defineError(name: string, code: string) {
   const cls = class extends FedmqError {
     static readonly code = code;
     constructor(message: string, options?: { cause?: unknown }) {

@@ -3,7 +3,7 @@ export type { Frame, FrameBody, DecodeResult } from "./frame-codec";
 export {
   FedmqError, FrameTooLargeError, MalformedFrameError, UnknownFrameError, ProtocolError, VersionMismatchError,
   InvalidDestinationError, InvalidUriError, UnknownDeliveryError, InvalidSubscriptionError, ConnectionClosedError,
-  TimeoutError, StalePeerError, StoreError, HandshakeTimeoutError, InvalidArgumentError, ForbiddenError, errorFromWire,
+  TimeoutError, StalePeerError, StoreError, HandshakeTimeoutError, InvalidArgumentError, ForbiddenError, errorFromWire, defineError,
 } from "./errors";
 export {
   parseDestination, parseDestinationPattern, validateDestinationPattern, destinationMatches, DestinationFilter,

@@ -1,67 +1,39 @@
 /**
  * Errors raised by message store engines. One class per condition, each with a stable
- * `code` that is never reused.
+ * `code` that is never reused; all are `FedmqError`s, so a node reports them with their code.
  */
+import { defineError } from "@fedmq/protocol";
+
+const Closed = defineError("StoreClosedError", "FEDMQ_ERR_STORE_CLOSED");
+const NotOpen = defineError("StoreNotOpenError", "FEDMQ_ERR_STORE_NOT_OPEN");
+const AlreadyOpen = defineError("StoreAlreadyOpenError", "FEDMQ_ERR_STORE_ALREADY_OPEN");
 
 /** The store was closed (or is closing): no more appends, reads or metadata writes. */
-export class StoreClosedError extends Error {
-  readonly code = "FEDMQ_ERR_STORE_CLOSED";
+export class StoreClosedError extends Closed {
   constructor(message = "store is closed") {
     super(message);
-    this.name = "StoreClosedError";
   }
 }
 
 /** An operation was called before `open()` resolved. */
-export class StoreNotOpenError extends Error {
-  readonly code = "FEDMQ_ERR_STORE_NOT_OPEN";
+export class StoreNotOpenError extends NotOpen {
   constructor(message = "store is not open: call open() first") {
     super(message);
-    this.name = "StoreNotOpenError";
   }
 }
 
 /** `open()` was called twice. */
-export class StoreAlreadyOpenError extends Error {
-  readonly code = "FEDMQ_ERR_STORE_ALREADY_OPEN";
+export class StoreAlreadyOpenError extends AlreadyOpen {
   constructor(message = "store is already open: open() must be called once") {
     super(message);
-    this.name = "StoreAlreadyOpenError";
   }
 }
 
 /** An option is missing, of the wrong type or out of range. */
-export class StoreOptionError extends Error {
-  readonly code = "FEDMQ_ERR_STORE_OPTION";
-  constructor(message: string) {
-    super(message);
-    this.name = "StoreOptionError";
-  }
-}
-
+export const StoreOptionError = defineError("StoreOptionError", "FEDMQ_ERR_STORE_OPTION");
 /** A record argument cannot be stored (non-integer sequence, oversized string, …). */
-export class StoreArgumentError extends Error {
-  readonly code = "FEDMQ_ERR_STORE_ARGUMENT";
-  constructor(message: string) {
-    super(message);
-    this.name = "StoreArgumentError";
-  }
-}
-
+export const StoreArgumentError = defineError("StoreArgumentError", "FEDMQ_ERR_STORE_ARGUMENT");
 /** A `StoreRef` does not name a live record of this store (removed, or never appended). */
-export class StoreUnknownRefError extends Error {
-  readonly code = "FEDMQ_ERR_STORE_UNKNOWN_REF";
-  constructor(message: string) {
-    super(message);
-    this.name = "StoreUnknownRefError";
-  }
-}
-
+export const StoreUnknownRefError = defineError("StoreUnknownRefError", "FEDMQ_ERR_STORE_UNKNOWN_REF");
 /** A file system operation failed; `cause` holds the system error. */
-export class StoreIoError extends Error {
-  readonly code = "FEDMQ_ERR_STORE_IO";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "StoreIoError";
-  }
-}
+export const StoreIoError = defineError("StoreIoError", "FEDMQ_ERR_STORE_IO");
