@@ -1,4 +1,4 @@
-import type { fedwire } from "@fedmq/protocol";
+import { RecentIds, type fedwire } from "@fedmq/protocol";
 import { AsyncQueue } from "./async-queue";
 import type { Delivery } from "./delivery";
 import type { Logger } from "./logger";
@@ -63,10 +63,19 @@ export interface ConsumerHost {
  */
 export type ConsumerState = "subscribing" | "open" | "removing" | "closed";
 
+/** Acknowledged message ids remembered per consumer. */
+export const CONSUMER_AUDIT_DEPTH = 2048;
+
 export class ConsumerImpl implements Consumer {
   state: ConsumerState = "subscribing";
   removeDurable = false;
   readonly queue: AsyncQueue<Delivery>;
+  /**
+   * Ids of messages this consumer acknowledged lately (ActiveMQ's consumer audit,
+   * `checkForDuplicates`): a node that redelivers one after a failover (the ack was lost with the
+   * old connection) gets it acknowledged again without the application seeing it twice.
+   */
+  readonly acked = new RecentIds(CONSUMER_AUDIT_DEPTH);
   private unsubscribing: Promise<void> | undefined;
 
   constructor(

@@ -1,4 +1,4 @@
-import { messageId, type fedwire } from "@fedmq/protocol";
+import { messageId, type RecentIds, type fedwire } from "@fedmq/protocol";
 import type { Logger } from "./logger";
 import type { Session } from "./session";
 
@@ -58,6 +58,8 @@ export class DeliveryImpl implements Delivery {
     private readonly tag: number,
     private readonly session: Session,
     private readonly log: Logger,
+    /** The consumer's audit of acknowledged ids (see `ConsumerImpl.acked`). */
+    private readonly acked?: RecentIds,
   ) {
     this.message = message;
     this.id = messageId(message.producerId ?? "", Number(message.producerSeq ?? 0));
@@ -84,6 +86,7 @@ export class DeliveryImpl implements Delivery {
   private settle(kind: "ack" | "nack"): void {
     if (this.settled) return;
     this.settled = true;
+    if (kind === "ack") this.acked?.checkAndRecord(this.id);
     if (!this.session.isOpen) {
       this.log.debug({ id: this.id, epoch: this.session.epoch }, `${kind} of a delivery from a lost connection ignored: the node redelivers it`);
       return;

@@ -77,7 +77,14 @@ export class Subscriptions implements ConsumerHost {
       this.log.debug({ subscriptionId: d.subscriptionId, tag: d.tag }, "delivery for no active consumer ignored");
       return;
     }
-    c.queue.push(new DeliveryImpl(d.message, Number(d.tag ?? 0), session, this.log));
+    const delivery = new DeliveryImpl(d.message, Number(d.tag ?? 0), session, this.log, c.acked);
+    if (c.acked.has(delivery.id)) {
+      // Acknowledged already (its ack was lost with an earlier connection): ack it again, unseen.
+      this.log.debug({ id: delivery.id, destination: c.destination }, "redelivery of an acknowledged message acknowledged again");
+      delivery.ack();
+      return;
+    }
+    c.queue.push(delivery);
   }
 
   /** A new connection epoch: re-subscribe every open consumer (same ids), finish pending removals. */

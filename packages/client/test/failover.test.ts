@@ -80,7 +80,7 @@ describe("failover transport against a scripted node", () => {
     const second = await node.connection(1);
     await waitFor(() => second.subscriptions.has(consumer.subscriptionId), "re-subscription");
     expect(consumer.buffered).toBe(0);
-    taken.ack(); // previous epoch: no-op, the node redelivers it
+    // Not acknowledged by the application: the node's redelivery reaches it again.
     for (const i of [1, 2, 3]) {
       second.deliver(consumer.subscriptionId, { ...wireMessage(i, "queue://work"), redelivered: true, redeliveryCount: 1 });
     }
@@ -94,6 +94,29 @@ describe("failover transport against a scripted node", () => {
     expect(first.framesOf("ack")).toHaveLength(0);
     expect(second.framesOf("ack")).toHaveLength(1);
     expect(consumer.buffered).toBe(0);
+  });
+
+  it("acknowledges again, unseen, a redelivery of a message the application acknowledged before a drop", async () => {
+    const c = await open(`failover:(${node.url})?initialReconnectDelay=10`);
+    const consumer = await c.subscribe("queue://work", { prefetch: 10 });
+    const it = consumer[Symbol.asyncIterator]();
+    const first = await node.connection(0);
+    for (const i of [1, 2]) first.deliver(consumer.subscriptionId, wireMessage(i, "queue://work"));
+    const d1 = (await it.next()).value as Delivery;
+    d1.ack(); // reaches the old node, which then "dies" before it counted
+    await waitFor(() => first.acked.length === 1, "ack of 1 at the old node");
+    const d2 = (await it.next()).value as Delivery;
+    first.drop();
+    const second = await node.connection(1);
+    await waitFor(() => second.subscriptions.has(consumer.subscriptionId), "re-subscription");
+    d2.ack(); // after the drop: not sent, but the application is done with 2
+    for (const i of [1, 2, 3]) second.deliver(consumer.subscriptionId, { ...wireMessage(i, "queue://work"), redelivered: i < 3, redeliveryCount: i < 3 ? 1 : 0 });
+    const d3 = (await it.next()).value as Delivery;
+    expect([d3.id, d3.redelivered]).toEqual(["remote-producer:3", false]);
+    expect(consumer.buffered).toBe(0);
+    await waitFor(() => second.acked.length === 2, "1 and 2 acknowledged again on the new connection, unseen");
+    d3.ack();
+    await waitFor(() => second.acked.length === 3, "ack of 3");
   });
 
   it("detects a silent peer by pings within heartbeatMs × (maxOutstandingPings + 1) and closes a plain connection", async () => {

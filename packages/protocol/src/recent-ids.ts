@@ -20,6 +20,11 @@ export class RecentIds {
     return false;
   }
 
+  /** Whether `key` was recorded (and not evicted or forgotten since). */
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+
   forget(key: string): void {
     this.keys.delete(key);
   }
