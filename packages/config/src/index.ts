@@ -34,4 +34,23 @@ export { validateDestinationPattern } from "@fedmq/protocol";
 export { connectorUri, haGroups, nodeNames, resolveConnectorTargets, resolveNodeName } from "./topology-queries";
 export type { ConnectorTarget } from "./topology-queries";
 export { noLocator, yamlLocator } from "./yaml-locator";
+export { planTopology } from "./plan";
+export type {
+  DuplicateRisk,
+  PairPlan,
+  PairStatus,
+  PlanCycle,
+  PlanFinding,
+  PlanFindingCode,
+  PlanLink,
+  PlanLinkOptions,
+  PlanRoute,
+  PlanScope,
+  PlanSeverity,
+  PlanSummary,
+  PlanVertex,
+  SinglePointOfFailure,
+  TopologyPlan,
+  TtlShortfall,
+} from "./plan";
 export type { Locate, LocateTarget, Position } from "./yaml-locator";
