@@ -1,4 +1,4 @@
-import { DestinationFilter, InvalidArgumentError, parseEndpoint } from "@fedmq/protocol";
+import { DestinationFilter, InvalidArgumentError, destinationMatches, parseDestinationPattern, parseEndpoint } from "@fedmq/protocol";
 
 /** A pino-compatible logger. */
 export interface BridgeLogger {
@@ -89,4 +89,10 @@ export function resolveBridgeOptions(o: Partial<BridgeOptions> & Pick<BridgeOpti
     staticFilter: new DestinationFilter(opts.staticallyIncludedDestinations),
     excludeFilter: new DestinationFilter(opts.excludedDestinations),
   });
+}
+
+/** The first `excludedDestinations` pattern (as configured) that matches `destination`; undefined if none does. */
+export function excludedBy(o: ResolvedBridgeOptions, destination: string): string | undefined {
+  if (!o.excludeFilter.matches(destination)) return undefined;
+  return o.excludedDestinations.find((p) => destinationMatches(parseDestinationPattern(p).uri, destination));
 }

@@ -1,7 +1,8 @@
 import { EventEmitter } from "node:events";
 import { connect, failoverRetryStrategy, type Connection, type RetryStrategy } from "@fedmq/client";
-import { DemandForwarder, type ForwarderCounters } from "./demand-forwarder";
-import { resolveBridgeOptions, type BridgeOptions, type ResolvedBridgeOptions } from "./bridge-options";
+import { destinationMatches } from "@fedmq/protocol";
+import { DemandForwarder, type ExcludedDemand, type ForwarderCounters } from "./demand-forwarder";
+import { excludedBy, resolveBridgeOptions, type BridgeOptions, type ResolvedBridgeOptions } from "./bridge-options";
 
 export type BridgeState = "connecting" | "handshaking" | "syncing-demand" | "active" | "backoff" | "stopped";
 
@@ -21,6 +22,15 @@ export interface BridgeDemandInfo {
   readonly hops: number;
   readonly since: number;
 }
+
+/**
+ * Why a bridge does not carry a destination that its node has no consumer for (the node's route
+ * trace shows it): its exclusion pattern refuses demand it knows of, or its link is down while it
+ * had demand (or a static inclusion) for it.
+ */
+export type ForwardGap =
+  | { readonly reason: "excluded"; readonly pattern: string; readonly remoteNode: string }
+  | { readonly reason: "waiting-for-link"; readonly state: BridgeState; readonly remoteNode: string };
 
 export interface BridgeInfo {
   readonly name: string;
@@ -63,6 +73,9 @@ export class Bridge extends EventEmitter {
   /** Cumulative over every session of the bridge. */
   private readonly outCounters = emptyCounters();
   private readonly inCounters = emptyCounters();
+  /** Destinations it forwarded for, and demand it refused by exclusion, when its last active session ended. */
+  private lastDemand: readonly string[] = [];
+  private lastExcluded: ReadonlyMap<string, ExcludedDemand> = new Map();
 
   constructor(options: Partial<BridgeOptions> & Pick<BridgeOptions, "name" | "localNodeId" | "remote">) {
     super();
@@ -99,6 +112,26 @@ export class Bridge extends EventEmitter {
       out: { ...this.outCounters }, in: this.opts.duplex ? { ...this.inCounters } : undefined,
       demand: [...demand(this.out, "out"), ...demand(this.back, "in")],
     };
+  }
+
+  /**
+   * Why this bridge does not take `destination` from its node, if it has a reason to: a message
+   * there found no consumer, and the node asks its bridges before it says "no demand".
+   */
+  forwardGap(destination: string): ForwardGap | undefined {
+    const o = this.opts;
+    const remoteNode = this.remoteNode ?? "";
+    const out = this.state === "active" ? this.out : undefined;
+    const statically = !o.dynamicOnly && o.staticFilter.matches(destination);
+    const staticExclusion = statically ? excludedBy(o, destination) : undefined;
+    if (!out && ((statically && staticExclusion === undefined) || this.lastDemand.some((d) => destinationMatches(d, destination)))) {
+      return { reason: "waiting-for-link", state: this.state, remoteNode };
+    }
+    for (const x of (out ? out.excludedDemand : this.lastExcluded).values()) {
+      if (destinationMatches(x.destination, destination)) return { reason: "excluded", pattern: x.pattern, remoteNode };
+    }
+    if (staticExclusion !== undefined) return { reason: "excluded", pattern: staticExclusion, remoteNode };
+    return undefined;
   }
 
   /** The one place state changes: logged `from -> to` and emitted as a `status` event. */
@@ -183,6 +216,11 @@ export class Bridge extends EventEmitter {
   }
 
   private async teardown(_reason: string): Promise<void> {
+    if (this.out && this.state === "active") {
+      // What the link carried, so messages that arrive while it is down say they wait for it.
+      this.lastDemand = [...this.out.subs.values()].map((s) => s.destination);
+      this.lastExcluded = new Map(this.out.excludedDemand);
+    }
     this.out?.stop();
     this.back?.stop();
     // Demand learned over this link dies with it.

@@ -1,7 +1,7 @@
 import { CONSUMER_ADVISORY_PATTERN, decodeAdvisory, type ConsumerAdvisory } from "@fedmq/advisory";
 import type { Connection, Consumer, Delivery } from "@fedmq/client";
 import { isAdvisoryTopic } from "@fedmq/protocol";
-import type { ResolvedBridgeOptions } from "./bridge-options";
+import { excludedBy, type ResolvedBridgeOptions } from "./bridge-options";
 
 /** A forwarding subscription on the source node and the remote consumers it stands for. */
 export interface DemandSubscription {
@@ -12,6 +12,15 @@ export interface DemandSubscription {
   readonly origins: Set<string>;
   consumer: Consumer | undefined;
   readonly since: number;
+}
+
+/** Remote demand the forwarder refuses because an `excludedDestinations` pattern matches it. */
+export interface ExcludedDemand {
+  readonly destination: string;
+  /** The pattern, as configured. */
+  readonly pattern: string;
+  /** The remote consumers wanting it. */
+  readonly origins: Set<string>;
 }
 
 export interface ForwarderCounters {
@@ -32,6 +41,8 @@ export interface ForwarderCounters {
  */
 export class DemandForwarder {
   readonly subs = new Map<string, DemandSubscription>();
+  /** Demand seen and refused by exclusion, by destination: a node tells why a message stays (route trace). */
+  readonly excludedDemand = new Map<string, ExcludedDemand>();
 
   private advisories: Consumer | undefined;
   private stopped = false;
@@ -98,9 +109,23 @@ export class DemandForwarder {
     if (a.brokerPath.includes(this.fromNodeId)) return false;
     // The demand subscription we would create is one hop further from the real consumer.
     if (a.hops + 1 > o.consumerTTL) return false;
-    if (o.excludeFilter.matches(a.destination)) return false;
+    if (o.excludeFilter.matches(a.destination)) {
+      this.noteExcluded(a, excludedBy(o, a.destination) ?? a.destination);
+      return false;
+    }
     if (o.dynamicFilter.size > 0 && !o.dynamicFilter.matches(a.destination)) return false;
     return true;
+  }
+
+  private noteExcluded(a: ConsumerAdvisory, pattern: string): void {
+    let x = this.excludedDemand.get(a.destination);
+    if (a.event === "added") {
+      if (!x) this.excludedDemand.set(a.destination, (x = { destination: a.destination, pattern, origins: new Set() }));
+      x.origins.add(a.consumerId);
+    } else if (x) {
+      x.origins.delete(a.consumerId);
+      if (x.origins.size === 0) this.excludedDemand.delete(a.destination);
+    }
   }
 
   private async onConsumerAdvisory(a: ConsumerAdvisory): Promise<void> {

@@ -1,8 +1,10 @@
+import { isAdvisoryTopic } from "@fedmq/protocol";
 import type { Entry } from "./pending-list";
 import { PendingList } from "./pending-list";
 import type { MessageStore } from "./store/message-store";
 import type { MemoryLimiter } from "./memory-limiter";
 import type { Logger } from "./options";
+import type { RouteTrace } from "./trace/route-trace";
 
 /** A consumer attached to one or more dispatch queues (the node side of a client subscription). */
 export interface DispatchTarget {
@@ -37,6 +39,10 @@ export interface QueueContext {
   /** Stranded messages may go back the way they came after this long without a local consumer, ms; 0 = never. */
   readonly replayDelayMs: number;
   deadLetter(from: MessageQueue, entry: Entry, reason: string): void;
+  /** The node's route trace. */
+  readonly trace: RouteTrace;
+  /** A traced entry waits in a queue nothing consumes: record why (no demand, excluded, link down). */
+  unrouted(queue: MessageQueue, entry: Entry): void;
 }
 
 export interface QueueStats {
@@ -66,12 +72,16 @@ export class MessageQueue {
   /** Since when the queue has had no local (non-bridge) consumer; undefined while it has one. */
   private noLocalSince: number | undefined = Date.now();
   private replayTimer: NodeJS.Timeout | undefined;
+  /** Routing decisions here go to the route trace (not for advisory topics: nodes' own chatter). */
+  readonly traced: boolean;
 
   constructor(
     /** Destination URI, or a durable subscription key for topic subscriptions. */
     readonly key: string,
     private readonly ctx: QueueContext,
-  ) {}
+  ) {
+    this.traced = ctx.trace.enabled && !isAdvisoryTopic(key);
+  }
 
   get consumerCount(): number {
     return this.targets.length;
@@ -88,6 +98,7 @@ export class MessageQueue {
   enqueue(e: Entry): void {
     this.stats.enqueued++;
     this.pending.push(e);
+    if (this.traced && this.targets.length === 0) this.ctx.unrouted(this, e);
     this.schedule();
   }
 
@@ -158,6 +169,10 @@ export class MessageQueue {
       }
       if (e.ref) this.ctx.store.setRedeliveryCount(e.ref, e.redeliveryCount);
       this.pending.pushFront(e);
+      if (this.traced) {
+        this.ctx.trace.requeued(e.producerId, e.producerSeq, this.key, e.hops, e.redeliveryCount);
+        if (this.targets.length === 0) this.ctx.unrouted(this, e);
+      }
     }
     this.schedule();
   }
@@ -183,7 +198,10 @@ export class MessageQueue {
   sweepExpired(now: number): number {
     if (this.pending.expiring === 0) return 0;
     const gone = this.pending.removeWhere((e) => e.expiration > 0 && e.expiration <= now);
-    for (const e of gone) this.drop(e);
+    for (const e of gone) {
+      if (this.traced) this.ctx.trace.expired(e.producerId, e.producerSeq, this.key, e.hops, e.expiration);
+      this.drop(e);
+    }
     this.stats.expired += gone.length;
     return gone.length;
   }
@@ -232,6 +250,7 @@ export class MessageQueue {
           const e = this.pending.shift()!;
           if (e.expiration > 0 && e.expiration <= now) {
             this.stats.expired++;
+            if (this.traced) this.ctx.trace.expired(e.producerId, e.producerSeq, this.key, e.hops, e.expiration);
             this.drop(e);
             continue;
           }

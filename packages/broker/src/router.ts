@@ -1,9 +1,23 @@
-import { deadLetterQueueOf, destinationMatches, fedwire, parseDestination, InvalidSubscriptionError } from "@fedmq/protocol";
+import { deadLetterQueueOf, destinationMatches, fedwire, isAdvisoryTopic, parseDestination, InvalidSubscriptionError } from "@fedmq/protocol";
 import type { Entry } from "./pending-list";
 import { MessageQueue, type DispatchTarget, type QueueContext } from "./message-queue";
 import type { MessageStore, RecoveryInfo } from "./store/message-store";
 import { MemoryLimiter } from "./memory-limiter";
 import type { Logger } from "./options";
+import { RouteTrace } from "./trace/route-trace";
+import type { UnroutedReason } from "./trace/unrouted";
+
+export interface RouterOptions {
+  maxRedeliveries: number;
+  memoryLimitBytes: number;
+  hotCacheBytes: number;
+  replayDelayMs: number;
+  logger: Logger;
+  /** @default a disabled trace */
+  trace?: RouteTrace;
+  /** Why no bridge takes a destination nothing here consumes (the node asks its bridges). */
+  explainUnrouted?: (destination: string) => UnroutedReason | undefined;
+}
 
 /** A topic subscription: its own dispatch queue, fed by every publish its pattern matches. */
 export interface TopicSubscription {
@@ -48,11 +62,14 @@ export class Router {
   /** Queue consumers with wildcard patterns, attached to every matching queue. */
   private readonly wildcardQueueTargets = new Map<DispatchTarget, string>();
   readonly ctx: QueueContext;
+  private readonly explain: (destination: string) => UnroutedReason | undefined;
 
   constructor(
     private readonly store: MessageStore,
-    opts: { maxRedeliveries: number; memoryLimitBytes: number; hotCacheBytes: number; replayDelayMs: number; logger: Logger },
+    opts: RouterOptions,
   ) {
+    const trace = opts.trace ?? new RouteTrace("", 0);
+    const explain = opts.explainUnrouted ?? (() => undefined);
     this.ctx = {
       store,
       maxRedeliveries: opts.maxRedeliveries,
@@ -61,7 +78,10 @@ export class Router {
       logger: opts.logger,
       replayDelayMs: opts.replayDelayMs,
       deadLetter: (from, e, reason) => void this.deadLetter(from, e, reason),
+      trace,
+      unrouted: (q, e) => this.traceUnrouted(q.key, e.producerId, e.producerSeq, e.hops),
     };
+    this.explain = explain;
   }
 
   queue(dest: string): MessageQueue {
@@ -151,7 +171,10 @@ export class Router {
       return;
     }
     const subs = this.matchingTopicSubs(m.destination);
-    if (subs.length === 0) return;
+    if (subs.length === 0) {
+      if (this.ctx.trace.enabled && !isAdvisoryTopic(m.destination)) this.traceUnrouted(m.destination, m.producerId, m.producerSeq, m.hops);
+      return;
+    }
     await Promise.all(subs.map((s) => this.deliverTo(s.queue, s.durableKey, m)));
   }
 
@@ -169,6 +192,7 @@ export class Router {
     } else {
       this.ctx.memory.charge(m.bytes.length);
     }
+    if (q.traced && !isAdvisoryTopic(m.destination)) this.ctx.trace.stored(m.producerId, m.producerSeq, q.key, m.hops, ref !== undefined);
     q.enqueue({
       bytes: keepBytes ? m.bytes : undefined, ref, size: m.bytes.length, priority: m.priority, expiration: m.expiration,
       redeliveryCount: 0, redelivered: false, producerId: m.producerId, producerSeq: m.producerSeq, path: m.path, hops: m.hops,
@@ -260,6 +284,23 @@ export class Router {
     }
   }
 
+  /** Records why a message stays (or, on a topic, goes nowhere): nothing here consumes it. */
+  private traceUnrouted(destination: string, producerId: string, seq: number, hops: number): void {
+    const trace = this.ctx.trace;
+    if (destination.startsWith("queue://DLQ.")) return;
+    if (destination.startsWith("dsub://")) {
+      trace.noDemand(producerId, seq, destination, hops, "durable subscriber offline: kept until it returns");
+      return;
+    }
+    const why = this.explain(destination);
+    const topic = destination.startsWith("topic://");
+    if (why?.reason === "excluded") trace.excluded(producerId, seq, destination, hops, why.toNode, why.bridge, why.detail);
+    else if (why?.reason === "waiting-for-link" && !topic) trace.waitingForLink(producerId, seq, destination, hops, why.toNode, why.bridge, why.detail);
+    else if (why) trace.noDemand(producerId, seq, destination, hops, `no subscriber here; bridge '${why.bridge}' had demand for it but its link is ${why.detail}: dropped`);
+    else if (topic) trace.noDemand(producerId, seq, destination, hops, "no subscriber here and no bridge has demand for it: dropped");
+    else trace.noDemand(producerId, seq, destination, hops, "no consumer here and no bridge has demand for it: it waits");
+  }
+
   private async deadLetter(from: MessageQueue, e: Entry, reason: string): Promise<void> {
     const dlqName = deadLetterQueueOf(from.key.startsWith("dsub://") ? (this.durableSubs.get(from.key)?.pattern ?? from.key) : from.key);
     try {
@@ -274,6 +315,7 @@ export class Router {
         producerId: e.producerId, producerSeq: e.producerSeq, bytes: out, path: e.path, hops: e.hops,
       });
       from.drop(e);
+      if (from.traced) this.ctx.trace.dlq(e.producerId, e.producerSeq, from.key, e.hops, dlqName, e.redeliveryCount - 1);
       this.ctx.logger.warn({ queue: from.key, dlq: dlqName, id: `${e.producerId}:${e.producerSeq}`, reason }, "message moved to the dead-letter queue");
     } catch (err) {
       // Keep the message rather than lose it: back to its queue.

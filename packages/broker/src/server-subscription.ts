@@ -21,6 +21,8 @@ export class ServerSubscription implements DispatchTarget {
 
   /** Network-wide consumer id: `<node>:<connection>:<subscription>`. */
   readonly consumerId: string;
+  /** For a bridge's demand subscription, the bridge's name (as the route trace shows it); "" otherwise. */
+  readonly bridge: string;
 
   constructor(
     readonly conn: ClientConnection,
@@ -32,6 +34,7 @@ export class ServerSubscription implements DispatchTarget {
     readonly network?: NetworkDemand,
   ) {
     this.consumerId = `${conn.nodeId}:${conn.id}:${id}`;
+    this.bridge = network ? bridgeNameOf(conn.clientId) : "";
   }
 
   get peer(): string {
@@ -46,10 +49,17 @@ export class ServerSubscription implements DispatchTarget {
     if (!this.network) return true;
     const peer = this.conn.peerNodeId;
     const cameFromPeer = peer !== "" && entry.path.includes(peer);
-    // A stranded queue message may go back toward the node it came from, where demand moved.
-    if (cameFromPeer) return queue.key.startsWith("queue://") && queue.stranded(entry);
+    if (cameFromPeer) {
+      // A stranded queue message may go back toward the node it came from, where demand moved.
+      if (queue.key.startsWith("queue://") && queue.stranded(entry)) return true;
+      if (queue.traced) this.conn.trace.loop(entry.producerId, entry.producerSeq, queue.key, entry.hops, peer, this.bridge, entry.path);
+      return false;
+    }
     // Otherwise never a loop, and never past the connector's messageTTL.
-    return this.network.maxMessageHops === 0 || entry.hops < this.network.maxMessageHops;
+    const limit = this.network.maxMessageHops;
+    if (limit === 0 || entry.hops < limit) return true;
+    if (queue.traced) this.conn.trace.ttl(entry.producerId, entry.producerSeq, queue.key, entry.hops, peer, this.bridge, limit);
+    return false;
   }
 
   canAccept(): boolean {
@@ -72,4 +82,12 @@ export class ServerSubscription implements DispatchTarget {
     if (this.closed) return false;
     return this.conn.deliver(this, queue, entry, bytes);
   }
+}
+
+/** A bridge connects as `bridge:<node>:<name>` (to the remote) and `bridge:<node>:<name>:local` (to its own node). */
+function bridgeNameOf(clientId: string): string {
+  if (!clientId.startsWith("bridge:")) return clientId;
+  const rest = clientId.slice("bridge:".length);
+  const name = rest.slice(rest.indexOf(":") + 1);
+  return name.endsWith(":local") ? name.slice(0, -":local".length) : name;
 }
