@@ -1,5 +1,6 @@
 import http from "node:http";
 import type net from "node:net";
+import { InvalidArgumentError } from "@fedmq/protocol";
 import type { Bridge } from "@fedmq/bridge";
 import type { Logger } from "../options";
 import { AdminHttpError, INTERNAL_ERROR_CODE } from "./admin-errors";
@@ -8,6 +9,8 @@ import { routeRequest, type AdminContext, type AdminReply } from "./admin-routes
 import { adminUrlFor, parseAdminEndpoint } from "./admin-endpoint";
 import { BridgeRateSampler } from "./bridge-rates";
 import type { AdminSource } from "./admin-views";
+import { NetworkView } from "./admin-network";
+import { resolveAdminPeers, type AdminPeer } from "./admin-peers";
 
 export interface AdminServerOptions {
   /** `http://host:port` (port 0 = any free port). Required. */
@@ -18,6 +21,10 @@ export interface AdminServerOptions {
   rateWindowMs: number;
   /** How often bridge counters are sampled for rates, ms. @default 1_000 */
   rateSampleMs: number;
+  /** The other nodes whose admin endpoints `GET /api/v1/network` reads. @default [] */
+  peers: readonly AdminPeer[];
+  /** How long the network view waits for one peer's admin endpoint, ms. @default 1_000 */
+  peerTimeoutMs: number;
   logger: Logger;
 }
 
@@ -25,14 +32,16 @@ export const DEFAULT_ADMIN_SERVER_OPTIONS: Readonly<Omit<AdminServerOptions, "ur
   allowRemote: false,
   rateWindowMs: 10_000,
   rateSampleMs: 1_000,
+  peers: [],
+  peerTimeoutMs: 1_000,
 });
 
 const JSON_TYPE = "application/json; charset=utf-8";
 
 /**
  * A node's admin HTTP endpoint (node:http, no framework): JSON under `/api/v1`, `/healthz`,
- * `/readyz` and Prometheus `/metrics`. A handler that throws answers 500 and is logged; it never
- * takes the node down.
+ * `/readyz`, Prometheus `/metrics`, and the web view at `/` (also `/ui`). A handler that throws
+ * answers 500 and is logged; it never takes the node down.
  */
 export class AdminServer {
   readonly metrics: AdminMetrics;
@@ -43,7 +52,7 @@ export class AdminServer {
   private constructor(private readonly server: http.Server, readonly url: string, src: AdminSource, private readonly opts: Readonly<AdminServerOptions>) {
     this.metrics = new AdminMetrics(src);
     this.rates = new BridgeRateSampler(() => src.bridges.map((b) => b.info()), opts.rateWindowMs, opts.rateSampleMs);
-    this.ctx = { src, url, metrics: this.metrics, rates: this.rates };
+    this.ctx = { src, url, metrics: this.metrics, rates: this.rates, network: new NetworkView(src, url, this.rates, opts.peers, opts.peerTimeoutMs) };
     server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => this.serve(req, res));
     server.on("clientError", (err: Error, socket: net.Socket) => {
       opts.logger.debug({ err }, "admin client error");
@@ -55,7 +64,8 @@ export class AdminServer {
 
   /** Validate the options, listen, and resolve once the endpoint answers. */
   static async start(src: AdminSource, options: Partial<AdminServerOptions> & Pick<AdminServerOptions, "url" | "logger">): Promise<AdminServer> {
-    const opts: Readonly<AdminServerOptions> = Object.freeze({ ...DEFAULT_ADMIN_SERVER_OPTIONS, ...options });
+    const opts: Readonly<AdminServerOptions> = Object.freeze({ ...DEFAULT_ADMIN_SERVER_OPTIONS, ...options, peers: resolveAdminPeers(options.peers ?? DEFAULT_ADMIN_SERVER_OPTIONS.peers) });
+    if (!Number.isFinite(opts.peerTimeoutMs) || opts.peerTimeoutMs < 1) throw new InvalidArgumentError(`option 'peerTimeoutMs' is ${opts.peerTimeoutMs}: must be a number ≥ 1`);
     const ep = parseAdminEndpoint(opts.url, opts.allowRemote);
     const server = http.createServer({ keepAliveTimeout: 5_000 });
     await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,38 @@
+/** A topology node's options: its peers for the network view are the other nodes with an admin endpoint. */
+import fs from "node:fs";
+import path from "node:path";
+import { loadTopology } from "@fedmq/config";
+import { removeTempDirs, tempDir } from "@fedmq/testkit";
+import { nodeOptionsFromTopology } from "../src/topology-node";
+
+afterAll(() => removeTempDirs());
+
+test("the demo topology: each node's peers are the two others, with site and admin endpoint", async () => {
+  const topo = await loadTopology(path.join(__dirname, "../../../topologies/three-regions.yaml"));
+  expect(nodeOptionsFromTopology(topo, "eu-1")).toMatchObject({
+    id: "eu-1", site: "eu-west", admin: "http://127.0.0.1:8161",
+    peers: [{ name: "us-1", site: "us-east", admin: "http://127.0.0.1:8171" }, { name: "ap-1", site: "ap-south", admin: "http://127.0.0.1:8181" }],
+  });
+  expect(nodeOptionsFromTopology(topo, "ap-1").peers).toEqual([
+    { name: "eu-1", site: "eu-west", admin: "http://127.0.0.1:8161" },
+    { name: "us-1", site: "us-east", admin: "http://127.0.0.1:8171" },
+  ]);
+});
+
+test("nodes without an admin endpoint are no one's peer, and have no peers themselves", async () => {
+  const dir = await tempDir("fedmq-topology-node-");
+  const file = path.join(dir, "t.yaml");
+  fs.writeFileSync(file, [
+    "network: t",
+    "defaults: { store: memory }",
+    "nodes:",
+    "  a: { site: s1, listen: tcp://127.0.0.1:7001, admin: http://127.0.0.1:7101 }",
+    "  b: { site: s2, listen: tcp://127.0.0.1:7002 }",
+    "  c: { site: s2, listen: tcp://127.0.0.1:7003, admin: http://127.0.0.1:7103 }",
+    "",
+  ].join("\n"));
+  const topo = await loadTopology(file);
+  expect(nodeOptionsFromTopology(topo, "a").peers).toEqual([{ name: "c", site: "s2", admin: "http://127.0.0.1:7103" }]);
+  expect(nodeOptionsFromTopology(topo, "c").peers).toEqual([{ name: "a", site: "s1", admin: "http://127.0.0.1:7101" }]);
+  expect(nodeOptionsFromTopology(topo, "b").peers).toEqual([]);
+});

@@ -1,0 +1,102 @@
+/**
+ * The web view in a real browser: three in-process nodes in three sites (a duplex ring, the
+ * ap-eu bridge through a link proxy), eu-1's admin page open in headless Chromium. Every node
+ * and bridge is drawn with its state; cutting the proxied link turns that one bridge away from
+ * `active` on the page while the others stay active, healing brings it back, and the page says
+ * so when its own endpoint stops answering.
+ */
+import type { Browser, Page } from "playwright-core";
+import type { BrokerNode, AdminPeer } from "@fedmq/broker";
+import { freePort, waitFor, type LinkProxy } from "../src";
+import { FaultHarness } from "./helpers/fault-harness";
+import { launchChromium } from "./helpers/browser";
+
+const SITES = { "eu-1": "eu-west", "us-1": "us-east", "ap-1": "ap-south" } as const;
+type Name = keyof typeof SITES;
+const BRIDGES = ["ap-eu", "eu-us", "us-ap"];
+
+let h: FaultHarness;
+let browser: Browser | undefined;
+beforeEach(() => {
+  h = new FaultHarness();
+});
+afterEach(async () => {
+  await browser?.close().catch(() => undefined);
+  browser = undefined;
+  await h.cleanup();
+});
+
+async function network(): Promise<{ nodes: Record<Name, BrokerNode>; proxy: LinkProxy }> {
+  const names = Object.keys(SITES) as Name[];
+  const listen = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()] as const))) as Record<Name, number>;
+  const admin = Object.fromEntries(await Promise.all(names.map(async (n) => [n, `http://127.0.0.1:${await freePort()}`] as const))) as Record<Name, string>;
+  const peers: AdminPeer[] = names.map((n) => ({ name: n, site: SITES[n], admin: admin[n] }));
+  const url = (n: Name) => `tcp://127.0.0.1:${listen[n]}`;
+  // ap-1 reaches eu-1 through the proxy; quick retries so the cut shows within a second.
+  const proxy = await h.proxy(listen["eu-1"]);
+  const connectors: Record<Name, { name: string; remote: string[]; duplex: true; initialReconnectDelay: number; maxReconnectDelay: number }[]> = {
+    "eu-1": [{ name: "eu-us", remote: [url("us-1")], duplex: true, initialReconnectDelay: 50, maxReconnectDelay: 400 }],
+    "us-1": [{ name: "us-ap", remote: [url("ap-1")], duplex: true, initialReconnectDelay: 50, maxReconnectDelay: 400 }],
+    "ap-1": [{ name: "ap-eu", remote: [proxy.url], duplex: true, initialReconnectDelay: 50, maxReconnectDelay: 400 }],
+  };
+  const nodes = {} as Record<Name, BrokerNode>;
+  for (const n of names) {
+    nodes[n] = await h.node(n, connectors[n], { store: "memory", site: SITES[n], listen: [url(n)], admin: admin[n], peers });
+  }
+  await waitFor(() => names.every((n) => nodes[n].bridges[0]!.currentState === "active"), { timeoutMs: 15_000, what: "all three bridges active" });
+  return { nodes, proxy };
+}
+
+const stateOf = (page: Page, attr: "data-node" | "data-bridge", name: string) => page.locator(`[${attr}="${name}"]`).getAttribute("data-state");
+
+test("every node and bridge drawn with its state; a cut link changes that bridge on the page; the banner shows when the endpoint goes", async () => {
+  const { nodes, proxy } = await network();
+  // Demand for the labels: a consumer on us-1 makes eu-us forward orders.eu.
+  const consumer = await h.client(nodes["us-1"].url);
+  const sub = await consumer.subscribe("queue://orders.eu");
+  void (async () => {
+    for await (const d of sub) d.ack();
+  })().catch(() => undefined);
+
+  browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const pageErrors: string[] = [];
+  page.on("pageerror", (err) => pageErrors.push(err.message));
+  await page.goto(nodes["eu-1"].adminUrl + "/");
+
+  // Every node, in its site, up; every bridge, active.
+  for (const [name, site] of Object.entries(SITES)) {
+    await page.waitForSelector(`[data-node="${name}"][data-state="up"][data-node-site="${site}"]`, { timeout: 15_000 });
+    await page.waitForSelector(`[data-site="${site}"]`, { timeout: 5_000 });
+  }
+  for (const b of BRIDGES) await page.waitForSelector(`[data-bridge="${b}"][data-state="active"]`, { timeout: 15_000 });
+  expect(await page.locator("[data-node]").evaluateAll((els) => els.map((e) => `${e.getAttribute("data-node")}:${e.getAttribute("data-state")}`).sort())).toEqual(["ap-1:up", "eu-1:up", "us-1:up"]);
+  expect(await page.locator("[data-bridge]").evaluateAll((els) => els.map((e) => `${e.getAttribute("data-bridge")}:${e.getAttribute("data-from")}->${e.getAttribute("data-to")}:${e.getAttribute("data-state")}`).sort())).toEqual([
+    "ap-eu:ap-1->eu-1:active", "eu-us:eu-1->us-1:active", "us-ap:us-1->ap-1:active",
+  ]);
+  // The label of eu-us shows the demand it carries.
+  await page.waitForFunction(() => document.querySelector('[data-bridge-label="eu-us"]')?.textContent?.includes("demand orders.eu"), undefined, { timeout: 15_000 });
+  expect(await page.locator("#banner").isHidden()).toBe(true);
+
+  // Cut ap-1 -> eu-1: that bridge leaves `active` on the page; the other two stay.
+  await proxy.cut();
+  const cut = page.locator('[data-bridge="ap-eu"]:not([data-state="active"])');
+  await cut.waitFor({ timeout: 15_000 });
+  expect(["backoff", "connecting"]).toContain(await cut.getAttribute("data-state"));
+  expect(await stateOf(page, "data-bridge", "eu-us")).toBe("active");
+  expect(await stateOf(page, "data-bridge", "us-ap")).toBe("active");
+  for (const name of Object.keys(SITES)) expect(await stateOf(page, "data-node", name)).toBe("up");
+
+  // Healed: active again.
+  await proxy.heal();
+  await page.waitForSelector('[data-bridge="ap-eu"][data-state="active"]', { timeout: 15_000 });
+
+  // A peer that stops: drawn unreachable; then the page's own endpoint stops: the banner says so.
+  await nodes["ap-1"].close();
+  await page.waitForSelector('[data-node="ap-1"][data-state="unreachable"]', { timeout: 15_000 });
+  await nodes["eu-1"].close();
+  await page.waitForSelector("#banner:not([hidden])", { timeout: 15_000 });
+  expect(await page.locator("#banner").textContent()).toContain("is not answering");
+  expect(pageErrors).toEqual([]);
+}, 90_000);
+
