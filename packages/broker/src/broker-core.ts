@@ -3,6 +3,7 @@ import type { BrokerOptions, Logger } from "./options";
 import type { Router } from "./router";
 import type { AdvisoryService } from "./advisory-service";
 import type { ClientConnection } from "./client-connection";
+import type { RouteTrace } from "./trace/route-trace";
 
 export interface BrokerCounters {
   received: number;
@@ -27,6 +28,10 @@ export interface BrokerCore {
   readonly pendingStores: Map<string, Promise<void>>;
   readonly stats: BrokerCounters;
   readonly listenUrls: string[];
+  /** Recent routing decisions, by message id (`fedmq trace`). */
+  readonly trace: RouteTrace;
+  /** HA self-fencing: true when the node must not serve (the connection then drops itself). */
+  isFenced(): boolean;
   connectionClosed(c: ClientConnection): void;
   /** A congested connection drained: resume dispatch to its subscriptions. */
   kickQueues(c: ClientConnection): void;

@@ -12,6 +12,8 @@ import { JournalStore, MemoryStore } from "./store";
 import { listenVm, type VmServer } from "@fedmq/client";
 import { Bridge, type BridgeInfo, type BridgeOptions } from "@fedmq/bridge";
 import { AdminServer } from "./admin/admin-server";
+import { RouteTrace } from "./trace/route-trace";
+import { explainUnrouted } from "./trace/unrouted";
 
 /** A network connector hosted by a node (the node fills in its own id and logger). */
 export type ConnectorOptions = Partial<BridgeOptions> & Pick<BridgeOptions, "name" | "remote">;
@@ -24,6 +26,13 @@ export interface BrokerNodeOptions extends Partial<BrokerOptions> {
   storeInstance?: MessageStore;
   /** Network connectors (bridges) this node runs. */
   connectors?: ConnectorOptions[];
+  /**
+   * HA: asked before the node serves a frame or a delivery; an Error means the node's lease
+   * may have lapsed, and the node drops every connection at once (self-fencing).
+   */
+  fence?: () => Error | null;
+  /** HA: an admin endpoint owned by the caller (it outlives this node); replaces option `admin`. */
+  adminServer?: AdminServer;
 }
 
 export interface DestinationInfo {
@@ -87,6 +96,7 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
   readonly listenUrls: string[] = [];
   readonly router: Router;
   readonly advisories: AdvisoryService;
+  readonly trace: RouteTrace;
   private readonly connections = new Set<ClientConnection>();
   private readonly servers: net.Server[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -96,18 +106,25 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
   readonly bridges: Bridge[] = [];
   private closing: Promise<void> | undefined;
   private admin: AdminServer | undefined;
+  private ownsAdmin = true;
+  private fence: () => Error | null = () => null;
+  private fenced: Error | undefined;
 
   private constructor(opts: Readonly<BrokerOptions>, readonly store: MessageStore, private readonly tlsOpts: BrokerNodeOptions["tls"], private readonly connectorOpts: ConnectorOptions[]) {
     this.id = opts.id;
     this.opts = opts;
     this.log = opts.logger.child ? opts.logger.child({ node: opts.id }) : opts.logger;
-    this.router = new Router(store, { maxRedeliveries: opts.maxRedeliveries, memoryLimitBytes: opts.memoryLimitBytes, hotCacheBytes: opts.hotCacheBytes, replayDelayMs: opts.replayDelayMs, logger: this.log });
+    this.trace = new RouteTrace(opts.id, opts.traceCapacity);
+    this.router = new Router(store, {
+      maxRedeliveries: opts.maxRedeliveries, memoryLimitBytes: opts.memoryLimitBytes, hotCacheBytes: opts.hotCacheBytes, replayDelayMs: opts.replayDelayMs, logger: this.log,
+      trace: this.trace, explainUnrouted: (d) => explainUnrouted(this.bridges, d),
+    });
     this.advisories = new AdvisoryService(opts.id, this.router, this.log);
   }
 
   /** Open the store, recover, then listen. Resolves when the node is serving. */
   static async create(options: BrokerNodeOptions): Promise<BrokerNode> {
-    const { tls: tlsOpts, storeInstance, connectors, ...rest } = options;
+    const { tls: tlsOpts, storeInstance, connectors, fence, adminServer, ...rest } = options;
     const opts = resolveBrokerOptions(rest);
     for (const l of opts.listen) {
       const ep = parseEndpoint(l);
@@ -116,12 +133,17 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
     }
     const store = storeInstance ?? (opts.store === "memory" ? new MemoryStore() : new JournalStore({ dir: opts.dataDir!, logger: opts.logger }));
     const node = new BrokerNode(opts, store, tlsOpts, connectors ?? []);
+    if (fence) node.fence = fence;
+    if (adminServer) {
+      node.admin = adminServer;
+      node.ownsAdmin = false;
+    }
     // The admin endpoint comes first, so /healthz and /readyz (503) answer while the store recovers.
-    if (opts.admin) node.admin = await AdminServer.start(node, { url: opts.admin, allowRemote: opts.adminAllowRemote, logger: node.log });
+    else if (opts.admin) node.admin = await AdminServer.start(node, { url: opts.admin, allowRemote: opts.adminAllowRemote, peers: opts.peers, logger: node.log });
     try {
       await node.start();
     } catch (err) {
-      await node.admin?.close();
+      if (node.ownsAdmin) await node.admin?.close();
       throw err;
     }
     return node;
@@ -200,6 +222,31 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
     return c;
   }
 
+  /** HA self-fencing: true once the node must not serve (checked per frame and per delivery). */
+  isFenced(): boolean {
+    if (this.fenced) return true;
+    const err = this.fence();
+    if (!err) return false;
+    this.fenceNow(err);
+    return true;
+  }
+
+  /**
+   * Stop serving at once, without writing: drop every connection and stop listening (the
+   * lease may have lapsed, so another member may be master). Then close what is left; the
+   * store refuses writes through its own fence.
+   */
+  fenceNow(reason: Error): Promise<void> {
+    if (!this.fenced) {
+      this.fenced = reason;
+      this.log.error({ err: reason }, "node fenced: dropping every connection, no more writes");
+      for (const s of this.servers) s.close();
+      this.vm?.close();
+      for (const c of [...this.connections]) c.destroy(reason.message);
+    }
+    return this.close();
+  }
+
   connectionClosed(c: ClientConnection): void {
     this.connections.delete(c);
   }
@@ -258,7 +305,7 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
   /** Stop accepting, close connections (their unacked messages stay stored), flush and close the store. */
   close(): Promise<void> {
     // The admin endpoint closes last: /readyz answers 503 while the node shuts down.
-    if (!this.closing) this.closing = this.doClose().finally(() => this.admin?.close());
+    if (!this.closing) this.closing = this.doClose().finally(() => (this.ownsAdmin ? this.admin?.close() : undefined));
     return this.closing;
   }
 
@@ -272,8 +319,13 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
     await stopped;
     this.router.ctx.memory.releaseAll();
     await Promise.allSettled([...this.pendingStores.values()]);
-    await this.store.close();
-    this.log.info({}, "node stopped");
+    if (this.fenced) {
+      // A fenced store refuses the clean-shutdown record: release its files, expect the refusal.
+      await this.store.close().catch((err: unknown) => this.log.debug({ err }, "fenced store closed without a clean-shutdown record"));
+    } else {
+      await this.store.close();
+    }
+    this.log.info({ fenced: this.fenced !== undefined }, "node stopped");
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

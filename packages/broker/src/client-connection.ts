@@ -8,6 +8,7 @@ import type { Entry } from "./pending-list";
 import type { MessageQueue } from "./message-queue";
 import { ServerSubscription, type NetworkDemand } from "./server-subscription";
 import type { BrokerCore } from "./broker-core";
+import type { RouteTrace } from "./trace/route-trace";
 
 interface Inflight {
   readonly sub: ServerSubscription;
@@ -16,6 +17,10 @@ interface Inflight {
 }
 
 const NO_PATH: readonly string[] = Object.freeze([]);
+
+
+/** Store failures that say "not here, not now" (HA): the client should resend elsewhere, not give up. */
+const RETRY_ELSEWHERE: ReadonlySet<string> = new Set(["FEDMQ_ERR_STORE_UNAVAILABLE", "FEDMQ_ERR_FENCED", "FEDMQ_ERR_NODE_FENCED"]);
 
 /** Frames queued behind a blocked send beyond this count pause reading from the socket. */
 const INBOX_PAUSE = 1000;
@@ -66,6 +71,10 @@ export class ClientConnection {
     return this.core.id;
   }
 
+  get trace(): RouteTrace {
+    return this.core.trace;
+  }
+
   get isOpen(): boolean {
     return this.state === "open";
   }
@@ -86,6 +95,13 @@ export class ClientConnection {
     this.teardown(err.message);
   }
 
+  /** Drop at once, writing nothing more (HA self-fencing). */
+  destroy(reason: string): void {
+    if (this.state === "closed") return;
+    this.stream.destroy();
+    this.teardown(reason);
+  }
+
   /** Close as part of node shutdown. */
   shutdown(): void {
     if (this.state === "closed") return;
@@ -96,15 +112,20 @@ export class ClientConnection {
   }
 
   deliver(sub: ServerSubscription, queue: MessageQueue, entry: Entry, bytes: Buffer): boolean {
-    if (this.state !== "open" || this.stream.destroyed) return false;
+    if (this.state !== "open" || this.stream.destroyed || this.core.isFenced()) return false;
     const tag = ++this.nextTag;
     this.inflight.set(tag, { sub, queue, entry });
     this.writer.write(encodeDeliverFrame(sub.id, tag, bytes, entry.redeliveryCount, entry.redelivered));
+    if (queue.traced) {
+      if (sub.network) this.core.trace.forwarded(entry.producerId, entry.producerSeq, queue.key, entry.hops, this.peerNodeId, sub.bridge);
+      else this.core.trace.delivered(entry.producerId, entry.producerSeq, queue.key, entry.hops, sub.consumerId, this.clientId);
+    }
     if (this.writer.congested) void this.writer.whenWritable().then(() => this.core.kickQueues(this));
     return true;
   }
 
   private onData(chunk: Buffer): void {
+    if (this.core.isFenced()) return;
     this.bytesIn += chunk.length;
     this.lastFrameAt = Date.now();
     const { frames, error } = this.decoder.push(chunk);
@@ -224,6 +245,7 @@ export class ClientConnection {
     if (path.includes(this.core.id)) {
       // It crossed this node already: a loop. Acknowledge so the sender lets go, deliver nothing.
       this.core.stats.loopsDropped++;
+      this.core.trace.loop(m.producerId ?? "", seq, dest.uri, hops, this.core.id, "", path);
       this.reply(corr, { receipt: { duplicate: true } });
       return;
     }
@@ -241,6 +263,7 @@ export class ClientConnection {
       if (prior || seen()) {
         // Already stored (or being stored): acknowledge again, never deliver twice.
         this.core.stats.duplicates++;
+        this.core.trace.duplicate(producerId, seq, dest.uri, hops, network ? "bridge" : "client", network ? this.peerNodeId : this.clientId);
         const reply = () => this.reply(corr, { receipt: { duplicate: true } });
         if (prior) void prior.then(reply, (err) => this.replyError(corr, err));
         else reply();
@@ -254,6 +277,7 @@ export class ClientConnection {
       this.core.advisories.producerSeen(this.id, this.clientId, producerId, dest.uri);
     }
     const publish = (): void => {
+      if (audited) this.core.trace.received(producerId, seq, dest.uri, hops, network ? "bridge" : "client", network ? this.peerNodeId : this.clientId);
       // The node keeps these bytes (queued, hot cache): an unpooled copy, so a retained message
       // never pins a shared 8 KiB pool slab, and never a socket read buffer.
       const encoded = fedwire.Message.encode(m).finish();
@@ -276,6 +300,14 @@ export class ClientConnection {
           if (audited) {
             this.core.pendingStores.delete(key);
             unsee();
+          }
+          if (err instanceof FedmqError && RETRY_ELSEWHERE.has(err.code)) {
+            // The store is out of reach or this node lost its lease: no answer the client could
+            // act on but "resend". Drop the connection: its failover transport resends every
+            // unreceipted send to whichever node serves next.
+            this.core.log.warn({ err: { code: err.code, message: err.message }, dest: dest.uri, conn: this.id }, "store unavailable: dropping the connection so the client resends");
+            this.destroy(`store unavailable: ${err.message}`);
+            return;
           }
           this.core.log.error({ err, dest: dest.uri }, "could not store a message");
           this.replyError(corr, new StoreError(`could not store message ${key}: ${(err as Error).message}`, { cause: err }));
@@ -334,7 +366,14 @@ export class ClientConnection {
   }
 
   private onAck(tags: number[]): void {
-    this.settle(tags, "ack", (rec) => rec.queue.ack(rec.entry, rec.sub));
+    this.settle(tags, "ack", (rec) => {
+      const { queue, entry, sub } = rec;
+      if (queue.traced) {
+        if (sub.network) this.core.trace.forwardAcked(entry.producerId, entry.producerSeq, queue.key, entry.hops, this.peerNodeId, sub.bridge);
+        else this.core.trace.acked(entry.producerId, entry.producerSeq, queue.key, entry.hops, sub.consumerId, this.clientId);
+      }
+      queue.ack(entry, sub);
+    });
   }
 
   /** A nack returns the message for redelivery (or the DLQ past maxRedeliveries). */

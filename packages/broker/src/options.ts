@@ -1,5 +1,7 @@
 import { DEFAULT_MAX_FRAME_SIZE, InvalidArgumentError } from "@fedmq/protocol";
 import { parseAdminEndpoint } from "./admin/admin-endpoint";
+import { MAX_TRACE_CAPACITY } from "./trace/route-trace";
+import { resolveAdminPeers, type AdminPeer } from "./admin/admin-peers";
 
 /** A pino-compatible logger (only the methods fedmq calls). */
 export interface Logger {
@@ -44,10 +46,20 @@ export interface BrokerOptions {
    * the node they came from when demand moved there, ms; 0 disables. @default 1_000
    */
   replayDelayMs: number;
+  /**
+   * Routing decisions the node keeps for `fedmq trace` / `GET /api/v1/trace/:id`, in a ring (the
+   * oldest are overwritten; a message makes about four per node); 0 turns tracing off. @default 10_000
+   */
+  traceCapacity: number;
   /** Admin HTTP endpoint, `http://host:port` (port 0 = any free port); none when unset. Loopback only unless `adminAllowRemote`. */
   admin?: string;
   /** Serve the admin endpoint on a non-loopback host (it has no authentication). @default false */
   adminAllowRemote: boolean;
+  /**
+   * The other nodes of the network (name, site, admin endpoint): the admin endpoint's network
+   * view (`GET /api/v1/network`, the web view at `/`) reads theirs. @default []
+   */
+  peers: readonly AdminPeer[];
   logger: Logger;
 }
 
@@ -64,7 +76,9 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger
   expirySweepMs: 5_000,
   heartbeatGraceIntervals: 3,
   replayDelayMs: 1_000,
+  traceCapacity: 10_000,
   adminAllowRemote: false,
+  peers: [],
 });
 
 export function resolveBrokerOptions(opts: Partial<BrokerOptions> & { id: string }): Readonly<BrokerOptions> {
@@ -76,8 +90,13 @@ export function resolveBrokerOptions(opts: Partial<BrokerOptions> & { id: string
   for (const [k, min] of [["maxFrameSize", 1024], ["handshakeTimeoutMs", 1], ["defaultPrefetch", 1], ["memoryLimitBytes", 1024 * 1024], ["expirySweepMs", 10], ["heartbeatGraceIntervals", 1], ["replayDelayMs", 0]] as const) {
     if (!Number.isFinite(o[k]) || o[k] < min) throw new InvalidArgumentError(`option '${k}' is ${o[k]}: must be a number ≥ ${min}`);
   }
+  if (!Number.isInteger(o.traceCapacity) || o.traceCapacity < 0 || o.traceCapacity > MAX_TRACE_CAPACITY) {
+    throw new InvalidArgumentError(`option 'traceCapacity' is ${o.traceCapacity}: must be a whole number from 0 (tracing off) to ${MAX_TRACE_CAPACITY}`);
+  }
   if (!Number.isInteger(o.maxRedeliveries) || o.maxRedeliveries < 0) throw new InvalidArgumentError(`option 'maxRedeliveries' is ${o.maxRedeliveries}: must be an integer ≥ 0`);
   if (o.admin !== undefined) parseAdminEndpoint(o.admin, o.adminAllowRemote);
   else if (o.adminAllowRemote) throw new InvalidArgumentError("'adminAllowRemote' is set but 'admin' is not: name the admin endpoint (option 'admin')");
+  o.peers = resolveAdminPeers(o.peers);
+  if (o.peers.length > 0 && o.admin === undefined) throw new InvalidArgumentError("'peers' is set but 'admin' is not: the network view of the peers is served by the admin endpoint (option 'admin')");
   return Object.freeze(o);
 }

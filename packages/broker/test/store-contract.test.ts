@@ -1,8 +1,22 @@
 /**
  * The MessageStore contract, run against every engine: one test body, one factory per engine.
  */
-import { JournalStore, MemoryStore, type MessageStore, type StoreRef } from "../src/store";
+import { startRedis, type RedisServer } from "@fedmq/testkit";
+import { JournalStore, MemoryStore, RedisStore, type MessageStore, type StoreRef } from "../src/store";
+import { ReplicatedPair } from "./fixtures/replicated-pair";
 import { makeTempDir, meta, payloadFor, removeDir } from "./fixtures/store-helpers";
+
+/** One redis-server for the file; every RedisStore gets its own group, so tests never share keys. */
+let redis: RedisServer | undefined;
+let groups = 0;
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+
+afterAll(async () => {
+  await redis?.close();
+});
 
 interface Engine {
   name: string;
@@ -13,6 +27,12 @@ interface Engine {
 const engines: Engine[] = [
   { name: "JournalStore", engine: "journal", make: (dir) => new JournalStore({ dir }) },
   { name: "MemoryStore", engine: "memory", make: () => new MemoryStore() },
+  { name: "ReplicatedStore (replica attached)", engine: "replicated-journal", make: (dir) => new ReplicatedPair(dir) },
+  {
+    name: "RedisStore",
+    engine: "redis",
+    make: () => new RedisStore({ redis: redis!.url, group: `contract-${process.pid}-${++groups}` }),
+  },
 ];
 
 describe.each(engines)("$name (contract)", ({ engine, make }) => {

@@ -6,11 +6,13 @@ import { nodeCommand } from "./commands/node";
 import { produceCommand } from "./commands/produce";
 import { consumeCommand } from "./commands/consume";
 import { validateCommand } from "./commands/validate";
+import { planCommand } from "./commands/plan";
 import { upCommand } from "./commands/up";
 import { statusCommand } from "./commands/status";
 import { bridgesCommand } from "./commands/bridges";
 import { destinationsCommand } from "./commands/destinations";
 import { demandCommand } from "./commands/demand";
+import { traceCommand } from "./commands/trace";
 import { CliError } from "./cli-error";
 
 /** The one place that reads argv and calls process.exit. */
@@ -23,11 +25,13 @@ export async function main(argv: string[]): Promise<number> {
     .command(produceCommand)
     .command(consumeCommand)
     .command(validateCommand)
+    .command(planCommand)
     .command(upCommand)
     .command(statusCommand)
     .command(bridgesCommand)
     .command(destinationsCommand)
     .command(demandCommand)
+    .command(traceCommand)
     .demandCommand(1, "name a command")
     .strict()
     .version(FEDMQ_VERSION)

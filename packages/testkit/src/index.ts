@@ -28,4 +28,6 @@ export type { ServerLaunchOptions } from "./server-process";
 export type { LinkProxyOptions, LinkTarget, LinkStats, CutMode } from "./link-proxy";
 export type { ManagedProcess, SpawnManagedOptions, ExitInfo, OutputStream, ManagedWaitForLineOptions } from "./child";
 export { NodeProcess, CLI_MAIN } from "./node-process";
+export { HaGroup, HaMemberProcess } from "./ha-group";
+export type { HaGroupOptions, HaMemberStatus, HaTestMode } from "./ha-group";
 export type { NodeProcessOptions } from "./node-process";

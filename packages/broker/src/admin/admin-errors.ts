@@ -17,6 +17,15 @@ export class RouteNotFoundError extends AdminHttpError {
   }
 }
 
+/** The route exists, but not on this node (e.g. `/api/v1/ha` on a node outside an HA group). */
+export class NotApplicableError extends AdminHttpError {
+  static readonly code = "FEDMQ_ERR_NOT_APPLICABLE";
+  constructor(what: string) {
+    super(404, NotApplicableError.code, what);
+    this.name = "NotApplicableError";
+  }
+}
+
 /** The path exists, the method does not. */
 export class MethodNotAllowedError extends AdminHttpError {
   static readonly code = "FEDMQ_ERR_METHOD_NOT_ALLOWED";

@@ -1,3 +1,4 @@
+import type { HaRole } from "../ha/ha-status";
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { FEDMQ_VERSION } from "@fedmq/protocol";
 import type { Bridge, BridgeState, BridgeStatusChange, ForwarderCounters } from "@fedmq/bridge";
@@ -27,6 +28,8 @@ function sharedProcessRegistry(): Registry {
  * node's cumulative statistics are read at scrape time (`collect`), so `/metrics` and the JSON
  * routes read the same numbers; bridge state changes are counted as they happen.
  */
+const HA_ROLES: readonly HaRole[] = ["slave", "master", "fenced", "stopped"];
+
 export class AdminMetrics {
   readonly registry = new Registry();
   private readonly exposition: Registry;
@@ -47,7 +50,23 @@ export class AdminMetrics {
         for (const [labels, v] of read()) this.inc(labels, v);
       } });
 
-    gauge("fedmq_node_info", "Node identity (always 1).", ["node", "site", "version", "role"], () => [[{ node: src.id, site: src.info().site, version: FEDMQ_VERSION, role: "standalone" }, 1]]);
+    gauge("fedmq_node_info", "Node identity (always 1).", ["node", "site", "version", "role"], () => [[{ node: src.id, site: src.info().site, version: FEDMQ_VERSION, role: src.ha?.().role ?? "standalone" }, 1]]);
+    gauge("fedmq_ha_role", "HA members: 1 for the member's current role, 0 for the others.", ["group", "role"], () => {
+      const ha = src.ha?.();
+      return ha ? HA_ROLES.map((role): [Labels<"group" | "role">, number] => [{ group: ha.group, role }, ha.role === role ? 1 : 0]) : [];
+    });
+    mirror("fedmq_ha_role_changes_total", "HA role changes (each is also one log line 'role <from> -> <to>').", ["group", "from", "to"], () => {
+      const ha = src.ha?.();
+      if (!ha) return [];
+      return Object.entries(ha.roleChanges).map(([k, n]): [Labels<"group" | "from" | "to">, number] => {
+        const [from = "", to = ""] = k.split(" -> ");
+        return [{ group: ha.group, from, to }, n];
+      });
+    });
+    gauge("fedmq_ha_fencing_token", "HA members: the lease holder's fencing token as last seen.", ["group"], () => {
+      const ha = src.ha?.();
+      return ha && ha.fencingToken !== null ? [[{ group: ha.group }, ha.fencingToken]] : [];
+    });
     gauge("fedmq_node_ready", "1 when the store is recovered and every listener is open.", [], () => [[{}, src.readiness().ready ? 1 : 0]]);
     gauge("fedmq_node_uptime_seconds", "Time since the node started.", [], () => [[{}, src.info().uptimeMs / 1000]]);
     gauge("fedmq_connections", "Open connections by role.", ["role"], () => {

@@ -1,8 +1,11 @@
 import type { Bridge } from "@fedmq/bridge";
-import { BadParameterError, MethodNotAllowedError, RouteNotFoundError, UnknownBridgeError } from "./admin-errors";
+import { BadParameterError, MethodNotAllowedError, NotApplicableError, RouteNotFoundError, UnknownBridgeError } from "./admin-errors";
 import { brokerView, bridgeView, consumerViews, type AdminSource } from "./admin-views";
 import type { AdminMetrics } from "./admin-metrics";
 import type { BridgeRateSampler } from "./bridge-rates";
+import { parseMessageId } from "../trace/trace-merge";
+import { nodePart, type NetworkView } from "./admin-network";
+import { networkPage } from "./admin-ui";
 
 export type AdminMethod = "GET" | "POST";
 
@@ -14,6 +17,7 @@ export interface AdminContext {
   readonly url: string;
   readonly metrics: AdminMetrics;
   readonly rates: BridgeRateSampler;
+  readonly network: NetworkView;
 }
 
 interface Request {
@@ -41,7 +45,12 @@ function findBridge(ctx: AdminContext, name: string): Bridge {
   return b;
 }
 
+const page = (): AdminReply => ({ status: 200, text: networkPage(), contentType: "text/html; charset=utf-8" });
+
 const ROUTES: readonly Route[] = [
+  // The web view: the network as a graph, drawn from /api/v1/network.
+  { method: "GET", pattern: [""], handle: page },
+  { method: "GET", pattern: ["ui"], handle: page },
   { method: "GET", pattern: ["healthz"], handle: () => ok({ status: "ok" }) },
   {
     method: "GET", pattern: ["readyz"],
@@ -58,6 +67,15 @@ const ROUTES: readonly Route[] = [
   },
   { method: "GET", pattern: ["metrics"], handle: async ({ metrics }) => ({ status: 200, text: await metrics.text(), contentType: metrics.contentType }) },
   { method: "GET", pattern: ["api", "v1", "broker"], query: {}, handle: ({ src, url }) => ok(brokerView(src, url)) },
+  // HA: the member's role, lease and replication; 404 names the reason on a standalone node.
+  {
+    method: "GET", pattern: ["api", "v1", "ha"], query: {},
+    handle: ({ src }) => {
+      const ha = src.ha?.();
+      if (!ha) throw new NotApplicableError(`node '${src.id}' is not a member of an HA group`);
+      return ok(ha);
+    },
+  },
   {
     method: "GET", pattern: ["api", "v1", "destinations"], query: { kind: ["queue", "durable-subscription"], prefix: [] },
     handle: ({ src }, { query }) => ok({
@@ -100,6 +118,17 @@ const ROUTES: readonly Route[] = [
     },
   },
   { method: "GET", pattern: ["api", "v1", "demand"], query: {}, handle: ({ src }) => ok({ node: src.id, demand: src.advisories.table.summary() }) },
+  // A message this node knows nothing of answers an empty list: `fedmq trace` merges every node's.
+  {
+    method: "GET", pattern: ["api", "v1", "trace", ":id"], query: {},
+    handle: ({ src }, { path }) => {
+      const id = parseMessageId(path.id!);
+      if ("error" in id) throw new BadParameterError("id", `parameter 'id' is not valid: ${id.error}`);
+      return ok({ node: src.id, id: path.id, events: src.trace?.lookup(path.id!) ?? [] });
+    },
+  },
+  { method: "GET", pattern: ["api", "v1", "network"], query: {}, handle: async ({ network }) => ok(await network.view()) },
+  { method: "GET", pattern: ["api", "v1", "network", "local"], query: {}, handle: ({ src, url, rates }) => ok(nodePart(src, url, rates)) },
 ];
 
 /** Matches one route's pattern against the path's segments; undefined when it does not match. */

@@ -1,8 +1,10 @@
 import { FEDMQ_VERSION } from "@fedmq/protocol";
 import type { DemandTable } from "@fedmq/advisory";
 import type { Bridge, BridgeDemandInfo, BridgeInfo, BridgeState, ForwarderCounters } from "@fedmq/bridge";
+import type { HaRole, HaStatus } from "../ha/ha-status";
 import type { BrokerInfo, ConnectionInfo, DestinationInfo, NodeReadiness } from "../broker-node";
 import type { StoreStats } from "../store/message-store";
+import type { RouteEvent } from "../trace/route-trace";
 import type { BridgeRateSampler, BridgeRates } from "./bridge-rates";
 
 /** What the admin endpoint reads from a node: read-only views, plus the bridges it may stop and start. */
@@ -14,6 +16,10 @@ export interface AdminSource {
   connectionInfo(): ConnectionInfo[];
   readonly bridges: readonly Bridge[];
   readonly advisories: { readonly table: DemandTable };
+  /** The node's recent routing decisions (`GET /api/v1/trace/:id`); absent = none recorded. */
+  readonly trace?: { lookup(id: string): RouteEvent[] };
+  /** HA members only: role, lease, replication. */
+  ha?(): HaStatus;
 }
 
 /** `GET /api/v1/broker` */
@@ -21,8 +27,10 @@ export interface AdminBrokerView {
   readonly id: string;
   readonly site: string;
   readonly version: string;
-  /** HA role; "standalone" until HA pairs exist. */
-  readonly role: "standalone";
+  /** HA role: "standalone" outside an HA group. */
+  readonly role: "standalone" | HaRole;
+  /** HA members only: group, lease holder, fencing token, replication (else null). */
+  readonly ha: HaStatus | null;
   readonly startedAt: number;
   readonly uptimeMs: number;
   readonly listen: string[];
@@ -83,7 +91,7 @@ export function brokerView(src: AdminSource, adminUrl: string): AdminBrokerView 
   const i = src.info();
   const states = src.bridges.map((b) => b.currentState);
   return {
-    id: i.id, site: i.site, version: FEDMQ_VERSION, role: "standalone", startedAt: Date.now() - i.uptimeMs, uptimeMs: i.uptimeMs,
+    id: i.id, site: i.site, version: FEDMQ_VERSION, role: src.ha?.().role ?? "standalone", ha: src.ha?.() ?? null, startedAt: Date.now() - i.uptimeMs, uptimeMs: i.uptimeMs,
     listen: i.listen, admin: adminUrl, ready: src.readiness().ready, connections: i.connections, received: i.received,
     duplicates: i.duplicates, memoryUsedBytes: i.memoryUsedBytes, destinations: src.destinations().length,
     bridges: { total: states.length, active: states.filter((s) => s === "active").length }, store: i.store, recovery: i.recovery ?? null,

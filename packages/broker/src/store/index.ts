@@ -13,13 +13,18 @@ export type { JournalIoMode, JournalStoreOptions, ResolvedJournalOptions } from 
 export type { JournalInfo, JournalSegmentInfo } from "./journal-store";
 export { MemoryStore } from "./memory-store";
 export type { MemoryStoreOptions } from "./memory-store";
+export { RedisStore } from "./redis-store";
+export { DEFAULT_REDIS_STORE_OPTIONS } from "./redis-store-options";
+export type { RedisStoreOptions, ResolvedRedisStoreOptions } from "./redis-store-options";
 export type { StoreLogger } from "./store-logger";
 export {
   StoreAlreadyOpenError,
   StoreArgumentError,
   StoreClosedError,
+  StoreFencedError,
   StoreIoError,
   StoreNotOpenError,
   StoreOptionError,
+  StoreUnavailableError,
   StoreUnknownRefError,
 } from "./store-errors";

@@ -48,6 +48,13 @@ export interface JournalStoreOptions {
    * @default silent
    */
   readonly logger?: StoreLogger;
+  /**
+   * Asked before every batch write and every fsync: an Error refuses the write (HA
+   * self-fencing: a master whose lease may have lapsed must not touch the shared files). Once
+   * it answers an Error the store stays failed and must be reopened.
+   * @default never fenced
+   */
+  readonly fence?: () => Error | null;
 }
 
 export type JournalIoMode = "auto" | "sync" | "async";
@@ -62,6 +69,7 @@ export const DEFAULT_JOURNAL_OPTIONS: Readonly<Required<Omit<JournalStoreOptions
   preallocate: true,
   io: "auto",
   logger: SILENT_LOGGER,
+  fence: () => null,
 });
 
 /** Smallest `segmentSize` accepted, in bytes (tests use tiny segments to force rolls). */
@@ -92,6 +100,9 @@ export function resolveJournalOptions(opts: JournalStoreOptions): ResolvedJourna
   }
   if (merged.io !== "auto" && merged.io !== "sync" && merged.io !== "async") {
     throw new StoreOptionError(`option 'io' must be 'auto', 'sync' or 'async', got '${String(merged.io)}'`);
+  }
+  if (typeof merged.fence !== "function") {
+    throw new StoreOptionError("option 'fence' must be a function returning an Error or null");
   }
   const log = merged.logger;
   if (!log || ["debug", "info", "warn", "error"].some((m) => typeof (log as unknown as Record<string, unknown>)[m] !== "function")) {

@@ -225,6 +225,7 @@ export class JournalWriter {
 
   /** Write, fsync and settle one batch, with blocking calls or through the thread pool. */
   private async writeBatch(batch: PendingRecord[], blocking: boolean): Promise<void> {
+    this.checkFence();
     let failed: Error | null = this.failure;
     let i = 0;
     while (i < batch.length) {
@@ -257,6 +258,8 @@ export class JournalWriter {
     }
     if (waiting) {
       try {
+        this.checkFence();
+        if (this.failure) throw this.failure;
         if (this.dirty) {
           if (blocking) this.datasyncBlocking(this.current);
           else await this.datasync(this.current);
@@ -269,16 +272,27 @@ export class JournalWriter {
       } catch (err) {
         // After a failed fsync the page cache no longer tells what is on disk: stop accepting
         // writes; the owner must reopen (recovery rereads the files).
-        this.failure = new StoreIoError(`journal fsync of ${this.current.path} failed; store must be reopened`, { cause: err });
-        this.opts.logger.error({ err }, "journal: fsync failed; store refuses further writes");
+        if (err !== this.failure) {
+          this.failure = new StoreIoError(`journal fsync of ${this.current.path} failed; store must be reopened`, { cause: err });
+          this.opts.logger.error({ err }, "journal: fsync failed; store refuses further writes");
+        }
         for (const rec of batch) this.settle(rec, this.failure);
         for (const rec of this.pending.splice(0)) this.settle(rec, this.failure);
       }
     }
-    if (this.gcWanted) {
+    if (this.gcWanted && !this.failure) {
       this.gcWanted = false;
       await this.collectGarbage();
     }
+  }
+
+  /** A fenced store (HA: the lease may have lapsed) fails for good: nothing more is written. */
+  private checkFence(): void {
+    if (this.failure) return;
+    const fenced = this.opts.fence();
+    if (!fenced) return;
+    this.failure = fenced;
+    this.opts.logger.error({ err: fenced }, "journal: fenced; store refuses further writes");
   }
 
   /** Where the next record goes in the current segment (counting the head checkpoint a new segment starts with). */

@@ -37,3 +37,13 @@ export const StoreArgumentError = defineError("StoreArgumentError", "FEDMQ_ERR_S
 export const StoreUnknownRefError = defineError("StoreUnknownRefError", "FEDMQ_ERR_STORE_UNKNOWN_REF");
 /** A file system operation failed; `cause` holds the system error. */
 export const StoreIoError = defineError("StoreIoError", "FEDMQ_ERR_STORE_IO");
+/**
+ * A write was refused because this store's fencing token is no longer current: another
+ * master took the lease over. The store stays fenced: every later write rejects at once.
+ */
+export const StoreFencedError = defineError("StoreFencedError", "FEDMQ_ERR_FENCED");
+/**
+ * The store's backend (Redis) did not acknowledge an operation in time or cannot be reached.
+ * A write that failed this way may or may not have been applied; nothing acknowledged is lost.
+ */
+export const StoreUnavailableError = defineError("StoreUnavailableError", "FEDMQ_ERR_STORE_UNAVAILABLE");

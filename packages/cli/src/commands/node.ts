@@ -1,6 +1,6 @@
 import type { Argv } from "yargs";
-import { BrokerNode } from "@fedmq/broker";
-import { loadTopology } from "@fedmq/config";
+import { BrokerNode, startHaMember } from "@fedmq/broker";
+import { loadTopology, type HaSpec } from "@fedmq/config";
 import { createRootLogger } from "../logger";
 import { CliError } from "../cli-error";
 import { nodeOptionsFromTopology } from "../topology-node";
@@ -36,8 +36,11 @@ export const nodeCommand = {
   handler: async (argv: NodeArgs): Promise<void> => {
     const log = createRootLogger({ level: argv["log-level"], name: argv.name });
     let opts: Parameters<typeof BrokerNode.create>[0] = { id: argv.name };
+    let ha: HaSpec | undefined;
     if (argv.topology) {
-      opts = nodeOptionsFromTopology(await loadTopology(argv.topology), argv.name);
+      const topo = await loadTopology(argv.topology);
+      opts = nodeOptionsFromTopology(topo, argv.name);
+      ha = topo.nodes[argv.name]?.ha;
     }
     if (argv.listen) opts.listen = argv.listen;
     if (argv.data) opts.dataDir = argv.data;
@@ -48,7 +51,15 @@ export const nodeCommand = {
     if (argv["admin-allow-remote"]) opts.adminAllowRemote = true;
     if (!opts.store) opts.store = "journal";
     if (opts.store === "journal" && !opts.dataDir) throw new CliError("the journal store needs --data DIR (or --store memory)", 2);
-    const node = await BrokerNode.create({ ...opts, logger: log });
+    let node: { close(): Promise<void> };
+    if (ha) {
+      // An HA member: slave until it holds the group's lease, then master (see `fedmq status`).
+      const { admin, adminAllowRemote, store: _store, ...nodeOpts } = opts;
+      if (argv.store === "memory") throw new CliError(`node '${argv.name}' is a member of ha group '${ha.group}': its store is the group's (--store memory does not apply)`, 2);
+      node = await startHaMember({ node: { ...nodeOpts, logger: log }, ha, admin, adminAllowRemote, logger: log });
+    } else {
+      node = await BrokerNode.create({ ...opts, logger: log });
+    }
     await new Promise<void>((resolve) => {
       let stopping = false;
       const stop = (signal: string) => {

@@ -92,10 +92,12 @@ export class NetworkLauncher {
     this.out.nodeLine(child.name, stream, line);
     if (stream !== "stdout" || child.state !== "starting") return;
     const rec = parseLogLine(line);
-    if (rec?.msg !== "node ready") return;
+    // An HA member is up once it runs, as slave (it serves only after it takes the lease).
+    const haSlave = rec?.msg === "ha member started as slave";
+    if (rec?.msg !== "node ready" && !haSlave) return;
     child.markReady();
     const spec = this.topo.nodes[child.name];
-    const listen = Array.isArray(rec["listen"]) ? rec["listen"].join(", ") : (spec?.listen ?? "?");
+    const listen = haSlave ? `standby (ha group ${String(rec["group"])}, slave until it holds the lease)` : Array.isArray(rec["listen"]) ? rec["listen"].join(", ") : (spec?.listen ?? "?");
     this.out.ready(child.name, listen, spec?.site ?? "?");
     if (this.phase === "starting" && this.children.every((c) => c.state === "ready")) {
       this.phase = "up";

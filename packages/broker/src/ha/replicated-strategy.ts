@@ -1,0 +1,137 @@
+import fsp from "node:fs/promises";
+import path from "node:path";
+import type { Logger } from "../options";
+import { JournalStore } from "../store";
+import type { MessageStore } from "../store/message-store";
+import type { HaStrategy } from "./ha-node";
+import type { LeaseHolder } from "./lease";
+import type { RedisLease } from "./redis-lease";
+import { ReplicaClient } from "./replication/replica-client";
+import { ReplicatedStore } from "./replication/replicated-store";
+import { createStoreDir, readReplicaState, writeReplicaState } from "./replication/replica-dir";
+import type { ReplicationSync } from "./replication/replication-options";
+
+export interface ReplicatedStrategyOptions {
+  member: string;
+  /** The member's own data directory: `<dataDir>/replica` holds its copy of the store. */
+  dataDir: string;
+  /** Where this member listens for its slaves while it is master (`tcp://host:port`). */
+  replicaListen: string;
+  sync: ReplicationSync;
+  /** The election lease (Redis): its last token tells whether this member's copy is the newest. */
+  lease: RedisLease;
+  /** Client listen URLs (published with the lease). */
+  listen: readonly string[];
+  logger: Logger;
+}
+
+/** File in `<dataDir>` naming the last term this member served as master (its token). */
+const LAST_TERM_FILE = "ha-last-term";
+
+/**
+ * The `replicated` mode: each member keeps its own journal. As slave it follows the master's
+ * replication stream (snapshot, then stream) and may run for master only when its copy holds
+ * every receipted message:
+ * - it was in sync with the master of the last term when that master went away (the link
+ *   dropped and the master's lease lapsed soon after, not a master that carried on without
+ *   it), or
+ * - it served the last term itself (nobody took over since), or
+ * - no term was ever served in the group (first start).
+ */
+export function replicatedStrategy(o: ReplicatedStrategyOptions): HaStrategy {
+  const dir = path.join(o.dataDir, "replica");
+  let replica: ReplicaClient | undefined;
+  let store: ReplicatedStore | undefined;
+  /** The replica was caught up with the master of `inSyncEpoch` when last heard. */
+  let inSyncEpoch = 0;
+  /** When the replica lost its link while the same master still held the lease. */
+  let disconnectedSince: number | undefined;
+  let following: string | undefined;
+
+  const lastTermFile = path.join(o.dataDir, LAST_TERM_FILE);
+  const readLastTerm = async (): Promise<number> => {
+    try {
+      return Number((await fsp.readFile(lastTermFile, "utf8")).trim()) || 0;
+    } catch {
+      return 0;
+    }
+  };
+
+  const ensureReplica = async (): Promise<ReplicaClient> => {
+    replica ??= await ReplicaClient.create({ dir, logger: o.logger });
+    return replica;
+  };
+
+  return {
+    leaseInfo: () => ({ replication: o.replicaListen, listen: o.listen.join(",") }),
+
+    async slaveTick(holder: LeaseHolder | undefined): Promise<boolean> {
+      const r = await ensureReplica();
+      const st = r.status();
+      if (holder && holder.holder !== o.member) {
+        const url = holder.info["replication"];
+        if (url && url !== following) {
+          following = url;
+          inSyncEpoch = 0;
+          r.connect(url, { epoch: holder.token });
+        }
+        if (st.caughtUp && st.epoch === holder.token) {
+          inSyncEpoch = holder.token;
+          disconnectedSince = undefined;
+        } else if (st.state !== "streaming") {
+          // A master that keeps its lease while we are cut off goes on without us (it degrades
+          // after its replica timeout): our copy is no longer complete.
+          disconnectedSince ??= Date.now();
+          if (Date.now() - disconnectedSince > 1_000) inSyncEpoch = 0;
+        }
+        return false;
+      }
+      if (holder?.holder === o.member) return true;
+      // Nobody holds the lease: may we run?
+      const last = await o.lease.lastToken();
+      if (last === 0) return true;
+      if (inSyncEpoch === last) return true;
+      return (await readLastTerm()) === last;
+    },
+
+    async openStore({ token, fence }): Promise<MessageStore> {
+      let storeDir: string;
+      const r = replica;
+      replica = undefined;
+      following = undefined;
+      if (r && r.status().snapshotComplete) {
+        storeDir = await r.promote();
+      } else {
+        await r?.close();
+        // No copy received: this member's last own store (it served the last term), or a new one.
+        await fsp.mkdir(dir, { recursive: true });
+        const disk = await readReplicaState(dir);
+        if (disk) {
+          storeDir = disk.storeDir;
+        } else {
+          const name = await createStoreDir(dir);
+          await writeReplicaState(dir, name, { epoch: token, runId: `${o.member}-${token}`, position: 0, master: o.replicaListen, completedAt: Date.now() });
+          storeDir = path.join(dir, name);
+        }
+      }
+      await fsp.writeFile(lastTermFile, `${token}\n`);
+      const local = new JournalStore({ dir: storeDir, fence, logger: o.logger });
+      store = new ReplicatedStore({ store: local, listen: o.replicaListen, sync: o.sync, epoch: token, logger: o.logger });
+      return store;
+    },
+
+    async afterTerm(): Promise<void> {
+      store = undefined;
+      inSyncEpoch = 0;
+    },
+
+    status(): unknown {
+      return store?.replicationStatus() ?? replica?.status() ?? null;
+    },
+
+    async close(): Promise<void> {
+      await replica?.close();
+      replica = undefined;
+    },
+  };
+}

@@ -1,0 +1,535 @@
+import { randomBytes } from "node:crypto";
+import net from "node:net";
+import { VersionMismatchError } from "@fedmq/protocol";
+import type { AppendOptions, MessageStore, RecordMeta, RecoveryInfo, StoreRef, StoreStats } from "../../store/message-store";
+import { ProducerAudit } from "../../store/producer-audit";
+import { validateAppend, validateMetaEntry, validateRedeliveryCount } from "../../store/record-validation";
+import { StoreAlreadyOpenError, StoreArgumentError, StoreClosedError, StoreIoError, StoreNotOpenError } from "../../store/store-errors";
+import type { StoreLogger } from "../../store/store-logger";
+import { snapshotFrames, type LiveRecord } from "./master-snapshot";
+import { ReplicaSession } from "./replica-session";
+import {
+  encodeAppendOp,
+  encodeMetaOp,
+  encodeOps,
+  encodeRedeliveryOp,
+  encodeRemoveOp,
+  metaBytes,
+  OPS_FRAME_OVERHEAD,
+  REPLICATION_VERSION,
+  type ReplicationFrame,
+} from "./replication-codec";
+import { parseReplicationUrl, resolveReplicatedStoreOptions, type ReplicatedStoreOptions, type ResolvedReplicatedStoreOptions } from "./replication-options";
+
+/** Meta keys under this prefix belong to replication itself: never replicated, never recovered. */
+export const RESERVED_META_PREFIX = "fedmq.ha.";
+
+export type ReplicationState = "in-sync" | "degraded" | "no-replica";
+
+export interface ReplicaLinkStatus {
+  readonly address: string;
+  readonly name: string;
+  readonly state: "snapshot" | "streaming";
+  readonly inSync: boolean;
+  readonly ackedPosition: number;
+  readonly lagOps: number;
+  /** Bytes waiting to be sent to it (socket buffer and stream held during its snapshot). */
+  readonly bufferedBytes: number;
+  /** Snapshot record chunks sent on this link. */
+  readonly snapshotChunks: number;
+  /** Epoch ms. */
+  readonly connectedSince: number;
+}
+
+export interface MasterReplicationStatus {
+  readonly role: "master";
+  readonly sync: "replica" | "local";
+  /**
+   * `in-sync`: at least one replica acknowledges within `replicaTimeoutMs`. `degraded`: replicas
+   * are connected but none is in sync (catching up, or timed out): writes resolve on the local
+   * write. `no-replica`: none connected.
+   */
+  readonly state: ReplicationState;
+  readonly replicas: ReplicaLinkStatus[];
+  /** Position of the last write. */
+  readonly position: number;
+  /** The replication listener, `tcp://host:port`. */
+  readonly url: string | undefined;
+}
+
+interface Waiter {
+  readonly position: number;
+  readonly resolve: () => void;
+}
+
+type State = "new" | "opening" | "open" | "closing" | "closed";
+
+/**
+ * The master's store in the `replicated` HA mode: a local `MessageStore` plus a replication
+ * listener. Every write is applied locally and streamed, in one ordered stream of numbered
+ * positions, to every connected replica; a replica that connects gets a snapshot first.
+ * With `sync: "replica"`, a sync append (and `putMeta`, `flush`) resolves once the local write
+ * is done and an in-sync replica acknowledged it durable; see `ReplicatedStoreOptions`.
+ *
+ * A record's id on the wire is the position of its append; refs handed to the broker are the
+ * local store's own.
+ */
+export class ReplicatedStore implements MessageStore {
+  private readonly opts: ResolvedReplicatedStoreOptions;
+  private readonly inner: MessageStore;
+  private readonly log: StoreLogger;
+  private readonly runId = randomBytes(16).toString("hex");
+  private state: State = "new";
+  private closing: Promise<void> | null = null;
+  private opening: Promise<RecoveryInfo> | null = null;
+  private position = 0;
+  private readonly live = new Map<number, LiveRecord>();
+  private readonly idBySeq = new Map<number, number>();
+  private readonly metaMap = new Map<string, Buffer>();
+  private readonly producers: ProducerAudit;
+  private batch: Buffer[] = [];
+  private batchFirst = 0;
+  private batchScheduled = false;
+  private readonly sessions = new Set<ReplicaSession>();
+  private receivers = 0;
+  private server: net.Server | null = null;
+  private url: string | undefined;
+  private replState: ReplicationState = "no-replica";
+  private waiters: Waiter[] = [];
+  private waiterHead = 0;
+  private watchdog: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+
+  /** Validates the options; nothing is opened before `open()`. */
+  constructor(opts: ReplicatedStoreOptions) {
+    this.opts = resolveReplicatedStoreOptions(opts);
+    this.inner = this.opts.store;
+    this.log = this.opts.logger;
+    this.producers = new ProducerAudit(this.opts.maxProducers);
+  }
+
+  /** The bound replication URL (`tcp://host:port`), once `open()` resolved. */
+  get replicationUrl(): string | undefined {
+    return this.url;
+  }
+
+  /** The local store this one wraps. */
+  get localStore(): MessageStore {
+    return this.inner;
+  }
+
+  async open(): Promise<RecoveryInfo> {
+    if (this.state === "closing" || this.state === "closed") throw new StoreClosedError();
+    if (this.state !== "new") throw new StoreAlreadyOpenError();
+    this.state = "opening";
+    this.opening = this.doOpen();
+    return this.opening;
+  }
+
+  private async doOpen(): Promise<RecoveryInfo> {
+    let info: RecoveryInfo;
+    try {
+      info = await this.inner.open();
+    } catch (err) {
+      this.state = "closed";
+      throw err;
+    }
+    if (this.state !== "opening") {
+      await this.inner.close().catch(() => undefined);
+      throw new StoreClosedError("store was closed while opening");
+    }
+    for (const m of info.messages) {
+      const id = ++this.position;
+      this.live.set(id, { id, meta: m.meta, length: m.ref.length, redelivery: m.meta.redeliveryCount, ref: m.ref, pending: undefined });
+      this.idBySeq.set(m.ref.seq, id);
+    }
+    const meta = new Map<string, Buffer>();
+    for (const [k, v] of info.meta) {
+      if (k.startsWith(RESERVED_META_PREFIX)) continue;
+      meta.set(k, v);
+      this.metaMap.set(k, v);
+    }
+    for (const [p, hw] of info.producerHighWater) this.producers.observe(p, hw);
+    try {
+      await this.listen();
+    } catch (err) {
+      this.state = "closed";
+      await this.inner.close().catch(() => undefined);
+      throw err;
+    }
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.opts.heartbeatMs);
+    this.heartbeatTimer.unref();
+    this.state = "open";
+    this.log.info({ url: this.url, messages: this.live.size, sync: this.opts.sync }, "replication: master listening");
+    return { ...info, meta };
+  }
+
+  append(meta: RecordMeta, payload: Uint8Array, opts: AppendOptions): Promise<StoreRef> {
+    try {
+      this.writable();
+      validateAppend(meta, payload);
+      const frameBytes = OPS_FRAME_OVERHEAD + 1 + metaBytes(meta) + 4 + payload.byteLength;
+      if (frameBytes > this.opts.maxFrameBytes) {
+        throw new StoreArgumentError(
+          `payload of ${payload.byteLength} bytes does not fit in a replication frame of ${this.opts.maxFrameBytes} bytes (option 'maxFrameBytes')`,
+        );
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const id = ++this.position;
+    const rec: LiveRecord = { id, meta, length: payload.byteLength, redelivery: meta.redeliveryCount, ref: undefined, pending: undefined };
+    this.live.set(id, rec);
+    this.producers.observe(meta.producerId, meta.producerSeq);
+    this.addOp(id, () => encodeAppendOp(meta, payload));
+    const local = this.inner.append(meta, payload, opts).then(
+      (ref) => {
+        rec.ref = ref;
+        rec.pending = undefined;
+        if (this.live.get(id) === rec) this.idBySeq.set(ref.seq, id);
+        return ref;
+      },
+      (err: unknown) => {
+        // Not stored here: take it back from the replicas too.
+        if (this.live.delete(id) && this.state === "open") this.addOp(++this.position, () => encodeRemoveOp(id));
+        throw err;
+      },
+    );
+    rec.pending = local;
+    // The snapshot awaits `pending` too; its failure is the caller's to see, once.
+    local.catch(() => undefined);
+    if (!opts.sync || this.opts.sync === "local") return local;
+    return Promise.all([local, this.replicated(id)]).then(([ref]) => ref);
+  }
+
+  remove(ref: StoreRef): void {
+    const id = this.state === "open" ? this.idBySeq.get(ref.seq) : undefined;
+    this.inner.remove(ref);
+    if (id === undefined) return;
+    this.idBySeq.delete(ref.seq);
+    this.live.delete(id);
+    this.addOp(++this.position, () => encodeRemoveOp(id));
+  }
+
+  setRedeliveryCount(ref: StoreRef, count: number): void {
+    validateRedeliveryCount(count);
+    const id = this.state === "open" ? this.idBySeq.get(ref.seq) : undefined;
+    this.inner.setRedeliveryCount(ref, count);
+    const rec = id === undefined ? undefined : this.live.get(id);
+    if (!rec) return;
+    rec.redelivery = count;
+    this.addOp(++this.position, () => encodeRedeliveryOp(rec.id, count));
+  }
+
+  async read(ref: StoreRef): Promise<Buffer> {
+    this.writable();
+    return this.inner.read(ref);
+  }
+
+  async putMeta(key: string, value: Buffer | null): Promise<void> {
+    this.writable();
+    validateMetaEntry(key, value);
+    if (key.startsWith(RESERVED_META_PREFIX)) throw new StoreArgumentError(`meta key '${key}' uses the reserved prefix '${RESERVED_META_PREFIX}'`);
+    const copy = value ? Buffer.from(value) : null;
+    if (copy) this.metaMap.set(key, copy);
+    else this.metaMap.delete(key);
+    const pos = ++this.position;
+    this.addOp(pos, () => encodeMetaOp(key, copy));
+    const local = this.inner.putMeta(key, copy);
+    if (this.opts.sync === "local") return local;
+    await Promise.all([local, this.replicated(pos)]);
+  }
+
+  async flush(): Promise<void> {
+    this.writable();
+    const local = this.inner.flush();
+    if (this.opts.sync === "local") return local;
+    await Promise.all([local, this.replicated(this.position)]);
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.doClose();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  stats(): StoreStats {
+    const s = this.inner.stats();
+    return { ...s, engine: `replicated-${s.engine}` };
+  }
+
+  replicationStatus(): MasterReplicationStatus {
+    const replicas: ReplicaLinkStatus[] = [];
+    for (const s of this.sessions) {
+      if (!s.receiving) continue;
+      replicas.push({
+        address: s.address,
+        name: s.name,
+        state: s.state as "snapshot" | "streaming",
+        inSync: s.inSync,
+        ackedPosition: s.acked,
+        lagOps: Math.max(0, this.position - s.acked),
+        bufferedBytes: s.bufferedBytes,
+        snapshotChunks: s.snapshotChunks,
+        connectedSince: s.connectedSince,
+      });
+    }
+    return { role: "master", sync: this.opts.sync, state: this.replState, replicas, position: this.position, url: this.url };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Stream
+
+  /** Queues one op of the stream; ops of one tick leave together. Nothing to do without replicas. */
+  private addOp(position: number, encode: () => Buffer): void {
+    if (this.receivers === 0) return;
+    if (this.batch.length === 0) this.batchFirst = position;
+    this.batch.push(encode());
+    if (!this.batchScheduled) {
+      this.batchScheduled = true;
+      setImmediate(() => {
+        this.batchScheduled = false;
+        this.flushBatch();
+      });
+    }
+  }
+
+  private flushBatch(): void {
+    const ops = this.batch;
+    if (ops.length === 0) return;
+    this.batch = [];
+    const frames: Buffer[] = [];
+    let start = 0;
+    while (start < ops.length) {
+      let end = start;
+      let bytes = OPS_FRAME_OVERHEAD;
+      while (end < ops.length && (end === start || bytes + ops[end]!.length <= this.opts.maxBatchBytes)) bytes += ops[end++]!.length;
+      frames.push(encodeOps(this.batchFirst + start, ops.slice(start, end)));
+      start = end;
+    }
+    const last = this.batchFirst + ops.length - 1;
+    const now = Date.now();
+    for (const s of this.sessions) s.deliver(frames, last, now);
+    this.armWatchdog();
+  }
+
+  /** Resolves once an in-sync replica acknowledged `position`, or at once when none is in sync. */
+  private replicated(position: number): Promise<void> {
+    if (this.replState !== "in-sync") {
+      this.noteDegradedWrite();
+      return Promise.resolve();
+    }
+    for (const s of this.sessions) if (s.inSync && s.acked >= position) return Promise.resolve();
+    return new Promise<void>((resolve) => this.waiters.push({ position, resolve }));
+  }
+
+  private resolveWaiters(upTo: number): void {
+    while (this.waiterHead < this.waiters.length && this.waiters[this.waiterHead]!.position <= upTo) {
+      this.waiters[this.waiterHead++]!.resolve();
+    }
+    if (this.waiterHead === this.waiters.length) {
+      this.waiters = [];
+      this.waiterHead = 0;
+    } else if (this.waiterHead > 4096 && this.waiterHead * 2 > this.waiters.length) {
+      this.waiters = this.waiters.slice(this.waiterHead);
+      this.waiterHead = 0;
+    }
+  }
+
+  private warnedDegraded = false;
+
+  /** A sync write resolved on the local write only: say so once per degraded period. */
+  private noteDegradedWrite(): void {
+    if (this.warnedDegraded || this.opts.sync === "local") return;
+    this.warnedDegraded = true;
+    this.log.warn(
+      { state: this.replState, replicas: this.replicationStatus().replicas.length, replicaTimeoutMs: this.opts.replicaTimeoutMs },
+      "replication degraded: no replica in sync, receipts wait for the local write only",
+    );
+  }
+
+  /** The replication state's one choke point: recompute, log the change. */
+  private updateState(reason: string): void {
+    let inSync = false;
+    for (const s of this.sessions) if (s.inSync) inSync = true;
+    const next: ReplicationState = inSync ? "in-sync" : this.receivers > 0 ? "degraded" : "no-replica";
+    // Nobody left to wait for: pending receipts resolve on their local write.
+    if (next !== "in-sync") this.resolveWaiters(Number.POSITIVE_INFINITY);
+    if (next === this.replState) return;
+    const prev = this.replState;
+    this.replState = next;
+    this.log.debug({ from: prev, to: next, reason }, `replication: ${prev} -> ${next}`);
+    if (next === "in-sync") {
+      if (this.warnedDegraded) this.log.info({ reason }, "replication in sync again: receipts wait for the replica");
+      this.warnedDegraded = false;
+    } else if (prev === "in-sync" && !this.warnedDegraded) {
+      this.warnedDegraded = true;
+      this.log.warn(
+        { state: next, reason, replicaTimeoutMs: this.opts.replicaTimeoutMs, sync: this.opts.sync },
+        "replication degraded: no replica in sync, receipts wait for the local write only",
+      );
+    }
+  }
+
+  /** Fires when the oldest unacknowledged write of an in-sync replica reaches `replicaTimeoutMs`. */
+  private armWatchdog(): void {
+    if (this.watchdog || this.state !== "open") return;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const s of this.sessions) {
+      if (!s.inSync) continue;
+      const t = s.oldestUnackedSentAt();
+      if (t !== undefined && t < earliest) earliest = t;
+    }
+    if (earliest === Number.POSITIVE_INFINITY) return;
+    this.watchdog = setTimeout(
+      () => {
+        this.watchdog = null;
+        this.checkLag();
+      },
+      Math.max(0, earliest + this.opts.replicaTimeoutMs - Date.now()),
+    );
+  }
+
+  private checkLag(): void {
+    const now = Date.now();
+    for (const s of this.sessions) {
+      const t = s.oldestUnackedSentAt();
+      if (s.inSync && t !== undefined && now - t >= this.opts.replicaTimeoutMs) {
+        s.inSync = false;
+        this.log.info({ replica: s.describe(), ackedPosition: s.acked, position: this.position }, "replication: replica did not acknowledge within replicaTimeoutMs");
+      }
+    }
+    this.updateState("replica timeout");
+    this.armWatchdog();
+  }
+
+  private heartbeat(): void {
+    const now = Date.now();
+    for (const s of this.sessions) s.heartbeat(this.position, now, this.opts.handshakeTimeoutMs, this.opts.replicaIdleTimeoutMs);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Links
+
+  private async listen(): Promise<void> {
+    const { host, port } = parseReplicationUrl("listen", this.opts.listen);
+    const server = net.createServer((socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    }).catch((err: unknown) => {
+      throw new StoreIoError(`replication listener on '${this.opts.listen}' failed: ${(err as Error).message}`, { cause: err });
+    });
+    server.on("error", (err) => this.log.error({ err }, "replication listener error"));
+    const addr = server.address() as net.AddressInfo;
+    this.server = server;
+    this.url = `tcp://${net.isIPv6(addr.address) ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.state !== "open") {
+      socket.destroy();
+      return;
+    }
+    const session = new ReplicaSession(socket, {
+      maxFrameBytes: this.opts.maxFrameBytes,
+      maxReplicaBufferBytes: this.opts.maxReplicaBufferBytes,
+      log: this.log,
+      onHello: (s, hello) => this.onHello(s, hello),
+      onAck: (s) => this.onAck(s),
+      onClosed: (s, err) => this.onClosed(s, err),
+    });
+    this.sessions.add(session);
+    this.log.debug({ replica: session.address }, "replication: link accepted");
+  }
+
+  private onHello(s: ReplicaSession, hello: Extract<ReplicationFrame, { type: "hello" }>): void {
+    if (hello.version !== REPLICATION_VERSION) {
+      s.close(new VersionMismatchError(`replica ${s.describe()} speaks replication version ${hello.version}, this master ${REPLICATION_VERSION}`));
+      return;
+    }
+    // Everything up to P goes to the replicas streaming now; this one gets the state at P.
+    this.flushBatch();
+    const position = this.position;
+    s.beginSnapshot(position);
+    this.receivers++;
+    this.updateState("replica connected");
+    const meta = [...this.metaMap.entries()];
+    const producers = [...this.producers.entries()];
+    this.log.info({ replica: s.describe(), position, records: this.live.size }, "replication: sending snapshot");
+    const frames = snapshotFrames({
+      position,
+      live: this.live,
+      store: this.inner,
+      meta,
+      producers,
+      begin: { runId: this.runId, position, epoch: this.opts.epoch, heartbeatMs: this.opts.heartbeatMs, records: this.live.size },
+      chunkBytes: Math.min(this.opts.snapshotChunkBytes, this.opts.maxFrameBytes - 64 * 1024),
+    });
+    s.sendSnapshot(frames).catch((err: unknown) => s.close(err as Error));
+  }
+
+  private onAck(s: ReplicaSession): void {
+    if (s.state === "streaming" && !s.inSync) {
+      const oldest = s.oldestUnackedSentAt();
+      // Back in sync once its lag is well under the timeout (hysteresis: half of it).
+      if (oldest === undefined || Date.now() - oldest < this.opts.replicaTimeoutMs / 2) {
+        s.inSync = true;
+        this.log.info({ replica: s.describe(), ackedPosition: s.acked }, "replication: replica in sync");
+        this.updateState("replica caught up");
+      }
+    }
+    if (s.inSync) this.resolveWaiters(s.acked);
+    this.armWatchdog();
+  }
+
+  private onClosed(s: ReplicaSession, err: Error | undefined): void {
+    if (!this.sessions.delete(s)) return;
+    this.receivers = this.countReceivers();
+    // Closing: every link goes, that is no degradation to report.
+    if (this.state !== "open") return;
+    if (err) this.log.warn({ replica: s.describe(), err }, "replication: link closed with an error");
+    else this.log.info({ replica: s.describe() }, "replication: link closed");
+    this.updateState("replica disconnected");
+  }
+
+  private countReceivers(): number {
+    let n = 0;
+    for (const s of this.sessions) if (s.receiving) n++;
+    return n;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private writable(): void {
+    if (this.state === "open") return;
+    if (this.state === "closing" || this.state === "closed") throw new StoreClosedError();
+    throw new StoreNotOpenError();
+  }
+
+  private async doClose(): Promise<void> {
+    if (this.opening) await this.opening.catch(() => undefined);
+    this.state = "closing";
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = null;
+    this.flushBatch();
+    const server = this.server;
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    for (const s of [...this.sessions]) s.close(undefined);
+    this.resolveWaiters(Number.POSITIVE_INFINITY);
+    await closed;
+    try {
+      await this.inner.close();
+    } finally {
+      this.state = "closed";
+      this.log.debug({ url: this.url }, "replication: master closed");
+    }
+  }
+}

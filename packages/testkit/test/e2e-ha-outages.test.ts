@@ -1,0 +1,109 @@
+/**
+ * HA outages other than a dead master, with real processes:
+ * - redis mode: Redis is killed (-9) under load and restarted on its port (AOF, fsync always):
+ *   the master stops serving before its lease could lapse, a master serves again once Redis is
+ *   back, and every receipted message is delivered exactly once.
+ * - replicated mode: the slave dies under load (its replication link is cut): the master says so
+ *   on its admin endpoint and keeps receipting; the slave comes back, catches up, and when the
+ *   master is then killed it takes over with every receipted message.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { HaGroup, killAllManaged, removeTempDirs, spawnManaged, startRedis, tempDir, waitFor, CLI_MAIN, type ManagedProcess, type RedisServer } from "../src";
+
+afterAll(async () => {
+  await killAllManaged();
+  await removeTempDirs();
+});
+
+function lines(file: string): string[] {
+  return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : [];
+}
+
+interface Load {
+  producers: ManagedProcess[];
+  consumer: ManagedProcess;
+  receipts: string[];
+  delivered: string;
+  receipted(): number;
+}
+
+async function startLoad(dir: string, url: string, producers: number, perProducer: number): Promise<Load> {
+  const delivered = path.join(dir, "delivered.txt");
+  const consumer = await spawnManaged(process.execPath, [CLI_MAIN, "consume", "--url", url, "--dest", "queue://ha", "--prefetch", "20", "--timeout-ms", "120000", "--record", delivered], { name: "consumer" });
+  const receipts = Array.from({ length: producers }, (_, i) => path.join(dir, `receipts-${i}.txt`));
+  const procs = await Promise.all(receipts.map((rec, i) =>
+    spawnManaged(process.execPath, [CLI_MAIN, "produce", "--url", url, "--dest", "queue://ha", "--count", String(perProducer), "--window", "4", "--size", "256", "--record", rec], { name: `producer-${i}` })));
+  return { producers: procs, consumer, receipts, delivered, receipted: () => receipts.reduce((n, r) => n + lines(r).length, 0) };
+}
+
+/** Producers finish; every receipted id is delivered exactly once. */
+async function expectExactlyOnce(load: Load, total: number): Promise<void> {
+  const exits = await Promise.all(load.producers.map((p) => p.exited));
+  expect(exits.map((e) => e.code)).toEqual(load.producers.map(() => 0));
+  const receipted = load.receipts.flatMap(lines);
+  expect(receipted.length).toBe(total);
+  await waitFor(() => new Set(lines(load.delivered)).size >= receipted.length, { timeoutMs: 60_000, what: "every receipted message delivered" });
+  await load.consumer.stop("SIGINT", 10_000);
+  const counts = new Map<string, number>();
+  for (const id of lines(load.delivered)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  expect(receipted.filter((id) => !counts.has(id))).toEqual([]);
+  expect([...counts].filter(([, n]) => n > 1)).toEqual([]);
+}
+
+let redis: RedisServer | undefined;
+afterEach(async () => {
+  await killAllManaged();
+  await redis?.close();
+  redis = undefined;
+});
+
+test("redis mode: Redis killed under load and restarted — the master fences itself, serves again, nothing lost or doubled", async () => {
+  const dir = await tempDir("fedmq-ha-redis-outage-");
+  redis = await startRedis({ appendonly: true, args: ["--appendfsync", "always"] });
+  const group = await HaGroup.create({ mode: "redis", dir, redisUrl: `redis://127.0.0.1:${redis.port}/0` });
+  await group.startAll();
+  const master = await group.waitForMaster();
+  const load = await startLoad(dir, group.failoverUrl(), 2, 600);
+  await waitFor(() => load.receipted() >= 300, { timeoutMs: 60_000, what: "300 receipts" });
+
+  await redis.kill9();
+  // No member may serve without Redis: the master drops to slave within its lease.
+  await waitFor(async () => (await group.masters()).length === 0, { timeoutMs: 5_000, what: "no master while Redis is down" });
+  const fenced = group.members.flatMap((m) => m.logs()).find((l) => l.msg === "role master -> fenced");
+  expect(fenced).toBeDefined();
+  expect(load.receipted()).toBeLessThan(1200);
+  const status = await master.status();
+  expect(status?.lastError?.message ?? "").toMatch(/redis/i);
+
+  await redis.restart();
+  await group.waitForMaster({ timeoutMs: 20_000 });
+  await expectExactlyOnce(load, 1200);
+}, 180_000);
+
+test("replicated mode: the slave's link cut under load — master reports it and keeps going; the returned slave catches up and takes over with everything", async () => {
+  const dir = await tempDir("fedmq-ha-repl-cut-");
+  redis = await startRedis({ appendonly: true, args: ["--appendfsync", "always"] });
+  const group = await HaGroup.create({ mode: "replicated", dir, redisUrl: `redis://127.0.0.1:${redis.port}/0` });
+  await group.startAll();
+  const master = await group.waitForMaster();
+  const slave = group.members.find((m) => m !== master)!;
+  const replication = async (m: typeof master) => (await m.status())?.replication as { state?: string; caughtUp?: boolean } | null | undefined;
+  await waitFor(async () => (await replication(slave))?.caughtUp === true, { timeoutMs: 20_000, what: "the slave caught up" });
+  expect((await replication(master))?.state).toBe("in-sync");
+
+  const load = await startLoad(dir, group.failoverUrl(), 2, 800);
+  await waitFor(() => load.receipted() >= 200, { timeoutMs: 60_000, what: "200 receipts" });
+  await slave.proc.kill9();
+  await waitFor(async () => ["no-replica", "degraded"].includes((await replication(master))?.state ?? ""), { timeoutMs: 10_000, what: "the master reports its lost replica" });
+  const atCut = load.receipted();
+  await waitFor(() => load.receipted() >= atCut + 200, { timeoutMs: 60_000, what: "receipts go on without the replica" });
+
+  await slave.start();
+  await waitFor(async () => (await replication(slave))?.caughtUp === true, { timeoutMs: 30_000, what: "the returned slave caught up" });
+  await waitFor(async () => (await replication(master))?.state === "in-sync", { timeoutMs: 10_000, what: "master in sync again" });
+  await master.proc.kill9();
+  const next = await group.waitForMaster({ not: master, timeoutMs: 20_000 });
+  expect(next).toBe(slave);
+  await expectExactlyOnce(load, 1600);
+}, 180_000);
