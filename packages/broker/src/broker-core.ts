@@ -3,6 +3,7 @@ import type { BrokerOptions, Logger } from "./options";
 import type { Router } from "./router";
 import type { AdvisoryService } from "./advisory-service";
 import type { ClientConnection } from "./client-connection";
+import type { ConsumerRegistry } from "./consumer-registry";
 import type { RouteTrace } from "./trace/route-trace";
 
 export interface BrokerCounters {
@@ -32,6 +33,8 @@ export interface BrokerCore {
   readonly trace: RouteTrace;
   /** HA self-fencing: true when the node must not serve (the connection then drops itself). */
   isFenced(): boolean;
+  /** Which clients consume each queue (persisted, for the failover hold). */
+  readonly consumers: ConsumerRegistry;
   connectionClosed(c: ClientConnection): void;
   /** A congested connection drained: resume dispatch to its subscriptions. */
   kickQueues(c: ClientConnection): void;

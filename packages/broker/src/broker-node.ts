@@ -5,6 +5,7 @@ import { DuplicateAudit, RecentIds, parseEndpoint, InvalidArgumentError } from "
 import { resolveBrokerOptions, type BrokerOptions, type Logger } from "./options";
 import { Router } from "./router";
 import { AdvisoryService } from "./advisory-service";
+import { ConsumerRegistry } from "./consumer-registry";
 import { ClientConnection } from "./client-connection";
 import type { BrokerCore, BrokerCounters } from "./broker-core";
 import type { MessageStore, StoreStats } from "./store/message-store";
@@ -95,6 +96,7 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
   readonly stats: BrokerCounters = { received: 0, duplicates: 0, loopsDropped: 0, connectionsTotal: 0 };
   readonly listenUrls: string[] = [];
   readonly router: Router;
+  readonly consumers: ConsumerRegistry;
   readonly advisories: AdvisoryService;
   readonly trace: RouteTrace;
   private readonly connections = new Set<ClientConnection>();
@@ -119,6 +121,7 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
       maxRedeliveries: opts.maxRedeliveries, memoryLimitBytes: opts.memoryLimitBytes, hotCacheBytes: opts.hotCacheBytes, replayDelayMs: opts.replayDelayMs, logger: this.log,
       trace: this.trace, explainUnrouted: (d) => explainUnrouted(this.bridges, d),
     });
+    this.consumers = new ConsumerRegistry(store, this.log);
     this.advisories = new AdvisoryService(opts.id, this.router, this.log);
   }
 
@@ -157,6 +160,19 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
     for (const [p, hw] of info.producerHighWater) if (!p.includes("@")) this.audit.seed(p, hw);
     for (const { meta } of info.messages) if (meta.producerId.includes("@")) this.networkAudit.checkAndRecord(`${meta.producerId}:${meta.producerSeq}`);
     const { messages, dropped } = this.router.restore(info);
+    // Queues whose consumers were connected to the previous node wait for them to re-subscribe
+    // (their re-subscriptions settle what they acknowledged there) before anything is dispatched.
+    const held = ConsumerRegistry.recovered(info, this.log);
+    this.consumers.seed(held);
+    if (this.opts.failoverHoldMs > 0) {
+      for (const [queue, clients] of held) {
+        this.router.queue(queue).holdFor(clients, this.opts.failoverHoldMs, (missing) => {
+          this.log.info({ queue, missing }, "failover hold ended without some consumers: dispatching");
+          this.consumers.forget(queue, missing);
+        });
+      }
+      if (held.size > 0) this.log.info({ queues: held.size, holdMs: this.opts.failoverHoldMs }, "holding dispatch until the previous consumers re-subscribe");
+    }
     this.recovery = { messages, durationMs: Date.now() - t0, cleanShutdown: info.cleanShutdown };
     this.log.info({ messages, dropped, durationMs: this.recovery.durationMs, cleanShutdown: info.cleanShutdown, engine: this.store.stats().engine }, "store recovered");
     this.sweepTimer = setInterval(() => {
@@ -311,6 +327,7 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
 
   private async doClose(): Promise<void> {
     clearInterval(this.sweepTimer);
+    this.consumers.freeze();
     await Promise.all(this.bridges.map((b) => b.stop().catch((err) => this.log.warn({ err, bridge: b.opts.name }, "bridge did not stop cleanly"))));
     this.vm?.close();
     // Stop accepting first; server.close() resolves only once every connection is gone.

@@ -340,7 +340,17 @@ export class ClientConnection {
     try {
       if (dest.kind === "queue") {
         if (s.durableName) throw new InvalidArgumentError(`durable name '${s.durableName}' given for queue '${dest.uri}': durable subscriptions are for topics`);
-        this.core.router.attachQueueConsumer(dest.uri, dest.wildcard, sub);
+        const queues = this.core.router.attachQueueConsumer(dest.uri, dest.wildcard, sub);
+        // Recorded (for the failover hold), then: a re-subscription settles what it acked before
+        // a failover, and ends the hold for this client.
+        const acked = new Set(s.ackedIds ?? []);
+        for (const q of queues) {
+          this.core.consumers.add(q.key, this.clientId);
+          sub.recordedQueues.push(q.key);
+          const settled = q.settleAcked(acked);
+          if (settled > 0) this.core.log.info({ conn: this.id, clientId: this.clientId, queue: q.key, settled }, "re-subscription settled messages acknowledged before a failover");
+          q.clientBack(this.clientId);
+        }
       } else if (s.durableName) {
         sub.topicSub = await this.core.router.attachDurable(this.clientId, s.durableName, dest.uri, sub);
       } else {
@@ -417,6 +427,7 @@ export class ClientConnection {
       else router.removeTopicSubscription(sub.topicSub);
     } else {
       router.detachQueueConsumer(sub);
+      for (const q of sub.recordedQueues) this.core.consumers.remove(q, this.clientId);
     }
     for (const [q, entries] of byQueue) {
       // A non-durable topic subscription's queue is gone with it: drop, do not redeliver.

@@ -72,6 +72,9 @@ export class MessageQueue {
   /** Since when the queue has had no local (non-bridge) consumer; undefined while it has one. */
   private noLocalSince: number | undefined = Date.now();
   private replayTimer: NodeJS.Timeout | undefined;
+  /** Failover hold: clients whose re-subscription this queue waits for before dispatching. */
+  private holdClients: Set<string> | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
   /** Routing decisions here go to the route trace (not for advisory topics: nodes' own chatter). */
   readonly traced: boolean;
 
@@ -206,7 +209,54 @@ export class MessageQueue {
     return gone.length;
   }
 
+  /**
+   * Hold dispatch until every client in `clients` has re-subscribed (`clientBack`) or `ms` has
+   * passed: their re-subscriptions settle what they acknowledged before a failover, so none of
+   * it goes to another consumer.
+   */
+  holdFor(clients: ReadonlySet<string>, ms: number, onExpire?: (missing: string[]) => void): void {
+    if (clients.size === 0 || ms <= 0) return;
+    this.holdClients = new Set(clients);
+    clearTimeout(this.holdTimer);
+    this.holdTimer = setTimeout(() => {
+      const missing = [...(this.holdClients ?? [])];
+      this.release();
+      if (missing.length > 0) onExpire?.(missing);
+    }, ms);
+    this.holdTimer.unref();
+  }
+
+  get held(): boolean {
+    return this.holdClients !== undefined;
+  }
+
+  /** A client of the hold re-subscribed. */
+  clientBack(clientId: string): void {
+    if (!this.holdClients?.delete(clientId) || this.holdClients.size > 0) return;
+    this.release();
+  }
+
+  private release(): void {
+    if (!this.holdClients) return;
+    clearTimeout(this.holdTimer);
+    this.holdClients = undefined;
+    this.schedule();
+  }
+
+  /**
+   * While held: remove the pending messages a re-subscribing consumer says it acknowledged
+   * before (`producer:seq` ids), as acks. Returns how many.
+   */
+  settleAcked(ids: ReadonlySet<string>): number {
+    if (!this.holdClients || ids.size === 0) return 0;
+    const gone = this.pending.removeWhere((e) => ids.has(`${userProducerId(e.producerId)}:${e.producerSeq}`));
+    for (const e of gone) this.drop(e);
+    this.stats.dequeued += gone.length;
+    return gone.length;
+  }
+
   schedule(): void {
+    if (this.holdClients) return;
     if (this.running) {
       this.again = true;
       return;
@@ -301,4 +351,12 @@ export class MessageQueue {
       if (this.again) this.schedule();
     }
   }
+}
+
+/** A bridged message is held under `producer@hop` (its audit key): the id clients see is `producer`. */
+function userProducerId(producerId: string): string {
+  const at = producerId.lastIndexOf("@");
+  if (at <= 0) return producerId;
+  const tail = producerId.slice(at + 1);
+  return tail === "*" || /^\d+$/.test(tail) ? producerId.slice(0, at) : producerId;
 }

@@ -47,6 +47,14 @@ export interface BrokerOptions {
    */
   replayDelayMs: number;
   /**
+   * After a restart or failover, a queue whose consumers were connected to the previous node
+   * (recorded in the store) holds dispatch until those clients have re-subscribed — their
+   * re-subscriptions settle the messages they acknowledged, whose acks may have been lost — or
+   * until this long has passed. 0 disables the hold.
+   * @default 1_500 (ms)
+   */
+  failoverHoldMs: number;
+  /**
    * Routing decisions the node keeps for `fedmq trace` / `GET /api/v1/trace/:id`, in a ring (the
    * oldest are overwritten; a message makes about four per node); 0 turns tracing off. @default 10_000
    */
@@ -76,6 +84,7 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger
   expirySweepMs: 5_000,
   heartbeatGraceIntervals: 3,
   replayDelayMs: 1_000,
+  failoverHoldMs: 1_500,
   traceCapacity: 10_000,
   adminAllowRemote: false,
   peers: [],
@@ -87,7 +96,7 @@ export function resolveBrokerOptions(opts: Partial<BrokerOptions> & { id: string
   if (!o.id || !/^[A-Za-z0-9_.-]+$/.test(o.id)) throw new InvalidArgumentError(`node id '${o.id}' is not valid: use letters, digits, '_', '-', '.' (option 'id')`);
   if (o.store !== "journal" && o.store !== "memory") throw new InvalidArgumentError(`store '${String(o.store)}' is not known: expected 'journal' or 'memory' (option 'store')`);
   if (o.store === "journal" && !o.dataDir) throw new InvalidArgumentError("store 'journal' needs a data directory (option 'dataDir')");
-  for (const [k, min] of [["maxFrameSize", 1024], ["handshakeTimeoutMs", 1], ["defaultPrefetch", 1], ["memoryLimitBytes", 1024 * 1024], ["expirySweepMs", 10], ["heartbeatGraceIntervals", 1], ["replayDelayMs", 0]] as const) {
+  for (const [k, min] of [["maxFrameSize", 1024], ["handshakeTimeoutMs", 1], ["defaultPrefetch", 1], ["memoryLimitBytes", 1024 * 1024], ["expirySweepMs", 10], ["heartbeatGraceIntervals", 1], ["replayDelayMs", 0], ["failoverHoldMs", 0]] as const) {
     if (!Number.isFinite(o[k]) || o[k] < min) throw new InvalidArgumentError(`option '${k}' is ${o[k]}: must be a number ≥ ${min}`);
   }
   if (!Number.isInteger(o.traceCapacity) || o.traceCapacity < 0 || o.traceCapacity > MAX_TRACE_CAPACITY) {

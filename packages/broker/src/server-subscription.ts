@@ -15,6 +15,8 @@ export interface NetworkDemand {
 
 /** A client's subscription as the node sees it: a dispatch target with a prefetch window. */
 export class ServerSubscription implements DispatchTarget {
+  /** Queues this consumer is recorded on in the node's consumer registry. */
+  readonly recordedQueues: string[] = [];
   inflight = 0;
   closed = false;
   topicSub: TopicSubscription | undefined;

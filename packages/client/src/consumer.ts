@@ -100,11 +100,17 @@ export class ConsumerImpl implements Consumer {
     return this.state === "closed" || this.state === "removing";
   }
 
-  /** The Subscribe body for this consumer (the same on every connection epoch). */
-  subscribeBody(): fedwire.ISubscribe {
+  /**
+   * The Subscribe body for this consumer (the same on every connection epoch). A
+   * re-subscription after a reconnect also carries the ids acknowledged lately: the node settles
+   * the ones it still holds (their acks may have died with the old connection or node) before
+   * it dispatches, so no other consumer gets a message this one already processed.
+   */
+  subscribeBody(resubscribe = false): fedwire.ISubscribe {
     return {
       subscriptionId: this.subscriptionId, destination: this.destination, prefetch: this.prefetch,
       durableName: this.durableName ?? "", priority: this.priority,
+      ...(resubscribe && this.acked.size > 0 ? { ackedIds: [...this.acked.values()] } : {}),
       ...(this.network
         ? { brokerPath: [...this.network.brokerPath], hops: this.network.hops, origins: [...this.network.origins], maxMessageHops: this.network.maxMessageHops }
         : {}),

@@ -91,7 +91,7 @@ export class Subscriptions implements ConsumerHost {
   restore(s: Session): void {
     for (const c of [...this.consumers.values()]) {
       if (c.state === "subscribing" || c.state === "open") {
-        this.writeSubscribe(c, s);
+        this.writeSubscribe(c, s, true);
       } else if (c.state === "removing") {
         if (c.removeDurable) {
           this.writeSubscribe(c, s);
@@ -133,9 +133,10 @@ export class Subscriptions implements ConsumerHost {
     }
   }
 
-  private writeSubscribe(c: ConsumerImpl, s: Session): void {
+  /** `resubscribe`: after a reconnect, with the ids this consumer acknowledged lately (see `ConsumerImpl.acked`). */
+  private writeSubscribe(c: ConsumerImpl, s: Session, resubscribe = false): void {
     this.disarm(c, this.subscribeOps);
-    s.request({ subscribe: c.subscribeBody() }, (reply) => {
+    s.request({ subscribe: c.subscribeBody(resubscribe) }, (reply) => {
       if (!reply) return; // connection lost: re-subscribed on the next epoch
       if (reply.error) {
         const err = errorFromWire(reply.error.code ?? "", reply.error.message ?? "");

@@ -254,6 +254,7 @@ export namespace fedwire {
         hops: number;
         origins: string[];
         maxMessageHops: number;
+        ackedIds: string[];
         static create(properties: fedwire.Subscribe.$Shape): fedwire.Subscribe & fedwire.Subscribe.$Shape;
         static create(properties?: fedwire.Subscribe.$Properties): fedwire.Subscribe;
         static encode(m: fedwire.Subscribe.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -274,6 +275,7 @@ export namespace fedwire {
             hops?: (number|null);
             origins?: (string[]|null);
             maxMessageHops?: (number|null);
+            ackedIds?: (string[]|null);
             $unknowns?: Uint8Array[];
         }
         type $Shape = fedwire.Subscribe.$Properties;

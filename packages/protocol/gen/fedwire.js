@@ -2482,6 +2482,7 @@ $root.fedwire = (function() {
          * @property {number|null} [hops] Subscribe hops
          * @property {Array.<string>|null} [origins] Subscribe origins
          * @property {number|null} [maxMessageHops] Subscribe maxMessageHops
+         * @property {Array.<string>|null} [ackedIds] Subscribe ackedIds
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
 
@@ -2509,6 +2510,7 @@ $root.fedwire = (function() {
         var Subscribe = function (p) {
             this.brokerPath = [];
             this.origins = [];
+            this.ackedIds = [];
             if (p)
                 for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                     if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -2588,6 +2590,14 @@ $root.fedwire = (function() {
         Subscribe.prototype.maxMessageHops = 0;
 
         /**
+         * Subscribe ackedIds.
+         * @member {Array.<string>} ackedIds
+         * @memberof fedwire.Subscribe
+         * @instance
+         */
+        Subscribe.prototype.ackedIds = $util.emptyArray;
+
+        /**
          * Creates a new Subscribe instance using the specified properties.
          * @function create
          * @memberof fedwire.Subscribe
@@ -2641,6 +2651,10 @@ $root.fedwire = (function() {
             }
             if (m.maxMessageHops != null && $Object.hasOwnProperty.call(m, "maxMessageHops") && m.maxMessageHops !== 0)
                 w.uint32(/* id 9, wireType 0 =*/72).uint32(m.maxMessageHops);
+            if (m.ackedIds != null && m.ackedIds.length) {
+                for (var i = 0; i < m.ackedIds.length; ++i)
+                    w.uint32(/* id 10, wireType 2 =*/82).string(m.ackedIds[i]);
+            }
             if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                 for (var i = 0; i < m.$unknowns.length; ++i)
                     w.raw(m.$unknowns[i]);
@@ -2764,6 +2778,14 @@ $root.fedwire = (function() {
                             delete m.maxMessageHops;
                         continue;
                     }
+                case 10: {
+                        if (u !== 2)
+                            break;
+                        if (!(m.ackedIds && m.ackedIds.length))
+                            m.ackedIds = [];
+                        m.ackedIds.push(r.stringVerify());
+                        continue;
+                    }
                 }
                 r.skipType(u, q, t);
                 if (!r.discardUnknown) {
@@ -2850,6 +2872,14 @@ $root.fedwire = (function() {
                     m.maxMessageHops = d.maxMessageHops >>> 0;
                 }
             }
+            if (d.ackedIds) {
+                if (!$Array.isArray(d.ackedIds))
+                    throw $TypeError(".fedwire.Subscribe.ackedIds: array expected");
+                m.ackedIds = $Array(d.ackedIds.length);
+                for (var i = 0; i < d.ackedIds.length; ++i) {
+                    m.ackedIds[i] = $String(d.ackedIds[i]);
+                }
+            }
             return m;
         };
 
@@ -2873,6 +2903,7 @@ $root.fedwire = (function() {
             if (o.arrays || o.defaults) {
                 d.brokerPath = [];
                 d.origins = [];
+                d.ackedIds = [];
             }
             if (o.defaults) {
                 d.subscriptionId = 0;
@@ -2915,6 +2946,12 @@ $root.fedwire = (function() {
             }
             if (m.maxMessageHops != null && $Object.hasOwnProperty.call(m, "maxMessageHops")) {
                 d.maxMessageHops = m.maxMessageHops;
+            }
+            if (m.ackedIds && m.ackedIds.length) {
+                d.ackedIds = $Array(m.ackedIds.length);
+                for (var j = 0; j < m.ackedIds.length; ++j) {
+                    d.ackedIds[j] = m.ackedIds[j];
+                }
             }
             return d;
         };

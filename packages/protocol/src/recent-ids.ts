@@ -20,6 +20,11 @@ export class RecentIds {
     return false;
   }
 
+  /** The recorded keys, oldest first. */
+  values(): IterableIterator<string> {
+    return this.keys.values();
+  }
+
   /** Whether `key` was recorded (and not evicted or forgotten since). */
   has(key: string): boolean {
     return this.keys.has(key);

@@ -25,6 +25,12 @@ export interface ReplicatedStrategyOptions {
   logger: Logger;
 }
 
+/**
+ * A slave cut off from a master that still holds its lease for longer than this no longer
+ * counts as in sync (the master degrades after its replica timeout, 1 s by default).
+ */
+const STALE_AFTER_CUT_MS = 1_000;
+
 /** File in `<dataDir>` naming the last term this member served as master (its token). */
 const LAST_TERM_FILE = "ha-last-term";
 
@@ -42,10 +48,10 @@ export function replicatedStrategy(o: ReplicatedStrategyOptions): HaStrategy {
   const dir = path.join(o.dataDir, "replica");
   let replica: ReplicaClient | undefined;
   let store: ReplicatedStore | undefined;
-  /** The replica was caught up with the master of `inSyncEpoch` when last heard. */
-  let inSyncEpoch = 0;
-  /** When the replica lost its link while the same master still held the lease. */
-  let disconnectedSince: number | undefined;
+  /** The master we follow went on without us (we were cut off while it kept its lease). */
+  let stale = false;
+  /** When the replica lost its link while the master still held the lease. */
+  let cutSince: number | undefined;
   let following: string | undefined;
 
   const lastTermFile = path.join(o.dataDir, LAST_TERM_FILE);
@@ -72,17 +78,17 @@ export function replicatedStrategy(o: ReplicatedStrategyOptions): HaStrategy {
         const url = holder.info["replication"];
         if (url && url !== following) {
           following = url;
-          inSyncEpoch = 0;
+          stale = false;
           r.connect(url, { epoch: holder.token });
         }
-        if (st.caughtUp && st.epoch === holder.token) {
-          inSyncEpoch = holder.token;
-          disconnectedSince = undefined;
-        } else if (st.state !== "streaming") {
+        if (st.state === "streaming") {
+          cutSince = undefined;
+          if (st.caughtUp) stale = false;
+        } else {
           // A master that keeps its lease while we are cut off goes on without us (it degrades
-          // after its replica timeout): our copy is no longer complete.
-          disconnectedSince ??= Date.now();
-          if (Date.now() - disconnectedSince > 1_000) inSyncEpoch = 0;
+          // after its replica timeout, 1 s by default): our copy is no longer complete.
+          cutSince ??= Date.now();
+          if (Date.now() - cutSince > STALE_AFTER_CUT_MS) stale = true;
         }
         return false;
       }
@@ -90,7 +96,8 @@ export function replicatedStrategy(o: ReplicatedStrategyOptions): HaStrategy {
       // Nobody holds the lease: may we run?
       const last = await o.lease.lastToken();
       if (last === 0) return true;
-      if (inSyncEpoch === last) return true;
+      // We followed the last master, caught up with it, and it did not go on without us.
+      if (st.snapshotComplete && st.epoch === last && st.caughtUpAt !== null && !stale) return true;
       return (await readLastTerm()) === last;
     },
 
@@ -122,7 +129,8 @@ export function replicatedStrategy(o: ReplicatedStrategyOptions): HaStrategy {
 
     async afterTerm(): Promise<void> {
       store = undefined;
-      inSyncEpoch = 0;
+      stale = false;
+      cutSince = undefined;
     },
 
     status(): unknown {
