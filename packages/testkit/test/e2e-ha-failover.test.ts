@@ -113,3 +113,33 @@ describe.each<HaTestMode>(["shared-file", "redis", "replicated"])("ha mode %s", 
     expect(String(fenced?.["reason"])).toMatch(/not renewed in time|taken over/);
   }, 120_000);
 });
+
+test("fedmq status shows each member's role, the group's lease holder, fencing token and replication; role changes are log lines and metrics", async () => {
+  const dir = await tempDir("fedmq-ha-status-");
+  const { group, redis: r } = await groupFor("replicated", dir);
+  try {
+    const master = await group.waitForMaster();
+    const slave = group.members.find((m) => m !== master)!;
+    await waitFor(async () => ((await slave.status())?.replication as { caughtUp?: boolean } | null)?.caughtUp === true, { timeoutMs: 20_000, what: "the slave caught up" });
+    const out = await spawnManaged(process.execPath, [CLI_MAIN, "status", "--json", ...group.members.flatMap((m) => ["--admin", m.admin])], { name: "status" });
+    expect((await out.exited).code).toBe(0);
+    const doc = JSON.parse(out.stdoutLines.join("\n")) as { nodes: Array<{ ok: boolean; data: { role: string; ready: boolean; ha: { group: string; member: string; leaseHolder: string; fencingToken: number; replication: { state: string } } } }> };
+    const rows = doc.nodes.map((n) => [n.data.role, n.data.ready, n.data.ha.group, n.data.ha.member, n.data.ha.leaseHolder, n.data.ha.fencingToken, n.data.ha.replication.state]);
+    expect(rows).toEqual(group.members.map((m) => m === master
+      ? ["master", true, "g1", m.name, master.name, 1, "in-sync"]
+      : ["slave", false, "g1", m.name, master.name, 1, "streaming"]));
+    const table = await spawnManaged(process.execPath, [CLI_MAIN, "status", ...group.members.flatMap((m) => ["--admin", m.admin])], { name: "status-table" });
+    expect((await table.exited).code).toBe(0);
+    expect(table.stdoutLines[0]).toMatch(/^NODE\s+SITE\s+ROLE\s+GROUP\s+MASTER\s+TOKEN\s+REPLICATION\s+READY/);
+    expect(table.stdoutLines.find((l) => l.startsWith(master.name))).toMatch(new RegExp(`^${master.name}\\s+s1\\s+master\\s+g1\\s+${master.name}\\s+1\\s+in-sync, lag 0\\s+yes`));
+    // One log line and one metric per role change.
+    expect(master.logs().filter((l) => l.msg === "role slave -> master")).toHaveLength(1);
+    const metrics = await (await fetch(`${master.admin}/metrics`)).text();
+    expect(metrics).toContain('fedmq_ha_role_changes_total{group="g1",from="slave",to="master"} 1');
+    expect(metrics).toContain('fedmq_ha_role{group="g1",role="master"} 1');
+    expect(metrics).toContain('fedmq_ha_fencing_token{group="g1"} 1');
+  } finally {
+    await killAllManaged();
+    await r?.close();
+  }
+}, 120_000);

@@ -9,6 +9,7 @@ import { SILENT_LOGGER, type Logger } from "../options";
 import type { MessageStore } from "../store/message-store";
 import { DEFAULT_LEASE_TIMING, type Lease, type LeaseHolder, type LeaseTiming } from "./lease";
 import type { HaMode, HaRole, HaStatus } from "./ha-status";
+import type { RouteEvent } from "../trace/route-trace";
 
 /** The node's lease may have lapsed: it must not serve or write. */
 export const NodeFencedError = defineError("NodeFencedError", "FEDMQ_ERR_NODE_FENCED");
@@ -96,7 +97,7 @@ export class HaNode implements AdminSource, AsyncDisposable {
   /** Start the admin endpoint and the slave loop. Resolves at once: the member runs as slave. */
   static async create(opts: HaNodeOptions): Promise<HaNode> {
     const ha = new HaNode(opts);
-    if (opts.admin) ha.admin = await AdminServer.start(ha, { url: opts.admin, allowRemote: opts.adminAllowRemote ?? false, logger: ha.log });
+    if (opts.admin) ha.admin = await AdminServer.start(ha, { url: opts.admin, allowRemote: opts.adminAllowRemote ?? false, peers: opts.node.peers ?? [], logger: ha.log });
     ha.log.info({ group: opts.group, mode: opts.mode, lease: opts.lease.kind, ttlMs: ha.timing.ttlMs }, "ha member started as slave");
     ha.schedulePoll(0);
     return ha;
@@ -282,7 +283,9 @@ export class HaNode implements AdminSource, AsyncDisposable {
   // ---- AdminSource ----
 
   info(): BrokerInfo {
-    if (this.node) return this.node.info();
+    // The admin endpoint is the member's: it answers under the member's name (the node it runs
+    // as master serves under the group's name).
+    if (this.node) return { ...this.node.info(), id: this.id };
     return {
       id: this.id, site: this.opts.node.site ?? "", listen: [], uptimeMs: Date.now() - this.startedAt, connections: 0, received: 0, duplicates: 0,
       memoryUsedBytes: 0, store: { engine: "none", messages: 0, bytes: 0, segments: 0, fsyncs: 0, appendsSynced: 0 }, recovery: undefined,
@@ -303,6 +306,11 @@ export class HaNode implements AdminSource, AsyncDisposable {
 
   get bridges(): readonly Bridge[] {
     return this.node?.bridges ?? [];
+  }
+
+  /** The serving node's routing decisions (`GET /api/v1/trace/:id`); none while slave. */
+  get trace(): { lookup(id: string): RouteEvent[] } | undefined {
+    return this.node?.trace;
   }
 
   get advisories(): { readonly table: DemandTable } {
