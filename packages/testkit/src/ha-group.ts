@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { spawnManaged, type ManagedProcess } from "./child";
-import { CLI_MAIN } from "./node-process";
+import { CLI_MAIN, parseLogLines } from "./node-process";
 import { reservePorts } from "./ports";
 import { waitFor } from "./wait";
 import { TestkitArgumentError } from "./errors";
@@ -66,15 +66,7 @@ export class HaMemberProcess {
 
   /** Parsed JSON log lines so far. */
   logs(): Array<Record<string, unknown>> {
-    const out: Array<Record<string, unknown>> = [];
-    for (const l of this.proc.stdoutLines) {
-      try {
-        out.push(JSON.parse(l) as Record<string, unknown>);
-      } catch {
-        // not a log line
-      }
-    }
-    return out;
+    return parseLogLines(this.proc.stdoutLines);
   }
 }
 

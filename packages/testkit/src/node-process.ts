@@ -20,6 +20,19 @@ export interface NodeProcessOptions {
   readyTimeoutMs?: number;
 }
 
+/** The JSON (pino) lines among a process's output lines, parsed; other lines skipped. */
+export function parseLogLines(lines: readonly string[]): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (const l of lines) {
+    try {
+      out.push(JSON.parse(l) as Record<string, unknown>);
+    } catch {
+      // not a log line
+    }
+  }
+  return out;
+}
+
 /** A `fedmq node` child process: real process, real sockets, killable with -9. */
 export class NodeProcess {
   proc!: ManagedProcess;
@@ -38,15 +51,7 @@ export class NodeProcess {
 
   /** Parsed JSON log lines so far. */
   logs(): Array<Record<string, unknown>> {
-    const out: Array<Record<string, unknown>> = [];
-    for (const l of this.proc.stdoutLines) {
-      try {
-        out.push(JSON.parse(l) as Record<string, unknown>);
-      } catch {
-        // not a log line
-      }
-    }
-    return out;
+    return parseLogLines(this.proc.stdoutLines);
   }
 
   async kill9(): Promise<void> {

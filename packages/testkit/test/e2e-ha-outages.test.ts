@@ -107,3 +107,35 @@ test("replicated mode: the slave's link cut under load — master reports it and
   expect(next).toBe(slave);
   await expectExactlyOnce(load, 1600);
 }, 180_000);
+
+test("replicated mode: a slave frozen while the master receipts without it is never elected with its stale copy", async () => {
+  const dir = await tempDir("fedmq-ha-repl-stale-");
+  redis = await startRedis({ appendonly: true, args: ["--appendfsync", "always"] });
+  const group = await HaGroup.create({ mode: "replicated", dir, redisUrl: `redis://127.0.0.1:${redis.port}/0` });
+  await group.startAll();
+  const master = await group.waitForMaster();
+  const slave = group.members.find((m) => m !== master)!;
+  const replication = async (m: typeof master) => (await m.status())?.replication as { state?: string; caughtUp?: boolean } | null | undefined;
+  await waitFor(async () => (await replication(slave))?.caughtUp === true, { timeoutMs: 20_000, what: "the slave caught up" });
+
+  const load = await startLoad(dir, group.failoverUrl(), 2, 600);
+  await waitFor(() => load.receipted() >= 100, { timeoutMs: 60_000, what: "100 receipts" });
+  // Frozen, the slave's link goes silent (no reset): the master gives up on it after its replica
+  // timeout and receipts on its own write alone.
+  slave.proc.sigstop();
+  await waitFor(async () => (await replication(master))?.state === "degraded", { timeoutMs: 10_000, what: "the master degraded" });
+  const atDegrade = load.receipted();
+  await waitFor(() => load.receipted() >= atDegrade + 100, { timeoutMs: 60_000, what: "receipts without the slave" });
+  await master.proc.kill9();
+  slave.proc.sigcont();
+  // The slave still believes it was caught up, but the master recorded that it went on alone.
+  const deadline = Date.now() + 3_000;
+  while (Date.now() < deadline) expect(await group.masters()).toEqual([]);
+  expect((await slave.status())?.role).toBe("slave");
+
+  // The old master comes back: it served the last term, so it may run; nothing is lost.
+  await master.start();
+  const next = await group.waitForMaster({ timeoutMs: 20_000 });
+  expect(next).toBe(master);
+  await expectExactlyOnce(load, 1200);
+}, 180_000);

@@ -16,12 +16,17 @@ export interface HaKeys {
   readonly token: string;
   /** Prefix of every key of the group's store. */
   readonly storePrefix: string;
+  /**
+   * `replicated` mode: the fencing token of a master that receipted writes no slave has
+   * (replication degraded); no slave may be elected while it names the last term.
+   */
+  readonly degraded: string;
 }
 
 /** The keys of HA group `group` (letters, digits, `_`, `-`, `.`). Throws `LeaseOptionError` for another name. */
 export function haKeys(group: string): HaKeys {
   const g = checkLeaseName("group", group);
-  return Object.freeze({ lease: `fedmq:ha:${g}:lease`, token: `fedmq:ha:${g}:token`, storePrefix: `fedmq:store:${g}:` });
+  return Object.freeze({ lease: `fedmq:ha:${g}:lease`, token: `fedmq:ha:${g}:token`, storePrefix: `fedmq:store:${g}:`, degraded: `fedmq:ha:${g}:degraded` });
 }
 
 /** The fencing token key of `group` (same as `haKeys(group).token`). */

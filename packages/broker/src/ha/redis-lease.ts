@@ -380,6 +380,33 @@ export class RedisLease implements Lease, AsyncDisposable {
     return token;
   }
 
+  /**
+   * `replicated` mode: record (`token`) or clear (`null`) that the master of term `token`
+   * receipts writes no slave has. Clearing only removes this term's mark.
+   */
+  async markDegraded(token: number, on: boolean): Promise<void> {
+    this.assertOpen();
+    try {
+      await this.timed(this.connected().then(() => (on
+        ? this.redis.set(this.keys.degraded, String(token))
+        : this.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, this.keys.degraded, String(token)))), on ? "mark degraded" : "clear degraded");
+    } catch (err) {
+      throw this.failure(err, on ? "mark degraded" : "clear degraded");
+    }
+  }
+
+  /** The term whose master last receipted writes no slave has (0: none). */
+  async degradedToken(): Promise<number> {
+    this.assertOpen();
+    let raw: string | null;
+    try {
+      raw = await this.timed(this.connected().then(() => this.redis.get(this.keys.degraded)), "read degraded");
+    } catch (err) {
+      throw this.failure(err, "read degraded");
+    }
+    return raw === null ? 0 : Number(raw) || 0;
+  }
+
   /** Closes the connection if the lease opened it (a caller's instance is left open). Does not release the lease. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -2,6 +2,7 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "../options";
 import { JournalStore } from "../store";
+import { StoreUnavailableError } from "../store/store-errors";
 import type { MessageStore } from "../store/message-store";
 import type { HaStrategy } from "./ha-node";
 import type { LeaseHolder } from "./lease";
@@ -96,8 +97,9 @@ export function replicatedStrategy(o: ReplicatedStrategyOptions): HaStrategy {
       // Nobody holds the lease: may we run?
       const last = await o.lease.lastToken();
       if (last === 0) return true;
-      // We followed the last master, caught up with it, and it did not go on without us.
-      if (st.snapshotComplete && st.epoch === last && st.caughtUpAt !== null && !stale) return true;
+      // We followed the last master, caught up with it, and it did not go on without us (it
+      // records in Redis, before its first receipt without a slave, that it did).
+      if (st.snapshotComplete && st.epoch === last && st.caughtUpAt !== null && !stale && (await o.lease.degradedToken()) !== last) return true;
       return (await readLastTerm()) === last;
     },
 
@@ -123,7 +125,13 @@ export function replicatedStrategy(o: ReplicatedStrategyOptions): HaStrategy {
       }
       await fsp.writeFile(lastTermFile, `${token}\n`);
       const local = new JournalStore({ dir: storeDir, fence, logger: o.logger });
-      store = new ReplicatedStore({ store: local, listen: o.replicaListen, sync: o.sync, epoch: token, logger: o.logger });
+      store = new ReplicatedStore({
+        store: local, listen: o.replicaListen, sync: o.sync, epoch: token, logger: o.logger,
+        beforeDegradedReceipt: () => o.lease.markDegraded(token, true).catch((err: unknown) => {
+          throw new StoreUnavailableError(`cannot record in the election backend that replication is degraded: ${(err as Error).message}`, { cause: err });
+        }),
+        onInSync: () => void o.lease.markDegraded(token, false).catch((err: unknown) => o.logger.warn({ err }, "replication in sync, but the degraded mark could not be cleared")),
+      });
       return store;
     },
 

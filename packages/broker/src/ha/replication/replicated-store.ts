@@ -320,7 +320,7 @@ export class ReplicatedStore implements MessageStore {
   private replicated(position: number): Promise<void> {
     if (this.replState !== "in-sync") {
       this.noteDegradedWrite();
-      return Promise.resolve();
+      return this.degradedGate();
     }
     for (const s of this.sessions) if (s.inSync && s.acked >= position) return Promise.resolve();
     return new Promise<void>((resolve) => this.waiters.push({ position, resolve }));
@@ -340,6 +340,23 @@ export class ReplicatedStore implements MessageStore {
   }
 
   private warnedDegraded = false;
+  /** The `beforeDegradedReceipt` call of the current degraded period (undefined: none yet). */
+  private degradedMarked: Promise<void> | undefined;
+
+  private degradedGate(): Promise<void> {
+    const hook = this.opts.beforeDegradedReceipt;
+    if (!hook) return Promise.resolve();
+    if (!this.degradedMarked) {
+      const marking = hook();
+      this.degradedMarked = marking;
+      // A failed mark is tried again by the next degraded write.
+      marking.catch((err: unknown) => {
+        if (this.degradedMarked === marking) this.degradedMarked = undefined;
+        this.log.warn({ err }, "replication: could not record the degraded state; degraded receipts wait");
+      });
+    }
+    return this.degradedMarked;
+  }
 
   /** A sync write resolved on the local write only: say so once per degraded period. */
   private noteDegradedWrite(): void {
@@ -365,6 +382,10 @@ export class ReplicatedStore implements MessageStore {
     if (next === "in-sync") {
       if (this.warnedDegraded) this.log.info({ reason }, "replication in sync again: receipts wait for the replica");
       this.warnedDegraded = false;
+      if (this.degradedMarked) {
+        this.degradedMarked = undefined;
+        this.opts.onInSync?.();
+      }
     } else if (prev === "in-sync" && !this.warnedDegraded) {
       this.warnedDegraded = true;
       this.log.warn(

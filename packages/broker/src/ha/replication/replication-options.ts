@@ -60,6 +60,16 @@ export interface ReplicatedStoreOptions {
    * @default 0
    */
   readonly epoch?: number;
+  /**
+   * Called once at the start of each period in which sync writes are receipted without an
+   * in-sync replica (`degraded` / `no-replica`), and awaited before the first such receipt: the
+   * HA election records there that no slave holds every receipted write, so none can be elected
+   * with a stale copy. A rejection fails that write (the client resends). `onInSync` undoes it.
+   * @default none
+   */
+  readonly beforeDegradedReceipt?: (() => Promise<void>) | null;
+  /** Called when a replica is in sync again after a degraded period. @default none */
+  readonly onInSync?: (() => void) | null;
   /** pino-compatible logger. @default silent */
   readonly logger?: StoreLogger;
 }
@@ -78,6 +88,8 @@ export const DEFAULT_REPLICATED_STORE_OPTIONS: Readonly<Required<Omit<Replicated
   maxReplicaBufferBytes: 256 * 1024 * 1024,
   maxProducers: 100_000,
   epoch: 0,
+  beforeDegradedReceipt: null,
+  onInSync: null,
   logger: SILENT_LOGGER,
 });
 
