@@ -12,6 +12,7 @@ const { BrokerProcess, freePort, readMachineCpu } = require("./broker-proc");
 const { WorkerHandle } = require("./worker-handle");
 const { IdSet, compareSets } = require("./id-set");
 const { summarize, concatSamples } = require("./stats");
+const { HaSetup } = require("./ha-group-proc");
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -127,6 +128,7 @@ async function runOnce(ctx, spec, runIndex) {
   // A line of nodes (spec.line = N): producers on the first, consumers on the last, a bridge
   // between each neighbour pair (networkTTL = N - 1); the first node is the one measured.
   const others = [];
+  let haSetup;
   try {
     let consumerUrl;
     if (spec.line) {
@@ -146,6 +148,15 @@ async function runOnce(ctx, spec, runIndex) {
       fs.mkdirSync(d0);
       broker = await startBroker(ctx, names[0], d0, { port: ports[0], extraArgs: ["--topology", topo] });
       consumerUrl = others[0].url;
+    } else if (spec.ha) {
+      // An HA group in place of the node: the master is "the node" measured, the other members
+      // and redis count as other nodes; stopping the master stops the whole group.
+      const ha = await HaSetup.start({ mode: spec.ha.mode, sync: spec.ha.sync, dir });
+      live.add(ha);
+      haSetup = ha;
+      const h = await ha.handles();
+      broker = h.broker;
+      others.push(...h.others);
     } else {
       broker = await startBroker(ctx, `bench-${spec.name}-${runIndex + 1}`, dir);
     }
@@ -234,6 +245,10 @@ async function runOnce(ctx, spec, runIndex) {
   } finally {
     for (const b of others) await b.stop();
     await finish(rec, broker, [...producers, ...consumers], dir, ctx);
+    if (haSetup) {
+      await haSetup.close();
+      live.delete(haSetup);
+    }
   }
   return rec;
 }

@@ -6,11 +6,13 @@
  * and an exact-count check on every run (each receipted message received exactly once per
  * receiver group; any mismatch fails the run and the exit code).
  *
- *   node scripts/bench/run.js [--only W1s,W1c,W2,W1s-latency,backlog] [--runs 3] [--scale 1]
+ *   node scripts/bench/run.js [--only W1s,W1c,W1c-replicated,W2,W1s-latency,W3,W3-ttl3,W4,backlog] [--runs 3] [--scale 1]
  *        [--backlog] [--backlog-drain] [--node-prof DIR] [--worker-prof DIR] [--node-args "…"]
  *        [--prefetch 1000] [--w2-mode async|window] [--w2-window 256] [--latency-rate N]
  *        [--data-dir DIR] [--keep-data] [--out bench-results] [--stall-ms 30000] [--store journal|memory]
  *        [--quiet-wait 120] [--quiet-pct 25] [--retries 2]
+ *        [--ha-modes shared-file,redis,replicated] [--kills 10] [--w4-window 4] [--w4-rate 0]
+ *        [--w4-reconnect "initialReconnectDelay=10&maxReconnectDelay=25&randomize=false"]
  * The machine may be shared: before each run it waits (up to --quiet-wait s) until other
  * processes use under --quiet-pct % of a core, and each run records the CPU others used while
  * it measured, plus the hypervisor's steal; above 20 % of a core the run is repeated (up to
@@ -20,10 +22,28 @@
  * Workloads (1 KiB bodies):
  *   W1s          persistent queue, 1 producer awaiting each receipt, 1 consumer, 50,000 msgs
  *   W1c          same, 8 producers + 8 consumers (each one connection; 2 processes of 4 each), 200,000
+ *   W1c-replicated  W1c against a 2-member HA group, mode `replicated`, `sync: replica` (own
+ *                redis-server for the election, clients through failover:(a,b)); its table adds
+ *                msg/s / the median W1c msg/s of the same invocation (goal >= 0.50) and the CPU of
+ *                the slave + redis
  *   W2           non-persistent topic, 1 producer, 4 subscriber processes, 200,000 msgs. Producer default:
  *                `async: true` sends, one awaited at a time (--w2-mode async --w2-window 1): best of
  *                async x {1, 16, 32, 64, 128, 256, 1024} and receipted x {256, 1024} on this machine
  *   W1s-latency  W1s paced (open loop) at 50 % of the best W1s run of this invocation
+ *   W3           W1c's clients, producers on node n0, consumers on n1, one bridge n0 -> n1
+ *   W3-ttl3      W1s's clients over a line of 4 nodes (3 bridge hops)
+ *   W4           HA failover (ha-failover.js), per mode of --ha-modes: a 2-member group (own
+ *                redis-server for redis / replicated), in-process clients through failover:(a,b)
+ *                (--w4-reconnect): 2 producers x --w4-window receipted persistent 1 KiB sends in
+ *                flight (--w4-rate: paced total, 0 = unpaced), 2 consumers acking each delivery.
+ *                --kills times: standby ready (replicated: caught up) and 1 s of flow, kill -9 of
+ *                the master, time to the first receipt and first delivery on a connection
+ *                re-established after the kill, with the breakdown (lease taken, store recovered,
+ *                admin says master, clients back, failover hold); the killed member restarts as
+ *                slave. Then the producers stop, the queue drains: lost (receipted, never
+ *                delivered) and duplicated (delivered more than once) messages, exactly. Goals:
+ *                median < 1 s, max < 2 s, 0 lost, 0 duplicated. One pass per mode (--runs does
+ *                not apply).
  *   backlog      (--backlog; minutes) 1,000,000 persistent msgs, no consumer, window 256 over 4
  *                connections; node RSS; SIGTERM, restart on the same dir, time to "node ready"
  * Progress goes to stderr; the table to stdout; JSON (git commit, node, CPUs, every raw run) to
@@ -37,11 +57,13 @@ const path = require("node:path");
 const { execFileSync } = require("node:child_process");
 const { runOnce, killAll, log } = require("./run-once");
 const { runBacklog } = require("./backlog");
+const { runW4Mode } = require("./ha-failover");
 const { spread, fmtNum } = require("./stats");
 
 const ROOT = path.resolve(__dirname, "../..");
-const ALL = ["W1s", "W1c", "W2", "W1s-latency", "W3", "W3-ttl3", "backlog"];
-const DEFAULT_SET = ["W1s", "W1c", "W2", "W1s-latency", "W3", "W3-ttl3"];
+const ALL = ["W1s", "W1c", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-ttl3", "W4", "backlog"];
+const DEFAULT_SET = ["W1s", "W1c", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-ttl3", "W4"];
+const HA_MODES = ["shared-file", "redis", "replicated"];
 const KIB = 1024;
 /** A run during which other processes used more than this % of a core is repeated (--retries). */
 const DISTURBED_PCT = 20;
@@ -51,12 +73,14 @@ function parseArgs(argv) {
     only: null, runs: 3, scale: 1, backlog: false, backlogDrain: false, nodeProf: null, workerProf: null, nodeArgs: "",
     prefetch: 1000, w2Mode: "async", w2Window: 1, latencyRate: 0, dataDir: os.tmpdir(), keepData: false,
     out: path.join(ROOT, "bench-results"), stallMs: 30_000, store: "journal", quietWait: 120, quietPct: 25, retries: 2,
+    haModes: HA_MODES.join(","), kills: 10, w4Window: 4, w4Rate: 0, w4Reconnect: "initialReconnectDelay=10&maxReconnectDelay=25&randomize=false",
   };
   const flags = { backlog: "backlog", "backlog-drain": "backlogDrain", "keep-data": "keepData" };
   const values = {
     only: "only", runs: "runs", scale: "scale", "node-prof": "nodeProf", "worker-prof": "workerProf", "node-args": "nodeArgs",
     prefetch: "prefetch", "w2-mode": "w2Mode", "w2-window": "w2Window", "latency-rate": "latencyRate", "data-dir": "dataDir",
     out: "out", "stall-ms": "stallMs", store: "store", "quiet-wait": "quietWait", "quiet-pct": "quietPct", retries: "retries",
+    "ha-modes": "haModes", kills: "kills", "w4-window": "w4Window", "w4-rate": "w4Rate", "w4-reconnect": "w4Reconnect",
   };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i];
@@ -76,6 +100,13 @@ function parseArgs(argv) {
     } else throw new Error(`unknown option '${argv[i]}' (see --help)`);
   }
   if (!(o.retries >= 0)) throw new Error(`option '--retries' must be an integer >= 0, got '${o.retries}'`);
+  if (!(o.w4Rate >= 0)) throw new Error(`option '--w4-rate' must be a number of msg/s >= 0 (0: as fast as the window allows), got '${o.w4Rate}'`);
+  for (const k of ["kills", "w4Window"]) {
+    if (!Number.isInteger(o[k]) || o[k] <= 0) throw new Error(`option '--${k === "kills" ? "kills" : "w4-window"}' must be a positive integer, got '${o[k]}'`);
+  }
+  o.haModes = String(o.haModes).split(",").map((m) => m.trim()).filter(Boolean);
+  for (const m of o.haModes) if (!HA_MODES.includes(m)) throw new Error(`option '--ha-modes': unknown mode '${m}' (known: ${HA_MODES.join(", ")})`);
+  if (o.haModes.length === 0) throw new Error("option '--ha-modes' names no mode");
   if (!(o.quietWait >= 0)) throw new Error(`option '--quiet-wait' must be a number of seconds >= 0, got '${o.quietWait}'`);
   for (const k of ["runs", "scale", "prefetch", "w2Window", "stallMs", "quietPct"]) {
     if (!Number.isFinite(o[k]) || o[k] <= 0) throw new Error(`option '--${k}' must be a positive number, got '${o[k]}'`);
@@ -115,6 +146,16 @@ function makeSpecs(o) {
       ...base, name: "W1c", dest: "queue://bench.w1c", count: w1c, warmup: warm(w1c),
       producers: [{ connections: 4 }, { connections: 4 }], consumers: [{ connections: 4 }, { connections: 4 }],
       layout: "8 producers = 2 processes x 4 connections (each awaits each receipt); 8 consumers = 2 processes x 4 connections (2 cores)",
+    },
+    "W1c-replicated": {
+      ...base, name: "W1c-replicated", dest: "queue://bench.w1c", count: w1c, warmup: warm(w1c), ha: { mode: "replicated", sync: "replica" },
+      producers: [{ connections: 4 }, { connections: 4 }], consumers: [{ connections: 4 }, { connections: 4 }],
+      layout: "W1c's clients against a 2-member HA group, mode replicated, sync: replica (a receipt waits for the slave's copy), own redis-server for the election, clients through failover:(a,b); compare msg/s with W1c",
+    },
+    W4: {
+      name: "W4", dest: "queue://bench.w4", bodySize: KIB, modes: o.haModes, kills: o.kills, producers: 2, window: o.w4Window, rate: o.w4Rate,
+      consumers: 2, prefetch: 100, settleMs: 1_000, takeoverTimeoutMs: 30_000, drainQuietMs: 15_000, failoverParams: o.w4Reconnect,
+      layout: `per HA mode a 2-member group (own redis-server for redis / replicated), in-process clients through failover:(a,b)?${o.w4Reconnect}: 2 producers x ${o.w4Window} receipted persistent 1 KiB sends in flight${o.w4Rate > 0 ? `, paced to ${o.w4Rate} msg/s` : ""}, 2 consumers (prefetch 100, ack each); ${o.kills} x: standby ready (replicated: caught up) and 1 s of flow, kill -9 of the master, restart it as slave`,
     },
     W3: {
       ...base, name: "W3", dest: "queue://bench.w3", count: Math.round(w1c / 2), warmup: warm(Math.round(w1c / 2)), line: 2,
@@ -167,9 +208,37 @@ const GOALS = {
   "backlog:node RSS peak, fill MiB": { text: "< 512", ok: (v) => v < 512 },
   "backlog:node RSS peak, recovery MiB": { text: "< 512", ok: (v) => v < 512 },
   "backlog:restart to ready ms": { text: "< 10,000", ok: (v) => v < 10000 },
+  "W1c-replicated:msg/s / W1c median": { text: ">= 0.50", ok: (v) => v >= 0.5 },
+  "W4:kill -> first receipt ms": { text: "median < 1,000, max < 2,000", ok: (v, s) => v < 1000 && s.max < 2000 },
+  "W4:kill -> first delivery ms": { text: "median < 1,000, max < 2,000", ok: (v, s) => v < 1000 && s.max < 2000 },
+  "W4:lost messages": { text: "0", ok: (v, s) => s.max === 0 },
+  "W4:duplicated messages": { text: "0", ok: (v, s) => s.max === 0 },
 };
 
-function rowsFor(name, runs) {
+/** W4's rows for one mode: every kill of every pass is one value. */
+function w4Rows(runs) {
+  const kills = runs.flatMap((r) => r.kills ?? []);
+  const k = (label, get, digits = 0) => ({ label, values: kills.map(get), digits });
+  return [
+    k("kill -> first receipt ms", (x) => x.firstReceiptMs),
+    k("kill -> first delivery ms", (x) => x.firstDeliveryMs),
+    k("kill -> lease taken (log) ms", (x) => x.leaseTakenMs),
+    k("kill -> node ready (log) ms", (x) => x.nodeReadyMs),
+    k("store recovery ms", (x) => x.storeRecoveryMs),
+    k("kill -> admin says master ms", (x) => x.adminMasterMs),
+    k("kill -> first client back ms", (x) => x.firstClientReconnectMs),
+    k("kill -> all clients back ms", (x) => x.allClientsReconnectedMs),
+    k("failover hold ran out (1 = yes)", (x) => (x.holdTimedOut ? 1 : 0)),
+    k("msg/s before the kill", (x) => x.before?.receiptsPerSec),
+    { label: "kills", values: runs.map((r) => r.kills?.length ?? 0), digits: 0 },
+    { label: "lost messages", values: runs.map((r) => r.check?.lost), digits: 0 },
+    { label: "duplicated messages", values: runs.map((r) => r.check?.duplicated), digits: 0 },
+    { label: "receipted messages", values: runs.map((r) => r.check?.receipted), digits: 0 },
+  ];
+}
+
+function rowsFor(name, runs, results) {
+  if (name.startsWith("W4 ")) return w4Rows(runs);
   const ok = runs.filter((r) => r.ok || r.msgPerSec !== undefined || r.restartReadyMs !== undefined);
   const m = (label, get, digits = 0) => ({ label, values: ok.map(get), digits });
   if (name === "backlog") {
@@ -190,6 +259,10 @@ function rowsFor(name, runs) {
   if (name === "W2") rows.push(m("deliveries/s", (r) => r.deliveriesPerSec));
   if (name === "W1s-latency") rows.push(m("target msg/s", (r) => r.targetRate));
   rows.push(m("msg/s", (r) => r.msgPerSec));
+  if (name === "W1c-replicated") {
+    const base = spread((results.W1c ?? []).filter((r) => r.ok).map((r) => r.msgPerSec)).median;
+    rows.push(m("msg/s / W1c median", (r) => r.msgPerSec / base, 2));
+  }
   if (name === "W1s-latency") {
     for (const k of ["p50", "p99", "max"]) rows.push(m(`e2e ${k} ms`, (r) => r.e2eMs?.[k], 1));
     for (const k of ["p50", "p99", "max"]) rows.push(m(`receipt ${k} ms`, (r) => r.receiptMs?.[k], 2));
@@ -199,6 +272,7 @@ function rowsFor(name, runs) {
     rows.push(m("e2e p99 ms (saturated)", (r) => r.e2eMs?.p99, 0));
   }
   rows.push(m("node CPU % (of 1 core)", (r) => r.nodeCpuPct));
+  if (name === "W1c-replicated") rows.push(m("slave + redis CPU % (of 1 core)", (r) => r.otherNodesCpuPct));
   rows.push(m("others' CPU + steal, % of 1 core", (r) => r.disturbancePct));
   rows.push(m("node RSS peak MiB", (r) => r.nodeRssPeakMiB));
   return rows;
@@ -208,11 +282,11 @@ function printTable(results, specs, o) {
   const header = ["workload", "metric", "min", "median", "max", "goal", "median vs goal"];
   const lines = [];
   for (const [name, runs] of Object.entries(results)) {
-    for (const row of rowsFor(name, runs)) {
+    for (const row of rowsFor(name, runs, results)) {
       const s = spread(row.values);
-      const goal = GOALS[`${name}:${row.label}`];
+      const goal = GOALS[`${name.split(" ")[0]}:${row.label}`];
       lines.push([name, row.label, fmtNum(s.min, row.digits), fmtNum(s.median, row.digits), fmtNum(s.max, row.digits),
-        goal ? goal.text : "", goal && s.n ? (goal.ok(s.median) ? "meets" : "MISSES") : ""]);
+        goal ? goal.text : "", goal && s.n ? (goal.ok(s.median, s) ? "meets" : "MISSES") : ""]);
     }
     const failed = runs.filter((r) => !r.ok).length;
     const repeated = runs.reduce((a, r) => a + (r.attempts ?? 1) - 1, 0);
@@ -231,15 +305,21 @@ function printTable(results, specs, o) {
     out.push(fmt(l));
   }
   out.push("");
+  let w4Noted = false;
   for (const name of Object.keys(results)) {
     const sp = specs[name];
+    if (name.startsWith("W4 ")) {
+      if (!w4Noted) out.push(`W4: ${specs.W4.layout}; first receipt / delivery = the first on a connection re-established after the kill (the new master's); lost = receipted, never delivered; duplicated = delivered more than once`);
+      w4Noted = true;
+      continue;
+    }
     if (name === "backlog") {
       out.push(`backlog: ${sp.layout}; restart on the same data dir, then ${sp.serve} consumed${o.backlogDrain ? ", then the rest drained and checked (every receipted message exactly once)" : ""}`);
       continue;
     }
     out.push(`${name}: ${sp.layout}; ${sp.count.toLocaleString("en-US")} measured msgs after ${sp.warmup.toLocaleString("en-US")} warm-up${sp.rate ? `; paced at ${Math.round(sp.rate)} msg/s (${o.latencyRateNote})` : ""}`);
   }
-  out.push("msg/s = measured messages / (first measured send -> last delivery); e2e = consumer Date.now() - d.timestamp (1 ms resolution); receipt = send() call -> receipt");
+  if (Object.keys(results).some((n) => !n.startsWith("W4 ") && n !== "backlog")) out.push("msg/s = measured messages / (first measured send -> last delivery); e2e = consumer Date.now() - d.timestamp (1 ms resolution); receipt = send() call -> receipt");
   return out.join("\n");
 }
 
@@ -257,7 +337,7 @@ async function main() {
     fs.mkdirSync(o.workerProf, { recursive: true });
     o.workerArgs.push("--cpu-prof", `--cpu-prof-dir=${path.resolve(o.workerProf)}`);
   }
-  for (const dist of ["client", "cli"]) {
+  for (const dist of ["client", "cli", "testkit"]) {
     if (!fs.existsSync(path.join(ROOT, "packages", dist, "dist"))) throw new Error(`packages/${dist}/dist is missing: run 'npm run build' (or 'npm run bench')`);
   }
   const specs = makeSpecs(o);
@@ -303,6 +383,19 @@ async function main() {
         spec.rate = 0.5 * Math.max(...w1s);
         o.latencyRateNote = `50% of the best W1s run, ${Math.round(Math.max(...w1s))} msg/s`;
       }
+    }
+    if (name === "W4") {
+      // One pass of spec.kills kills per HA mode (--runs does not apply).
+      doc.workloads.W4 = { spec, runs: [] };
+      for (const mode of spec.modes) {
+        const rec = await runW4Mode(ctx, spec, mode);
+        results[`W4 ${mode}`] = [rec];
+        doc.workloads.W4.runs.push(rec);
+        for (const f of rec.failures) doc.failures.push(`W4 ${mode}: ${f}`);
+        for (const a of rec.anomalies) doc.anomalies.push(`W4 ${mode}: ${a}`);
+        save();
+      }
+      continue;
     }
     const runs = [];
     results[name] = runs;
