@@ -243,8 +243,8 @@ async function runOnce(ctx, spec, runIndex) {
       }
     }
   } finally {
-    for (const b of others) await b.stop();
-    await finish(rec, broker, [...producers, ...consumers], dir, ctx);
+    // Workers first (a consumer whose node went away first would end with an error), then nodes.
+    await finish(rec, broker, [...producers, ...consumers], dir, ctx, others);
     if (haSetup) {
       await haSetup.close();
       live.delete(haSetup);
@@ -298,10 +298,10 @@ function verify(rec, spec, preports, creports) {
   }
 }
 
-async function finish(rec, broker, workers, dir, ctx) {
+async function finish(rec, broker, workers, dir, ctx, others = []) {
   for (const w of workers) {
     await w.close();
-    if (w.exitInfo && w.exitInfo.code !== 0 && rec.ok) rec.anomalies.push(`worker ${w.name} exited with code ${w.exitInfo.code}`);
+    if (w.exitInfo && w.exitInfo.code !== 0 && rec.ok) rec.anomalies.push(`worker ${w.name} exited with code ${w.exitInfo.code}${w.error ? `: ${String(w.error).split("\n").slice(0, 3).join(" | ")}` : ""}`);
   }
   if (broker) {
     const st = await broker.stop();
@@ -315,6 +315,7 @@ async function finish(rec, broker, workers, dir, ctx) {
     }
     if (broker.stderr.trim()) rec.anomalies.push(`node stderr: ${broker.stderr.trim().slice(0, 300)}`);
   }
+  for (const b of others) await b.stop();
   if (!ctx.keepData) fs.rmSync(dir, { recursive: true, force: true });
   else rec.dataDir = dir;
 }
