@@ -64,6 +64,12 @@ describe("output", () => {
     expect(stderr).toEqual(["us-east-1 | fedmq: boom\n", "us-east-1 failed: boom\n"]);
   });
 
+  test("an ha member is reported up as a slave of its group", () => {
+    const { out, stdout } = capture();
+    out.standby("eu-1", "g1", "eu-west");
+    expect(stdout).toEqual(["eu-1 up as a member of ha group g1 (slave until it holds the lease; site eu-west)\n"]);
+  });
+
   test("--json passes lines through; a terminal gets the marks", () => {
     const { out, stdout, stderr } = capture({ json: true, symbols: true });
     out.nodeLine("eu-1", "stdout", READY);
@@ -155,6 +161,14 @@ describe("launcher rules (fake nodes)", () => {
     launcher.stop("SIGTERM");
     expect(await outcome).toEqual({ exitCode: 0 });
     expect(stdout[stdout.length - 1]).toBe("network 'fake' stopped\n");
+  });
+
+  test("an ha member that runs as slave counts as up", async () => {
+    const { launcher, outcome, stdout } = launch(["a", "member"]);
+    await waitUntil(() => stdout.includes("network 'fake' up: 2 nodes\n"), "network up");
+    expect(stdout).toContain("member up as a member of ha group g1 (slave until it holds the lease; site s1)\n");
+    launcher.stop("SIGTERM");
+    expect(await outcome).toEqual({ exitCode: 0 });
   });
 
   test("a node that fails to start stops the others: exit 1 with its stderr line", async () => {

@@ -97,8 +97,12 @@ export class NetworkLauncher {
     if (rec?.msg !== "node ready" && !haSlave) return;
     child.markReady();
     const spec = this.topo.nodes[child.name];
-    const listen = haSlave ? `standby (ha group ${String(rec["group"])}, slave until it holds the lease)` : Array.isArray(rec["listen"]) ? rec["listen"].join(", ") : (spec?.listen ?? "?");
-    this.out.ready(child.name, listen, spec?.site ?? "?");
+    if (haSlave) {
+      this.out.standby(child.name, String(rec["group"]), spec?.site ?? "?");
+    } else {
+      const listen = Array.isArray(rec["listen"]) ? rec["listen"].join(", ") : (spec?.listen ?? "?");
+      this.out.ready(child.name, listen, spec?.site ?? "?");
+    }
     if (this.phase === "starting" && this.children.every((c) => c.state === "ready")) {
       this.phase = "up";
       this.out.networkUp(this.topo.network, this.children.length, this.hints());

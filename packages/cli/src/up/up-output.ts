@@ -48,6 +48,11 @@ export class UpOutput {
     this.opts.stdout(`${this.mark("✔", "32")}${node} ready on ${listen} (site ${site})\n`);
   }
 
+  /** An HA member is up: it runs as slave until it holds its group's lease. */
+  standby(node: string, group: string, site: string): void {
+    this.opts.stdout(`${this.mark("✔", "32")}${node} up as a member of ha group ${group} (slave until it holds the lease; site ${site})\n`);
+  }
+
   failed(node: string, reason: string): void {
     this.opts.stderr(`${this.mark("✖", "31")}${node} failed: ${reason}\n`);
   }
