@@ -121,6 +121,7 @@ test("fedmq status shows each member's role, the group's lease holder, fencing t
     const master = await group.waitForMaster();
     const slave = group.members.find((m) => m !== master)!;
     await waitFor(async () => ((await slave.status())?.replication as { caughtUp?: boolean } | null)?.caughtUp === true, { timeoutMs: 20_000, what: "the slave caught up" });
+    await waitFor(async () => ((await master.status())?.replication as { state?: string } | null)?.state === "in-sync", { timeoutMs: 10_000, what: "the master in sync" });
     const out = await spawnManaged(process.execPath, [CLI_MAIN, "status", "--json", ...group.members.flatMap((m) => ["--admin", m.admin])], { name: "status" });
     expect((await out.exited).code).toBe(0);
     const doc = JSON.parse(out.stdoutLines.join("\n")) as { nodes: Array<{ ok: boolean; data: { role: string; ready: boolean; ha: { group: string; member: string; leaseHolder: string; fencingToken: number; replication: { state: string } } } }> };
