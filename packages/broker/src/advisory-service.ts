@@ -34,17 +34,29 @@ export class AdvisoryService {
     if (e) this.publish(this.table.advisory(e, "removed"));
   }
 
-  /** Producers by connection: `producerId|destination` keys announced as added. */
-  private readonly producers = new Map<string, Set<string>>();
+  /** Producers by connection: `producerId|destination` keys announced as added, with their client and first send. */
+  private readonly producers = new Map<string, Map<string, { clientId: string; since: number }>>();
 
   /** A client's first send to a destination announces it as a producer there. */
   producerSeen(connectionId: string, clientId: string, producerId: string, destination: string): void {
     let keys = this.producers.get(connectionId);
-    if (!keys) this.producers.set(connectionId, (keys = new Set()));
+    if (!keys) this.producers.set(connectionId, (keys = new Map()));
     const key = `${producerId}|${destination}`;
     if (keys.has(key)) return;
-    keys.add(key);
+    keys.set(key, { clientId, since: Date.now() });
     this.publish({ kind: "producer", event: "added", producerId, destination, nodeId: this.nodeId, clientId });
+  }
+
+  /** The producers announced on this node and still connected (admin `GET /api/v1/producers`). */
+  producerList(): Array<{ producerId: string; destination: string; clientId: string; connection: string; since: number }> {
+    const out: Array<{ producerId: string; destination: string; clientId: string; connection: string; since: number }> = [];
+    for (const [connection, keys] of this.producers) {
+      for (const [key, p] of keys) {
+        const bar = key.indexOf("|");
+        out.push({ producerId: key.slice(0, bar), destination: key.slice(bar + 1), clientId: p.clientId, connection, since: p.since });
+      }
+    }
+    return out;
   }
 
   /** The connection is gone: its producers leave. */
@@ -52,7 +64,7 @@ export class AdvisoryService {
     const keys = this.producers.get(connectionId);
     if (!keys) return;
     this.producers.delete(connectionId);
-    for (const key of keys) {
+    for (const key of keys.keys()) {
       const bar = key.indexOf("|");
       this.publish({ kind: "producer", event: "removed", producerId: key.slice(0, bar), destination: key.slice(bar + 1), nodeId: this.nodeId, clientId });
     }

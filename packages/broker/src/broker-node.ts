@@ -41,7 +41,12 @@ export interface DestinationInfo {
   kind: "queue" | "topic-subscription" | "durable-subscription";
   depth: number;
   inflight: number;
+  /** Consumers attached: local ones plus bridges' demand subscriptions. */
   consumers: number;
+  localConsumers: number;
+  networkConsumers: number;
+  /** Age of the oldest message waiting (not in flight), ms; null when none waits. */
+  oldestMessageAgeMs: number | null;
   enqueued: number;
   dequeued: number;
   expired: number;
@@ -310,9 +315,15 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
 
   destinations(): DestinationInfo[] {
     const out: DestinationInfo[] = [];
-    const row = (name: string, kind: DestinationInfo["kind"], q: import("./message-queue").MessageQueue): DestinationInfo => ({
-      name, kind, depth: q.depth, inflight: q.inflight, consumers: q.consumerCount, ...q.stats,
-    });
+    const now = Date.now();
+    const row = (name: string, kind: DestinationInfo["kind"], q: import("./message-queue").MessageQueue): DestinationInfo => {
+      const network = q.consumers.filter((t) => t.isNetwork).length;
+      const oldest = q.oldestEnqueuedAt();
+      return {
+        name, kind, depth: q.depth, inflight: q.inflight, consumers: q.consumerCount, localConsumers: q.consumerCount - network, networkConsumers: network,
+        oldestMessageAgeMs: oldest === undefined ? null : Math.max(0, now - oldest), ...q.stats,
+      };
+    };
     for (const [name, q] of this.router.queues) out.push(row(name, "queue", q));
     for (const [key, s] of this.router.durableSubs) out.push(row(key, "durable-subscription", s.queue));
     return out;

@@ -1,6 +1,6 @@
 export { BrokerNode } from "./broker-node";
 export type { BrokerNodeOptions, BrokerInfo, DestinationInfo, ConnectorOptions, ConnectionInfo, NodeReadiness } from "./broker-node";
-export type { AdminBrokerView, AdminBridgeView, AdminConsumerView, AdminDemandView } from "./admin/admin-views";
+export type { AdminBrokerView, AdminBridgeView, AdminConsumerView, AdminDemandView, AdminProducerView } from "./admin/admin-views";
 export type { BridgeRates } from "./admin/bridge-rates";
 export type { AdminNetworkView, AdminNetworkNode, AdminNetworkBridge, AdminNodePart } from "./admin/admin-network";
 export type { AdminPeer } from "./admin/admin-peers";

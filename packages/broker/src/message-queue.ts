@@ -94,6 +94,11 @@ export class MessageQueue {
     return this.pending.length + this.inflight;
   }
 
+  /** When the oldest waiting message was enqueued here (undefined: none waits). */
+  oldestEnqueuedAt(): number | undefined {
+    return this.pending.oldestEnqueuedAt();
+  }
+
   get consumers(): readonly DispatchTarget[] {
     return this.targets;
   }

@@ -19,6 +19,8 @@ export interface Entry {
   readonly path: readonly string[];
   /** Bridge hops the message made to get here. */
   readonly hops: number;
+  /** When it was enqueued on this node (recovered messages: when the node recovered them), epoch ms. */
+  readonly enqueuedAt: number;
 }
 
 /** A ring-buffer deque. */
@@ -37,6 +39,9 @@ class Deque<T> {
     this.head = (this.head - 1 + this.buf.length) % this.buf.length;
     this.buf[this.head] = v;
     this.length++;
+  }
+  peek(): T | undefined {
+    return this.length === 0 ? undefined : this.buf[this.head];
   }
   shift(): T | undefined {
     if (this.length === 0) return undefined;
@@ -96,6 +101,16 @@ export class PendingList {
     }
     return undefined;
   }
+  /** The earliest `enqueuedAt` among the entries at the head of each priority (undefined: empty). */
+  oldestEnqueuedAt(): number | undefined {
+    let oldest: number | undefined;
+    for (const b of this.buckets) {
+      const e = b.peek();
+      if (e && (oldest === undefined || e.enqueuedAt < oldest)) oldest = e.enqueuedAt;
+    }
+    return oldest;
+  }
+
   /** Remove and return every entry matching `drop`. */
   removeWhere(drop: (e: Entry) => boolean): Entry[] {
     const out: Entry[] = [];

@@ -195,14 +195,14 @@ export class Router {
     if (q.traced && !isAdvisoryTopic(m.destination)) this.ctx.trace.stored(m.producerId, m.producerSeq, q.key, m.hops, ref !== undefined);
     q.enqueue({
       bytes: keepBytes ? m.bytes : undefined, ref, size: m.bytes.length, priority: m.priority, expiration: m.expiration,
-      redeliveryCount: 0, redelivered: false, producerId: m.producerId, producerSeq: m.producerSeq, path: m.path, hops: m.hops,
+      redeliveryCount: 0, redelivered: false, producerId: m.producerId, producerSeq: m.producerSeq, path: m.path, hops: m.hops, enqueuedAt: Date.now(),
     });
   }
 
   /** Queue a non-persistent message straight into one topic subscription (advisory replay). */
   enqueueDirect(sub: TopicSubscription, bytes: Buffer): void {
     this.ctx.memory.charge(bytes.length);
-    sub.queue.enqueue({ bytes, ref: undefined, size: bytes.length, priority: 4, expiration: 0, redeliveryCount: 0, redelivered: false, producerId: "", producerSeq: 0, path: NO_PATH, hops: 0 });
+    sub.queue.enqueue({ bytes, ref: undefined, size: bytes.length, priority: 4, expiration: 0, redeliveryCount: 0, redelivered: false, producerId: "", producerSeq: 0, path: NO_PATH, hops: 0, enqueuedAt: Date.now() });
   }
 
   matchingTopicSubs(dest: string): TopicSubscription[] {
@@ -215,6 +215,7 @@ export class Router {
 
   /** Rebuild queues and durable subscriptions from a store recovery. */
   restore(info: RecoveryInfo): { messages: number; dropped: number } {
+    const recoveredAt = Date.now();
     for (const [k, v] of info.meta) {
       if (!k.startsWith(DSUB_META_PREFIX)) continue;
       try {
@@ -245,7 +246,7 @@ export class Router {
         redeliveryCount: meta.redeliveryCount,
         // After a crash any recovered message may have been delivered (its ack may be lost).
         redelivered: meta.redeliveryCount > 0 || !info.cleanShutdown,
-        producerId: meta.producerId, producerSeq: meta.producerSeq, path: NO_PATH, hops: 0,
+        producerId: meta.producerId, producerSeq: meta.producerSeq, path: NO_PATH, hops: 0, enqueuedAt: recoveredAt,
       });
       messages++;
     }

@@ -3,7 +3,7 @@ import pino from "pino";
 import { connect, type Connection } from "@fedmq/client";
 import { FEDMQ_VERSION } from "@fedmq/protocol";
 import { freePort, waitFor } from "@fedmq/testkit";
-import { BrokerNode, MemoryStore, type AdminBridgeView, type AdminBrokerView, type AdminConsumerView, type ConnectionInfo, type DestinationInfo } from "../src";
+import { BrokerNode, MemoryStore, type AdminBridgeView, type AdminBrokerView, type AdminConsumerView, type AdminProducerView, type ConnectionInfo, type DestinationInfo } from "../src";
 
 type Listed<K extends string, T> = { node: string } & Record<K, T[]>;
 type OneBridge = { node: string; bridge: AdminBridgeView };
@@ -32,6 +32,9 @@ async function get<T = unknown>(base: string, path: string, init?: RequestInit):
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: (res.headers.get("content-type")?.startsWith("application/json") ? JSON.parse(text) : text) as T };
 }
+/** When the first idle message was sent. */
+let idleSentAt = 0;
+
 /** Two nodes, a bridge A -> B: an idle queue on A (3 messages, no consumer) and a live queue consumed on B. */
 async function network(): Promise<{ a: BrokerNode; b: BrokerNode; consumerOnB: Connection }> {
   const b = await node("B", { site: "us-east" });
@@ -44,6 +47,7 @@ async function network(): Promise<{ a: BrokerNode; b: BrokerNode; consumerOnB: C
   })();
   await waitFor(() => a.advisories.table.size === 1, { what: "B's consumer known on A" });
   const p = await client(a, "app-a");
+  idleSentAt = Date.now();
   for (let i = 0; i < 3; i++) await p.send("queue://orders.idle", `idle-${i}`);
   for (let i = 0; i < 5; i++) await p.send("queue://orders.live", `live-${i}`);
   await waitFor(() => a.bridgeInfo()[0]!.out.acknowledged === 5, { what: "5 forwards acknowledged" });
@@ -72,10 +76,20 @@ describe("JSON routes", () => {
     expect(dest.body).toEqual({
       node: "A",
       destinations: [
-        { name: "queue://orders.idle", kind: "queue", depth: 3, inflight: 0, consumers: 0, enqueued: 3, dequeued: 0, expired: 0, deadLettered: 0, redelivered: 0 },
-        { name: "queue://orders.live", kind: "queue", depth: 0, inflight: 0, consumers: 1, enqueued: 5, dequeued: 5, expired: 0, deadLettered: 0, redelivered: 0 },
+        {
+          name: "queue://orders.idle", kind: "queue", depth: 3, inflight: 0, consumers: 0, localConsumers: 0, networkConsumers: 0,
+          oldestMessageAgeMs: expect.any(Number), enqueued: 3, dequeued: 0, expired: 0, deadLettered: 0, redelivered: 0,
+        },
+        {
+          name: "queue://orders.live", kind: "queue", depth: 0, inflight: 0, consumers: 1, localConsumers: 0, networkConsumers: 1,
+          oldestMessageAgeMs: null, enqueued: 5, dequeued: 5, expired: 0, deadLettered: 0, redelivered: 0,
+        },
       ],
     });
+    // The idle queue's oldest message waited since it was sent, before this request.
+    const idle = (dest.body as { destinations: DestinationInfo[] }).destinations[0]!;
+    expect(idle.oldestMessageAgeMs).toBeGreaterThanOrEqual(0);
+    expect(idle.oldestMessageAgeMs).toBeLessThanOrEqual(Date.now() - idleSentAt);
     expect((await get<Listed<"destinations", DestinationInfo>>(base, "/api/v1/destinations?prefix=queue://orders.i")).body.destinations.map((d) => d.name)).toEqual(["queue://orders.idle"]);
     expect((await get<Listed<"destinations", DestinationInfo>>(base, "/api/v1/destinations?kind=durable-subscription")).body.destinations).toEqual([]);
 
@@ -90,6 +104,15 @@ describe("JSON routes", () => {
 
     const connA = await get<Listed<"connections", ConnectionInfo>>(base, "/api/v1/connections");
     const byClient = new Map(connA.body.connections.map((c) => [c.clientId, c]));
+
+    // app-a's producer, once per destination it sent to, on its connection; none on B.
+    const producersA = await get<Listed<"producers", AdminProducerView>>(base, "/api/v1/producers");
+    expect(producersA.body.producers.map((p) => [p.destination, p.clientId, p.connection])).toEqual([
+      ["queue://orders.idle", "app-a", byClient.get("app-a")!.id], ["queue://orders.live", "app-a", byClient.get("app-a")!.id],
+    ]);
+    expect(new Set(producersA.body.producers.map((p) => p.producerId)).size).toBe(1);
+    expect((await get<Listed<"producers", AdminProducerView>>(base, "/api/v1/producers?destination=queue://orders.live")).body.producers).toHaveLength(1);
+    expect((await get<Listed<"producers", AdminProducerView>>(b.adminUrl!, "/api/v1/producers")).body.producers).toEqual([]);
     expect([...byClient.keys()].sort()).toEqual(["app-a", "bridge:A:a-b:local"]);
     expect(byClient.get("app-a")).toMatchObject({ role: "client", open: true, subscriptions: 0 });
     expect(String(byClient.get("app-a")!.remoteAddress)).toMatch(/^127\.0\.0\.1:\d+$/);

@@ -91,10 +91,10 @@ test("destinations and demand tables", async () => {
   const d = await fedmq("destinations", "--admin", a.adminUrl!, "--admin", b.adminUrl!);
   expect(d.code).toBe(0);
   expect(d.stdout.map(cells)).toEqual([
-    ["NODE", "DESTINATION", "KIND", "DEPTH", "INFLIGHT", "CONSUMERS", "ENQUEUED", "DEQUEUED", "EXPIRED", "DLQ", "REDELIVERED", "ERROR"],
-    ["A", "queue://orders.idle", "queue", "3", "0", "0", "3", "0", "0", "0", "0"],
-    ["A", "queue://orders.live", "queue", "0", "0", "1", "5", "5", "0", "0", "0"],
-    ["B", "queue://orders.live", "queue", "0", "0", "1", "5", "5", "0", "0", "0"],
+    ["NODE", "DESTINATION", "KIND", "DEPTH", "OLDEST", "INFLIGHT", "CONSUMERS", "ENQUEUED", "DEQUEUED", "EXPIRED", "DLQ", "REDELIVERED", "ERROR"],
+    ["A", "queue://orders.idle", "queue", "3", expect.stringMatching(/^\d+(ms|s|m\d\ds)$/), "0", "0+0", "3", "0", "0", "0", "0"],
+    ["A", "queue://orders.live", "queue", "0", "-", "0", "0+1", "5", "5", "0", "0", "0"],
+    ["B", "queue://orders.live", "queue", "0", "-", "0", "1+0", "5", "5", "0", "0", "0"],
   ]);
   const m = await fedmq("demand", "--admin", a.adminUrl!, "--admin", b.adminUrl!);
   expect(m.code).toBe(0);

@@ -93,6 +93,15 @@ const ROUTES: readonly Route[] = [
     }),
   },
   {
+    method: "GET", pattern: ["api", "v1", "producers"], query: { destination: [] },
+    handle: ({ src }, { query }) => ok({
+      node: src.id,
+      producers: (src.advisories.producerList?.() ?? [])
+        .filter((p) => !query.destination || p.destination === query.destination)
+        .sort((x, y) => x.since - y.since),
+    }),
+  },
+  {
     method: "GET", pattern: ["api", "v1", "connections"], query: { role: ["client", "bridge"] },
     handle: ({ src }, { query }) => ok({ node: src.id, connections: src.connectionInfo().filter((c) => !query.role || c.role === query.role) }),
   },

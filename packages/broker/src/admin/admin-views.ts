@@ -15,7 +15,7 @@ export interface AdminSource {
   destinations(): DestinationInfo[];
   connectionInfo(): ConnectionInfo[];
   readonly bridges: readonly Bridge[];
-  readonly advisories: { readonly table: DemandTable };
+  readonly advisories: { readonly table: DemandTable; producerList?(): AdminProducerView[] };
   /** The node's recent routing decisions (`GET /api/v1/trace/:id`); absent = none recorded. */
   readonly trace?: { lookup(id: string): RouteEvent[] };
   /** HA members only: role, lease, replication. */
@@ -67,6 +67,17 @@ export interface AdminBridgeView {
   readonly rttMs: number | null;
   /** The same from the remote (duplex only). */
   readonly rttInMs: number | null;
+}
+
+/** One producer in `GET /api/v1/producers`: a client's producer id and a destination it sent to, while connected. */
+export interface AdminProducerView {
+  readonly producerId: string;
+  readonly destination: string;
+  readonly clientId: string;
+  /** The connection's id on this node (`GET /api/v1/connections`). */
+  readonly connection: string;
+  /** Its first send to this destination, epoch ms. */
+  readonly since: number;
 }
 
 /** One consumer in `GET /api/v1/consumers`, from the node's demand table. */
