@@ -4,7 +4,7 @@ import { formatDuration } from "../inspect/table";
 
 export const statusCommand = inspectCommand<AdminBrokerView>({
   command: "status",
-  describe: "one line per node: role, readiness, uptime, connections, bridges, store",
+  describe: "one line per node: role (and for HA members: group, lease holder, fencing token, replication), readiness, uptime, connections, bridges, store",
   path: "/api/v1/broker",
   columns: [
     { header: "NODE" }, { header: "SITE" }, { header: "ROLE" }, { header: "GROUP" }, { header: "MASTER" }, { header: "TOKEN", numeric: true },
