@@ -21,6 +21,13 @@ export interface HaGroupOptions {
   group?: string;
   /** Extra environment for the member processes. */
   env?: Record<string, string>;
+  /**
+   * Plain nodes next to the group, `name → listen URL` (journal store; started by the test with
+   * `startNode`), and connectors as YAML flow mappings, e.g.
+   * `{ name: x-g, from: x, to: [g1], duplex: true }`.
+   */
+  extraNodes?: Record<string, string>;
+  connectors?: string[];
 }
 
 /** The `/api/v1/ha` document a member answers (the fields tests read). */
@@ -93,6 +100,8 @@ export class HaGroup {
       lines.push(`  ${name}: { site: s1, listen: ${listen}, admin: ${admin}, ha: ${ha} }`);
       members.push(new HaMemberProcess(name, listen, admin, file, opts.env ?? {}));
     }
+    for (const [name, listen] of Object.entries(opts.extraNodes ?? {})) lines.push(`  ${name}: { site: s2, listen: ${listen} }`);
+    if (opts.connectors?.length) lines.push("connectors:", ...opts.connectors.map((c) => `  - ${c}`));
     await fs.mkdir(opts.dir, { recursive: true });
     await fs.writeFile(file, lines.join("\n") + "\n");
     return new HaGroup(opts, file, members);
@@ -101,6 +110,13 @@ export class HaGroup {
   /** `failover:(…)` over every member, with quick reconnects. */
   failoverUrl(params = "initialReconnectDelay=10&maxReconnectDelay=100&randomize=false"): string {
     return `failover:(${this.members.map((m) => m.listen).join(",")})?${params}`;
+  }
+
+  /** Start one of `extraNodes` (`fedmq node --topology F --name X`); resolves when it is ready. */
+  async startNode(name: string): Promise<ManagedProcess> {
+    const proc = await spawnManaged(process.execPath, [CLI_MAIN, "node", "--topology", this.topologyFile, "--name", name], { name, env: { FEDMQ_LOG_PRETTY: "0", ...this.opts.env } });
+    await proc.waitForLine((l) => l.includes("node ready"), 20_000, `${name} ready`, { fromNow: false });
+    return proc;
   }
 
   async startAll(): Promise<void> {

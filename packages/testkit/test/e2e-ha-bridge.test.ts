@@ -1,0 +1,62 @@
+/**
+ * Bridges follow a failover: a plain node x runs a duplex connector to HA group g1 (`to: [g1]`,
+ * so the bridge dials `masterslave:(…)` over the members). Producers send on x, a consumer
+ * consumes on the group through `failover:(…)`; the group's master is killed (-9) mid-stream.
+ * The bridge reconnects to the new master, the consumer's demand comes back with it, and every
+ * receipted message is delivered exactly once.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { HaGroup, killAllManaged, removeTempDirs, reservePorts, spawnManaged, tempDir, waitFor, CLI_MAIN, type ManagedProcess } from "../src";
+
+afterAll(async () => {
+  await killAllManaged();
+  await removeTempDirs();
+});
+
+function lines(file: string): string[] {
+  return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : [];
+}
+
+test("a bridge to an ha group (masterslave) follows a kill -9 of the master: nothing lost, nothing twice", async () => {
+  const dir = await tempDir("fedmq-ha-bridge-");
+  const [xPort] = await reservePorts(1);
+  const xUrl = `tcp://127.0.0.1:${xPort}`;
+  const group = await HaGroup.create({
+    mode: "shared-file", dir, extraNodes: { x: xUrl },
+    connectors: ["{ name: x-g, from: x, to: [g1], duplex: true, dynamicallyIncludedDestinations: ['queue://ha.>'] }"],
+  });
+  await group.startAll();
+  const first = await group.waitForMaster();
+  await group.startNode("x");
+  await waitFor(async () => {
+    const res = await fetch(`${first.admin}/api/v1/connections?role=bridge`).then((r) => r.json() as Promise<{ connections: unknown[] }>).catch(() => ({ connections: [] }));
+    return res.connections.length > 0;
+  }, { timeoutMs: 20_000, what: "x's bridge connected to the master" });
+
+  const delivered = path.join(dir, "delivered.txt");
+  const consumer: ManagedProcess = await spawnManaged(process.execPath, [CLI_MAIN, "consume", "--url", group.failoverUrl(), "--dest", "queue://ha.orders", "--prefetch", "20", "--timeout-ms", "120000", "--record", delivered], { name: "consumer" });
+  const receipts = [0, 1].map((i) => path.join(dir, `receipts-${i}.txt`));
+  const producers = await Promise.all(receipts.map((rec, i) =>
+    spawnManaged(process.execPath, [CLI_MAIN, "produce", "--url", `failover:(${xUrl})?initialReconnectDelay=10&maxReconnectDelay=100`, "--dest", "queue://ha.orders", "--count", "600", "--window", "4", "--size", "256", "--record", rec], { name: `producer-${i}` })));
+  // Wait until messages reach the consumer across the bridge, then kill the master mid-stream.
+  await waitFor(() => lines(delivered).length >= 200, { timeoutMs: 60_000, what: "200 messages across the bridge" });
+  await first.proc.kill9();
+  expect(new Set(lines(delivered)).size).toBeLessThan(1200);
+  const second = await group.waitForMaster({ not: first });
+  expect(second).not.toBe(first);
+
+  const exits = await Promise.all(producers.map((p) => p.exited));
+  expect(exits.map((e) => e.code)).toEqual([0, 0]);
+  const receipted = receipts.flatMap(lines);
+  expect(receipted).toHaveLength(1200);
+  await waitFor(() => new Set(lines(delivered)).size >= 1200, { timeoutMs: 60_000, what: "every message across the bridge, after the failover" });
+  await consumer.stop("SIGINT", 10_000);
+  const counts = new Map<string, number>();
+  for (const id of lines(delivered)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  expect(receipted.filter((id) => !counts.has(id))).toEqual([]);
+  expect([...counts].filter(([, n]) => n > 1)).toEqual([]);
+  // The bridge reached the new master: it shows on its connections.
+  const conns = (await (await fetch(`${second.admin}/api/v1/connections?role=bridge`)).json()) as { connections: unknown[] };
+  expect(conns.connections.length).toBeGreaterThan(0);
+}, 180_000);
