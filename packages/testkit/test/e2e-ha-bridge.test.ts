@@ -5,18 +5,15 @@
  * The bridge reconnects to the new master, the consumer's demand comes back with it, and every
  * receipted message is delivered exactly once.
  */
-import fs from "node:fs";
 import path from "node:path";
 import { HaGroup, killAllManaged, removeTempDirs, reservePorts, spawnManaged, tempDir, waitFor, CLI_MAIN, type ManagedProcess } from "../src";
+import { deliveryAudit, recordedIds } from "./helpers/id-records";
 
 afterAll(async () => {
   await killAllManaged();
   await removeTempDirs();
 });
 
-function lines(file: string): string[] {
-  return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : [];
-}
 
 test("a bridge to an ha group (masterslave) follows a kill -9 of the master: nothing lost, nothing twice", async () => {
   const dir = await tempDir("fedmq-ha-bridge-");
@@ -40,22 +37,19 @@ test("a bridge to an ha group (masterslave) follows a kill -9 of the master: not
   const producers = await Promise.all(receipts.map((rec, i) =>
     spawnManaged(process.execPath, [CLI_MAIN, "produce", "--url", `failover:(${xUrl})?initialReconnectDelay=10&maxReconnectDelay=100`, "--dest", "queue://ha.orders", "--count", "600", "--window", "4", "--size", "256", "--record", rec], { name: `producer-${i}` })));
   // Wait until messages reach the consumer across the bridge, then kill the master mid-stream.
-  await waitFor(() => lines(delivered).length >= 200, { timeoutMs: 60_000, what: "200 messages across the bridge" });
+  await waitFor(() => recordedIds(delivered).length >= 200, { timeoutMs: 60_000, what: "200 messages across the bridge" });
   await first.proc.kill9();
-  expect(new Set(lines(delivered)).size).toBeLessThan(1200);
+  expect(new Set(recordedIds(delivered)).size).toBeLessThan(1200);
   const second = await group.waitForMaster({ not: first });
   expect(second).not.toBe(first);
 
   const exits = await Promise.all(producers.map((p) => p.exited));
   expect(exits.map((e) => e.code)).toEqual([0, 0]);
-  const receipted = receipts.flatMap(lines);
+  const receipted = receipts.flatMap(recordedIds);
   expect(receipted).toHaveLength(1200);
-  await waitFor(() => new Set(lines(delivered)).size >= 1200, { timeoutMs: 60_000, what: "every message across the bridge, after the failover" });
+  await waitFor(() => new Set(recordedIds(delivered)).size >= 1200, { timeoutMs: 60_000, what: "every message across the bridge, after the failover" });
   await consumer.stop("SIGINT", 10_000);
-  const counts = new Map<string, number>();
-  for (const id of lines(delivered)) counts.set(id, (counts.get(id) ?? 0) + 1);
-  expect(receipted.filter((id) => !counts.has(id))).toEqual([]);
-  expect([...counts].filter(([, n]) => n > 1)).toEqual([]);
+  expect(deliveryAudit(receipted, recordedIds(delivered))).toEqual({ missing: [], twice: [], unexpected: [] });
   // The bridge reached the new master: it shows on its connections.
   const conns = (await (await fetch(`${second.admin}/api/v1/connections?role=bridge`)).json()) as { connections: unknown[] };
   expect(conns.connections.length).toBeGreaterThan(0);

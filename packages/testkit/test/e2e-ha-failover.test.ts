@@ -5,9 +5,9 @@
  * the slave takes over, every receipted message is delivered exactly once across all
  * consumers. Then the master is frozen (SIGSTOP) past its lease and woken: never two masters.
  */
-import fs from "node:fs";
 import path from "node:path";
 import { HaGroup, killAllManaged, removeTempDirs, spawnManaged, startRedis, tempDir, waitFor, CLI_MAIN, type HaTestMode, type ManagedProcess, type RedisServer } from "../src";
+import { deliveryAudit, recordedIds } from "./helpers/id-records";
 
 const PRODUCERS = 3;
 const PER_PRODUCER = 600;
@@ -18,9 +18,6 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-function lines(file: string): string[] {
-  return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : [];
-}
 
 async function groupFor(mode: HaTestMode, dir: string): Promise<{ group: HaGroup; redis: RedisServer | undefined }> {
   const redis = mode === "shared-file" ? undefined : await startRedis({ appendonly: true, args: ["--appendfsync", "always"] });
@@ -52,7 +49,7 @@ describe.each<HaTestMode>(["shared-file", "redis", "replicated"])("ha mode %s", 
     const producers: ManagedProcess[] = await Promise.all(receipts.map((rec, i) =>
       spawnManaged(process.execPath, [CLI_MAIN, "produce", "--url", url, "--dest", "queue://ha", "--count", String(PER_PRODUCER), "--window", "4", "--size", "256", "--record", rec], { name: `producer-${i}` })));
 
-    const receiptedCount = (): number => receipts.reduce((n, r) => n + lines(r).length, 0);
+    const receiptedCount = (): number => receipts.reduce((n, r) => n + recordedIds(r).length, 0);
     await waitFor(() => receiptedCount() >= (PRODUCERS * PER_PRODUCER) / 3, { timeoutMs: 60_000, what: "a third of the receipts" });
     await first.proc.kill9();
     expect(receiptedCount()).toBeLessThan(PRODUCERS * PER_PRODUCER);
@@ -63,19 +60,14 @@ describe.each<HaTestMode>(["shared-file", "redis", "replicated"])("ha mode %s", 
 
     const exits = await Promise.all(producers.map((p) => p.exited));
     expect(exits.map((e) => e.code)).toEqual(Array(PRODUCERS).fill(0));
-    const receipted = receipts.flatMap(lines);
+    const receipted = receipts.flatMap(recordedIds);
     expect(receipted.length).toBe(PRODUCERS * PER_PRODUCER);
 
-    const deliveredIds = (): string[] => delivered.flatMap(lines);
+    const deliveredIds = (): string[] => delivered.flatMap(recordedIds);
     await waitFor(() => new Set(deliveredIds()).size >= receipted.length, { timeoutMs: 60_000, what: "every receipted message delivered" });
     await Promise.all(consumers.map((c) => c.stop("SIGINT", 10_000)));
     const all = deliveredIds();
-    const counts = new Map<string, number>();
-    for (const id of all) counts.set(id, (counts.get(id) ?? 0) + 1);
-    expect(receipted.filter((id) => !counts.has(id))).toEqual([]);
-    expect([...counts].filter(([, n]) => n > 1)).toEqual([]);
-    const sent = new Set(receipted);
-    expect([...counts.keys()].filter((id) => !sent.has(id))).toEqual([]);
+    expect(deliveryAudit(receipted, all)).toEqual({ missing: [], twice: [], unexpected: [] });
 
     // The new master's status names it, with a higher fencing token.
     const st = await second.status();

@@ -7,18 +7,15 @@
  *   on its admin endpoint and keeps receipting; the slave comes back, catches up, and when the
  *   master is then killed it takes over with every receipted message.
  */
-import fs from "node:fs";
 import path from "node:path";
 import { HaGroup, killAllManaged, removeTempDirs, spawnManaged, startRedis, tempDir, waitFor, CLI_MAIN, type ManagedProcess, type RedisServer } from "../src";
+import { deliveryAudit, recordedIds } from "./helpers/id-records";
 
 afterAll(async () => {
   await killAllManaged();
   await removeTempDirs();
 });
 
-function lines(file: string): string[] {
-  return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : [];
-}
 
 interface Load {
   producers: ManagedProcess[];
@@ -34,21 +31,18 @@ async function startLoad(dir: string, url: string, producers: number, perProduce
   const receipts = Array.from({ length: producers }, (_, i) => path.join(dir, `receipts-${i}.txt`));
   const procs = await Promise.all(receipts.map((rec, i) =>
     spawnManaged(process.execPath, [CLI_MAIN, "produce", "--url", url, "--dest", "queue://ha", "--count", String(perProducer), "--window", "4", "--size", "256", "--record", rec], { name: `producer-${i}` })));
-  return { producers: procs, consumer, receipts, delivered, receipted: () => receipts.reduce((n, r) => n + lines(r).length, 0) };
+  return { producers: procs, consumer, receipts, delivered, receipted: () => receipts.reduce((n, r) => n + recordedIds(r).length, 0) };
 }
 
 /** Producers finish; every receipted id is delivered exactly once. */
 async function expectExactlyOnce(load: Load, total: number): Promise<void> {
   const exits = await Promise.all(load.producers.map((p) => p.exited));
   expect(exits.map((e) => e.code)).toEqual(load.producers.map(() => 0));
-  const receipted = load.receipts.flatMap(lines);
+  const receipted = load.receipts.flatMap(recordedIds);
   expect(receipted.length).toBe(total);
-  await waitFor(() => new Set(lines(load.delivered)).size >= receipted.length, { timeoutMs: 60_000, what: "every receipted message delivered" });
+  await waitFor(() => new Set(recordedIds(load.delivered)).size >= receipted.length, { timeoutMs: 60_000, what: "every receipted message delivered" });
   await load.consumer.stop("SIGINT", 10_000);
-  const counts = new Map<string, number>();
-  for (const id of lines(load.delivered)) counts.set(id, (counts.get(id) ?? 0) + 1);
-  expect(receipted.filter((id) => !counts.has(id))).toEqual([]);
-  expect([...counts].filter(([, n]) => n > 1)).toEqual([]);
+  expect(deliveryAudit(receipted, recordedIds(load.delivered))).toEqual({ missing: [], twice: [], unexpected: [] });
 }
 
 let redis: RedisServer | undefined;
