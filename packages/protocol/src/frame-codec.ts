@@ -1,14 +1,14 @@
 import "./protobuf-runtime";
 import { fedwire } from "../gen/fedwire";
-import { FedmqError, FrameTooLargeError, MalformedFrameError, UnknownFrameError } from "./errors";
+import { FrameTooLargeError, MalformedFrameError, UnknownFrameError, type FedmqError } from "./errors";
+import { FRAME_HEADER_BYTES, LengthPrefixedSplitter } from "./length-prefixed";
 
 export type Frame = fedwire.IFrame;
 export type FrameBody = NonNullable<fedwire.Frame["body"]>;
 
 /** @default 16 MiB: the largest frame a peer may send unless configured otherwise. */
 export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
-/** Bytes of the big-endian length prefix. */
-export const FRAME_HEADER_BYTES = 4;
+export { FRAME_HEADER_BYTES };
 
 /** Encode one frame with its 4-byte big-endian length prefix. */
 export function encodeFrame(frame: Frame): Buffer {
@@ -35,85 +35,34 @@ export interface DecodeResult {
  * not frames end in a typed error, and the decoder refuses everything after it.
  */
 export class FrameDecoder {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private failed: FedmqError | undefined;
+  private readonly splitter: LengthPrefixedSplitter;
 
-  constructor(private readonly maxFrameSize: number = DEFAULT_MAX_FRAME_SIZE) {}
+  constructor(private readonly maxFrameSize: number = DEFAULT_MAX_FRAME_SIZE) {
+    this.splitter = new LengthPrefixedSplitter({
+      maxBytes: maxFrameSize,
+      tooLarge: (len) => new FrameTooLargeError(`frame of ${len} bytes exceeds the maximum frame size of ${this.maxFrameSize} bytes (option 'maxFrameSize')`),
+    });
+  }
 
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.splitter.bufferedBytes;
   }
 
   push(chunk: Uint8Array): DecodeResult {
-    if (this.failed) return { frames: [], error: this.failed };
-    if (chunk.length > 0) {
-      this.chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
-      this.buffered += chunk.length;
-    }
+    const { payloads, error } = this.splitter.push(chunk);
     const frames: fedwire.Frame[] = [];
-    while (this.buffered >= FRAME_HEADER_BYTES) {
-      const head = this.peekHeader();
-      if (head > this.maxFrameSize) {
-        return this.fail(frames, new FrameTooLargeError(`frame of ${head} bytes exceeds the maximum frame size of ${this.maxFrameSize} bytes (option 'maxFrameSize')`));
-      }
-      if (this.buffered < FRAME_HEADER_BYTES + head) break;
-      const bytes = this.take(FRAME_HEADER_BYTES + head).subarray(FRAME_HEADER_BYTES);
+    // Bodies in stream order: the first bad one ends the stream, whatever the splitter found after it.
+    for (const bytes of payloads) {
       let frame: fedwire.Frame;
       try {
         frame = fedwire.Frame.decode(bytes);
       } catch (err) {
-        return this.fail(frames, new MalformedFrameError(`frame of ${head} bytes does not decode: ${(err as Error).message}`, { cause: err }));
+        return { frames, error: this.splitter.fail(new MalformedFrameError(`frame of ${bytes.length} bytes does not decode: ${(err as Error).message}`, { cause: err })) };
       }
-      if (!frame.body) {
-        return this.fail(frames, new UnknownFrameError(`frame of ${head} bytes has no known frame type`));
-      }
+      if (!frame.body) return { frames, error: this.splitter.fail(new UnknownFrameError(`frame of ${bytes.length} bytes has no known frame type`)) };
       frames.push(frame);
     }
-    return { frames };
-  }
-
-  private fail(frames: fedwire.Frame[], error: FedmqError): DecodeResult {
-    this.failed = error;
-    this.chunks = [];
-    this.buffered = 0;
-    return { frames, error };
-  }
-
-  private peekHeader(): number {
-    const first = this.chunks[0]!;
-    if (first.length >= FRAME_HEADER_BYTES) return first.readUInt32BE(0);
-    const joined = Buffer.concat(this.chunks);
-    this.chunks = [joined];
-    return joined.readUInt32BE(0);
-  }
-
-  private take(n: number): Buffer {
-    const first = this.chunks[0]!;
-    let out: Buffer;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-    } else {
-      out = Buffer.allocUnsafe(n);
-      let filled = 0;
-      while (filled < n) {
-        const c = this.chunks[0]!;
-        const want = n - filled;
-        if (c.length <= want) {
-          c.copy(out, filled);
-          filled += c.length;
-          this.chunks.shift();
-        } else {
-          c.copy(out, filled, 0, want);
-          this.chunks[0] = c.subarray(want);
-          filled += want;
-        }
-      }
-    }
-    this.buffered -= n;
-    return out;
+    return error ? { frames, error } : { frames };
   }
 }
 

@@ -1,5 +1,7 @@
 export { fedwire, encodeFrame, frameType, FrameDecoder, DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_BYTES } from "./frame-codec";
 export type { Frame, FrameBody, DecodeResult } from "./frame-codec";
+export { LengthPrefixedSplitter } from "./length-prefixed";
+export type { SplitResult, SplitterOptions } from "./length-prefixed";
 export {
   FedmqError, FrameTooLargeError, MalformedFrameError, UnknownFrameError, ProtocolError, VersionMismatchError,
   InvalidDestinationError, InvalidUriError, UnknownDeliveryError, InvalidSubscriptionError, ConnectionClosedError,

@@ -17,10 +17,11 @@
  * over the limit, a frame that does not parse, or an unknown type is a typed error for that
  * one link.
  */
-import { FrameTooLargeError, MalformedFrameError, type FedmqError } from "@fedmq/protocol";
+import { FRAME_HEADER_BYTES, FrameTooLargeError, LengthPrefixedSplitter, MalformedFrameError, type FedmqError } from "@fedmq/protocol";
 import type { RecordMeta } from "../../store/message-store";
 
-export const FRAME_HEADER_BYTES = 4;
+/** The same `[u32 length][body]` framing as the client wire (`@fedmq/protocol`). */
+export { FRAME_HEADER_BYTES };
 /** "FMQR": first bytes of HELLO, so a stray client is told apart from a replica at once. */
 export const REPLICATION_MAGIC = 0x464d5152;
 export const REPLICATION_VERSION = 1;
@@ -415,75 +416,22 @@ export interface FrameSplit {
  * ends in an error, after which every push returns the same error.
  */
 export class ReplicationFrameDecoder {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private failed: FedmqError | undefined;
+  private readonly splitter: LengthPrefixedSplitter;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(maxFrameBytes: number) {
+    this.splitter = new LengthPrefixedSplitter({
+      maxBytes: maxFrameBytes,
+      tooLarge: (len) => new FrameTooLargeError(`replication frame of ${len} bytes exceeds the maximum of ${maxFrameBytes} bytes (option 'maxFrameBytes')`),
+      empty: () => new MalformedFrameError("replication frame of length 0 has no type"),
+    });
+  }
 
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.splitter.bufferedBytes;
   }
 
   push(chunk: Buffer): FrameSplit {
-    if (this.failed) return { frames: [], error: this.failed };
-    if (chunk.length > 0) {
-      this.chunks.push(chunk);
-      this.buffered += chunk.length;
-    }
-    const frames: Buffer[] = [];
-    while (this.buffered >= FRAME_HEADER_BYTES) {
-      const len = this.peekLength();
-      if (len > this.maxFrameBytes) {
-        return this.fail(
-          frames,
-          new FrameTooLargeError(`replication frame of ${len} bytes exceeds the maximum of ${this.maxFrameBytes} bytes (option 'maxFrameBytes')`),
-        );
-      }
-      if (len === 0) return this.fail(frames, new MalformedFrameError("replication frame of length 0 has no type"));
-      if (this.buffered < FRAME_HEADER_BYTES + len) break;
-      frames.push(this.take(FRAME_HEADER_BYTES + len).subarray(FRAME_HEADER_BYTES));
-    }
-    return { frames };
-  }
-
-  private fail(frames: Buffer[], error: FedmqError): FrameSplit {
-    this.failed = error;
-    this.chunks = [];
-    this.buffered = 0;
-    return { frames, error };
-  }
-
-  private peekLength(): number {
-    if (this.chunks[0]!.length < FRAME_HEADER_BYTES) this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0]!.readUInt32BE(0);
-  }
-
-  private take(n: number): Buffer {
-    const first = this.chunks[0]!;
-    let out: Buffer;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-    } else {
-      out = Buffer.allocUnsafe(n);
-      let filled = 0;
-      while (filled < n) {
-        const c = this.chunks[0]!;
-        const want = n - filled;
-        if (c.length <= want) {
-          c.copy(out, filled);
-          filled += c.length;
-          this.chunks.shift();
-        } else {
-          c.copy(out, filled, 0, want);
-          this.chunks[0] = c.subarray(want);
-          filled += want;
-        }
-      }
-    }
-    this.buffered -= n;
-    return out;
+    const { payloads, error } = this.splitter.push(chunk);
+    return error ? { frames: payloads, error } : { frames: payloads };
   }
 }
