@@ -41,7 +41,8 @@
  * the token key back to at least that value. A freshly started member has seen nothing, so the
  * check is no substitute for the AOF.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { evalScript, failFastRedisOptions, withTimeout } from "../redis-calls";
 import { Redis, type RedisOptions } from "ioredis";
 import { SILENT_LOGGER, type Logger } from "../options";
 import type { Lease, LeaseHolder, LeaseTiming } from "./lease";
@@ -87,36 +88,18 @@ export const DEFAULT_REDIS_LEASE_OPTIONS = Object.freeze({
   connectWaitMs: 2_000,
 });
 
-/** First reconnection pause, ms; it doubles up to `reconnectMaxMs`, plus up to 50 ms of jitter. */
-const RECONNECT_BASE_MS = 50;
-const RECONNECT_JITTER_MS = 50;
-
-/**
- * ioredis settings for HA use: fail fast rather than queue. No offline queue (a command while
- * disconnected rejects at once), no retry or resend of a command after a reconnect (a late
- * renewal or acquisition must not land after its caller gave up), a command timeout, and a
- * capped, jittered reconnection backoff.
- */
+/** The fail-fast ioredis settings a lease's own connection uses (see `failFastRedisOptions`), with a command timeout. */
 export function redisLeaseClientOptions(commandTimeoutMs: number, reconnectMaxMs: number = DEFAULT_REDIS_LEASE_OPTIONS.reconnectMaxMs): RedisOptions {
-  return {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: commandTimeoutMs,
-    connectTimeout: Math.max(1_000, reconnectMaxMs),
-    retryStrategy: (attempt: number) =>
-      Math.min(RECONNECT_BASE_MS * 2 ** Math.min(Math.max(attempt - 1, 0), 16), reconnectMaxMs) + Math.floor(Math.random() * RECONNECT_JITTER_MS),
-  };
+  return failFastRedisOptions({ commandTimeoutMs, reconnectMaxMs, connectTimeoutMs: Math.max(1_000, reconnectMaxMs) });
 }
 
 interface LuaScript {
   readonly name: string;
   readonly lua: string;
-  readonly sha: string;
 }
 
 function script(name: string, lua: string): LuaScript {
-  return { name, lua, sha: createHash("sha1").update(lua).digest("hex") };
+  return { name, lua };
 }
 
 /** true when `cur` (the lease value) names holder ARGV[1], owner ARGV[2], token ARGV[3] and the token key holds it. */
@@ -492,15 +475,9 @@ export class RedisLease implements Lease, AsyncDisposable {
   /** Runs a script (EVALSHA, EVAL when Redis lost its script cache) within `commandTimeoutMs`. */
   private async eval(s: LuaScript, args: readonly (string | number)[]): Promise<unknown> {
     this.assertOpen();
-    const tail = [2, this.keys.lease, this.keys.token, ...args];
     const run = async (): Promise<unknown> => {
       await this.connected();
-      try {
-        return await this.redis.call("EVALSHA", [s.sha, ...tail]);
-      } catch (err) {
-        if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
-        return await this.redis.call("EVAL", [s.lua, ...tail]);
-      }
+      return evalScript(this.redis, s, [this.keys.lease, this.keys.token], args);
     };
     try {
       return await this.timed(run(), s.name);
@@ -512,21 +489,7 @@ export class RedisLease implements Lease, AsyncDisposable {
   /** Bounds a call by `commandTimeoutMs`, whatever the connection's own settings. */
   private timed<T>(p: Promise<T>, what: string): Promise<T> {
     const ms = this.commandTimeoutMs;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new LeaseBackendError(`redis lease of group '${this.group}': ${what} got no reply from ${this.where} within ${ms} ms (option 'commandTimeoutMs')`));
-      }, ms);
-      p.then(
-        (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(err instanceof Error ? err : new Error(String(err)));
-        },
-      );
-    });
+    return withTimeout(p, ms, () => new LeaseBackendError(`redis lease of group '${this.group}': ${what} got no reply from ${this.where} within ${ms} ms (option 'commandTimeoutMs')`));
   }
 
   private failure(err: unknown, what: string): Error {

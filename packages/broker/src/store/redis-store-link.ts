@@ -1,11 +1,10 @@
-import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
 import type { RedisScript } from "./redis-store-layout";
+import { evalScript, failFastRedisOptions, withTimeout } from "../redis-calls";
 import type { ResolvedRedisStoreOptions } from "./redis-store-options";
 import { StoreUnavailableError } from "./store-errors";
 
 /** Reconnect backoff of a connection the store owns: 50 ms doubling, capped, plus jitter. */
-const RECONNECT_BASE_MS = 50;
 const RECONNECT_CAP_MS = 1_000;
 
 const noop = (): void => undefined;
@@ -24,7 +23,6 @@ export class RedisLink {
   readonly where: string;
   private readonly redis: Redis;
   private readonly owned: boolean;
-  private readonly shas = new Map<RedisScript, string>();
   private down = false;
 
   constructor(private readonly opts: ResolvedRedisStoreOptions) {
@@ -32,15 +30,7 @@ export class RedisLink {
     if (typeof r === "string") {
       this.owned = true;
       this.where = redactUrl(r);
-      this.redis = new Redis(r, {
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 0,
-        autoResendUnfulfilledCommands: false,
-        connectTimeout: opts.connectTimeoutMs,
-        retryStrategy: (attempt) =>
-          Math.min(RECONNECT_BASE_MS * 2 ** Math.min(attempt - 1, 10), RECONNECT_CAP_MS) + Math.floor(Math.random() * 50),
-      });
+      this.redis = new Redis(r, failFastRedisOptions({ lazyConnect: true, connectTimeoutMs: opts.connectTimeoutMs, reconnectMaxMs: RECONNECT_CAP_MS }));
     } else {
       this.owned = false;
       this.redis = r;
@@ -82,19 +72,8 @@ export class RedisLink {
   }
 
   /** Runs a script: EVALSHA, falling back to EVAL when the server does not know it (first use, restart). */
-  async script(script: RedisScript, keys: string[], args: (string | Buffer)[], what: string): Promise<unknown> {
-    let sha = this.shas.get(script);
-    if (!sha) {
-      sha = createHash("sha1").update(script.lua).digest("hex");
-      this.shas.set(script, sha);
-    }
-    const tail = [String(keys.length), ...keys, ...args];
-    try {
-      return await this.timed(this.redis.call("EVALSHA", [sha, ...tail]), what);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
-      return await this.timed(this.redis.call("EVAL", [script.lua, ...tail]), what);
-    }
+  script(script: RedisScript, keys: string[], args: (string | Buffer)[], what: string): Promise<unknown> {
+    return this.timed(evalScript(this.redis, script, keys, args), what);
   }
 
   hgetBuffer(key: string, field: string, what: string): Promise<Buffer | null> {
@@ -141,21 +120,7 @@ export class RedisLink {
   /** Bounds a Redis call by `commandTimeoutMs`, whatever the connection's own settings. */
   timed<T>(p: Promise<T>, what: string): Promise<T> {
     const ms = this.opts.commandTimeoutMs;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new StoreUnavailableError(`redis store: ${what} not acknowledged by ${this.where} within ${ms} ms (option 'commandTimeoutMs')`));
-      }, ms);
-      p.then(
-        (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(err instanceof Error ? err : new Error(String(err)));
-        },
-      );
-    });
+    return withTimeout(p, ms, () => new StoreUnavailableError(`redis store: ${what} not acknowledged by ${this.where} within ${ms} ms (option 'commandTimeoutMs')`));
   }
 
   /** Closes a connection the store opened; only detaches from a caller's instance. */

@@ -1,0 +1,65 @@
+/**
+ * How fedmq talks to Redis, shared by the HA lease (`ha/redis-lease.ts`) and the Redis store
+ * (`store/redis-store-link.ts`): fail-fast client settings, a timeout on every call, and Lua
+ * scripts run by EVALSHA with an EVAL fallback.
+ */
+import { createHash } from "node:crypto";
+import type { Redis, RedisOptions } from "ioredis";
+
+/** First reconnection pause, ms; it doubles up to the caller's cap, plus up to this much jitter. */
+const RECONNECT_BASE_MS = 50;
+const RECONNECT_JITTER_MS = 50;
+
+/**
+ * ioredis settings for HA use: fail fast rather than queue. No offline queue (a command while
+ * disconnected rejects at once), no retry or resend of a command after a reconnect (a late
+ * renewal or a batch must not land after its caller gave up), and a capped, jittered
+ * reconnection backoff. `commandTimeoutMs`: ioredis's own timeout, if wanted.
+ */
+export function failFastRedisOptions(o: { reconnectMaxMs: number; connectTimeoutMs: number; commandTimeoutMs?: number; lazyConnect?: boolean }): RedisOptions {
+  return {
+    ...(o.lazyConnect ? { lazyConnect: true } : {}),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    ...(o.commandTimeoutMs !== undefined ? { commandTimeout: o.commandTimeoutMs } : {}),
+    connectTimeout: o.connectTimeoutMs,
+    retryStrategy: (attempt: number) =>
+      Math.min(RECONNECT_BASE_MS * 2 ** Math.min(Math.max(attempt - 1, 0), 16), o.reconnectMaxMs) + Math.floor(Math.random() * RECONNECT_JITTER_MS),
+  };
+}
+
+/** `p`, or `onTimeout()` as a rejection once `ms` passed without an answer. */
+export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+const shas = new WeakMap<object, string>();
+
+/** Runs a Lua script: EVALSHA, then EVAL when the server does not know it (first use, Redis restarted). */
+export async function evalScript(redis: Redis, script: { readonly lua: string }, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
+  let sha = shas.get(script);
+  if (!sha) {
+    sha = createHash("sha1").update(script.lua).digest("hex");
+    shas.set(script, sha);
+  }
+  const tail = [keys.length, ...keys, ...args];
+  try {
+    return await redis.call("EVALSHA", [sha, ...tail]);
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
+    return await redis.call("EVAL", [script.lua, ...tail]);
+  }
+}
