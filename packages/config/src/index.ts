@@ -34,7 +34,7 @@ export { validateDestinationPattern } from "@fedmq/protocol";
 export { connectorUri, haGroups, nodeNames, resolveConnectorTargets, resolveNodeName } from "./topology-queries";
 export type { ConnectorTarget } from "./topology-queries";
 export { noLocator, yamlLocator } from "./yaml-locator";
-export { planTopology } from "./plan";
+export { planTopology } from "./plan/plan-topology";
 export type {
   DuplicateRisk,
   PairPlan,
@@ -52,5 +52,5 @@ export type {
   SinglePointOfFailure,
   TopologyPlan,
   TtlShortfall,
-} from "./plan";
+} from "./plan/plan-types";
 export type { Locate, LocateTarget, Position } from "./yaml-locator";
