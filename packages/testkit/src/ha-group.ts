@@ -39,6 +39,12 @@ export interface HaMemberStatus {
   replication: unknown;
 }
 
+/** `replicated` members: the part of `/api/v1/ha` tests wait on (master: state; slave: caughtUp). */
+export interface HaReplicationStatus {
+  state?: string;
+  caughtUp?: boolean;
+}
+
 /** One `fedmq node --topology FILE --name X` process of an HA group. */
 export class HaMemberProcess {
   proc!: ManagedProcess;
@@ -69,6 +75,11 @@ export class HaMemberProcess {
     } catch {
       return undefined;
     }
+  }
+
+  /** Its replication state (`replicated` mode), or undefined when it does not answer. */
+  async replication(): Promise<HaReplicationStatus | undefined> {
+    return ((await this.status())?.replication ?? undefined) as HaReplicationStatus | undefined;
   }
 
   /** Parsed JSON log lines so far. */
@@ -134,6 +145,17 @@ export class HaGroup {
       return master !== undefined;
     }, { timeoutMs: opts.timeoutMs ?? 20_000, what: "one master in the ha group" });
     return master!;
+  }
+
+  /**
+   * `replicated` mode: wait until the other member of a pair has caught up with `master` and the
+   * master counts it in sync (its acks arrive a moment after the slave applied); resolve the slave.
+   */
+  async waitInSync(master: HaMemberProcess, timeoutMs = 30_000): Promise<HaMemberProcess> {
+    const slave = this.members.find((m) => m !== master)!;
+    await waitFor(async () => (await slave.replication())?.caughtUp === true, { timeoutMs, what: `${slave.name} caught up` });
+    await waitFor(async () => (await master.replication())?.state === "in-sync", { timeoutMs, what: `${master.name} in sync` });
+    return slave;
   }
 
   /** Members that currently say they are master (a test of "never two masters"). */

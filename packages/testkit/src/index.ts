@@ -29,5 +29,5 @@ export type { LinkProxyOptions, LinkTarget, LinkStats, CutMode } from "./link-pr
 export type { ManagedProcess, SpawnManagedOptions, ExitInfo, OutputStream, ManagedWaitForLineOptions } from "./child";
 export { NodeProcess, CLI_MAIN } from "./node-process";
 export { HaGroup, HaMemberProcess } from "./ha-group";
-export type { HaGroupOptions, HaMemberStatus, HaTestMode } from "./ha-group";
+export type { HaGroupOptions, HaMemberStatus, HaReplicationStatus, HaTestMode } from "./ha-group";
 export type { NodeProcessOptions } from "./node-process";

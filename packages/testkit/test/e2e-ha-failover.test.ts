@@ -83,8 +83,7 @@ describe.each<HaTestMode>(["shared-file", "redis", "replicated"])("ha mode %s", 
     const first = await group.waitForMaster();
     if (mode === "replicated") {
       // The slave may run for master only once it holds a complete copy.
-      const other = group.members.find((m) => m !== first)!;
-      await waitFor(async () => ((await other.status())?.replication as { caughtUp?: boolean } | null)?.caughtUp === true, { timeoutMs: 20_000, what: "the slave caught up" });
+      await group.waitInSync(first);
     }
     const seen: string[][] = [];
     let sampling = true;
@@ -111,9 +110,7 @@ test("fedmq status shows each member's role, the group's lease holder, fencing t
   const { group, redis: r } = await groupFor("replicated", dir);
   try {
     const master = await group.waitForMaster();
-    const slave = group.members.find((m) => m !== master)!;
-    await waitFor(async () => ((await slave.status())?.replication as { caughtUp?: boolean } | null)?.caughtUp === true, { timeoutMs: 20_000, what: "the slave caught up" });
-    await waitFor(async () => ((await master.status())?.replication as { state?: string } | null)?.state === "in-sync", { timeoutMs: 10_000, what: "the master in sync" });
+    await group.waitInSync(master);
     const out = await spawnManaged(process.execPath, [CLI_MAIN, "status", "--json", ...group.members.flatMap((m) => ["--admin", m.admin])], { name: "status" });
     expect((await out.exited).code).toBe(0);
     const doc = JSON.parse(out.stdoutLines.join("\n")) as { nodes: Array<{ ok: boolean; data: { role: string; ready: boolean; ha: { group: string; member: string; leaseHolder: string; fencingToken: number; replication: { state: string } } } }> };

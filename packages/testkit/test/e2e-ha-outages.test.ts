@@ -81,22 +81,17 @@ test("replicated mode: the slave's link cut under load — master reports it and
   const group = await HaGroup.create({ mode: "replicated", dir, redisUrl: `redis://127.0.0.1:${redis.port}/0` });
   await group.startAll();
   const master = await group.waitForMaster();
-  const slave = group.members.find((m) => m !== master)!;
-  const replication = async (m: typeof master) => (await m.status())?.replication as { state?: string; caughtUp?: boolean } | null | undefined;
-  await waitFor(async () => (await replication(slave))?.caughtUp === true, { timeoutMs: 20_000, what: "the slave caught up" });
-  // The master counts the slave in sync once its acks arrive (a moment after the slave applied).
-  await waitFor(async () => (await replication(master))?.state === "in-sync", { timeoutMs: 10_000, what: "the master in sync" });
+  const slave = await group.waitInSync(master);
 
   const load = await startLoad(dir, group.failoverUrl(), 2, 800);
   await waitFor(() => load.receipted() >= 200, { timeoutMs: 60_000, what: "200 receipts" });
   await slave.proc.kill9();
-  await waitFor(async () => ["no-replica", "degraded"].includes((await replication(master))?.state ?? ""), { timeoutMs: 10_000, what: "the master reports its lost replica" });
+  await waitFor(async () => ["no-replica", "degraded"].includes((await master.replication())?.state ?? ""), { timeoutMs: 10_000, what: "the master reports its lost replica" });
   const atCut = load.receipted();
   await waitFor(() => load.receipted() >= atCut + 200, { timeoutMs: 60_000, what: "receipts go on without the replica" });
 
   await slave.start();
-  await waitFor(async () => (await replication(slave))?.caughtUp === true, { timeoutMs: 30_000, what: "the returned slave caught up" });
-  await waitFor(async () => (await replication(master))?.state === "in-sync", { timeoutMs: 10_000, what: "master in sync again" });
+  await group.waitInSync(master);
   await master.proc.kill9();
   const next = await group.waitForMaster({ not: master, timeoutMs: 20_000 });
   expect(next).toBe(slave);
@@ -109,16 +104,14 @@ test("replicated mode: a slave frozen while the master receipts without it is ne
   const group = await HaGroup.create({ mode: "replicated", dir, redisUrl: `redis://127.0.0.1:${redis.port}/0` });
   await group.startAll();
   const master = await group.waitForMaster();
-  const slave = group.members.find((m) => m !== master)!;
-  const replication = async (m: typeof master) => (await m.status())?.replication as { state?: string; caughtUp?: boolean } | null | undefined;
-  await waitFor(async () => (await replication(slave))?.caughtUp === true, { timeoutMs: 20_000, what: "the slave caught up" });
+  const slave = await group.waitInSync(master);
 
   const load = await startLoad(dir, group.failoverUrl(), 2, 600);
   await waitFor(() => load.receipted() >= 100, { timeoutMs: 60_000, what: "100 receipts" });
   // Frozen, the slave's link goes silent (no reset): the master gives up on it after its replica
   // timeout and receipts on its own write alone.
   slave.proc.sigstop();
-  await waitFor(async () => (await replication(master))?.state === "degraded", { timeoutMs: 10_000, what: "the master degraded" });
+  await waitFor(async () => (await master.replication())?.state === "degraded", { timeoutMs: 10_000, what: "the master degraded" });
   const atDegrade = load.receipted();
   await waitFor(() => load.receipted() >= atDegrade + 100, { timeoutMs: 60_000, what: "receipts without the slave" });
   await master.proc.kill9();
