@@ -9,7 +9,6 @@ import { RedisLease } from "./redis-lease";
 import { HaNode, type HaNodeOptions, type HaStrategy } from "./ha-node";
 import { replicatedStrategy } from "./replicated-strategy";
 import type { LeaseTiming } from "./lease";
-import type { LeaseHolder } from "./lease";
 
 /** A member's `ha:` settings, as the topology gives them (paths resolved). */
 export type HaSettings =
@@ -27,9 +26,9 @@ export interface HaMemberOptions {
   logger?: Logger;
 }
 
-/** Anyone may run for master: the store is shared (file system or Redis). */
-function sharedStoreSlaveTick(): (holder: LeaseHolder | undefined) => Promise<boolean> {
-  return () => Promise.resolve(true);
+/** The store is shared (file system or Redis): any member may run for master; only where the store lives differs. */
+function sharedStoreStrategy(listen: readonly string[], openStore: HaStrategy["openStore"]): HaStrategy {
+  return { leaseInfo: () => ({ listen: listen.join(",") }), slaveTick: () => Promise.resolve(true), openStore };
 }
 
 /**
@@ -51,20 +50,12 @@ export async function startHaMember(opts: HaMemberOptions): Promise<HaNode> {
       await fsp.mkdir(ha.dir, { recursive: true });
       lease = new FileLease({ dir: path.join(ha.dir, "lease"), group: ha.group, member, timing: opts.timing, logger: log });
       const storeDir = path.join(ha.dir, "store");
-      strategy = {
-        leaseInfo: () => ({ listen: (opts.node.listen ?? []).join(",") }),
-        slaveTick: sharedStoreSlaveTick(),
-        openStore: ({ fence }) => Promise.resolve(new JournalStore({ dir: storeDir, fence, logger: log })),
-      };
+      strategy = sharedStoreStrategy(opts.node.listen ?? [], ({ fence }) => Promise.resolve(new JournalStore({ dir: storeDir, fence, logger: log })));
       break;
     }
     case "redis": {
       lease = new RedisLease({ redis: ha.redis, group: ha.group, member, timing: opts.timing, logger: log });
-      strategy = {
-        leaseInfo: () => ({ listen: (opts.node.listen ?? []).join(",") }),
-        slaveTick: sharedStoreSlaveTick(),
-        openStore: ({ token, fence }) => Promise.resolve(new RedisStore({ redis: ha.redis, group: ha.group, fencingToken: token, fence, logger: log })),
-      };
+      strategy = sharedStoreStrategy(opts.node.listen ?? [], ({ token, fence }) => Promise.resolve(new RedisStore({ redis: ha.redis, group: ha.group, fencingToken: token, fence, logger: log })));
       break;
     }
     case "replicated": {
