@@ -1,6 +1,6 @@
 import { CONSUMER_ADVISORY_PATTERN, decodeAdvisory, type ConsumerAdvisory } from "@fedmq/advisory";
 import type { Connection, Consumer, Delivery } from "@fedmq/client";
-import { isAdvisoryTopic } from "@fedmq/protocol";
+import { appendHop, encodedMessageOf, isAdvisoryTopic } from "@fedmq/protocol";
 import { excludedBy, type ResolvedBridgeOptions } from "./bridge-options";
 
 /** A forwarding subscription on the source node and the remote consumers it stands for. */
@@ -188,10 +188,16 @@ export class DemandForwarder {
     // own (producer, hop) audit key and a resend of this forward is still caught.
     const path = m.brokerPath ?? [];
     const back = path.lastIndexOf(this.toNodeId);
-    const out = { ...m, brokerPath: [...(back >= 0 ? path.slice(back + 1) : path), this.fromNodeId], hops: (m.hops ?? 0) + 1 };
+    const hops = (m.hops ?? 0) + 1;
+    // Usually the delivered bytes go on with this node and the hop count appended; only a path
+    // that restarts needs the message encoded again.
+    const raw = back < 0 ? encodedMessageOf(m) : undefined;
+    const sent = raw
+      ? this.to.forward(m, { encoded: appendHop(raw, this.fromNodeId, hops) })
+      : this.to.forward({ ...m, brokerPath: [...(back >= 0 ? path.slice(back + 1) : path), this.fromNodeId], hops });
     const t0 = performance.now();
     this.counters.inflight++;
-    this.to.forward(out).then(
+    sent.then(
       () => {
         this.counters.inflight--;
         this.counters.forwarded++;

@@ -1,6 +1,6 @@
 import type { Duplex } from "node:stream";
 import {
-  FrameDecoder, FrameWriter, encodeFrame, encodeDeliverFrame, fedwire, negotiateVersion, parseDestination, isAdvisoryTopic,
+  FrameDecoder, FrameWriter, encodeFrame, encodeDeliverFrame, encodedMessageOf, fedwire, negotiateVersion, parseDestination, isAdvisoryTopic,
   FedmqError, ProtocolError, VersionMismatchError, HandshakeTimeoutError, StalePeerError, UnknownDeliveryError,
   InvalidSubscriptionError, InvalidArgumentError, ForbiddenError, StoreError, PROTOCOL_VERSIONS, FEDMQ_VERSION,
 } from "@fedmq/protocol";
@@ -279,8 +279,9 @@ export class ClientConnection {
     const publish = (): void => {
       if (audited) this.core.trace.received(producerId, seq, dest.uri, hops, network ? "bridge" : "client", network ? this.peerNodeId : this.clientId);
       // The node keeps these bytes (queued, hot cache): an unpooled copy, so a retained message
-      // never pins a shared 8 KiB pool slab, and never a socket read buffer.
-      const encoded = fedwire.Message.encode(m).finish();
+      // never pins a shared 8 KiB pool slab, and never a socket read buffer. The bytes as
+      // received when the frame has the plain layout, else encoded again from the decoded message.
+      const encoded = encodedMessageOf(m) ?? fedwire.Message.encode(m).finish();
       const bytes = Buffer.allocUnsafeSlow(encoded.length);
       bytes.set(encoded);
       // Charges memory (non-persistent) synchronously, so the next send sees the new usage.

@@ -35,8 +35,12 @@ export interface Connection extends AsyncDisposable {
    * `async`, once handed to the socket. While reconnecting it waits (failover `timeout`).
    */
   send(destination: string, body: Uint8Array | string, opts?: SendOptions): Promise<SendResult>;
-  /** Send a received message on unchanged (same id, broker path and hops): for bridges. */
-  forward(message: fedwire.IMessage, opts?: { async?: boolean }): Promise<SendResult>;
+  /**
+   * Send a received message on unchanged (same id, broker path and hops): for bridges. With
+   * `encoded`, those bytes are sent as the message (e.g. `appendHop` of a delivery's bytes) and
+   * `message` only names it (id, destination): the caller vouches that they are its encoding.
+   */
+  forward(message: fedwire.IMessage, opts?: ForwardOptions): Promise<SendResult>;
   subscribe(destination: string, opts?: SubscribeOptions): Promise<Consumer>;
   /** Status changes from now on; ends after "closed". */
   status(): AsyncIterable<ConnectionStatus>;
@@ -57,6 +61,13 @@ export interface ConnectPlan {
   /** Set for failover: and masterslave: URLs; a plain endpoint never reconnects. */
   readonly failover: Readonly<FailoverOptions> | undefined;
   readonly retryStrategy: RetryStrategy;
+}
+
+export interface ForwardOptions {
+  /** Done once handed to the socket, no receipt. */
+  async?: boolean;
+  /** The message's encoded bytes, sent as they are (not copied: do not change them). */
+  encoded?: Uint8Array;
 }
 
 export class ConnectionImpl implements Connection {
@@ -133,14 +144,14 @@ export class ConnectionImpl implements Connection {
     return this.outbox.add(message, opts.async === true);
   }
 
-  forward(message: fedwire.IMessage, opts: { async?: boolean } = {}): Promise<SendResult> {
+  forward(message: fedwire.IMessage, opts: ForwardOptions = {}): Promise<SendResult> {
     try {
       this.assertOpen();
       validateForward(message);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.outbox.add({ ...message }, opts.async === true);
+    return this.outbox.add(opts.encoded ? message : { ...message }, opts.async === true, opts.encoded);
   }
 
   subscribe(destination: string, opts: SubscribeOptions = {}): Promise<Consumer> {

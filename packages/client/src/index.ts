@@ -1,5 +1,5 @@
 export { connect, planConnection } from "./connect";
-export type { Connection, ConnectionStatus, StatusListener, ConnectPlan } from "./connection";
+export type { Connection, ConnectionStatus, StatusListener, ConnectPlan, ForwardOptions } from "./connection";
 export { DEFAULT_CONNECTION_OPTIONS, resolveConnectionOptions } from "./options";
 export type { ConnectionOptions } from "./options";
 export type { SendOptions } from "./message";

@@ -1,4 +1,4 @@
-import { ConnectionClosedError, TimeoutError, errorFromWire, messageId, type fedwire } from "@fedmq/protocol";
+import { ConnectionClosedError, TimeoutError, encodeSendFrame, errorFromWire, messageId, type fedwire } from "@fedmq/protocol";
 import type { Logger } from "./logger";
 import type { Session } from "./session";
 
@@ -11,6 +11,8 @@ export interface SendResult {
 
 interface PendingSend {
   readonly message: fedwire.IMessage;
+  /** The message's bytes when the caller had them encoded (a bridge's forward): sent as they are. */
+  readonly encoded: Uint8Array | undefined;
   readonly id: string;
   /** corr 0: done once handed to the socket, no receipt. */
   readonly async: boolean;
@@ -46,11 +48,11 @@ export class Outbox {
     return this.items.size;
   }
 
-  add(message: fedwire.IMessage, async: boolean): Promise<SendResult> {
+  add(message: fedwire.IMessage, async: boolean, encoded?: Uint8Array): Promise<SendResult> {
     return new Promise<SendResult>((resolve, reject) => {
       const key = this.nextKey++;
       const id = messageId(message.producerId ?? "", Number(message.producerSeq ?? 0));
-      const p: PendingSend = { message, id, async, resolve, reject, session: undefined, timer: undefined };
+      const p: PendingSend = { message, encoded, id, async, resolve, reject, session: undefined, timer: undefined };
       this.items.set(key, p);
       const s = this.ctx.session();
       if (s) this.write(key, p, s);
@@ -90,7 +92,8 @@ export class Outbox {
       p.timer = undefined;
     }
     p.session = s;
-    const frame = { send: { message: p.message } };
+    const bytes = p.encoded;
+    const frame = bytes ? (corr: number) => encodeSendFrame(corr, bytes) : { send: { message: p.message } };
     try {
       if (p.async) {
         s.post(frame, (written) => {

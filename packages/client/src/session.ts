@@ -28,6 +28,9 @@ export interface SessionHandlers {
   onError(session: Session, err: FedmqError): void;
 }
 
+/** Encodes a request frame (length prefix included) that is already partly encoded, given its corr. */
+export type EncodeWithCorr = (corr: number) => Buffer;
+
 /** Gets the node's Receipt or Error frame for a request, or undefined if the session ended first. */
 export type ReplyHandler = (reply: fedwire.Frame | undefined) => void;
 
@@ -124,13 +127,13 @@ export class Session {
    * Send a request with a fresh corr; `onReply` gets the reply. Throws `FrameTooLargeError`
    * (nothing sent) when the frame exceeds the node's maximum frame size.
    */
-  request(frame: Frame, onReply: ReplyHandler, onWritten?: WrittenCallback): void {
+  request(frame: Frame | EncodeWithCorr, onReply: ReplyHandler, onWritten?: WrittenCallback): void {
     // Acks issued before this request must reach the node before it (an Unsubscribe or
     // Disconnect after them would otherwise make the node requeue acknowledged messages).
     this.flushAcks();
     const corr = this.nextCorr;
     this.nextCorr = this.nextCorr >= 0xffffffff ? 1 : this.nextCorr + 1;
-    const buf = this.encode({ ...frame, corr });
+    const buf = typeof frame === "function" ? this.checkSize(frame(corr)) : this.encode({ ...frame, corr });
     if (this.ended) {
       onWritten?.(false);
       onReply(undefined);
@@ -141,9 +144,9 @@ export class Session {
   }
 
   /** Send a frame that wants no reply (corr 0). Throws `FrameTooLargeError` like `request`. */
-  post(frame: Frame, onWritten?: WrittenCallback): void {
+  post(frame: Frame | EncodeWithCorr, onWritten?: WrittenCallback): void {
     this.flushAcks();
-    this.writer.write(this.encode({ ...frame, corr: 0 }), onWritten);
+    this.writer.write(typeof frame === "function" ? this.checkSize(frame(0)) : this.encode({ ...frame, corr: 0 }), onWritten);
   }
 
   /** Acknowledge a delivery; acks of one tick travel in one frame. */
@@ -175,7 +178,10 @@ export class Session {
   }
 
   private encode(frame: Frame): Buffer {
-    const buf = encodeFrame(frame);
+    return this.checkSize(encodeFrame(frame));
+  }
+
+  private checkSize(buf: Buffer): Buffer {
     const limit = this.peerMaxFrameSize;
     if (buf.length - 4 > limit) {
       throw new FrameTooLargeError(`frame of ${buf.length - 4} bytes exceeds the maximum frame size of ${limit} bytes of node '${this.connected?.brokerId ?? this.endpoint.text}'`);

@@ -1,4 +1,5 @@
-import { FRAME_HEADER_BYTES } from "./frame-codec";
+import { FRAME_HEADER_BYTES } from "./length-prefixed";
+import { varintSize, writeVarint } from "./embedded-message";
 
 /**
  * Encode a `Frame{deliver: Deliver{subscription_id, tag, message}}` around already-encoded
@@ -33,22 +34,4 @@ export function encodeDeliverFrame(subscriptionId: number, tag: number, messageB
     out[p++] = 1;
   }
   return out;
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 0x80) {
-    buf[pos++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[pos++] = n;
-  return pos;
 }

@@ -20,6 +20,22 @@ const PREFIXES: ReadonlyArray<[string, DestinationKind]> = [["queue://", "queue"
  * and `>` (one or more trailing segments, last position only) are accepted.
  */
 export function parseDestination(text: string, opts: { allowWildcards?: boolean } = {}): Destination {
+  const cache = opts.allowWildcards ? PATTERN_CACHE : NAME_CACHE;
+  const hit = cache.get(text);
+  if (hit) return hit;
+  const parsed = parseUncached(text, opts);
+  // Every send names a destination: remember the valid ones (they are few), forget all at the cap.
+  if (cache.size >= CACHE_CAP) cache.clear();
+  cache.set(text, parsed);
+  return parsed;
+}
+
+/** Valid destinations parsed lately, per mode (results are frozen, so they can be shared). */
+const NAME_CACHE = new Map<string, Destination>();
+const PATTERN_CACHE = new Map<string, Destination>();
+const CACHE_CAP = 4096;
+
+function parseUncached(text: string, opts: { allowWildcards?: boolean }): Destination {
   if (typeof text !== "string" || text.length === 0) {
     throw new InvalidDestinationError("destination is empty: expected 'queue://name' or 'topic://name'");
   }
@@ -48,7 +64,7 @@ export function parseDestination(text: string, opts: { allowWildcards?: boolean 
       throw new InvalidDestinationError(`destination '${text}' has invalid segment '${seg}': use letters, digits, '_', '-', '$', ':'`);
     }
   });
-  return { kind: prefix[1], name, uri: text, wildcard };
+  return Object.freeze({ kind: prefix[1], name, uri: text, wildcard });
 }
 
 /** Like parseDestination, with wildcards allowed. */

@@ -2,6 +2,7 @@ import "./protobuf-runtime";
 import { fedwire } from "../gen/fedwire";
 import { FrameTooLargeError, MalformedFrameError, UnknownFrameError, type FedmqError } from "./errors";
 import { FRAME_HEADER_BYTES, LengthPrefixedSplitter } from "./length-prefixed";
+import { rememberFrameBody } from "./embedded-message";
 
 export type Frame = fedwire.IFrame;
 export type FrameBody = NonNullable<fedwire.Frame["body"]>;
@@ -60,6 +61,9 @@ export class FrameDecoder {
         return { frames, error: this.splitter.fail(new MalformedFrameError(`frame of ${bytes.length} bytes does not decode: ${(err as Error).message}`, { cause: err })) };
       }
       if (!frame.body) return { frames, error: this.splitter.fail(new UnknownFrameError(`frame of ${bytes.length} bytes has no known frame type`)) };
+      // Kept so that the Message can be stored or forwarded as received (see embedded-message).
+      const message = frame.send?.message ?? frame.deliver?.message;
+      if (message) rememberFrameBody(message, bytes);
       frames.push(frame);
     }
     return error ? { frames, error } : { frames };

@@ -1,0 +1,154 @@
+import { FRAME_HEADER_BYTES } from "./length-prefixed";
+
+/**
+ * The encoded `Message` inside send and deliver frames, kept as bytes so that a node stores what
+ * a producer sent, and a bridge forwards what it was delivered, without encoding it again.
+ *
+ * `FrameDecoder` remembers, for the Message object of each decoded send / deliver frame, the
+ * frame body it came from (a WeakMap keyed by that object: a copy of the object, e.g. `{...m}`,
+ * has no bytes, so an edited copy is never sent as the original's bytes). `encodedMessageOf`
+ * finds the Message's byte range in that body on demand.
+ */
+const FRAME_BODIES = new WeakMap<object, Uint8Array>();
+
+/** Frame.send = 4 → Send.message = 1; Frame.deliver = 8 → Deliver.message = 3. */
+const SEND_FIELD = 4;
+const SEND_MESSAGE_FIELD = 1;
+const DELIVER_FIELD = 8;
+const DELIVER_MESSAGE_FIELD = 3;
+/** Message.broker_path = 10 (length-delimited), Message.hops = 11 (varint). */
+const BROKER_PATH_TAG = (10 << 3) | 2;
+const HOPS_TAG = 11 << 3;
+
+/** Called by the frame decoder: `message` was decoded from the send / deliver frame `body`. */
+export function rememberFrameBody(message: object, body: Uint8Array): void {
+  FRAME_BODIES.set(message, body);
+}
+
+/**
+ * The encoded bytes of a Message object exactly as it was decoded from a send or deliver frame
+ * (a view into the frame: copy it to keep it), or undefined when the object was not decoded from
+ * a frame, or the frame is not in the one plain layout (each field once) that makes the bytes
+ * equal to the decoded object.
+ */
+export function encodedMessageOf(message: object): Uint8Array | undefined {
+  const body = FRAME_BODIES.get(message);
+  if (!body) return undefined;
+  const send = onlyLengthDelimited(body, 0, body.length, SEND_FIELD);
+  if (send) return view(body, onlyLengthDelimited(body, send[0], send[1], SEND_MESSAGE_FIELD));
+  const deliver = onlyLengthDelimited(body, 0, body.length, DELIVER_FIELD);
+  if (deliver) return view(body, onlyLengthDelimited(body, deliver[0], deliver[1], DELIVER_MESSAGE_FIELD));
+  return undefined;
+}
+
+/**
+ * A forwarded copy of encoded Message bytes, one node further: `node` appended to its
+ * broker_path and `hops` set (protobuf: repeated fields append, the last scalar wins).
+ */
+export function appendHop(messageBytes: Uint8Array, node: string, hops: number): Buffer {
+  const nodeLen = Buffer.byteLength(node);
+  const out = Buffer.allocUnsafe(messageBytes.length + 1 + varintSize(nodeLen) + nodeLen + 1 + varintSize(hops));
+  out.set(messageBytes, 0);
+  let p = messageBytes.length;
+  out[p++] = BROKER_PATH_TAG;
+  p = writeVarint(out, p, nodeLen);
+  p += out.write(node, p, "utf8");
+  out[p++] = HOPS_TAG;
+  writeVarint(out, p, hops);
+  return out;
+}
+
+/** `Frame{corr, send: Send{message}}` with its length prefix, around already-encoded Message bytes. */
+export function encodeSendFrame(corr: number, messageBytes: Uint8Array): Buffer {
+  const sendLen = 1 + varintSize(messageBytes.length) + messageBytes.length;
+  const frameLen = 1 + varintSize(corr) + 1 + varintSize(sendLen) + sendLen;
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + frameLen);
+  out.writeUInt32BE(frameLen, 0);
+  let p = FRAME_HEADER_BYTES;
+  out[p++] = 0x08; // Frame.corr = 1, varint
+  p = writeVarint(out, p, corr);
+  out[p++] = (SEND_FIELD << 3) | 2;
+  p = writeVarint(out, p, sendLen);
+  out[p++] = (SEND_MESSAGE_FIELD << 3) | 2;
+  p = writeVarint(out, p, messageBytes.length);
+  out.set(messageBytes, p);
+  return out;
+}
+
+export function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+export function writeVarint(buf: Buffer, pos: number, n: number): number {
+  while (n >= 0x80) {
+    buf[pos++] = (n % 128) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[pos++] = n;
+  return pos;
+}
+
+function view(buf: Uint8Array, range: [number, number] | undefined): Uint8Array | undefined {
+  return range ? buf.subarray(range[0], range[1]) : undefined;
+}
+
+/**
+ * The [start, end) of the value of `field` in the protobuf fields between `start` and `end`,
+ * when it occurs exactly once, length-delimited; undefined if it is absent, repeated (protobuf
+ * would merge the copies), of another wire type, or the bytes do not parse.
+ */
+function onlyLengthDelimited(buf: Uint8Array, start: number, end: number, field: number): [number, number] | undefined {
+  let found: [number, number] | undefined;
+  let p = start;
+  while (p < end) {
+    const tag = readVarint(buf, p, end);
+    if (!tag) return undefined;
+    p = tag[1];
+    const wire = tag[0] & 7;
+    const num = Math.floor(tag[0] / 8);
+    let valueStart = p;
+    switch (wire) {
+      case 0: {
+        const v = readVarint(buf, p, end);
+        if (!v) return undefined;
+        p = v[1];
+        break;
+      }
+      case 1: p += 8; break;
+      case 5: p += 4; break;
+      case 2: {
+        const len = readVarint(buf, p, end);
+        if (!len) return undefined;
+        valueStart = len[1];
+        p = len[1] + len[0];
+        break;
+      }
+      default: return undefined; // groups: never written by fedmq
+    }
+    if (p > end) return undefined;
+    if (num === field) {
+      if (found || wire !== 2) return undefined;
+      found = [valueStart, p];
+    }
+  }
+  return found;
+}
+
+/** [value, next position], or undefined past `end` or beyond 2^53. */
+function readVarint(buf: Uint8Array, p: number, end: number): [number, number] | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 8; i++) {
+    if (p >= end) return undefined;
+    const b = buf[p++]!;
+    value += (b & 0x7f) * scale;
+    if (b < 0x80) return [value, p];
+    scale *= 128;
+  }
+  return undefined;
+}
