@@ -38,8 +38,8 @@ export interface JournalStoreOptions {
    * How the writer issues a batch's write and fdatasync. `"sync"`: blocking calls on the event
    * loop (no thread-pool round trip: lowest latency for one writer, but the loop stalls for the
    * fsync); `"async"`: libuv thread pool (the loop keeps running during the fsync: best when
-   * many producers keep it busy); `"auto"`: blocking calls for small batches, the thread pool
-   * for larger ones.
+   * many producers keep it busy, on a machine with cores to spare); `"auto"`: blocking calls
+   * for batches up to 256 KiB, the thread pool for larger ones (see `BLOCKING_MAX_BYTES`).
    * @default "auto"
    */
   readonly io?: JournalIoMode;

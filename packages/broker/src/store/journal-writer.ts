@@ -38,24 +38,18 @@ export interface PendingRecord {
 }
 
 /**
- * `io: "auto"` picks, batch by batch, between blocking calls on the event loop and the libuv
- * thread pool:
+ * `io: "auto"` writes and fsyncs a batch with blocking calls on the event loop, unless it is
+ * larger than `BLOCKING_MAX_BYTES`; then through the libuv thread pool. The loop is started by
+ * `setImmediate`, so that all the I/O callbacks of one event loop turn (several producers'
+ * frames) land in one batch: that is the group commit.
  *
- * - Solo (one producer awaiting each receipt): batches carry at most one record that waits
- *   for the fsync. Blocking `writev` + `fdatasync` save the two thread-pool round trips
- *   (tens of µs each, more on a busy machine), most of what such a writer can save. The loop
- *   is started by `setImmediate`, so that all the I/O callbacks of one event loop turn
- *   (several producers' frames) land in one batch — that is how concurrency shows.
- * - Concurrent (a batch had several records waiting for the fsync): thread pool, loop started
- *   at once (microtask). The event loop keeps decoding other producers' messages during the
- *   fsync, and they form the next batch (group commit). A blocking fsync would stall all of
- *   them for its ~100+ µs.
- *
- * Back to solo after `SOLO_AFTER_BATCHES` batches in a row with at most one waiting record,
- * each of which left the writer idle.
+ * Blocking stalls the loop for the fsync (~0.2 ms here), but a thread-pool batch costs two
+ * round trips to a pool thread (wake-ups and context switches), and on a busy machine (nodes,
+ * clients and bridges sharing two cores) those cost more than the stall saves: measured with
+ * `npm run bench`, W1c (8 producers) went from 6,242 to 7,576 msg/s and W3 from 4,349 to
+ * 4,630 with blocking batches. (Earlier, "auto" used the pool whenever a batch had several
+ * records waiting for the fsync.)
  */
-export const SOLO_AFTER_BATCHES = 8;
-/** Solo batches larger than this go through the thread pool anyway (a long blocking write). */
 export const BLOCKING_MAX_BYTES = 256 * 1024;
 
 /**
@@ -69,7 +63,7 @@ export const BLOCKING_MAX_BYTES = 256 * 1024;
  * so a checkpoint never claims a record that is not before it on disk.
  *
  * Batches are written with blocking calls or through the thread pool (option `io`, see
- * `SOLO_AFTER_BATCHES`).
+ * `BLOCKING_MAX_BYTES`).
  */
 export class JournalWriter {
   readonly segments = new Map<number, SegmentState>();
@@ -89,9 +83,6 @@ export class JournalWriter {
   private readonly iov: Buffer[] = [];
   private readonly prealloc: SegmentPreallocator | null;
   private readonly startLoop = (): void => void this.loop();
-  /** `io: "auto"`: the last batches had at most one record waiting for the fsync. */
-  private solo = true;
-  private soloStreak = 0;
 
   constructor(
     private readonly dir: string,
@@ -141,7 +132,7 @@ export class JournalWriter {
   private schedule(): void {
     this.scheduled = true;
     // Blocking I/O: first let the I/O callbacks of this turn add their records to the batch.
-    if (this.opts.io === "sync" || (this.opts.io === "auto" && this.solo)) setImmediate(this.startLoop);
+    if (this.opts.io !== "async") setImmediate(this.startLoop);
     else queueMicrotask(this.startLoop);
   }
 
@@ -184,13 +175,9 @@ export class JournalWriter {
       while (this.pending.length > 0) {
         const batch = this.pending;
         this.pending = [];
-        let waiters = 0;
         let bytes = 0;
-        for (const rec of batch) {
-          if (rec.sync) waiters++;
-          if (rec.buf) bytes += rec.buf.length;
-        }
-        const blocking = this.opts.io === "sync" || (this.opts.io === "auto" && this.solo && waiters <= 1 && bytes <= BLOCKING_MAX_BYTES);
+        for (const rec of batch) if (rec.buf) bytes += rec.buf.length;
+        const blocking = this.opts.io === "sync" || (this.opts.io === "auto" && bytes <= BLOCKING_MAX_BYTES);
         try {
           await this.writeBatch(batch, blocking);
         } catch (err) {
@@ -199,14 +186,6 @@ export class JournalWriter {
           this.opts.logger.error({ err }, "journal: writer loop failed; batch rejected");
           const e = new StoreIoError(`journal writer failed: ${(err as Error).message}`, { cause: err });
           for (const rec of batch) this.settle(rec, e);
-        }
-        if (waiters > 1) {
-          this.solo = false;
-          this.soloStreak = 0;
-        } else if (this.pending.length > 0) {
-          this.soloStreak = 0;
-        } else if (!this.solo && ++this.soloStreak >= SOLO_AFTER_BATCHES) {
-          this.solo = true;
         }
         // After blocking I/O the event loop has not run: let it (timers, sockets) before the next batch.
         if (blocking) break;
