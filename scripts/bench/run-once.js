@@ -2,7 +2,8 @@
 /**
  * One benchmark run: a fresh broker node on a fresh data dir, consumer and producer worker
  * processes, a warm-up phase, a measured phase, then the exact-count check (every receipted
- * message received exactly once per receiver group) and the figures.
+ * message received exactly once per receiver group) and the figures. With `spec.activemq` the
+ * brokers are ActiveMQ's (activemq-proc.js: A bridged to B) and the workers stomp-worker.js.
  */
 const fs = require("node:fs");
 const os = require("node:os");
@@ -13,6 +14,7 @@ const { WorkerHandle } = require("./worker-handle");
 const { IdSet, compareSets } = require("./id-set");
 const { summarize, concatSamples } = require("./stats");
 const { HaSetup } = require("./ha-group-proc");
+const { ActiveMqPair } = require("./activemq-proc");
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,9 +44,13 @@ async function startBroker(ctx, name, dir, extra = {}) {
   return b;
 }
 
-async function startWorkers(ctx, role, groups, common) {
+/**
+ * Fork one worker per group and set it up.
+ * @param {string} [script] worker script (stomp-worker.js for ActiveMQ). @default worker.js
+ */
+async function startWorkers(ctx, role, groups, common, script) {
   const ws = groups.map((g, i) => {
-    const w = new WorkerHandle(role, `${role}-${i + 1}`, ctx.workerArgs);
+    const w = new WorkerHandle(role, `${role}-${i + 1}`, ctx.workerArgs, script);
     live.add(w);
     w.exited.then(() => live.delete(w));
     w.connections = g.connections;
@@ -129,9 +135,20 @@ async function runOnce(ctx, spec, runIndex) {
   // between each neighbour pair (networkTTL = N - 1); the first node is the one measured.
   const others = [];
   let haSetup;
+  let amqPair;
   try {
     let consumerUrl;
-    if (spec.line) {
+    if (spec.activemq) {
+      // ActiveMQ in place of fedmq: broker A ("the node" measured) with producers, bridged to
+      // broker B with the consumers (B counts as the other node).
+      amqPair = new ActiveMqPair({ install: spec.activemq.install, dir, jvmArgs: ctx.amqJvmArgs, keepData: ctx.keepData, log: (m) => log(`${label} ${m}`) });
+      live.add(amqPair);
+      await amqPair.start();
+      rec.activemq = amqPair.info;
+      broker = amqPair.a;
+      others.push(amqPair.b);
+      consumerUrl = amqPair.b.url;
+    } else if (spec.line) {
       const ports = [];
       for (let i = 0; i < spec.line; i++) ports.push(await freePort());
       const names = ports.map((_, i) => `n${i}`);
@@ -162,8 +179,8 @@ async function runOnce(ctx, spec, runIndex) {
     }
     rec.nodeReadyMs = broker.readyMs;
     const common = { url: broker.url, dest: spec.dest, bodySize: spec.bodySize, prefetch: ctx.prefetch };
-    consumers = await startWorkers(ctx, "consumer", spec.consumers, { ...common, url: consumerUrl ?? broker.url });
-    producers = await startWorkers(ctx, "producer", spec.producers, common);
+    consumers = await startWorkers(ctx, "consumer", spec.consumers, { ...common, url: consumerUrl ?? broker.url }, spec.worker);
+    producers = await startWorkers(ctx, "producer", spec.producers, common, spec.worker);
     // Cumulative count each consumer group must reach: queue = sum over all, topic = each.
     const expectFor = (cum) => (ws) => (spec.kind === "queue" ? ws.reduce((a, w) => a + w.count, 0) >= cum : ws.every((w) => w.count >= cum));
 
@@ -249,6 +266,13 @@ async function runOnce(ctx, spec, runIndex) {
       await haSetup.close();
       live.delete(haSetup);
     }
+    if (amqPair) {
+      // finish() stopped A (the node) and B (others) when they were up; this also covers a failed start.
+      await amqPair.close();
+      live.delete(amqPair);
+      const bw = amqPair.b?.warnings ?? [];
+      if (bw.length) rec.anomalies.push(`ActiveMQ broker B logged ${bw.length}${bw.length >= 50 ? "+" : ""} warn/error lines, first: ${bw[0].slice(0, 300)}`);
+    }
   }
   return rec;
 }
@@ -307,7 +331,7 @@ async function finish(rec, broker, workers, dir, ctx, others = []) {
     const st = await broker.stop();
     rec.nodeStop = st;
     if (st.killed) rec.anomalies.push(`node did not stop within 60 s of SIGTERM: SIGKILLed`);
-    else if (st.code !== 0) rec.anomalies.push(`node exited with code ${st.code} signal ${st.signal} after SIGTERM`);
+    else if (!(broker.cleanExitCodes ?? [0]).includes(st.code)) rec.anomalies.push(`node exited with code ${st.code} signal ${st.signal} after SIGTERM`);
     rec.nodeWarnings = broker.warnings.length;
     if (broker.warnings.length) {
       rec.nodeWarningSample = broker.warnings.slice(0, 5);

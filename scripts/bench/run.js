@@ -6,13 +6,14 @@
  * and an exact-count check on every run (each receipted message received exactly once per
  * receiver group; any mismatch fails the run and the exit code).
  *
- *   node scripts/bench/run.js [--only W1s,W1c,W1c-replicated,W2,W1s-latency,W3,W3-ttl3,W4,backlog] [--runs 3] [--scale 1]
+ *   node scripts/bench/run.js [--only W1s,W1c,W1c-replicated,W2,W1s-latency,W3,W3-amq,W3-ttl3,W4,backlog] [--runs 3] [--scale 1]
  *        [--backlog] [--backlog-drain] [--node-prof DIR] [--worker-prof DIR] [--node-args "…"]
  *        [--prefetch 1000] [--w2-mode async|window] [--w2-window 256] [--latency-rate N]
  *        [--data-dir DIR] [--keep-data] [--out bench-results] [--stall-ms 30000] [--store journal|memory]
  *        [--quiet-wait 120] [--quiet-pct 25] [--retries 2]
  *        [--ha-modes shared-file,redis,replicated] [--kills 10] [--w4-window 4] [--w4-rate 0]
  *        [--w4-reconnect "initialReconnectDelay=10&maxReconnectDelay=25&randomize=false"]
+ *        [--amq-home /usr/share/activemq] [--amq-jvm-args "-Xms64M -Xmx1G"]
  * The machine may be shared: before each run it waits (up to --quiet-wait s) until other
  * processes use under --quiet-pct % of a core, and each run records the CPU others used while
  * it measured, plus the hypervisor's steal; above 20 % of a core the run is repeated (up to
@@ -30,7 +31,25 @@
  *                `async: true` sends, one awaited at a time (--w2-mode async --w2-window 1): best of
  *                async x {1, 16, 32, 64, 128, 256, 1024} and receipted x {256, 1024} on this machine
  *   W1s-latency  W1s paced (open loop) at 50 % of the best W1s run of this invocation
- *   W3           W1c's clients, producers on node n0, consumers on n1, one bridge n0 -> n1
+ *   W3           W1c's clients, producers on node n0, consumers on n1, one bridge n0 -> n1; when
+ *                W3-amq ran too, its table adds msg/s / the median W3-amq msg/s of the same
+ *                invocation (goal >= 10)
+ *   W3-amq       W3 against ActiveMQ 5.x (activemq-proc.js; Debian: `apt-get install -y activemq`),
+ *                for the ratio above. Runs by default only where ActiveMQ is installed; asked for
+ *                with --only where it is not, it is skipped with a message. Two brokers, A and B,
+ *                each its own JVM (`java -jar $ACTIVEMQ_HOME/bin/activemq.jar start xbean:file:…`,
+ *                --amq-home or $ACTIVEMQ_HOME, default /usr/share/activemq; heap -Xms64M -Xmx1G as
+ *                ActiveMQ ships it, or --amq-jvm-args), each with its own config and KahaDB dir in
+ *                the run's temp dir: persistent, the default KahaDB (journal disk sync on every
+ *                write), useJmx="false", no web console, an OpenWire and a STOMP transport
+ *                connector on free 127.0.0.1 ports; A has `<networkConnector
+ *                uri="static:(tcp://127.0.0.1:<B openwire>)" duplex="false"/>`, all else default
+ *                (dynamic demand-forwarding conduit bridge). Measured once A logged the bridge up
+ *                and a probe message sent to A reached B. Clients: stomp-worker.js (stomp-client.js,
+ *                STOMP 1.2), W1c's shape: 8 producers on A's STOMP port, each awaiting the RECEIPT
+ *                of every `persistent:true` SEND; 8 consumers on B's, `ack:client-individual`,
+ *                `activemq.prefetchSize` = --prefetch, an ACK per MESSAGE. "node" figures are A's;
+ *                the table adds B's CPU
  *   W3-ttl3      W1s's clients over a line of 4 nodes (3 bridge hops)
  *   W4           HA failover (ha-failover.js), per mode of --ha-modes: a 2-member group (own
  *                redis-server for redis / replicated), in-process clients through failover:(a,b)
@@ -59,9 +78,11 @@ const { runOnce, killAll, log } = require("./run-once");
 const { runBacklog } = require("./backlog");
 const { runW4Mode } = require("./ha-failover");
 const { spread, fmtNum } = require("./stats");
+const { findActiveMq } = require("./activemq-proc");
 
 const ROOT = path.resolve(__dirname, "../..");
-const ALL = ["W1s", "W1c", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-ttl3", "W4", "backlog"];
+const ALL = ["W1s", "W1c", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-amq", "W3-ttl3", "W4", "backlog"];
+/** W3-amq joins the default set where ActiveMQ is installed (see parseArgs). */
 const DEFAULT_SET = ["W1s", "W1c", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-ttl3", "W4"];
 const HA_MODES = ["shared-file", "redis", "replicated"];
 const KIB = 1024;
@@ -74,6 +95,7 @@ function parseArgs(argv) {
     prefetch: 1000, w2Mode: "async", w2Window: 1, latencyRate: 0, dataDir: os.tmpdir(), keepData: false,
     out: path.join(ROOT, "bench-results"), stallMs: 30_000, store: "journal", quietWait: 120, quietPct: 25, retries: 2,
     haModes: HA_MODES.join(","), kills: 10, w4Window: 4, w4Rate: 0, w4Reconnect: "initialReconnectDelay=10&maxReconnectDelay=25&randomize=false",
+    amqHome: "", amqJvmArgs: "",
   };
   const flags = { backlog: "backlog", "backlog-drain": "backlogDrain", "keep-data": "keepData" };
   const values = {
@@ -81,6 +103,7 @@ function parseArgs(argv) {
     prefetch: "prefetch", "w2-mode": "w2Mode", "w2-window": "w2Window", "latency-rate": "latencyRate", "data-dir": "dataDir",
     out: "out", "stall-ms": "stallMs", store: "store", "quiet-wait": "quietWait", "quiet-pct": "quietPct", retries: "retries",
     "ha-modes": "haModes", kills: "kills", "w4-window": "w4Window", "w4-rate": "w4Rate", "w4-reconnect": "w4Reconnect",
+    "amq-home": "amqHome", "amq-jvm-args": "amqJvmArgs",
   };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i];
@@ -120,7 +143,10 @@ function parseArgs(argv) {
       if (!hit) throw new Error(`option '--only': unknown workload '${s}' (known: ${ALL.join(", ")})`);
       return hit;
     });
-  } else if (o.backlog) set.push("backlog");
+  } else {
+    if (o.backlog) set.push("backlog");
+    if (findActiveMq(o.amqHome).ok) set.push("W3-amq");
+  }
   o.set = ALL.filter((w) => set.includes(w));
   return o;
 }
@@ -161,6 +187,12 @@ function makeSpecs(o) {
       ...base, name: "W3", dest: "queue://bench.w3", count: Math.round(w1c / 2), warmup: warm(Math.round(w1c / 2)), line: 2,
       producers: [{ connections: 4 }, { connections: 4 }], consumers: [{ connections: 4 }, { connections: 4 }],
       layout: "W1c's clients, producers on node n0, consumers on n1, one bridge n0 -> n1 (persistent, store-and-forward)",
+    },
+    "W3-amq": {
+      ...base, name: "W3-amq", dest: "queue://bench.w3", count: Math.round(w1c / 2), warmup: warm(Math.round(w1c / 2)),
+      producers: [{ connections: 4 }, { connections: 4 }], consumers: [{ connections: 4 }, { connections: 4 }],
+      worker: path.join(__dirname, "stomp-worker.js"), activemq: { install: undefined }, // install: set by main()
+      layout: `W3 against ActiveMQ: brokers A and B (own JVMs, ${o.amqJvmArgs || "-Xms64M -Xmx1G"}, default KahaDB with sync, no JMX), A's networkConnector static:(tcp://B) duplex=false, defaults otherwise; STOMP 1.2 clients: 8 producers on A (receipt per persistent SEND), 8 consumers on B (client-individual ACK per message, prefetch ${o.prefetch})`,
     },
     "W3-ttl3": {
       ...base, name: "W3-ttl3", dest: "queue://bench.w3ttl", count: Math.round(w1s / 5), warmup: warm(Math.round(w1s / 5)), line: 4,
@@ -209,6 +241,7 @@ const GOALS = {
   "backlog:node RSS peak, recovery MiB": { text: "< 512", ok: (v) => v < 512 },
   "backlog:restart to ready ms": { text: "< 10,000", ok: (v) => v < 10000 },
   "W1c-replicated:msg/s / W1c median": { text: ">= 0.50", ok: (v) => v >= 0.5 },
+  "W3:msg/s / W3-amq median": { text: ">= 10", ok: (v) => v >= 10 },
   "W4:kill -> first receipt ms": { text: "median < 1,000, max < 2,000", ok: (v, s) => v < 1000 && s.max < 2000 },
   "W4:kill -> first delivery ms": { text: "median < 1,000, max < 2,000", ok: (v, s) => v < 1000 && s.max < 2000 },
   "W4:lost messages": { text: "0", ok: (v, s) => s.max === 0 },
@@ -263,6 +296,11 @@ function rowsFor(name, runs, results) {
     const base = spread((results.W1c ?? []).filter((r) => r.ok).map((r) => r.msgPerSec)).median;
     rows.push(m("msg/s / W1c median", (r) => r.msgPerSec / base, 2));
   }
+  if (name === "W3" && results["W3-amq"]) {
+    // ActiveMQ's bridge measured in the same invocation, on the same machine.
+    const base = spread(results["W3-amq"].filter((r) => r.ok).map((r) => r.msgPerSec)).median;
+    rows.push(m("msg/s / W3-amq median", (r) => r.msgPerSec / base, 1));
+  }
   if (name === "W1s-latency") {
     for (const k of ["p50", "p99", "max"]) rows.push(m(`e2e ${k} ms`, (r) => r.e2eMs?.[k], 1));
     for (const k of ["p50", "p99", "max"]) rows.push(m(`receipt ${k} ms`, (r) => r.receiptMs?.[k], 2));
@@ -271,10 +309,12 @@ function rowsFor(name, runs, results) {
     rows.push(m("receipt p50 ms", (r) => r.receiptMs?.p50, 2));
     rows.push(m("e2e p99 ms (saturated)", (r) => r.e2eMs?.p99, 0));
   }
-  rows.push(m("node CPU % (of 1 core)", (r) => r.nodeCpuPct));
+  const amq = name === "W3-amq";
+  rows.push(m(amq ? "broker A CPU % (of 1 core)" : "node CPU % (of 1 core)", (r) => r.nodeCpuPct));
   if (name === "W1c-replicated") rows.push(m("slave + redis CPU % (of 1 core)", (r) => r.otherNodesCpuPct));
+  if (amq) rows.push(m("broker B CPU % (of 1 core)", (r) => r.otherNodesCpuPct));
   rows.push(m("others' CPU + steal, % of 1 core", (r) => r.disturbancePct));
-  rows.push(m("node RSS peak MiB", (r) => r.nodeRssPeakMiB));
+  rows.push(m(amq ? "broker A RSS peak MiB" : "node RSS peak MiB", (r) => r.nodeRssPeakMiB));
   return rows;
 }
 
@@ -317,9 +357,10 @@ function printTable(results, specs, o) {
       out.push(`backlog: ${sp.layout}; restart on the same data dir, then ${sp.serve} consumed${o.backlogDrain ? ", then the rest drained and checked (every receipted message exactly once)" : ""}`);
       continue;
     }
-    out.push(`${name}: ${sp.layout}; ${sp.count.toLocaleString("en-US")} measured msgs after ${sp.warmup.toLocaleString("en-US")} warm-up${sp.rate ? `; paced at ${Math.round(sp.rate)} msg/s (${o.latencyRateNote})` : ""}`);
+    const amq = results[name].find((r) => r.activemq)?.activemq;
+    out.push(`${name}: ${sp.layout}; ${sp.count.toLocaleString("en-US")} measured msgs after ${sp.warmup.toLocaleString("en-US")} warm-up${sp.rate ? `; paced at ${Math.round(sp.rate)} msg/s (${o.latencyRateNote})` : ""}${amq ? `; ActiveMQ ${amq.version ?? "?"}, ${amq.javaVersion}` : ""}`);
   }
-  if (Object.keys(results).some((n) => !n.startsWith("W4 ") && n !== "backlog")) out.push("msg/s = measured messages / (first measured send -> last delivery); e2e = consumer Date.now() - d.timestamp (1 ms resolution); receipt = send() call -> receipt");
+  if (Object.keys(results).some((n) => !n.startsWith("W4 ") && n !== "backlog")) out.push(`msg/s = measured messages / (first measured send -> last delivery); e2e = consumer Date.now() - d.timestamp (1 ms resolution${results["W3-amq"] ? "; for W3-amq d.timestamp is the producer's Date.now() in a bench_sent header" : ""}); receipt = send() call -> receipt`);
   return out.join("\n");
 }
 
@@ -347,19 +388,32 @@ async function main() {
   const ctx = {
     runs: o.runs, nodeArgs: o.nodeArgs, workerArgs: o.workerArgs, prefetch: o.prefetch, dataBase: o.dataDir,
     keepData: o.keepData, stallMs: o.stallMs, backlogDrain: o.backlogDrain, store: o.store,
-    quietWaitMs: o.quietWait * 1000, quietPct: o.quietPct,
+    quietWaitMs: o.quietWait * 1000, quietPct: o.quietPct, amqJvmArgs: o.amqJvmArgs.split(/\s+/).filter(Boolean),
   };
   const doc = {
     tool: "fedmq-bench", format: 1, startedAt: new Date().toISOString(), git, node: process.version, cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model, platform: `${os.platform()} ${os.release()}`, totalMemMiB: Math.round(os.totalmem() / 2 ** 20),
     dataDir: o.dataDir, argv: process.argv.slice(2),
-    options: { store: o.store, runs: o.runs, scale: o.scale, prefetch: o.prefetch, w2Mode: o.w2Mode, w2Window: o.w2Window, nodeArgs: o.nodeArgs, workerArgs: o.workerArgs },
-    workloads: {}, failures: [], anomalies: [],
+    options: {
+      store: o.store, runs: o.runs, scale: o.scale, prefetch: o.prefetch, w2Mode: o.w2Mode, w2Window: o.w2Window, nodeArgs: o.nodeArgs, workerArgs: o.workerArgs,
+      amqHome: o.amqHome || undefined, amqJvmArgs: ctx.amqJvmArgs.length ? ctx.amqJvmArgs : undefined,
+    },
+    workloads: {}, failures: [], anomalies: [], skipped: [],
   };
   fs.mkdirSync(o.out, { recursive: true });
   const file = path.join(o.out, `${stamp}-${git.commit}.json`);
   const save = () => fs.writeFileSync(file, JSON.stringify(doc, null, 1));
-  log(`workloads: ${o.set.join(", ")}; ${o.runs} run(s) each; scale ${o.scale}; data under ${o.dataDir}`);
+  if (o.set.includes("W3-amq")) {
+    const amq = findActiveMq(o.amqHome);
+    if (amq.ok) specs["W3-amq"].activemq.install = amq;
+    else {
+      const why = `W3-amq skipped: ${amq.reason}`;
+      log(why);
+      doc.skipped.push(why);
+      o.set = o.set.filter((w) => w !== "W3-amq");
+    }
+  }
+  log(`workloads: ${o.set.join(", ") || "(none)"}; ${o.runs} run(s) each; scale ${o.scale}; data under ${o.dataDir}`);
 
   const results = {};
   for (const name of o.set) {
@@ -434,6 +488,7 @@ async function main() {
   doc.table = table;
   save();
   process.stdout.write(`${table}\n`);
+  if (doc.skipped.length) process.stdout.write(`\nSKIPPED:\n${doc.skipped.map((w) => `  - ${w}`).join("\n")}\n`);
   if (doc.anomalies.length) {
     process.stdout.write(`\nANOMALIES (${doc.anomalies.length}):\n${doc.anomalies.map((a) => `  - ${a}`).join("\n")}\n`);
   }

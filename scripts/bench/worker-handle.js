@@ -1,5 +1,8 @@
 "use strict";
-/** Parent side of a benchmark worker (worker.js): fork, request/reply over IPC, progress. */
+/**
+ * Parent side of a benchmark worker (worker.js, or stomp-worker.js for the ActiveMQ comparison:
+ * same IPC protocol): fork, request/reply over IPC, progress.
+ */
 const { fork } = require("node:child_process");
 const path = require("node:path");
 
@@ -10,8 +13,9 @@ class WorkerHandle {
    * @param {"producer"|"consumer"} role
    * @param {string} name for messages
    * @param {string[]} [execArgv] extra node flags (e.g. --cpu-prof)
+   * @param {string} [script] worker script. @default worker.js
    */
-  constructor(role, name, execArgv = []) {
+  constructor(role, name, execArgv = [], script = WORKER) {
     this.role = role;
     this.name = name;
     this.count = 0;
@@ -20,7 +24,7 @@ class WorkerHandle {
     this.pending = new Map();
     this.nextRid = 1;
     this.error = undefined;
-    this.child = fork(WORKER, [role], { serialization: "advanced", execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.child = fork(script, [role], { serialization: "advanced", execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
     this.exited = new Promise((resolve) => this.child.on("exit", (code, signal) => {
       this.exitInfo = { code, signal };
       if (!this.closing || code !== 0) this.failAll(new Error(`worker ${name} exited (code ${code}, signal ${signal})${this.error ? `: ${this.error}` : ""}`));
