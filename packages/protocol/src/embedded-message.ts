@@ -4,12 +4,19 @@ import { FRAME_HEADER_BYTES } from "./length-prefixed";
  * The encoded `Message` inside send and deliver frames, kept as bytes so that a node stores what
  * a producer sent, and a bridge forwards what it was delivered, without encoding it again.
  *
- * `FrameDecoder` remembers, for the Message object of each decoded send / deliver frame, the
- * frame body it came from (a WeakMap keyed by that object: a copy of the object, e.g. `{...m}`,
- * has no bytes, so an edited copy is never sent as the original's bytes). `encodedMessageOf`
- * finds the Message's byte range in that body on demand.
+ * `FrameDecoder` remembers, on the Message object of each decoded send / deliver frame, the
+ * frame body it came from and the object itself: a copy of the object (e.g. `{...m}`, which
+ * copies symbol-keyed properties too) is not that object, so an edited copy is never sent as
+ * the original's bytes. `encodedMessageOf` finds the Message's byte range in that body on demand.
+ * (A symbol property rather than a WeakMap: it costs a property store per frame, not a hash
+ * table insertion.)
  */
-const FRAME_BODIES = new WeakMap<object, Uint8Array>();
+const FRAME_BODY = Symbol("fedmq.frameBody");
+
+interface FrameBodyRecord {
+  readonly of: object;
+  readonly body: Uint8Array;
+}
 
 /** Frame.send = 4 → Send.message = 1; Frame.deliver = 8 → Deliver.message = 3. */
 const SEND_FIELD = 4;
@@ -22,7 +29,7 @@ const HOPS_TAG = 11 << 3;
 
 /** Called by the frame decoder: `message` was decoded from the send / deliver frame `body`. */
 export function rememberFrameBody(message: object, body: Uint8Array): void {
-  FRAME_BODIES.set(message, body);
+  (message as Record<symbol, FrameBodyRecord>)[FRAME_BODY] = { of: message, body };
 }
 
 /**
@@ -32,8 +39,9 @@ export function rememberFrameBody(message: object, body: Uint8Array): void {
  * equal to the decoded object.
  */
 export function encodedMessageOf(message: object): Uint8Array | undefined {
-  const body = FRAME_BODIES.get(message);
-  if (!body) return undefined;
+  const rec = (message as Record<symbol, FrameBodyRecord | undefined>)[FRAME_BODY];
+  if (rec?.of !== message) return undefined;
+  const body = rec.body;
   const send = onlyLengthDelimited(body, 0, body.length, SEND_FIELD);
   if (send) return view(body, onlyLengthDelimited(body, send[0], send[1], SEND_MESSAGE_FIELD));
   const deliver = onlyLengthDelimited(body, 0, body.length, DELIVER_FIELD);
