@@ -131,6 +131,11 @@ export class Bridge extends EventEmitter {
       if (destinationMatches(x.destination, destination)) return { reason: "excluded", pattern: x.pattern, remoteNode };
     }
     if (staticExclusion !== undefined) return { reason: "excluded", pattern: staticExclusion, remoteNode };
+    // Demand under a wildcard that covers it (a consumer of orders.> for orders.internal.x).
+    const exclusion = out ? excludedBy(o, destination) : undefined;
+    if (exclusion !== undefined && [...out!.subs.values()].some((s) => destinationMatches(s.destination, destination))) {
+      return { reason: "excluded", pattern: exclusion, remoteNode };
+    }
     return undefined;
   }
 

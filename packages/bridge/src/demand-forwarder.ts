@@ -158,7 +158,7 @@ export class DemandForwarder {
     try {
       sub.consumer = await this.from.subscribe(destination, {
         prefetch: this.opts.prefetchSize, priority,
-        network: { brokerPath, hops, origins: [origin], maxMessageHops: this.opts.messageTTL },
+        network: { brokerPath, hops, origins: [origin], maxMessageHops: this.opts.messageTTL, excluded: this.opts.excludedDestinations },
       });
     } catch (err) {
       this.subs.delete(key);

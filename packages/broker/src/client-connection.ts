@@ -1,6 +1,6 @@
 import type { Duplex } from "node:stream";
 import {
-  FrameDecoder, FrameWriter, encodeFrame, encodeDeliverFrame, encodedMessageOf, fedwire, negotiateVersion, parseDestination, isAdvisoryTopic,
+  DestinationFilter, FrameDecoder, FrameWriter, encodeFrame, encodeDeliverFrame, encodedMessageOf, fedwire, negotiateVersion, parseDestination, isAdvisoryTopic,
   FedmqError, ProtocolError, VersionMismatchError, HandshakeTimeoutError, StalePeerError, UnknownDeliveryError,
   InvalidSubscriptionError, InvalidArgumentError, ForbiddenError, StoreError, PROTOCOL_VERSIONS, FEDMQ_VERSION,
 } from "@fedmq/protocol";
@@ -17,6 +17,11 @@ interface Inflight {
 }
 
 const NO_PATH: readonly string[] = Object.freeze([]);
+
+/** A bridge subscription's exclusions; refuses (InvalidDestinationError) a pattern that is not one. */
+function excludedFilter(patterns: readonly string[] | null | undefined): DestinationFilter | undefined {
+  return patterns && patterns.length > 0 ? new DestinationFilter(patterns) : undefined;
+}
 
 
 /** Store failures that say "not here, not now" (HA): the client should resend elsewhere, not give up. */
@@ -334,7 +339,7 @@ export class ClientConnection {
     if (this.subs.has(id)) throw new InvalidSubscriptionError(`subscription id ${id} is already in use on this connection`);
     const dest = parseDestination(s.destination ?? "", { allowWildcards: true });
     const network: NetworkDemand | undefined = this.role === "bridge" && (s.brokerPath ?? []).length > 0
-      ? { brokerPath: s.brokerPath ?? [], hops: s.hops ?? 0, origins: s.origins ?? [], maxMessageHops: s.maxMessageHops ?? 0 }
+      ? { brokerPath: s.brokerPath ?? [], hops: s.hops ?? 0, origins: s.origins ?? [], maxMessageHops: s.maxMessageHops ?? 0, excluded: excludedFilter(s.excluded) }
       : undefined;
     const sub = new ServerSubscription(this, id, dest.uri, s.prefetch || this.core.opts.defaultPrefetch, s.priority ?? 0, network);
     this.subs.set(id, sub);

@@ -11,6 +11,8 @@ export interface DispatchTarget {
   readonly priority: number;
   /** True while the target has prefetch credit and its connection is not congested. */
   canAccept(): boolean;
+  /** Never attach this target to `destination`, nor give it a topic message for it (a bridge's exclusions). */
+  excludes?(destination: string): boolean;
   /** Whether this target may take this message at all (bridges: loops and TTL). */
   accepts(entry: Entry, queue: MessageQueue): boolean;
   /** A bridge's demand subscription (does not count as a local consumer). */

@@ -89,7 +89,7 @@ export class Router {
     if (!q) {
       q = new MessageQueue(dest, this.ctx);
       this.queues.set(dest, q);
-      for (const [t, pattern] of this.wildcardQueueTargets) if (destinationMatches(pattern, dest)) q.addTarget(t);
+      for (const [t, pattern] of this.wildcardQueueTargets) if (destinationMatches(pattern, dest) && !t.excludes?.(dest)) q.addTarget(t);
     }
     return q;
   }
@@ -97,13 +97,14 @@ export class Router {
   /** Attach a queue consumer (exact or wildcard); returns the queues it is attached to. */
   attachQueueConsumer(pattern: string, wildcard: boolean, t: DispatchTarget): MessageQueue[] {
     if (!wildcard) {
+      if (t.excludes?.(pattern)) return [];
       const q = this.queue(pattern);
       q.addTarget(t);
       return [q];
     }
     this.wildcardQueueTargets.set(t, pattern);
     const out: MessageQueue[] = [];
-    for (const [name, q] of this.queues) if (destinationMatches(pattern, name)) {
+    for (const [name, q] of this.queues) if (destinationMatches(pattern, name) && !t.excludes?.(name)) {
       q.addTarget(t);
       out.push(q);
     }
@@ -170,7 +171,7 @@ export class Router {
       await this.deliverTo(this.queue(m.destination), m.destination, m);
       return;
     }
-    const subs = this.matchingTopicSubs(m.destination);
+    const subs = this.matchingTopicSubs(m.destination).filter((s) => !s.active?.excludes?.(m.destination));
     if (subs.length === 0) {
       if (this.ctx.trace.enabled && !isAdvisoryTopic(m.destination)) this.traceUnrouted(m.destination, m.producerId, m.producerSeq, m.hops);
       return;

@@ -1,3 +1,4 @@
+import type { DestinationFilter } from "@fedmq/protocol";
 import type { Entry } from "./pending-list";
 import type { DispatchTarget, MessageQueue } from "./message-queue";
 import type { ClientConnection } from "./client-connection";
@@ -11,6 +12,8 @@ export interface NetworkDemand {
   readonly origins: readonly string[];
   /** The connector's messageTTL; 0 = no limit. */
   readonly maxMessageHops: number;
+  /** The connector's excludedDestinations: never delivered here, whatever the pattern covers. */
+  readonly excluded?: DestinationFilter;
 }
 
 /** A client's subscription as the node sees it: a dispatch target with a prefetch window. */
@@ -45,6 +48,11 @@ export class ServerSubscription implements DispatchTarget {
 
   get isNetwork(): boolean {
     return this.network !== undefined;
+  }
+
+  /** Never dispatch `destination` to this target (a bridge's exclusions): it is not attached to such a queue, nor given such a topic message. */
+  excludes(destination: string): boolean {
+    return this.network?.excluded?.matches(destination) ?? false;
   }
 
   accepts(entry: Entry, queue: MessageQueue): boolean {

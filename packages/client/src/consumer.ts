@@ -23,6 +23,8 @@ export interface NetworkSubscribe {
   readonly origins: readonly string[];
   /** Deliver only messages that made fewer hops (the connector's messageTTL); 0 = no limit. */
   readonly maxMessageHops: number;
+  /** Destinations (patterns) the node must never deliver on this subscription, even where its pattern covers them. */
+  readonly excluded?: readonly string[];
 }
 
 export interface UnsubscribeOptions {
@@ -112,7 +114,7 @@ export class ConsumerImpl implements Consumer {
       durableName: this.durableName ?? "", priority: this.priority,
       ...(resubscribe && this.acked.size > 0 ? { ackedIds: [...this.acked.values()] } : {}),
       ...(this.network
-        ? { brokerPath: [...this.network.brokerPath], hops: this.network.hops, origins: [...this.network.origins], maxMessageHops: this.network.maxMessageHops }
+        ? { brokerPath: [...this.network.brokerPath], hops: this.network.hops, origins: [...this.network.origins], maxMessageHops: this.network.maxMessageHops, excluded: [...(this.network.excluded ?? [])] }
         : {}),
     };
   }

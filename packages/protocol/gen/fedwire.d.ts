@@ -255,6 +255,7 @@ export namespace fedwire {
         origins: string[];
         maxMessageHops: number;
         ackedIds: string[];
+        excluded: string[];
         static create(properties: fedwire.Subscribe.$Shape): fedwire.Subscribe & fedwire.Subscribe.$Shape;
         static create(properties?: fedwire.Subscribe.$Properties): fedwire.Subscribe;
         static encode(m: fedwire.Subscribe.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -276,6 +277,7 @@ export namespace fedwire {
             origins?: (string[]|null);
             maxMessageHops?: (number|null);
             ackedIds?: (string[]|null);
+            excluded?: (string[]|null);
             $unknowns?: Uint8Array[];
         }
         type $Shape = fedwire.Subscribe.$Properties;

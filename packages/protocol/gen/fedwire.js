@@ -2483,6 +2483,7 @@ $root.fedwire = (function() {
          * @property {Array.<string>|null} [origins] Subscribe origins
          * @property {number|null} [maxMessageHops] Subscribe maxMessageHops
          * @property {Array.<string>|null} [ackedIds] Subscribe ackedIds
+         * @property {Array.<string>|null} [excluded] Subscribe excluded
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
 
@@ -2511,6 +2512,7 @@ $root.fedwire = (function() {
             this.brokerPath = [];
             this.origins = [];
             this.ackedIds = [];
+            this.excluded = [];
             if (p)
                 for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
                     if (p[ks[i]] != null && ks[i] !== "__proto__")
@@ -2598,6 +2600,14 @@ $root.fedwire = (function() {
         Subscribe.prototype.ackedIds = $util.emptyArray;
 
         /**
+         * Subscribe excluded.
+         * @member {Array.<string>} excluded
+         * @memberof fedwire.Subscribe
+         * @instance
+         */
+        Subscribe.prototype.excluded = $util.emptyArray;
+
+        /**
          * Creates a new Subscribe instance using the specified properties.
          * @function create
          * @memberof fedwire.Subscribe
@@ -2654,6 +2664,10 @@ $root.fedwire = (function() {
             if (m.ackedIds != null && m.ackedIds.length) {
                 for (var i = 0; i < m.ackedIds.length; ++i)
                     w.uint32(/* id 10, wireType 2 =*/82).string(m.ackedIds[i]);
+            }
+            if (m.excluded != null && m.excluded.length) {
+                for (var i = 0; i < m.excluded.length; ++i)
+                    w.uint32(/* id 11, wireType 2 =*/90).string(m.excluded[i]);
             }
             if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                 for (var i = 0; i < m.$unknowns.length; ++i)
@@ -2786,6 +2800,14 @@ $root.fedwire = (function() {
                         m.ackedIds.push(r.stringVerify());
                         continue;
                     }
+                case 11: {
+                        if (u !== 2)
+                            break;
+                        if (!(m.excluded && m.excluded.length))
+                            m.excluded = [];
+                        m.excluded.push(r.stringVerify());
+                        continue;
+                    }
                 }
                 r.skipType(u, q, t);
                 if (!r.discardUnknown) {
@@ -2880,6 +2902,14 @@ $root.fedwire = (function() {
                     m.ackedIds[i] = $String(d.ackedIds[i]);
                 }
             }
+            if (d.excluded) {
+                if (!$Array.isArray(d.excluded))
+                    throw $TypeError(".fedwire.Subscribe.excluded: array expected");
+                m.excluded = $Array(d.excluded.length);
+                for (var i = 0; i < d.excluded.length; ++i) {
+                    m.excluded[i] = $String(d.excluded[i]);
+                }
+            }
             return m;
         };
 
@@ -2904,6 +2934,7 @@ $root.fedwire = (function() {
                 d.brokerPath = [];
                 d.origins = [];
                 d.ackedIds = [];
+                d.excluded = [];
             }
             if (o.defaults) {
                 d.subscriptionId = 0;
@@ -2951,6 +2982,12 @@ $root.fedwire = (function() {
                 d.ackedIds = $Array(m.ackedIds.length);
                 for (var j = 0; j < m.ackedIds.length; ++j) {
                     d.ackedIds[j] = m.ackedIds[j];
+                }
+            }
+            if (m.excluded && m.excluded.length) {
+                d.excluded = $Array(m.excluded.length);
+                for (var j = 0; j < m.excluded.length; ++j) {
+                    d.excluded[j] = m.excluded[j];
                 }
             }
             return d;

@@ -1,0 +1,200 @@
+/**
+ * Connector options with ActiveMQ's names, each on in-process nodes A → B (connector on A):
+ * static inclusions, exclusions (which win, also under a wildcard inclusion or wildcard demand),
+ * dynamicOnly, staticBridge, dynamicallyIncludedDestinations, decreaseNetworkConsumerPriority,
+ * and the bridge started / stopped advisories.
+ */
+import { BRIDGE_ADVISORY_TOPIC, decodeAdvisory, type Advisory } from "@fedmq/advisory";
+import { BrokerNode, type ConnectorOptions } from "@fedmq/broker";
+import { connect, type Connection, type Consumer, type Delivery } from "@fedmq/client";
+import { waitFor } from "../src";
+
+const nodes: BrokerNode[] = [];
+const conns: Connection[] = [];
+afterEach(async () => {
+  await Promise.all(conns.splice(0).map((c) => c.close().catch(() => undefined)));
+  for (const n of nodes.splice(0).reverse()) await n.close();
+});
+
+async function node(id: string, connectors: ConnectorOptions[] = []): Promise<BrokerNode> {
+  const n = await BrokerNode.create({ id, listen: ["tcp://127.0.0.1:0"], store: "memory", connectors });
+  nodes.push(n);
+  return n;
+}
+
+async function client(n: BrokerNode): Promise<Connection> {
+  const c = await connect(n.url);
+  conns.push(c);
+  return c;
+}
+
+function drain(c: Consumer, into: Delivery[]): void {
+  void (async () => {
+    for await (const d of c) {
+      into.push(d);
+      d.ack();
+    }
+  })();
+}
+
+/** A and B with one connector a-b on A (options `o`), active. */
+async function pair(o: Partial<ConnectorOptions>): Promise<{ a: BrokerNode; b: BrokerNode }> {
+  const b = await node("B");
+  const a = await node("A", [{ name: "a-b", remote: [b.url], ...o }]);
+  await waitFor(() => a.bridgeInfo()[0]!.state === "active", { what: "bridge a-b active" });
+  return { a, b };
+}
+
+const depth = (n: BrokerNode, dest: string) => n.destinations().find((d) => d.name === dest)?.depth ?? 0;
+const kinds = (n: BrokerNode, id: string) => n.trace.lookup(id).map((e) => e.kind);
+
+test("a static inclusion forwards with no consumer anywhere; an exclusion inside it wins", async () => {
+  const { a, b } = await pair({ staticallyIncludedDestinations: ["queue://audit.>"], excludedDestinations: ["queue://audit.secret.>"] });
+  const p = await client(a);
+  const log = await p.send("queue://audit.log", "to B");
+  const secret = await p.send("queue://audit.secret.keys", "stays on A");
+  // Forwarded and receipted: on B, gone from A.
+  await waitFor(() => depth(b, "queue://audit.log") === 1 && depth(a, "queue://audit.log") === 0, { what: "audit.log moved to B with no consumer" });
+  expect(depth(a, "queue://audit.secret.keys")).toBe(1);
+  expect(depth(b, "queue://audit.secret.keys")).toBe(0);
+  expect(kinds(a, secret.id)).toEqual(["received", "stored", "excluded"]);
+  expect(a.trace.lookup(secret.id)[2]).toMatchObject({ kind: "excluded", pattern: "queue://audit.secret.>", toNode: "B", bridge: "a-b" });
+  // A consumer on B gets the forwarded one, and still never the excluded one.
+  const got: Delivery[] = [];
+  drain(await (await client(b)).subscribe("queue://audit.>"), got);
+  await waitFor(() => got.length === 1, { what: "audit.log consumed on B" });
+  const later = await p.send("queue://audit.log", "also to B");
+  await waitFor(() => got.length === 2, { what: "second audit.log consumed on B" });
+  expect(got.map((d) => d.id)).toEqual([log.id, later.id]);
+  expect(depth(a, "queue://audit.secret.keys")).toBe(1);
+  expect(a.bridgeInfo()[0]!.out.forwarded).toBe(2);
+});
+
+test("an exclusion wins over wildcard demand: consumers of orders.> / prices.> on B never get orders.internal.* / prices.internal.*", async () => {
+  const { a, b } = await pair({ excludedDestinations: ["queue://orders.internal.>", "topic://prices.internal.>"] });
+  const got: Delivery[] = [];
+  drain(await (await client(b)).subscribe("queue://orders.>"), got);
+  await waitFor(() => a.bridgeInfo()[0]!.demand.some((d) => d.destination === "queue://orders.>"), { what: "demand for orders.> at A" });
+  const p = await client(a);
+  const internal = await p.send("queue://orders.internal.audit", "stays");
+  const eu = await p.send("queue://orders.eu", "goes");
+  await waitFor(() => got.length === 1, { what: "orders.eu consumed on B" });
+  expect(got.map((d) => d.id)).toEqual([eu.id]);
+  expect(depth(a, "queue://orders.internal.audit")).toBe(1);
+  expect(a.trace.lookup(internal.id).map((e) => e.kind)).toEqual(["received", "stored", "excluded"]);
+  expect(a.trace.lookup(internal.id)[2]).toMatchObject({ pattern: "queue://orders.internal.>", toNode: "B" });
+  // Topics too: a wildcard subscriber on B gets prices.fx, never prices.internal.x.
+  const ticks: Delivery[] = [];
+  drain(await (await client(b)).subscribe("topic://prices.>"), ticks);
+  await waitFor(() => a.bridgeInfo()[0]!.demand.some((d) => d.destination === "topic://prices.>"), { what: "demand for prices.> at A" });
+  await p.send("topic://prices.internal.x", "no");
+  const fx = await p.send("topic://prices.fx", "yes");
+  await waitFor(() => ticks.length >= 1, { what: "prices.fx on B" });
+  // A marker sent after both on the same producer: once it arrived, prices.internal.x had its chance.
+  const marker = await p.send("topic://prices.zz", "marker");
+  await waitFor(() => ticks.length === 2, { what: "marker on B" });
+  expect(ticks.map((d) => d.id)).toEqual([fx.id, marker.id]);
+});
+
+test("dynamicOnly ignores static inclusions: the message waits on A until B has a consumer", async () => {
+  const { a, b } = await pair({ dynamicOnly: true, staticallyIncludedDestinations: ["queue://audit.>"] });
+  const p = await client(a);
+  const m = await p.send("queue://audit.log", "x");
+  expect(kinds(a, m.id)).toEqual(["received", "stored", "no-demand"]);
+  expect(depth(b, "queue://audit.log")).toBe(0);
+  const got: Delivery[] = [];
+  drain(await (await client(b)).subscribe("queue://audit.log"), got);
+  await waitFor(() => got.length === 1, { what: "forwarded once demand appeared" });
+  expect(got[0]!.id).toBe(m.id);
+  expect(a.bridgeInfo()[0]!.demand.map((d) => d.kind)).toEqual(["dynamic"]);
+});
+
+test("staticBridge forwards its static inclusions only: demand from B is not followed", async () => {
+  const { a, b } = await pair({ staticBridge: true, staticallyIncludedDestinations: ["queue://audit.>"] });
+  const got: Delivery[] = [];
+  const onB = await client(b);
+  drain(await onB.subscribe("queue://orders"), got);
+  drain(await onB.subscribe("queue://audit.log"), got);
+  const p = await client(a);
+  const order = await p.send("queue://orders", "stays on A");
+  const audit = await p.send("queue://audit.log", "to B");
+  await waitFor(() => got.length === 1, { what: "audit.log on B" });
+  expect(got[0]!.id).toBe(audit.id);
+  expect(depth(a, "queue://orders")).toBe(1);
+  expect(kinds(a, order.id)).toEqual(["received", "stored", "no-demand"]);
+  expect(a.bridgeInfo()[0]!.demand.map((d) => [d.destination, d.kind])).toEqual([["queue://audit.>", "static"]]);
+});
+
+test("dynamicallyIncludedDestinations: only demand they match is followed", async () => {
+  const { a, b } = await pair({ dynamicallyIncludedDestinations: ["queue://orders.>"] });
+  const got: Delivery[] = [];
+  const onB = await client(b);
+  drain(await onB.subscribe("queue://orders.eu"), got);
+  drain(await onB.subscribe("queue://billing"), got);
+  await waitFor(() => a.bridgeInfo()[0]!.demand.length === 1, { what: "demand for orders.eu at A" });
+  const p = await client(a);
+  const bill = await p.send("queue://billing", "stays");
+  const order = await p.send("queue://orders.eu", "goes");
+  await waitFor(() => got.length === 1, { what: "orders.eu on B" });
+  expect(got[0]!.id).toBe(order.id);
+  expect(depth(a, "queue://billing")).toBe(1);
+  expect(kinds(a, bill.id)).toEqual(["received", "stored", "no-demand"]);
+  expect(a.bridgeInfo()[0]!.demand.map((d) => d.destination)).toEqual(["queue://orders.eu"]);
+});
+
+test("decreaseNetworkConsumerPriority: the nearer demand takes the messages while it has credit", async () => {
+  // A bridges to B (a consumer on B: 1 hop) and to C, which bridges on to D (a consumer on D: 2 hops).
+  const d = await node("D");
+  const c = await node("C", [{ name: "c-d", remote: [d.url], consumerTTL: 2, messageTTL: 2 }]);
+  const b = await node("B");
+  const o = { decreaseNetworkConsumerPriority: true, consumerTTL: 2, messageTTL: 2 };
+  const a = await node("A", [{ name: "a-b", remote: [b.url], ...o }, { name: "a-c", remote: [c.url], ...o }]);
+  await waitFor(() => a.bridgeInfo().every((x) => x.state === "active") && c.bridgeInfo()[0]!.state === "active", { what: "bridges active" });
+  const onB: Delivery[] = [];
+  const onD: Delivery[] = [];
+  drain(await (await client(b)).subscribe("queue://work"), onB);
+  drain(await (await client(d)).subscribe("queue://work"), onD);
+  await waitFor(() => a.bridgeInfo().every((x) => x.demand.some((q) => q.destination === "queue://work")), { what: "demand for work on both bridges of A" });
+  const [viaB, viaC] = a.bridgeInfo().map((x) => x.demand.find((q) => q.destination === "queue://work")!.hops);
+  expect([viaB, viaC]).toEqual([1, 2]);
+  const p = await client(a);
+  const ids: string[] = [];
+  for (let i = 0; i < 100; i++) ids.push((await p.send("queue://work", `w${i}`)).id);
+  await waitFor(() => onB.length === 100, { what: "all 100 on B" });
+  expect(onB.map((x) => x.id).sort()).toEqual([...ids].sort());
+  expect(onD).toHaveLength(0);
+  expect(a.bridgeInfo()[1]!.out.forwarded).toBe(0);
+});
+
+test("bridge advisories: stopped when a bridge's link goes, started when it is active again", async () => {
+  const b = await node("B");
+  const port = new URL(b.url).port;
+  const a = await node("A", [{ name: "a-b", remote: [b.url], initialReconnectDelay: 50, maxReconnectDelay: 200 }]);
+  await waitFor(() => a.bridgeInfo()[0]!.state === "active", { what: "bridge a-b active" });
+  const seen: Advisory[] = [];
+  const sub = await (await client(a)).subscribe(BRIDGE_ADVISORY_TOPIC);
+  void (async () => {
+    for await (const d of sub) {
+      seen.push(decodeAdvisory(d.body));
+      d.ack();
+    }
+  })();
+  await b.close();
+  nodes.splice(nodes.indexOf(b), 1);
+  await waitFor(() => seen.length === 1, { what: "stopped advisory" });
+  await node2("B", port);
+  await waitFor(() => seen.length === 2, { what: "started advisory" });
+  expect(seen).toEqual([
+    { kind: "bridge", event: "stopped", bridge: "a-b", nodeId: "A", remoteNodeId: "B" },
+    { kind: "bridge", event: "started", bridge: "a-b", nodeId: "A", remoteNodeId: "B" },
+  ]);
+  // A client may read advisory topics but never publish on them.
+  await expect((await client(a)).send(BRIDGE_ADVISORY_TOPIC, "forged")).rejects.toMatchObject({ code: "FEDMQ_ERR_FORBIDDEN" });
+});
+
+/** A node on a given port (a node that comes back where it was). */
+async function node2(id: string, port: string): Promise<BrokerNode> {
+  const n = await BrokerNode.create({ id, listen: [`tcp://127.0.0.1:${port}`], store: "memory" });
+  nodes.push(n);
+  return n;
+}
