@@ -67,6 +67,8 @@ export class Bridge extends EventEmitter {
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** Dials in progress, abandoned by `stop()`. */
+  private readonly stopWaiters = new Set<() => void>();
   private readonly retry: RetryStrategy;
   /** Set when a session reached `active`: the next failure starts the backoff afresh. */
   private wasActive = false;
@@ -97,6 +99,8 @@ export class Bridge extends EventEmitter {
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
+    for (const w of [...this.stopWaiters]) w();
+    this.stopWaiters.clear();
     await this.teardown("stopped");
     await this.loop;
     this.loop = undefined;
@@ -189,12 +193,12 @@ export class Bridge extends EventEmitter {
   private async session(url: string): Promise<void> {
     const o = this.opts;
     this.setStatus("connecting", `dialling ${url}`);
-    const remote = await connect(url, { role: "bridge", nodeId: o.localNodeId, clientId: `bridge:${o.localNodeId}:${o.name}`, heartbeatMs: o.heartbeatMs, connectTimeoutMs: 5_000 });
+    const remote = await this.unlessStopped(connect(url, { role: "bridge", nodeId: o.localNodeId, clientId: `bridge:${o.localNodeId}:${o.name}`, heartbeatMs: o.heartbeatMs, connectTimeoutMs: 5_000 }));
     this.remote = remote;
     this.setStatus("handshaking", `connected to ${remote.brokerId}`);
     this.remoteNode = remote.brokerId;
     if (remote.brokerId === o.localNodeId) throw new Error(`connector '${o.name}' reached its own node '${o.localNodeId}'`);
-    const local = await connect(o.localUrl, { role: "bridge", nodeId: remote.brokerId!, clientId: `bridge:${o.localNodeId}:${o.name}:local`, heartbeatMs: 0 });
+    const local = await this.unlessStopped(connect(o.localUrl, { role: "bridge", nodeId: remote.brokerId!, clientId: `bridge:${o.localNodeId}:${o.name}:local`, heartbeatMs: 0 }));
     this.local = local;
     const lost = new Promise<never>((_, reject) => {
       const fail = (which: string) => (err: Error | void) => reject(err instanceof Error ? err : new Error(`${which} connection closed`));
@@ -218,6 +222,37 @@ export class Bridge extends EventEmitter {
     this.wasActive = true;
     this.setStatus("active", `forwarding to ${remote.brokerId}`);
     await lost;
+  }
+
+  /**
+   * A dial that `stop()` does not wait for: it rejects as soon as the bridge is stopping (a remote
+   * that accepts but never answers would otherwise hold a node's shutdown for the whole connect
+   * timeout); a connection that still arrives later is closed.
+   */
+  private unlessStopped(dial: Promise<Connection>): Promise<Connection> {
+    if (this.stopping) {
+      void dial.then((c) => c.close(), () => undefined);
+      return Promise.reject(new Error("bridge stopped"));
+    }
+    return new Promise<Connection>((resolve, reject) => {
+      this.stopWaiters.add(onStop);
+      function onStop(): void {
+        reject(new Error("bridge stopped"));
+      }
+      dial.then(
+        (c) => {
+          this.stopWaiters.delete(onStop);
+          if (this.stopping) {
+            c.close().catch(() => undefined);
+            reject(new Error("bridge stopped"));
+          } else resolve(c);
+        },
+        (err: unknown) => {
+          this.stopWaiters.delete(onStop);
+          reject(err);
+        },
+      );
+    });
   }
 
   private async teardown(_reason: string): Promise<void> {

@@ -7,6 +7,7 @@
 import { BRIDGE_ADVISORY_TOPIC, decodeAdvisory, type Advisory } from "@fedmq/advisory";
 import { BrokerNode, type ConnectorOptions } from "@fedmq/broker";
 import { connect, type Connection, type Consumer, type Delivery } from "@fedmq/client";
+import net from "node:net";
 import { waitFor } from "../src";
 
 const nodes: BrokerNode[] = [];
@@ -198,3 +199,22 @@ async function node2(id: string, port: string): Promise<BrokerNode> {
   nodes.push(n);
   return n;
 }
+
+test("a node stops at once while its bridge still dials a remote that accepts but never answers", async () => {
+  const held: net.Socket[] = [];
+  const silent = net.createServer((s) => held.push(s));
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (silent.address() as net.AddressInfo).port;
+    const a = await BrokerNode.create({ id: "A", listen: ["tcp://127.0.0.1:0"], store: "memory", connectors: [{ name: "a-x", remote: [`tcp://127.0.0.1:${port}`] }] });
+    await waitFor(() => held.length === 1 && a.bridgeInfo()[0]!.state === "connecting", { what: "bridge dialling the silent remote" });
+    // The bridge's dial would wait 5 s for the handshake; stopping the node must not.
+    const closed = a.close().then(() => "closed");
+    const guard = new Promise<string>((resolve) => setTimeout(() => resolve("still closing after 2.5 s"), 2_500).unref());
+    expect(await Promise.race([closed, guard])).toBe("closed");
+    expect(a.bridgeInfo()[0]!.state).toBe("stopped");
+  } finally {
+    for (const s of held) s.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  }
+});
