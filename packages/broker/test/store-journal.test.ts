@@ -31,6 +31,35 @@ describe("JournalStore persistence", () => {
     expect(() => new JournalStore({ dir, maxProducers: 0 })).toThrow(/'maxProducers'/);
   });
 
+  test("io auto: after a blocking fdatasync that stalled the loop, batches go through the thread pool", async () => {
+    const real = fs.fdatasyncSync;
+    let armed = false;
+    const spy = jest.spyOn(fs, "fdatasyncSync").mockImplementation((fd: number) => {
+      // The first blocking fsync after the open is a disk stall of 60 ms (above SLOW_BLOCKING_MS).
+      if (armed) {
+        armed = false;
+        const until = performance.now() + 60;
+        while (performance.now() < until);
+      }
+      real(fd);
+    });
+    try {
+      const logger = captureLogger();
+      const { store } = await openStore({ logger });
+      const blockingBefore = spy.mock.calls.length;
+      armed = true;
+      await store.append(meta(1), payloadFor(1), { sync: true });
+      expect(spy.mock.calls.length).toBe(blockingBefore + 1);
+      expect(logger.lines.filter((l) => l.level === "warn").map((l) => l.msg)).toEqual(["journal: a blocking write stalled the event loop; writing through the thread pool for a while"]);
+      for (let i = 2; i <= 6; i++) await store.append(meta(i), payloadFor(i), { sync: true });
+      // Five more synced batches, none of them a blocking fdatasync.
+      expect(spy.mock.calls.length).toBe(blockingBefore + 1);
+      expect(store.stats().fsyncs).toBeGreaterThanOrEqual(6);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   test("segment files are named NNNNNNNN.log", async () => {
     await openStore();
     expect(await segmentFiles(dir)).toEqual(["00000001.log"]);

@@ -46,11 +46,21 @@ export interface PendingRecord {
  * Blocking stalls the loop for the fsync (~0.2 ms here), but a thread-pool batch costs two
  * round trips to a pool thread (wake-ups and context switches), and on a busy machine (nodes,
  * clients and bridges sharing two cores) those cost more than the stall saves: measured with
- * `npm run bench`, W1c (8 producers) went from 6,242 to 7,576 msg/s and W3 from 4,349 to
- * 4,630 with blocking batches. (Earlier, "auto" used the pool whenever a batch had several
- * records waiting for the fsync.)
+ * `npm run bench`, W1c (8 producers) went from 6,242 to 7,643 msg/s and W3 from 4,349 to
+ * 4,925 with blocking batches. (Earlier, "auto" used the pool whenever a batch had several
+ * records waiting for the fsync.) A blocking call slower than `SLOW_BLOCKING_MS` (a disk stall)
+ * sends the batches of the next `POOL_AFTER_SLOW_MS` through the pool, so that a stalling disk
+ * delays receipts but not pings and lease renewals.
  */
+/** Batches larger than this go through the thread pool (a long blocking write). */
 export const BLOCKING_MAX_BYTES = 256 * 1024;
+/**
+ * A blocking write or fsync that took longer than this (a disk stall) stalled the event loop
+ * (pings, lease renewals) as long: `io: "auto"` then uses the thread pool for
+ * `POOL_AFTER_SLOW_MS`, so a slow disk delays receipts but not the node's liveness.
+ */
+export const SLOW_BLOCKING_MS = 50;
+export const POOL_AFTER_SLOW_MS = 30_000;
 
 /**
  * The single writer of a journal: group commit, segment roll (into preallocated files) and
@@ -69,6 +79,10 @@ export class JournalWriter {
   readonly segments = new Map<number, SegmentState>();
   current!: SegmentState;
   fsyncs = 0;
+  /** Blocking calls slower than `SLOW_BLOCKING_MS` so far. */
+  slowBlockingCalls = 0;
+  /** `io: "auto"`: until then (performance.now()), batches go through the thread pool. */
+  private poolUntil = 0;
   appendsSynced = 0;
   private pending: PendingRecord[] = [];
   private running = false;
@@ -177,7 +191,7 @@ export class JournalWriter {
         this.pending = [];
         let bytes = 0;
         for (const rec of batch) if (rec.buf) bytes += rec.buf.length;
-        const blocking = this.opts.io === "sync" || (this.opts.io === "auto" && bytes <= BLOCKING_MAX_BYTES);
+        const blocking = this.opts.io === "sync" || (this.opts.io === "auto" && bytes <= BLOCKING_MAX_BYTES && performance.now() >= this.poolUntil);
         try {
           await this.writeBatch(batch, blocking);
         } catch (err) {
@@ -327,7 +341,9 @@ export class JournalWriter {
     }
     if (blocking) {
       try {
+        const t0 = performance.now();
         writeFullySync((seg.handle as FileHandle).fd, iov, start);
+        this.noteBlocking("write", performance.now() - t0);
       } finally {
         iov.length = 0;
       }
@@ -387,6 +403,14 @@ export class JournalWriter {
     }
   }
 
+  /** A blocking call that stalled the loop: the thread pool takes the next batches for a while (`io: "auto"`). */
+  private noteBlocking(call: string, ms: number): void {
+    if (ms <= SLOW_BLOCKING_MS || this.opts.io !== "auto") return;
+    this.poolUntil = performance.now() + POOL_AFTER_SLOW_MS;
+    this.slowBlockingCalls++;
+    this.opts.logger.warn({ call, ms: Math.round(ms), poolForMs: POOL_AFTER_SLOW_MS }, "journal: a blocking write stalled the event loop; writing through the thread pool for a while");
+  }
+
   private settle(rec: PendingRecord, err: Error | null): void {
     if (rec.settled) return;
     rec.settled = true;
@@ -401,7 +425,9 @@ export class JournalWriter {
   }
 
   private datasyncBlocking(seg: SegmentState): void {
+    const t0 = performance.now();
     fdatasyncSync((seg.handle as FileHandle).fd);
+    this.noteBlocking("fdatasync", performance.now() - t0);
     this.fsyncs++;
     if (seg === this.current) this.dirty = false;
   }
