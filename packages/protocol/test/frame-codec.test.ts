@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { messageArb } from "./arbitraries";
 import { encodeFrame, FrameDecoder, FedmqError, FrameTooLargeError, UnknownFrameError, MalformedFrameError, fedwire } from "../src";
 
 function chunked(buf: Buffer, cuts: number[]): Buffer[] {
@@ -12,16 +13,6 @@ function chunked(buf: Buffer, cuts: number[]): Buffer[] {
   out.push(buf.subarray(prev));
   return out;
 }
-
-const messageArb = fc.record({
-  producerId: fc.string({ maxLength: 20 }),
-  producerSeq: fc.nat(),
-  destination: fc.string({ maxLength: 30 }),
-  persistent: fc.boolean(),
-  priority: fc.integer({ min: 0, max: 9 }),
-  body: fc.uint8Array({ maxLength: 300 }),
-  brokerPath: fc.array(fc.string({ maxLength: 8 }), { maxLength: 4 }),
-});
 
 describe("frame codec", () => {
   it("round-trips any sequence of frames cut into any chunks", () => {

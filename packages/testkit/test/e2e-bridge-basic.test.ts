@@ -1,33 +1,12 @@
 /** Bridges between in-process nodes: demand forwarding, duplex, no demand = no forwarding. */
-import { connect, type Connection, type Delivery } from "@fedmq/client";
-import { BrokerNode, type ConnectorOptions } from "@fedmq/broker";
+import type { Delivery } from "@fedmq/client";
 import { waitFor } from "../src";
+import { InProcessNodes, drain as collect } from "./helpers/in-process-nodes";
 
-const nodes: BrokerNode[] = [];
-const conns: Connection[] = [];
-afterEach(async () => {
-  await Promise.all(conns.splice(0).map((c) => c.close().catch(() => undefined)));
-  for (const n of nodes.splice(0).reverse()) await n.close();
-});
-
-async function node(id: string, connectors: ConnectorOptions[] = []): Promise<BrokerNode> {
-  const n = await BrokerNode.create({ id, listen: ["tcp://127.0.0.1:0"], store: "memory", connectors });
-  nodes.push(n);
-  return n;
-}
-async function client(n: BrokerNode): Promise<Connection> {
-  const c = await connect(n.url);
-  conns.push(c);
-  return c;
-}
-function collect(c: AsyncIterable<Delivery>, into: Delivery[]): void {
-  void (async () => {
-    for await (const d of c) {
-      into.push(d);
-      d.ack();
-    }
-  })();
-}
+const net = new InProcessNodes();
+afterEach(() => net.closeAll());
+const node = net.node.bind(net);
+const client = net.client.bind(net);
 
 test("forwards a queue from A to B only while B has a consumer, each message once", async () => {
   const b = await node("B");

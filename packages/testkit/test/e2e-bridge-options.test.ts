@@ -5,38 +5,16 @@
  * and the bridge started / stopped advisories.
  */
 import { BRIDGE_ADVISORY_TOPIC, decodeAdvisory, type Advisory } from "@fedmq/advisory";
-import { BrokerNode, type ConnectorOptions } from "@fedmq/broker";
-import { connect, type Connection, type Consumer, type Delivery } from "@fedmq/client";
-import net from "node:net";
+import type { BrokerNode, ConnectorOptions } from "@fedmq/broker";
+import type { Delivery } from "@fedmq/client";
 import { waitFor } from "../src";
+import { InProcessNodes, drain } from "./helpers/in-process-nodes";
+import { startTcpServer } from "./helpers/net-helpers";
 
-const nodes: BrokerNode[] = [];
-const conns: Connection[] = [];
-afterEach(async () => {
-  await Promise.all(conns.splice(0).map((c) => c.close().catch(() => undefined)));
-  for (const n of nodes.splice(0).reverse()) await n.close();
-});
-
-async function node(id: string, connectors: ConnectorOptions[] = []): Promise<BrokerNode> {
-  const n = await BrokerNode.create({ id, listen: ["tcp://127.0.0.1:0"], store: "memory", connectors });
-  nodes.push(n);
-  return n;
-}
-
-async function client(n: BrokerNode): Promise<Connection> {
-  const c = await connect(n.url);
-  conns.push(c);
-  return c;
-}
-
-function drain(c: Consumer, into: Delivery[]): void {
-  void (async () => {
-    for await (const d of c) {
-      into.push(d);
-      d.ack();
-    }
-  })();
-}
+const net = new InProcessNodes();
+afterEach(() => net.closeAll());
+const node = net.node.bind(net);
+const client = net.client.bind(net);
 
 /** A and B with one connector a-b on A (options `o`), active. */
 async function pair(o: Partial<ConnectorOptions>): Promise<{ a: BrokerNode; b: BrokerNode }> {
@@ -180,10 +158,10 @@ test("bridge advisories: stopped when a bridge's link goes, started when it is a
       d.ack();
     }
   })();
-  await b.close();
-  nodes.splice(nodes.indexOf(b), 1);
+  await net.stop(b);
   await waitFor(() => seen.length === 1, { what: "stopped advisory" });
-  await node2("B", port);
+  // B comes back where it was.
+  await node("B", [], { listen: [`tcp://127.0.0.1:${port}`] });
   await waitFor(() => seen.length === 2, { what: "started advisory" });
   expect(seen).toEqual([
     { kind: "bridge", event: "stopped", bridge: "a-b", nodeId: "A", remoteNodeId: "B" },
@@ -193,28 +171,17 @@ test("bridge advisories: stopped when a bridge's link goes, started when it is a
   await expect((await client(a)).send(BRIDGE_ADVISORY_TOPIC, "forged")).rejects.toMatchObject({ code: "FEDMQ_ERR_FORBIDDEN" });
 });
 
-/** A node on a given port (a node that comes back where it was). */
-async function node2(id: string, port: string): Promise<BrokerNode> {
-  const n = await BrokerNode.create({ id, listen: [`tcp://127.0.0.1:${port}`], store: "memory" });
-  nodes.push(n);
-  return n;
-}
-
 test("a node stops at once while its bridge still dials a remote that accepts but never answers", async () => {
-  const held: net.Socket[] = [];
-  const silent = net.createServer((s) => held.push(s));
-  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  const silent = await startTcpServer({ echo: false });
   try {
-    const port = (silent.address() as net.AddressInfo).port;
-    const a = await BrokerNode.create({ id: "A", listen: ["tcp://127.0.0.1:0"], store: "memory", connectors: [{ name: "a-x", remote: [`tcp://127.0.0.1:${port}`] }] });
-    await waitFor(() => held.length === 1 && a.bridgeInfo()[0]!.state === "connecting", { what: "bridge dialling the silent remote" });
+    const a = await node("A", [{ name: "a-x", remote: [`tcp://127.0.0.1:${silent.port}`] }]);
+    await waitFor(() => silent.sockets.size === 1 && a.bridgeInfo()[0]!.state === "connecting", { what: "bridge dialling the silent remote" });
     // The bridge's dial would wait 5 s for the handshake; stopping the node must not.
-    const closed = a.close().then(() => "closed");
+    const closed = net.stop(a).then(() => "closed");
     const guard = new Promise<string>((resolve) => setTimeout(() => resolve("still closing after 2.5 s"), 2_500).unref());
     expect(await Promise.race([closed, guard])).toBe("closed");
     expect(a.bridgeInfo()[0]!.state).toBe("stopped");
   } finally {
-    for (const s of held) s.destroy();
-    await new Promise<void>((resolve) => silent.close(() => resolve()));
+    await silent.close();
   }
 });
