@@ -408,7 +408,8 @@ export class JournalWriter {
     if (ms <= SLOW_BLOCKING_MS || this.opts.io !== "auto") return;
     this.poolUntil = performance.now() + POOL_AFTER_SLOW_MS;
     this.slowBlockingCalls++;
-    this.opts.logger.warn({ call, ms: Math.round(ms), poolForMs: POOL_AFTER_SLOW_MS }, "journal: a blocking write stalled the event loop; writing through the thread pool for a while");
+    // Info, not warn: the node adapts by itself; a loaded machine (a test suite, a backup) does this.
+    this.opts.logger.info({ call, ms: Math.round(ms), poolForMs: POOL_AFTER_SLOW_MS }, "journal: a blocking write stalled the event loop; writing through the thread pool for a while");
   }
 
   private settle(rec: PendingRecord, err: Error | null): void {
