@@ -14,16 +14,16 @@
  * Readiness: the broker's "… started" log line and its STOMP port accepting; then A's "Network
  * connection between … (B) has been established" line and a probe message sent to A, received
  * on B. Logs go to stdout (log4j 1.2 as Debian ships it; a log4j2 config is written too for the
- * upstream tarball's layout) and are parsed like BrokerProcess does for fedmq nodes: CPU time and
- * RSS come from /proc.
+ * upstream tarball's layout) and are parsed like BrokerProcess does for fedmq nodes; the process
+ * side (exit, stderr, CPU time and RSS from /proc, stop) is monitored-proc.js's, as for those.
  */
-const { spawn, spawnSync } = require("node:child_process");
+const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const net = require("node:net");
 const path = require("node:path");
-const readline = require("node:readline");
 const { performance } = require("node:perf_hooks");
-const { freePort, readMem, readCpuMs } = require("./broker-proc");
+const { freePort } = require("./broker-proc");
+const { MonitoredProcess } = require("./monitored-proc");
 const { StompConnection } = require("./stomp-client");
 
 /** ActiveMQ's stock JVM heap options (bin/env: ACTIVEMQ_OPTS_MEMORY). */
@@ -116,7 +116,7 @@ async function waitPort(port, timeoutMs, isDead) {
   }
 }
 
-class ActiveMqBroker {
+class ActiveMqBroker extends MonitoredProcess {
   /**
    * Write the config and spawn the JVM; `ready` resolves when it logged "started" and its STOMP
    * port accepts.
@@ -131,15 +131,12 @@ class ActiveMqBroker {
    * @param {number} [o.readyTimeoutMs] @default 120000
    */
   constructor(o) {
+    // stop(): SIGTERM (the broker's shutdown hook stops it), SIGKILL after 30 s.
+    super({ tailLines: 60, stopTimeoutMs: 30_000 });
     this.opts = o;
     this.name = o.name;
     this.url = `stomp://127.0.0.1:${o.stompPort}`;
     this.openwireUrl = `tcp://127.0.0.1:${o.openwirePort}`;
-    this.warnings = [];
-    this.tail = [];
-    this.stderr = "";
-    this.peakRssKiB = 0;
-    this.exit = undefined;
     this.version = undefined;
     /** The other broker of the pair: its stop silences this one's warnings too. */
     this.peer = undefined;
@@ -163,28 +160,14 @@ class ActiveMqBroker {
       "-jar", o.install.jar, "start", `xbean:file:${this.configFile}`,
     ];
     this.command = [o.install.java, ...args];
-    this.spawnedAt = performance.now();
-    this.child = spawn(o.install.java, args, { cwd: o.dir, stdio: ["ignore", "pipe", "pipe"] });
-    this.pid = this.child.pid;
-    this.exited = new Promise((resolve) => {
-      this.child.on("exit", (code, signal) => {
-        this.exit = { code, signal, at: performance.now() };
-        clearInterval(this.sampler);
-        resolve(this.exit);
-      });
-    });
+    this.spawnChild(o.install.java, args, { cwd: o.dir });
     this.child.on("error", (err) => {
       this.stderr += `spawn failed: ${err.message}\n`;
-    });
-    this.child.stderr.on("data", (d) => {
-      if (this.stderr.length < 64 * 1024) this.stderr += d.toString();
     });
     /** Lines waited for: [regex, resolve]. */
     this.waiters = [];
     let started = false;
-    readline.createInterface({ input: this.child.stdout }).on("line", (line) => {
-      this.tail.push(line);
-      if (this.tail.length > 60) this.tail.shift();
+    this.lines.on("line", (line) => {
       const v = /Apache ActiveMQ (\S+) \(/.exec(line);
       if (v && !this.version) this.version = v[1];
       // Warnings once this broker or its bridge peer is stopping are the stop's, not the run's.
@@ -235,48 +218,8 @@ class ActiveMqBroker {
     });
   }
 
-  setSampling(ms) {
-    clearInterval(this.sampler);
-    const sample = () => {
-      const m = readMem(this.pid);
-      if (m && m.rssKiB > this.peakRssKiB) this.peakRssKiB = m.rssKiB;
-    };
-    sample();
-    this.sampler = setInterval(sample, ms);
-    this.sampler.unref();
-  }
-
-  mem() {
-    return readMem(this.pid);
-  }
-
-  cpuMs() {
-    return readCpuMs(this.pid);
-  }
-
   diagnostics() {
     return `--- ActiveMQ ${this.name} log tail ---\n${this.tail.join("\n")}\n--- stderr ---\n${this.stderr}`;
-  }
-
-  /** SIGTERM (the broker's shutdown hook stops it), SIGKILL after timeoutMs. */
-  async stop(timeoutMs = 30_000) {
-    if (this.exit) return { ...this.exit, stopMs: 0, killed: false };
-    const t = performance.now();
-    this.stopping = true;
-    this.child.kill("SIGTERM");
-    let killed = false;
-    const timer = setTimeout(() => {
-      killed = true;
-      this.child.kill("SIGKILL");
-    }, timeoutMs);
-    const e = await this.exited;
-    clearTimeout(timer);
-    return { code: e.code, signal: e.signal, stopMs: e.at - t, killed };
-  }
-
-  kill() {
-    this.stopping = true;
-    if (!this.exit) this.child.kill("SIGKILL");
   }
 }
 
