@@ -171,7 +171,9 @@ export class Router {
       await this.deliverTo(this.queue(m.destination), m.destination, m);
       return;
     }
-    const subs = this.matchingTopicSubs(m.destination).filter((s) => !s.active?.excludes?.(m.destination));
+    let subs = this.matchingTopicSubs(m.destination);
+    // A bridge's subscription whose exclusions name this destination does not get it.
+    if (subs.some((s) => s.active?.excludes?.(m.destination))) subs = subs.filter((s) => !s.active?.excludes?.(m.destination));
     if (subs.length === 0) {
       if (this.ctx.trace.enabled && !isAdvisoryTopic(m.destination)) this.traceUnrouted(m.destination, m.producerId, m.producerSeq, m.hops);
       return;

@@ -8,15 +8,14 @@ import { FRAME_HEADER_BYTES } from "./length-prefixed";
  * frame body it came from and the object itself: a copy of the object (e.g. `{...m}`, which
  * copies symbol-keyed properties too) is not that object, so an edited copy is never sent as
  * the original's bytes. `encodedMessageOf` finds the Message's byte range in that body on demand.
- * (A symbol property rather than a WeakMap: it costs a property store per frame, not a hash
- * table insertion.)
+ * (Two symbol properties rather than a WeakMap: per frame they cost two property stores and
+ * no allocation, where a WeakMap costs a hash table insertion.)
  */
 const FRAME_BODY = Symbol("fedmq.frameBody");
+/** The object the body was remembered on: a spread copy carries it too, and is not it. */
+const FRAME_OWNER = Symbol("fedmq.frameOwner");
 
-interface FrameBodyRecord {
-  readonly of: object;
-  readonly body: Uint8Array;
-}
+type Remembered = Record<symbol, unknown>;
 
 /** Frame.send = 4 → Send.message = 1; Frame.deliver = 8 → Deliver.message = 3. */
 const SEND_FIELD = 4;
@@ -29,7 +28,8 @@ const HOPS_TAG = 11 << 3;
 
 /** Called by the frame decoder: `message` was decoded from the send / deliver frame `body`. */
 export function rememberFrameBody(message: object, body: Uint8Array): void {
-  (message as Record<symbol, FrameBodyRecord>)[FRAME_BODY] = { of: message, body };
+  (message as Remembered)[FRAME_BODY] = body;
+  (message as Remembered)[FRAME_OWNER] = message;
 }
 
 /**
@@ -39,9 +39,8 @@ export function rememberFrameBody(message: object, body: Uint8Array): void {
  * equal to the decoded object.
  */
 export function encodedMessageOf(message: object): Uint8Array | undefined {
-  const rec = (message as Record<symbol, FrameBodyRecord | undefined>)[FRAME_BODY];
-  if (rec?.of !== message) return undefined;
-  const body = rec.body;
+  if ((message as Remembered)[FRAME_OWNER] !== message) return undefined;
+  const body = (message as Remembered)[FRAME_BODY] as Uint8Array;
   const send = onlyLengthDelimited(body, 0, body.length, SEND_FIELD);
   if (send) return view(body, onlyLengthDelimited(body, send[0], send[1], SEND_MESSAGE_FIELD));
   const deliver = onlyLengthDelimited(body, 0, body.length, DELIVER_FIELD);
