@@ -45,7 +45,7 @@ describe("failover URI options", () => {
     expect(() => parseFailoverOptions({ initialReconnectDelay: "500", maxReconnectDelay: "100" })).toThrow(
       /'initialReconnectDelay' \(500 ms\) must not exceed 'maxReconnectDelay' \(100 ms\)/,
     );
-    for (const bad of [{ randomize: "1" }, { jitter: "" }]) expect(() => parseFailoverOptions(bad)).toThrow(InvalidUriError);
+    for (const bad of [{ randomize: "1" }, { jitter: "" }] as Record<string, string>[]) expect(() => parseFailoverOptions(bad)).toThrow(InvalidUriError);
   });
 
   it("validates programmatic options with InvalidArgumentError", () => {

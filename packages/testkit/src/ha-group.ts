@@ -36,6 +36,8 @@ export interface HaMemberStatus {
   leaseHolder: string | null;
   fencingToken: number | null;
   terms: number;
+  /** The last lease or store error the member saw. */
+  lastError: { message: string; at: number } | null;
   replication: unknown;
 }
 

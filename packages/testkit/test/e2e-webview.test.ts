@@ -75,7 +75,8 @@ test("every node and bridge drawn with its state; a cut link changes that bridge
     "ap-eu:ap-1->eu-1:active", "eu-us:eu-1->us-1:active", "us-ap:us-1->ap-1:active",
   ]);
   // The label of eu-us shows the demand it carries.
-  await page.waitForFunction(() => document.querySelector('[data-bridge-label="eu-us"]')?.textContent?.includes("demand orders.eu"), undefined, { timeout: 15_000 });
+  // (An expression string: it runs in the page, where `document` is; the tests compile without DOM types.)
+  await page.waitForFunction(`document.querySelector('[data-bridge-label="eu-us"]')?.textContent?.includes("demand orders.eu")`, undefined, { timeout: 15_000 });
   expect(await page.locator("#banner").isHidden()).toBe(true);
 
   // Cut ap-1 -> eu-1: that bridge leaves `active` on the page; the other two stay.
