@@ -42,6 +42,7 @@
  * check is no substitute for the AOF.
  */
 import { randomBytes } from "node:crypto";
+import { checkInteger, checkLogger } from "../option-checks";
 import { evalScript, failFastRedisOptions, withTimeout } from "../redis-calls";
 import { Redis, type RedisOptions } from "ioredis";
 import { SILENT_LOGGER, type Logger } from "../options";
@@ -187,13 +188,6 @@ function isRedisInstance(v: unknown): v is Redis {
   return r !== null && typeof r === "object" && typeof r.call === "function" && typeof r.get === "function" && typeof r.on === "function";
 }
 
-function checkInteger(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new LeaseOptionError(`option '${name}' must be an integer in [${min}, ${max}], got '${String(value)}'`);
-  }
-  return value;
-}
-
 export class RedisLease implements Lease, AsyncDisposable {
   readonly kind = "redis";
   readonly group: string;
@@ -245,17 +239,15 @@ export class RedisLease implements Lease, AsyncDisposable {
     this.keys = haKeys(this.group);
     this.timing = resolveLeaseTiming(opts.timing);
     const commandTimeoutMs = opts.commandTimeoutMs ?? Math.floor(this.timing.marginMs / 2);
-    this.commandTimeoutMs = checkInteger("commandTimeoutMs", commandTimeoutMs, 1, 600_000);
+    this.commandTimeoutMs = checkInteger(LeaseOptionError, "commandTimeoutMs", commandTimeoutMs, 1, 600_000);
     if (commandTimeoutMs >= this.timing.marginMs) {
       throw new LeaseOptionError(
         `option 'commandTimeoutMs' (${commandTimeoutMs}) must be below 'timing.marginMs' (${this.timing.marginMs}): a renewal must fail before the lease could lapse`,
       );
     }
-    const reconnectMaxMs = checkInteger("reconnectMaxMs", opts.reconnectMaxMs ?? DEFAULT_REDIS_LEASE_OPTIONS.reconnectMaxMs, 1, 600_000);
-    this.connectWaitMs = checkInteger("connectWaitMs", opts.connectWaitMs ?? DEFAULT_REDIS_LEASE_OPTIONS.connectWaitMs, 0, 600_000);
-    if (opts.logger !== undefined && ["debug", "info", "warn", "error"].some((m) => typeof (opts.logger as unknown as Record<string, unknown>)[m] !== "function")) {
-      throw new LeaseOptionError("option 'logger' must have debug, info, warn and error methods (a pino logger fits)");
-    }
+    const reconnectMaxMs = checkInteger(LeaseOptionError, "reconnectMaxMs", opts.reconnectMaxMs ?? DEFAULT_REDIS_LEASE_OPTIONS.reconnectMaxMs, 1, 600_000);
+    this.connectWaitMs = checkInteger(LeaseOptionError, "connectWaitMs", opts.connectWaitMs ?? DEFAULT_REDIS_LEASE_OPTIONS.connectWaitMs, 0, 600_000);
+    if (opts.logger !== undefined) checkLogger(LeaseOptionError, opts.logger);
     this.log = opts.logger ?? SILENT_LOGGER;
     if (typeof opts.redis === "string") {
       this.ownsRedis = true;

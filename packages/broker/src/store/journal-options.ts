@@ -1,3 +1,4 @@
+import { checkFence, checkInteger, checkLogger, definedOnly } from "../option-checks";
 import { StoreOptionError } from "./store-errors";
 import { SILENT_LOGGER, type StoreLogger } from "./store-logger";
 
@@ -77,12 +78,6 @@ export const MIN_SEGMENT_SIZE = 1024;
 /** Largest `segmentSize` accepted, in bytes. */
 export const MAX_SEGMENT_SIZE = 1024 * 1024 * 1024;
 
-function checkInteger(name: string, value: number, min: number, max: number): void {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new StoreOptionError(`option '${name}' must be an integer in [${min}, ${max}], got '${String(value)}'`);
-  }
-}
-
 /** Merge with the defaults, validate once, freeze. */
 export function resolveJournalOptions(opts: JournalStoreOptions): ResolvedJournalOptions {
   if (opts === null || typeof opts !== "object") {
@@ -92,29 +87,16 @@ export function resolveJournalOptions(opts: JournalStoreOptions): ResolvedJourna
     throw new StoreOptionError(`option 'dir' must be a non-empty path, got '${String(opts.dir)}'`);
   }
   const merged = { ...DEFAULT_JOURNAL_OPTIONS, ...definedOnly(opts) } as Required<JournalStoreOptions>;
-  checkInteger("segmentSize", merged.segmentSize, MIN_SEGMENT_SIZE, MAX_SEGMENT_SIZE);
-  checkInteger("readCacheBytes", merged.readCacheBytes, 0, Number.MAX_SAFE_INTEGER);
-  checkInteger("maxProducers", merged.maxProducers, 1, 100_000_000);
+  checkInteger(StoreOptionError, "segmentSize", merged.segmentSize, MIN_SEGMENT_SIZE, MAX_SEGMENT_SIZE);
+  checkInteger(StoreOptionError, "readCacheBytes", merged.readCacheBytes, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger(StoreOptionError, "maxProducers", merged.maxProducers, 1, 100_000_000);
   if (typeof merged.preallocate !== "boolean") {
     throw new StoreOptionError(`option 'preallocate' must be a boolean, got '${String(merged.preallocate)}'`);
   }
   if (merged.io !== "auto" && merged.io !== "sync" && merged.io !== "async") {
     throw new StoreOptionError(`option 'io' must be 'auto', 'sync' or 'async', got '${String(merged.io)}'`);
   }
-  if (typeof merged.fence !== "function") {
-    throw new StoreOptionError("option 'fence' must be a function returning an Error or null");
-  }
-  const log = merged.logger;
-  if (!log || ["debug", "info", "warn", "error"].some((m) => typeof (log as unknown as Record<string, unknown>)[m] !== "function")) {
-    throw new StoreOptionError("option 'logger' must have debug, info, warn and error methods (a pino logger fits)");
-  }
+  checkFence(StoreOptionError, merged.fence);
+  checkLogger(StoreOptionError, merged.logger);
   return Object.freeze(merged);
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) {
-    if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  }
-  return out;
 }

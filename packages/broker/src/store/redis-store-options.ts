@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { checkFence, checkInteger, checkLogger, definedOnly } from "../option-checks";
 import { StoreOptionError } from "./store-errors";
 import { SILENT_LOGGER, type StoreLogger } from "./store-logger";
 
@@ -74,12 +75,6 @@ export const DEFAULT_REDIS_STORE_OPTIONS: Readonly<Required<Omit<RedisStoreOptio
   fence: () => null,
 });
 
-function checkInteger(name: string, value: number, min: number, max: number): void {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new StoreOptionError(`option '${name}' must be an integer in [${min}, ${max}], got '${String(value)}'`);
-  }
-}
-
 function isRedisInstance(v: unknown): v is Redis {
   const r = v as Record<string, unknown> | null;
   return (
@@ -107,29 +102,16 @@ export function resolveRedisStoreOptions(opts: RedisStoreOptions): ResolvedRedis
     throw new StoreOptionError(`option 'group' is '${String(opts.group)}': use 1 to 128 letters, digits, '_', '-', '.'`);
   }
   const merged = { ...DEFAULT_REDIS_STORE_OPTIONS, ...definedOnly(opts) } as Required<RedisStoreOptions>;
-  checkInteger("fencingToken", merged.fencingToken, 0, Number.MAX_SAFE_INTEGER);
-  checkInteger("commandTimeoutMs", merged.commandTimeoutMs, 1, 600_000);
-  checkInteger("connectTimeoutMs", merged.connectTimeoutMs, 1, 600_000);
-  checkInteger("maxBatchRecords", merged.maxBatchRecords, 1, 100_000);
-  checkInteger("maxBatchBytes", merged.maxBatchBytes, 1, 512 * 1024 * 1024);
-  checkInteger("pipelineDepth", merged.pipelineDepth, 1, 1_000);
-  checkInteger("bufferFlushMs", merged.bufferFlushMs, 0, 60_000);
-  checkInteger("scanCount", merged.scanCount, 1, 1_000_000);
-  checkInteger("readCacheBytes", merged.readCacheBytes, 0, Number.MAX_SAFE_INTEGER);
-  if (typeof merged.fence !== "function") {
-    throw new StoreOptionError("option 'fence' must be a function returning an Error or null");
-  }
-  const log = merged.logger;
-  if (!log || ["debug", "info", "warn", "error"].some((m) => typeof (log as unknown as Record<string, unknown>)[m] !== "function")) {
-    throw new StoreOptionError("option 'logger' must have debug, info, warn and error methods (a pino logger fits)");
-  }
+  checkInteger(StoreOptionError, "fencingToken", merged.fencingToken, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger(StoreOptionError, "commandTimeoutMs", merged.commandTimeoutMs, 1, 600_000);
+  checkInteger(StoreOptionError, "connectTimeoutMs", merged.connectTimeoutMs, 1, 600_000);
+  checkInteger(StoreOptionError, "maxBatchRecords", merged.maxBatchRecords, 1, 100_000);
+  checkInteger(StoreOptionError, "maxBatchBytes", merged.maxBatchBytes, 1, 512 * 1024 * 1024);
+  checkInteger(StoreOptionError, "pipelineDepth", merged.pipelineDepth, 1, 1_000);
+  checkInteger(StoreOptionError, "bufferFlushMs", merged.bufferFlushMs, 0, 60_000);
+  checkInteger(StoreOptionError, "scanCount", merged.scanCount, 1, 1_000_000);
+  checkInteger(StoreOptionError, "readCacheBytes", merged.readCacheBytes, 0, Number.MAX_SAFE_INTEGER);
+  checkFence(StoreOptionError, merged.fence);
+  checkLogger(StoreOptionError, merged.logger);
   return Object.freeze(merged);
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) {
-    if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  }
-  return out;
 }

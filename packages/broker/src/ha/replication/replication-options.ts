@@ -3,6 +3,7 @@ import { parseEndpoint } from "@fedmq/protocol";
 import type { JournalStoreOptions } from "../../store/journal-options";
 import type { MessageStore } from "../../store/message-store";
 import { SILENT_LOGGER, type StoreLogger } from "../../store/store-logger";
+import { checkInteger, checkLogger, definedOnly } from "../../option-checks";
 import { ReplicationOptionError } from "./replication-errors";
 
 /** When a persistent send (sync append, putMeta, flush) resolves on the master. */
@@ -145,26 +146,6 @@ export function backoffWithJitter(baseMs: number, maxMs: number): ReplicaRetrySt
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-function int(o: Record<string, unknown>, name: string, min: number, max: number): void {
-  const v = o[name];
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min || v > max) {
-    throw new ReplicationOptionError(`option '${name}' must be an integer in [${min}, ${max}], got '${String(v)}'`);
-  }
-}
-
-function checkLogger(log: unknown): void {
-  const l = log as Record<string, unknown> | null;
-  if (!l || ["debug", "info", "warn", "error"].some((m) => typeof l[m] !== "function")) {
-    throw new ReplicationOptionError("option 'logger' must have debug, info, warn and error methods (a pino logger fits)");
-  }
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
-}
-
 /** A `tcp://host:port` URL, or a `ReplicationOptionError` naming `option`. */
 export function parseReplicationUrl(option: string, url: unknown): { host: string; port: number } {
   if (typeof url !== "string") throw new ReplicationOptionError(`option '${option}' must be a tcp://host:port string, got '${String(url)}'`);
@@ -188,22 +169,22 @@ export function resolveReplicatedStoreOptions(opts: ReplicatedStoreOptions): Res
   const o = { ...DEFAULT_REPLICATED_STORE_OPTIONS, ...definedOnly(opts) } as Required<ReplicatedStoreOptions>;
   const rec = o as unknown as Record<string, unknown>;
   if (o.sync !== "replica" && o.sync !== "local") throw new ReplicationOptionError(`option 'sync' must be 'replica' or 'local', got '${String(o.sync)}'`);
-  int(rec, "replicaTimeoutMs", 1, MAX_TIMER_MS);
-  int(rec, "heartbeatMs", 10, MAX_TIMER_MS);
-  int(rec, "replicaIdleTimeoutMs", 1, MAX_TIMER_MS);
-  int(rec, "handshakeTimeoutMs", 1, MAX_TIMER_MS);
-  int(rec, "snapshotChunkBytes", 1, 1024 * 1024 * 1024);
-  int(rec, "maxBatchBytes", 1, 1024 * 1024 * 1024);
-  int(rec, "maxFrameBytes", 1024, 2 ** 32 - 1);
-  int(rec, "maxReplicaBufferBytes", 1, Number.MAX_SAFE_INTEGER);
-  int(rec, "maxProducers", 1, 100_000_000);
-  int(rec, "epoch", 0, Number.MAX_SAFE_INTEGER);
+  checkInteger(ReplicationOptionError, "replicaTimeoutMs", rec.replicaTimeoutMs, 1, MAX_TIMER_MS);
+  checkInteger(ReplicationOptionError, "heartbeatMs", rec.heartbeatMs, 10, MAX_TIMER_MS);
+  checkInteger(ReplicationOptionError, "replicaIdleTimeoutMs", rec.replicaIdleTimeoutMs, 1, MAX_TIMER_MS);
+  checkInteger(ReplicationOptionError, "handshakeTimeoutMs", rec.handshakeTimeoutMs, 1, MAX_TIMER_MS);
+  checkInteger(ReplicationOptionError, "snapshotChunkBytes", rec.snapshotChunkBytes, 1, 1024 * 1024 * 1024);
+  checkInteger(ReplicationOptionError, "maxBatchBytes", rec.maxBatchBytes, 1, 1024 * 1024 * 1024);
+  checkInteger(ReplicationOptionError, "maxFrameBytes", rec.maxFrameBytes, 1024, 2 ** 32 - 1);
+  checkInteger(ReplicationOptionError, "maxReplicaBufferBytes", rec.maxReplicaBufferBytes, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger(ReplicationOptionError, "maxProducers", rec.maxProducers, 1, 100_000_000);
+  checkInteger(ReplicationOptionError, "epoch", rec.epoch, 0, Number.MAX_SAFE_INTEGER);
   if (o.replicaIdleTimeoutMs <= o.heartbeatMs) {
     throw new ReplicationOptionError(
       `option 'replicaIdleTimeoutMs' (${o.replicaIdleTimeoutMs}) must be greater than 'heartbeatMs' (${o.heartbeatMs}): a live replica answers each heartbeat`,
     );
   }
-  checkLogger(o.logger);
+  checkLogger(ReplicationOptionError, o.logger);
   return Object.freeze(o);
 }
 
@@ -218,15 +199,15 @@ export function resolveReplicaClientOptions(opts: ReplicaClientOptions): Resolve
   }
   if (o.journal === null || typeof o.journal !== "object") throw new ReplicationOptionError("option 'journal' must be an object of journal store options");
   if (typeof o.retryStrategy !== "function") throw new ReplicationOptionError("option 'retryStrategy' must be a function (attempt) => ms | null");
-  int(rec, "reconnectBaseMs", 1, MAX_TIMER_MS);
-  int(rec, "reconnectMaxMs", 1, MAX_TIMER_MS);
+  checkInteger(ReplicationOptionError, "reconnectBaseMs", rec.reconnectBaseMs, 1, MAX_TIMER_MS);
+  checkInteger(ReplicationOptionError, "reconnectMaxMs", rec.reconnectMaxMs, 1, MAX_TIMER_MS);
   if (o.reconnectMaxMs < o.reconnectBaseMs) {
     throw new ReplicationOptionError(`option 'reconnectMaxMs' (${o.reconnectMaxMs}) must not be less than 'reconnectBaseMs' (${o.reconnectBaseMs})`);
   }
-  int(rec, "connectTimeoutMs", 1, MAX_TIMER_MS);
-  int(rec, "idleTimeoutMs", 1, MAX_TIMER_MS);
-  int(rec, "maxFrameBytes", 1024, 2 ** 32 - 1);
-  int(rec, "maxApplyBacklogBytes", 1, Number.MAX_SAFE_INTEGER);
-  checkLogger(o.logger);
+  checkInteger(ReplicationOptionError, "connectTimeoutMs", rec.connectTimeoutMs, 1, MAX_TIMER_MS);
+  checkInteger(ReplicationOptionError, "idleTimeoutMs", rec.idleTimeoutMs, 1, MAX_TIMER_MS);
+  checkInteger(ReplicationOptionError, "maxFrameBytes", rec.maxFrameBytes, 1024, 2 ** 32 - 1);
+  checkInteger(ReplicationOptionError, "maxApplyBacklogBytes", rec.maxApplyBacklogBytes, 1, Number.MAX_SAFE_INTEGER);
+  checkLogger(ReplicationOptionError, o.logger);
   return Object.freeze(o);
 }
