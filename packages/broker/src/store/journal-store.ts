@@ -15,14 +15,13 @@ import { PayloadCache } from "./payload-cache";
 import { ADD_PAYLOAD_OFFSET, encodeAdd, encodeClean, encodeMeta, encodeRedelivery, encodeRemove } from "./record-codec";
 import { describeRef, validateAppend, validateMetaEntry, validateRedeliveryCount } from "./record-validation";
 import {
-  StoreAlreadyOpenError,
   StoreClosedError,
   StoreIoError,
   StoreNotOpenError,
   StoreUnknownRefError,
 } from "./store-errors";
+import { StoreLifecycle } from "./store-lifecycle";
 
-type State = "new" | "opening" | "open" | "closing" | "closed";
 
 /** One segment file, as `JournalStore.journalInfo()` reports it. */
 export interface JournalSegmentInfo {
@@ -52,17 +51,15 @@ export interface JournalInfo {
  * per live record in its segment's bitmap. See `record-codec.ts` for the format and
  * `journal-writer.ts` for group commit, roll and segment GC.
  */
-export class JournalStore implements MessageStore {
+export class JournalStore extends StoreLifecycle implements MessageStore {
   private readonly opts: ResolvedJournalOptions;
-  private state: State = "new";
   private writer: JournalWriter | null = null;
   private readonly cache: PayloadCache;
   private nextSeq = 1;
-  private closing: Promise<void> | null = null;
-  private opening: Promise<RecoveryInfo> | null = null;
 
   /** Validates the options; nothing touches the disk before `open()`. */
   constructor(opts: JournalStoreOptions) {
+    super();
     this.opts = resolveJournalOptions(opts);
     this.cache = new PayloadCache(this.opts.readCacheBytes);
   }
@@ -71,15 +68,7 @@ export class JournalStore implements MessageStore {
     return this.opts;
   }
 
-  async open(): Promise<RecoveryInfo> {
-    if (this.state === "closing" || this.state === "closed") throw new StoreClosedError();
-    if (this.state !== "new") throw new StoreAlreadyOpenError();
-    this.state = "opening";
-    this.opening = this.recover();
-    return this.opening;
-  }
-
-  private async recover(): Promise<RecoveryInfo> {
+  protected async doOpen(): Promise<RecoveryInfo> {
     const started = performance.now();
     const log = this.opts.logger;
     try {
@@ -213,15 +202,6 @@ export class JournalStore implements MessageStore {
     await this.sync(this.writable());
   }
 
-  close(): Promise<void> {
-    if (!this.closing) this.closing = this.doClose();
-    return this.closing;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
   stats(): StoreStats {
     let messages = 0;
     let bytes = 0;
@@ -260,8 +240,7 @@ export class JournalStore implements MessageStore {
     return { segments, nextSegment: w.nextSegmentState };
   }
 
-  private async doClose(): Promise<void> {
-    if (this.opening) await this.opening.catch(() => undefined);
+  protected async doClose(): Promise<void> {
     const wasOpen = this.state === "open";
     this.state = "closing";
     const writer = this.writer;

@@ -25,7 +25,6 @@ import {
   type RedisStoreKeys,
 } from "./redis-store-layout";
 import {
-  StoreAlreadyOpenError,
   StoreClosedError,
   StoreFencedError,
   StoreIoError,
@@ -33,10 +32,10 @@ import {
   StoreUnavailableError,
   StoreUnknownRefError,
 } from "./store-errors";
+import { StoreLifecycle } from "./store-lifecycle";
 
 type FencedError = InstanceType<typeof StoreFencedError>;
 
-type State = "new" | "opening" | "open" | "closing" | "closed";
 
 interface PendingAppend {
   readonly meta: Buffer;
@@ -96,14 +95,13 @@ const noop = (): void => undefined;
  * would silently drop messages; with `noeviction` a full Redis refuses appends, which reject).
  * This process keeps one bit per live sequence plus a bounded payload cache.
  */
-export class RedisStore implements MessageStore, AsyncDisposable {
+export class RedisStore extends StoreLifecycle implements MessageStore {
   private readonly opts: ResolvedRedisStoreOptions;
   private readonly keys: RedisStoreKeys;
   private readonly link: RedisLink;
   private readonly token: string;
   private readonly cache: PayloadCache;
   private readonly live = new LiveSeqSet();
-  private state: State = "new";
   private fencedBy: FencedError | null = null;
   private bytes = 0;
   private appends: PendingAppend[] = [];
@@ -116,11 +114,10 @@ export class RedisStore implements MessageStore, AsyncDisposable {
   private failing = false;
   private batches = 0;
   private appendsAcked = 0;
-  private opening: Promise<RecoveryInfo> | null = null;
-  private closing: Promise<void> | null = null;
 
   /** Validates the options; nothing talks to Redis before `open()`. */
   constructor(opts: RedisStoreOptions) {
+    super();
     this.opts = resolveRedisStoreOptions(opts);
     const ha = haKeys(this.opts.group);
     this.keys = storeKeys(ha.token, ha.storePrefix);
@@ -137,14 +134,6 @@ export class RedisStore implements MessageStore, AsyncDisposable {
   /** True once a write was refused because another master took over. */
   get fenced(): boolean {
     return this.fencedBy !== null;
-  }
-
-  async open(): Promise<RecoveryInfo> {
-    if (this.state === "closing" || this.state === "closed") throw new StoreClosedError();
-    if (this.state !== "new") throw new StoreAlreadyOpenError();
-    this.state = "opening";
-    this.opening = this.recover();
-    return this.opening;
   }
 
   append(meta: RecordMeta, payload: Uint8Array, _opts: AppendOptions): Promise<StoreRef> {
@@ -224,15 +213,6 @@ export class RedisStore implements MessageStore, AsyncDisposable {
     await this.flushBuffered();
   }
 
-  close(): Promise<void> {
-    if (!this.closing) this.closing = this.doClose();
-    return this.closing;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
   stats(): StoreStats {
     return {
       engine: "redis",
@@ -246,7 +226,7 @@ export class RedisStore implements MessageStore, AsyncDisposable {
 
   // ---- open / close ----
 
-  private async recover(): Promise<RecoveryInfo> {
+  protected async doOpen(): Promise<RecoveryInfo> {
     const started = performance.now();
     try {
       await this.link.connect();
@@ -304,8 +284,7 @@ export class RedisStore implements MessageStore, AsyncDisposable {
     }
   }
 
-  private async doClose(): Promise<void> {
-    if (this.opening) await this.opening.catch(noop);
+  protected async doClose(): Promise<void> {
     const wasOpen = this.state === "open";
     this.state = "closing";
     let failure: Error | null = null;

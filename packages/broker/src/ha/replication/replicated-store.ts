@@ -4,7 +4,7 @@ import { VersionMismatchError } from "@fedmq/protocol";
 import type { AppendOptions, MessageStore, RecordMeta, RecoveryInfo, StoreRef, StoreStats } from "../../store/message-store";
 import { ProducerAudit } from "../../store/producer-audit";
 import { validateAppend, validateMetaEntry, validateRedeliveryCount } from "../../store/record-validation";
-import { StoreAlreadyOpenError, StoreArgumentError, StoreClosedError, StoreIoError, StoreNotOpenError } from "../../store/store-errors";
+import { StoreArgumentError, StoreClosedError, StoreIoError, StoreNotOpenError } from "../../store/store-errors";
 import type { StoreLogger } from "../../store/store-logger";
 import { snapshotFrames, type LiveRecord } from "./master-snapshot";
 import { ReplicaSession } from "./replica-session";
@@ -20,6 +20,7 @@ import {
   type ReplicationFrame,
 } from "./replication-codec";
 import { parseReplicationUrl, resolveReplicatedStoreOptions, type ReplicatedStoreOptions, type ResolvedReplicatedStoreOptions } from "./replication-options";
+import { StoreLifecycle } from "../../store/store-lifecycle";
 
 /** Meta keys under this prefix belong to replication itself: never replicated, never recovered. */
 export const RESERVED_META_PREFIX = "fedmq.ha.";
@@ -62,7 +63,6 @@ interface Waiter {
   readonly resolve: () => void;
 }
 
-type State = "new" | "opening" | "open" | "closing" | "closed";
 
 /**
  * The master's store in the `replicated` HA mode: a local `MessageStore` plus a replication
@@ -74,14 +74,11 @@ type State = "new" | "opening" | "open" | "closing" | "closed";
  * A record's id on the wire is the position of its append; refs handed to the broker are the
  * local store's own.
  */
-export class ReplicatedStore implements MessageStore {
+export class ReplicatedStore extends StoreLifecycle implements MessageStore {
   private readonly opts: ResolvedReplicatedStoreOptions;
   private readonly inner: MessageStore;
   private readonly log: StoreLogger;
   private readonly runId = randomBytes(16).toString("hex");
-  private state: State = "new";
-  private closing: Promise<void> | null = null;
-  private opening: Promise<RecoveryInfo> | null = null;
   private position = 0;
   private readonly live = new Map<number, LiveRecord>();
   private readonly idBySeq = new Map<number, number>();
@@ -102,6 +99,7 @@ export class ReplicatedStore implements MessageStore {
 
   /** Validates the options; nothing is opened before `open()`. */
   constructor(opts: ReplicatedStoreOptions) {
+    super();
     this.opts = resolveReplicatedStoreOptions(opts);
     this.inner = this.opts.store;
     this.log = this.opts.logger;
@@ -118,15 +116,7 @@ export class ReplicatedStore implements MessageStore {
     return this.inner;
   }
 
-  async open(): Promise<RecoveryInfo> {
-    if (this.state === "closing" || this.state === "closed") throw new StoreClosedError();
-    if (this.state !== "new") throw new StoreAlreadyOpenError();
-    this.state = "opening";
-    this.opening = this.doOpen();
-    return this.opening;
-  }
-
-  private async doOpen(): Promise<RecoveryInfo> {
+  protected async doOpen(): Promise<RecoveryInfo> {
     let info: RecoveryInfo;
     try {
       info = await this.inner.open();
@@ -245,15 +235,6 @@ export class ReplicatedStore implements MessageStore {
     const local = this.inner.flush();
     if (this.opts.sync === "local") return local;
     await Promise.all([local, this.replicated(this.position)]);
-  }
-
-  close(): Promise<void> {
-    if (!this.closing) this.closing = this.doClose();
-    return this.closing;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
   }
 
   stats(): StoreStats {
@@ -534,8 +515,7 @@ export class ReplicatedStore implements MessageStore {
     throw new StoreNotOpenError();
   }
 
-  private async doClose(): Promise<void> {
-    if (this.opening) await this.opening.catch(() => undefined);
+  protected async doClose(): Promise<void> {
     this.state = "closing";
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.watchdog) clearTimeout(this.watchdog);
