@@ -60,7 +60,7 @@ import { performance } from "node:perf_hooks";
 import { SILENT_LOGGER, type Logger } from "../options";
 import type { Lease, LeaseHolder, LeaseTiming } from "./lease";
 import { LeaseBackendError, LeaseClosedError, LeaseOptionError } from "./lease-errors";
-import { checkLeaseInfo, checkLeaseName, resolveLeaseTiming } from "./lease-options";
+import { checkLeaseInfo, checkLeaseName, parseLeaseJson, resolveLeaseTiming, storedLeaseInfo } from "./lease-options";
 
 export interface FileLeaseOptions {
   /**
@@ -120,19 +120,11 @@ function serialize(r: LeaseRecord): string {
 
 /** The record in `raw`, or undefined when it does not parse or does not belong to epoch `top`. */
 function parseRecord(raw: string, top: number): LeaseRecord | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  if (v === null || typeof v !== "object") return undefined;
-  const r = v as Record<string, unknown>;
-  if (typeof r.holder !== "string" || typeof r.owner !== "string" || r.token !== top) return undefined;
+  const r = parseLeaseJson(raw);
+  if (!r || typeof r.holder !== "string" || typeof r.owner !== "string" || r.token !== top) return undefined;
   if (!Number.isSafeInteger(r.counter) || typeof r.released !== "boolean") return undefined;
-  if (r.info === null || typeof r.info !== "object" || Array.isArray(r.info)) return undefined;
-  const info: Record<string, string> = {};
-  for (const [k, val] of Object.entries(r.info)) if (typeof val === "string") info[k] = val;
+  const info = storedLeaseInfo(r.info);
+  if (!info) return undefined;
   return { holder: r.holder, owner: r.owner, token: top, info, counter: r.counter as number, released: r.released };
 }
 

@@ -53,3 +53,22 @@ export function checkLeaseInfo(info: unknown): Readonly<Record<string, string>> 
 
 /** Largest lease info accepted, characters of JSON: the record stays one small write. */
 export const MAX_INFO_CHARS = 2048;
+
+/** A stored lease record as an object: undefined when `raw` is not JSON or not an object. */
+export function parseLeaseJson(raw: string): Record<string, unknown> | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/** The string entries of a stored `info` object; undefined when it is not an object. */
+export function storedLeaseInfo(v: unknown): Record<string, string> | undefined {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined;
+  const info: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) if (typeof val === "string") info[k] = val;
+  return info;
+}

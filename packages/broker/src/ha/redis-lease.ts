@@ -48,7 +48,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import { SILENT_LOGGER, type Logger } from "../options";
 import type { Lease, LeaseHolder, LeaseTiming } from "./lease";
 import { LeaseBackendError, LeaseClosedError, LeaseOptionError, LeaseTokenRegressedError } from "./lease-errors";
-import { checkLeaseInfo, checkLeaseName, resolveLeaseTiming } from "./lease-options";
+import { checkLeaseInfo, checkLeaseName, parseLeaseJson, resolveLeaseTiming, storedLeaseInfo } from "./lease-options";
 import { haKeys, type HaKeys } from "./redis-keys";
 
 export interface RedisLeaseOptions {
@@ -157,19 +157,10 @@ return 1
 
 /** The lease value as stored, or undefined when it is not a fedmq lease. */
 function parseLease(raw: string): LeaseHolder | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  if (v === null || typeof v !== "object") return undefined;
-  const r = v as Record<string, unknown>;
-  if (typeof r.holder !== "string" || !Number.isSafeInteger(r.token) || (r.token as number) < 1) return undefined;
-  const info: Record<string, string> = {};
-  if (r.info !== null && typeof r.info === "object" && !Array.isArray(r.info)) {
-    for (const [k, val] of Object.entries(r.info)) if (typeof val === "string") info[k] = val;
-  }
+  const r = parseLeaseJson(raw);
+  if (!r || typeof r.holder !== "string" || !Number.isSafeInteger(r.token) || (r.token as number) < 1) return undefined;
+  // A missing or odd `info` is tolerated here: the key holds nothing else of the lease.
+  const info = storedLeaseInfo(r.info) ?? {};
   return { holder: r.holder, token: r.token as number, info };
 }
 
