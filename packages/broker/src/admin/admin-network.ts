@@ -1,4 +1,4 @@
-import type { BridgeDemandInfo, BridgeState } from "@fedmq/bridge";
+import type { BridgeDemandInfo } from "@fedmq/bridge";
 import type { AdminPeer } from "./admin-peers";
 import { brokerView, bridgeView, type AdminBridgeView, type AdminBrokerView, type AdminDemandView, type AdminSource } from "./admin-views";
 import type { BridgeRateSampler } from "./bridge-rates";
@@ -32,8 +32,7 @@ export interface AdminNetworkNode {
 }
 
 /** One bridge in `GET /api/v1/network`, as reported by the node that runs it. */
-export interface AdminNetworkBridge {
-  readonly name: string;
+export interface AdminNetworkBridge extends Pick<AdminBridgeView, "name" | "endpoints" | "duplex" | "state" | "since" | "lastError" | "reconnects"> {
   /** The node that runs the bridge. */
   readonly from: string;
   /**
@@ -41,14 +40,6 @@ export interface AdminNetworkBridge {
    * one of its endpoints; null when neither is known (never connected, outside the network).
    */
   readonly to: string | null;
-  /** The endpoints the bridge dials. */
-  readonly endpoints: readonly string[];
-  readonly duplex: boolean;
-  readonly state: BridgeState;
-  /** When it entered `state` (epoch ms). */
-  readonly since: number;
-  readonly lastError: { message: string; at: number } | null;
-  readonly reconnects: number;
   /** Forwarding rates, msg/s over the last `windowMs`: `out` from → to, `in` to → from (duplex only, else null). */
   readonly rates: { readonly out: number; readonly in: number | null; readonly windowMs: number };
   /** Messages forwarded and not yet acknowledged by the receiving node, by direction. */
