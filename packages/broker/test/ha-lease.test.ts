@@ -204,15 +204,20 @@ describe("FileLease", () => {
     expect(await a.renew()).toBe(false);
   });
 
-  test("a holder that renews while a contender is taking over keeps the lease; the contender backs off", async () => {
-    const shared = await tempDir("fedmq-lease-");
-    const dir = join(shared, "lease");
+  /** Two file leases on one directory: a took epoch 1, b was refused, then b saw it lapse (a stayed silent). */
+  async function lapsedFilePair(): Promise<{ dir: string; a: FileLease; b: FileLease }> {
+    const dir = join(await tempDir("fedmq-lease-"), "lease");
     const a = track(await FileLease.create({ dir, member: "a", timing: TIMING }));
     const b = track(await FileLease.create({ dir, member: "b", timing: TIMING }));
     expect(await a.tryAcquire({})).toBe(1);
     expect(await b.tryAcquire({})).toBeUndefined();
-    // a is silent for a ttl: b decides the lease lapsed. Just before b creates epoch 2, a renews.
     await waitFor(async () => (await b.current()) === undefined, { what: "b to see the lease lapse" });
+    return { dir, a, b };
+  }
+
+  test("a holder that renews while a contender is taking over keeps the lease; the contender backs off", async () => {
+    // a is silent for a ttl: b decides the lease lapsed. Just before b creates epoch 2, a renews.
+    const { dir, a, b } = await lapsedFilePair();
     const realLink = fsp.link.bind(fsp);
     let renewedMidway: boolean | undefined;
     const link = jest.spyOn(fsp, "link").mockImplementationOnce(async (from, to) => {
@@ -231,13 +236,7 @@ describe("FileLease", () => {
   });
 
   test("a holder that renews just after a contender created the next epoch loses; the contender wins", async () => {
-    const shared = await tempDir("fedmq-lease-");
-    const dir = join(shared, "lease");
-    const a = track(await FileLease.create({ dir, member: "a", timing: TIMING }));
-    const b = track(await FileLease.create({ dir, member: "b", timing: TIMING }));
-    expect(await a.tryAcquire({})).toBe(1);
-    expect(await b.tryAcquire({})).toBeUndefined();
-    await waitFor(async () => (await b.current()) === undefined, { what: "b to see the lease lapse" });
+    const { a, b } = await lapsedFilePair();
     const realLink = fsp.link.bind(fsp);
     let renewedAfter: boolean | undefined;
     const link = jest.spyOn(fsp, "link").mockImplementationOnce(async (from, to) => {
@@ -255,13 +254,7 @@ describe("FileLease", () => {
   });
 
   test("a contender that takes over between the holder's check and its write: the holder's renew is false, the new record intact", async () => {
-    const shared = await tempDir("fedmq-lease-");
-    const dir = join(shared, "lease");
-    const a = track(await FileLease.create({ dir, member: "a", timing: TIMING }));
-    const b = track(await FileLease.create({ dir, member: "b", timing: TIMING }));
-    expect(await a.tryAcquire({})).toBe(1);
-    expect(await b.tryAcquire({})).toBeUndefined();
-    await waitFor(async () => (await b.current()) === undefined, { what: "b to see the lease lapse" });
+    const { a, b } = await lapsedFilePair();
     const realRename = fsp.rename.bind(fsp);
     let takenMidway: number | undefined;
     const rename = jest.spyOn(fsp, "rename").mockImplementationOnce(async (from, to) => {
