@@ -54,6 +54,14 @@ async function traceOn(n: BrokerNode, id: string): Promise<RouteEvent[]> {
   return body.events;
 }
 
+/** A node's trace of `id` once `ready` holds for it (the events arrive as the message moves). */
+function traceWhen(n: BrokerNode, id: string, ready: (events: RouteEvent[]) => boolean, what: string): Promise<RouteEvent[]> {
+  return waitFor(async () => {
+    const t = await traceOn(n, id);
+    return ready(t) ? t : undefined;
+  }, { what });
+}
+
 /** The events without their times (asserted apart), for exact comparison. */
 const untimed = (events: readonly RouteEvent[]) => events.map(({ at: _at, ...rest }) => rest);
 
@@ -209,10 +217,7 @@ describe("line with messageTTL 2 on both bridges", () => {
     const before = Date.now();
     const id = (await (await client(a, "producer-expiring")).send("queue://perishable", "soon gone", { ttlMs: 150 })).id;
     const after = Date.now();
-    const ta = await waitFor(async () => {
-      const t = await traceOn(a, id);
-      return t.some((e) => e.kind === "expired") ? t : undefined;
-    }, { what: "the message expired on A" });
+    const ta = await traceWhen(a, id, (t) => t.some((e) => e.kind === "expired"), "the message expired on A");
     const q = "queue://perishable";
     const expiration = ta.find((e) => e.kind === "expired")!.expiration!;
     expect(expiration).toBeGreaterThanOrEqual(before + 150);
@@ -241,10 +246,7 @@ describe("line with messageTTL 2 on both bridges", () => {
       d.nack();
       if (++seen === 2) break;
     }
-    const tb = await waitFor(async () => {
-      const t = await traceOn(b, id);
-      return t.some((e) => e.kind === "dlq") ? t : undefined;
-    }, { what: "the message dead-lettered on B" });
+    const tb = await traceWhen(b, id, (t) => t.some((e) => e.kind === "dlq"), "the message dead-lettered on B");
     const q = "queue://refused";
     expect(untimed(tb)).toEqual([
       { node: "B", kind: "received", destination: q, hops: 0, source: "client", client: "producer-b" },
@@ -269,10 +271,7 @@ describe("line with messageTTL 2 on both bridges", () => {
     await waitFor(() => a.destinations().find((d) => d.name === "queue://held")?.consumers === 0, { what: "no demand subscription for queue://held on A" });
     const id = (await (await client(a, "producer-held")).send("queue://held", "wait for it")).id;
     const q = "queue://held";
-    const ta = await waitFor(async () => {
-      const t = await traceOn(a, id);
-      return t.length === 3 ? t : undefined;
-    }, { what: "the message waiting on A" });
+    const ta = await traceWhen(a, id, (t) => t.length === 3, "the message waiting on A");
     expect(untimed(ta)).toEqual([
       { node: "A", kind: "received", destination: q, hops: 0, source: "client", client: "producer-held" },
       { node: "A", kind: "stored", destination: q, hops: 0, persistent: true },
@@ -338,10 +337,7 @@ describe("line with messageTTL 1 and queue://secret.> excluded on A's bridge", (
     await waitFor(() => a.bridges[0]!.forwardGap("queue://secret.plans")?.reason === "excluded", { what: "a-b refusing demand for queue://secret.plans" });
     const id = (await (await client(a, "producer-secret")).send("queue://secret.plans", "classified")).id;
     const q = "queue://secret.plans";
-    const ta = await waitFor(async () => {
-      const t = await traceOn(a, id);
-      return t.length === 3 ? t : undefined;
-    }, { what: "the message's trace on A" });
+    const ta = await traceWhen(a, id, (t) => t.length === 3, "the message's trace on A");
     expect(untimed(ta)).toEqual([
       { node: "A", kind: "received", destination: q, hops: 0, source: "client", client: "producer-secret" },
       { node: "A", kind: "stored", destination: q, hops: 0, persistent: true },
