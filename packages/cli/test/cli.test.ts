@@ -1,18 +1,14 @@
 /** The fedmq command as users run it: real processes, exit codes, summaries and record files. */
 import fs from "node:fs";
 import path from "node:path";
-import { spawnManaged, killAllManaged, tempDir, removeTempDirs, freePort, NodeProcess, CLI_MAIN } from "@fedmq/testkit";
+import { killAllManaged, tempDir, removeTempDirs, freePort, NodeProcess, runCli } from "@fedmq/testkit";
 
 afterAll(async () => {
   await killAllManaged();
   await removeTempDirs();
 });
 
-async function fedmq(...args: string[]): Promise<{ code: number | null; stdout: string[]; stderr: string[] }> {
-  const p = await spawnManaged(process.execPath, [CLI_MAIN, ...args], { name: `fedmq ${args[0]}`, env: { FEDMQ_LOG_PRETTY: "0" } });
-  const exit = await p.exited;
-  return { code: exit.code, stdout: [...p.stdoutLines], stderr: [...p.stderrLines] };
-}
+const fedmq = runCli;
 
 test("a wrong flag prints usage and exits 2", async () => {
   const r = await fedmq("consume", "--url", "tcp://127.0.0.1:1", "--dest", "queue://x", "--cuont", "3");

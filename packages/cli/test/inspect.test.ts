@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { BrokerNode } from "@fedmq/broker";
 import { connect, type Connection } from "@fedmq/client";
-import { CLI_MAIN, freePort, killAllManaged, removeTempDirs, reservePorts, spawnManaged, tempDir, waitFor } from "@fedmq/testkit";
+import { CLI_MAIN, runCli, freePort, killAllManaged, removeTempDirs, reservePorts, spawnManaged, tempDir, waitFor } from "@fedmq/testkit";
 
 let a: BrokerNode;
 let b: BrokerNode;
@@ -38,11 +38,7 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-async function fedmq(...args: string[]): Promise<{ code: number | null; stdout: string[]; stderr: string[] }> {
-  const p = await spawnManaged(process.execPath, [CLI_MAIN, ...args], { name: `fedmq ${args[0]}`, env: { FEDMQ_LOG_PRETTY: "0" } });
-  const exit = await p.exited;
-  return { code: exit.code, stdout: [...p.stdoutLines], stderr: [...p.stderrLines] };
-}
+const fedmq = runCli;
 
 /** A table line's cells (columns are two or more spaces apart; an empty last cell is dropped). */
 const cells = (line: string) => line.split(/ {2,}/);

@@ -1,7 +1,7 @@
 /** `fedmq plan` as users run it (the built CLI as a child process): exit codes, key report lines, --json. */
 import fs from "node:fs";
 import path from "node:path";
-import { spawnManaged, killAllManaged, tempDir, removeTempDirs, CLI_MAIN } from "@fedmq/testkit";
+import { killAllManaged, tempDir, removeTempDirs, runCli } from "@fedmq/testkit";
 
 const TOPOLOGIES = path.resolve(__dirname, "../../../topologies");
 const FIXTURES = path.resolve(__dirname, "fixtures");
@@ -11,11 +11,7 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-async function fedmq(...args: string[]): Promise<{ code: number | null; stdout: string[]; stderr: string[] }> {
-  const p = await spawnManaged(process.execPath, [CLI_MAIN, ...args], { name: `fedmq ${args[0]}`, env: { FEDMQ_LOG_PRETTY: "0" } });
-  const exit = await p.exited;
-  return { code: exit.code, stdout: [...p.stdoutLines], stderr: [...p.stderrLines] };
-}
+const fedmq = runCli;
 
 /** A table row's cells (columns are separated by two spaces or more). */
 function row(stdout: readonly string[], from: string, to: string): string[] {

@@ -7,6 +7,20 @@ import { TestkitArgumentError } from "./errors";
 /** The built CLI entry point (tests that fork nodes need `npm run build` first). */
 export const CLI_MAIN = path.resolve(__dirname, "../../cli/dist/main.js");
 
+/** What one run of the built `fedmq` CLI gave: exit code and output lines. */
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string[];
+  readonly stderr: string[];
+}
+
+/** Run the built `fedmq` CLI with `args` as a child process (JSON logs) and wait for it to exit. */
+export async function runCli(...args: string[]): Promise<CliRun> {
+  const p = await spawnManaged(process.execPath, [CLI_MAIN, ...args], { name: `fedmq ${args[0]}`, env: { FEDMQ_LOG_PRETTY: "0" } });
+  const exit = await p.exited;
+  return { code: exit.code, stdout: [...p.stdoutLines], stderr: [...p.stderrLines] };
+}
+
 export interface NodeProcessOptions {
   name: string;
   /** Port to listen on; a free one when omitted. Kept across restarts. */

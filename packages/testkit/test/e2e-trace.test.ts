@@ -6,7 +6,7 @@
  */
 import { BrokerNode, mergeTraces, traceVerdict, type ConnectorOptions, type RouteEvent } from "@fedmq/broker";
 import { connect, type Connection, type Consumer, type Delivery } from "@fedmq/client";
-import { CLI_MAIN, killAllManaged, spawnManaged, waitFor } from "../src";
+import { killAllManaged, runCli, waitFor } from "../src";
 
 interface Line {
   readonly a: BrokerNode;
@@ -139,11 +139,7 @@ describe("line with messageTTL 2 on both bridges", () => {
   test("(e) fedmq trace --admin A --admin B --admin C prints the path and where it ended; an unknown id exits 1, a malformed one 2", async () => {
     const { a, b, c } = line!;
     expect(pathId).not.toBe("");
-    const fedmq = async (...args: string[]) => {
-      const p = await spawnManaged(process.execPath, [CLI_MAIN, ...args], { name: `fedmq ${args[0]}`, env: { FEDMQ_LOG_PRETTY: "0" } });
-      const exit = await p.exited;
-      return { code: exit.code, stdout: [...p.stdoutLines], stderr: [...p.stderrLines] };
-    };
+    const fedmq = runCli;
     const admins = ["--admin", a.adminUrl!, "--admin", b.adminUrl!, "--admin", c.adminUrl!];
     const r = await fedmq("trace", pathId, ...admins);
     expect(r.stderr).toEqual([]);
