@@ -23,35 +23,8 @@ export { RedisLease, DEFAULT_REDIS_LEASE_OPTIONS, redisLeaseClientOptions } from
 export type { RedisLeaseOptions } from "./ha/redis-lease";
 export { haKeys, fencingKey, fencingCheckLua, isFencedReply, FENCED_REPLY_PREFIX } from "./ha/redis-keys";
 export type { HaKeys } from "./ha/redis-keys";
-export {
-  ReplicatedStore,
-  ReplicaClient,
-  RESERVED_META_PREFIX,
-  SNAPSHOT_MARKER_KEY,
-  PRODUCER_AUDIT_DESTINATION,
-  DEFAULT_REPLICATED_STORE_OPTIONS,
-  DEFAULT_REPLICA_CLIENT_OPTIONS,
-  backoffWithJitter,
-  ReplicaIncompleteError,
-  ReplicaTooSlowError,
-  ReplicationFencedError,
-  ReplicationLinkError,
-  ReplicationOptionError,
-  ReplicationProtocolError,
-} from "./ha/replication";
-export type {
-  MasterReplicationStatus,
-  ReplicaLinkStatus,
-  ReplicationState,
-  ReplicaClientState,
-  ReplicaStatus,
-  ReplicaDiskState,
-  ReplicaSnapshotMarker,
-  ReplicatedStoreOptions,
-  ReplicaClientOptions,
-  ReplicaRetryStrategy,
-  ReplicationSync,
-} from "./ha/replication";
+// Replication (mode replicated): the package's own list.
+export * from "./ha/replication";
 export { LeaseOptionError, LeaseBackendError, LeaseClosedError, LeaseTokenRegressedError } from "./ha/lease-errors";
 export { RouteTrace, ROUTE_EVENT_KINDS, DEFAULT_ROUTE_TRACE_OPTIONS, MAX_TRACE_CAPACITY, isRouteStop } from "./trace/route-trace";
 export type { RouteEvent, RouteEventKind, RouteTraceOptions } from "./trace/route-trace";
