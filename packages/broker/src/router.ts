@@ -232,7 +232,7 @@ export class Router {
     let dropped = 0;
     const list = info.messages as Array<RecoveryInfo["messages"][number] | undefined>;
     for (let i = 0; i < list.length; i++) {
-      const { ref, meta } = list[i]!;
+      const { ref, meta, route } = list[i]!;
       // Let the recovery list go as it is consumed: with a million messages it is the peak.
       list[i] = undefined;
       let q: MessageQueue | undefined;
@@ -249,7 +249,7 @@ export class Router {
         redeliveryCount: meta.redeliveryCount,
         // After a crash any recovered message may have been delivered (its ack may be lost).
         redelivered: meta.redeliveryCount > 0 || !info.cleanShutdown,
-        producerId: meta.producerId, producerSeq: meta.producerSeq, path: NO_PATH, hops: 0, enqueuedAt: recoveredAt,
+        producerId: meta.producerId, producerSeq: meta.producerSeq, path: route?.path ?? NO_PATH, hops: route?.hops ?? 0, enqueuedAt: recoveredAt,
       });
       messages++;
     }

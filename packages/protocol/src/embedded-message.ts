@@ -111,18 +111,53 @@ function view(buf: Uint8Array, range: [number, number] | undefined): Uint8Array 
  */
 function onlyLengthDelimited(buf: Uint8Array, start: number, end: number, field: number): [number, number] | undefined {
   let found: [number, number] | undefined;
+  const parsed = walkFields(buf, start, end, (num, wire, valueStart, valueEnd) => {
+    if (num !== field) return true;
+    if (found || wire !== 2) return false;
+    found = [valueStart, valueEnd];
+    return true;
+  });
+  return parsed ? found : undefined;
+}
+
+/**
+ * The route recorded in an encoded `Message`: its `broker_path` and `hops` (a store keeps the
+ * message bytes, so a node that restarts learns from them how far a forwarded message came).
+ * Undefined if the bytes do not parse.
+ */
+export function routeOf(messageBytes: Uint8Array): { path: string[]; hops: number } | undefined {
+  const path: string[] = [];
+  let hops = 0;
+  const parsed = walkFields(messageBytes, 0, messageBytes.length, (num, wire, valueStart, valueEnd, varint) => {
+    if (num === BROKER_PATH_TAG >> 3 && wire === 2) path.push(Buffer.from(messageBytes.buffer, messageBytes.byteOffset + valueStart, valueEnd - valueStart).toString("utf8"));
+    else if (num === HOPS_TAG >> 3 && wire === 0) hops = varint;
+    return true;
+  });
+  return parsed ? { path, hops } : undefined;
+}
+
+/**
+ * Visit each protobuf field between `start` and `end`: its number, wire type, value range and
+ * (wire type 0) value. A visitor answering false stops the walk. False if it was stopped or the
+ * bytes do not parse.
+ */
+function walkFields(
+  buf: Uint8Array, start: number, end: number,
+  visit: (num: number, wire: number, valueStart: number, valueEnd: number, varint: number) => boolean,
+): boolean {
   let p = start;
   while (p < end) {
     const tag = readVarint(buf, p, end);
-    if (!tag) return undefined;
+    if (!tag) return false;
     p = tag[1];
     const wire = tag[0] & 7;
-    const num = Math.floor(tag[0] / 8);
     let valueStart = p;
+    let varint = 0;
     switch (wire) {
       case 0: {
         const v = readVarint(buf, p, end);
-        if (!v) return undefined;
+        if (!v) return false;
+        varint = v[0];
         p = v[1];
         break;
       }
@@ -130,20 +165,17 @@ function onlyLengthDelimited(buf: Uint8Array, start: number, end: number, field:
       case 5: p += 4; break;
       case 2: {
         const len = readVarint(buf, p, end);
-        if (!len) return undefined;
+        if (!len) return false;
         valueStart = len[1];
         p = len[1] + len[0];
         break;
       }
-      default: return undefined; // groups: never written by fedmq
+      default: return false; // groups: never written by fedmq
     }
-    if (p > end) return undefined;
-    if (num === field) {
-      if (found || wire !== 2) return undefined;
-      found = [valueStart, p];
-    }
+    if (p > end) return false;
+    if (!visit(Math.floor(tag[0] / 8), wire, valueStart, p, varint)) return false;
   }
-  return found;
+  return true;
 }
 
 /** [value, next position], or undefined past `end` or beyond 2^53. */

@@ -18,7 +18,7 @@ export { DuplicateAudit, DEFAULT_DUPLICATE_AUDIT_OPTIONS } from "./duplicate-aud
 export type { DuplicateAuditOptions } from "./duplicate-audit";
 export { PROTOCOL_VERSIONS, FEDMQ_VERSION, negotiateVersion, messageId } from "./version";
 export { encodeDeliverFrame } from "./deliver-encoder";
-export { encodedMessageOf, appendHop, encodeSendFrame } from "./embedded-message";
+export { encodedMessageOf, appendHop, encodeSendFrame, routeOf } from "./embedded-message";
 export { FrameWriter, DEFAULT_FRAME_WRITER_OPTIONS } from "./frame-writer";
 export type { FrameWriterOptions, WrittenCallback } from "./frame-writer";
 export { RecentIds } from "./recent-ids";

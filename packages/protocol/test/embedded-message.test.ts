@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { messageArb } from "./arbitraries";
-import { appendHop, encodeDeliverFrame, encodedMessageOf, encodeFrame, encodeSendFrame, FrameDecoder, fedwire } from "../src";
+import { appendHop, encodeDeliverFrame, encodedMessageOf, encodeFrame, encodeSendFrame, FrameDecoder, fedwire, routeOf } from "../src";
 
 function decodeOne(wire: Buffer): fedwire.Frame {
   const r = new FrameDecoder().push(wire);
@@ -73,5 +73,25 @@ describe("embedded message bytes", () => {
         expect(Buffer.from(encodedMessageOf(f.send!.message!)!)).toEqual(Buffer.from(fedwire.Message.encode(m).finish()));
       }),
     );
+  });
+
+  it("routeOf reads the broker path and hop count protobuf would decode, after any number of hops", () => {
+    fc.assert(
+      fc.property(messageArb, fc.array(fc.string({ maxLength: 20 }), { maxLength: 4 }), (m, nodes) => {
+        let bytes: Uint8Array = fedwire.Message.encode(m).finish();
+        nodes.forEach((n, i) => (bytes = appendHop(bytes, n, (m.hops ?? 0) + i + 1)));
+        const want = fedwire.Message.decode(bytes);
+        expect(routeOf(bytes)).toEqual({ path: want.brokerPath, hops: want.hops });
+      }),
+    );
+  });
+
+  it("routeOf answers undefined for bytes that do not parse", () => {
+    const ok = fedwire.Message.encode({ producerId: "p", brokerPath: ["A"], hops: 1 }).finish();
+    expect(routeOf(ok)).toEqual({ path: ["A"], hops: 1 });
+    expect(routeOf(ok.subarray(0, ok.length - 2))).toEqual({ path: ["A"], hops: 0 }); // cut before the hop count
+    expect(routeOf(ok.subarray(0, ok.length - 3))).toBeUndefined(); // cut inside the path string
+    expect(routeOf(Buffer.from([0x52, 0x7f, 0x41]))).toBeUndefined(); // length past the end
+    expect(routeOf(Buffer.from([0x0b]))).toBeUndefined(); // a group (wire type 3)
   });
 });

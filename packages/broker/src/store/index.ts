@@ -1,5 +1,6 @@
 export type {
   AppendOptions,
+  MessageRoute,
   MessageStore,
   RecordMeta,
   RecoveredMessage,

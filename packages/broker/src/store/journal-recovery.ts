@@ -1,6 +1,7 @@
 import { promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
-import type { RecordMeta, RecoveredMessage, StoreRef } from "./message-store";
+import { routeOf } from "@fedmq/protocol";
+import type { MessageRoute, RecordMeta, RecoveredMessage, StoreRef } from "./message-store";
 import type { ResolvedJournalOptions } from "./journal-options";
 import { isZero, listSegments, newSegmentState, readFully, writeFully, ZERO_BLOCK, type SegmentState } from "./journal-segment";
 import { ProducerAudit } from "./producer-audit";
@@ -119,6 +120,16 @@ export async function recoverJournal(dir: string, opts: ResolvedJournalOptions):
     strings.set(s, s);
     return s;
   };
+  // One route object per distinct path: a backlog forwarded from one node shares one.
+  const routes = new Map<string, MessageRoute>();
+  const routeFor = (payload: Uint8Array): MessageRoute | undefined => {
+    const r = routeOf(payload);
+    if (!r || (r.hops === 0 && r.path.length === 0)) return undefined;
+    const key = `${r.hops}\u0000${r.path.join("\u0000")}`;
+    let shared = routes.get(key);
+    if (!shared) routes.set(key, (shared = Object.freeze({ path: Object.freeze(r.path.map(intern)), hops: r.hops })));
+    return shared;
+  };
   let nextSeq = 1;
   let last: ScanResult = { firstType: 0, lastType: 0 };
 
@@ -135,7 +146,10 @@ export async function recoverJournal(dir: string, opts: ResolvedJournalOptions):
           producerSeq: rec.producerSeq,
           redeliveryCount: rec.redeliveryCount,
         };
-        live.set(rec.seq, { ref, meta: m });
+        // A message that came over a bridge is stored under its producer id "<id>@<hop>" (the
+        // node's network audit key): only those carry a route worth reading.
+        const route = rec.producerId.includes("@") ? routeFor(rec.payload) : undefined;
+        live.set(rec.seq, route ? { ref, meta: m, route } : { ref, meta: m });
         audit.observe(rec.producerId, rec.producerSeq);
         if (rec.seq >= nextSeq) nextSeq = rec.seq + 1;
         break;

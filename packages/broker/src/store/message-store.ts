@@ -40,6 +40,17 @@ export interface RecordMeta {
 export interface RecoveredMessage {
   readonly ref: StoreRef;
   readonly meta: RecordMeta;
+  /**
+   * A message that came over a bridge: the nodes it crossed and its hop count, read from the
+   * stored message (so that messageTTL and loop checks hold across a restart). Absent for a
+   * client's message, and from stores that do not read payloads at recovery (redis).
+   */
+  readonly route?: MessageRoute;
+}
+
+export interface MessageRoute {
+  readonly path: readonly string[];
+  readonly hops: number;
 }
 
 export interface RecoveryInfo {

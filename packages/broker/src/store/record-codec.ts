@@ -165,6 +165,8 @@ export type DecodedRecord =
       type: typeof RecordType.ADD;
       seq: number;
       payloadLength: number;
+      /** A view of the payload in the buffer decoded: valid only until that buffer is reused. */
+      payload: Uint8Array;
       priority: number;
       redeliveryCount: number;
       expiration: number;
@@ -257,6 +259,7 @@ function decodeBody(c: Cursor, type: number, intern: (s: string) => string): Dec
       if (!c.has(12)) return null;
       const seq = c.u64();
       const payloadLength = c.u32();
+      const payloadStart = c.o;
       c.o += payloadLength;
       if (!c.has(21)) return null;
       const priority = c.buf[c.o++];
@@ -270,6 +273,7 @@ function decodeBody(c: Cursor, type: number, intern: (s: string) => string): Dec
         type: RecordType.ADD,
         seq,
         payloadLength,
+        payload: c.buf.subarray(payloadStart, payloadStart + payloadLength),
         priority,
         redeliveryCount,
         expiration,
