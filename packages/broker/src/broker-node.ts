@@ -139,7 +139,7 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
       if (ep.scheme === "tls" && !tlsOpts) throw new InvalidArgumentError(`listener '${l}' needs a key and certificate (option 'tls')`);
       if (ep.scheme === "vm") throw new InvalidArgumentError(`listener '${l}': vm:// endpoints are in-process only and not listened on`);
     }
-    const store = storeInstance ?? (opts.store === "memory" ? new MemoryStore() : new JournalStore({ dir: opts.dataDir!, logger: opts.logger }));
+    const store = storeInstance ?? (opts.store === "memory" ? new MemoryStore() : new JournalStore({ dir: opts.dataDir!, logger: opts.logger, pacedSyncMs: opts.pacedSyncMs }));
     const node = new BrokerNode(opts, store, tlsOpts, connectors ?? []);
     if (fence) node.fence = fence;
     if (adminServer) {

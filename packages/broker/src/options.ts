@@ -25,6 +25,12 @@ export interface BrokerOptions {
   store: "journal" | "memory";
   /** Data directory for the journal store. Required with `store: "journal"`. */
   dataDir?: string;
+  /**
+   * Journal store: messages that arrived over a bridge share fsyncs, at most one per this many
+   * ms while nothing else waits (the journal option `pacedSyncMs`). 0: fsync them like a
+   * client's. @default 2
+   */
+  pacedSyncMs: number;
   /** Largest frame accepted from a peer, bytes. @default 16 MiB */
   maxFrameSize: number;
   /** A new connection must complete its handshake within this time, ms. @default 10_000 */
@@ -75,6 +81,7 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger
   site: "",
   listen: ["tcp://127.0.0.1:61616"],
   store: "journal" as const,
+  pacedSyncMs: 2,
   maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
   handshakeTimeoutMs: 10_000,
   maxRedeliveries: 6,
@@ -96,6 +103,7 @@ export function resolveBrokerOptions(opts: Partial<BrokerOptions> & { id: string
   if (!o.id || !/^[A-Za-z0-9_.-]+$/.test(o.id)) throw new InvalidArgumentError(`node id '${o.id}' is not valid: use letters, digits, '_', '-', '.' (option 'id')`);
   if (o.store !== "journal" && o.store !== "memory") throw new InvalidArgumentError(`store '${String(o.store)}' is not known: expected 'journal' or 'memory' (option 'store')`);
   if (o.store === "journal" && !o.dataDir) throw new InvalidArgumentError("store 'journal' needs a data directory (option 'dataDir')");
+  if (!Number.isInteger(o.pacedSyncMs) || o.pacedSyncMs < 0 || o.pacedSyncMs > 1000) throw new InvalidArgumentError(`option 'pacedSyncMs' is ${o.pacedSyncMs}: must be an integer from 0 to 1000 (ms)`);
   for (const [k, min] of [["maxFrameSize", 1024], ["handshakeTimeoutMs", 1], ["defaultPrefetch", 1], ["memoryLimitBytes", 1024 * 1024], ["expirySweepMs", 10], ["heartbeatGraceIntervals", 1], ["replayDelayMs", 0], ["failoverHoldMs", 0]] as const) {
     if (!Number.isFinite(o[k]) || o[k] < min) throw new InvalidArgumentError(`option '${k}' is ${o[k]}: must be a number ≥ ${min}`);
   }

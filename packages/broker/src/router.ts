@@ -188,7 +188,8 @@ export class Router {
       ref = await this.store.append(
         { destination: storeKey, priority: m.priority, expiration: m.expiration, producerId: m.producerId, producerSeq: m.producerSeq, redeliveryCount: 0 },
         m.bytes,
-        { sync: true },
+        // Over a bridge: the sender keeps a window in flight; its fsync may be shared (paced).
+        { sync: true, paced: m.hops > 0 },
       );
       keepBytes = this.ctx.hot.used + m.bytes.length <= this.ctx.hot.limit;
       if (keepBytes) this.ctx.hot.charge(m.bytes.length);

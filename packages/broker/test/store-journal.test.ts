@@ -208,6 +208,77 @@ describe("JournalStore persistence", () => {
     expect(fsyncs).toBeLessThan(400 / 4);
   });
 
+  describe("paced sync appends (messages that came over a bridge)", () => {
+    /** Appends one paced record per event-loop turn: without pacing each turn is its own batch. */
+    async function pacedOverTurns(store: JournalStore, first: number, turns: number) {
+      const done: Promise<StoreRef>[] = [];
+      for (let i = 0; i < turns; i++) {
+        done.push(store.append(meta(first + i), payloadFor(first + i, 1024), { sync: true, paced: true }));
+        await new Promise((r) => setImmediate(r));
+      }
+      return done;
+    }
+
+    test("right after an fsync, paced appends arriving over several loop turns share one fsync", async () => {
+      const { store } = await openStore({ pacedSyncMs: 1000 });
+      await store.append(meta(0), payloadFor(0), { sync: true }); // an fsync just happened
+      const before = store.stats();
+      const refs = await Promise.all(await pacedOverTurns(store, 1, 8));
+      expect(refs.map((r) => r.seq)).toEqual(refs.map((_, i) => refs[0].seq + i));
+      expect(store.stats().fsyncs - before.fsyncs).toBe(1);
+      expect(store.stats().appendsSynced - before.appendsSynced).toBe(8);
+    });
+
+    test("without pacing (pacedSyncMs 0) the same appends take an fsync per turn", async () => {
+      const { store } = await openStore({ pacedSyncMs: 0 });
+      await store.append(meta(0), payloadFor(0), { sync: true });
+      const before = store.stats().fsyncs;
+      await Promise.all(await pacedOverTurns(store, 1, 8));
+      expect(store.stats().fsyncs - before).toBeGreaterThanOrEqual(4);
+    });
+
+    test("a client's append while paced ones wait writes them all at once, in one fsync", async () => {
+      const { store } = await openStore({ pacedSyncMs: 1000 });
+      await store.append(meta(0), payloadFor(0), { sync: true });
+      const before = store.stats().fsyncs;
+      const t0 = performance.now();
+      const paced = await pacedOverTurns(store, 1, 3);
+      const settled: number[] = [];
+      paced.forEach((p, i) => void p.then(() => settled.push(i)));
+      await store.append(meta(10), payloadFor(10), { sync: true });
+      await Promise.all(paced);
+      // Far sooner than the 1 s pacing interval: the unpaced append did not wait for it.
+      expect(performance.now() - t0).toBeLessThan(800);
+      expect(settled).toEqual([0, 1, 2]);
+      expect(store.stats().fsyncs - before).toBe(1);
+    });
+
+    test("paced appends past 128 KiB are written without waiting", async () => {
+      const { store } = await openStore({ pacedSyncMs: 1000 });
+      await store.append(meta(0), payloadFor(0), { sync: true });
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: 160 }, (_, i) => store.append(meta(i + 1), payloadFor(i + 1, 1024), { sync: true, paced: true })));
+      expect(performance.now() - t0).toBeLessThan(800);
+      expect(store.stats().messages).toBe(161);
+    });
+
+    test("paced appends survive a reopen like any other", async () => {
+      let { store } = await openStore({ pacedSyncMs: 5 });
+      await Promise.all(await pacedOverTurns(store, 1, 5));
+      await store.close();
+      open.splice(open.indexOf(store), 1);
+      ({ store } = await openStore({ pacedSyncMs: 5 }));
+      expect(store.stats().messages).toBe(5);
+    });
+
+    test("pacedSyncMs: default 2, refused unless an integer from 0 to 1000", () => {
+      expect(DEFAULT_JOURNAL_OPTIONS.pacedSyncMs).toBe(2);
+      for (const bad of [-1, 1.5, 1001, "2"]) {
+        expect(() => new JournalStore({ dir, pacedSyncMs: bad as number })).toThrow(expect.objectContaining({ code: "FEDMQ_ERR_STORE_OPTION", message: expect.stringMatching(/'pacedSyncMs'/) }));
+      }
+    });
+  });
+
   test("sync:false appends do not fsync; flush does, once", async () => {
     const { store } = await openStore();
     const before = store.stats().fsyncs;

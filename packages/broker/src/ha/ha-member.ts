@@ -50,7 +50,7 @@ export async function startHaMember(opts: HaMemberOptions): Promise<HaNode> {
       await fsp.mkdir(ha.dir, { recursive: true });
       lease = new FileLease({ dir: path.join(ha.dir, "lease"), group: ha.group, member, timing: opts.timing, logger: log });
       const storeDir = path.join(ha.dir, "store");
-      strategy = sharedStoreStrategy(opts.node.listen ?? [], ({ fence }) => Promise.resolve(new JournalStore({ dir: storeDir, fence, logger: log })));
+      strategy = sharedStoreStrategy(opts.node.listen ?? [], ({ fence }) => Promise.resolve(new JournalStore({ dir: storeDir, fence, logger: log, pacedSyncMs: opts.node.pacedSyncMs })));
       break;
     }
     case "redis": {

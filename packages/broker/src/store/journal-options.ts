@@ -45,6 +45,16 @@ export interface JournalStoreOptions {
    */
   readonly io?: JournalIoMode;
   /**
+   * Sync appends marked `paced` (the node marks messages that arrived over a bridge) share
+   * fsyncs: while only such records wait, the writer starts the next fsync no sooner than this
+   * many ms after the last one (or once 128 KiB wait). Any other record (a client's send, a
+   * flush) writes them at once. A bridge keeps a window of forwards in flight, so this costs it
+   * no throughput, and the disk is left to the receipts clients wait for; a forwarded message
+   * waits up to this long longer per hop. 0: no pacing.
+   * @default 2
+   */
+  readonly pacedSyncMs?: number;
+  /**
    * pino-compatible logger.
    * @default silent
    */
@@ -69,6 +79,7 @@ export const DEFAULT_JOURNAL_OPTIONS: Readonly<Required<Omit<JournalStoreOptions
   maxProducers: 100_000,
   preallocate: true,
   io: "auto",
+  pacedSyncMs: 2,
   logger: SILENT_LOGGER,
   fence: () => null,
 });
@@ -96,6 +107,7 @@ export function resolveJournalOptions(opts: JournalStoreOptions): ResolvedJourna
   if (merged.io !== "auto" && merged.io !== "sync" && merged.io !== "async") {
     throw new StoreOptionError(`option 'io' must be 'auto', 'sync' or 'async', got '${String(merged.io)}'`);
   }
+  checkInteger(StoreOptionError, "pacedSyncMs", merged.pacedSyncMs, 0, 1000);
   checkFence(StoreOptionError, merged.fence);
   checkLogger(StoreOptionError, merged.logger);
   return Object.freeze(merged);

@@ -131,6 +131,7 @@ export class JournalStore extends StoreLifecycle implements MessageStore {
         kind: "add",
         buf,
         sync: opts.sync,
+        paced: opts.paced === true,
         resolve: resolve as (ref: StoreRef | undefined) => void,
         reject,
         seq,

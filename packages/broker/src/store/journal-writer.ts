@@ -20,6 +20,12 @@ export interface PendingRecord {
   readonly buf: Buffer | null;
   /** Resolve only after fdatasync. */
   readonly sync: boolean;
+  /**
+   * A sync record that may wait for a paced fsync (see `pacedSyncMs`): alone in `pending`,
+   * such records are written at most one fsync per `pacedSyncMs`; any other record writes them
+   * at once.
+   */
+  readonly paced?: boolean;
   readonly resolve?: (ref: StoreRef | undefined) => void;
   readonly reject?: (err: Error) => void;
   /** add: the record's seq and payload length; remove / redelivery: the seq named. */
@@ -60,6 +66,8 @@ export const BLOCKING_MAX_BYTES = 256 * 1024;
  * `POOL_AFTER_SLOW_MS`, so a slow disk delays receipts but not the node's liveness.
  */
 export const SLOW_BLOCKING_MS = 50;
+/** Paced records waiting with more bytes than this are written at once. */
+export const PACED_MAX_BYTES = 128 * 1024;
 export const POOL_AFTER_SLOW_MS = 30_000;
 
 /**
@@ -87,6 +95,14 @@ export class JournalWriter {
   private pending: PendingRecord[] = [];
   private running = false;
   private scheduled = false;
+  /** A paced loop start waiting for its time (see `schedule`). */
+  private pacedTimer: NodeJS.Timeout | undefined;
+  /** Bytes of the paced records in `pending`. */
+  private pacedBytes = 0;
+  /** Whether `pending` holds a record that someone waits for and that is not paced. */
+  private urgent = false;
+  /** performance.now() when the last fsync returned. */
+  private lastSyncAt = -Infinity;
   private dirty = false;
   private failure: Error | null = null;
   private idleWaiters: (() => void)[] = [];
@@ -140,15 +156,44 @@ export class JournalWriter {
       return;
     }
     this.pending.push(rec);
-    if (!this.running && !this.scheduled) this.schedule();
+    if (rec.paced) this.pacedBytes += rec.buf ? rec.buf.length : 0;
+    // Someone waits for this record (a receipt, a flush); removes and redelivery counts do not.
+    else if (rec.resolve) this.urgent = true;
+    if (this.running) return;
+    if (!this.scheduled) this.schedule();
+    else if (this.pacedTimer && (this.urgent || this.pacedBytes >= PACED_MAX_BYTES)) {
+      // A paced start was waiting: this record cannot, and the paced ones ride along.
+      clearTimeout(this.pacedTimer);
+      this.pacedTimer = undefined;
+      this.startNow();
+    }
   }
 
   private schedule(): void {
     this.scheduled = true;
+    // Only paced records (messages that came over a bridge) waiting: their fsync waits until
+    // `pacedSyncMs` after the last one, so that a stream of forwards shares a few fsyncs
+    // instead of taking the disk from the node's own clients' receipts on every arrival.
+    if (!this.urgent && this.pacedBytes < PACED_MAX_BYTES && this.opts.pacedSyncMs > 0) {
+      const wait = this.lastSyncAt + this.opts.pacedSyncMs - performance.now();
+      if (wait >= 1) {
+        this.pacedTimer = setTimeout(this.startPaced, wait);
+        return;
+      }
+    }
+    this.startNow();
+  }
+
+  private startNow(): void {
     // Blocking I/O: first let the I/O callbacks of this turn add their records to the batch.
     if (this.opts.io !== "async") setImmediate(this.startLoop);
     else queueMicrotask(this.startLoop);
   }
+
+  private readonly startPaced = (): void => {
+    this.pacedTimer = undefined;
+    void this.loop();
+  };
 
   /** Resolves when nothing is pending or in flight. */
   idle(): Promise<void> {
@@ -189,6 +234,8 @@ export class JournalWriter {
       while (this.pending.length > 0) {
         const batch = this.pending;
         this.pending = [];
+        this.urgent = false;
+        this.pacedBytes = 0;
         let bytes = 0;
         for (const rec of batch) if (rec.buf) bytes += rec.buf.length;
         const blocking = this.opts.io === "sync" || (this.opts.io === "auto" && bytes <= BLOCKING_MAX_BYTES && performance.now() >= this.poolUntil);
@@ -201,8 +248,9 @@ export class JournalWriter {
           const e = new StoreIoError(`journal writer failed: ${(err as Error).message}`, { cause: err });
           for (const rec of batch) this.settle(rec, e);
         }
-        // After blocking I/O the event loop has not run: let it (timers, sockets) before the next batch.
-        if (blocking) break;
+        // After blocking I/O the event loop has not run: let it (timers, sockets) before the next
+        // batch. Paced records alone wait for their time (schedule).
+        if (blocking || (!this.urgent && this.opts.pacedSyncMs > 0 && this.pacedBytes < PACED_MAX_BYTES)) break;
       }
     } finally {
       this.running = false;
@@ -422,13 +470,15 @@ export class JournalWriter {
   private async datasync(seg: SegmentState): Promise<void> {
     await (seg.handle as FileHandle).datasync();
     this.fsyncs++;
+    this.lastSyncAt = performance.now();
     if (seg === this.current) this.dirty = false;
   }
 
   private datasyncBlocking(seg: SegmentState): void {
     const t0 = performance.now();
     fdatasyncSync((seg.handle as FileHandle).fd);
-    this.noteBlocking("fdatasync", performance.now() - t0);
+    this.lastSyncAt = performance.now();
+    this.noteBlocking("fdatasync", this.lastSyncAt - t0);
     this.fsyncs++;
     if (seg === this.current) this.dirty = false;
   }

@@ -86,6 +86,12 @@ export interface AppendOptions {
    * process, not a power loss).
    */
   readonly sync: boolean;
+  /**
+   * With `sync`: the receipt may wait a little for an fsync shared with later appends (journal
+   * option `pacedSyncMs`). For messages that came over a bridge, whose sender keeps a window
+   * of them in flight. Engines without an fsync of their own ignore it.
+   */
+  readonly paced?: boolean;
 }
 
 export interface MessageStore {

@@ -13,6 +13,7 @@ interface NodeArgs {
   topology?: string;
   site?: string;
   "max-frame-size"?: number;
+  "paced-sync-ms"?: number;
   admin?: string;
   "admin-allow-remote"?: boolean;
   "log-level"?: string;
@@ -30,6 +31,7 @@ export const nodeCommand = {
       .option("site", { type: "string", describe: "site label (region / data centre)" })
       .option("topology", { type: "string", describe: "topology YAML: run the node --name declared in it" })
       .option("max-frame-size", { type: "number", describe: "largest frame accepted, bytes (default 16 MiB)" })
+      .option("paced-sync-ms", { type: "number", describe: "journal: messages arriving over a bridge share fsyncs, at most one per N ms while nothing else waits; 0 = off (default 2)" })
       .option("admin", { type: "string", describe: "admin HTTP endpoint, e.g. http://127.0.0.1:8161 (default from the topology, else none)" })
       .option("admin-allow-remote", { type: "boolean", describe: "serve the admin endpoint on a non-loopback host (it has no authentication)" })
       .option("log-level", { choices: ["trace", "debug", "info", "warn", "error"], default: "info" }),
@@ -47,6 +49,7 @@ export const nodeCommand = {
     if (argv.store) opts.store = argv.store;
     if (argv.site) opts.site = argv.site;
     if (argv["max-frame-size"]) opts.maxFrameSize = argv["max-frame-size"];
+    if (argv["paced-sync-ms"] !== undefined) opts.pacedSyncMs = argv["paced-sync-ms"];
     if (argv.admin) opts.admin = argv.admin;
     if (argv["admin-allow-remote"]) opts.adminAllowRemote = true;
     if (!opts.store) opts.store = "journal";
