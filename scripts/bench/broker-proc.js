@@ -83,7 +83,7 @@ class BrokerProcess extends MonitoredProcess {
           return;
         }
         if (j.level >= 40 && this.warnings.length < 50) this.warnings.push(line);
-        if (typeof j.msg === "string" && (j.msg === "node ready" || j.msg.includes("recovered") || j.msg === "stopping")) this.logged[j.msg] = j;
+        if (typeof j.msg === "string" && (j.msg === "node ready" || j.msg.includes("recovered") || j.msg === "stopping" || j.msg === "node stopped")) this.logged[j.msg] = j;
         if (j.msg === "node ready") {
           clearTimeout(timer);
           this.readyMs = performance.now() - this.spawnedAt;

@@ -37,7 +37,7 @@ function distribute(total, n) {
 
 async function startBroker(ctx, name, dir, extra = {}) {
   const port = await freePort();
-  const b = new BrokerProcess({ name, port, dir, store: ctx.store ?? "journal", nodeArgs: ctx.nodeArgs, ...extra });
+  const b = new BrokerProcess({ name, port, dir, store: ctx.store ?? "journal", nodeArgs: ctx.nodeArgs, ...extra, extraArgs: [...(extra.extraArgs ?? []), ...(ctx.fedmqArgs ?? [])] });
   live.add(b);
   b.exited.then(() => live.delete(b));
   await b.ready;
@@ -340,6 +340,12 @@ async function finish(rec, broker, workers, dir, ctx, others = []) {
     if (broker.stderr.trim()) rec.anomalies.push(`node stderr: ${broker.stderr.trim().slice(0, 300)}`);
   }
   for (const b of others) await b.stop();
+  // Group commit: the records each fsync covered, over the whole run (node, then the others).
+  const perFsync = (b) => {
+    const st = b?.logged?.["node stopped"]?.store;
+    return st && st.fsyncs > 0 ? st.appendsSynced / st.fsyncs : undefined;
+  };
+  if (perFsync(broker) !== undefined) rec.appendsPerFsync = [broker, ...others].map(perFsync);
   if (!ctx.keepData) fs.rmSync(dir, { recursive: true, force: true });
   else rec.dataDir = dir;
 }

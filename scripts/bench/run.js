@@ -7,7 +7,7 @@
  * receiver group; any mismatch fails the run and the exit code).
  *
  *   node scripts/bench/run.js [--only W1s,W1c,W1c-replicated,W2,W1s-latency,W3,W3-amq,W3-ttl3,W4,backlog] [--runs 3] [--scale 1]
- *        [--backlog] [--backlog-drain] [--node-prof DIR] [--worker-prof DIR] [--node-args "…"]
+ *        [--backlog] [--backlog-drain] [--node-prof DIR] [--worker-prof DIR] [--node-args "…"] [--fedmq-args "…"]
  *        [--prefetch 1000] [--w2-mode async|window] [--w2-window 256] [--latency-rate N]
  *        [--data-dir DIR] [--keep-data] [--out bench-results] [--stall-ms 30000] [--store journal|memory]
  *        [--quiet-wait 120] [--quiet-pct 25] [--retries 2]
@@ -68,6 +68,8 @@
  * Progress goes to stderr; the table to stdout; JSON (git commit, node, CPUs, every raw run) to
  * bench-results/<timestamp>-<commit>.json. Profiles: --node-prof DIR runs the node with
  * --cpu-prof; summarise with `node scripts/bench/profile-summary.js DIR/*.cpuprofile`.
+ * --node-args passes flags to node.js itself; --fedmq-args adds `fedmq node` flags to every
+ * fedmq node (e.g. --fedmq-args "--paced-sync-ms 0").
  */
 "use strict";
 const fs = require("node:fs");
@@ -91,7 +93,7 @@ const DISTURBED_PCT = 20;
 
 function parseArgs(argv) {
   const o = {
-    only: null, runs: 3, scale: 1, backlog: false, backlogDrain: false, nodeProf: null, workerProf: null, nodeArgs: "",
+    only: null, runs: 3, scale: 1, backlog: false, backlogDrain: false, nodeProf: null, workerProf: null, nodeArgs: "", fedmqArgs: "",
     prefetch: 1000, w2Mode: "async", w2Window: 1, latencyRate: 0, dataDir: os.tmpdir(), keepData: false,
     out: path.join(ROOT, "bench-results"), stallMs: 30_000, store: "journal", quietWait: 120, quietPct: 25, retries: 2,
     haModes: HA_MODES.join(","), kills: 10, w4Window: 4, w4Rate: 0, w4Reconnect: "initialReconnectDelay=10&maxReconnectDelay=25&randomize=false",
@@ -99,7 +101,7 @@ function parseArgs(argv) {
   };
   const flags = { backlog: "backlog", "backlog-drain": "backlogDrain", "keep-data": "keepData" };
   const values = {
-    only: "only", runs: "runs", scale: "scale", "node-prof": "nodeProf", "worker-prof": "workerProf", "node-args": "nodeArgs",
+    only: "only", runs: "runs", scale: "scale", "node-prof": "nodeProf", "worker-prof": "workerProf", "node-args": "nodeArgs", "fedmq-args": "fedmqArgs",
     prefetch: "prefetch", "w2-mode": "w2Mode", "w2-window": "w2Window", "latency-rate": "latencyRate", "data-dir": "dataDir",
     out: "out", "stall-ms": "stallMs", store: "store", "quiet-wait": "quietWait", "quiet-pct": "quietPct", retries: "retries",
     "ha-modes": "haModes", kills: "kills", "w4-window": "w4Window", "w4-rate": "w4Rate", "w4-reconnect": "w4Reconnect",
@@ -241,6 +243,7 @@ const GOALS = {
   "backlog:node RSS peak, recovery MiB": { text: "< 512", ok: (v) => v < 512 },
   "backlog:restart to ready ms": { text: "< 10,000", ok: (v) => v < 10000 },
   "W1c-replicated:msg/s / W1c median": { text: ">= 0.50", ok: (v) => v >= 0.5 },
+  "W3:msg/s / W1c median": { text: ">= 0.80", ok: (v) => v >= 0.8 },
   "W3:msg/s / W3-amq median": { text: ">= 10", ok: (v) => v >= 10 },
   "W4:kill -> first receipt ms": { text: "median < 1,000, max < 2,000", ok: (v, s) => v < 1000 && s.max < 2000 },
   "W4:kill -> first delivery ms": { text: "median < 1,000, max < 2,000", ok: (v, s) => v < 1000 && s.max < 2000 },
@@ -296,6 +299,10 @@ function rowsFor(name, runs, results) {
     const base = spread((results.W1c ?? []).filter((r) => r.ok).map((r) => r.msgPerSec)).median;
     rows.push(m("msg/s / W1c median", (r) => r.msgPerSec / base, 2));
   }
+  if (name === "W3" && results.W1c) {
+    const base = spread(results.W1c.filter((r) => r.ok).map((r) => r.msgPerSec)).median;
+    rows.push(m("msg/s / W1c median", (r) => r.msgPerSec / base, 2));
+  }
   if (name === "W3" && results["W3-amq"]) {
     // ActiveMQ's bridge measured in the same invocation, on the same machine.
     const base = spread(results["W3-amq"].filter((r) => r.ok).map((r) => r.msgPerSec)).median;
@@ -313,6 +320,8 @@ function rowsFor(name, runs, results) {
   rows.push(m(amq ? "broker A CPU % (of 1 core)" : "node CPU % (of 1 core)", (r) => r.nodeCpuPct));
   if (name === "W1c-replicated") rows.push(m("slave + redis CPU % (of 1 core)", (r) => r.otherNodesCpuPct));
   if (amq) rows.push(m("broker B CPU % (of 1 core)", (r) => r.otherNodesCpuPct));
+  const nodes = Math.max(0, ...(results[name] ?? []).map((r) => r.appendsPerFsync?.length ?? 0));
+  for (let i = 0; i < nodes; i++) rows.push(m(`appends per fsync${nodes > 1 ? `, n${i}` : ""}`, (r) => r.appendsPerFsync?.[i], 1));
   rows.push(m("others' CPU + steal, % of 1 core", (r) => r.disturbancePct));
   rows.push(m(amq ? "broker A RSS peak MiB" : "node RSS peak MiB", (r) => r.nodeRssPeakMiB));
   return rows;
@@ -369,6 +378,7 @@ function printTable(results, specs, o) {
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   o.nodeArgs = o.nodeArgs.split(/\s+/).filter(Boolean);
+  o.fedmqArgs = o.fedmqArgs.split(/\s+/).filter(Boolean);
   if (o.nodeProf) {
     fs.mkdirSync(o.nodeProf, { recursive: true });
     o.nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${path.resolve(o.nodeProf)}`);
@@ -386,7 +396,7 @@ async function main() {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
   o.meta = { git };
   const ctx = {
-    runs: o.runs, nodeArgs: o.nodeArgs, workerArgs: o.workerArgs, prefetch: o.prefetch, dataBase: o.dataDir,
+    runs: o.runs, nodeArgs: o.nodeArgs, fedmqArgs: o.fedmqArgs, workerArgs: o.workerArgs, prefetch: o.prefetch, dataBase: o.dataDir,
     keepData: o.keepData, stallMs: o.stallMs, backlogDrain: o.backlogDrain, store: o.store,
     quietWaitMs: o.quietWait * 1000, quietPct: o.quietPct, amqJvmArgs: o.amqJvmArgs.split(/\s+/).filter(Boolean),
   };
@@ -395,7 +405,7 @@ async function main() {
     cpuModel: os.cpus()[0]?.model, platform: `${os.platform()} ${os.release()}`, totalMemMiB: Math.round(os.totalmem() / 2 ** 20),
     dataDir: o.dataDir, argv: process.argv.slice(2),
     options: {
-      store: o.store, runs: o.runs, scale: o.scale, prefetch: o.prefetch, w2Mode: o.w2Mode, w2Window: o.w2Window, nodeArgs: o.nodeArgs, workerArgs: o.workerArgs,
+      store: o.store, runs: o.runs, scale: o.scale, prefetch: o.prefetch, w2Mode: o.w2Mode, w2Window: o.w2Window, nodeArgs: o.nodeArgs, fedmqArgs: o.fedmqArgs, workerArgs: o.workerArgs,
       amqHome: o.amqHome || undefined, amqJvmArgs: ctx.amqJvmArgs.length ? ctx.amqJvmArgs : undefined,
     },
     workloads: {}, failures: [], anomalies: [], skipped: [],

@@ -353,7 +353,8 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
     } else {
       await this.store.close();
     }
-    this.log.info({ fenced: this.fenced !== undefined }, "node stopped");
+    const { fsyncs, appendsSynced } = this.store.stats();
+    this.log.info({ fenced: this.fenced !== undefined, store: { fsyncs, appendsSynced } }, "node stopped");
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
