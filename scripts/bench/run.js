@@ -7,7 +7,7 @@
  * receiver group; any mismatch fails the run and the exit code).
  *
  *   node scripts/bench/run.js [--only W1s,W1c,W1c-replicated,W2,W1s-latency,W3,W3-amq,W3-ttl3,W4,backlog] [--runs 3] [--scale 1]
- *        [--backlog] [--backlog-drain] [--node-prof DIR] [--worker-prof DIR] [--node-args "…"] [--fedmq-args "…"]
+ *        [--backlog] [--backlog-drain] [--node-prof DIR] [--worker-prof DIR] [--node-args "…"] [--fedmq-args "…"] [--sequential]
  *        [--prefetch 1000] [--w2-mode async|window] [--w2-window 256] [--latency-rate N]
  *        [--data-dir DIR] [--keep-data] [--out bench-results] [--stall-ms 30000] [--store journal|memory]
  *        [--quiet-wait 120] [--quiet-pct 25] [--retries 2]
@@ -68,6 +68,11 @@
  * Progress goes to stderr; the table to stdout; JSON (git commit, node, CPUs, every raw run) to
  * bench-results/<timestamp>-<commit>.json. Profiles: --node-prof DIR runs the node with
  * --cpu-prof; summarise with `node scripts/bench/profile-summary.js DIR/*.cpuprofile`.
+ * Runs are interleaved: run 1 of every workload (W4, backlog and W1s-latency apart), then run 2
+ * of each, and so on, so that a slow phase of a shared machine's disk or CPU touches every
+ * workload alike and the ratios between them (W3 / W1c, W3 / W3-amq) compare runs measured
+ * minutes apart, not a whole workload's runs against another's; --sequential runs all runs of
+ * one workload before the next.
  * --node-args passes flags to node.js itself; --fedmq-args adds `fedmq node` flags to every
  * fedmq node (e.g. --fedmq-args "--paced-sync-ms 0").
  */
@@ -97,9 +102,9 @@ function parseArgs(argv) {
     prefetch: 1000, w2Mode: "async", w2Window: 1, latencyRate: 0, dataDir: os.tmpdir(), keepData: false,
     out: path.join(ROOT, "bench-results"), stallMs: 30_000, store: "journal", quietWait: 120, quietPct: 25, retries: 2,
     haModes: HA_MODES.join(","), kills: 10, w4Window: 4, w4Rate: 0, w4Reconnect: "initialReconnectDelay=10&maxReconnectDelay=25&randomize=false",
-    amqHome: "", amqJvmArgs: "",
+    amqHome: "", amqJvmArgs: "", sequential: false,
   };
-  const flags = { backlog: "backlog", "backlog-drain": "backlogDrain", "keep-data": "keepData" };
+  const flags = { backlog: "backlog", "backlog-drain": "backlogDrain", "keep-data": "keepData", sequential: "sequential" };
   const values = {
     only: "only", runs: "runs", scale: "scale", "node-prof": "nodeProf", "worker-prof": "workerProf", "node-args": "nodeArgs", "fedmq-args": "fedmqArgs",
     prefetch: "prefetch", "w2-mode": "w2Mode", "w2-window": "w2Window", "latency-rate": "latencyRate", "data-dir": "dataDir",
@@ -244,6 +249,7 @@ const GOALS = {
   "backlog:restart to ready ms": { text: "< 10,000", ok: (v) => v < 10000 },
   "W1c-replicated:msg/s / W1c median": { text: ">= 0.50", ok: (v) => v >= 0.5 },
   "W3:msg/s / W1c median": { text: ">= 0.80", ok: (v) => v >= 0.8 },
+  "W3:msg/s / W1c, same round": { text: ">= 0.80", ok: (v) => v >= 0.8 },
   "W3:msg/s / W3-amq median": { text: ">= 10", ok: (v) => v >= 10 },
   "W4:kill -> first receipt ms": { text: "median < 1,000, max < 2,000", ok: (v, s) => v < 1000 && s.max < 2000 },
   "W4:kill -> first delivery ms": { text: "median < 1,000, max < 2,000", ok: (v, s) => v < 1000 && s.max < 2000 },
@@ -302,6 +308,9 @@ function rowsFor(name, runs, results) {
   if (name === "W3" && results.W1c) {
     const base = spread(results.W1c.filter((r) => r.ok).map((r) => r.msgPerSec)).median;
     rows.push(m("msg/s / W1c median", (r) => r.msgPerSec / base, 2));
+    // Interleaved runs: each W3 run against the W1c run measured just before it.
+    const paired = (r) => results.W1c.find((w) => w.ok && w.interleaved && w.run === r.run);
+    if (runs.some((r) => r.interleaved && paired(r))) rows.push(m("msg/s / W1c, same round", (r) => r.msgPerSec / (paired(r)?.msgPerSec ?? NaN), 2));
   }
   if (name === "W3" && results["W3-amq"]) {
     // ActiveMQ's bridge measured in the same invocation, on the same machine.
@@ -426,8 +435,52 @@ async function main() {
   log(`workloads: ${o.set.join(", ") || "(none)"}; ${o.runs} run(s) each; scale ${o.scale}; data under ${o.dataDir}`);
 
   const results = {};
+  /** Run `i` of workload `name`, repeated while the machine disturbs it (up to --retries). */
+  const measureRun = async (name, i) => {
+    const spec = specs[name];
+    const runs = results[name];
+    // Disturbance: CPU other processes used plus CPU the hypervisor took (steal), % of a core.
+    const disturbance = (r) => (r.otherCpuPct ?? 0) + (r.machineStealPct ?? 0) * os.cpus().length;
+    const attempts = [];
+    let rec;
+    for (let attempt = 0; ; attempt++) {
+      const r = name === "backlog" ? await runBacklog(ctx, spec, i) : await runOnce(ctx, spec, i);
+      r.attempt = attempt + 1;
+      r.disturbancePct = disturbance(r);
+      attempts.push(r);
+      if (!r.ok || r.disturbancePct <= DISTURBED_PCT || attempt >= o.retries) {
+        // A failure is always kept; otherwise the least disturbed attempt counts.
+        rec = r.ok ? attempts.reduce((a, b) => (b.disturbancePct < a.disturbancePct ? b : a)) : r;
+        break;
+      }
+      log(`[${name} ${i + 1}/${o.runs}] other processes / steal took ${r.disturbancePct.toFixed(0)}% of a core: run repeated (all attempts kept in the JSON)`);
+    }
+    rec.attempts = attempts.length;
+    for (const r of attempts) {
+      if (r === rec) continue;
+      doc.workloads[name].disturbed.push(r);
+      for (const a of r.anomalies) if (!a.includes("figure disturbed")) doc.anomalies.push(`${name} run ${i + 1} (attempt ${r.attempt}): ${a}`);
+    }
+    runs.push(rec);
+    for (const f of rec.failures) doc.failures.push(`${name} run ${i + 1}: ${f}`);
+    for (const a of rec.anomalies) doc.anomalies.push(`${name} run ${i + 1}: ${a}`);
+    save();
+    return rec;
+  };
+  const begin = (name) => {
+    results[name] = [];
+    doc.workloads[name] = { spec: specs[name], runs: results[name], disturbed: [] };
+  };
+  // Interleaved: these run round-robin where the first of them stands in the set.
+  const interleaved = o.sequential ? [] : o.set.filter((n) => !["W4", "backlog", "W1s-latency"].includes(n));
   for (const name of o.set) {
     const spec = specs[name];
+    if (interleaved.includes(name)) {
+      if (name !== interleaved[0]) continue;
+      for (const n of interleaved) begin(n);
+      for (let i = 0; i < o.runs; i++) for (const n of interleaved) (await measureRun(n, i)).interleaved = true;
+      continue;
+    }
     if (name === "W1s-latency") {
       const w1s = results.W1s?.filter((r) => r.ok).map((r) => r.msgPerSec) ?? [];
       if (o.latencyRate > 0) {
@@ -461,38 +514,8 @@ async function main() {
       }
       continue;
     }
-    const runs = [];
-    results[name] = runs;
-    doc.workloads[name] = { spec, runs };
-    doc.workloads[name].disturbed = [];
-    for (let i = 0; i < o.runs; i++) {
-      // Disturbance: CPU other processes used plus CPU the hypervisor took (steal), % of a core.
-      const disturbance = (r) => (r.otherCpuPct ?? 0) + (r.machineStealPct ?? 0) * os.cpus().length;
-      const attempts = [];
-      let rec;
-      for (let attempt = 0; ; attempt++) {
-        const r = name === "backlog" ? await runBacklog(ctx, spec, i) : await runOnce(ctx, spec, i);
-        r.attempt = attempt + 1;
-        r.disturbancePct = disturbance(r);
-        attempts.push(r);
-        if (!r.ok || r.disturbancePct <= DISTURBED_PCT || attempt >= o.retries) {
-          // A failure is always kept; otherwise the least disturbed attempt counts.
-          rec = r.ok ? attempts.reduce((a, b) => (b.disturbancePct < a.disturbancePct ? b : a)) : r;
-          break;
-        }
-        log(`[${name} ${i + 1}/${o.runs}] other processes / steal took ${r.disturbancePct.toFixed(0)}% of a core: run repeated (all attempts kept in the JSON)`);
-      }
-      rec.attempts = attempts.length;
-      for (const r of attempts) {
-        if (r === rec) continue;
-        doc.workloads[name].disturbed.push(r);
-        for (const a of r.anomalies) if (!a.includes("figure disturbed")) doc.anomalies.push(`${name} run ${i + 1} (attempt ${r.attempt}): ${a}`);
-      }
-      runs.push(rec);
-      for (const f of rec.failures) doc.failures.push(`${name} run ${i + 1}: ${f}`);
-      for (const a of rec.anomalies) doc.anomalies.push(`${name} run ${i + 1}: ${a}`);
-      save();
-    }
+    begin(name);
+    for (let i = 0; i < o.runs; i++) await measureRun(name, i);
   }
   const table = printTable(results, specs, o);
   doc.table = table;
