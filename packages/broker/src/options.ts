@@ -28,7 +28,7 @@ export interface BrokerOptions {
   /**
    * Journal store: messages that arrived over a bridge share fsyncs, at most one per this many
    * ms while nothing else waits (the journal option `pacedSyncMs`). 0: fsync them like a
-   * client's. @default 2
+   * client's. @default 5
    */
   pacedSyncMs: number;
   /** Largest frame accepted from a peer, bytes. @default 16 MiB */
@@ -81,7 +81,7 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger
   site: "",
   listen: ["tcp://127.0.0.1:61616"],
   store: "journal" as const,
-  pacedSyncMs: 2,
+  pacedSyncMs: 5,
   maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
   handshakeTimeoutMs: 10_000,
   maxRedeliveries: 6,

@@ -271,8 +271,8 @@ describe("JournalStore persistence", () => {
       expect(store.stats().messages).toBe(5);
     });
 
-    test("pacedSyncMs: default 2, refused unless an integer from 0 to 1000", () => {
-      expect(DEFAULT_JOURNAL_OPTIONS.pacedSyncMs).toBe(2);
+    test("pacedSyncMs: default 5, refused unless an integer from 0 to 1000", () => {
+      expect(DEFAULT_JOURNAL_OPTIONS.pacedSyncMs).toBe(5);
       for (const bad of [-1, 1.5, 1001, "2"]) {
         expect(() => new JournalStore({ dir, pacedSyncMs: bad as number })).toThrow(expect.objectContaining({ code: "FEDMQ_ERR_STORE_OPTION", message: expect.stringMatching(/'pacedSyncMs'/) }));
       }

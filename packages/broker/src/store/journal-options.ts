@@ -51,7 +51,7 @@ export interface JournalStoreOptions {
    * flush) writes them at once. A bridge keeps a window of forwards in flight, so this costs it
    * no throughput, and the disk is left to the receipts clients wait for; a forwarded message
    * waits up to this long longer per hop. 0: no pacing.
-   * @default 2
+   * @default 5
    */
   readonly pacedSyncMs?: number;
   /**
@@ -79,7 +79,7 @@ export const DEFAULT_JOURNAL_OPTIONS: Readonly<Required<Omit<JournalStoreOptions
   maxProducers: 100_000,
   preallocate: true,
   io: "auto",
-  pacedSyncMs: 2,
+  pacedSyncMs: 5,
   logger: SILENT_LOGGER,
   fence: () => null,
 });

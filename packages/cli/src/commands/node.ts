@@ -31,7 +31,7 @@ export const nodeCommand = {
       .option("site", { type: "string", describe: "site label (region / data centre)" })
       .option("topology", { type: "string", describe: "topology YAML: run the node --name declared in it" })
       .option("max-frame-size", { type: "number", describe: "largest frame accepted, bytes (default 16 MiB)" })
-      .option("paced-sync-ms", { type: "number", describe: "journal: messages arriving over a bridge share fsyncs, at most one per N ms while nothing else waits; 0 = off (default 2)" })
+      .option("paced-sync-ms", { type: "number", describe: "journal: messages arriving over a bridge share fsyncs, at most one per N ms while nothing else waits; 0 = off (default 5)" })
       .option("admin", { type: "string", describe: "admin HTTP endpoint, e.g. http://127.0.0.1:8161 (default from the topology, else none)" })
       .option("admin-allow-remote", { type: "boolean", describe: "serve the admin endpoint on a non-loopback host (it has no authentication)" })
       .option("log-level", { choices: ["trace", "debug", "info", "warn", "error"], default: "info" }),
