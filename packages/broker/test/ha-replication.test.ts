@@ -433,7 +433,8 @@ describe("ReplicatedStore + ReplicaClient", () => {
     const proxy = await proxyTo(b.replicationUrl!);
     proxy.setBandwidth(200_000);
     replica.connect(proxy.url);
-    await waitFor(() => (b.replicationStatus().replicas[0]?.snapshotChunks ?? 0) >= 3, { what: "b's snapshot under way" });
+    // Chunks counted as sent by b may still be in the proxy's buffer: wait for the replica too.
+    await waitFor(() => (b.replicationStatus().replicas[0]?.snapshotChunks ?? 0) >= 3 && replica.status().state === "snapshot", { what: "b's snapshot under way at both ends" });
     expect(replica.status()).toMatchObject({ state: "snapshot", snapshotComplete: true });
     await proxy.cut("refuse");
     await waitFor(async () => (await fsList(dir)).join(",") === "CURRENT,store-000001", { what: "the half snapshot to be discarded" });
