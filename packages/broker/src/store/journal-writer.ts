@@ -174,7 +174,7 @@ export class JournalWriter {
     // Only paced records (messages that came over a bridge) waiting: their fsync waits until
     // `pacedSyncMs` after the last one, so that a stream of forwards shares a few fsyncs
     // instead of taking the disk from the node's own clients' receipts on every arrival.
-    if (!this.urgent && this.pacedBytes < PACED_MAX_BYTES && this.opts.pacedSyncMs > 0) {
+    if (this.mayPace) {
       const wait = this.lastSyncAt + this.opts.pacedSyncMs - performance.now();
       if (wait >= 1) {
         this.pacedTimer = setTimeout(this.startPaced, wait);
@@ -182,6 +182,11 @@ export class JournalWriter {
       }
     }
     this.startNow();
+  }
+
+  /** What waits may wait for a paced fsync: nothing urgent, under `PACED_MAX_BYTES`, pacing on. */
+  private get mayPace(): boolean {
+    return !this.urgent && this.pacedBytes < PACED_MAX_BYTES && this.opts.pacedSyncMs > 0;
   }
 
   private startNow(): void {
@@ -250,7 +255,7 @@ export class JournalWriter {
         }
         // After blocking I/O the event loop has not run: let it (timers, sockets) before the next
         // batch. Paced records alone wait for their time (schedule).
-        if (blocking || (!this.urgent && this.opts.pacedSyncMs > 0 && this.pacedBytes < PACED_MAX_BYTES)) break;
+        if (blocking || this.mayPace) break;
       }
     } finally {
       this.running = false;
