@@ -61,7 +61,7 @@ export async function startHaMember(opts: HaMemberOptions): Promise<HaNode> {
     case "replicated": {
       if (!opts.node.dataDir) throw new InvalidArgumentError(`ha member '${member}' (mode replicated) needs a data directory for its own copy of the store`);
       lease = new RedisLease({ redis: ha.election, group: ha.group, member, timing: opts.timing, logger: log });
-      strategy = replicatedStrategy({ member, dataDir: opts.node.dataDir, replicaListen: ha.replicaListen, sync: ha.sync ?? "replica", lease, listen: opts.node.listen ?? [], logger: log });
+      strategy = replicatedStrategy({ member, dataDir: opts.node.dataDir, replicaListen: ha.replicaListen, sync: ha.sync ?? "replica", lease, listen: opts.node.listen ?? [], pacedSyncMs: opts.node.pacedSyncMs, logger: log });
       break;
     }
   }

@@ -23,6 +23,8 @@ export interface ReplicatedStrategyOptions {
   lease: RedisLease;
   /** Client listen URLs (published with the lease). */
   listen: readonly string[];
+  /** The node's `pacedSyncMs`, for the master's journal (default: the journal's). */
+  pacedSyncMs?: number;
   logger: Logger;
 }
 
@@ -124,7 +126,7 @@ export function replicatedStrategy(o: ReplicatedStrategyOptions): HaStrategy {
         }
       }
       await fsp.writeFile(lastTermFile, `${token}\n`);
-      const local = new JournalStore({ dir: storeDir, fence, logger: o.logger });
+      const local = new JournalStore({ dir: storeDir, fence, logger: o.logger, pacedSyncMs: o.pacedSyncMs });
       store = new ReplicatedStore({
         store: local, listen: o.replicaListen, sync: o.sync, epoch: token, logger: o.logger,
         beforeDegradedReceipt: () => o.lease.markDegraded(token, true).catch((err: unknown) => {
