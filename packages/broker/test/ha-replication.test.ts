@@ -238,6 +238,26 @@ describe("ReplicatedStore + ReplicaClient", () => {
     await expectStore(await replica.promote(), expected, {}, { "ID:producer-1": 11 });
   });
 
+  test("in sync again, the state reads degraded until onInSync's clearing of the degraded mark has finished", async () => {
+    let marks = 0;
+    let clear!: () => void;
+    const clearing = new Promise<void>((r) => (clear = r));
+    const master = await startMaster({ replicaTimeoutMs: 300, beforeDegradedReceipt: async () => void marks++, onInSync: () => clearing });
+    const proxy = await proxyTo(master.replicationUrl!);
+    await startReplica(proxy.url, { idleTimeoutMs: 20_000 });
+    await inSync(master);
+    proxy.stall();
+    await master.append(meta(1), payloadFor(1), { sync: true }); // waits out replicaTimeoutMs: degraded
+    await master.append(meta(2), payloadFor(2), { sync: true }); // receipted without a replica: marked first
+    expect(marks).toBe(1);
+    proxy.resume();
+    await waitFor(() => master.replicationStatus().replicas.some((r) => r.inSync), { what: "the replica in sync again" });
+    // The replica is in sync, but the election backend still says degraded: so does the status.
+    expect(master.replicationStatus().state).toBe("degraded");
+    clear();
+    await waitFor(() => master.replicationStatus().state === "in-sync", { what: "in-sync once the mark is cleared" });
+  });
+
   test("a replica that reconnects catches up by snapshot while writes go on during the snapshot", async () => {
     const master = await startMaster({ snapshotChunkBytes: 32 * 1024 });
     const proxy = await proxyTo(master.replicationUrl!);

@@ -132,7 +132,7 @@ export function replicatedStrategy(o: ReplicatedStrategyOptions): HaStrategy {
         beforeDegradedReceipt: () => o.lease.markDegraded(token, true).catch((err: unknown) => {
           throw new StoreUnavailableError(`cannot record in the election backend that replication is degraded: ${(err as Error).message}`, { cause: err });
         }),
-        onInSync: () => void o.lease.markDegraded(token, false).catch((err: unknown) => o.logger.warn({ err }, "replication in sync, but the degraded mark could not be cleared")),
+        onInSync: () => o.lease.markDegraded(token, false).catch((err: unknown) => o.logger.warn({ err }, "replication in sync, but the degraded mark could not be cleared")),
       });
       return store;
     },

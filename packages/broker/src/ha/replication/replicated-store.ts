@@ -258,7 +258,8 @@ export class ReplicatedStore extends StoreLifecycle implements MessageStore {
         connectedSince: s.connectedSince,
       });
     }
-    return { role: "master", sync: this.opts.sync, state: this.replState, replicas, position: this.position, url: this.url };
+    const state = this.replState === "in-sync" && this.clearingMark ? "degraded" : this.replState;
+    return { role: "master", sync: this.opts.sync, state, replicas, position: this.position, url: this.url };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -323,6 +324,8 @@ export class ReplicatedStore extends StoreLifecycle implements MessageStore {
   private warnedDegraded = false;
   /** The `beforeDegradedReceipt` call of the current degraded period (undefined: none yet). */
   private degradedMarked: Promise<void> | undefined;
+  /** In sync again, but the election backend's degraded mark is still being cleared. */
+  private clearingMark: Promise<void> | undefined;
 
   private degradedGate(): Promise<void> {
     const hook = this.opts.beforeDegradedReceipt;
@@ -365,7 +368,13 @@ export class ReplicatedStore extends StoreLifecycle implements MessageStore {
       this.warnedDegraded = false;
       if (this.degradedMarked) {
         this.degradedMarked = undefined;
-        this.opts.onInSync?.();
+        // Until the mark is gone, a failover would (rightly) refuse the replica: report degraded.
+        const cleared = this.opts.onInSync?.();
+        if (cleared) {
+          const clearing = (this.clearingMark = Promise.resolve(cleared).finally(() => {
+            if (this.clearingMark === clearing) this.clearingMark = undefined;
+          }));
+        }
       }
     } else if (prev === "in-sync" && !this.warnedDegraded) {
       this.warnedDegraded = true;

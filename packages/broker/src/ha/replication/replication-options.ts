@@ -69,8 +69,12 @@ export interface ReplicatedStoreOptions {
    * @default none
    */
   readonly beforeDegradedReceipt?: (() => Promise<void>) | null;
-  /** Called when a replica is in sync again after a degraded period. @default none */
-  readonly onInSync?: (() => void) | null;
+  /**
+   * Called when a replica is in sync again after a degraded period. While a promise it returns
+   * is pending, the replication state still reads `degraded` (a failover would refuse the
+   * replica until the mark is gone). @default none
+   */
+  readonly onInSync?: (() => Promise<void> | void) | null;
   /** pino-compatible logger. @default silent */
   readonly logger?: StoreLogger;
 }
