@@ -1,6 +1,8 @@
 import { DEFAULT_MAX_FRAME_SIZE, InvalidArgumentError } from "@fedmq/protocol";
 import { parseAdminEndpoint } from "./admin/admin-endpoint";
 import { MAX_TRACE_CAPACITY } from "./trace/route-trace";
+import { checkInteger } from "./option-checks";
+import { MAX_PACED_SYNC_MS } from "./store/journal-options";
 import { resolveAdminPeers, type AdminPeer } from "./admin/admin-peers";
 
 /** A pino-compatible logger (only the methods fedmq calls). */
@@ -103,7 +105,7 @@ export function resolveBrokerOptions(opts: Partial<BrokerOptions> & { id: string
   if (!o.id || !/^[A-Za-z0-9_.-]+$/.test(o.id)) throw new InvalidArgumentError(`node id '${o.id}' is not valid: use letters, digits, '_', '-', '.' (option 'id')`);
   if (o.store !== "journal" && o.store !== "memory") throw new InvalidArgumentError(`store '${String(o.store)}' is not known: expected 'journal' or 'memory' (option 'store')`);
   if (o.store === "journal" && !o.dataDir) throw new InvalidArgumentError("store 'journal' needs a data directory (option 'dataDir')");
-  if (!Number.isInteger(o.pacedSyncMs) || o.pacedSyncMs < 0 || o.pacedSyncMs > 1000) throw new InvalidArgumentError(`option 'pacedSyncMs' is ${o.pacedSyncMs}: must be an integer from 0 to 1000 (ms)`);
+  checkInteger(InvalidArgumentError, "pacedSyncMs", o.pacedSyncMs, 0, MAX_PACED_SYNC_MS);
   for (const [k, min] of [["maxFrameSize", 1024], ["handshakeTimeoutMs", 1], ["defaultPrefetch", 1], ["memoryLimitBytes", 1024 * 1024], ["expirySweepMs", 10], ["heartbeatGraceIntervals", 1], ["replayDelayMs", 0], ["failoverHoldMs", 0]] as const) {
     if (!Number.isFinite(o[k]) || o[k] < min) throw new InvalidArgumentError(`option '${k}' is ${o[k]}: must be a number ≥ ${min}`);
   }

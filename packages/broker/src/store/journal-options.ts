@@ -84,6 +84,8 @@ export const DEFAULT_JOURNAL_OPTIONS: Readonly<Required<Omit<JournalStoreOptions
   fence: () => null,
 });
 
+/** Largest `pacedSyncMs` accepted, ms. */
+export const MAX_PACED_SYNC_MS = 1000;
 /** Smallest `segmentSize` accepted, in bytes (tests use tiny segments to force rolls). */
 export const MIN_SEGMENT_SIZE = 1024;
 /** Largest `segmentSize` accepted, in bytes. */
@@ -107,7 +109,7 @@ export function resolveJournalOptions(opts: JournalStoreOptions): ResolvedJourna
   if (merged.io !== "auto" && merged.io !== "sync" && merged.io !== "async") {
     throw new StoreOptionError(`option 'io' must be 'auto', 'sync' or 'async', got '${String(merged.io)}'`);
   }
-  checkInteger(StoreOptionError, "pacedSyncMs", merged.pacedSyncMs, 0, 1000);
+  checkInteger(StoreOptionError, "pacedSyncMs", merged.pacedSyncMs, 0, MAX_PACED_SYNC_MS);
   checkFence(StoreOptionError, merged.fence);
   checkLogger(StoreOptionError, merged.logger);
   return Object.freeze(merged);
