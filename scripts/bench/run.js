@@ -6,7 +6,7 @@
  * and an exact-count check on every run (each receipted message received exactly once per
  * receiver group; any mismatch fails the run and the exit code).
  *
- *   node scripts/bench/run.js [--only W1s,W1c,W1c-replicated,W2,W1s-latency,W3,W3-amq,W3-ttl3,W4,backlog] [--runs 3] [--scale 1]
+ *   node scripts/bench/run.js [--only W1s,W1c,ceiling,W1c-replicated,W2,W1s-latency,W3,W3-amq,W3-ttl3,W4,backlog] [--runs 3] [--scale 1]
  *        [--backlog] [--backlog-drain] [--node-prof DIR] [--worker-prof DIR] [--node-args "…"] [--fedmq-args "…"] [--sequential]
  *        [--prefetch 1000] [--w2-mode async|window] [--w2-window 256] [--latency-rate N]
  *        [--data-dir DIR] [--keep-data] [--out bench-results] [--stall-ms 30000] [--store journal|memory]
@@ -23,6 +23,12 @@
  * Workloads (1 KiB bodies):
  *   W1s          persistent queue, 1 producer awaiting each receipt, 1 consumer, 50,000 msgs
  *   W1c          same, 8 producers + 8 consumers (each one connection; 2 processes of 4 each), 200,000
+ *   ceiling      ceiling.js: W1c's 8 producers against a minimal one-thread Node.js server that
+ *                only writes each event loop turn's frames with one writev and one fdatasync and
+ *                replies (no protocol, no consumers): what this machine's disk, loopback and CPUs
+ *                allow W1c's shape at all. 2 s warm-up, 10 s measured per run. Its table adds
+ *                msg/s / the median W3-amq msg/s (the largest W3 / W3-amq ratio this machine
+ *                allows); W1c's and W3's add msg/s / the ceiling run of the same round
  *   W1c-replicated  W1c against a 2-member HA group, mode `replicated`, `sync: replica` (own
  *                redis-server for the election, clients through failover:(a,b)); its table adds
  *                msg/s / the median W1c msg/s of the same invocation (goal >= 0.50) and the CPU of
@@ -86,11 +92,12 @@ const { runBacklog } = require("./backlog");
 const { runW4Mode } = require("./ha-failover");
 const { spread, fmtNum } = require("./stats");
 const { findActiveMq } = require("./activemq-proc");
+const { runCeiling } = require("./ceiling");
 
 const ROOT = path.resolve(__dirname, "../..");
-const ALL = ["W1s", "W1c", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-amq", "W3-ttl3", "W4", "backlog"];
+const ALL = ["W1s", "W1c", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-amq", "W3-ttl3", "W4", "backlog"];
 /** W3-amq joins the default set where ActiveMQ is installed (see parseArgs). */
-const DEFAULT_SET = ["W1s", "W1c", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-ttl3", "W4"];
+const DEFAULT_SET = ["W1s", "W1c", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-ttl3", "W4"];
 const HA_MODES = ["shared-file", "redis", "replicated"];
 const KIB = 1024;
 /** A run during which other processes used more than this % of a core is repeated (--retries). */
@@ -184,6 +191,10 @@ function makeSpecs(o) {
       ...base, name: "W1c-replicated", dest: "queue://bench.w1c", count: w1c, warmup: warm(w1c), ha: { mode: "replicated", sync: "replica" },
       producers: [{ connections: 4 }, { connections: 4 }], consumers: [{ connections: 4 }, { connections: 4 }],
       layout: "W1c's clients against a 2-member HA group, mode replicated, sync: replica (a receipt waits for the slave's copy), own redis-server for the election, clients through failover:(a,b); compare msg/s with W1c",
+    },
+    ceiling: {
+      name: "ceiling", bodySize: KIB, conns: 4, procs: 2, seconds: 10, warmupSeconds: 2, count: 0, warmup: 0,
+      layout: "ceiling.js: W1c's 8 producers (2 processes x 4 connections, each awaits a reply per 1 KiB frame) against a minimal one-thread Node.js server that only group-commits each event loop turn's frames (one blocking writev + one fdatasync) and replies; 2 s warm-up, 10 s measured. W1c and W3 (whose producers are W1c's) cannot exceed it on this machine",
     },
     W4: {
       name: "W4", dest: "queue://bench.w4", bodySize: KIB, modes: o.haModes, kills: o.kills, producers: 2, window: o.w4Window, rate: o.w4Rate,
@@ -297,6 +308,15 @@ function rowsFor(name, runs, results) {
       m("drain msg/s", (r) => r.drainRate),
     ].filter((row) => row.values.some((v) => v !== undefined && Number.isFinite(v)));
   }
+  if (name === "ceiling") {
+    const rows = [m("msg/s", (r) => r.msgPerSec)];
+    if (results["W3-amq"]) {
+      const base = spread(results["W3-amq"].filter((r) => r.ok).map((r) => r.msgPerSec)).median;
+      rows.push(m("msg/s / W3-amq median", (r) => r.msgPerSec / base, 1));
+    }
+    rows.push(m("server CPU % (of 1 core)", (r) => r.nodeCpuPct), m("frames per fdatasync", (r) => r.appendsPerFsync?.[0], 1));
+    return rows;
+  }
   const rows = [];
   if (name === "W2") rows.push(m("deliveries/s", (r) => r.deliveriesPerSec));
   if (name === "W1s-latency") rows.push(m("target msg/s", (r) => r.targetRate));
@@ -311,6 +331,10 @@ function rowsFor(name, runs, results) {
     // Interleaved runs: each W3 run against the W1c run measured just before it.
     const paired = (r) => results.W1c.find((w) => w.ok && w.interleaved && w.run === r.run);
     if (runs.some((r) => r.interleaved && paired(r))) rows.push(m("msg/s / W1c, same round", (r) => r.msgPerSec / (paired(r)?.msgPerSec ?? NaN), 2));
+  }
+  for (const w of name === "W1c" || name === "W3" ? ["ceiling"] : []) {
+    const paired = (r) => results[w]?.find((c) => c.ok && c.interleaved && c.run === r.run);
+    if (runs.some((r) => r.interleaved && paired(r))) rows.push(m(`msg/s / ${w}, same round`, (r) => r.msgPerSec / (paired(r)?.msgPerSec ?? NaN), 2));
   }
   if (name === "W3" && results["W3-amq"]) {
     // ActiveMQ's bridge measured in the same invocation, on the same machine.
@@ -369,6 +393,10 @@ function printTable(results, specs, o) {
     if (name.startsWith("W4 ")) {
       if (!w4Noted) out.push(`W4: ${specs.W4.layout}; first receipt / delivery = the first on a connection re-established after the kill (the new master's); lost = receipted, never delivered; duplicated = delivered more than once`);
       w4Noted = true;
+      continue;
+    }
+    if (name === "ceiling") {
+      out.push(`ceiling: ${sp.layout}`);
       continue;
     }
     if (name === "backlog") {
@@ -444,7 +472,7 @@ async function main() {
     const attempts = [];
     let rec;
     for (let attempt = 0; ; attempt++) {
-      const r = name === "backlog" ? await runBacklog(ctx, spec, i) : await runOnce(ctx, spec, i);
+      const r = name === "backlog" ? await runBacklog(ctx, spec, i) : name === "ceiling" ? await runCeiling(ctx, spec, i) : await runOnce(ctx, spec, i);
       r.attempt = attempt + 1;
       r.disturbancePct = disturbance(r);
       attempts.push(r);

@@ -1,0 +1,270 @@
+#!/usr/bin/env node
+/**
+ * The ceiling of W1c's shape on this machine: what a minimal Node.js server reaches when it
+ * does only what a broker must do for a persistent send, with W1c's clients.
+ *
+ *   node scripts/bench/ceiling.js [--runs 3] [--seconds 10] [--warmup 2] [--conns 4] [--procs 2]
+ *        [--size 1024] [--fsync on|off|both] [--dir /tmp]
+ *
+ * Server (one child process, one thread, as a fedmq node): a TCP listener on 127.0.0.1; each
+ * connection sends frames (4-byte little-endian length + body); every frame that arrived in one
+ * event loop turn is written with one blocking writev into a zero-filled 64 MiB file, one
+ * fdatasync (--fsync on) covers them all (group commit), then each connection gets one byte
+ * per frame, in one write. No decoding, no queues, no consumers, no acks, no second hop.
+ *
+ * Clients: --procs processes of --conns connections each (W1c: 2 x 4 = 8 producers), each
+ * connection sends one --size frame and waits for its reply byte before the next (a receipt
+ * per message). After --warmup s, they count replies for --seconds s.
+ *
+ * W1c does all of this and more per message (protobuf frames, the store's records and index,
+ * delivery to 8 consumers and their acks, receipts), so its msg/s cannot exceed this one's on
+ * the same machine, and W3 (W1c's producers on the first of two nodes) cannot either. Prints,
+ * per mode, msg/s min / median / max over --runs, the server's CPU (% of one core) and frames
+ * per fdatasync.
+ */
+"use strict";
+const fs = require("node:fs");
+const net = require("node:net");
+const os = require("node:os");
+const path = require("node:path");
+const { fork } = require("node:child_process");
+
+const FILE_SIZE = 64 * 1024 * 1024;
+
+function parseArgs(argv) {
+  const o = { runs: 3, seconds: 10, warmup: 2, conns: 4, procs: 2, size: 1024, fsync: "both", dir: os.tmpdir() };
+  const ints = new Set(["runs", "seconds", "warmup", "conns", "procs", "size"]);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--help" || a === "-h") {
+      process.stdout.write(fs.readFileSync(__filename, "utf8").split("\n").slice(2, 24).map((l) => l.replace(/^ \* ?/, "")).join("\n") + "\n");
+      process.exit(0);
+    }
+    const m = /^--([a-z]+)$/.exec(a);
+    if (!m || !(m[1] in o)) throw new Error(`unknown option '${a}' (see --help)`);
+    const v = argv[++i];
+    if (v === undefined) throw new Error(`option '${a}' needs a value`);
+    if (ints.has(m[1])) {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < (m[1] === "warmup" ? 0 : 1)) throw new Error(`option '${a}': '${v}' is not a positive integer`);
+      o[m[1]] = n;
+    } else {
+      o[m[1]] = v;
+    }
+  }
+  if (!["on", "off", "both"].includes(o.fsync)) throw new Error(`option '--fsync': '${o.fsync}' is not on, off or both`);
+  return o;
+}
+
+// ---- server role -------------------------------------------------------------------------
+
+function runServer(file, fsyncOn) {
+  const fd = fs.openSync(file, "w+");
+  const zero = Buffer.alloc(1024 * 1024);
+  for (let off = 0; off < FILE_SIZE; off += zero.length) fs.writeSync(fd, zero, 0, zero.length, off);
+  fs.fdatasyncSync(fd);
+  let pos = 0;
+  let batch = [];
+  let replies = new Map();
+  let scheduled = false;
+  let frames = 0;
+  let fsyncs = 0;
+  const commit = () => {
+    scheduled = false;
+    let bytes = 0;
+    for (const b of batch) bytes += b.length;
+    if (pos + bytes > FILE_SIZE) pos = 0;
+    fs.writevSync(fd, batch, pos);
+    pos += bytes;
+    if (fsyncOn) {
+      fs.fdatasyncSync(fd);
+      fsyncs++;
+    }
+    frames += batch.length;
+    for (const [sock, n] of replies) if (!sock.destroyed) sock.write(Buffer.alloc(n, 1));
+    batch = [];
+    replies = new Map();
+  };
+  const server = net.createServer((sock) => {
+    sock.setNoDelay(true);
+    let buf = Buffer.alloc(0);
+    sock.on("data", (chunk) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      let off = 0;
+      while (buf.length - off >= 4) {
+        const len = buf.readUInt32LE(off);
+        if (buf.length - off - 4 < len) break;
+        batch.push(buf.subarray(off + 4, off + 4 + len));
+        replies.set(sock, (replies.get(sock) ?? 0) + 1);
+        off += 4 + len;
+      }
+      buf = off === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off));
+      if (!scheduled && batch.length > 0) {
+        scheduled = true;
+        setImmediate(commit);
+      }
+    });
+    sock.on("error", () => undefined);
+  });
+  let cpu0 = process.cpuUsage();
+  let t0 = performance.now();
+  let f0 = 0;
+  let s0 = 0;
+  process.on("message", (m) => {
+    if (m === "mark") {
+      cpu0 = process.cpuUsage();
+      t0 = performance.now();
+      f0 = frames;
+      s0 = fsyncs;
+    } else if (m === "report") {
+      const c = process.cpuUsage(cpu0);
+      const ms = performance.now() - t0;
+      process.send({ cpuPct: ((c.user + c.system) / 1000 / ms) * 100, framesPerFsync: fsyncs > s0 ? (frames - f0) / (fsyncs - s0) : 0 });
+    } else if (m === "stop") {
+      server.close();
+      fs.closeSync(fd);
+      fs.rmSync(file, { force: true });
+      process.exit(0);
+    }
+  });
+  server.listen(0, "127.0.0.1", () => process.send({ port: server.address().port }));
+}
+
+// ---- client role -------------------------------------------------------------------------
+
+function runClient(port, conns, size, warmupMs, measureMs) {
+  const frame = Buffer.alloc(4 + size, 7);
+  frame.writeUInt32LE(size, 0);
+  let counting = false;
+  let count = 0;
+  let stopped = false;
+  const one = () =>
+    new Promise((resolve, reject) => {
+      const sock = net.connect(port, "127.0.0.1");
+      sock.setNoDelay(true);
+      sock.on("error", reject);
+      sock.on("connect", () => sock.write(frame));
+      sock.on("data", (chunk) => {
+        // One byte per reply; with one frame in flight, each chunk is one reply.
+        if (counting) count += chunk.length;
+        if (stopped) {
+          sock.end();
+          resolve();
+        } else {
+          sock.write(frame);
+        }
+      });
+    });
+  const all = Array.from({ length: conns }, one);
+  setTimeout(() => {
+    counting = true;
+    setTimeout(() => {
+      counting = false;
+      stopped = true;
+      process.send({ count });
+    }, measureMs);
+  }, warmupMs);
+  Promise.all(all).then(() => process.exit(0), (err) => {
+    process.stderr.write(`client: ${err.message}\n`);
+    process.exit(1);
+  });
+}
+
+// ---- main ----------------------------------------------------------------------------------
+
+function once(child, pred) {
+  return new Promise((resolve, reject) => {
+    const onMsg = (m) => {
+      if (pred(m)) {
+        child.off("message", onMsg);
+        resolve(m);
+      }
+    };
+    child.on("message", onMsg);
+    child.once("exit", (code) => reject(new Error(`child exited with ${code}`)));
+  });
+}
+
+async function measure(o, fsyncOn) {
+  const file = path.join(o.dir, `fedmq-ceiling-${process.pid}-${Date.now()}.dat`);
+  const server = fork(__filename, ["--role", "server", file, fsyncOn ? "on" : "off"]);
+  try {
+    const { port } = await once(server, (m) => m && m.port);
+    const clients = Array.from({ length: o.procs }, () =>
+      fork(__filename, ["--role", "client", String(port), String(o.conns), String(o.size), String(o.warmup * 1000), String(o.seconds * 1000)]),
+    );
+    const counts = clients.map((c) => once(c, (m) => m && typeof m.count === "number"));
+    setTimeout(() => server.send("mark"), o.warmup * 1000);
+    const results = await Promise.all(counts);
+    server.send("report");
+    const rep = await once(server, (m) => m && typeof m.cpuPct === "number");
+    await Promise.all(clients.map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.once("exit", r)))));
+    const total = results.reduce((s, r) => s + r.count, 0);
+    return { msgPerSec: total / o.seconds, ...rep };
+  } finally {
+    server.send("stop");
+  }
+}
+
+function spread(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return { min: s[0], median: s[Math.floor((s.length - 1) / 2)], max: s[s.length - 1] };
+}
+
+/** One run of the `ceiling` workload of run.js: a record shaped like run-once's. */
+async function runCeiling(ctx, spec, i) {
+  const rec = { workload: spec.name, run: i + 1, ok: false, failures: [], anomalies: [], startedAt: new Date().toISOString() };
+  try {
+    const o = { seconds: spec.seconds, warmup: spec.warmupSeconds, conns: spec.conns, procs: spec.procs, size: spec.bodySize, dir: ctx.dataBase };
+    process.stderr.write(`${new Date().toISOString().slice(11, 19)} [${spec.name} ${i + 1}/${ctx.runs}] ${o.warmup} s warm-up, ${o.seconds} s measured\n`);
+    const r = await measure(o, true);
+    Object.assign(rec, { ok: true, msgPerSec: r.msgPerSec, nodeCpuPct: r.cpuPct, appendsPerFsync: [r.framesPerFsync] });
+    process.stderr.write(`${new Date().toISOString().slice(11, 19)} [${spec.name} ${i + 1}/${ctx.runs}] ${Math.round(r.msgPerSec)} msg/s, server CPU ${Math.round(r.cpuPct)}%, ${r.framesPerFsync.toFixed(1)} frames per fdatasync\n`);
+  } catch (err) {
+    rec.failures.push(err.message);
+  }
+  return rec;
+}
+
+async function main() {
+  const argv = process.argv.slice(2);
+  if (argv[0] === "--role") {
+    if (argv[1] === "server") return runServer(argv[2], argv[3] === "on");
+    return runClient(Number(argv[2]), Number(argv[3]), Number(argv[4]), Number(argv[5]), Number(argv[6]));
+  }
+  let o;
+  try {
+    o = parseArgs(argv);
+  } catch (err) {
+    process.stderr.write(`ceiling: ${err.message}\n`);
+    process.exit(2);
+  }
+  const modes = o.fsync === "both" ? [true, false] : [o.fsync === "on"];
+  const runs = new Map(modes.map((m) => [m, []]));
+  // Interleaved, as run.js does: a slow minute of a shared machine touches both modes alike.
+  for (let r = 1; r <= o.runs; r++) {
+    for (const m of modes) {
+      const res = await measure(o, m);
+      runs.get(m).push(res);
+      process.stderr.write(`[fsync ${m ? "on" : "off"} ${r}/${o.runs}] ${Math.round(res.msgPerSec)} msg/s, server CPU ${Math.round(res.cpuPct)}%, ${res.framesPerFsync.toFixed(1)} frames per fdatasync\n`);
+    }
+  }
+  const fmt = (x) => Math.round(x).toLocaleString("en-US");
+  console.log(`ceiling: ${o.procs} x ${o.conns} connections, ${o.size} B frames, a reply per frame; ${o.runs} run(s) of ${o.seconds} s; ${os.cpus().length} CPUs`);
+  for (const m of modes) {
+    const rs = runs.get(m);
+    const s = spread(rs.map((r) => r.msgPerSec));
+    const c = spread(rs.map((r) => r.cpuPct));
+    const f = spread(rs.map((r) => r.framesPerFsync));
+    console.log(`fsync ${m ? "on " : "off"}  msg/s ${fmt(s.min)} / ${fmt(s.median)} / ${fmt(s.max)}   server CPU % ${fmt(c.min)} / ${fmt(c.median)} / ${fmt(c.max)}${m ? `   frames per fdatasync ${f.min.toFixed(1)} / ${f.median.toFixed(1)} / ${f.max.toFixed(1)}` : ""}`);
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`ceiling: ${err.stack || err.message}\n`);
+    process.exit(1);
+  });
+}
+
+module.exports = { runCeiling };
