@@ -18,9 +18,10 @@
  *
  * W1c does all of this and more per message (protobuf frames, the store's records and index,
  * delivery to 8 consumers and their acks, receipts), so its msg/s cannot exceed this one's on
- * the same machine, and W3 (W1c's producers on the first of two nodes) cannot either. Prints,
- * per mode, msg/s min / median / max over --runs, the server's CPU (% of one core) and frames
- * per fdatasync.
+ * the same machine at the same moment, and W3 (W1c's producers on the first of two nodes)
+ * cannot either. The disk of a shared VM changes speed from minute to minute: compare it with
+ * runs measured next to it (run.js interleaves them). Prints, per mode, msg/s min / median /
+ * max over --runs, the server's CPU (% of one core) and frames per fdatasync.
  */
 "use strict";
 const fs = require("node:fs");
@@ -28,6 +29,7 @@ const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
 const { fork } = require("node:child_process");
+const { performance } = require("node:perf_hooks");
 
 const FILE_SIZE = 64 * 1024 * 1024;
 

@@ -26,7 +26,7 @@
  *   ceiling      ceiling.js: W1c's 8 producers against a minimal one-thread Node.js server that
  *                only writes each event loop turn's frames with one writev and one fdatasync and
  *                replies (no protocol, no consumers): what this machine's disk, loopback and CPUs
- *                allow W1c's shape at all. 2 s warm-up, 10 s measured per run. Its table adds
+ *                allow W1c's shape at all. 2 s warm-up, 30 s measured per run. Its table adds
  *                msg/s / the median W3-amq msg/s (the largest W3 / W3-amq ratio this machine
  *                allows); W1c's and W3's add msg/s / the ceiling run of the same round
  *   W1c-replicated  W1c against a 2-member HA group, mode `replicated`, `sync: replica` (own
@@ -193,8 +193,8 @@ function makeSpecs(o) {
       layout: "W1c's clients against a 2-member HA group, mode replicated, sync: replica (a receipt waits for the slave's copy), own redis-server for the election, clients through failover:(a,b); compare msg/s with W1c",
     },
     ceiling: {
-      name: "ceiling", bodySize: KIB, conns: 4, procs: 2, seconds: 10, warmupSeconds: 2, count: 0, warmup: 0,
-      layout: "ceiling.js: W1c's 8 producers (2 processes x 4 connections, each awaits a reply per 1 KiB frame) against a minimal one-thread Node.js server that only group-commits each event loop turn's frames (one blocking writev + one fdatasync) and replies; 2 s warm-up, 10 s measured. W1c and W3 (whose producers are W1c's) cannot exceed it on this machine",
+      name: "ceiling", bodySize: KIB, conns: 4, procs: 2, seconds: 30, warmupSeconds: 2, count: 0, warmup: 0,
+      layout: "ceiling.js: W1c's 8 producers (2 processes x 4 connections, each awaits a reply per 1 KiB frame) against a minimal one-thread Node.js server that only group-commits each event loop turn's frames (one blocking writev + one fdatasync) and replies; 2 s warm-up, 30 s measured (as long as a W1c run). W1c and W3 (whose producers are W1c's) do all of this and more per message, so at the same moment they cannot exceed it",
     },
     W4: {
       name: "W4", dest: "queue://bench.w4", bodySize: KIB, modes: o.haModes, kills: o.kills, producers: 2, window: o.w4Window, rate: o.w4Rate,
