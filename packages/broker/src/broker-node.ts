@@ -133,7 +133,7 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
   /** Open the store, recover, then listen. Resolves when the node is serving. */
   static async create(options: BrokerNodeOptions): Promise<BrokerNode> {
     const { tls: tlsOpts, storeInstance, connectors, fence, adminServer, ...rest } = options;
-    const opts = resolveBrokerOptions(rest);
+    const opts = resolveBrokerOptions(rest, storeInstance !== undefined);
     for (const l of opts.listen) {
       const ep = parseEndpoint(l);
       if (ep.scheme === "tls" && !tlsOpts) throw new InvalidArgumentError(`listener '${l}' needs a key and certificate (option 'tls')`);

@@ -99,12 +99,13 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger
   peers: [],
 });
 
-export function resolveBrokerOptions(opts: Partial<BrokerOptions> & { id: string }): Readonly<BrokerOptions> {
+/** `storeGiven`: the caller brings its store (HA: the shared or replicated journal), so `dataDir` is not needed for it. */
+export function resolveBrokerOptions(opts: Partial<BrokerOptions> & { id: string }, storeGiven = false): Readonly<BrokerOptions> {
   const o: BrokerOptions = { ...DEFAULT_BROKER_OPTIONS, logger: SILENT_LOGGER, ...opts };
   if (typeof o.listen === "string") o.listen = [o.listen];
   if (!o.id || !/^[A-Za-z0-9_.-]+$/.test(o.id)) throw new InvalidArgumentError(`node id '${o.id}' is not valid: use letters, digits, '_', '-', '.' (option 'id')`);
   if (o.store !== "journal" && o.store !== "memory") throw new InvalidArgumentError(`store '${String(o.store)}' is not known: expected 'journal' or 'memory' (option 'store')`);
-  if (o.store === "journal" && !o.dataDir) throw new InvalidArgumentError("store 'journal' needs a data directory (option 'dataDir')");
+  if (o.store === "journal" && !o.dataDir && !storeGiven) throw new InvalidArgumentError("store 'journal' needs a data directory (option 'dataDir')");
   checkInteger(InvalidArgumentError, "pacedSyncMs", o.pacedSyncMs, 0, MAX_PACED_SYNC_MS);
   for (const [k, min] of [["maxFrameSize", 1024], ["handshakeTimeoutMs", 1], ["defaultPrefetch", 1], ["memoryLimitBytes", 1024 * 1024], ["expirySweepMs", 10], ["heartbeatGraceIntervals", 1], ["replayDelayMs", 0], ["failoverHoldMs", 0]] as const) {
     if (!Number.isFinite(o[k]) || o[k] < min) throw new InvalidArgumentError(`option '${k}' is ${o[k]}: must be a number ≥ ${min}`);

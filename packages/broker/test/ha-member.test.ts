@@ -1,0 +1,52 @@
+/**
+ * `startHaMember` builds a member's store from its node options: the options that tune the
+ * journal (here `pacedSyncMs`) reach the master's journal in every HA mode that keeps one.
+ */
+import { removeTempDirs, startRedis, tempDir, waitFor } from "@fedmq/testkit";
+import { startHaMember } from "../src/ha/ha-member";
+import type { HaNode } from "../src/ha/ha-node";
+import { ReplicatedStore } from "../src/ha/replication";
+import { JournalStore } from "../src/store";
+
+jest.setTimeout(60_000);
+
+const cleanups: Array<() => Promise<unknown>> = [];
+
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
+});
+
+afterAll(async () => {
+  await removeTempDirs();
+});
+
+async function masterStore(ha: HaNode): Promise<unknown> {
+  cleanups.push(() => ha.close());
+  await waitFor(() => ha.currentRole === "master" && ha.current !== undefined, { what: "the only member to become master" });
+  return ha.current!.store;
+}
+
+describe("startHaMember: the node's pacedSyncMs reaches the master's journal", () => {
+  it("shared-file: the journal in the shared directory", async () => {
+    const dir = await tempDir("fedmq-ha-member-");
+    const ha = await startHaMember({ node: { id: "m1", listen: ["tcp://127.0.0.1:0"], pacedSyncMs: 17 }, ha: { group: "g", mode: "shared-file", dir } });
+    const store = await masterStore(ha);
+    expect(store).toBeInstanceOf(JournalStore);
+    expect((store as JournalStore).options.pacedSyncMs).toBe(17);
+  });
+
+  it("replicated: the master's own journal under its data directory", async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const dataDir = await tempDir("fedmq-ha-member-");
+    const ha = await startHaMember({
+      node: { id: "m1", listen: ["tcp://127.0.0.1:0"], dataDir, pacedSyncMs: 23 },
+      ha: { group: "g", mode: "replicated", replicaListen: "tcp://127.0.0.1:0", election: redis.url, sync: "local" },
+    });
+    const store = await masterStore(ha);
+    expect(store).toBeInstanceOf(ReplicatedStore);
+    const local = (store as ReplicatedStore).localStore;
+    expect(local).toBeInstanceOf(JournalStore);
+    expect((local as JournalStore).options.pacedSyncMs).toBe(23);
+  });
+});
