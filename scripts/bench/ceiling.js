@@ -204,7 +204,8 @@ async function measure(o, fsyncOn) {
     const total = results.reduce((s, r) => s + r.count, 0);
     return { msgPerSec: total / o.seconds, ...rep };
   } finally {
-    server.send("stop");
+    // A server that died has no channel left; its error is the one to report.
+    if (server.connected) server.send("stop");
   }
 }
 
