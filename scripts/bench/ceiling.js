@@ -30,6 +30,7 @@ const os = require("node:os");
 const path = require("node:path");
 const { fork } = require("node:child_process");
 const { performance } = require("node:perf_hooks");
+const { spread, fmtNum } = require("./stats");
 
 const FILE_SIZE = 64 * 1024 * 1024;
 
@@ -209,9 +210,9 @@ async function measure(o, fsyncOn) {
   }
 }
 
-function spread(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return { min: s[0], median: s[Math.floor((s.length - 1) / 2)], max: s[s.length - 1] };
+/** One line of progress for a run of `measure`. */
+function summary(r) {
+  return `${Math.round(r.msgPerSec)} msg/s, server CPU ${Math.round(r.cpuPct)}%, ${r.framesPerFsync.toFixed(1)} frames per fdatasync`;
 }
 
 /** One run of the `ceiling` workload of run.js: a record shaped like run-once's. */
@@ -222,7 +223,7 @@ async function runCeiling(ctx, spec, i) {
     process.stderr.write(`${new Date().toISOString().slice(11, 19)} [${spec.name} ${i + 1}/${ctx.runs}] ${o.warmup} s warm-up, ${o.seconds} s measured\n`);
     const r = await measure(o, true);
     Object.assign(rec, { ok: true, msgPerSec: r.msgPerSec, nodeCpuPct: r.cpuPct, appendsPerFsync: [r.framesPerFsync] });
-    process.stderr.write(`${new Date().toISOString().slice(11, 19)} [${spec.name} ${i + 1}/${ctx.runs}] ${Math.round(r.msgPerSec)} msg/s, server CPU ${Math.round(r.cpuPct)}%, ${r.framesPerFsync.toFixed(1)} frames per fdatasync\n`);
+    process.stderr.write(`${new Date().toISOString().slice(11, 19)} [${spec.name} ${i + 1}/${ctx.runs}] ${summary(r)}\n`);
   } catch (err) {
     rec.failures.push(err.message);
   }
@@ -249,17 +250,16 @@ async function main() {
     for (const m of modes) {
       const res = await measure(o, m);
       runs.get(m).push(res);
-      process.stderr.write(`[fsync ${m ? "on" : "off"} ${r}/${o.runs}] ${Math.round(res.msgPerSec)} msg/s, server CPU ${Math.round(res.cpuPct)}%, ${res.framesPerFsync.toFixed(1)} frames per fdatasync\n`);
+      process.stderr.write(`[fsync ${m ? "on" : "off"} ${r}/${o.runs}] ${summary(res)}\n`);
     }
   }
-  const fmt = (x) => Math.round(x).toLocaleString("en-US");
   console.log(`ceiling: ${o.procs} x ${o.conns} connections, ${o.size} B frames, a reply per frame; ${o.runs} run(s) of ${o.seconds} s; ${os.cpus().length} CPUs`);
   for (const m of modes) {
     const rs = runs.get(m);
     const s = spread(rs.map((r) => r.msgPerSec));
     const c = spread(rs.map((r) => r.cpuPct));
     const f = spread(rs.map((r) => r.framesPerFsync));
-    console.log(`fsync ${m ? "on " : "off"}  msg/s ${fmt(s.min)} / ${fmt(s.median)} / ${fmt(s.max)}   server CPU % ${fmt(c.min)} / ${fmt(c.median)} / ${fmt(c.max)}${m ? `   frames per fdatasync ${f.min.toFixed(1)} / ${f.median.toFixed(1)} / ${f.max.toFixed(1)}` : ""}`);
+    console.log(`fsync ${m ? "on " : "off"}  msg/s ${fmtNum(s.min)} / ${fmtNum(s.median)} / ${fmtNum(s.max)}   server CPU % ${fmtNum(c.min)} / ${fmtNum(c.median)} / ${fmtNum(c.max)}${m ? `   frames per fdatasync ${fmtNum(f.min, 1)} / ${fmtNum(f.median, 1)} / ${fmtNum(f.max, 1)}` : ""}`);
   }
 }
 

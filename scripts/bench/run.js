@@ -294,6 +294,16 @@ function rowsFor(name, runs, results) {
   if (name.startsWith("W4 ")) return w4Rows(runs);
   const ok = runs.filter((r) => r.ok || r.msgPerSec !== undefined || r.restartReadyMs !== undefined);
   const m = (label, get, digits = 0) => ({ label, values: ok.map(get), digits });
+  // msg/s against another workload of this invocation: its median, or its run of the same round
+  // (interleaved runs: measured just before or after this one).
+  const vsMedian = (w, digits) => {
+    const base = spread((results[w] ?? []).filter((r) => r.ok).map((r) => r.msgPerSec)).median;
+    return m(`msg/s / ${w} median`, (r) => r.msgPerSec / base, digits);
+  };
+  const vsSameRound = (w) => {
+    const paired = (r) => results[w]?.find((c) => c.ok && c.interleaved && c.run === r.run);
+    return runs.some((r) => r.interleaved && paired(r)) ? [m(`msg/s / ${w}, same round`, (r) => r.msgPerSec / (paired(r)?.msgPerSec ?? NaN), 2)] : [];
+  };
   if (name === "backlog") {
     return [
       m("fill msg/s", (r) => r.fillRate),
@@ -310,10 +320,7 @@ function rowsFor(name, runs, results) {
   }
   if (name === "ceiling") {
     const rows = [m("msg/s", (r) => r.msgPerSec)];
-    if (results["W3-amq"]) {
-      const base = spread(results["W3-amq"].filter((r) => r.ok).map((r) => r.msgPerSec)).median;
-      rows.push(m("msg/s / W3-amq median", (r) => r.msgPerSec / base, 1));
-    }
+    if (results["W3-amq"]) rows.push(vsMedian("W3-amq", 1));
     rows.push(m("server CPU % (of 1 core)", (r) => r.nodeCpuPct), m("frames per fdatasync", (r) => r.appendsPerFsync?.[0], 1));
     return rows;
   }
@@ -321,26 +328,11 @@ function rowsFor(name, runs, results) {
   if (name === "W2") rows.push(m("deliveries/s", (r) => r.deliveriesPerSec));
   if (name === "W1s-latency") rows.push(m("target msg/s", (r) => r.targetRate));
   rows.push(m("msg/s", (r) => r.msgPerSec));
-  if (name === "W1c-replicated") {
-    const base = spread((results.W1c ?? []).filter((r) => r.ok).map((r) => r.msgPerSec)).median;
-    rows.push(m("msg/s / W1c median", (r) => r.msgPerSec / base, 2));
-  }
-  if (name === "W3" && results.W1c) {
-    const base = spread(results.W1c.filter((r) => r.ok).map((r) => r.msgPerSec)).median;
-    rows.push(m("msg/s / W1c median", (r) => r.msgPerSec / base, 2));
-    // Interleaved runs: each W3 run against the W1c run measured just before it.
-    const paired = (r) => results.W1c.find((w) => w.ok && w.interleaved && w.run === r.run);
-    if (runs.some((r) => r.interleaved && paired(r))) rows.push(m("msg/s / W1c, same round", (r) => r.msgPerSec / (paired(r)?.msgPerSec ?? NaN), 2));
-  }
-  for (const w of name === "W1c" || name === "W3" ? ["ceiling"] : []) {
-    const paired = (r) => results[w]?.find((c) => c.ok && c.interleaved && c.run === r.run);
-    if (runs.some((r) => r.interleaved && paired(r))) rows.push(m(`msg/s / ${w}, same round`, (r) => r.msgPerSec / (paired(r)?.msgPerSec ?? NaN), 2));
-  }
-  if (name === "W3" && results["W3-amq"]) {
-    // ActiveMQ's bridge measured in the same invocation, on the same machine.
-    const base = spread(results["W3-amq"].filter((r) => r.ok).map((r) => r.msgPerSec)).median;
-    rows.push(m("msg/s / W3-amq median", (r) => r.msgPerSec / base, 1));
-  }
+  if (name === "W1c-replicated") rows.push(vsMedian("W1c", 2));
+  if (name === "W3" && results.W1c) rows.push(vsMedian("W1c", 2), ...vsSameRound("W1c"));
+  if (name === "W1c" || name === "W3") rows.push(...vsSameRound("ceiling"));
+  // ActiveMQ's bridge measured in the same invocation, on the same machine.
+  if (name === "W3" && results["W3-amq"]) rows.push(vsMedian("W3-amq", 1));
   if (name === "W1s-latency") {
     for (const k of ["p50", "p99", "max"]) rows.push(m(`e2e ${k} ms`, (r) => r.e2eMs?.[k], 1));
     for (const k of ["p50", "p99", "max"]) rows.push(m(`receipt ${k} ms`, (r) => r.receiptMs?.[k], 2));
