@@ -60,6 +60,69 @@ describe("JournalStore persistence", () => {
     }
   });
 
+  test("io auto: the thread pool keeps the batches while its calls stall, and hands them back POOL_AFTER_SLOW_MS after the last slow one", async () => {
+    const realSync = fs.fdatasyncSync;
+    const realNow = performance.now.bind(performance);
+    // The writer's clock: real time plus `skew`, so the test can move it by seconds at once.
+    let skew = 0;
+    const clock = jest.spyOn(performance, "now").mockImplementation(() => realNow() + skew);
+    // Blocking fsync: the first one armed is a 60 ms stall (busy wait: it blocks, as the real one does).
+    let stallBlocking = false;
+    const blockingSync = jest.spyOn(fs, "fdatasyncSync").mockImplementation((fd: number) => {
+      if (stallBlocking) {
+        stallBlocking = false;
+        const until = realNow() + 60;
+        while (realNow() < until);
+      }
+      realSync(fd);
+    });
+    // Thread-pool fsync: the first one armed takes 60 ms longer (the disk still stalls).
+    const probe = await fsp.open(path.join(dir, "probe"), "w");
+    const proto = Object.getPrototypeOf(probe) as { datasync(this: unknown): Promise<void> };
+    await probe.close();
+    const realDatasync = proto.datasync;
+    let stallPool = false;
+    const poolSync = jest.spyOn(proto, "datasync").mockImplementation(async function (this: unknown) {
+      if (stallPool) {
+        stallPool = false;
+        await new Promise((r) => setTimeout(r, 60));
+      }
+      return realDatasync.call(this);
+    });
+    try {
+      const logger = captureLogger();
+      const { store } = await openStore({ logger });
+      let n = 0;
+      /** One synced append; says which way its fsync went. */
+      const append = async (): Promise<"blocking" | "pool"> => {
+        const [b, p] = [blockingSync.mock.calls.length, poolSync.mock.calls.length];
+        n++;
+        await store.append(meta(n), payloadFor(n), { sync: true });
+        const way = blockingSync.mock.calls.length > b ? "blocking" : poolSync.mock.calls.length > p ? "pool" : "none";
+        if (way === "none") throw new Error(`append ${n}: no fsync`);
+        return way;
+      };
+      expect(await append()).toBe("blocking");
+      stallBlocking = true;
+      expect(await append()).toBe("blocking"); // the stall: the pool takes over (t = 0)
+      expect(await append()).toBe("pool");
+      skew += 4_000;
+      stallPool = true;
+      expect(await append()).toBe("pool"); // t = 4 s: the pool's fsync stalls too; the pool keeps them
+      skew += 4_000;
+      expect(await append()).toBe("pool"); // t = 8 s: 4 s after the last slow call
+      skew += 1_500;
+      expect(await append()).toBe("blocking"); // t = 9.5 s: 5.5 s after it, back to blocking calls
+      expect(await append()).toBe("blocking");
+      // One line for the one stall of the loop; the pool's slow call stalled no loop.
+      expect(logger.lines.filter((l) => l.msg?.includes("stalled")).map((l) => [l.level, l.obj.call, l.obj.poolForMs])).toEqual([["info", "fdatasync", 5_000]]);
+    } finally {
+      clock.mockRestore();
+      blockingSync.mockRestore();
+      poolSync.mockRestore();
+    }
+  });
+
   test("segment files are named NNNNNNNN.log", async () => {
     await openStore();
     expect(await segmentFiles(dir)).toEqual(["00000001.log"]);
