@@ -1,4 +1,5 @@
 /** Cross-field rules over `nodes:`: names, ports, data directories, HA groups. */
+import { DEFAULT_LEASE_TIMING, leaseTimingProblem, type LeaseTiming } from "@fedmq/protocol";
 import { parseEndpoint, endpointsClash, type Endpoint } from "./endpoint";
 import { about, type PendingIssue } from "./issue-text";
 import { resolveDataDir } from "./resolve-topology";
@@ -130,6 +131,7 @@ function checkHaGroups({ root, baseDir }: RuleContext): PendingIssue[] {
           message: about(path, root, `ha group '${group}' members must share 'ha.${shared}': '${mine}' here, '${theirs}' on node '${first}'`),
         });
       }
+      issues.push(...checkLease(root, group, member, ha.ha, first, firstHa?.ha));
       const spec = nodes[member] as Record<string, unknown>;
       const store = str(spec["store"]) ?? str(defaults["store"]);
       if (store === "memory" && (ha.mode === "shared-file" || ha.mode === "replicated")) {
@@ -140,6 +142,40 @@ function checkHaGroups({ root, baseDir }: RuleContext): PendingIssue[] {
         });
       }
     }
+  }
+  return issues;
+}
+
+/** The `ha.lease` a member gives, when it is a mapping. */
+function rawLease(ha: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  return ha !== undefined && isRecord(ha["lease"]) ? ha["lease"] : undefined;
+}
+
+/**
+ * A member's lease timing must work (a renewal plus the margin inside the ttl), and the members
+ * of a group must agree on the ttl: a slave that waits less than the master's ttl takes over
+ * while the master still serves. Values of the wrong type are the schema's to report.
+ */
+function checkLease(root: unknown, group: string, member: string, ha: Record<string, unknown>, first: string, firstHa: Record<string, unknown> | undefined): PendingIssue[] {
+  const issues: PendingIssue[] = [];
+  const lease = rawLease(ha);
+  const wellTyped = (l: Record<string, unknown> | undefined) => l === undefined || Object.values(l).every((v) => Number.isSafeInteger(v) && (v as number) >= 1);
+  if (lease !== undefined && wellTyped(lease)) {
+    const problem = leaseTimingProblem({ ...DEFAULT_LEASE_TIMING, ...(lease as Partial<LeaseTiming>) });
+    if (problem) {
+      const path = ["nodes", member, "ha", "lease"];
+      issues.push({ path, target: "key", message: about(path, root, `ha lease: ${problem}`) });
+    }
+  }
+  const ttlOf = (l: Record<string, unknown> | undefined) => (l !== undefined && Number.isSafeInteger(l["ttlMs"]) ? (l["ttlMs"] as number) : DEFAULT_LEASE_TIMING.ttlMs);
+  const firstLease = rawLease(firstHa);
+  if (member !== first && wellTyped(lease) && wellTyped(firstLease) && ttlOf(lease) !== ttlOf(firstLease)) {
+    const path = lease?.["ttlMs"] !== undefined ? ["nodes", member, "ha", "lease", "ttlMs"] : ["nodes", member, "ha"];
+    issues.push({
+      path,
+      target: lease?.["ttlMs"] !== undefined ? "value" : "key",
+      message: about(path, root, `ha group '${group}' members must share 'ha.lease.ttlMs': ${ttlOf(lease)} here, ${ttlOf(firstLease)} on node '${first}'`),
+    });
   }
   return issues;
 }

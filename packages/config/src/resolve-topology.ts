@@ -1,5 +1,6 @@
 /** Applies defaults to a validated topology, makes its paths absolute, and freezes it. */
 import * as path from "node:path";
+import { DEFAULT_LEASE_TIMING } from "@fedmq/protocol";
 import { DEFAULT_CONNECTOR_OPTIONS, DEFAULT_HA_OPTIONS, DEFAULT_NODE_OPTIONS } from "./defaults";
 import type { ConnectorInput, HaInput, NodeInput, TopologyInput } from "./schema";
 import type { ConnectorSpec, HaSpec, NodeSpec, Topology } from "./types";
@@ -47,15 +48,17 @@ function resolveNode(name: string, node: NodeInput, input: TopologyInput, baseDi
 }
 
 function resolveHa(ha: HaInput, baseDir: string): HaSpec {
+  const lease = { ...DEFAULT_LEASE_TIMING, ...ha.lease };
   switch (ha.mode) {
     case "shared-file":
-      return { mode: ha.mode, group: ha.group, dir: path.resolve(baseDir, ha.dir) };
+      return { mode: ha.mode, group: ha.group, lease, dir: path.resolve(baseDir, ha.dir) };
     case "redis":
-      return { mode: ha.mode, group: ha.group, redis: ha.redis };
+      return { mode: ha.mode, group: ha.group, lease, redis: ha.redis };
     case "replicated":
       return {
         mode: ha.mode,
         group: ha.group,
+        lease,
         replicaListen: ha.replicaListen,
         election: ha.election,
         sync: ha.sync ?? DEFAULT_HA_OPTIONS.sync,

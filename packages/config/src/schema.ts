@@ -35,11 +35,24 @@ const RedisUrl = checked(checkRedisUrl);
 const DestinationList = z.array(checked(validateDestinationPattern, true));
 const Hops = z.number().int().min(1);
 
+/**
+ * `ha.lease`: the group's lease timing, ms, each key optional (defaults: @fedmq/protocol's
+ * DEFAULT_LEASE_TIMING). A longer `ttlMs` rides out longer stalls of the lease's backend (a slow
+ * NFS server) at the price of a slower take-over.
+ */
+export const LeaseInputSchema = z.strictObject({
+  ttlMs: z.number().int().min(1).max(3_600_000).optional(),
+  renewMs: z.number().int().min(1).optional(),
+  marginMs: z.number().int().min(1).optional(),
+  pollMs: z.number().int().min(1).optional(),
+});
+
 /** `ha:` for `mode: shared-file`. */
 export const SharedFileHaInputSchema = z.strictObject({
   group: Name,
   mode: z.literal("shared-file"),
   dir: z.string().min(1),
+  lease: LeaseInputSchema.optional(),
 });
 
 /** `ha:` for `mode: redis`. */
@@ -47,6 +60,7 @@ export const RedisHaInputSchema = z.strictObject({
   group: Name,
   mode: z.literal("redis"),
   redis: RedisUrl,
+  lease: LeaseInputSchema.optional(),
 });
 
 /** `ha:` for `mode: replicated`. */
@@ -56,6 +70,7 @@ export const ReplicatedHaInputSchema = z.strictObject({
   replicaListen: ListenUrl,
   election: RedisUrl,
   sync: z.enum(REPLICATION_SYNC_MODES).optional(),
+  lease: LeaseInputSchema.optional(),
 });
 
 /** A node's `ha:` mapping, by `mode`. */
@@ -147,6 +162,7 @@ export function allowedKeysAt(path: readonly (string | number)[], haMode?: unkno
   if (path.length === 0) return Object.keys(TopologyInputSchema.shape);
   if (section === "defaults") return Object.keys(DefaultsInputSchema.shape);
   if (section === "connectors") return Object.keys(ConnectorInputSchema.shape);
+  if (section === "nodes" && sub === "ha" && path[3] === "lease") return Object.keys(LeaseInputSchema.shape);
   if (section === "nodes" && sub === "ha") {
     return HA_KEYS_BY_MODE[String(haMode)] ?? [...new Set(Object.values(HA_KEYS_BY_MODE).flat())];
   }

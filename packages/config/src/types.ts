@@ -1,4 +1,5 @@
 /** Resolved topology types: every default applied, every path absolute, deeply frozen. */
+import type { LeaseTiming } from "@fedmq/protocol";
 import type { ConnectorOptions, ReplicationSync, StoreKind } from "./defaults";
 
 /** The HA modes, as written in `ha.mode`. */
@@ -9,6 +10,8 @@ export type HaMode = (typeof HA_MODES)[number];
 interface HaBase {
   /** The group this member belongs to; connectors may name it in `to`. */
   readonly group: string;
+  /** Lease timing, ms: `ha.lease` over the defaults. */
+  readonly lease: LeaseTiming;
 }
 
 /** Master/slave over a shared file system: a lease lock in `dir`. */

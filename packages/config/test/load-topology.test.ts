@@ -152,22 +152,25 @@ describe("resolved topology", () => {
     expect(c).not.toHaveProperty("to");
   });
 
-  it("resolves ha members, with the replicated sync default", () => {
+  it("resolves ha members, with the replicated sync default and the default lease timing", () => {
+    const lease = { ttlMs: 800, renewMs: 150, marginMs: 250, pollMs: 50 };
     const t = parseTopology(
       yaml(
         "network: ha",
         "nodes:",
-        "  eu-1a: { site: eu-west, listen: tcp://127.0.0.1:61616, ha: { group: eu-1, mode: shared-file, dir: ./.fedmq/eu-1 } }",
+        "  eu-1a: { site: eu-west, listen: tcp://127.0.0.1:61616, ha: { group: eu-1, mode: shared-file, dir: ./.fedmq/eu-1, lease: { ttlMs: 5000, renewMs: 1000 } } }",
         "  us-1a: { site: us-east, listen: tcp://127.0.0.1:61626, ha: { group: us-1, mode: redis, redis: redis://127.0.0.1:6379/0 } }",
         "  ap-1a: { site: ap-south, listen: tcp://127.0.0.1:61636, ha: { group: ap-1, mode: replicated, replicaListen: tcp://127.0.0.1:61639, election: redis://127.0.0.1:6379/0 } }",
       ),
       "/srv/ha.yaml",
     );
-    expect(t.nodes["eu-1a"]?.ha).toEqual({ mode: "shared-file", group: "eu-1", dir: "/srv/.fedmq/eu-1" });
-    expect(t.nodes["us-1a"]?.ha).toEqual({ mode: "redis", group: "us-1", redis: "redis://127.0.0.1:6379/0" });
+    // ha.lease over the defaults: the keys it gives win, the others keep their default.
+    expect(t.nodes["eu-1a"]?.ha).toEqual({ mode: "shared-file", group: "eu-1", dir: "/srv/.fedmq/eu-1", lease: { ...lease, ttlMs: 5000, renewMs: 1000 } });
+    expect(t.nodes["us-1a"]?.ha).toEqual({ mode: "redis", group: "us-1", redis: "redis://127.0.0.1:6379/0", lease });
     expect(t.nodes["ap-1a"]?.ha).toEqual({
       mode: "replicated",
       group: "ap-1",
+      lease,
       replicaListen: "tcp://127.0.0.1:61639",
       election: "redis://127.0.0.1:6379/0",
       sync: "replica",

@@ -90,7 +90,7 @@ describe("unknown keys", () => {
     const lines = [...BASE];
     lines[3] = "  us-1: { site: us-east, listen: tcp://127.0.0.1:61626, ha: { group: us, mode: redis, redis: redis://127.0.0.1:6379/0, dir: x } }";
     expect(issueLines(yaml(...lines))).toEqual([
-      `4:${col(lines[3]!, "dir:")} node 'us-1': unknown key 'dir' in 'ha'; allowed keys: group, mode, redis`,
+      `4:${col(lines[3]!, "dir:")} node 'us-1': unknown key 'dir' in 'ha'; allowed keys: group, mode, redis, lease`,
     ]);
   });
 
@@ -341,6 +341,24 @@ describe("ha", () => {
       `5:${col(lines[2]!, "./b2")} node 'b2': ha group 'b' members must share 'ha.dir': './b2' here, './b' on node 'b1'`,
       `6:${col(lines[3]!, "memory")} node 'c': 'store: memory' cannot be used with ha mode 'shared-file': a slave must take over the master's persisted messages`,
       `6:${col(lines[3]!, "group: a") + 7} node 'c': ha group 'a' has the name of node 'a'; 'to: [a]' could mean either`,
+    ]);
+  });
+
+  it("refuses lease timings that cannot work, a ttl the group's members do not share, bad values and unknown keys", () => {
+    const lines = [
+      node("a1", 1, "group: a, mode: redis, redis: redis://127.0.0.1:6379/0, lease: { ttlMs: 3000, renewMs: 500 }"),
+      node("a2", 2, "group: a, mode: redis, redis: redis://127.0.0.1:6379/0, lease: { ttlMs: 2000 }"),
+      node("a3", 3, "group: a, mode: redis, redis: redis://127.0.0.1:6379/0"),
+      node("b1", 4, "group: b, mode: shared-file, dir: ./b, lease: { renewMs: 600 }"),
+      node("c1", 5, "group: c, mode: shared-file, dir: ./c, lease: { ttlMs: 0, pollMs: fast, grace: 5 }"),
+    ];
+    expect(issueLines(yaml("network: demo", "nodes:", ...lines))).toEqual([
+      `4:${col(lines[1]!, "2000")} node 'a2': ha group 'a' members must share 'ha.lease.ttlMs': 2000 here, 3000 on node 'a1'`,
+      `5:${col(lines[2]!, "ha:")} node 'a3': ha group 'a' members must share 'ha.lease.ttlMs': 800 here, 3000 on node 'a1'`,
+      `6:${col(lines[3]!, "lease:")} node 'b1': ha lease: 'renewMs' (600) + 'marginMs' (250) must stay below 'ttlMs' (800), or the master fences itself between renewals`,
+      `7:${col(lines[4]!, "0,")} node 'c1': 'ha.lease.ttlMs' must be at least 1, got 0`,
+      `7:${col(lines[4]!, "fast")} node 'c1': 'ha.lease.pollMs' must be a number, got 'fast'`,
+      `7:${col(lines[4]!, "grace")} node 'c1': unknown key 'grace' in 'ha.lease'; allowed keys: ttlMs, renewMs, marginMs, pollMs`,
     ]);
   });
 

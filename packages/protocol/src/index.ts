@@ -22,3 +22,5 @@ export { encodedMessageOf, appendHop, encodeSendFrame, routeOf } from "./embedde
 export { FrameWriter, DEFAULT_FRAME_WRITER_OPTIONS } from "./frame-writer";
 export type { FrameWriterOptions, WrittenCallback } from "./frame-writer";
 export { RecentIds } from "./recent-ids";
+export { DEFAULT_LEASE_TIMING, leaseTimingProblem } from "./lease-timing";
+export type { LeaseTiming } from "./lease-timing";

@@ -28,6 +28,8 @@ export interface HaGroupOptions {
    */
   extraNodes?: Record<string, string>;
   connectors?: string[];
+  /** The members' `ha.lease`, a YAML flow mapping, e.g. `{ ttlMs: 4000 }`. @default none (the defaults) */
+  lease?: string;
 }
 
 /** The `/api/v1/ha` document a member answers (the fields tests read). */
@@ -35,6 +37,10 @@ export interface HaMemberStatus {
   role: string;
   leaseHolder: string | null;
   fencingToken: number | null;
+  /** The lease timing the member runs with, ms. */
+  leaseTiming: { ttlMs: number; renewMs: number; marginMs: number; pollMs: number };
+  /** Master only: how long its lease stays valid without another renewal, ms. */
+  leaseValidForMs: number | null;
   terms: number;
   /** The last lease or store error the member saw. */
   lastError: { message: string; at: number } | null;
@@ -110,6 +116,7 @@ export class HaGroup {
       if (opts.mode === "shared-file") ha = `{ group: ${group}, mode: shared-file, dir: ${JSON.stringify(path.join(opts.dir, "shared"))} }`;
       else if (opts.mode === "redis") ha = `{ group: ${group}, mode: redis, redis: ${JSON.stringify(opts.redisUrl)} }`;
       else ha = `{ group: ${group}, mode: replicated, replicaListen: tcp://127.0.0.1:${ports[i * 3 + 2]}, election: ${JSON.stringify(opts.redisUrl)}, sync: ${opts.sync ?? "replica"} }`;
+      if (opts.lease) ha = `${ha.slice(0, -2)}, lease: ${opts.lease} }`;
       lines.push(`  ${name}: { site: s1, listen: ${listen}, admin: ${admin}, ha: ${ha} }`);
       members.push(new HaMemberProcess(name, listen, admin, file, opts.env ?? {}));
     }

@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { DemandTable } from "@fedmq/advisory";
 import type { Bridge } from "@fedmq/bridge";
-import { defineError, InvalidArgumentError } from "@fedmq/protocol";
+import { defineError, InvalidArgumentError, leaseTimingProblem } from "@fedmq/protocol";
 import { BrokerNode, type BrokerInfo, type BrokerNodeOptions, type ConnectionInfo, type DestinationInfo, type NodeReadiness } from "../broker-node";
 import { AdminServer } from "../admin/admin-server";
 import type { AdminSource } from "../admin/admin-views";
@@ -87,10 +87,8 @@ export class HaNode implements AdminSource, AsyncDisposable {
     this.log = opts.logger ?? SILENT_LOGGER;
     this.timing = Object.freeze({ ...DEFAULT_LEASE_TIMING, ...opts.timing, ttlMs: opts.lease.ttlMs });
     const t = this.timing;
-    if (!(t.renewMs > 0 && t.marginMs > 0 && t.pollMs > 0)) throw new InvalidArgumentError("ha timing: 'renewMs', 'marginMs' and 'pollMs' must be positive");
-    if (t.renewMs + t.marginMs >= t.ttlMs) {
-      throw new InvalidArgumentError(`ha timing: 'renewMs' (${t.renewMs}) + 'marginMs' (${t.marginMs}) must stay below the lease ttl (${t.ttlMs}), or the master fences itself between renewals`);
-    }
+    const problem = leaseTimingProblem(t);
+    if (problem) throw new InvalidArgumentError(`ha timing: ${problem}`);
     this.emptyTable = new DemandTable(this.id);
   }
 
@@ -321,7 +319,7 @@ export class HaNode implements AdminSource, AsyncDisposable {
     return {
       group: this.opts.group, mode: this.opts.mode, member: this.id, role: this.role, since: this.roleSince, reason: this.reason,
       lease: this.opts.lease.kind, leaseHolder: this.holder?.holder ?? null, fencingToken: this.holder?.token ?? null,
-      leaseValidForMs: this.role === "master" ? Math.max(0, Math.round(this.validUntil - performance.now())) : null,
+      leaseTiming: this.timing, leaseValidForMs: this.role === "master" ? Math.max(0, Math.round(this.validUntil - performance.now())) : null,
       terms: this.terms, lastError: this.lastError, roleChanges: { ...this.roleChanges }, replication: this.opts.strategy.status?.() ?? null,
     };
   }

@@ -1,4 +1,5 @@
 /** What an HA member reports about itself (admin endpoint `/api/v1/ha`, `fedmq status`). */
+import type { LeaseTiming } from "@fedmq/protocol";
 
 export type HaMode = "shared-file" | "redis" | "replicated";
 
@@ -24,6 +25,8 @@ export interface HaStatus {
   readonly leaseHolder: string | null;
   /** The fencing token of the lease holder as last seen. */
   readonly fencingToken: number | null;
+  /** The lease timing this member runs with, ms (the topology's `ha.lease` over the defaults). */
+  readonly leaseTiming: LeaseTiming;
   /** Master only: how long the lease stays valid without another renewal, ms. */
   readonly leaseValidForMs: number | null;
   /** Times this member became master. */

@@ -44,22 +44,5 @@ export interface Lease {
   close(): Promise<void>;
 }
 
-/** How an HA member drives its lease, ms. */
-export interface LeaseTiming {
-  readonly ttlMs: number;
-  readonly renewMs: number;
-  readonly marginMs: number;
-  readonly pollMs: number;
-}
-
-/** Default lease timing: a dead master's lease lapses within `ttlMs`. */
-export const DEFAULT_LEASE_TIMING: Readonly<LeaseTiming> = Object.freeze({
-  /** Time to live of the lease. */
-  ttlMs: 800,
-  /** The master renews this often. */
-  renewMs: 150,
-  /** The master stops serving this long before its lease could lapse. */
-  marginMs: 250,
-  /** A slave tries to acquire this often. */
-  pollMs: 50,
-});
+// Lease timing and its defaults live in @fedmq/protocol: the topology loader checks `ha.lease` with them too.
+export { DEFAULT_LEASE_TIMING, type LeaseTiming } from "@fedmq/protocol";

@@ -59,7 +59,7 @@ export const nodeCommand = {
       // An HA member: slave until it holds the group's lease, then master (see `fedmq status`).
       const { admin, adminAllowRemote, store: _store, ...nodeOpts } = opts;
       if (argv.store === "memory") throw new CliError(`node '${argv.name}' is a member of ha group '${ha.group}': its store is the group's (--store memory does not apply)`, 2);
-      node = await startHaMember({ node: { ...nodeOpts, logger: log }, ha, admin, adminAllowRemote, logger: log });
+      node = await startHaMember({ node: { ...nodeOpts, logger: log }, ha, timing: ha.lease, admin, adminAllowRemote, logger: log });
     } else {
       node = await BrokerNode.create({ ...opts, logger: log });
     }
