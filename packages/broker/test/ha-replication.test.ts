@@ -259,7 +259,8 @@ describe("ReplicatedStore + ReplicaClient", () => {
   });
 
   test("a replica that reconnects catches up by snapshot while writes go on during the snapshot", async () => {
-    const master = await startMaster({ snapshotChunkBytes: 32 * 1024 });
+    // No resume backlog: the reconnect takes a snapshot (resuming is tested below).
+    const master = await startMaster({ snapshotChunkBytes: 32 * 1024, resumeBacklogBytes: 0 });
     const proxy = await proxyTo(master.replicationUrl!);
     const replica = await startReplica(proxy.url);
     await inSync(master);
@@ -330,6 +331,89 @@ describe("ReplicatedStore + ReplicaClient", () => {
     await expectStore(dir, expected, { "dsub://c/keep": "k", "dsub://c/late": lateValue }, { "ID:gone": 5, "ID:producer-1": seq });
   });
 
+  test("a replica whose link dropped resumes the stream where its store stands: no snapshot, the promoted store is exact", async () => {
+    const master = await startMaster();
+    const proxy = await proxyTo(master.replicationUrl!);
+    const replica = await startReplica(proxy.url);
+    await inSync(master);
+
+    const expected = new Map<string, Expected>();
+    let seq = 0;
+    const add = async (): Promise<Expected> => {
+      const m = meta(++seq, { destination: `queue://q${seq % 3}` });
+      const payload = payloadFor(seq, 512);
+      const e: Expected = { meta: m, redelivery: 0, payload, ref: await master.append(m, payload, { sync: seq % 2 === 0 }) };
+      expected.set(key(m), e);
+      return e;
+    };
+    // Before the cut: appends, removes, a redelivery count, meta; all acknowledged.
+    const before = await Promise.all(Array.from({ length: 40 }, () => add()));
+    for (const e of before.slice(0, 10)) {
+      master.remove(e.ref);
+      expected.delete(key(e.meta));
+    }
+    before[20]!.redelivery = 3;
+    master.setRedeliveryCount(before[20]!.ref, 3);
+    await master.putMeta("dsub://c/a", Buffer.from("1"));
+    await master.flush();
+    await waitFor(() => replica.status().appliedPosition === master.replicationStatus().position, { what: "replica to apply the writes before the cut" });
+    const cutAt = master.replicationStatus().position;
+
+    await proxy.cut();
+    await waitFor(() => master.replicationStatus().state === "no-replica", { what: "master to see the link gone" });
+    await waitFor(() => replica.status().state !== "streaming", { what: "replica to see the link gone" });
+    // While cut: more of each, on records from before and after the cut.
+    const during = await Promise.all(Array.from({ length: 200 }, () => add()));
+    for (const e of [...before.slice(10, 15), ...during.slice(0, 50)]) {
+      master.remove(e.ref);
+      expected.delete(key(e.meta));
+    }
+    before[30]!.redelivery = 2;
+    master.setRedeliveryCount(before[30]!.ref, 2);
+    during[100]!.redelivery = 5;
+    master.setRedeliveryCount(during[100]!.ref, 5);
+    await master.putMeta("dsub://c/a", Buffer.from("2"));
+    await master.putMeta("dsub://c/b", Buffer.from("3"));
+    await proxy.heal();
+
+    await waitFor(() => replica.status().caughtUp && replica.status().appliedPosition === master.replicationStatus().position, { what: "replica to catch up" });
+    expect(master.replicationStatus().replicas.map((r) => [r.resumedFrom, r.snapshotChunks])).toEqual([[cutAt, 0]]);
+    expect(replica.status()).toMatchObject({ snapshots: 1, resumes: 1 });
+    // And the stream goes on after the resume.
+    for (let i = 0; i < 20; i++) await add();
+    await master.flush();
+    await waitFor(() => replica.status().appliedPosition === master.replicationStatus().position, { what: "replica to apply the writes after the resume" });
+    const dir = await replica.promote();
+    await expectStore(dir, expected, { "dsub://c/a": "2", "dsub://c/b": "3" }, { "ID:producer-1": seq });
+  });
+
+  test("a replica that fell further behind than the resume backlog takes a snapshot instead", async () => {
+    const master = await startMaster({ resumeBacklogBytes: 16 * 1024 });
+    const proxy = await proxyTo(master.replicationUrl!);
+    const replica = await startReplica(proxy.url);
+    await inSync(master);
+    const expected = new Map<string, Expected>();
+    let seq = 0;
+    const add = async (): Promise<void> => {
+      const m = meta(++seq);
+      const payload = payloadFor(seq, 1024);
+      expected.set(key(m), { meta: m, redelivery: 0, payload, ref: await master.append(m, payload, { sync: false }) });
+    };
+    await add();
+    await master.flush();
+    await waitFor(() => replica.status().appliedPosition === master.replicationStatus().position, { what: "replica to apply the first write" });
+    await proxy.cut();
+    await waitFor(() => master.replicationStatus().state === "no-replica", { what: "master to see the link gone" });
+    // 40 KiB of appends while cut: more than the 16 KiB backlog keeps.
+    for (let i = 0; i < 40; i++) await add();
+    await proxy.heal();
+    await waitFor(() => replica.status().caughtUp && replica.status().appliedPosition === master.replicationStatus().position, { what: "replica to catch up" });
+    expect(master.replicationStatus().replicas.map((r) => r.resumedFrom)).toEqual([null]);
+    expect(replica.status()).toMatchObject({ snapshots: 2, resumes: 0 });
+    const dir = await replica.promote();
+    await expectStore(dir, expected, {}, { "ID:producer-1": seq });
+  });
+
   test("a replica joining a store of 10,000 messages gets it in chunks, with backpressure; a real replica then copies all of it", async () => {
     const chunkBytes = 256 * 1024;
     const master = await startMaster({ snapshotChunkBytes: chunkBytes });
@@ -380,6 +464,37 @@ describe("ReplicatedStore + ReplicaClient", () => {
     expect(info.messages.map((m) => m.meta.producerSeq)).toEqual(Array.from({ length: 10_000 }, (_, i) => i + 1));
     expect((await store.read(info.messages[9_999]!.ref)).equals(payloadFor(10_000, 2048))).toBe(true);
     await store.close();
+  });
+
+  test("on the wire: a HELLO naming this master's run and a position it still holds gets RESUME and the ops after it; any other gets a snapshot", async () => {
+    const master = await startMaster();
+    for (let i = 1; i <= 5; i++) await master.append(meta(i), payloadFor(i, 64), { sync: false });
+    await master.flush();
+    const first = await RawPeer.connect(master.replicationUrl!);
+    cleanups.push(() => first.close());
+    first.socket.write(encodeHello("raw-1", 0));
+    await waitFor(() => first.frames.some((f) => f.type === "snap-end"), { what: "first snapshot" });
+    const begin = first.frames[0] as Extract<ReplicationFrame, { type: "snap-begin" }>;
+    expect(begin).toMatchObject({ type: "snap-begin", position: 5 });
+    for (let i = 6; i <= 8; i++) await master.append(meta(i), payloadFor(i, 64), { sync: false });
+    await master.flush();
+
+    const ask = async (name: string, resume: { runId: string; position: number }): Promise<ReplicationFrame[]> => {
+      const peer = await RawPeer.connect(master.replicationUrl!);
+      cleanups.push(() => peer.close());
+      peer.socket.write(encodeHello(name, 0, resume));
+      await waitFor(() => peer.frames.some((f) => f.type === "snap-end" || (f.type === "ops" && f.first + f.ops.length - 1 === 8)), { what: `${name}'s answer` });
+      return peer.frames;
+    };
+    // Resumed after 6: RESUME, then the ops at 7 and 8 (appends: their ids are their positions).
+    const resumed = await ask("raw-2", { runId: begin.runId, position: 6 });
+    expect(resumed[0]).toEqual({ type: "resume", runId: begin.runId, position: 6, epoch: 0, heartbeatMs: begin.heartbeatMs });
+    const ops = resumed.filter((f): f is Extract<ReplicationFrame, { type: "ops" }> => f.type === "ops");
+    expect(ops.flatMap((f) => f.ops.map((o, i) => [f.first + i, o.kind === "append" ? o.meta.producerSeq : o.kind]))).toEqual([[7, 7], [8, 8]]);
+    // Another run, and a position ahead of the master's: a snapshot at 8.
+    expect((await ask("raw-3", { runId: "ab".repeat(16), position: 6 }))[0]).toMatchObject({ type: "snap-begin", position: 8 });
+    expect((await ask("raw-4", { runId: begin.runId, position: 9 }))[0]).toMatchObject({ type: "snap-begin", position: 8 });
+    expect(master.replicationStatus().replicas.map((r) => [r.name, r.resumedFrom])).toEqual([["raw-1", null], ["raw-2", 6], ["raw-3", null], ["raw-4", null]]);
   });
 
   test("garbage on the replication port closes that link with an error; the master keeps serving its replica", async () => {

@@ -32,14 +32,25 @@ export interface ReplicaStatus {
   /** Fencing token of the master followed, as persisted. */
   readonly epoch: number;
   readonly lastError: { readonly message: string; readonly code: string | undefined; readonly at: number } | null;
+  /** Snapshots completed by this client. */
+  readonly snapshots: number;
+  /** Links that resumed the stream where the local store stood, without a snapshot. */
+  readonly resumes: number;
 }
 
-/** The store a complete snapshot produced. `store` is open while a link streams into it. */
+/**
+ * The store a complete snapshot produced. `store` is open while a link streams into it, and
+ * stays open after that link dropped so that the next link can resume the stream (see `resumePoint`).
+ */
 interface StoreSlot {
   readonly name: string;
   readonly dir: string;
   store: JournalStore | null;
   applier: ReplicaApplier | null;
+  /** The master run whose snapshot and stream the open store holds (null: none known). */
+  runId: string | null;
+  /** The last position applied into the open store. */
+  position: number;
 }
 
 /** One connection to a master. */
@@ -63,8 +74,10 @@ interface Link {
   failed: boolean;
   marker: Omit<ReplicaSnapshotMarker, "completedAt"> | null;
   incoming: StoreSlot | null;
-  /** The complete store this link streams into (set when its snapshot is applied). */
+  /** The complete store this link streams into (set when its snapshot is applied or its resume accepted). */
   target: StoreSlot | null;
+  /** The position this link asked to resume after (sent in its HELLO); null: it asked for none. */
+  resumeFrom: number | null;
 }
 
 /**
@@ -92,11 +105,13 @@ export class ReplicaClient {
   private caughtUpAt: number | null = null;
   private lastError: ReplicaStatus["lastError"] = null;
   private ended = false;
+  private snapshots = 0;
+  private resumes = 0;
 
   private constructor(opts: ResolvedReplicaClientOptions, disk: ReplicaDiskState | undefined) {
     this.opts = opts;
     this.log = opts.logger;
-    this.current = disk ? { name: disk.store, dir: disk.storeDir, store: null, applier: null } : null;
+    this.current = disk ? { name: disk.store, dir: disk.storeDir, store: null, applier: null, runId: null, position: 0 } : null;
     this.epoch = disk?.epoch ?? 0;
     this.ticker = setInterval(() => this.tick(), Math.max(10, Math.min(250, Math.floor(opts.idleTimeoutMs / 4))));
     this.ticker.unref();
@@ -151,6 +166,8 @@ export class ReplicaClient {
       snapshotComplete: this.current !== null,
       epoch: this.epoch,
       lastError: this.lastError,
+      snapshots: this.snapshots,
+      resumes: this.resumes,
     };
   }
 
@@ -190,6 +207,23 @@ export class ReplicaClient {
     if (this.link) this.linkDown(this.link, undefined, false);
     await this.chain;
     await this.acks;
+    await this.closeStore(this.current);
+  }
+
+  /** Closes a slot's store if it is open (it can no longer take a resumed stream). */
+  private async closeStore(slot: StoreSlot | null): Promise<void> {
+    if (!slot?.store) return;
+    const store = slot.store;
+    slot.store = null;
+    slot.applier = null;
+    slot.runId = null;
+    await store.close().catch((err: unknown) => this.log.error({ err, dir: slot.dir }, "replica: closing the store failed"));
+  }
+
+  /** Where the local store stands, if it is open and holds a known master run's stream: the next link may resume from there. */
+  private resumePoint(): { runId: string; position: number } | undefined {
+    const c = this.current;
+    return c?.store && c.runId !== null ? { runId: c.runId, position: c.position } : undefined;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -221,10 +255,19 @@ export class ReplicaClient {
       marker: null,
       incoming: null,
       target: null,
+      resumeFrom: null,
     };
     this.link = link;
     this.log.debug({ master: url, attempt: this.attempt }, "replica: connecting");
-    socket.on("connect", () => socket.write(encodeHello(this.opts.name, this.epoch)));
+    socket.on("connect", () => {
+      // What the previous link received is applied first, so that the resume point is exact.
+      void this.chain.then(() => {
+        if (this.link !== link || socket.destroyed) return;
+        const resume = this.resumePoint();
+        link.resumeFrom = resume ? resume.position : null;
+        socket.write(encodeHello(this.opts.name, this.epoch, resume));
+      });
+    });
     socket.on("data", (chunk: Buffer) => this.onData(link, chunk));
     socket.on("error", (err) => this.linkDown(link, new ReplicationLinkError(`replication link to ${url} failed: ${err.message}`, { cause: err }), true));
     socket.on("close", () => this.linkDown(link, undefined, true));
@@ -263,13 +306,10 @@ export class ReplicaClient {
       await fsp.rm(inc.dir, { recursive: true, force: true });
       this.log.info({ dir: inc.dir }, "replica: incomplete snapshot discarded");
     }
+    // The complete store stays open for the next link to resume into, unless applying failed
+    // (what it holds is then unknown) or the client is stopping.
     const t = link.target;
-    if (t?.store) {
-      const store = t.store;
-      t.store = null;
-      t.applier = null;
-      await store.close().catch((err: unknown) => this.log.error({ err, dir: t.dir }, "replica: closing the store failed"));
-    }
+    if (t && (link.failed || this.ended || t !== this.current)) await this.closeStore(t);
   }
 
   private tick(): void {
@@ -325,6 +365,23 @@ export class ReplicaClient {
         this.enqueue(link, bytes, "healthy", () => this.beginSnapshot(link));
         return;
       }
+      case "resume": {
+        expect("connecting");
+        const slot = this.current;
+        if (!slot?.store || link.resumeFrom === null || frame.runId !== slot.runId || frame.position !== link.resumeFrom) {
+          throw new ReplicationProtocolError(`master ${link.url} resumed the stream after position ${frame.position} of run ${frame.runId}, which this replica did not ask for`);
+        }
+        if (frame.epoch > 0 && frame.epoch < this.epoch) {
+          throw new ReplicationFencedError(`master ${link.url} has epoch ${frame.epoch}, older than the epoch ${this.epoch} this replica follows`);
+        }
+        if (frame.epoch > this.epoch) this.epoch = frame.epoch;
+        link.phase = "stream";
+        link.snapshotPosition = frame.position;
+        link.received = frame.position;
+        link.masterPosition = Math.max(link.masterPosition, frame.position);
+        this.enqueue(link, bytes, "healthy", () => this.resumeStream(link, slot));
+        return;
+      }
       case "snap-records":
         expect("snapshot");
         this.enqueue(link, bytes, "healthy", () => link.incoming!.applier!.snapshotRecords(frame.records));
@@ -356,7 +413,9 @@ export class ReplicaClient {
         link.masterPosition = Math.max(link.masterPosition, last);
         // Applied even if the link dies meanwhile: received writes make the store more current.
         this.enqueue(link, bytes, "healthy", async () => {
-          const { durable } = await link.target!.applier!.ops(frame.first, frame.ops);
+          const target = link.target!;
+          const { durable } = await target.applier!.ops(frame.first, frame.ops);
+          target.position = last;
           this.acks = this.acks.then(() => durable).then(
             () => this.onDurable(link, last),
             (err: unknown) => this.applyFailed(link, err),
@@ -410,7 +469,7 @@ export class ReplicaClient {
     const name = await createStoreDir(this.opts.dir);
     const dir = path.join(this.opts.dir, name);
     const store = new JournalStore({ ...this.opts.journal, dir, logger: this.log });
-    link.incoming = { name, dir, store, applier: new ReplicaApplier(store) };
+    link.incoming = { name, dir, store, applier: new ReplicaApplier(store), runId: null, position: 0 };
     await store.open();
   }
 
@@ -423,14 +482,32 @@ export class ReplicaClient {
     const old = this.current;
     this.current = inc;
     link.target = inc;
+    inc.runId = link.marker!.runId;
+    inc.position = link.snapshotPosition;
     if (old && old.dir !== inc.dir) {
-      await old.store?.close().catch(() => undefined);
+      await this.closeStore(old);
       await fsp.rm(old.dir, { recursive: true, force: true });
     }
     this.applied = link.snapshotPosition;
     link.streaming = true;
     this.attempt = 0;
+    this.snapshots++;
     this.log.info({ master: link.url, position: link.snapshotPosition, records: inc.applier!.records, dir: inc.dir }, "replica: snapshot complete, streaming");
+    this.noteCaughtUp(link);
+    this.scheduleAck();
+  }
+
+  /** The master accepted this link's resume point: the stream goes on into the open store. */
+  private async resumeStream(link: Link, slot: StoreSlot): Promise<void> {
+    // The target first: if the flush fails, the link's end closes the store (what it holds is unknown).
+    link.target = slot;
+    // Writes of the previous link may not be on disk yet: they are before anything is acknowledged.
+    await slot.store!.flush();
+    this.applied = link.snapshotPosition;
+    link.streaming = true;
+    this.attempt = 0;
+    this.resumes++;
+    this.log.info({ master: link.url, position: link.snapshotPosition, dir: slot.dir }, "replica: stream resumed where the local store stands (no snapshot)");
     this.noteCaughtUp(link);
     this.scheduleAck();
   }

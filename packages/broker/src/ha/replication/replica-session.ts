@@ -40,6 +40,8 @@ export class ReplicaSession {
   lastHeard = Date.now();
   /** Snapshot record chunks written so far on this link. */
   snapshotChunks = 0;
+  /** The link resumed the stream after this position instead of taking a snapshot. */
+  resumedFrom: number | null = null;
   /** Error that closed the link, if any. */
   closeError: Error | undefined;
   private live = false;
@@ -82,6 +84,24 @@ export class ReplicaSession {
     this.snapshotPosition = position;
     this.sentPosition = position;
     this.acked = 0;
+  }
+
+  /**
+   * The replica's store already holds everything up to `position`: `frames` (RESUME, then the
+   * ops after `position` up to `upTo`) go out at once, and the stream follows them. Like a
+   * snapshot, the link counts as streaming from its first acknowledgement.
+   */
+  resume(position: number, upTo: number, frames: readonly Buffer[]): void {
+    this.state = "snapshot";
+    this.snapshotPosition = position;
+    this.sentPosition = upTo;
+    this.acked = 0;
+    this.resumedFrom = position;
+    if (upTo > position) this.sent.push([upTo, Date.now()]);
+    this.live = true;
+    this.socket.cork();
+    for (const f of frames) this.socket.write(f);
+    this.socket.uncork();
   }
 
   /** Writes the snapshot frames with backpressure, then SNAP_END, then the held stream. */

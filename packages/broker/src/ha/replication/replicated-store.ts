@@ -14,6 +14,7 @@ import {
   encodeOps,
   encodeRedeliveryOp,
   encodeRemoveOp,
+  encodeResume,
   metaBytes,
   OPS_FRAME_OVERHEAD,
   REPLICATION_VERSION,
@@ -21,6 +22,9 @@ import {
 } from "./replication-codec";
 import { parseReplicationUrl, resolveReplicatedStoreOptions, type ReplicatedStoreOptions, type ResolvedReplicatedStoreOptions } from "./replication-options";
 import { StoreLifecycle } from "../../store/store-lifecycle";
+
+/** What a dropped backlog slot holds. */
+const EMPTY_OP = Buffer.alloc(0);
 
 /** Meta keys under this prefix belong to replication itself: never replicated, never recovered. */
 export const RESERVED_META_PREFIX = "fedmq.ha.";
@@ -38,6 +42,8 @@ export interface ReplicaLinkStatus {
   readonly bufferedBytes: number;
   /** Snapshot record chunks sent on this link. */
   readonly snapshotChunks: number;
+  /** The link resumed the stream after this position (no snapshot); null: it took a snapshot. */
+  readonly resumedFrom: number | null;
   /** Epoch ms. */
   readonly connectedSince: number;
 }
@@ -87,6 +93,11 @@ export class ReplicatedStore extends StoreLifecycle implements MessageStore {
   private batch: Buffer[] = [];
   private batchFirst = 0;
   private batchScheduled = false;
+  /** The most recent ops (`resumeBacklogBytes`), oldest first from `backlogHead`; `backlogFirst` is the position of that one. */
+  private backlog: Buffer[] = [];
+  private backlogHead = 0;
+  private backlogFirst = 0;
+  private backlogBytes = 0;
   private readonly sessions = new Set<ReplicaSession>();
   private receivers = 0;
   private server: net.Server | null = null;
@@ -255,6 +266,7 @@ export class ReplicatedStore extends StoreLifecycle implements MessageStore {
         lagOps: Math.max(0, this.position - s.acked),
         bufferedBytes: s.bufferedBytes,
         snapshotChunks: s.snapshotChunks,
+        resumedFrom: s.resumedFrom,
         connectedSince: s.connectedSince,
       });
     }
@@ -265,11 +277,18 @@ export class ReplicatedStore extends StoreLifecycle implements MessageStore {
   // -------------------------------------------------------------------------------------------
   // Stream
 
-  /** Queues one op of the stream; ops of one tick leave together. Nothing to do without replicas. */
+  /**
+   * Queues one op of the stream; ops of one tick leave together. Kept in the resume backlog too;
+   * without replicas and without a backlog, nothing to do.
+   */
   private addOp(position: number, encode: () => Buffer): void {
+    const keep = this.opts.resumeBacklogBytes > 0;
+    if (this.receivers === 0 && !keep) return;
+    const op = encode();
+    if (keep) this.remember(position, op);
     if (this.receivers === 0) return;
     if (this.batch.length === 0) this.batchFirst = position;
-    this.batch.push(encode());
+    this.batch.push(op);
     if (!this.batchScheduled) {
       this.batchScheduled = true;
       setImmediate(() => {
@@ -283,19 +302,56 @@ export class ReplicatedStore extends StoreLifecycle implements MessageStore {
     const ops = this.batch;
     if (ops.length === 0) return;
     this.batch = [];
+    const frames = this.opsFrames(this.batchFirst, ops);
+    const last = this.batchFirst + ops.length - 1;
+    const now = Date.now();
+    for (const s of this.sessions) s.deliver(frames, last, now);
+    this.armWatchdog();
+  }
+
+  /** OPS frames of consecutive ops (the first at `first`), each up to `maxBatchBytes`. */
+  private opsFrames(first: number, ops: readonly Buffer[]): Buffer[] {
     const frames: Buffer[] = [];
     let start = 0;
     while (start < ops.length) {
       let end = start;
       let bytes = OPS_FRAME_OVERHEAD;
       while (end < ops.length && (end === start || bytes + ops[end]!.length <= this.opts.maxBatchBytes)) bytes += ops[end++]!.length;
-      frames.push(encodeOps(this.batchFirst + start, ops.slice(start, end)));
+      frames.push(encodeOps(first + start, ops.slice(start, end)));
       start = end;
     }
-    const last = this.batchFirst + ops.length - 1;
-    const now = Date.now();
-    for (const s of this.sessions) s.deliver(frames, last, now);
-    this.armWatchdog();
+    return frames;
+  }
+
+  /** Keeps `op` (at `position`, the next after the backlog's last) in the backlog, dropping the oldest past `resumeBacklogBytes`. */
+  private remember(position: number, op: Buffer): void {
+    const held = this.backlog.length - this.backlogHead;
+    if (held === 0 || position !== this.backlogFirst + held) {
+      // Empty, or (never expected) not the next position: start again from this op.
+      this.backlog = [];
+      this.backlogHead = 0;
+      this.backlogBytes = 0;
+      this.backlogFirst = position;
+    }
+    this.backlog.push(op);
+    this.backlogBytes += op.length;
+    while (this.backlogBytes > this.opts.resumeBacklogBytes && this.backlog.length - this.backlogHead > 1) {
+      this.backlogBytes -= this.backlog[this.backlogHead]!.length;
+      this.backlog[this.backlogHead++] = EMPTY_OP;
+      this.backlogFirst++;
+    }
+    if (this.backlogHead > 1024 && this.backlogHead * 2 > this.backlog.length) {
+      this.backlog = this.backlog.slice(this.backlogHead);
+      this.backlogHead = 0;
+    }
+  }
+
+  /** The ops after `position` up to the last one, if the backlog still holds all of them. */
+  private opsAfter(position: number): Buffer[] | undefined {
+    if (position === this.position) return [];
+    const held = this.backlog.length - this.backlogHead;
+    if (position > this.position || held === 0 || position + 1 < this.backlogFirst || this.backlogFirst + held - 1 !== this.position) return undefined;
+    return this.backlog.slice(this.backlogHead + (position + 1 - this.backlogFirst));
   }
 
   /** Resolves once an in-sync replica acknowledged `position`, or at once when none is in sync. */
@@ -465,9 +521,27 @@ export class ReplicatedStore extends StoreLifecycle implements MessageStore {
       s.close(new VersionMismatchError(`replica ${s.describe()} speaks replication version ${hello.version}, this master ${REPLICATION_VERSION}`));
       return;
     }
-    // Everything up to P goes to the replicas streaming now; this one gets the state at P.
+    // Everything up to P goes to the replicas streaming now; this one gets the state at P, or
+    // the ops after where its store stands.
     this.flushBatch();
     const position = this.position;
+    const resume = hello.resume;
+    const missed = resume && resume.runId === this.runId ? this.opsAfter(resume.position) : undefined;
+    if (resume && missed) {
+      const frames = [
+        encodeResume({ runId: this.runId, position: resume.position, epoch: this.opts.epoch, heartbeatMs: this.opts.heartbeatMs }),
+        ...this.opsFrames(resume.position + 1, missed),
+      ];
+      s.resume(resume.position, position, frames);
+      this.receivers++;
+      this.updateState("replica resumed");
+      this.log.info({ replica: s.describe(), from: resume.position, ops: missed.length }, "replication: replica resumes its stream (no snapshot)");
+      return;
+    }
+    if (resume) {
+      const why = resume.runId !== this.runId ? "it followed another master run" : "its position is no longer in the resume backlog (option 'resumeBacklogBytes')";
+      this.log.info({ replica: s.describe(), from: resume.position, position }, `replication: replica cannot resume: ${why}; sending a snapshot`);
+    }
     s.beginSnapshot(position);
     this.receivers++;
     this.updateState("replica connected");

@@ -10,6 +10,9 @@
  *
  * Replica -> master: HELLO (first), ACK (once streaming), ALIVE (heartbeat reply before that). Master -> replica: SNAP_BEGIN, SNAP_RECORDS*,
  * SNAP_META*, SNAP_PRODUCERS*, SNAP_END, then OPS and HEARTBEAT. Either side: ERROR, then close.
+ * A replica that kept the store of an earlier link to the same master run names that run and
+ * the last position in its store in its HELLO; a master that still holds every op after it
+ * answers RESUME instead of a snapshot, then the OPS after that position.
  * Every op of the stream has a position: an OPS frame carries its first position, the others
  * follow by one. An APPEND's record id is its own position.
  *
@@ -38,6 +41,7 @@ export const FrameType = Object.freeze({
   Ack: 9,
   Error: 10,
   Alive: 11,
+  Resume: 12,
 });
 
 const OpKind = Object.freeze({ Append: 1, Remove: 2, Redelivery: 3, Meta: 4 });
@@ -54,8 +58,15 @@ export type ReplicationOp =
   | { readonly kind: "redelivery"; readonly id: number; readonly count: number }
   | { readonly kind: "meta"; readonly key: string; readonly value: Buffer | null };
 
+/** Where a replica's store stands: the master run it follows and the last position in it. */
+export interface ResumePoint {
+  readonly runId: string;
+  readonly position: number;
+}
+
 export type ReplicationFrame =
-  | { readonly type: "hello"; readonly version: number; readonly name: string; readonly epoch: number }
+  | { readonly type: "hello"; readonly version: number; readonly name: string; readonly epoch: number; readonly resume?: ResumePoint }
+  | { readonly type: "resume"; readonly runId: string; readonly position: number; readonly epoch: number; readonly heartbeatMs: number }
   | {
       readonly type: "snap-begin";
       readonly runId: string;
@@ -139,8 +150,16 @@ function frameWriter(type: number, bodyBytes: number): Writer {
 
 const strBytes = (s: string): number => 2 + Buffer.byteLength(s);
 
-export function encodeHello(name: string, epoch: number): Buffer {
-  return frameWriter(FrameType.Hello, 4 + 2 + strBytes(name) + 8).u32(REPLICATION_MAGIC).u16(REPLICATION_VERSION).str(name).num(epoch).done();
+export function encodeHello(name: string, epoch: number, resume?: ResumePoint): Buffer {
+  const runId = resume ? Buffer.from(resume.runId, "hex") : null;
+  const w = frameWriter(FrameType.Hello, 4 + 2 + strBytes(name) + 8 + (runId ? 4 + runId.length + 8 : 0)).u32(REPLICATION_MAGIC).u16(REPLICATION_VERSION).str(name).num(epoch);
+  if (runId) w.bytes(runId).num(resume!.position);
+  return w.done();
+}
+
+export function encodeResume(f: Omit<Extract<ReplicationFrame, { type: "resume" }>, "type">): Buffer {
+  const runId = Buffer.from(f.runId, "hex");
+  return frameWriter(FrameType.Resume, 4 + runId.length + 8 * 3).bytes(runId).num(f.position).num(f.epoch).num(f.heartbeatMs).done();
 }
 
 export function encodeSnapBegin(f: Omit<Extract<ReplicationFrame, { type: "snap-begin" }>, "type">): Buffer {
@@ -293,6 +312,9 @@ class Reader {
     }
     return n;
   }
+  atEnd(): boolean {
+    return this.off === this.buf.length;
+  }
   end(): void {
     if (this.off !== this.buf.length) {
       throw new MalformedFrameError(`${this.what} frame has ${this.buf.length - this.off} trailing bytes`);
@@ -332,9 +354,16 @@ export function decodeFrame(frame: Buffer): ReplicationFrame {
     case FrameType.Hello: {
       const magic = r.u32();
       if (magic !== REPLICATION_MAGIC) throw new MalformedFrameError(`hello frame has magic 0x${magic.toString(16)}, not a fedmq replica`);
-      out = { type: "hello", version: r.u16(), name: r.str(), epoch: r.num("epoch") };
+      const version = r.u16();
+      const name = r.str();
+      const epoch = r.num("epoch");
+      // The resume point is optional: present when bytes follow the epoch.
+      out = r.atEnd() ? { type: "hello", version, name, epoch } : { type: "hello", version, name, epoch, resume: { runId: r.bytes().toString("hex"), position: r.num("position") } };
       break;
     }
+    case FrameType.Resume:
+      out = { type: "resume", runId: r.bytes().toString("hex"), position: r.num("position"), epoch: r.num("epoch"), heartbeatMs: r.num("heartbeatMs") };
+      break;
     case FrameType.SnapBegin:
       out = {
         type: "snap-begin",

@@ -56,6 +56,13 @@ export interface ReplicatedStoreOptions {
   /** Producers kept in the replicated high-water map (LRU past this). @default 100_000 */
   readonly maxProducers?: number;
   /**
+   * The most recent ops kept, bytes, so that a replica whose link dropped resumes its stream
+   * where its store stands instead of taking a new snapshot. A replica that fell further behind
+   * (or that follows another master run) gets a snapshot. 0: every reconnect takes a snapshot.
+   * @default 16_777_216 (16 MiB)
+   */
+  readonly resumeBacklogBytes?: number;
+  /**
    * The master's fencing token (lease epoch), sent to replicas; a replica that already follows
    * a higher epoch refuses this master. 0 = unknown.
    * @default 0
@@ -92,6 +99,7 @@ export const DEFAULT_REPLICATED_STORE_OPTIONS: Readonly<Required<Omit<Replicated
   maxFrameBytes: 64 * 1024 * 1024,
   maxReplicaBufferBytes: 256 * 1024 * 1024,
   maxProducers: 100_000,
+  resumeBacklogBytes: 16 * 1024 * 1024,
   epoch: 0,
   beforeDegradedReceipt: null,
   onInSync: null,
@@ -182,6 +190,7 @@ export function resolveReplicatedStoreOptions(opts: ReplicatedStoreOptions): Res
   checkInteger(ReplicationOptionError, "maxFrameBytes", rec.maxFrameBytes, 1024, 2 ** 32 - 1);
   checkInteger(ReplicationOptionError, "maxReplicaBufferBytes", rec.maxReplicaBufferBytes, 1, Number.MAX_SAFE_INTEGER);
   checkInteger(ReplicationOptionError, "maxProducers", rec.maxProducers, 1, 100_000_000);
+  checkInteger(ReplicationOptionError, "resumeBacklogBytes", rec.resumeBacklogBytes, 0, Number.MAX_SAFE_INTEGER);
   checkInteger(ReplicationOptionError, "epoch", rec.epoch, 0, Number.MAX_SAFE_INTEGER);
   if (o.replicaIdleTimeoutMs <= o.heartbeatMs) {
     throw new ReplicationOptionError(
