@@ -51,6 +51,9 @@ export interface HaMemberStatus {
 export interface HaReplicationStatus {
   state?: string;
   caughtUp?: boolean;
+  /** Slave: snapshots completed, and links that resumed the stream without one. */
+  snapshots?: number;
+  resumes?: number;
 }
 
 /** One `fedmq node --topology FILE --name X` process of an HA group. */

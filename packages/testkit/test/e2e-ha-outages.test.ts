@@ -127,3 +127,29 @@ test("replicated mode: a slave frozen while the master receipts without it is ne
   expect(next).toBe(master);
   await expectExactlyOnce(load, 1200);
 }, 180_000);
+
+test("replicated mode: a slave frozen until the master dropped its link resumes the stream when it wakes (no second snapshot), then takes over with every receipted message", async () => {
+  const dir = await tempDir("fedmq-ha-repl-resume-");
+  redis = await startRedis({ appendonly: true, args: ["--appendfsync", "always"] });
+  const group = await HaGroup.create({ mode: "replicated", dir, redisUrl: `redis://127.0.0.1:${redis.port}/0` });
+  await group.startAll();
+  const master = await group.waitForMaster();
+  const slave = await group.waitInSync(master);
+
+  const load = await startLoad(dir, group.failoverUrl(), 2, 600);
+  await waitFor(() => load.receipted() >= 100, { timeoutMs: 60_000, what: "100 receipts" });
+  const atFreeze = load.receipted();
+  slave.proc.sigstop();
+  // Silent past the master's idle timeout (5 s): the master closes the link and goes on alone.
+  await waitFor(async () => (await master.replication())?.state === "no-replica", { timeoutMs: 30_000, what: "the master to drop the frozen slave" });
+  // Writes the slave missed: they reach it in the resumed stream.
+  await waitFor(() => load.receipted() >= atFreeze + 100, { timeoutMs: 60_000, what: "receipts without the slave" });
+  slave.proc.sigcont();
+  await group.waitInSync(master);
+  expect(await slave.replication()).toMatchObject({ snapshots: 1, resumes: 1 });
+
+  await master.proc.kill9();
+  const next = await group.waitForMaster({ not: master, timeoutMs: 20_000 });
+  expect(next).toBe(slave);
+  await expectExactlyOnce(load, 1200);
+}, 180_000);
