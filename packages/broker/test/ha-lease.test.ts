@@ -402,6 +402,8 @@ describe("RedisLease", () => {
       await own.restart();
       expect(await waitFor(() => b.renew(), { what: "b's renew after the restart" })).toBe(true);
       await b.release();
+      // a's own connection reconnects on its own schedule: a command before that times out.
+      await waitFor(() => a.current().then(() => true, () => false), { what: "a's connection back after the restart" });
       expect(await a.tryAcquire({})).toBe(3);
     } finally {
       await own.close();

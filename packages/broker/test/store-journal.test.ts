@@ -91,7 +91,8 @@ describe("JournalStore persistence", () => {
     });
     try {
       const logger = captureLogger();
-      const { store } = await openStore({ logger });
+      // No preallocation: its fill's datasync calls would meet the spies too.
+      const { store } = await openStore({ logger, preallocate: false });
       let n = 0;
       /** One synced append; says which way its fsync went. */
       const append = async (): Promise<"blocking" | "pool"> => {
