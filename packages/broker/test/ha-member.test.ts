@@ -1,6 +1,7 @@
 /**
  * `startHaMember` builds a member's store from its node options: the options that tune the
- * journal (here `pacedSyncMs`) reach the master's journal in every HA mode that keeps one.
+ * journal (here `pacedSyncMs`) reach the master's journal in every HA mode that keeps one, and
+ * the replicated mode's own (`resumeBacklogBytes`) reach its replicated store.
  */
 import { removeTempDirs, startRedis, tempDir, waitFor } from "@fedmq/testkit";
 import { startHaMember } from "../src/ha/ha-member";
@@ -41,10 +42,11 @@ describe("startHaMember: the node's pacedSyncMs reaches the master's journal", (
     const dataDir = await tempDir("fedmq-ha-member-");
     const ha = await startHaMember({
       node: { id: "m1", listen: ["tcp://127.0.0.1:0"], dataDir, pacedSyncMs: 23 },
-      ha: { group: "g", mode: "replicated", replicaListen: "tcp://127.0.0.1:0", election: redis.url, sync: "local" },
+      ha: { group: "g", mode: "replicated", replicaListen: "tcp://127.0.0.1:0", election: redis.url, sync: "local", resumeBacklogBytes: 65_536 },
     });
     const store = await masterStore(ha);
     expect(store).toBeInstanceOf(ReplicatedStore);
+    expect((store as ReplicatedStore).replicationStatus().resume).toEqual({ fromPosition: 0, bytes: 0, limitBytes: 65_536 });
     const local = (store as ReplicatedStore).localStore;
     expect(local).toBeInstanceOf(JournalStore);
     expect((local as JournalStore).options.pacedSyncMs).toBe(23);

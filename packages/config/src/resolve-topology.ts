@@ -62,6 +62,7 @@ function resolveHa(ha: HaInput, baseDir: string): HaSpec {
         replicaListen: ha.replicaListen,
         election: ha.election,
         sync: ha.sync ?? DEFAULT_HA_OPTIONS.sync,
+        ...(ha.resumeBacklogBytes === undefined ? {} : { resumeBacklogBytes: ha.resumeBacklogBytes }),
       };
   }
 }

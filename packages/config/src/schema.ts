@@ -70,6 +70,8 @@ export const ReplicatedHaInputSchema = z.strictObject({
   replicaListen: ListenUrl,
   election: RedisUrl,
   sync: z.enum(REPLICATION_SYNC_MODES).optional(),
+  /** Bytes of recent writes the master keeps so that a returning slave resumes without a snapshot (0: none). */
+  resumeBacklogBytes: z.number().int().min(0).optional(),
   lease: LeaseInputSchema.optional(),
 });
 

@@ -37,6 +37,8 @@ export interface ReplicatedHaSpec extends HaBase {
   readonly election: string;
   /** When a receipt is sent; see {@link ReplicationSync}. */
   readonly sync: ReplicationSync;
+  /** The master's resume backlog, bytes; absent: the broker's default (16 MiB). */
+  readonly resumeBacklogBytes?: number;
 }
 
 /** HA membership of a node, by `mode`. */

@@ -161,6 +161,7 @@ describe("resolved topology", () => {
         "  eu-1a: { site: eu-west, listen: tcp://127.0.0.1:61616, ha: { group: eu-1, mode: shared-file, dir: ./.fedmq/eu-1, lease: { ttlMs: 5000, renewMs: 1000 } } }",
         "  us-1a: { site: us-east, listen: tcp://127.0.0.1:61626, ha: { group: us-1, mode: redis, redis: redis://127.0.0.1:6379/0 } }",
         "  ap-1a: { site: ap-south, listen: tcp://127.0.0.1:61636, ha: { group: ap-1, mode: replicated, replicaListen: tcp://127.0.0.1:61639, election: redis://127.0.0.1:6379/0 } }",
+        "  ap-1b: { site: ap-south, listen: tcp://127.0.0.1:61646, ha: { group: ap-1, mode: replicated, replicaListen: tcp://127.0.0.1:61649, election: redis://127.0.0.1:6379/0, resumeBacklogBytes: 0 } }",
       ),
       "/srv/ha.yaml",
     );
@@ -175,6 +176,8 @@ describe("resolved topology", () => {
       election: "redis://127.0.0.1:6379/0",
       sync: "replica",
     });
+    // resumeBacklogBytes only where given (absent: the broker's default).
+    expect(t.nodes["ap-1b"]?.ha).toMatchObject({ mode: "replicated", resumeBacklogBytes: 0 });
     expect(t.connectors).toEqual([]);
   });
 

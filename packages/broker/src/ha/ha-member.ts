@@ -14,7 +14,14 @@ import type { LeaseTiming } from "./lease";
 export type HaSettings =
   | { readonly group: string; readonly mode: "shared-file"; readonly dir: string }
   | { readonly group: string; readonly mode: "redis"; readonly redis: string }
-  | { readonly group: string; readonly mode: "replicated"; readonly replicaListen: string; readonly election: string; readonly sync?: "replica" | "local" };
+  | {
+      readonly group: string;
+      readonly mode: "replicated";
+      readonly replicaListen: string;
+      readonly election: string;
+      readonly sync?: "replica" | "local";
+      readonly resumeBacklogBytes?: number;
+    };
 
 export interface HaMemberOptions {
   node: HaNodeOptions["node"];
@@ -61,7 +68,9 @@ export async function startHaMember(opts: HaMemberOptions): Promise<HaNode> {
     case "replicated": {
       if (!opts.node.dataDir) throw new InvalidArgumentError(`ha member '${member}' (mode replicated) needs a data directory for its own copy of the store`);
       lease = new RedisLease({ redis: ha.election, group: ha.group, member, timing: opts.timing, logger: log });
-      strategy = replicatedStrategy({ member, dataDir: opts.node.dataDir, replicaListen: ha.replicaListen, sync: ha.sync ?? "replica", lease, listen: opts.node.listen ?? [], pacedSyncMs: opts.node.pacedSyncMs, logger: log });
+      strategy = replicatedStrategy({ member, dataDir: opts.node.dataDir, replicaListen: ha.replicaListen, sync: ha.sync ?? "replica", lease, listen: opts.node.listen ?? [], pacedSyncMs: opts.node.pacedSyncMs,
+        resumeBacklogBytes: ha.resumeBacklogBytes, logger: log,
+      });
       break;
     }
   }

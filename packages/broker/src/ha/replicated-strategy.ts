@@ -25,6 +25,8 @@ export interface ReplicatedStrategyOptions {
   listen: readonly string[];
   /** The node's `pacedSyncMs`, for the master's journal (default: the journal's). */
   pacedSyncMs?: number;
+  /** The master's resume backlog, bytes (default: the replicated store's). */
+  resumeBacklogBytes?: number;
   logger: Logger;
 }
 
@@ -128,7 +130,7 @@ export function replicatedStrategy(o: ReplicatedStrategyOptions): HaStrategy {
       await fsp.writeFile(lastTermFile, `${token}\n`);
       const local = new JournalStore({ dir: storeDir, fence, logger: o.logger, pacedSyncMs: o.pacedSyncMs });
       store = new ReplicatedStore({
-        store: local, listen: o.replicaListen, sync: o.sync, epoch: token, logger: o.logger,
+        store: local, listen: o.replicaListen, sync: o.sync, epoch: token, logger: o.logger, resumeBacklogBytes: o.resumeBacklogBytes,
         beforeDegradedReceipt: () => o.lease.markDegraded(token, true).catch((err: unknown) => {
           throw new StoreUnavailableError(`cannot record in the election backend that replication is degraded: ${(err as Error).message}`, { cause: err });
         }),

@@ -62,6 +62,11 @@ export interface MasterReplicationStatus {
   readonly position: number;
   /** The replication listener, `tcp://host:port`. */
   readonly url: string | undefined;
+  /**
+   * The resume backlog: a replica whose store stands at `fromPosition` or later (in this master
+   * run) resumes its stream when it reconnects; one further behind takes a snapshot.
+   */
+  readonly resume: { readonly fromPosition: number; readonly bytes: number; readonly limitBytes: number };
 }
 
 interface Waiter {
@@ -271,7 +276,9 @@ export class ReplicatedStore extends StoreLifecycle implements MessageStore {
       });
     }
     const state = this.replState === "in-sync" && this.clearingMark ? "degraded" : this.replState;
-    return { role: "master", sync: this.opts.sync, state, replicas, position: this.position, url: this.url };
+    const held = this.backlog.length - this.backlogHead;
+    const resume = { fromPosition: held > 0 ? this.backlogFirst - 1 : this.position, bytes: this.backlogBytes, limitBytes: this.opts.resumeBacklogBytes };
+    return { role: "master", sync: this.opts.sync, state, replicas, position: this.position, url: this.url, resume };
   }
 
   // -------------------------------------------------------------------------------------------
