@@ -8,7 +8,7 @@
  *   master is then killed it takes over with every receipted message.
  */
 import path from "node:path";
-import { HaGroup, killAllManaged, removeTempDirs, spawnManaged, startRedis, tempDir, waitFor, CLI_MAIN, type ManagedProcess, type RedisServer } from "../src";
+import { HaGroup, killAllManaged, removeTempDirs, spawnManaged, startRedis, tempDir, waitFor, CLI_MAIN, type HaMemberProcess, type ManagedProcess, type RedisServer } from "../src";
 import { deliveryAudit, recordedIds } from "./helpers/id-records";
 
 afterAll(async () => {
@@ -35,6 +35,17 @@ async function startLoad(dir: string, url: string, producers: number, perProduce
 }
 
 /** Producers finish; every receipted id is delivered exactly once. */
+/** A replicated pair on its own redis-server (AOF, fsync always), its slave in sync. */
+async function replicatedPair(prefix: string): Promise<{ dir: string; group: HaGroup; master: HaMemberProcess; slave: HaMemberProcess }> {
+  const dir = await tempDir(prefix);
+  redis = await startRedis({ appendonly: true, args: ["--appendfsync", "always"] });
+  const group = await HaGroup.create({ mode: "replicated", dir, redisUrl: `redis://127.0.0.1:${redis.port}/0` });
+  await group.startAll();
+  const master = await group.waitForMaster();
+  const slave = await group.waitInSync(master);
+  return { dir, group, master, slave };
+}
+
 async function expectExactlyOnce(load: Load, total: number): Promise<void> {
   const exits = await Promise.all(load.producers.map((p) => p.exited));
   expect(exits.map((e) => e.code)).toEqual(load.producers.map(() => 0));
@@ -76,12 +87,7 @@ test("redis mode: Redis killed under load and restarted — the master fences it
 }, 180_000);
 
 test("replicated mode: the slave's link cut under load — master reports it and keeps going; the returned slave catches up and takes over with everything", async () => {
-  const dir = await tempDir("fedmq-ha-repl-cut-");
-  redis = await startRedis({ appendonly: true, args: ["--appendfsync", "always"] });
-  const group = await HaGroup.create({ mode: "replicated", dir, redisUrl: `redis://127.0.0.1:${redis.port}/0` });
-  await group.startAll();
-  const master = await group.waitForMaster();
-  const slave = await group.waitInSync(master);
+  const { dir, group, master, slave } = await replicatedPair("fedmq-ha-repl-cut-");
 
   const load = await startLoad(dir, group.failoverUrl(), 2, 800);
   await waitFor(() => load.receipted() >= 200, { timeoutMs: 60_000, what: "200 receipts" });
@@ -99,12 +105,7 @@ test("replicated mode: the slave's link cut under load — master reports it and
 }, 180_000);
 
 test("replicated mode: a slave frozen while the master receipts without it is never elected with its stale copy", async () => {
-  const dir = await tempDir("fedmq-ha-repl-stale-");
-  redis = await startRedis({ appendonly: true, args: ["--appendfsync", "always"] });
-  const group = await HaGroup.create({ mode: "replicated", dir, redisUrl: `redis://127.0.0.1:${redis.port}/0` });
-  await group.startAll();
-  const master = await group.waitForMaster();
-  const slave = await group.waitInSync(master);
+  const { dir, group, master, slave } = await replicatedPair("fedmq-ha-repl-stale-");
 
   const load = await startLoad(dir, group.failoverUrl(), 2, 600);
   await waitFor(() => load.receipted() >= 100, { timeoutMs: 60_000, what: "100 receipts" });
@@ -129,12 +130,7 @@ test("replicated mode: a slave frozen while the master receipts without it is ne
 }, 180_000);
 
 test("replicated mode: a slave frozen until the master dropped its link resumes the stream when it wakes (no second snapshot), then takes over with every receipted message", async () => {
-  const dir = await tempDir("fedmq-ha-repl-resume-");
-  redis = await startRedis({ appendonly: true, args: ["--appendfsync", "always"] });
-  const group = await HaGroup.create({ mode: "replicated", dir, redisUrl: `redis://127.0.0.1:${redis.port}/0` });
-  await group.startAll();
-  const master = await group.waitForMaster();
-  const slave = await group.waitInSync(master);
+  const { dir, group, master, slave } = await replicatedPair("fedmq-ha-repl-resume-");
 
   const load = await startLoad(dir, group.failoverUrl(), 2, 600);
   await waitFor(() => load.receipted() >= 100, { timeoutMs: 60_000, what: "100 receipts" });

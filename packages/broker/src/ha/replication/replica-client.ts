@@ -351,14 +351,7 @@ export class ReplicaClient {
         return;
       case "snap-begin": {
         expect("connecting");
-        if (frame.epoch > 0 && frame.epoch < this.epoch) {
-          throw new ReplicationFencedError(`master ${link.url} has epoch ${frame.epoch}, older than the epoch ${this.epoch} this replica follows`);
-        }
-        if (frame.epoch > this.epoch) this.epoch = frame.epoch;
-        link.phase = "snapshot";
-        link.snapshotPosition = frame.position;
-        link.received = frame.position;
-        link.masterPosition = Math.max(link.masterPosition, frame.position);
+        this.startFrom(link, frame.epoch, frame.position, "snapshot");
         link.marker = { epoch: this.epoch, runId: frame.runId, position: frame.position, master: link.url };
         this.caughtUpAt = null;
         this.log.info({ master: link.url, position: frame.position, records: frame.records }, "replica: receiving snapshot");
@@ -371,14 +364,7 @@ export class ReplicaClient {
         if (!slot?.store || link.resumeFrom === null || frame.runId !== slot.runId || frame.position !== link.resumeFrom) {
           throw new ReplicationProtocolError(`master ${link.url} resumed the stream after position ${frame.position} of run ${frame.runId}, which this replica did not ask for`);
         }
-        if (frame.epoch > 0 && frame.epoch < this.epoch) {
-          throw new ReplicationFencedError(`master ${link.url} has epoch ${frame.epoch}, older than the epoch ${this.epoch} this replica follows`);
-        }
-        if (frame.epoch > this.epoch) this.epoch = frame.epoch;
-        link.phase = "stream";
-        link.snapshotPosition = frame.position;
-        link.received = frame.position;
-        link.masterPosition = Math.max(link.masterPosition, frame.position);
+        this.startFrom(link, frame.epoch, frame.position, "stream");
         this.enqueue(link, bytes, "healthy", () => this.resumeStream(link, slot));
         return;
       }
@@ -429,6 +415,21 @@ export class ReplicaClient {
       default:
         throw new ReplicationProtocolError(`master ${link.url} sent a '${frame.type}' frame, which only a replica sends`);
     }
+  }
+
+  /**
+   * The master's answer to the HELLO (a snapshot, or the resumed stream) starts at `position`:
+   * refused if the master's epoch is older than the one this replica follows.
+   */
+  private startFrom(link: Link, epoch: number, position: number, phase: "snapshot" | "stream"): void {
+    if (epoch > 0 && epoch < this.epoch) {
+      throw new ReplicationFencedError(`master ${link.url} has epoch ${epoch}, older than the epoch ${this.epoch} this replica follows`);
+    }
+    if (epoch > this.epoch) this.epoch = epoch;
+    link.phase = phase;
+    link.snapshotPosition = position;
+    link.received = position;
+    link.masterPosition = Math.max(link.masterPosition, position);
   }
 
   /**
