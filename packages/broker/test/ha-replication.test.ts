@@ -404,8 +404,10 @@ describe("ReplicatedStore + ReplicaClient", () => {
     await waitFor(() => replica.status().appliedPosition === master.replicationStatus().position, { what: "replica to apply the first write" });
     await proxy.cut();
     await waitFor(() => master.replicationStatus().state === "no-replica", { what: "master to see the link gone" });
-    // 40 KiB of appends while cut: more than the 16 KiB backlog keeps.
+    // 40 KiB of appends while cut: more than the 16 KiB backlog keeps. Once the replica's
+    // position is gone from it, the master keeps nothing more until a replica connects.
     for (let i = 0; i < 40; i++) await add();
+    expect(master.replicationStatus().resume).toMatchObject({ fromPosition: master.replicationStatus().position, bytes: 0 });
     await proxy.heal();
     await waitFor(() => replica.status().caughtUp && replica.status().appliedPosition === master.replicationStatus().position, { what: "replica to catch up" });
     expect(master.replicationStatus().replicas.map((r) => r.resumedFrom)).toEqual([null]);
@@ -470,6 +472,8 @@ describe("ReplicatedStore + ReplicaClient", () => {
     const master = await startMaster();
     for (let i = 1; i <= 5; i++) await master.append(meta(i), payloadFor(i, 64), { sync: false });
     await master.flush();
+    // No replica yet: nothing kept (nobody could resume), only the position.
+    expect(master.replicationStatus().resume).toEqual({ fromPosition: 5, bytes: 0, limitBytes: 16 * 1024 * 1024 });
     const first = await RawPeer.connect(master.replicationUrl!);
     cleanups.push(() => first.close());
     first.socket.write(encodeHello("raw-1", 0));

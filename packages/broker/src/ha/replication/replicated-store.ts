@@ -103,6 +103,12 @@ export class ReplicatedStore extends StoreLifecycle implements MessageStore {
   private backlogHead = 0;
   private backlogFirst = 0;
   private backlogBytes = 0;
+  /**
+   * With no replica connected: the lowest position acknowledged by a replica whose link closed,
+   * the oldest point one may come back to resume from (null: none can). The backlog is kept
+   * only while a replica is connected or one could still resume.
+   */
+  private resumeFloor: number | null = null;
   private readonly sessions = new Set<ReplicaSession>();
   private receivers = 0;
   private server: net.Server | null = null;
@@ -289,7 +295,7 @@ export class ReplicatedStore extends StoreLifecycle implements MessageStore {
    * without replicas and without a backlog, nothing to do.
    */
   private addOp(position: number, encode: () => Buffer): void {
-    const keep = this.opts.resumeBacklogBytes > 0;
+    const keep = this.opts.resumeBacklogBytes > 0 && (this.receivers > 0 || this.resumeFloor !== null);
     if (this.receivers === 0 && !keep) return;
     const op = encode();
     if (keep) this.remember(position, op);
@@ -346,6 +352,14 @@ export class ReplicatedStore extends StoreLifecycle implements MessageStore {
       this.backlogBytes -= this.backlog[this.backlogHead]!.length;
       this.backlog[this.backlogHead++] = EMPTY_OP;
       this.backlogFirst++;
+    }
+    if (this.receivers === 0 && this.resumeFloor !== null && this.backlogFirst - 1 > this.resumeFloor) {
+      // Every replica that left is now too far behind to resume: keep nothing until one connects.
+      this.resumeFloor = null;
+      this.backlog = [];
+      this.backlogHead = 0;
+      this.backlogBytes = 0;
+      return;
     }
     if (this.backlogHead > 1024 && this.backlogHead * 2 > this.backlog.length) {
       this.backlog = this.backlog.slice(this.backlogHead);
@@ -584,6 +598,8 @@ export class ReplicatedStore extends StoreLifecycle implements MessageStore {
   private onClosed(s: ReplicaSession, err: Error | undefined): void {
     if (!this.sessions.delete(s)) return;
     this.receivers = this.countReceivers();
+    // A replica that had its stream may come back and resume from what it acknowledged.
+    if (s.acked > 0) this.resumeFloor = Math.min(this.resumeFloor ?? s.acked, s.acked);
     // Closing: every link goes, that is no degradation to report.
     if (this.state !== "open") return;
     if (err) this.log.warn({ replica: s.describe(), err }, "replication: link closed with an error");

@@ -59,7 +59,8 @@ export interface ReplicatedStoreOptions {
    * The most recent ops kept, bytes, so that a replica whose link dropped resumes its stream
    * where its store stands instead of taking a new snapshot. A replica that fell further behind
    * (or that follows another master run) gets a snapshot. 0: none kept (a replica resumes only
-   * if nothing was written since its link dropped).
+   * if nothing was written since its link dropped). Kept only while a replica is connected, or
+   * one whose link dropped could still resume: a master that never had one encodes nothing.
    * @default 16_777_216 (16 MiB)
    */
   readonly resumeBacklogBytes?: number;
