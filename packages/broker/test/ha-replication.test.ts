@@ -75,6 +75,37 @@ interface Expected {
   ref: StoreRef;
 }
 
+/** A master and a replica linked through a proxy the test can cut, in sync. */
+async function pairThroughProxy(over: Partial<ReplicatedStoreOptions> = {}): Promise<{ master: ReplicatedStore; proxy: LinkProxy; replica: ReplicaClient }> {
+  const master = await startMaster(over);
+  const proxy = await proxyTo(master.replicationUrl!);
+  const replica = await startReplica(proxy.url);
+  await inSync(master);
+  return { master, proxy, replica };
+}
+
+/**
+ * Appends to `master`, recording what the promoted store must hold: producer sequence = 1, 2, …
+ * (`seq` is the last), destination `queue://q<seq % queues>` when `queues` is given, a sync
+ * append every other message when `everyOtherSync`.
+ */
+function recorder(master: ReplicatedStore, o: { size: number; queues?: number; everyOtherSync: boolean }) {
+  const expected = new Map<string, Expected>();
+  const w = {
+    expected,
+    seq: 0,
+    async add(producerId = "ID:producer-1"): Promise<Expected> {
+      const n = ++w.seq;
+      const m = meta(n, o.queues === undefined ? { producerId } : { producerId, destination: `queue://q${n % o.queues}` });
+      const payload = payloadFor(n, o.size);
+      const e: Expected = { meta: m, redelivery: 0, payload, ref: await master.append(m, payload, { sync: o.everyOtherSync && n % 2 === 0 }) };
+      expected.set(key(m), e);
+      return e;
+    },
+  };
+  return w;
+}
+
 const fsList = async (dir: string): Promise<string[]> => (await fsp.readdir(dir)).sort();
 const fsMkdir = (dir: string): Promise<unknown> => fsp.mkdir(dir, { recursive: true });
 
@@ -260,20 +291,9 @@ describe("ReplicatedStore + ReplicaClient", () => {
 
   test("a replica that reconnects catches up by snapshot while writes go on during the snapshot", async () => {
     // No resume backlog: the reconnect takes a snapshot (resuming is tested below).
-    const master = await startMaster({ snapshotChunkBytes: 32 * 1024, resumeBacklogBytes: 0 });
-    const proxy = await proxyTo(master.replicationUrl!);
-    const replica = await startReplica(proxy.url);
-    await inSync(master);
-
-    const expected = new Map<string, Expected>();
-    let seq = 0;
-    const add = async (producerId = "ID:producer-1"): Promise<Expected> => {
-      const m = meta(++seq, { producerId, destination: `queue://q${seq % 4}` });
-      const payload = payloadFor(seq, 1024);
-      const e: Expected = { meta: m, redelivery: 0, payload, ref: await master.append(m, payload, { sync: seq % 2 === 0 }) };
-      expected.set(key(m), e);
-      return e;
-    };
+    const { master, proxy, replica } = await pairThroughProxy({ snapshotChunkBytes: 32 * 1024, resumeBacklogBytes: 0 });
+    const w = recorder(master, { size: 1024, queues: 4, everyOtherSync: true });
+    const { expected, add } = w;
     // A producer whose messages are all gone by the snapshot: only its high-water mark remains.
     for (let i = 0; i < 5; i++) {
       const e = await add("ID:gone");
@@ -328,24 +348,14 @@ describe("ReplicatedStore + ReplicaClient", () => {
     await master.flush();
     await waitFor(() => replica.status().appliedPosition === master.replicationStatus().position, { what: "replica to apply everything" });
     const dir = await replica.promote();
-    await expectStore(dir, expected, { "dsub://c/keep": "k", "dsub://c/late": lateValue }, { "ID:gone": 5, "ID:producer-1": seq });
+    await expectStore(dir, expected, { "dsub://c/keep": "k", "dsub://c/late": lateValue }, { "ID:gone": 5, "ID:producer-1": w.seq });
   });
 
   test("a replica whose link dropped resumes the stream where its store stands: no snapshot, the promoted store is exact", async () => {
-    const master = await startMaster();
-    const proxy = await proxyTo(master.replicationUrl!);
-    const replica = await startReplica(proxy.url);
-    await inSync(master);
-
-    const expected = new Map<string, Expected>();
-    let seq = 0;
-    const add = async (): Promise<Expected> => {
-      const m = meta(++seq, { destination: `queue://q${seq % 3}` });
-      const payload = payloadFor(seq, 512);
-      const e: Expected = { meta: m, redelivery: 0, payload, ref: await master.append(m, payload, { sync: seq % 2 === 0 }) };
-      expected.set(key(m), e);
-      return e;
-    };
+    const { master, proxy, replica } = await pairThroughProxy();
+    const w = recorder(master, { size: 512, queues: 3, everyOtherSync: true });
+    const { expected } = w;
+    const add = (): Promise<Expected> => w.add();
     // Before the cut: appends, removes, a redelivery count, meta; all acknowledged.
     const before = await Promise.all(Array.from({ length: 40 }, () => add()));
     for (const e of before.slice(0, 10)) {
@@ -384,21 +394,14 @@ describe("ReplicatedStore + ReplicaClient", () => {
     await master.flush();
     await waitFor(() => replica.status().appliedPosition === master.replicationStatus().position, { what: "replica to apply the writes after the resume" });
     const dir = await replica.promote();
-    await expectStore(dir, expected, { "dsub://c/a": "2", "dsub://c/b": "3" }, { "ID:producer-1": seq });
+    await expectStore(dir, expected, { "dsub://c/a": "2", "dsub://c/b": "3" }, { "ID:producer-1": w.seq });
   });
 
   test("a replica that fell further behind than the resume backlog takes a snapshot instead", async () => {
-    const master = await startMaster({ resumeBacklogBytes: 16 * 1024 });
-    const proxy = await proxyTo(master.replicationUrl!);
-    const replica = await startReplica(proxy.url);
-    await inSync(master);
-    const expected = new Map<string, Expected>();
-    let seq = 0;
-    const add = async (): Promise<void> => {
-      const m = meta(++seq);
-      const payload = payloadFor(seq, 1024);
-      expected.set(key(m), { meta: m, redelivery: 0, payload, ref: await master.append(m, payload, { sync: false }) });
-    };
+    const { master, proxy, replica } = await pairThroughProxy({ resumeBacklogBytes: 16 * 1024 });
+    const w = recorder(master, { size: 1024, everyOtherSync: false });
+    const { expected } = w;
+    const add = (): Promise<Expected> => w.add();
     await add();
     await master.flush();
     await waitFor(() => replica.status().appliedPosition === master.replicationStatus().position, { what: "replica to apply the first write" });
@@ -413,7 +416,7 @@ describe("ReplicatedStore + ReplicaClient", () => {
     expect(master.replicationStatus().replicas.map((r) => r.resumedFrom)).toEqual([null]);
     expect(replica.status()).toMatchObject({ snapshots: 2, resumes: 0 });
     const dir = await replica.promote();
-    await expectStore(dir, expected, {}, { "ID:producer-1": seq });
+    await expectStore(dir, expected, {}, { "ID:producer-1": w.seq });
   });
 
   test("a replica joining a store of 10,000 messages gets it in chunks, with backpressure; a real replica then copies all of it", async () => {

@@ -116,10 +116,10 @@ export class HaGroup {
       const listen = `tcp://127.0.0.1:${ports[i * 3]}`;
       const admin = `http://127.0.0.1:${ports[i * 3 + 1]}`;
       let ha: string;
-      if (opts.mode === "shared-file") ha = `{ group: ${group}, mode: shared-file, dir: ${JSON.stringify(path.join(opts.dir, "shared"))} }`;
-      else if (opts.mode === "redis") ha = `{ group: ${group}, mode: redis, redis: ${JSON.stringify(opts.redisUrl)} }`;
-      else ha = `{ group: ${group}, mode: replicated, replicaListen: tcp://127.0.0.1:${ports[i * 3 + 2]}, election: ${JSON.stringify(opts.redisUrl)}, sync: ${opts.sync ?? "replica"} }`;
-      if (opts.lease) ha = `${ha.slice(0, -2)}, lease: ${opts.lease} }`;
+      if (opts.mode === "shared-file") ha = `mode: shared-file, dir: ${JSON.stringify(path.join(opts.dir, "shared"))}`;
+      else if (opts.mode === "redis") ha = `mode: redis, redis: ${JSON.stringify(opts.redisUrl)}`;
+      else ha = `mode: replicated, replicaListen: tcp://127.0.0.1:${ports[i * 3 + 2]}, election: ${JSON.stringify(opts.redisUrl)}, sync: ${opts.sync ?? "replica"}`;
+      ha = `{ group: ${group}, ${ha}${opts.lease ? `, lease: ${opts.lease}` : ""} }`;
       lines.push(`  ${name}: { site: s1, listen: ${listen}, admin: ${admin}, ha: ${ha} }`);
       members.push(new HaMemberProcess(name, listen, admin, file, opts.env ?? {}));
     }
