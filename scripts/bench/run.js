@@ -6,7 +6,7 @@
  * and an exact-count check on every run (each receipted message received exactly once per
  * receiver group; any mismatch fails the run and the exit code).
  *
- *   node scripts/bench/run.js [--only W1s,W1c,ceiling,W1c-replicated,W2,W1s-latency,W3,W3-amq,W3-ttl3,W4,backlog] [--runs 3] [--scale 1]
+ *   node scripts/bench/run.js [--only W1s,W1c,W1c-mem,ceiling,W1c-replicated,W2,W1s-latency,W3,W3-mem,W3-amq,W3-ttl3,W4,backlog] [--runs 3] [--scale 1]
  *        [--backlog] [--backlog-drain] [--node-prof DIR] [--worker-prof DIR] [--node-args "…"] [--fedmq-args "…"] [--sequential]
  *        [--prefetch 1000] [--w2-mode async|window] [--w2-window 256] [--latency-rate N]
  *        [--data-dir DIR] [--keep-data] [--out bench-results] [--stall-ms 30000] [--store journal|memory]
@@ -57,6 +57,11 @@
  *                `activemq.prefetchSize` = --prefetch, an ACK per MESSAGE. "node" figures are A's;
  *                the table adds B's CPU
  *   W3-ttl3      W1s's clients over a line of 4 nodes (3 bridge hops)
+ *   W1c-mem, W3-mem  (--only) W1c and W3 with every fedmq node on the memory store: no disk
+ *                at all, so an upper bound of what fedmq's code reaches on this machine's CPUs
+ *                whatever a store does (no fsync, no write, nothing to cancel). W3-mem's table adds
+ *                msg/s / the median W1c-mem and / the median W3-amq msg/s (ActiveMQ keeps its
+ *                disk): above those, no store design lifts W3 here
  *   W4           HA failover (ha-failover.js), per mode of --ha-modes: a 2-member group (own
  *                redis-server for redis / replicated), in-process clients through failover:(a,b)
  *                (--w4-reconnect): 2 producers x --w4-window receipted persistent 1 KiB sends in
@@ -95,7 +100,7 @@ const { findActiveMq } = require("./activemq-proc");
 const { runCeiling } = require("./ceiling");
 
 const ROOT = path.resolve(__dirname, "../..");
-const ALL = ["W1s", "W1c", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-amq", "W3-ttl3", "W4", "backlog"];
+const ALL = ["W1s", "W1c", "W1c-mem", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-mem", "W3-amq", "W3-ttl3", "W4", "backlog"];
 /** W3-amq joins the default set where ActiveMQ is installed (see parseArgs). */
 const DEFAULT_SET = ["W1s", "W1c", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-ttl3", "W4"];
 const HA_MODES = ["shared-file", "redis", "replicated"];
@@ -176,17 +181,23 @@ function makeSpecs(o) {
   const w2 = scaled(o, 200_000);
   const bl = scaled(o, 1_000_000);
   const base = { bodySize: KIB, kind: "queue", persistent: true, mode: "receipt" };
+  const W1c = {
+    ...base, name: "W1c", dest: "queue://bench.w1c", count: w1c, warmup: warm(w1c),
+    producers: [{ connections: 4 }, { connections: 4 }], consumers: [{ connections: 4 }, { connections: 4 }],
+    layout: "8 producers = 2 processes x 4 connections (each awaits each receipt); 8 consumers = 2 processes x 4 connections (2 cores)",
+  };
+  const W3 = {
+    ...base, name: "W3", dest: "queue://bench.w3", count: Math.round(w1c / 2), warmup: warm(Math.round(w1c / 2)), line: 2,
+    producers: [{ connections: 4 }, { connections: 4 }], consumers: [{ connections: 4 }, { connections: 4 }],
+    layout: "W1c's clients, producers on node n0, consumers on n1, one bridge n0 -> n1 (persistent, store-and-forward)",
+  };
   return {
     W1s: {
       ...base, name: "W1s", dest: "queue://bench.w1s", count: w1s, warmup: warm(w1s),
       producers: [{ connections: 1 }], consumers: [{ connections: 1 }],
       layout: "1 producer process (1 connection, awaits each receipt), 1 consumer process",
     },
-    W1c: {
-      ...base, name: "W1c", dest: "queue://bench.w1c", count: w1c, warmup: warm(w1c),
-      producers: [{ connections: 4 }, { connections: 4 }], consumers: [{ connections: 4 }, { connections: 4 }],
-      layout: "8 producers = 2 processes x 4 connections (each awaits each receipt); 8 consumers = 2 processes x 4 connections (2 cores)",
-    },
+    W1c,
     "W1c-replicated": {
       ...base, name: "W1c-replicated", dest: "queue://bench.w1c", count: w1c, warmup: warm(w1c), ha: { mode: "replicated", sync: "replica" },
       producers: [{ connections: 4 }, { connections: 4 }], consumers: [{ connections: 4 }, { connections: 4 }],
@@ -201,11 +212,9 @@ function makeSpecs(o) {
       consumers: 2, prefetch: 100, settleMs: 1_000, takeoverTimeoutMs: 30_000, drainQuietMs: 15_000, failoverParams: o.w4Reconnect,
       layout: `per HA mode a 2-member group (own redis-server for redis / replicated), in-process clients through failover:(a,b)?${o.w4Reconnect}: 2 producers x ${o.w4Window} receipted persistent 1 KiB sends in flight${o.w4Rate > 0 ? `, paced to ${o.w4Rate} msg/s` : ""}, 2 consumers (prefetch 100, ack each); ${o.kills} x: standby ready (replicated: caught up) and 1 s of flow, kill -9 of the master, restart it as slave`,
     },
-    W3: {
-      ...base, name: "W3", dest: "queue://bench.w3", count: Math.round(w1c / 2), warmup: warm(Math.round(w1c / 2)), line: 2,
-      producers: [{ connections: 4 }, { connections: 4 }], consumers: [{ connections: 4 }, { connections: 4 }],
-      layout: "W1c's clients, producers on node n0, consumers on n1, one bridge n0 -> n1 (persistent, store-and-forward)",
-    },
+    W3,
+    "W1c-mem": { ...W1c, name: "W1c-mem", store: "memory", layout: "W1c with the node on the memory store (no disk): the bound of W1c on this machine's CPUs" },
+    "W3-mem": { ...W3, name: "W3-mem", store: "memory", layout: "W3 with both nodes on the memory store (no disk): the bound of W3 on this machine's CPUs, whatever a store does" },
     "W3-amq": {
       ...base, name: "W3-amq", dest: "queue://bench.w3", count: Math.round(w1c / 2), warmup: warm(Math.round(w1c / 2)),
       producers: [{ connections: 4 }, { connections: 4 }], consumers: [{ connections: 4 }, { connections: 4 }],
@@ -333,6 +342,9 @@ function rowsFor(name, runs, results) {
   if (name === "W1c" || name === "W3") rows.push(...vsSameRound("ceiling"));
   // ActiveMQ's bridge measured in the same invocation, on the same machine.
   if (name === "W3" && results["W3-amq"]) rows.push(vsMedian("W3-amq", 1));
+  // The no-disk bounds: how far fedmq's code alone goes on these CPUs.
+  if (name === "W3-mem" && results["W1c-mem"]) rows.push(vsMedian("W1c-mem", 2), ...vsSameRound("W1c-mem"));
+  if (name === "W3-mem" && results["W3-amq"]) rows.push(vsMedian("W3-amq", 1));
   if (name === "W1s-latency") {
     for (const k of ["p50", "p99", "max"]) rows.push(m(`e2e ${k} ms`, (r) => r.e2eMs?.[k], 1));
     for (const k of ["p50", "p99", "max"]) rows.push(m(`receipt ${k} ms`, (r) => r.receiptMs?.[k], 2));
@@ -464,7 +476,7 @@ async function main() {
     const attempts = [];
     let rec;
     for (let attempt = 0; ; attempt++) {
-      const r = name === "backlog" ? await runBacklog(ctx, spec, i) : name === "ceiling" ? await runCeiling(ctx, spec, i) : await runOnce(ctx, spec, i);
+      const r = name === "backlog" ? await runBacklog(ctx, spec, i) : name === "ceiling" ? await runCeiling(ctx, spec, i) : await runOnce(spec.store ? { ...ctx, store: spec.store } : ctx, spec, i);
       r.attempt = attempt + 1;
       r.disturbancePct = disturbance(r);
       attempts.push(r);
