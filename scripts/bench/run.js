@@ -60,8 +60,9 @@
  *   W1c-mem, W3-mem  (--only) W1c and W3 with every fedmq node on the memory store: no disk
  *                at all, so an upper bound of what fedmq's code reaches on this machine's CPUs
  *                whatever a store does (no fsync, no write, nothing to cancel). W3-mem's table adds
- *                msg/s / the median W1c-mem and / the median W3-amq msg/s (ActiveMQ keeps its
- *                disk): above those, no store design lifts W3 here
+ *                msg/s / the median W1c-mem (and / the W1c-mem run of the same round) and / the
+ *                median W3-amq msg/s (ActiveMQ keeps its disk): above those, no store design lifts
+ *                W3 here
  *   W4           HA failover (ha-failover.js), per mode of --ha-modes: a 2-member group (own
  *                redis-server for redis / replicated), in-process clients through failover:(a,b)
  *                (--w4-reconnect): 2 producers x --w4-window receipted persistent 1 KiB sends in

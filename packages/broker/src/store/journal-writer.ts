@@ -78,9 +78,8 @@ export const PACED_MAX_BYTES = 128 * 1024;
 export const POOL_AFTER_SLOW_MS = 5_000;
 /**
  * Blocking batches start this many event-loop turns after the first record, not in the same
- * turn: the frames that arrived while the loop ran that turn (other producers' sends; on a
- * bridge's source node, the forward receipts that free a sender) join the batch, and share its
- * fsync. Measured (`npm run bench`, W3 at scale 0.5, 8 alternating pairs of runs, 2-core VM): 1
+ * turn: the frames that arrived while the loop ran that turn (other producers' sends) join the
+ * batch, and share its fsync. Measured (`npm run bench`, W3 at scale 0.5, 8 alternating pairs of runs, 2-core VM): 1
  * extra turn lifted W3 by 9% on average (6 pairs of 8 faster; the sending node went from 3.8 to
  * 4.2 appends per fsync) and left W1c as it was; 2 turns did no better than 1. A turn with
  * nothing to read costs microseconds, an fsync a few hundred.
@@ -134,7 +133,7 @@ export class JournalWriter {
   private gatherTurns = 0;
   private readonly gather = (): void => {
     if (this.gatherTurns-- > 0) setImmediate(this.gather);
-    else void this.loop();
+    else this.startLoop();
   };
 
   constructor(
@@ -213,8 +212,8 @@ export class JournalWriter {
   }
 
   private startNow(): void {
-    // Blocking I/O: first let the I/O callbacks of this turn, and of the next, add their records
-    // to the batch.
+    // Blocking I/O: first let the I/O callbacks of this turn, and of the next GATHER_TURNS, add
+    // their records to the batch.
     if (this.opts.io !== "async") {
       this.gatherTurns = GATHER_TURNS;
       setImmediate(this.gather);
