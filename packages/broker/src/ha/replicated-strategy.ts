@@ -36,6 +36,46 @@ export interface ReplicatedStrategyOptions {
  */
 const STALE_AFTER_CUT_MS = 1_000;
 
+/** What `StaleCopy` reads of the replica's status. */
+export interface ReplicaLinkView {
+  readonly state: string;
+  readonly caughtUp: boolean;
+  readonly caughtUpAt: number | null;
+}
+
+/**
+ * Whether a slave's copy fell behind: the master it follows kept its lease for longer than
+ * `STALE_AFTER_CUT_MS` while the link was down (a master that keeps its lease goes on without its
+ * slave after its replica timeout). Fed by the slave's ticks that see the master holding the
+ * lease; a tick that sees the link streaming and caught up clears it.
+ */
+export class StaleCopy {
+  /** When the ticks first saw the link down (this cut). */
+  private cutSince: number | undefined;
+  stale = false;
+
+  observe(st: ReplicaLinkView, now: number): void {
+    if (st.state === "streaming") {
+      this.cutSince = undefined;
+      if (st.caughtUp) this.stale = false;
+      return;
+    }
+    // The replica caught up after the cut being timed began, and no tick saw it streaming (the
+    // link came back and dropped again between two ticks): that cut ended; this is a new one.
+    if (this.cutSince !== undefined && st.caughtUpAt !== null && st.caughtUpAt > this.cutSince) {
+      this.cutSince = undefined;
+      this.stale = false;
+    }
+    this.cutSince ??= now;
+    if (now - this.cutSince > STALE_AFTER_CUT_MS) this.stale = true;
+  }
+
+  reset(): void {
+    this.cutSince = undefined;
+    this.stale = false;
+  }
+}
+
 /** File in `<dataDir>` naming the last term this member served as master (its token). */
 const LAST_TERM_FILE = "ha-last-term";
 
@@ -53,10 +93,8 @@ export function replicatedStrategy(o: ReplicatedStrategyOptions): HaStrategy {
   const dir = path.join(o.dataDir, "replica");
   let replica: ReplicaClient | undefined;
   let store: ReplicatedStore | undefined;
-  /** The master we follow went on without us (we were cut off while it kept its lease). */
-  let stale = false;
-  /** When the replica lost its link while the master still held the lease. */
-  let cutSince: number | undefined;
+  /** Whether the master we follow went on without us (we were cut off while it kept its lease). */
+  const copy = new StaleCopy();
   let following: string | undefined;
 
   const lastTermFile = path.join(o.dataDir, LAST_TERM_FILE);
@@ -83,18 +121,10 @@ export function replicatedStrategy(o: ReplicatedStrategyOptions): HaStrategy {
         const url = holder.info["replication"];
         if (url && url !== following) {
           following = url;
-          stale = false;
+          copy.reset();
           r.connect(url, { epoch: holder.token });
         }
-        if (st.state === "streaming") {
-          cutSince = undefined;
-          if (st.caughtUp) stale = false;
-        } else {
-          // A master that keeps its lease while we are cut off goes on without us (it degrades
-          // after its replica timeout, 1 s by default): our copy is no longer complete.
-          cutSince ??= Date.now();
-          if (Date.now() - cutSince > STALE_AFTER_CUT_MS) stale = true;
-        }
+        copy.observe(st, Date.now());
         return false;
       }
       if (holder?.holder === o.member) return true;
@@ -103,7 +133,7 @@ export function replicatedStrategy(o: ReplicatedStrategyOptions): HaStrategy {
       if (last === 0) return true;
       // We followed the last master, caught up with it, and it did not go on without us (it
       // records in Redis, before its first receipt without a slave, that it did).
-      if (st.snapshotComplete && st.epoch === last && st.caughtUpAt !== null && !stale && (await o.lease.degradedToken()) !== last) return true;
+      if (st.snapshotComplete && st.epoch === last && st.caughtUpAt !== null && !copy.stale && (await o.lease.degradedToken()) !== last) return true;
       return (await readLastTerm()) === last;
     },
 
@@ -141,8 +171,7 @@ export function replicatedStrategy(o: ReplicatedStrategyOptions): HaStrategy {
 
     async afterTerm(): Promise<void> {
       store = undefined;
-      stale = false;
-      cutSince = undefined;
+      copy.reset();
     },
 
     status(): unknown {
