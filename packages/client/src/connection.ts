@@ -70,8 +70,20 @@ export interface ForwardOptions {
   encoded?: Uint8Array;
 }
 
+/**
+ * A new producer id: 22 base64url characters (128 random bits, less the few ids that start with
+ * '-'), so that a message id (`producer:seq`) given on a command line (`fedmq trace <id>`) is
+ * never read as an option.
+ */
+export function newProducerId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString("base64url");
+    if (id[0] !== "-") return id;
+  }
+}
+
 export class ConnectionImpl implements Connection {
-  readonly producerId = randomBytes(16).toString("base64url");
+  readonly producerId = newProducerId();
   private clientIdValue: string;
   private statusValue: ConnectionStatus = "connecting";
   private session: Session | undefined;

@@ -1,7 +1,9 @@
 import {
   ConnectionClosedError, ForbiddenError, FrameTooLargeError, InvalidArgumentError, InvalidDestinationError, VersionMismatchError, messageId,
 } from "@fedmq/protocol";
+import crypto from "node:crypto";
 import { connect, type Connection, type ConnectionStatus, type Logger } from "../src";
+import { newProducerId } from "../src/connection";
 import { FakeNode, wireMessage } from "./helpers/fake-node";
 import { closedPort, nextMatching, waitFor } from "./helpers/wait";
 
@@ -34,6 +36,21 @@ describe("Connection against a scripted node", () => {
     expect(c.connectedUrl).toBe(node.url);
     expect(c.currentStatus).toBe("connected");
     expect(c.producerId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  });
+
+  it("never takes a producer id that starts with '-' (a message id on a command line would read as an option)", () => {
+    // 0xf8 = 111110 00…: base64url starts with '-' (62).
+    const dash = Buffer.alloc(16, 0xf8);
+    const plain = Buffer.alloc(16, 0x41);
+    const spy = jest.spyOn(crypto, "randomBytes") as unknown as jest.SpyInstance<Buffer, [number]>;
+    spy.mockImplementationOnce(() => dash).mockImplementationOnce(() => plain);
+    try {
+      expect(dash.toString("base64url")[0]).toBe("-");
+      expect(newProducerId()).toBe(plain.toString("base64url"));
+      expect(spy).toHaveBeenCalledTimes(2);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("rejects connect() with the node's handshake error", async () => {
