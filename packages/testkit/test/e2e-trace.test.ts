@@ -191,6 +191,17 @@ describe("line with messageTTL 2 on both bridges", () => {
       `fedmq: message '${unknown}' is in the route trace of none of the 3 nodes asked (A, B, C): an unknown id, or older than their trace rings hold (option 'traceCapacity')`,
     ]);
 
+    // An id that starts with '-' (another client's): as --message-id=<id>, not read as options.
+    const dashed = "-57IxHgUeOpYfaLhSlA:1";
+    const d = await fedmq("trace", `--message-id=${dashed}`, ...admins);
+    expect(d.code).toBe(1);
+    expect(d.stderr).toEqual([
+      `fedmq: message '${dashed}' is in the route trace of none of the 3 nodes asked (A, B, C): an unknown id, or older than their trace rings hold (option 'traceCapacity')`,
+    ]);
+    const none = await fedmq("trace", ...admins);
+    expect(none.code).toBe(2);
+    expect(none.stderr.at(-1)).toBe("fedmq: name the message: fedmq trace <message-id> (one that starts with '-': --message-id=<id>)");
+
     const bad = await fedmq("trace", "not-an-id", ...admins);
     expect(bad.code).toBe(2);
     expect(bad.stderr.at(-1)).toBe("fedmq: 'not-an-id' is not a message id: a message id is '<producer id>:<sequence>', as 'fedmq produce --record' writes it");

@@ -84,11 +84,11 @@ function formatPath(events: readonly RouteEvent[]): string {
 }
 
 export const traceCommand = {
-  command: "trace <message-id>",
+  command: "trace [message-id]",
   describe: "the path of one message through the network: each node's routing decisions, merged by time, and where and why it stopped",
   builder: (y: Argv) =>
     y
-      .positional("message-id", { type: "string", demandOption: true, describe: "the message id, <producer id>:<sequence>, as 'fedmq produce --record' and 'consume --record' write it" })
+      .positional("message-id", { type: "string", describe: "the message id, <producer id>:<sequence>, as 'fedmq produce --record' and 'consume --record' write it (one that starts with '-': --message-id=<id>)" })
       .option("admin", { type: "string", array: true, describe: "a node's admin URL, e.g. http://127.0.0.1:8161 (repeatable)" })
       .option("topology", { type: "string", describe: "topology YAML: every node that declares 'admin'" })
       .option("json", { type: "boolean", default: false, describe: "print one JSON document { id, nodes, events, verdict }" })
@@ -98,7 +98,8 @@ export const traceCommand = {
         "Stops: no-demand, excluded (a bridge's excludedDestinations), ttl (a bridge's messageTTL), loop (brokerPath), waiting-for-link, expired, dlq, duplicate.",
       )
       .check((a) => {
-        const id = parseMessageId(String(a["message-id"] ?? ""));
+        if (a["message-id"] === undefined) return "name the message: fedmq trace <message-id> (one that starts with '-': --message-id=<id>)";
+        const id = parseMessageId(String(a["message-id"]));
         return "error" in id ? id.error : true;
       })
       .check((a) => ((a.admin as string[] | undefined)?.length || a.topology ? true : "name the nodes to ask: --admin URL (repeatable) or --topology FILE"))
