@@ -6,7 +6,8 @@ import { formatTable } from "../inspect/table";
 import { resolveTargets } from "../inspect/targets";
 
 interface TraceArgs {
-  "message-id": string;
+  /** Checked present by the builder. */
+  "message-id"?: string;
   admin?: string[];
   topology?: string;
   json: boolean;
@@ -105,7 +106,7 @@ export const traceCommand = {
       .check((a) => ((a.admin as string[] | undefined)?.length || a.topology ? true : "name the nodes to ask: --admin URL (repeatable) or --topology FILE"))
       .check((a) => (Number.isFinite(a["timeout-ms"]) && (a["timeout-ms"] as number) > 0 ? true : `--timeout-ms must be a positive number, got ${String(a["timeout-ms"])}`)),
   handler: async (argv: TraceArgs): Promise<void> => {
-    const id = argv["message-id"];
+    const id = String(argv["message-id"]);
     const targets = await resolveTargets(argv.admin, argv.topology);
     const nodes = await Promise.all(targets.map((t) => readAdmin<TraceAnswer>(t, `/api/v1/trace/${encodeURIComponent(id)}`, argv["timeout-ms"])));
     const answered = nodes.filter((n): n is Extract<NodeResult<TraceAnswer>, { ok: true }> => n.ok);
