@@ -7,7 +7,7 @@ import type { MessageStore } from "../store/message-store";
 import type { HaStrategy } from "./ha-node";
 import type { LeaseHolder } from "./lease";
 import type { RedisLease } from "./redis-lease";
-import { ReplicaClient } from "./replication/replica-client";
+import { ReplicaClient, type ReplicaStatus } from "./replication/replica-client";
 import { ReplicatedStore } from "./replication/replicated-store";
 import { createStoreDir, readReplicaState, writeReplicaState } from "./replication/replica-dir";
 import type { ReplicationSync } from "./replication/replication-options";
@@ -37,11 +37,7 @@ export interface ReplicatedStrategyOptions {
 const STALE_AFTER_CUT_MS = 1_000;
 
 /** What `StaleCopy` reads of the replica's status. */
-export interface ReplicaLinkView {
-  readonly state: string;
-  readonly caughtUp: boolean;
-  readonly caughtUpAt: number | null;
-}
+export type ReplicaLinkView = Pick<ReplicaStatus, "state" | "caughtUp" | "caughtUpAt">;
 
 /**
  * Whether a slave's copy fell behind: the master it follows kept its lease for longer than
@@ -52,27 +48,31 @@ export interface ReplicaLinkView {
 export class StaleCopy {
   /** When the ticks first saw the link down (this cut). */
   private cutSince: number | undefined;
-  stale = false;
+  private isStale = false;
+
+  get stale(): boolean {
+    return this.isStale;
+  }
 
   observe(st: ReplicaLinkView, now: number): void {
     if (st.state === "streaming") {
       this.cutSince = undefined;
-      if (st.caughtUp) this.stale = false;
+      if (st.caughtUp) this.isStale = false;
       return;
     }
     // The replica caught up after the cut being timed began, and no tick saw it streaming (the
     // link came back and dropped again between two ticks): that cut ended; this is a new one.
     if (this.cutSince !== undefined && st.caughtUpAt !== null && st.caughtUpAt > this.cutSince) {
       this.cutSince = undefined;
-      this.stale = false;
+      this.isStale = false;
     }
     this.cutSince ??= now;
-    if (now - this.cutSince > STALE_AFTER_CUT_MS) this.stale = true;
+    if (now - this.cutSince > STALE_AFTER_CUT_MS) this.isStale = true;
   }
 
   reset(): void {
     this.cutSince = undefined;
-    this.stale = false;
+    this.isStale = false;
   }
 }
 

@@ -84,12 +84,15 @@ function formatPath(events: readonly RouteEvent[]): string {
   return formatTable([{ header: "TIME" }, { header: "+MS", numeric: true }, { header: "NODE" }, { header: "EVENT" }, { header: "DETAIL" }], rows);
 }
 
+/** How to give an id the command line would read as options. */
+const DASHED_ID_HINT = "one that starts with '-': --message-id=<id>";
+
 export const traceCommand = {
   command: "trace [message-id]",
   describe: "the path of one message through the network: each node's routing decisions, merged by time, and where and why it stopped",
   builder: (y: Argv) =>
     y
-      .positional("message-id", { type: "string", describe: "the message id, <producer id>:<sequence>, as 'fedmq produce --record' and 'consume --record' write it (one that starts with '-': --message-id=<id>)" })
+      .positional("message-id", { type: "string", describe: `the message id, <producer id>:<sequence>, as 'fedmq produce --record' and 'consume --record' write it (${DASHED_ID_HINT})` })
       .option("admin", { type: "string", array: true, describe: "a node's admin URL, e.g. http://127.0.0.1:8161 (repeatable)" })
       .option("topology", { type: "string", describe: "topology YAML: every node that declares 'admin'" })
       .option("json", { type: "boolean", default: false, describe: "print one JSON document { id, nodes, events, verdict }" })
@@ -99,7 +102,7 @@ export const traceCommand = {
         "Stops: no-demand, excluded (a bridge's excludedDestinations), ttl (a bridge's messageTTL), loop (brokerPath), waiting-for-link, expired, dlq, duplicate.",
       )
       .check((a) => {
-        if (a["message-id"] === undefined) return "name the message: fedmq trace <message-id> (one that starts with '-': --message-id=<id>)";
+        if (a["message-id"] === undefined) return `name the message: fedmq trace <message-id> (${DASHED_ID_HINT})`;
         const id = parseMessageId(String(a["message-id"]));
         return "error" in id ? id.error : true;
       })
