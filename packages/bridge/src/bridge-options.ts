@@ -26,7 +26,13 @@ export interface BridgeOptions {
   consumerTTL: number;
   /** One forwarding subscription per destination, however many remote consumers. @default true */
   conduitSubscriptions: boolean;
-  /** Lower a demand subscription's priority by its hop count. @default false */
+  /**
+   * true: a demand subscription ranks below the node's local consumers, lower with each hop
+   * (local first, nearer demand next). false: it competes with local consumers at their
+   * priority, so a queue's messages are shared across nodes (ActiveMQ's default).
+   * @default true — unlike ActiveMQ, whose default is false: fedmq keeps messages where they
+   * were sent while a local consumer has room for them (fewer WAN crossings).
+   */
   decreaseNetworkConsumerPriority: boolean;
   /** Forwards in flight per demand subscription. @default 1000 */
   prefetchSize: number;
@@ -56,7 +62,7 @@ export const DEFAULT_BRIDGE_OPTIONS: Readonly<Omit<BridgeOptions, "name" | "loca
   messageTTL: 1,
   consumerTTL: 1,
   conduitSubscriptions: true,
-  decreaseNetworkConsumerPriority: false,
+  decreaseNetworkConsumerPriority: true,
   prefetchSize: 1000,
   staticBridge: false,
   dynamicOnly: false,

@@ -154,11 +154,11 @@ export class DemandForwarder {
     }
     const sub: DemandSubscription = { destination, kind, hops, brokerPath, origins: new Set([origin]), consumer: undefined, since: Date.now() };
     this.subs.set(key, sub);
-    const priority = this.opts.decreaseNetworkConsumerPriority ? -1 - hops : -1;
+    const priority = networkConsumerPriority(this.opts.decreaseNetworkConsumerPriority, hops);
     try {
       sub.consumer = await this.from.subscribe(destination, {
         prefetch: this.opts.prefetchSize, priority,
-        network: { brokerPath, hops, origins: [origin], maxMessageHops: this.opts.messageTTL, excluded: this.opts.excludedDestinations },
+        network: { brokerPath, hops, origins: [origin], maxMessageHops: this.opts.messageTTL, excluded: this.opts.excludedDestinations, staticInclusion: kind === "static" },
       });
     } catch (err) {
       this.subs.delete(key);
@@ -217,4 +217,17 @@ export class DemandForwarder {
       },
     );
   }
+}
+
+/** Local consumers subscribe at priority 0 (the default). */
+const LOCAL_CONSUMER_PRIORITY = 0;
+
+/**
+ * The priority of a demand subscription, ActiveMQ's `decreaseNetworkConsumerPriority`: false,
+ * it competes with the node's local consumers at their priority (a queue's messages are shared
+ * across nodes); true, it ranks below every local consumer, and lower still for each hop to the
+ * consumer it stands for (nearer demand wins).
+ */
+export function networkConsumerPriority(decrease: boolean, hops: number): number {
+  return decrease ? LOCAL_CONSUMER_PRIORITY - hops : LOCAL_CONSUMER_PRIORITY;
 }

@@ -339,7 +339,7 @@ export class ClientConnection {
     if (this.subs.has(id)) throw new InvalidSubscriptionError(`subscription id ${id} is already in use on this connection`);
     const dest = parseDestination(s.destination ?? "", { allowWildcards: true });
     const network: NetworkDemand | undefined = this.role === "bridge" && (s.brokerPath ?? []).length > 0
-      ? { brokerPath: s.brokerPath ?? [], hops: s.hops ?? 0, origins: s.origins ?? [], maxMessageHops: s.maxMessageHops ?? 0, excluded: excludedFilter(s.excluded) }
+      ? { brokerPath: s.brokerPath ?? [], hops: s.hops ?? 0, origins: s.origins ?? [], maxMessageHops: s.maxMessageHops ?? 0, excluded: excludedFilter(s.excluded), staticInclusion: s.staticInclusion === true }
       : undefined;
     const sub = new ServerSubscription(this, id, dest.uri, s.prefetch || this.core.opts.defaultPrefetch, s.priority ?? 0, network);
     this.subs.set(id, sub);

@@ -14,6 +14,8 @@ export interface NetworkDemand {
   readonly maxMessageHops: number;
   /** The connector's excludedDestinations: never delivered here, whatever the pattern covers. */
   readonly excluded?: DestinationFilter;
+  /** A static inclusion: forwarded whatever the demand, standing for no consumer. */
+  readonly staticInclusion: boolean;
 }
 
 /** A client's subscription as the node sees it: a dispatch target with a prefetch window. */
@@ -60,8 +62,9 @@ export class ServerSubscription implements DispatchTarget {
     const peer = this.conn.peerNodeId;
     const cameFromPeer = peer !== "" && entry.path.includes(peer);
     if (cameFromPeer) {
-      // A stranded queue message may go back toward the node it came from, where demand moved.
-      if (queue.key.startsWith("queue://") && queue.stranded(entry)) return true;
+      // A stranded queue message may go back toward the node it came from when a consumer there
+      // wants it (demand moved). A static inclusion wants nothing: it would only ping-pong.
+      if (!this.network.staticInclusion && queue.key.startsWith("queue://") && queue.stranded(entry)) return true;
       if (queue.traced) this.conn.trace.loop(entry.producerId, entry.producerSeq, queue.key, entry.hops, peer, this.bridge, entry.path);
       return false;
     }

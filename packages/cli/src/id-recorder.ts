@@ -1,6 +1,6 @@
 import fs from "node:fs";
 
-/** Writes one message id per line (--record), flushed as it goes so a crash loses nothing written. */
+/** Writes one message id per line (--record) for every delivery or send, flushed as it goes so a crash loses nothing written. */
 export class IdRecorder {
   private readonly fd: number | undefined;
 

@@ -1,7 +1,8 @@
 /** The fedmq command as users run it: real processes, exit codes, summaries and record files. */
 import fs from "node:fs";
 import path from "node:path";
-import { killAllManaged, tempDir, removeTempDirs, freePort, NodeProcess, runCli } from "@fedmq/testkit";
+import { killAllManaged, tempDir, removeTempDirs, freePort, NodeProcess, runCli, waitFor } from "@fedmq/testkit";
+import { FakeNode } from "../../client/test/helpers/fake-node";
 
 afterAll(async () => {
   await killAllManaged();
@@ -70,4 +71,29 @@ test("validate: exit 0 for a valid topology, 2 with file:line:col for an invalid
   const r = await fedmq("validate", bad);
   expect(r.code).toBe(2);
   expect(r.stderr).toContain(`${bad}:3:44: node 'a': unknown key 'colour'; allowed keys: site, listen, admin, store, dataDir, maxFrameSize, ha`);
+});
+
+test("consume --record writes a line for every delivery: a duplicate delivered to the consumer appears twice, and the summary counts it", async () => {
+  const dir = await tempDir("fedmq-cli-dup-");
+  // A node that hands the consumer the same message twice before it could ack either.
+  const fake = await FakeNode.start({ brokerId: "dup-node" });
+  try {
+    const got = path.join(dir, "got.txt");
+    const run = fedmq("consume", "--url", fake.url, "--dest", "queue://dup", "--count", "3", "--record", got, "--json");
+    const conn = await fake.connection(0);
+    await waitFor(() => conn.subscriptions.size === 1, { what: "the CLI's subscription" });
+    const [subId] = [...conn.subscriptions.keys()];
+    const m = (seq: number) => ({ destination: "queue://dup", producerId: "p-dup", producerSeq: seq, persistent: true, body: Buffer.from(`m${seq}`), timestamp: Date.now() });
+    conn.stream.cork();
+    conn.deliver(subId!, m(1));
+    conn.deliver(subId!, m(1));
+    conn.deliver(subId!, m(2));
+    conn.stream.uncork();
+    const c = await run;
+    expect(c.code).toBe(0);
+    expect(JSON.parse(c.stdout[0]!)).toMatchObject({ received: 3, unique: 2, duplicates: 1 });
+    expect(fs.readFileSync(got, "utf8").trim().split("\n")).toEqual(["p-dup:1", "p-dup:1", "p-dup:2"]);
+  } finally {
+    await fake.close();
+  }
 });

@@ -25,6 +25,8 @@ export interface NetworkSubscribe {
   readonly maxMessageHops: number;
   /** Destinations (patterns) the node must never deliver on this subscription, even where its pattern covers them. */
   readonly excluded?: readonly string[];
+  /** A static inclusion: stands for no consumer, so the node never replays a stranded message on it. */
+  readonly staticInclusion?: boolean;
 }
 
 export interface UnsubscribeOptions {
@@ -112,11 +114,17 @@ export class ConsumerImpl implements Consumer {
     return {
       subscriptionId: this.subscriptionId, destination: this.destination, prefetch: this.prefetch,
       durableName: this.durableName ?? "", priority: this.priority,
-      ...(resubscribe && this.acked.size > 0 ? { ackedIds: [...this.acked.values()] } : {}),
+      ...(resubscribe && this.acked.size > 0 ? { ackedIds: this.ackedIds() } : {}),
       ...(this.network
-        ? { brokerPath: [...this.network.brokerPath], hops: this.network.hops, origins: [...this.network.origins], maxMessageHops: this.network.maxMessageHops, excluded: [...(this.network.excluded ?? [])] }
+        ? { brokerPath: [...this.network.brokerPath], hops: this.network.hops, origins: [...this.network.origins], maxMessageHops: this.network.maxMessageHops, excluded: [...(this.network.excluded ?? [])], staticInclusion: this.network.staticInclusion === true }
         : {}),
     };
+  }
+
+  /** Message ids in the audit (a bridge's subscription remembers `id@hops`: the node settles by id). */
+  private ackedIds(): string[] {
+    const keys = [...this.acked.values()];
+    return this.network ? [...new Set(keys.map((k) => k.slice(0, k.lastIndexOf("@"))))] : keys;
   }
 
   unsubscribe(opts: UnsubscribeOptions = {}): Promise<void> {

@@ -51,6 +51,12 @@ export class DeliveryImpl implements Delivery {
   readonly redeliveryCount: number;
   readonly brokerPath: readonly string[];
   readonly message: fedwire.IMessage;
+  /**
+   * What the consumer's audit remembers: the id, or for a bridge's subscription the id and hop
+   * count. A message may pass a node twice (a stranded message replayed back to where demand
+   * moved) and each pass must be forwarded; a redelivery of the same pass has the same hop count.
+   */
+  readonly auditKey: string;
   private settled = false;
 
   constructor(
@@ -60,6 +66,7 @@ export class DeliveryImpl implements Delivery {
     private readonly log: Logger,
     /** The consumer's audit of acknowledged ids (see `ConsumerImpl.acked`). */
     private readonly acked?: RecentIds,
+    network = false,
   ) {
     this.message = message;
     this.id = messageId(message.producerId ?? "", Number(message.producerSeq ?? 0));
@@ -73,6 +80,7 @@ export class DeliveryImpl implements Delivery {
     this.redelivered = message.redelivered ?? false;
     this.redeliveryCount = message.redeliveryCount ?? 0;
     this.brokerPath = message.brokerPath ?? [];
+    this.auditKey = network ? `${this.id}@${message.hops ?? 0}` : this.id;
   }
 
   ack(): void {
@@ -86,7 +94,7 @@ export class DeliveryImpl implements Delivery {
   private settle(kind: "ack" | "nack"): void {
     if (this.settled) return;
     this.settled = true;
-    if (kind === "ack") this.acked?.checkAndRecord(this.id);
+    if (kind === "ack") this.acked?.checkAndRecord(this.auditKey);
     if (!this.session.isOpen) {
       this.log.debug({ id: this.id, epoch: this.session.epoch }, `${kind} of a delivery from a lost connection ignored: the node redelivers it`);
       return;

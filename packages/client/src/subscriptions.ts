@@ -77,8 +77,8 @@ export class Subscriptions implements ConsumerHost {
       this.log.debug({ subscriptionId: d.subscriptionId, tag: d.tag }, "delivery for no active consumer ignored");
       return;
     }
-    const delivery = new DeliveryImpl(d.message, Number(d.tag ?? 0), session, this.log, c.acked);
-    if (c.acked.has(delivery.id)) {
+    const delivery = new DeliveryImpl(d.message, Number(d.tag ?? 0), session, this.log, c.acked, c.network !== undefined);
+    if (c.acked.has(delivery.auditKey)) {
       // Acknowledged already (its ack was lost with an earlier connection): ack it again, unseen.
       this.log.debug({ id: delivery.id, destination: c.destination }, "redelivery of an acknowledged message acknowledged again");
       delivery.ack();

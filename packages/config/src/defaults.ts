@@ -29,8 +29,10 @@ export interface ConnectorOptions {
    */
   readonly conduitSubscriptions: boolean;
   /**
-   * Lower the priority of a demand subscription with each hop, so nearer consumers win.
-   * @default false
+   * true: demand subscriptions rank below local consumers, lower with each hop (local first,
+   * nearer demand next); false: they compete with local consumers at the same priority, so a
+   * queue's messages are shared across nodes (ActiveMQ's meaning and default).
+   * @default true (unlike ActiveMQ: local first means fewer WAN crossings)
    */
   readonly decreaseNetworkConsumerPriority: boolean;
   /**
@@ -77,8 +79,8 @@ export const DEFAULT_CONNECTOR_OPTIONS: DefaultConnectorOptions = Object.freeze(
   networkTTL: 1,
   /** @default true */
   conduitSubscriptions: true,
-  /** @default false */
-  decreaseNetworkConsumerPriority: false,
+  /** @default true (ActiveMQ: false) */
+  decreaseNetworkConsumerPriority: true,
   /** @default 1000 (messages) */
   prefetchSize: 1000,
   /** @default false */

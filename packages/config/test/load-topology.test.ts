@@ -97,7 +97,7 @@ describe("resolved topology", () => {
       messageTTL: 1,
       consumerTTL: 1,
       conduitSubscriptions: true,
-      decreaseNetworkConsumerPriority: false,
+      decreaseNetworkConsumerPriority: true,
       prefetchSize: 1000,
       dynamicOnly: false,
       staticBridge: false,

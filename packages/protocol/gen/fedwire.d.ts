@@ -256,6 +256,7 @@ export namespace fedwire {
         maxMessageHops: number;
         ackedIds: string[];
         excluded: string[];
+        staticInclusion: boolean;
         static create(properties: fedwire.Subscribe.$Shape): fedwire.Subscribe & fedwire.Subscribe.$Shape;
         static create(properties?: fedwire.Subscribe.$Properties): fedwire.Subscribe;
         static encode(m: fedwire.Subscribe.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -278,6 +279,7 @@ export namespace fedwire {
             maxMessageHops?: (number|null);
             ackedIds?: (string[]|null);
             excluded?: (string[]|null);
+            staticInclusion?: (boolean|null);
             $unknowns?: Uint8Array[];
         }
         type $Shape = fedwire.Subscribe.$Properties;

@@ -2484,6 +2484,7 @@ $root.fedwire = (function() {
          * @property {number|null} [maxMessageHops] Subscribe maxMessageHops
          * @property {Array.<string>|null} [ackedIds] Subscribe ackedIds
          * @property {Array.<string>|null} [excluded] Subscribe excluded
+         * @property {boolean|null} [staticInclusion] Subscribe staticInclusion
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
 
@@ -2608,6 +2609,14 @@ $root.fedwire = (function() {
         Subscribe.prototype.excluded = $util.emptyArray;
 
         /**
+         * Subscribe staticInclusion.
+         * @member {boolean} staticInclusion
+         * @memberof fedwire.Subscribe
+         * @instance
+         */
+        Subscribe.prototype.staticInclusion = false;
+
+        /**
          * Creates a new Subscribe instance using the specified properties.
          * @function create
          * @memberof fedwire.Subscribe
@@ -2669,6 +2678,8 @@ $root.fedwire = (function() {
                 for (var i = 0; i < m.excluded.length; ++i)
                     w.uint32(/* id 11, wireType 2 =*/90).string(m.excluded[i]);
             }
+            if (m.staticInclusion != null && $Object.hasOwnProperty.call(m, "staticInclusion") && m.staticInclusion !== false)
+                w.uint32(/* id 12, wireType 0 =*/96).bool(m.staticInclusion);
             if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                 for (var i = 0; i < m.$unknowns.length; ++i)
                     w.raw(m.$unknowns[i]);
@@ -2808,6 +2819,15 @@ $root.fedwire = (function() {
                         m.excluded.push(r.stringVerify());
                         continue;
                     }
+                case 12: {
+                        if (u !== 0)
+                            break;
+                        if (v = r.bool())
+                            m.staticInclusion = v;
+                        else
+                            delete m.staticInclusion;
+                        continue;
+                    }
                 }
                 r.skipType(u, q, t);
                 if (!r.discardUnknown) {
@@ -2910,6 +2930,11 @@ $root.fedwire = (function() {
                     m.excluded[i] = $String(d.excluded[i]);
                 }
             }
+            if (d.staticInclusion != null) {
+                if (d.staticInclusion) {
+                    m.staticInclusion = $Boolean(d.staticInclusion);
+                }
+            }
             return m;
         };
 
@@ -2944,6 +2969,7 @@ $root.fedwire = (function() {
                 d.priority = 0;
                 d.hops = 0;
                 d.maxMessageHops = 0;
+                d.staticInclusion = false;
             }
             if (m.subscriptionId != null && $Object.hasOwnProperty.call(m, "subscriptionId")) {
                 d.subscriptionId = m.subscriptionId;
@@ -2989,6 +3015,9 @@ $root.fedwire = (function() {
                 for (var j = 0; j < m.excluded.length; ++j) {
                     d.excluded[j] = m.excluded[j];
                 }
+            }
+            if (m.staticInclusion != null && $Object.hasOwnProperty.call(m, "staticInclusion")) {
+                d.staticInclusion = m.staticInclusion;
             }
             return d;
         };

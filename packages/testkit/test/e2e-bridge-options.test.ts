@@ -7,6 +7,7 @@
 import { BRIDGE_ADVISORY_TOPIC, decodeAdvisory, type Advisory } from "@fedmq/advisory";
 import type { BrokerNode, ConnectorOptions } from "@fedmq/broker";
 import type { Delivery } from "@fedmq/client";
+import { networkConsumerPriority } from "@fedmq/bridge";
 import { waitFor } from "../src";
 import { InProcessNodes, drain } from "./helpers/in-process-nodes";
 import { startTcpServer } from "./helpers/net-helpers";
@@ -143,6 +144,57 @@ test("decreaseNetworkConsumerPriority: the nearer demand takes the messages whil
   expect(onB.map((x) => x.id).sort()).toEqual([...ids].sort());
   expect(onD).toHaveLength(0);
   expect(a.bridgeInfo()[1]!.out.forwarded).toBe(0);
+});
+
+/** A→B and B→A with `decrease`, a consumer on each node; 2,500 sent on A and 500 on B (ActiveMQ's TwoBrokerNetworkLoadBalanceTest). */
+async function loadBalance(decrease: boolean): Promise<{ onA: Delivery[]; onB: Delivery[]; fromA: string[]; fromB: string[] }> {
+  const o = { decreaseNetworkConsumerPriority: decrease };
+  const b0 = await node("B");
+  const a = await node("A", [{ name: "a-b", remote: [b0.url], ...o }]);
+  // B bridges back to A: restart B with its connector on the same port.
+  const port = new URL(b0.url).port;
+  await net.stop(b0);
+  const b = await node("B", [{ name: "b-a", remote: [a.url], ...o }], { listen: [`tcp://127.0.0.1:${port}`] });
+  await waitFor(() => a.bridgeInfo()[0]!.state === "active" && b.bridgeInfo()[0]!.state === "active", { what: "a-b and b-a active" });
+  const onA: Delivery[] = [];
+  const onB: Delivery[] = [];
+  // Windows larger than the load: a local consumer never runs out of credit.
+  drain(await (await client(a)).subscribe("queue://lb", { prefetch: 5000 }), onA);
+  drain(await (await client(b)).subscribe("queue://lb", { prefetch: 5000 }), onB);
+  const demandOn = (n: BrokerNode) => n.bridgeInfo()[0]!.demand.some((d) => d.destination === "queue://lb");
+  await waitFor(() => demandOn(a) && demandOn(b), { what: "demand for lb both ways" });
+  const send = async (n: BrokerNode, count: number, tag: string) => {
+    const p = await client(n);
+    return (await Promise.all(Array.from({ length: count }, (_, i) => p.send("queue://lb", `${tag}${i}`)))).map((r) => r.id);
+  };
+  const [fromA, fromB] = await Promise.all([send(a, 2500, "a"), send(b, 500, "b")]);
+  await waitFor(() => onA.length + onB.length >= 3000, { what: "3,000 consumed" });
+  await waitFor(() => a.destinations().concat(b.destinations()).every((d) => d.name !== "queue://lb" || d.depth === 0), { what: "lb empty on both nodes" });
+  // Each message exactly once, wherever it went.
+  expect([...onA, ...onB].map((d) => d.id).sort()).toEqual([...fromA, ...fromB].sort());
+  return { onA, onB, fromA, fromB };
+}
+
+test("decreaseNetworkConsumerPriority false: network consumers compete at the local priority, so A's messages are shared with B", async () => {
+  const { onA, onB, fromB } = await loadBalance(false);
+  const bIds = new Set(fromB);
+  const aOnB = onB.filter((d) => !bIds.has(d.id)).length;
+  // Round robin between A's consumer and the bridge: about half of A's 2,500 cross (ActiveMQ's test expects B > 2,000 of 6,000).
+  expect(aOnB).toBeGreaterThan(500);
+  expect(onA.length).toBeGreaterThan(500);
+});
+
+test("decreaseNetworkConsumerPriority true (fedmq's default): local consumers first, nothing crosses while they have credit", async () => {
+  const { onA, onB, fromA, fromB } = await loadBalance(true);
+  expect(onA.map((d) => d.id).sort()).toEqual([...fromA].sort());
+  expect(onB.map((d) => d.id).sort()).toEqual([...fromB].sort());
+});
+
+test("decreaseNetworkConsumerPriority: a demand subscription's priority is the local one (false) or below it by its hops (true)", () => {
+  expect(networkConsumerPriority(false, 1)).toBe(0);
+  expect(networkConsumerPriority(false, 3)).toBe(0);
+  expect(networkConsumerPriority(true, 1)).toBe(-1);
+  expect(networkConsumerPriority(true, 3)).toBe(-3);
 });
 
 test("bridge advisories: stopped when a bridge's link goes, started when it is active again", async () => {

@@ -16,6 +16,8 @@ export interface ConnectorSpec {
   /** @default true */
   readonly duplex?: boolean;
   readonly networkTTL: number;
+  /** @default the connector default (true: local consumers first, nearer demand next) */
+  readonly decreaseNetworkConsumerPriority?: boolean;
 }
 
 export interface TopologySpec {
@@ -54,7 +56,8 @@ export function topologyYaml(spec: TopologySpec, ports: ReadonlyMap<string, numb
   for (const n of spec.nodes) lines.push(`  ${n}: { site: site-${n}, listen: "tcp://127.0.0.1:${ports.get(n)}" }`);
   lines.push("connectors:");
   for (const c of spec.connectors) {
-    lines.push(`  - { name: ${c.name}, from: ${c.from}, to: [${c.to}], duplex: ${c.duplex ?? true}, networkTTL: ${c.networkTTL} }`);
+    const priority = c.decreaseNetworkConsumerPriority === undefined ? "" : `, decreaseNetworkConsumerPriority: ${c.decreaseNetworkConsumerPriority}`;
+    lines.push(`  - { name: ${c.name}, from: ${c.from}, to: [${c.to}], duplex: ${c.duplex ?? true}, networkTTL: ${c.networkTTL}${priority} }`);
   }
   return lines.join("\n") + "\n";
 }
