@@ -269,8 +269,9 @@ export class Bridge extends EventEmitter {
     const conns = [this.remote, this.local];
     this.remote = undefined;
     this.local = undefined;
-    // Closing the local connection withdraws this bridge's demand subscriptions; the node
-    // redelivers whatever was in flight.
+    // Closing the local connection withdraws this bridge's demand subscriptions; what was in
+    // flight without a receipt is in doubt at the remote node and waits for this bridge (or any
+    // bridge toward that node) to come back: the remote's duplicate audit answers the resend.
     await Promise.all(conns.map((c) => c?.close().catch(() => undefined)));
   }
 }

@@ -63,6 +63,13 @@ export class DemandForwarder {
 
   async start(): Promise<void> {
     const o = this.opts;
+    // Messages an earlier session (or a subscription since closed) forwarded without getting the
+    // receipt: the far node may hold them, so the source gives them back to it alone, here.
+    const inDoubt = await this.from.subscribe("queue://>", {
+      prefetch: o.prefetchSize,
+      network: { brokerPath: [this.toNodeId], hops: 1, origins: [], maxMessageHops: 0, inDoubt: true },
+    });
+    void this.pump("in-doubt", inDoubt);
     if (!o.dynamicOnly) {
       for (const pattern of o.staticallyIncludedDestinations) {
         if (o.excludeFilter.matches(pattern)) continue;
@@ -169,15 +176,15 @@ export class DemandForwarder {
       await sub.consumer.close().catch(() => undefined);
       return;
     }
-    void this.pump(sub, sub.consumer);
+    void this.pump(sub.destination, sub.consumer);
   }
 
   /** Forward every delivery; many in flight at once (bounded by the prefetch window). */
-  private async pump(sub: DemandSubscription, c: Consumer): Promise<void> {
+  private async pump(destination: string, c: Consumer): Promise<void> {
     try {
       for await (const d of c) this.forward(d);
     } catch (err) {
-      if (!this.stopped) this.opts.logger.debug({ err, bridge: this.opts.name, destination: sub.destination }, "demand subscription ended");
+      if (!this.stopped) this.opts.logger.debug({ err, bridge: this.opts.name, destination }, "demand subscription ended");
     }
   }
 

@@ -339,9 +339,17 @@ export class ClientConnection {
     if (this.subs.has(id)) throw new InvalidSubscriptionError(`subscription id ${id} is already in use on this connection`);
     const dest = parseDestination(s.destination ?? "", { allowWildcards: true });
     const network: NetworkDemand | undefined = this.role === "bridge" && (s.brokerPath ?? []).length > 0
-      ? { brokerPath: s.brokerPath ?? [], hops: s.hops ?? 0, origins: s.origins ?? [], maxMessageHops: s.maxMessageHops ?? 0, excluded: excludedFilter(s.excluded), staticInclusion: s.staticInclusion === true }
+      ? { brokerPath: s.brokerPath ?? [], hops: s.hops ?? 0, origins: s.origins ?? [], maxMessageHops: s.maxMessageHops ?? 0, excluded: excludedFilter(s.excluded), staticInclusion: s.staticInclusion === true, inDoubt: s.inDoubt === true }
       : undefined;
     const sub = new ServerSubscription(this, id, dest.uri, s.prefetch || this.core.opts.defaultPrefetch, s.priority ?? 0, network);
+    if (network?.inDoubt) {
+      // Attached to no queue and announced to nobody: queues hand it what is in doubt at its peer.
+      if (dest.uri !== "queue://>" || this.peerNodeId === "") throw new InvalidArgumentError(`an in-doubt channel subscribes to 'queue://>' on a bridge connection that names its node, not '${dest.uri}'`);
+      this.subs.set(id, sub);
+      this.core.router.addInDoubtChannel(sub);
+      this.reply(corr, { receipt: {} });
+      return;
+    }
     this.subs.set(id, sub);
     try {
       if (dest.kind === "queue") {
@@ -418,7 +426,8 @@ export class ClientConnection {
   private closeSubscription(sub: ServerSubscription): void {
     this.subs.delete(sub.id);
     sub.closed = true;
-    this.core.advisories.consumerRemoved(sub);
+    if (sub.network?.inDoubt) this.core.router.removeInDoubtChannel(sub);
+    else this.core.advisories.consumerRemoved(sub);
     const byQueue = new Map<MessageQueue, Entry[]>();
     for (const [tag, rec] of this.inflight) {
       if (rec.sub !== sub) continue;
@@ -431,7 +440,7 @@ export class ClientConnection {
     if (sub.topicSub) {
       if (sub.topicSub.durableKey) router.detachDurable(sub.topicSub);
       else router.removeTopicSubscription(sub.topicSub);
-    } else {
+    } else if (!sub.network?.inDoubt) {
       router.detachQueueConsumer(sub);
       for (const q of sub.recordedQueues) this.core.consumers.remove(q, this.clientId);
     }
@@ -442,6 +451,9 @@ export class ClientConnection {
           q.inflight--;
           q.drop(e);
         }
+      } else if (sub.network && !sub.topicSub) {
+        // Forwards without their receipt: the peer may hold them, so they go back only there.
+        q.returnInDoubt(entries, sub.peer);
       } else {
         q.redeliver(entries, true);
       }

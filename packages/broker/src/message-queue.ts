@@ -45,6 +45,8 @@ export interface QueueContext {
   readonly trace: RouteTrace;
   /** A traced entry waits in a queue nothing consumes: record why (no demand, excluded, link down). */
   unrouted(queue: MessageQueue, entry: Entry): void;
+  /** A bridge's in-doubt channel to `peer` with credit, if one is open (see `Entry.inDoubtAt`). */
+  inDoubtChannel(peer: string): DispatchTarget | undefined;
 }
 
 export interface QueueStats {
@@ -67,6 +69,8 @@ export class MessageQueue {
   private readonly targets: DispatchTarget[] = [];
   private rr = 0;
   inflight = 0;
+  /** Entries here (waiting or in flight) that are in doubt at another node (`Entry.inDoubtAt`). */
+  inDoubt = 0;
   private running = false;
   private again = false;
   readonly stats: QueueStats = { enqueued: 0, dequeued: 0, expired: 0, deadLettered: 0, redelivered: 0 };
@@ -169,6 +173,7 @@ export class MessageQueue {
     for (let i = entries.length - 1; i >= 0; i--) {
       const e = entries[i]!;
       if (fromTargets) this.inflight--;
+      this.clearDoubt(e);
       e.redeliveryCount++;
       e.redelivered = true;
       this.stats.redelivered++;
@@ -187,8 +192,34 @@ export class MessageQueue {
     this.schedule();
   }
 
+  /**
+   * In-flight entries of a bridge's subscription toward `peer` that ended before their receipts:
+   * `peer` may hold them, so they wait for a subscription toward it (the resend is answered by its
+   * duplicate audit) and go nowhere else. Not a redelivery: no consumer failed to process them.
+   */
+  returnInDoubt(entries: Entry[], peer: string): void {
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const e = entries[i]!;
+      this.inflight--;
+      if (e.inDoubtAt === undefined) this.inDoubt++;
+      e.inDoubtAt = peer;
+      e.redelivered = true;
+      this.pending.pushFront(e);
+      if (this.traced) this.ctx.trace.requeued(e.producerId, e.producerSeq, this.key, e.hops, e.redeliveryCount);
+    }
+    this.schedule();
+  }
+
+  /** The node it was in doubt at refused it (so does not hold it): it may go anywhere again. */
+  private clearDoubt(e: Entry): void {
+    if (e.inDoubtAt === undefined) return;
+    e.inDoubtAt = undefined;
+    this.inDoubt--;
+  }
+
   /** Entry leaves the node (acked, expired, dead-lettered, purged): store and memory released. */
   drop(e: Entry): void {
+    this.clearDoubt(e);
     if (e.ref) {
       this.ctx.store.remove(e.ref);
       if (e.bytes) this.ctx.hot.release(e.size);
@@ -268,12 +299,13 @@ export class MessageQueue {
       this.again = true;
       return;
     }
-    if (this.pending.length === 0 || this.targets.length === 0) return;
+    if (this.pending.length === 0 || (this.targets.length === 0 && this.inDoubt === 0)) return;
     this.running = true;
     setImmediate(() => void this.run());
   }
 
   private pick(e: Entry): DispatchTarget | undefined {
+    if (e.inDoubtAt !== undefined) return this.pickInDoubt(e, e.inDoubtAt);
     const ts = this.targets;
     let start = 0;
     while (start < ts.length) {
@@ -293,6 +325,12 @@ export class MessageQueue {
     return undefined;
   }
 
+  /** A subscription toward the node the entry is in doubt at: one of this queue's, else the bridge's in-doubt channel. */
+  private pickInDoubt(e: Entry, peer: string): DispatchTarget | undefined {
+    for (const t of this.targets) if (t.isNetwork && t.peer === peer && t.canAccept()) return t;
+    return this.ctx.inDoubtChannel(peer);
+  }
+
   private async run(): Promise<void> {
     try {
       do {
@@ -303,7 +341,7 @@ export class MessageQueue {
         const skipped: Entry[] = [];
         let reads = 0;
         while (batch.length < DISPATCH_BATCH && this.pending.length > 0 && skipped.length < DISPATCH_BATCH) {
-          if (!this.targets.some((t) => t.canAccept())) break;
+          if (this.inDoubt === 0 && !this.targets.some((t) => t.canAccept())) break;
           const e = this.pending.shift()!;
           if (e.expiration > 0 && e.expiration <= now) {
             this.stats.expired++;

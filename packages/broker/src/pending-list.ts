@@ -21,6 +21,12 @@ export interface Entry {
   readonly hops: number;
   /** When it was enqueued on this node (recovered messages: when the node recovered them), epoch ms. */
   readonly enqueuedAt: number;
+  /**
+   * Set while the message is in doubt at that node: it was forwarded there and the bridge
+   * subscription ended before the receipt came back, so that node may hold it. It goes back only
+   * there (whose duplicate audit answers), never to another consumer.
+   */
+  inDoubtAt?: string;
 }
 
 /** A ring-buffer deque. */

@@ -61,6 +61,8 @@ export class Router {
   readonly durableSubs = new Map<string, TopicSubscription>();
   /** Queue consumers with wildcard patterns, attached to every matching queue. */
   private readonly wildcardQueueTargets = new Map<DispatchTarget, string>();
+  /** Bridges' in-doubt channels, by the node on their other side (see `Entry.inDoubtAt`). */
+  private readonly inDoubtChannels = new Map<string, Set<DispatchTarget>>();
   readonly ctx: QueueContext;
   private readonly explain: (destination: string) => UnroutedReason | undefined;
 
@@ -80,6 +82,10 @@ export class Router {
       deadLetter: (from, e, reason) => void this.deadLetter(from, e, reason),
       trace,
       unrouted: (q, e) => this.traceUnrouted(q.key, e.producerId, e.producerSeq, e.hops),
+      inDoubtChannel: (peer) => {
+        for (const t of this.inDoubtChannels.get(peer) ?? []) if (t.canAccept()) return t;
+        return undefined;
+      },
     };
     this.explain = explain;
   }
@@ -109,6 +115,20 @@ export class Router {
       out.push(q);
     }
     return out;
+  }
+
+  /** A bridge's in-doubt channel toward `t.peer` opened: queues holding messages in doubt there send them back. */
+  addInDoubtChannel(t: DispatchTarget): void {
+    let set = this.inDoubtChannels.get(t.peer);
+    if (!set) this.inDoubtChannels.set(t.peer, (set = new Set()));
+    set.add(t);
+    for (const q of this.queues.values()) if (q.inDoubt > 0) q.schedule();
+  }
+
+  removeInDoubtChannel(t: DispatchTarget): void {
+    const set = this.inDoubtChannels.get(t.peer);
+    if (!set?.delete(t)) return;
+    if (set.size === 0) this.inDoubtChannels.delete(t.peer);
   }
 
   detachQueueConsumer(t: DispatchTarget): void {

@@ -16,6 +16,8 @@ export interface NetworkDemand {
   readonly excluded?: DestinationFilter;
   /** A static inclusion: forwarded whatever the demand, standing for no consumer. */
   readonly staticInclusion: boolean;
+  /** The bridge's in-doubt channel: no consumer, not advertised, fed only messages in doubt at its peer. */
+  readonly inDoubt: boolean;
 }
 
 /** A client's subscription as the node sees it: a dispatch target with a prefetch window. */

@@ -27,6 +27,8 @@ export interface NetworkSubscribe {
   readonly excluded?: readonly string[];
   /** A static inclusion: stands for no consumer, so the node never replays a stranded message on it. */
   readonly staticInclusion?: boolean;
+  /** The bridge's in-doubt channel (see the wire protocol's `Subscribe.in_doubt`). */
+  readonly inDoubt?: boolean;
 }
 
 export interface UnsubscribeOptions {
@@ -116,7 +118,7 @@ export class ConsumerImpl implements Consumer {
       durableName: this.durableName ?? "", priority: this.priority,
       ...(resubscribe && this.acked.size > 0 ? { ackedIds: this.ackedIds() } : {}),
       ...(this.network
-        ? { brokerPath: [...this.network.brokerPath], hops: this.network.hops, origins: [...this.network.origins], maxMessageHops: this.network.maxMessageHops, excluded: [...(this.network.excluded ?? [])], staticInclusion: this.network.staticInclusion === true }
+        ? { brokerPath: [...this.network.brokerPath], hops: this.network.hops, origins: [...this.network.origins], maxMessageHops: this.network.maxMessageHops, excluded: [...(this.network.excluded ?? [])], staticInclusion: this.network.staticInclusion === true, inDoubt: this.network.inDoubt === true }
         : {}),
     };
   }

@@ -257,6 +257,7 @@ export namespace fedwire {
         ackedIds: string[];
         excluded: string[];
         staticInclusion: boolean;
+        inDoubt: boolean;
         static create(properties: fedwire.Subscribe.$Shape): fedwire.Subscribe & fedwire.Subscribe.$Shape;
         static create(properties?: fedwire.Subscribe.$Properties): fedwire.Subscribe;
         static encode(m: fedwire.Subscribe.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -280,6 +281,7 @@ export namespace fedwire {
             ackedIds?: (string[]|null);
             excluded?: (string[]|null);
             staticInclusion?: (boolean|null);
+            inDoubt?: (boolean|null);
             $unknowns?: Uint8Array[];
         }
         type $Shape = fedwire.Subscribe.$Properties;

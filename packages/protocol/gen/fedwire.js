@@ -2485,6 +2485,7 @@ $root.fedwire = (function() {
          * @property {Array.<string>|null} [ackedIds] Subscribe ackedIds
          * @property {Array.<string>|null} [excluded] Subscribe excluded
          * @property {boolean|null} [staticInclusion] Subscribe staticInclusion
+         * @property {boolean|null} [inDoubt] Subscribe inDoubt
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
 
@@ -2617,6 +2618,14 @@ $root.fedwire = (function() {
         Subscribe.prototype.staticInclusion = false;
 
         /**
+         * Subscribe inDoubt.
+         * @member {boolean} inDoubt
+         * @memberof fedwire.Subscribe
+         * @instance
+         */
+        Subscribe.prototype.inDoubt = false;
+
+        /**
          * Creates a new Subscribe instance using the specified properties.
          * @function create
          * @memberof fedwire.Subscribe
@@ -2680,6 +2689,8 @@ $root.fedwire = (function() {
             }
             if (m.staticInclusion != null && $Object.hasOwnProperty.call(m, "staticInclusion") && m.staticInclusion !== false)
                 w.uint32(/* id 12, wireType 0 =*/96).bool(m.staticInclusion);
+            if (m.inDoubt != null && $Object.hasOwnProperty.call(m, "inDoubt") && m.inDoubt !== false)
+                w.uint32(/* id 13, wireType 0 =*/104).bool(m.inDoubt);
             if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                 for (var i = 0; i < m.$unknowns.length; ++i)
                     w.raw(m.$unknowns[i]);
@@ -2828,6 +2839,15 @@ $root.fedwire = (function() {
                             delete m.staticInclusion;
                         continue;
                     }
+                case 13: {
+                        if (u !== 0)
+                            break;
+                        if (v = r.bool())
+                            m.inDoubt = v;
+                        else
+                            delete m.inDoubt;
+                        continue;
+                    }
                 }
                 r.skipType(u, q, t);
                 if (!r.discardUnknown) {
@@ -2935,6 +2955,11 @@ $root.fedwire = (function() {
                     m.staticInclusion = $Boolean(d.staticInclusion);
                 }
             }
+            if (d.inDoubt != null) {
+                if (d.inDoubt) {
+                    m.inDoubt = $Boolean(d.inDoubt);
+                }
+            }
             return m;
         };
 
@@ -2970,6 +2995,7 @@ $root.fedwire = (function() {
                 d.hops = 0;
                 d.maxMessageHops = 0;
                 d.staticInclusion = false;
+                d.inDoubt = false;
             }
             if (m.subscriptionId != null && $Object.hasOwnProperty.call(m, "subscriptionId")) {
                 d.subscriptionId = m.subscriptionId;
@@ -3018,6 +3044,9 @@ $root.fedwire = (function() {
             }
             if (m.staticInclusion != null && $Object.hasOwnProperty.call(m, "staticInclusion")) {
                 d.staticInclusion = m.staticInclusion;
+            }
+            if (m.inDoubt != null && $Object.hasOwnProperty.call(m, "inDoubt")) {
+                d.inDoubt = m.inDoubt;
             }
             return d;
         };

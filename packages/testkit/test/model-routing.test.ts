@@ -9,7 +9,8 @@
  * - every receipted persistent queue message is delivered exactly once (non-persistent ones at
  *   most once, exactly once in a run without a restart); nothing reaches a dead-letter queue;
  * - a topic message reaches each subscriber at most once, and exactly once each subscriber the
- *   model says must get it (on the sending node, or one hop away over a link that carries it);
+ *   model says must get it (on the sending node, or over a route of static hops and hops its
+ *   demand reached within the TTLs, with every link up);
  * - nothing is delivered on a node no connector route allows, nor over a hop past its TTL.
  *
  * CI runs a fixed seed budget. `node scripts/model-routing.js --hours N` runs it with random
@@ -23,8 +24,8 @@ import fc from "fast-check";
 import { destinationMatches } from "@fedmq/protocol";
 import { waitFor } from "../src";
 import {
-  CONSUMER_PATTERNS, DESTINATIONS, describeScenario, directCarriers, pairKey, reachable, routeIssue, scenarioArb,
-  staticallyCarries, type Scenario,
+  CONSUMER_PATTERNS, DESTINATIONS, describeScenario, pairKey, reachable, routeIssue, scenarioArb, topicRoutes,
+  type ChainHop, type Scenario,
 } from "./helpers/routing-model";
 import { RoutingNetwork, type Sent } from "./helpers/routing-network";
 
@@ -80,18 +81,12 @@ class Send implements Cmd {
   async run(m: Model, r: RoutingNetwork): Promise<void> {
     const topic = this.destination.startsWith("topic://");
     const eligible = topic ? this.eligibleSubscribers(m.scenario, r) : [];
-    // Their one-hop demand (or a static inclusion) stands at the sending node before the send.
+    // Their demand stands along one of their routes (static hops need only their link) before the send.
     for (const e of eligible) {
-      if (e.node === this.node) continue;
-      await waitFor(
-        () =>
-          directCarriers(m.scenario, this.node, e.node, e.pattern, this.destination).some(
-            (d) =>
-              staticallyCarries(d.connector, this.destination) ||
-              r.demandOf(d.connector, d.from).some((x) => x.kind === "dynamic" && x.destination === e.pattern && x.hops === 1),
-          ),
-        { what: `demand of ${e.key} (${e.pattern}) at ${this.node}`, timeoutMs: WAIT_MS },
-      );
+      await waitFor(() => e.routes.some((route) => route.every((h) => h.static || r.demandOf(h.direction.connector, h.direction.from).some((x) => x.kind === "dynamic" && x.destination === e.pattern && x.hops === h.demandHops))), {
+        what: `demand of ${e.key} (${e.pattern} on ${e.node}) along a route from ${this.node}: ${e.routes.map(describeRoute).join(" or ")}`,
+        timeoutMs: WAIT_MS,
+      });
     }
     const sent = await r.send(this.node, this.destination, this.persistent, this.count);
     m.sent.push(...sent);
@@ -99,15 +94,16 @@ class Send implements Cmd {
     for (const s of sent) m.mustGet.set(s.id, new Set(eligible.map((e) => e.key)));
     // Delivered before anything else happens (a cut would drop a topic copy in flight: topics keep nothing for absent subscribers).
     await waitFor(() => sent.every((s) => eligible.every((e) => r.received.some((x) => x.id === s.id && x.consumer === e.key))), {
-      what: `${this.destination} from ${this.node} at ${eligible.map((e) => e.key).join(", ")}`,
+      what: `${this.destination} from ${this.node} at ${eligible.map((e) => `${e.key} (${e.routes.map(describeRoute).join(" or ")})`).join(", ")}`,
       timeoutMs: WAIT_MS,
     });
   }
-  private eligibleSubscribers(s: Scenario, r: RoutingNetwork): Array<{ key: string; node: string; pattern: string }> {
+  private eligibleSubscribers(s: Scenario, r: RoutingNetwork): Array<{ key: string; node: string; pattern: string; routes: ChainHop[][] }> {
     return r
       .liveConsumers()
       .filter((c) => destinationMatches(c.pattern, this.destination))
-      .filter((c) => c.node === this.node || (!r.isCut(this.node, c.node) && directCarriers(s, this.node, c.node, c.pattern, this.destination).length > 0));
+      .map((c) => ({ ...c, routes: topicRoutes(s, this.node, c.node, c.pattern, this.destination, (a, b) => r.isCut(a, b)) }))
+      .filter((c) => c.routes.length > 0);
   }
   toString(): string {
     return `send ${this.count} ${this.persistent ? "persistent" : "non-persistent"} to ${this.destination} on ${this.node}`;
@@ -152,6 +148,11 @@ class Restart implements Cmd {
   toString(): string {
     return `restart ${this.node}`;
   }
+}
+
+function describeRoute(route: readonly ChainHop[]): string {
+  if (route.length === 0) return "local";
+  return route.map((h) => `${h.direction.from}>${h.direction.to}${h.static ? "(static)" : `(demand ${h.demandHops})`}`).join(" ");
 }
 
 function linked(s: Scenario, a: string, b: string): boolean {
@@ -217,7 +218,11 @@ async function finish(m: Model, r: RoutingNetwork): Promise<void> {
     const k = s.destination.startsWith("queue://") ? x.id : `${x.id}|${x.consumer}`;
     count.set(k, (count.get(k) ?? 0) + 1);
   }
-  for (const [k, n] of count) if (n > 1) problems.push(`${k} delivered ${n} times`);
+  for (const [k, n] of count) {
+    if (n <= 1) continue;
+    const copies = r.received.filter((x) => x.id === k.split("|")[0] && (!k.includes("|") || x.consumer === k.split("|")[1]));
+    problems.push(`${k} delivered ${n} times: ${copies.map((x) => `to ${x.consumer} by route ${x.route.join(">")} (hops ${x.hops})`).join("; ")}`);
+  }
   for (const s of mustArrive) if (!count.has(s.id)) problems.push(`${s.id} (${s.destination} from ${s.node}) never delivered`);
   for (const [id, keys] of m.mustGet) for (const key of keys) if (!count.has(`${id}|${key}`)) problems.push(`${id} never reached subscriber ${key}`);
   if (problems.length > 0) throw new Error(`routing broke an invariant:\n- ${problems.join("\n- ")}`);

@@ -7,9 +7,8 @@
  *   simple paths over connector directions that carry `dest` (a static inclusion, or demand the
  *   connector follows), each hop within that connector's `messageTTL`. A stranded message replayed
  *   back toward a node it came from stays inside this set (it only revisits its path).
- * - `directlyEligible(from, dest, to, pattern)`: a subscriber of `pattern` on `to` that must get a
- *   topic message sent on `from`: `to` is `from`, or a neighbour whose connector direction
- *   from → to carries it (its demand needs one hop, so no TTL or conduit ordering decides it).
+ * - `topicRoutes(from, to, pattern, dest)`: the routes over which a subscriber of `pattern` on
+ *   `to` must get a topic message sent on `from` (static hops, then hops its demand reached).
  */
 import fc from "fast-check";
 import { DestinationFilter, destinationMatches } from "@fedmq/protocol";
@@ -170,12 +169,53 @@ export function routeIssue(s: Scenario, route: readonly string[], hops: number, 
   return undefined;
 }
 
+/** One hop of a route a topic message must take: static (forwarded whatever the demand) or following demand `demandHops` away. */
+export interface ChainHop {
+  readonly direction: Direction;
+  readonly static: boolean;
+  /** For a demand hop: the hop count of the demand subscription at `direction.from`. */
+  readonly demandHops: number;
+}
+
 /**
- * Connector directions from `from` to `to` over which a subscriber of `pattern` on `to` must
- * get a topic message sent on `from` (once its one-hop demand has arrived).
+ * Routes over which a subscriber of `pattern` on `to` must get a topic message sent on `from`
+ * to `dest` (empty: the model promises nothing). A route is a simple path over directions whose
+ * links are up: first hops that statically carry `dest`, then hops that follow the subscriber's
+ * demand — which travelled back hop by hop within each connector's consumerTTL — and every hop
+ * within its connector's messageTTL. `to === from` is the empty route.
  */
-export function directCarriers(s: Scenario, from: string, to: string, pattern: string, dest: string): Direction[] {
-  return directionsOf(s).filter((d) => d.from === from && d.to === to && (staticallyCarries(d.connector, dest) || dynamicallyCarries(d.connector, pattern, dest)));
+export function topicRoutes(s: Scenario, from: string, to: string, pattern: string, dest: string, isCut: (a: string, b: string) => boolean): ChainHop[][] {
+  if (from === to) return [[]];
+  const dirs = directionsOf(s).filter((d) => !isCut(d.from, d.to));
+  const out: ChainHop[][] = [];
+  const walk = (at: string, path: Direction[]): void => {
+    if (at === to) {
+      const chain = classify(path, pattern, dest);
+      if (chain) out.push(chain);
+      return;
+    }
+    for (const d of dirs) {
+      if (d.from !== at || d.to === from || path.some((p) => p.to === d.to)) continue;
+      if (path.length >= d.connector.ttl) continue; // messageTTL: a message with this many hops goes no further here
+      walk(d.to, [...path, d]);
+    }
+  };
+  walk(from, []);
+  return out;
+}
+
+function classify(path: readonly Direction[], pattern: string, dest: string): ChainHop[] | undefined {
+  const k = path.length;
+  // The demand tail: from the end back, as long as each hop follows the demand within its consumerTTL.
+  let m = k;
+  while (m > 0) {
+    const d = path[m - 1]!;
+    if (!dynamicallyCarries(d.connector, pattern, dest) || k - (m - 1) > d.connector.ttl) break;
+    m--;
+  }
+  // Before it, only static hops.
+  for (let i = 0; i < m; i++) if (!staticallyCarries(path[i]!.connector, dest)) return undefined;
+  return path.map((direction, i) => ({ direction, static: i < m, demandHops: k - i }));
 }
 
 /** Unordered node pair key of a link. */
