@@ -2,7 +2,6 @@ import type { DuplicateAudit, RecentIds } from "@fedmq/protocol";
 import type { BrokerOptions, Logger } from "./options";
 import type { Router } from "./router";
 import type { AdvisoryService } from "./advisory-service";
-import type { ClientConnection } from "./client-connection";
 import type { ConsumerRegistry } from "./consumer-registry";
 import type { RouteTrace } from "./trace/route-trace";
 
@@ -12,6 +11,11 @@ export interface BrokerCounters {
   /** Bridge sends refused because they had crossed this node already. */
   loopsDropped: number;
   connectionsTotal: number;
+}
+
+/** A connection as its node tracks it (the node's set of open connections). */
+export interface CoreConnection {
+  readonly id: string;
 }
 
 /** What a connection needs from its node (keeps ClientConnection free of the node's wiring). */
@@ -35,7 +39,7 @@ export interface BrokerCore {
   isFenced(): boolean;
   /** Which clients consume each queue (persisted, for the failover hold). */
   readonly consumers: ConsumerRegistry;
-  connectionClosed(c: ClientConnection): void;
+  connectionClosed(c: CoreConnection): void;
   /** A congested connection drained: resume dispatch to its subscriptions. */
-  kickQueues(c: ClientConnection): void;
+  kickQueues(c: CoreConnection): void;
 }

@@ -8,7 +8,8 @@ import { AdvisoryService } from "./advisory-service";
 import { ConsumerRegistry } from "./consumer-registry";
 import { ClientConnection } from "./client-connection";
 import type { BrokerCore, BrokerCounters } from "./broker-core";
-import type { MessageStore, StoreStats } from "./store/message-store";
+import type { MessageStore } from "./store/message-store";
+import type { BrokerInfo, ConnectionInfo, DestinationInfo, NodeReadiness } from "./node-info";
 import { JournalStore, MemoryStore } from "./store";
 import { listenVm, type VmServer } from "@fedmq/client";
 import { Bridge, type BridgeInfo, type BridgeOptions } from "@fedmq/bridge";
@@ -36,56 +37,7 @@ export interface BrokerNodeOptions extends Partial<BrokerOptions> {
   adminServer?: AdminServer;
 }
 
-export interface DestinationInfo {
-  name: string;
-  kind: "queue" | "topic-subscription" | "durable-subscription";
-  depth: number;
-  inflight: number;
-  /** Consumers attached: local ones plus bridges' demand subscriptions. */
-  consumers: number;
-  localConsumers: number;
-  networkConsumers: number;
-  /** Age of the oldest message waiting (not in flight), ms; null when none waits. */
-  oldestMessageAgeMs: number | null;
-  enqueued: number;
-  dequeued: number;
-  expired: number;
-  deadLettered: number;
-  redelivered: number;
-}
-
-/** One open client or bridge connection, as the admin endpoint lists it. */
-export interface ConnectionInfo {
-  id: string;
-  remoteAddress: string;
-  role: "client" | "bridge";
-  clientId: string;
-  /** Handshake done. */
-  open: boolean;
-  since: number;
-  subscriptions: number;
-}
-
-/** Whether the node serves: its store is recovered, every listener is open, and it is not closing. */
-export interface NodeReadiness {
-  ready: boolean;
-  storeRecovered: boolean;
-  listenersOpen: boolean;
-  closing: boolean;
-}
-
-export interface BrokerInfo {
-  id: string;
-  site: string;
-  listen: string[];
-  uptimeMs: number;
-  connections: number;
-  received: number;
-  duplicates: number;
-  memoryUsedBytes: number;
-  store: StoreStats;
-  recovery: { messages: number; durationMs: number; cleanShutdown: boolean } | undefined;
-}
+export type { DestinationInfo, ConnectionInfo, NodeReadiness, BrokerInfo } from "./node-info";
 
 /**
  * One fedmq broker node: a store, the destinations and their dispatch, and the listeners that

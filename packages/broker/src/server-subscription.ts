@@ -1,7 +1,7 @@
 import type { DestinationFilter } from "@fedmq/protocol";
 import type { Entry } from "./pending-list";
 import type { DispatchTarget, MessageQueue } from "./message-queue";
-import type { ClientConnection } from "./client-connection";
+import type { RouteTrace } from "./trace/route-trace";
 import type { TopicSubscription } from "./router";
 
 /** What a bridge's demand subscription stands for. */
@@ -20,6 +20,20 @@ export interface NetworkDemand {
   readonly inDoubt: boolean;
 }
 
+/** What a subscription needs from the connection it belongs to (a native or, later, another wire protocol's). */
+export interface SubscriptionConnection {
+  readonly id: string;
+  readonly nodeId: string;
+  readonly clientId: string;
+  /** For a bridge's connection, the node on its other side; "" otherwise. */
+  readonly peerNodeId: string;
+  readonly trace: RouteTrace;
+  /** Its outbound buffer is over its high-water mark: deliver nothing more for now. */
+  readonly writer: { readonly congested: boolean };
+  /** Hand a delivery to the wire; false if the connection cannot take it. */
+  deliver(sub: ServerSubscription, queue: MessageQueue, entry: Entry, bytes: Buffer): boolean;
+}
+
 /** A client's subscription as the node sees it: a dispatch target with a prefetch window. */
 export class ServerSubscription implements DispatchTarget {
   /** Queues this consumer is recorded on in the node's consumer registry. */
@@ -34,7 +48,7 @@ export class ServerSubscription implements DispatchTarget {
   readonly bridge: string;
 
   constructor(
-    readonly conn: ClientConnection,
+    readonly conn: SubscriptionConnection,
     readonly id: number,
     readonly destination: string,
     readonly prefetch: number,

@@ -81,7 +81,7 @@ export class AdminMetrics {
     gauge("fedmq_store_bytes", "Bytes in the store.", ["engine"], () => [[{ engine: src.info().store.engine }, src.info().store.bytes]]);
     mirror("fedmq_store_fsyncs_total", "fsync calls of the store.", ["engine"], () => [[{ engine: src.info().store.engine }, src.info().store.fsyncs]]);
 
-    const dests = <K extends keyof import("../broker-node").DestinationInfo>(k: K) => () =>
+    const dests = <K extends keyof import("../node-info").DestinationInfo>(k: K) => () =>
       src.destinations().map((d): [Labels<"destination" | "kind">, number] => [{ destination: d.name, kind: d.kind }, d[k] as number]);
     const dl = ["destination", "kind"] as const;
     gauge("fedmq_destination_depth", "Messages waiting (not yet delivered).", dl, dests("depth"));

@@ -2,7 +2,7 @@ import { FEDMQ_VERSION } from "@fedmq/protocol";
 import type { DemandTable } from "@fedmq/advisory";
 import type { Bridge, BridgeDemandInfo, BridgeInfo, BridgeState, ForwarderCounters } from "@fedmq/bridge";
 import type { HaRole, HaStatus } from "../ha/ha-status";
-import type { BrokerInfo, ConnectionInfo, DestinationInfo, NodeReadiness } from "../broker-node";
+import type { BrokerInfo, ConnectionInfo, DestinationInfo, NodeReadiness } from "../node-info";
 import type { StoreStats } from "../store/message-store";
 import type { RouteEvent } from "../trace/route-trace";
 import type { BridgeRateSampler, BridgeRates } from "./bridge-rates";
