@@ -1,14 +1,15 @@
 import type { Duplex } from "node:stream";
 import {
-  DestinationFilter, FrameDecoder, FrameWriter, encodeFrame, encodeDeliverFrame, encodedMessageOf, fedwire, negotiateVersion, parseDestination, isAdvisoryTopic,
+  DestinationFilter, FrameDecoder, FrameWriter, encodeFrame, encodeDeliverFrame, fedwire, negotiateVersion, parseDestination,
   FedmqError, ProtocolError, VersionMismatchError, HandshakeTimeoutError, StalePeerError, UnknownDeliveryError,
-  InvalidSubscriptionError, InvalidArgumentError, ForbiddenError, StoreError, PROTOCOL_VERSIONS, FEDMQ_VERSION,
+  InvalidSubscriptionError, InvalidArgumentError, PROTOCOL_VERSIONS, FEDMQ_VERSION,
 } from "@fedmq/protocol";
 import type { Entry } from "./pending-list";
 import type { MessageQueue } from "./message-queue";
 import { ServerSubscription, type NetworkDemand } from "./server-subscription";
 import type { BrokerCore } from "./broker-core";
 import type { RouteTrace } from "./trace/route-trace";
+import { IngestSession, type IngestResult } from "./ingest";
 
 interface Inflight {
   readonly sub: ServerSubscription;
@@ -16,16 +17,11 @@ interface Inflight {
   readonly entry: Entry;
 }
 
-const NO_PATH: readonly string[] = Object.freeze([]);
-
 /** A bridge subscription's exclusions; refuses (InvalidDestinationError) a pattern that is not one. */
 function excludedFilter(patterns: readonly string[] | null | undefined): DestinationFilter | undefined {
   return patterns && patterns.length > 0 ? new DestinationFilter(patterns) : undefined;
 }
 
-
-/** Store failures that say "not here, not now" (HA): the client should resend elsewhere, not give up. */
-const RETRY_ELSEWHERE: ReadonlySet<string> = new Set(["FEDMQ_ERR_STORE_UNAVAILABLE", "FEDMQ_ERR_FENCED", "FEDMQ_ERR_NODE_FENCED"]);
 
 /** Frames queued behind a blocked send beyond this count pause reading from the socket. */
 const INBOX_PAUSE = 1000;
@@ -52,9 +48,8 @@ export class ClientConnection {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastFrameAt = Date.now();
   bytesIn = 0;
-  private lastProducerId = "";
-  private lastAdvisedProducer: string | undefined;
-  private lastAdvisedDest: string | undefined;
+  /** Where this connection's sends are accepted (set by the handshake). */
+  private ingest: IngestSession | undefined;
 
   constructor(
     private readonly stream: Duplex,
@@ -218,6 +213,7 @@ export class ClientConnection {
     this.clientId = c.clientId || `${this.core.id}-${this.id}`;
     this.role = c.role === "bridge" ? "bridge" : "client";
     this.peerNodeId = c.nodeId ?? "";
+    this.ingest = new IngestSession(this.core, { connectionId: this.id, clientId: this.clientId, role: this.role === "bridge" ? "bridge" : "client", peerNodeId: this.peerNodeId });
     this.writer.write(encodeFrame({
       corr: f.corr ?? 0,
       connected: { version, brokerId: this.core.id, clientId: this.clientId, maxFrameSize: this.core.opts.maxFrameSize, site: this.core.opts.site },
@@ -237,101 +233,20 @@ export class ClientConnection {
   private onSend(corr: number, s: fedwire.ISend): Promise<void> | void {
     const m = s.message;
     if (!m) throw new ProtocolError("send frame without a message");
-    const dest = parseDestination(m.destination ?? "");
-    if (dest.kind === "topic" && isAdvisoryTopic(dest.uri) && this.role !== "bridge") {
-      throw new ForbiddenError(`destination '${dest.uri}' is an advisory topic: only nodes publish on advisory topics`);
-    }
-    const priority = m.priority ?? 4;
-    if (!Number.isInteger(priority) || priority < 0 || priority > 9) throw new InvalidArgumentError(`priority ${priority} is out of range 0-9`);
-    const persistent = m.persistent === true;
-    const seq = m.producerSeq ?? 0;
-    const path = m.brokerPath && m.brokerPath.length > 0 ? m.brokerPath : NO_PATH;
-    const hops = m.hops ?? 0;
-    if (path.includes(this.core.id)) {
-      // It crossed this node already: a loop. Acknowledge so the sender lets go, deliver nothing.
-      this.core.stats.loopsDropped++;
-      this.core.trace.loop(m.producerId ?? "", seq, dest.uri, hops, this.core.id, "", path);
-      this.reply(corr, { receipt: { duplicate: true } });
-      return;
-    }
-    // Client sends arrive in order per producer: a sequence window audits them. Bridged messages
-    // come in any order, so they are audited by exact key: per hop for queue messages (which
-    // exist once in the network, so only a resend repeats a hop), per message for topic copies
-    // (which may arrive by several paths). The key's producer part is what the store records.
-    const network = hops > 0;
-    const producerId = this.intern(network ? `${m.producerId ?? ""}@${dest.kind === "queue" ? hops : "*"}` : (m.producerId ?? ""));
-    const audited = (m.producerId ?? "") !== "";
-    const seen = (): boolean => (network ? this.core.networkAudit.checkAndRecord(`${producerId}:${seq}`) : this.core.audit.checkAndRecord(producerId, seq));
-    const unsee = (): void => (network ? this.core.networkAudit.forget(`${producerId}:${seq}`) : this.core.audit.forget(producerId, seq));
-    if (audited) {
-      const prior = this.core.pendingStores.get(`${producerId}:${seq}`);
-      if (prior || seen()) {
-        // Already stored (or being stored): acknowledge again, never deliver twice.
-        this.core.stats.duplicates++;
-        this.core.trace.duplicate(producerId, seq, dest.uri, hops, network ? "bridge" : "client", network ? this.peerNodeId : this.clientId);
-        const reply = () => this.reply(corr, { receipt: { duplicate: true } });
-        if (prior) void prior.then(reply, (err) => this.replyError(corr, err));
-        else reply();
-        return;
-      }
-    }
-    // Announce a producer once per (producer, destination); consecutive sends usually repeat both.
-    if (!network && this.role === "client" && (producerId !== this.lastAdvisedProducer || dest.uri !== this.lastAdvisedDest)) {
-      this.lastAdvisedProducer = producerId;
-      this.lastAdvisedDest = dest.uri;
-      this.core.advisories.producerSeen(this.id, this.clientId, producerId, dest.uri);
-    }
-    const publish = (): void => {
-      if (audited) this.core.trace.received(producerId, seq, dest.uri, hops, network ? "bridge" : "client", network ? this.peerNodeId : this.clientId);
-      // The node keeps these bytes (queued, hot cache): an unpooled copy, so a retained message
-      // never pins a shared 8 KiB pool slab, and never a socket read buffer. The bytes as
-      // received when the frame has the plain layout, else encoded again from the decoded message.
-      const encoded = encodedMessageOf(m) ?? fedwire.Message.encode(m).finish();
-      const bytes = Buffer.allocUnsafeSlow(encoded.length);
-      bytes.set(encoded);
-      // Charges memory (non-persistent) synchronously, so the next send sees the new usage.
-      const stored = this.core.router.publish({
-        destination: dest.uri, kind: dest.kind, persistent, priority, expiration: Number(m.expiration ?? 0),
-        producerId, producerSeq: seq, bytes, path, hops,
-      });
-      this.core.stats.received++;
-      const key = `${producerId}:${seq}`;
-      if (audited && persistent) this.core.pendingStores.set(key, stored);
-      stored.then(
-        () => {
-          if (audited && persistent) this.core.pendingStores.delete(key);
-          this.reply(corr, { receipt: { duplicate: false } });
-        },
-        (err) => {
-          if (audited) {
-            this.core.pendingStores.delete(key);
-            unsee();
-          }
-          if (err instanceof FedmqError && RETRY_ELSEWHERE.has(err.code)) {
-            // The store is out of reach or this node lost its lease: no answer the client could
-            // act on but "resend". Drop the connection: its failover transport resends every
-            // unreceipted send to whichever node serves next.
-            this.core.log.warn({ err: { code: err.code, message: err.message }, dest: dest.uri, conn: this.id }, "store unavailable: dropping the connection so the client resends");
-            this.destroy(`store unavailable: ${err.message}`);
-            return;
-          }
-          this.core.log.error({ err, dest: dest.uri }, "could not store a message");
-          this.replyError(corr, new StoreError(`could not store message ${key}: ${(err as Error).message}`, { cause: err }));
-        },
-      );
-    };
-    // Messages held in memory wait (in order, this connection's later frames behind them) while
-    // memory is over its limit; everything else pipelines.
-    const memory = this.core.router.ctx.memory;
-    if ((!persistent || dest.kind === "topic") && memory.full) return memory.whenAvailable().then(publish);
-    publish();
+    return this.ingest!.accept(m, (r) => this.answerSend(corr, r));
   }
 
-  /** One string object per producer id on this connection (a backlog keeps one per message). */
-  private intern(id: string): string {
-    if (id === this.lastProducerId) return this.lastProducerId;
-    this.lastProducerId = id;
-    return id;
+  private answerSend(corr: number, r: IngestResult): void {
+    switch (r.outcome) {
+      case "accepted": return this.reply(corr, { receipt: { duplicate: false } });
+      case "duplicate": return this.reply(corr, { receipt: { duplicate: true } });
+      case "failed": return this.replyError(corr, r.error);
+      case "retry-elsewhere":
+        // No answer the client could act on but "resend": drop the connection, and its failover
+        // transport resends every unreceipted send to whichever node serves next.
+        this.core.log.warn({ err: { code: r.error.code, message: r.error.message }, conn: this.id }, "store unavailable: dropping the connection so the client resends");
+        this.destroy(`store unavailable: ${r.error.message}`);
+    }
   }
 
   private async onSubscribe(corr: number, s: fedwire.ISubscribe): Promise<void> {

@@ -1,0 +1,172 @@
+import {
+  encodedMessageOf, fedwire, isAdvisoryTopic, parseDestination, FedmqError, ForbiddenError, InvalidArgumentError, StoreError, type Destination,
+} from "@fedmq/protocol";
+import type { BrokerCore } from "./broker-core";
+
+/** Who sends, as the ingest path sees it: one per connection, whatever its wire protocol. */
+export interface IngestSource {
+  readonly connectionId: string;
+  readonly clientId: string;
+  /** "bridge": another node's network connector (it carries brokerPath and hops, and may publish advisories). */
+  readonly role: "client" | "bridge";
+  /** For a bridge, the node on its other side; "" otherwise. */
+  readonly peerNodeId: string;
+}
+
+/** The answer to one send. */
+export type IngestResult =
+  /** Stored (a persistent message: synced) and routed: receipt it. */
+  | { readonly outcome: "accepted" }
+  /** Held already (a resend after a reconnect, a bridge's resend, or a loop): receipt it as a duplicate; nothing is delivered twice. */
+  | { readonly outcome: "duplicate" }
+  /** This node cannot store now (its store is out of reach, or it lost its HA lease): drop the connection, so the client resends elsewhere. */
+  | { readonly outcome: "retry-elsewhere"; readonly error: FedmqError }
+  /** Not stored: answer with this error; the connection stays usable. */
+  | { readonly outcome: "failed"; readonly error: FedmqError };
+
+/**
+ * Who may send what. The security issue's per-destination authorization plugs in here; today the
+ * one rule is that only nodes publish on advisory topics.
+ */
+export interface IngestPolicy {
+  /** Throws a ForbiddenError naming the destination and the missing right. */
+  checkSend(source: IngestSource, destination: Destination): void;
+}
+
+export const DEFAULT_INGEST_POLICY: IngestPolicy = Object.freeze({
+  checkSend(source: IngestSource, dest: Destination): void {
+    if (dest.kind === "topic" && source.role !== "bridge" && isAdvisoryTopic(dest.uri)) {
+      throw new ForbiddenError(`destination '${dest.uri}' is an advisory topic: only nodes publish on advisory topics`);
+    }
+  },
+});
+
+const ACCEPTED: IngestResult = Object.freeze({ outcome: "accepted" });
+const DUPLICATE: IngestResult = Object.freeze({ outcome: "duplicate" });
+const NO_PATH: readonly string[] = Object.freeze([]);
+
+/** Store failures that say "not here, not now" (HA): the client should resend elsewhere, not give up. */
+const RETRY_ELSEWHERE: ReadonlySet<string> = new Set(["FEDMQ_ERR_STORE_UNAVAILABLE", "FEDMQ_ERR_FENCED", "FEDMQ_ERR_NODE_FENCED"]);
+
+/**
+ * The one place a node accepts a message, for every wire protocol: validation, the
+ * authorization hook, loop and duplicate checks, producer advisories, memory flow control, store,
+ * route, trace — then one `IngestResult`. A connection only decodes, calls `accept`, and encodes
+ * the answer. One session per connection (it remembers that connection's producers).
+ */
+export class IngestSession {
+  private lastProducerId = "";
+  private lastAdvisedProducer: string | undefined;
+  private lastAdvisedDest: string | undefined;
+
+  constructor(
+    private readonly core: BrokerCore,
+    readonly source: IngestSource,
+    private readonly policy: IngestPolicy = DEFAULT_INGEST_POLICY,
+  ) {}
+
+  /**
+   * Accept one message; `done` gets the answer (at once, or once it is stored). Throws a
+   * FedmqError for a message it refuses outright (bad destination or priority, not allowed).
+   * Returns a promise while the node's memory is full: the caller reads nothing more from this
+   * sender until it settles (flow control).
+   */
+  accept(m: fedwire.IMessage, done: (r: IngestResult) => void): Promise<void> | void {
+    const core = this.core;
+    const src = this.source;
+    const dest = parseDestination(m.destination ?? "");
+    this.policy.checkSend(src, dest);
+    const priority = m.priority ?? 4;
+    if (!Number.isInteger(priority) || priority < 0 || priority > 9) throw new InvalidArgumentError(`priority ${priority} is out of range 0-9`);
+    const persistent = m.persistent === true;
+    const seq = m.producerSeq ?? 0;
+    const path = m.brokerPath && m.brokerPath.length > 0 ? m.brokerPath : NO_PATH;
+    const hops = m.hops ?? 0;
+    if (path.includes(core.id)) {
+      // It crossed this node already: a loop. Acknowledge so the sender lets go, deliver nothing.
+      core.stats.loopsDropped++;
+      core.trace.loop(m.producerId ?? "", seq, dest.uri, hops, core.id, "", path);
+      done(DUPLICATE);
+      return;
+    }
+    // Client sends arrive in order per producer: a sequence window audits them. Bridged messages
+    // come in any order, so they are audited by exact key: per hop for queue messages (which
+    // exist once in the network, so only a resend repeats a hop), per message for topic copies
+    // (which may arrive by several paths). The key's producer part is what the store records.
+    const network = hops > 0;
+    const producerId = this.intern(network ? `${m.producerId ?? ""}@${dest.kind === "queue" ? hops : "*"}` : (m.producerId ?? ""));
+    const audited = (m.producerId ?? "") !== "";
+    const source = network ? "bridge" : "client";
+    const sender = network ? src.peerNodeId : src.clientId;
+    if (audited) {
+      const prior = core.pendingStores.get(`${producerId}:${seq}`);
+      if (prior || (network ? core.networkAudit.checkAndRecord(`${producerId}:${seq}`) : core.audit.checkAndRecord(producerId, seq))) {
+        // Already stored (or being stored): acknowledge again, never deliver twice.
+        core.stats.duplicates++;
+        core.trace.duplicate(producerId, seq, dest.uri, hops, source, sender);
+        if (prior) void prior.then(() => done(DUPLICATE), (err: unknown) => done({ outcome: "failed", error: asFedmqError(err) }));
+        else done(DUPLICATE);
+        return;
+      }
+    }
+    // Announce a producer once per (producer, destination); consecutive sends usually repeat both.
+    if (!network && src.role === "client" && (producerId !== this.lastAdvisedProducer || dest.uri !== this.lastAdvisedDest)) {
+      this.lastAdvisedProducer = producerId;
+      this.lastAdvisedDest = dest.uri;
+      core.advisories.producerSeen(src.connectionId, src.clientId, producerId, dest.uri);
+    }
+    const publish = (): void => {
+      if (audited) core.trace.received(producerId, seq, dest.uri, hops, source, sender);
+      // The node keeps these bytes (queued, hot cache): an unpooled copy, so a retained message
+      // never pins a shared 8 KiB pool slab, and never a socket read buffer. The bytes as
+      // received when the frame has the plain layout, else encoded again from the decoded message.
+      const encoded = encodedMessageOf(m) ?? fedwire.Message.encode(m).finish();
+      const bytes = Buffer.allocUnsafeSlow(encoded.length);
+      bytes.set(encoded);
+      // Charges memory (non-persistent) synchronously, so the next send sees the new usage.
+      const stored = core.router.publish({
+        destination: dest.uri, kind: dest.kind, persistent, priority, expiration: Number(m.expiration ?? 0),
+        producerId, producerSeq: seq, bytes, path, hops,
+      });
+      core.stats.received++;
+      const key = `${producerId}:${seq}`;
+      if (audited && persistent) core.pendingStores.set(key, stored);
+      stored.then(
+        () => {
+          if (audited && persistent) core.pendingStores.delete(key);
+          done(ACCEPTED);
+        },
+        (err: unknown) => {
+          if (audited) {
+            core.pendingStores.delete(key);
+            if (network) core.networkAudit.forget(key);
+            else core.audit.forget(producerId, seq);
+          }
+          done(this.failure(err, dest.uri, key));
+        },
+      );
+    };
+    // Messages held in memory wait (in order, this sender's later messages behind them) while
+    // memory is over its limit; everything else pipelines.
+    const memory = core.router.ctx.memory;
+    if ((!persistent || dest.kind === "topic") && memory.full) return memory.whenAvailable().then(publish);
+    publish();
+  }
+
+  private failure(err: unknown, destination: string, key: string): IngestResult {
+    if (err instanceof FedmqError && RETRY_ELSEWHERE.has(err.code)) return { outcome: "retry-elsewhere", error: err };
+    this.core.log.error({ err, dest: destination }, "could not store a message");
+    return { outcome: "failed", error: new StoreError(`could not store message ${key}: ${(err as Error).message}`, { cause: err }) };
+  }
+
+  /** One string object per producer id on this session (a backlog keeps one per message). */
+  private intern(id: string): string {
+    if (id === this.lastProducerId) return this.lastProducerId;
+    this.lastProducerId = id;
+    return id;
+  }
+}
+
+function asFedmqError(err: unknown): FedmqError {
+  return err instanceof FedmqError ? err : new FedmqError("FEDMQ_ERR_INTERNAL", (err as Error)?.message ?? String(err));
+}
