@@ -10,12 +10,7 @@ import { ServerSubscription, type NetworkDemand } from "./server-subscription";
 import type { BrokerCore } from "./broker-core";
 import type { RouteTrace } from "./trace/route-trace";
 import { IngestSession, type IngestResult } from "./ingest";
-
-interface Inflight {
-  readonly sub: ServerSubscription;
-  readonly queue: MessageQueue;
-  readonly entry: Entry;
-}
+import { Settlement } from "./settlement";
 
 /** A bridge subscription's exclusions; refuses (InvalidDestinationError) a pattern that is not one. */
 function excludedFilter(patterns: readonly string[] | null | undefined): DestinationFilter | undefined {
@@ -39,8 +34,8 @@ export class ClientConnection {
   readonly writer: FrameWriter;
   private state: "handshake" | "open" | "closed" = "handshake";
   private readonly subs = new Map<number, ServerSubscription>();
-  private readonly inflight = new Map<number, Inflight>();
-  private nextTag = 0;
+  /** Tags of the deliveries in flight, and what acks, nacks and ended subscriptions do with them. */
+  private readonly settlement: Settlement;
   private inbox: fedwire.Frame[] = [];
   private processing = false;
   private paused = false;
@@ -57,6 +52,7 @@ export class ClientConnection {
     private readonly core: BrokerCore,
   ) {
     this.decoder = new FrameDecoder(core.opts.maxFrameSize);
+    this.settlement = new Settlement(core.trace, this);
     this.writer = new FrameWriter(stream);
     stream.on("data", (chunk: Buffer) => this.onData(chunk));
     stream.on("error", (err) => this.core.log.debug({ err, conn: this.id }, "connection error"));
@@ -113,8 +109,7 @@ export class ClientConnection {
 
   deliver(sub: ServerSubscription, queue: MessageQueue, entry: Entry, bytes: Buffer): boolean {
     if (this.state !== "open" || this.stream.destroyed || this.core.isFenced()) return false;
-    const tag = ++this.nextTag;
-    this.inflight.set(tag, { sub, queue, entry });
+    const tag = this.settlement.delivered(sub, queue, entry);
     this.writer.write(encodeDeliverFrame(sub.id, tag, bytes, entry.redeliveryCount, entry.redelivered));
     if (queue.traced) {
       if (sub.network) this.core.trace.forwarded(entry.producerId, entry.producerSeq, queue.key, entry.hops, this.peerNodeId, sub.bridge);
@@ -305,35 +300,15 @@ export class ClientConnection {
   }
 
   private onAck(tags: number[]): void {
-    this.settle(tags, "ack", (rec) => {
-      const { queue, entry, sub } = rec;
-      if (queue.traced) {
-        if (sub.network) this.core.trace.forwardAcked(entry.producerId, entry.producerSeq, queue.key, entry.hops, this.peerNodeId, sub.bridge);
-        else this.core.trace.acked(entry.producerId, entry.producerSeq, queue.key, entry.hops, sub.consumerId, this.clientId);
-      }
-      queue.ack(entry, sub);
-    });
+    this.unknownTags("ack", this.settlement.ack(tags));
   }
 
   /** A nack returns the message for redelivery (or the DLQ past maxRedeliveries). */
   private onNack(tags: number[]): void {
-    this.settle(tags, "nack", (rec) => {
-      rec.sub.unreserve();
-      rec.queue.redeliver([rec.entry], true);
-    });
+    this.unknownTags("nack", this.settlement.nack(tags));
   }
 
-  private settle(tags: number[], what: "ack" | "nack", apply: (rec: Inflight) => void): void {
-    const unknown: number[] = [];
-    for (const tag of tags) {
-      const rec = this.inflight.get(tag);
-      if (!rec) {
-        unknown.push(tag);
-        continue;
-      }
-      this.inflight.delete(tag);
-      apply(rec);
-    }
+  private unknownTags(what: "ack" | "nack", unknown: readonly number[]): void {
     if (unknown.length > 0) this.replyError(0, new UnknownDeliveryError(`${what} for unknown delivery tag${unknown.length > 1 ? "s" : ""} ${unknown.slice(0, 10).join(", ")}`));
   }
 
@@ -343,14 +318,6 @@ export class ClientConnection {
     sub.closed = true;
     if (sub.network?.inDoubt) this.core.router.removeInDoubtChannel(sub);
     else this.core.advisories.consumerRemoved(sub);
-    const byQueue = new Map<MessageQueue, Entry[]>();
-    for (const [tag, rec] of this.inflight) {
-      if (rec.sub !== sub) continue;
-      this.inflight.delete(tag);
-      let list = byQueue.get(rec.queue);
-      if (!list) byQueue.set(rec.queue, (list = []));
-      list.push(rec.entry);
-    }
     const router = this.core.router;
     if (sub.topicSub) {
       if (sub.topicSub.durableKey) router.detachDurable(sub.topicSub);
@@ -359,20 +326,8 @@ export class ClientConnection {
       router.detachQueueConsumer(sub);
       for (const q of sub.recordedQueues) this.core.consumers.remove(q, this.clientId);
     }
-    for (const [q, entries] of byQueue) {
-      // A non-durable topic subscription's queue is gone with it: drop, do not redeliver.
-      if (sub.topicSub && !sub.topicSub.durableKey) {
-        for (const e of entries) {
-          q.inflight--;
-          q.drop(e);
-        }
-      } else if (sub.network && !sub.topicSub) {
-        // Forwards without their receipt: the peer may hold them, so they go back only there.
-        q.returnInDoubt(entries, sub.peer);
-      } else {
-        q.redeliver(entries, true);
-      }
-    }
+    // What it had in flight goes back (after the detach: not to itself).
+    this.settlement.release(sub);
   }
 
   private reply(corr: number, frame: fedwire.IFrame): void {
