@@ -1,12 +1,5 @@
-import { DestinationFilter, InvalidArgumentError, destinationMatches, parseDestinationPattern, parseEndpoint } from "@fedmq/protocol";
-
-/** A pino-compatible logger. */
-export interface BridgeLogger {
-  debug(obj: unknown, msg?: string): void;
-  info(obj: unknown, msg?: string): void;
-  warn(obj: unknown, msg?: string): void;
-  error(obj: unknown, msg?: string): void;
-}
+import type { Connection, ConnectionOptions } from "@fedmq/client";
+import { DestinationFilter, InvalidArgumentError, SILENT_LOGGER, destinationMatches, parseDestinationPattern, parseEndpoint, type Logger } from "@fedmq/protocol";
 
 /** One network connector's settings, with ActiveMQ's names and defaults. */
 export interface BridgeOptions {
@@ -52,10 +45,14 @@ export interface BridgeOptions {
   maxReconnectDelay: number;
   /** Heartbeat on both connections, ms. @default 2_000 */
   heartbeatMs: number;
-  logger: BridgeLogger;
+  logger: Logger;
+  /**
+   * Opens the bridge's two connections (remote and local); for tests, which hand the bridge fake
+   * connections instead of dialling a node.
+   * @default `connect` from @fedmq/client
+   */
+  dial?: (url: string, opts: Partial<ConnectionOptions>) => Promise<Connection>;
 }
-
-const SILENT: BridgeLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export const DEFAULT_BRIDGE_OPTIONS: Readonly<Omit<BridgeOptions, "name" | "localNodeId" | "localUrl" | "remote" | "logger">> = Object.freeze({
   duplex: false,
@@ -81,7 +78,7 @@ export interface ResolvedBridgeOptions extends Readonly<BridgeOptions> {
 }
 
 export function resolveBridgeOptions(o: Partial<BridgeOptions> & Pick<BridgeOptions, "name" | "localNodeId" | "remote">): ResolvedBridgeOptions {
-  const opts: BridgeOptions = { ...DEFAULT_BRIDGE_OPTIONS, logger: SILENT, localUrl: `vm://${o.localNodeId}`, ...o };
+  const opts: BridgeOptions = { ...DEFAULT_BRIDGE_OPTIONS, logger: SILENT_LOGGER, localUrl: `vm://${o.localNodeId}`, ...o };
   if (!opts.name) throw new InvalidArgumentError("a connector needs a name (option 'name')");
   if (opts.remote.length === 0) throw new InvalidArgumentError(`connector '${opts.name}' names no remote endpoint (option 'remote')`);
   for (const r of opts.remote) parseEndpoint(r);

@@ -192,13 +192,14 @@ export class Bridge extends EventEmitter {
   /** One connected life of the bridge; resolves or rejects when the link is lost. */
   private async session(url: string): Promise<void> {
     const o = this.opts;
+    const dial = o.dial ?? connect;
     this.setStatus("connecting", `dialling ${url}`);
-    const remote = await this.unlessStopped(connect(url, { role: "bridge", nodeId: o.localNodeId, clientId: `bridge:${o.localNodeId}:${o.name}`, heartbeatMs: o.heartbeatMs, connectTimeoutMs: 5_000 }));
+    const remote = await this.unlessStopped(dial(url, { role: "bridge", nodeId: o.localNodeId, clientId: `bridge:${o.localNodeId}:${o.name}`, heartbeatMs: o.heartbeatMs, connectTimeoutMs: 5_000 }));
     this.remote = remote;
     this.setStatus("handshaking", `connected to ${remote.brokerId}`);
     this.remoteNode = remote.brokerId;
     if (remote.brokerId === o.localNodeId) throw new Error(`connector '${o.name}' reached its own node '${o.localNodeId}'`);
-    const local = await this.unlessStopped(connect(o.localUrl, { role: "bridge", nodeId: remote.brokerId!, clientId: `bridge:${o.localNodeId}:${o.name}:local`, heartbeatMs: 0 }));
+    const local = await this.unlessStopped(dial(o.localUrl, { role: "bridge", nodeId: remote.brokerId!, clientId: `bridge:${o.localNodeId}:${o.name}:local`, heartbeatMs: 0 }));
     this.local = local;
     const lost = new Promise<never>((_, reject) => {
       const fail = (which: string) => (err: Error | void) => reject(err instanceof Error ? err : new Error(`${which} connection closed`));

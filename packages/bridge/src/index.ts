@@ -1,6 +1,6 @@
 export { Bridge } from "./bridge";
 export type { BridgeState, BridgeStatusChange, BridgeInfo, BridgeDemandInfo, ForwardGap } from "./bridge";
 export { DEFAULT_BRIDGE_OPTIONS, resolveBridgeOptions, excludedBy } from "./bridge-options";
-export type { BridgeOptions, ResolvedBridgeOptions, BridgeLogger } from "./bridge-options";
+export type { BridgeOptions, ResolvedBridgeOptions } from "./bridge-options";
 export { DemandForwarder, networkConsumerPriority } from "./demand-forwarder";
 export type { DemandSubscription, ExcludedDemand, ForwarderCounters } from "./demand-forwarder";

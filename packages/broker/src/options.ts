@@ -1,20 +1,12 @@
-import { DEFAULT_MAX_FRAME_SIZE, InvalidArgumentError } from "@fedmq/protocol";
+import { DEFAULT_MAX_FRAME_SIZE, InvalidArgumentError, SILENT_LOGGER, type Logger } from "@fedmq/protocol";
 import { parseAdminEndpoint } from "./admin/admin-endpoint";
 import { MAX_TRACE_CAPACITY } from "./trace/route-trace";
 import { checkInteger } from "./option-checks";
 import { MAX_PACED_SYNC_MS } from "./store/journal-options";
 import { resolveAdminPeers, type AdminPeer } from "./admin/admin-peers";
 
-/** A pino-compatible logger (only the methods fedmq calls). */
-export interface Logger {
-  debug(obj: unknown, msg?: string): void;
-  info(obj: unknown, msg?: string): void;
-  warn(obj: unknown, msg?: string): void;
-  error(obj: unknown, msg?: string): void;
-  child?(bindings: Record<string, unknown>): Logger;
-}
-
-export const SILENT_LOGGER: Logger = Object.freeze({ debug() {}, info() {}, warn() {}, error() {}, child: () => SILENT_LOGGER });
+export { SILENT_LOGGER } from "@fedmq/protocol";
+export type { Logger } from "@fedmq/protocol";
 
 export interface BrokerOptions {
   /** Node id, unique in the network. Required. */

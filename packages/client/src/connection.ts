@@ -5,7 +5,7 @@ import { AsyncQueue } from "./async-queue";
 import type { Consumer, SubscribeOptions } from "./consumer";
 import { EndpointRotation, GaveUpError, dialLoop } from "./dial-loop";
 import type { FailoverOptions } from "./failover-options";
-import { childLogger, silentLogger, type Logger } from "./logger";
+import { childLogger, SILENT_LOGGER, type Logger } from "@fedmq/protocol";
 import { buildMessage, resolveSubscribe, validateForward, type SendOptions } from "./message";
 import type { ConnectionOptions } from "./options";
 import { Outbox, type SendResult } from "./outbox";
@@ -107,7 +107,7 @@ export class ConnectionImpl implements Connection {
     private readonly opts: Readonly<ConnectionOptions>,
   ) {
     this.clientIdValue = opts.clientId;
-    this.log = childLogger(opts.logger ?? silentLogger, { component: "fedmq-client", clientId: opts.clientId });
+    this.log = childLogger(opts.logger ?? SILENT_LOGGER, { component: "fedmq-client", clientId: opts.clientId });
     this.rotation = new EndpointRotation(plan.endpoints, plan.failover?.randomize ?? false);
     const timeoutMs = plan.failover?.timeout ?? -1;
     const ctx = { session: () => this.session, timeoutMs, log: this.log };

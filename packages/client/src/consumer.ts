@@ -1,7 +1,7 @@
 import { RecentIds, type fedwire } from "@fedmq/protocol";
 import { AsyncQueue } from "./async-queue";
 import type { Delivery } from "./delivery";
-import type { Logger } from "./logger";
+import type { Logger } from "@fedmq/protocol";
 
 export interface SubscribeOptions {
   /** Unacknowledged deliveries the node may have outstanding to this consumer. @default 1000 */

@@ -1,5 +1,5 @@
 import { messageId, type RecentIds, type fedwire } from "@fedmq/protocol";
-import type { Logger } from "./logger";
+import type { Logger } from "@fedmq/protocol";
 import type { Session } from "./session";
 
 /** A message handed to a consumer. Acknowledge it with `ack()` (or `nack()` to have it redelivered). */

@@ -1,5 +1,5 @@
 import { ConnectionClosedError, type EndpointUri } from "@fedmq/protocol";
-import type { Logger } from "./logger";
+import type { Logger } from "@fedmq/protocol";
 import type { RetryStrategy } from "./retry";
 
 /**

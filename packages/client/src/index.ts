@@ -13,5 +13,4 @@ export { failoverRetryStrategy } from "./retry";
 export type { RetryStrategy, RetryContext } from "./retry";
 export { listenVm, dialVm, isVmListening, createDuplexPair } from "./vm-transport";
 export type { VmServer } from "./vm-transport";
-export { silentLogger } from "./logger";
-export type { Logger, LogFn } from "./logger";
+export type { Logger, LogFn } from "@fedmq/protocol";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type tls from "node:tls";
 import { DEFAULT_MAX_FRAME_SIZE, InvalidArgumentError } from "@fedmq/protocol";
-import type { Logger } from "./logger";
+import type { Logger } from "@fedmq/protocol";
 import type { RetryStrategy } from "./retry";
 
 export interface ConnectionOptions {

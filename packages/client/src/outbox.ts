@@ -1,5 +1,5 @@
 import { ConnectionClosedError, TimeoutError, encodeSendFrame, errorFromWire, messageId, type fedwire } from "@fedmq/protocol";
-import type { Logger } from "./logger";
+import type { Logger } from "@fedmq/protocol";
 import type { Session } from "./session";
 
 export interface SendResult {

@@ -4,7 +4,7 @@ import {
   StalePeerError, UnknownDeliveryError, encodeFrame, errorFromWire, type EndpointUri, type FedmqError, type Frame, type fedwire,
 } from "@fedmq/protocol";
 import { FrameWriter, type WrittenCallback } from "@fedmq/protocol";
-import type { Logger } from "./logger";
+import type { Logger } from "@fedmq/protocol";
 
 export interface SessionOptions {
   readonly clientId: string;

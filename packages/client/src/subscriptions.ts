@@ -1,7 +1,7 @@
 import { ConnectionClosedError, TimeoutError, errorFromWire, type fedwire } from "@fedmq/protocol";
 import { ConsumerImpl, type ConsumerHost, type NetworkSubscribe } from "./consumer";
 import { DeliveryImpl } from "./delivery";
-import type { Logger } from "./logger";
+import type { Logger } from "@fedmq/protocol";
 import type { Session } from "./session";
 
 interface Op {

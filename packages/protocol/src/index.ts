@@ -24,3 +24,5 @@ export type { FrameWriterOptions, WrittenCallback } from "./frame-writer";
 export { RecentIds } from "./recent-ids";
 export { DEFAULT_LEASE_TIMING, leaseTimingProblem } from "./lease-timing";
 export type { LeaseTiming } from "./lease-timing";
+export { SILENT_LOGGER, childLogger } from "./logger";
+export type { Logger, LogFn } from "./logger";

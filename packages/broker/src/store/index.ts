@@ -17,7 +17,7 @@ export type { MemoryStoreOptions } from "./memory-store";
 export { RedisStore } from "./redis-store";
 export { DEFAULT_REDIS_STORE_OPTIONS } from "./redis-store-options";
 export type { RedisStoreOptions, ResolvedRedisStoreOptions } from "./redis-store-options";
-export type { StoreLogger } from "./store-logger";
+export type { Logger as StoreLogger } from "@fedmq/protocol";
 export {
   StoreAlreadyOpenError,
   StoreArgumentError,

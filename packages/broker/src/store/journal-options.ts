@@ -1,6 +1,6 @@
 import { checkFence, checkInteger, checkLogger, definedOnly } from "../option-checks";
 import { StoreOptionError } from "./store-errors";
-import { SILENT_LOGGER, type StoreLogger } from "./store-logger";
+import { SILENT_LOGGER, type Logger as StoreLogger } from "@fedmq/protocol";
 
 /** Options of the `journal` store engine. */
 export interface JournalStoreOptions {

@@ -2,7 +2,7 @@ import { promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import * as path from "node:path";
 import { PREALLOC_FILE_NAME, ZERO_BLOCK } from "./journal-segment";
-import type { StoreLogger } from "./store-logger";
+import type { Logger as StoreLogger } from "@fedmq/protocol";
 
 /** fdatasync the file being filled every this many bytes, so its writeback comes in small bursts. */
 const SYNC_EVERY_BYTES = 8 * 1024 * 1024;

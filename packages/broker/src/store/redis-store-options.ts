@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { checkFence, checkInteger, checkLogger, definedOnly } from "../option-checks";
 import { StoreOptionError } from "./store-errors";
-import { SILENT_LOGGER, type StoreLogger } from "./store-logger";
+import { SILENT_LOGGER, type Logger as StoreLogger } from "@fedmq/protocol";
 
 /** Options of the `redis` store engine (shared-database master/slave). */
 export interface RedisStoreOptions {

@@ -4,7 +4,7 @@ import path from "node:path";
 import { FedmqError, StalePeerError, TimeoutError } from "@fedmq/protocol";
 import { JournalStore } from "../../store/journal-store";
 import { StoreClosedError } from "../../store/store-errors";
-import type { StoreLogger } from "../../store/store-logger";
+import type { Logger as StoreLogger } from "@fedmq/protocol";
 import { ReplicaApplier, SNAPSHOT_MARKER_KEY } from "./replica-applier";
 import { createStoreDir, readReplicaState, removeStoreDirsExcept, writeReplicaState, type ReplicaDiskState, type ReplicaSnapshotMarker } from "./replica-dir";
 import { decodeFrame, encodeAck, encodeAlive, encodeError, encodeHello, ReplicationFrameDecoder, type ReplicationFrame } from "./replication-codec";

@@ -6,7 +6,7 @@
  */
 import type net from "node:net";
 import { FedmqError, HandshakeTimeoutError, StalePeerError } from "@fedmq/protocol";
-import type { StoreLogger } from "../../store/store-logger";
+import type { Logger as StoreLogger } from "@fedmq/protocol";
 import { decodeFrame, encodeError, FRAME_HEADER_BYTES, FrameType, encodeHeartbeat, encodeSnapEnd, ReplicationFrameDecoder, type ReplicationFrame } from "./replication-codec";
 import { ReplicaTooSlowError, ReplicationLinkError, ReplicationProtocolError } from "./replication-errors";
 

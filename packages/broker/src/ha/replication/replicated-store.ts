@@ -5,7 +5,7 @@ import type { AppendOptions, MessageStore, RecordMeta, RecoveryInfo, StoreRef, S
 import { ProducerAudit } from "../../store/producer-audit";
 import { validateAppend, validateMetaEntry, validateRedeliveryCount } from "../../store/record-validation";
 import { StoreArgumentError, StoreClosedError, StoreIoError, StoreNotOpenError } from "../../store/store-errors";
-import type { StoreLogger } from "../../store/store-logger";
+import type { Logger as StoreLogger } from "@fedmq/protocol";
 import { snapshotFrames, type LiveRecord } from "./master-snapshot";
 import { ReplicaSession } from "./replica-session";
 import {

@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { parseEndpoint } from "@fedmq/protocol";
 import type { JournalStoreOptions } from "../../store/journal-options";
 import type { MessageStore } from "../../store/message-store";
-import { SILENT_LOGGER, type StoreLogger } from "../../store/store-logger";
+import { SILENT_LOGGER, type Logger as StoreLogger } from "@fedmq/protocol";
 import { checkInteger, checkLogger, definedOnly } from "../../option-checks";
 import { ReplicationOptionError } from "./replication-errors";
 
