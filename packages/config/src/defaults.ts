@@ -1,4 +1,7 @@
-/** Defaults applied when a topology leaves an option out. ActiveMQ's names and defaults. */
+/**
+ * Defaults applied when a topology leaves an option out: ActiveMQ's names and defaults, except
+ * `decreaseNetworkConsumerPriority` (true: local consumers first).
+ */
 
 /** Bridge options of a connector (ActiveMQ networkConnector attributes), resolved. */
 export interface ConnectorOptions {
@@ -41,7 +44,9 @@ export interface ConnectorOptions {
    */
   readonly prefetchSize: number;
   /**
-   * Bridge durable topic subscriptions only while their subscriber is active.
+   * Forward on demand only: the connector's `staticallyIncludedDestinations` are ignored.
+   * (ActiveMQ's `dynamicOnly` is about durable subscriptions; fedmq's bridges subscribe to topics
+   * non-durably, so here it turns static forwarding off.)
    * @default false
    */
   readonly dynamicOnly: boolean;

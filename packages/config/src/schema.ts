@@ -1,7 +1,7 @@
 /**
  * The topology schema (zod): what a topology file, and later CLI flags, may say.
  * Input shapes only — unknown keys refused, options optional. Cross-field rules live in
- * `topology-rules.ts`, defaults are applied by `resolve-topology.ts`.
+ * `node-rules.ts` and `connector-rules.ts`, defaults are applied by `resolve-topology.ts`.
  */
 import { z } from "zod";
 import { MAX_FRAME_SIZE_RANGE, REPLICATION_SYNC_MODES, STORE_KINDS } from "./defaults";
