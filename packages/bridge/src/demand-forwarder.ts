@@ -1,6 +1,6 @@
 import { CONSUMER_ADVISORY_PATTERN, decodeAdvisory, type ConsumerAdvisory } from "@fedmq/advisory";
 import type { Connection, Consumer, Delivery } from "@fedmq/client";
-import { appendHop, encodedMessageOf, isAdvisoryTopic } from "@fedmq/protocol";
+import { ConnectionClosedError, appendHop, encodedMessageOf, isAdvisoryTopic } from "@fedmq/protocol";
 import { excludedBy, type ResolvedBridgeOptions } from "./bridge-options";
 
 /** A forwarding subscription on the source node and the remote consumers it stands for. */
@@ -216,7 +216,8 @@ export class DemandForwarder {
       },
       (err: Error & { code?: string }) => {
         this.counters.inflight--;
-        if (err.code === "FEDMQ_ERR_CONNECTION_CLOSED") return; // the link dropped: the source node redelivers
+        // The link dropped: the source node keeps the message in doubt at the far node, for this bridge to resend.
+        if (err instanceof ConnectionClosedError) return;
         // The remote refused this one message (e.g. its destination): the bridge carries on.
         this.counters.refused++;
         this.opts.logger.warn({ err: { code: err.code, message: err.message }, bridge: this.opts.name, id: d.id }, "remote refused a forwarded message");

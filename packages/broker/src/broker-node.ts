@@ -1,16 +1,15 @@
 import net from "node:net";
 import tls from "node:tls";
 import type { Duplex } from "node:stream";
-import { DuplicateAudit, RecentIds, parseEndpoint, InvalidArgumentError } from "@fedmq/protocol";
+import { DuplicateAudit, RecentIds, parseEndpoint, InvalidArgumentError, ListenError } from "@fedmq/protocol";
 import { resolveBrokerOptions, type BrokerOptions, type Logger } from "./options";
 import { Router } from "./router";
 import { AdvisoryService } from "./advisory-service";
 import { ConsumerRegistry } from "./consumer-registry";
 import { ClientConnection } from "./client-connection";
 import type { BrokerCore, BrokerCounters } from "./broker-core";
-import type { MessageStore } from "./store/message-store";
+import { JournalStore, MemoryStore, type MessageStore } from "@fedmq/store";
 import type { BrokerInfo, ConnectionInfo, DestinationInfo, NodeReadiness } from "./node-info";
-import { JournalStore, MemoryStore } from "./store";
 import { listenVm, type VmServer } from "@fedmq/client";
 import { Bridge, type BridgeInfo, type BridgeOptions } from "@fedmq/bridge";
 import { AdminServer } from "./admin/admin-server";
@@ -158,7 +157,7 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
     };
     const server = ep.scheme === "tls" ? tls.createServer({ key: this.tlsOpts!.key, cert: this.tlsOpts!.cert }, onConn) : net.createServer(onConn);
     return new Promise((resolve, reject) => {
-      server.once("error", (err) => reject(Object.assign(new Error(`cannot listen on ${uri}: ${err.message}`, { cause: err }), { code: "FEDMQ_ERR_LISTEN" })));
+      server.once("error", (err) => reject(new ListenError(`cannot listen on ${uri}: ${err.message}`, { cause: err })));
       server.listen(ep.port, ep.host, () => {
         const addr = server.address() as net.AddressInfo;
         this.listenUrls.push(`${ep.scheme}://${ep.host}:${addr.port}`);

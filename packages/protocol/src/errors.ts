@@ -57,6 +57,9 @@ export const InvalidArgumentError = defineError("InvalidArgumentError", "FEDMQ_E
 /** The operation is not allowed (e.g. a client publishing on an advisory topic). */
 export const ForbiddenError = defineError("ForbiddenError", "FEDMQ_ERR_FORBIDDEN");
 
+/** A listener (client, admin) could not open its port. */
+export const ListenError = defineError("ListenError", "FEDMQ_ERR_LISTEN");
+
 /** Rebuild a typed error from a wire Error frame's code and message. */
 export function errorFromWire(code: string, message: string): FedmqError {
   const known = [

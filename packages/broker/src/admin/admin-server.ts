@@ -1,6 +1,6 @@
 import http from "node:http";
 import type net from "node:net";
-import { InvalidArgumentError } from "@fedmq/protocol";
+import { InvalidArgumentError, ListenError } from "@fedmq/protocol";
 import type { Bridge } from "@fedmq/bridge";
 import type { Logger } from "../options";
 import { AdminHttpError, INTERNAL_ERROR_CODE } from "./admin-errors";
@@ -69,7 +69,7 @@ export class AdminServer {
     const ep = parseAdminEndpoint(opts.url, opts.allowRemote);
     const server = http.createServer({ keepAliveTimeout: 5_000 });
     await new Promise<void>((resolve, reject) => {
-      server.once("error", (err) => reject(Object.assign(new Error(`cannot listen on admin endpoint '${opts.url}': ${err.message} (option 'admin')`, { cause: err }), { code: "FEDMQ_ERR_LISTEN" })));
+      server.once("error", (err) => reject(new ListenError(`cannot listen on admin endpoint '${opts.url}': ${err.message} (option 'admin')`, { cause: err })));
       server.listen(ep.port, ep.host, () => resolve());
     });
     server.removeAllListeners("error");
