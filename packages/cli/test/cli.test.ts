@@ -73,6 +73,24 @@ test("validate: exit 0 for a valid topology, 2 with file:line:col for an invalid
   expect(r.stderr).toContain(`${bad}:3:44: node 'a': unknown key 'colour'; allowed keys: site, listen, admin, store, dataDir, maxFrameSize, ha`);
 });
 
+test("validate refuses an alias bomb (exit 2, at the first alias) and an oversized file (exit 2, before reading it)", async () => {
+  const dir = await tempDir("fedmq-validate-dos-");
+  // "Billion laughs": each level doubles ten times; expanded, it would be 10^9 nodes.
+  const levels = ["x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"];
+  for (let i = 1; i < 9; i++) levels.push(`x-${"abcdefghi"[i]}: &${"abcdefghi"[i]} [${Array(10).fill(`*${"abcdefghi"[i - 1]}`).join(", ")}]`);
+  const bomb = path.join(dir, "bomb.yaml");
+  fs.writeFileSync(bomb, `${levels.join("\n")}\nnetwork: x\nnodes:\n  a: { site: s, listen: tcp://127.0.0.1:1 }\n`);
+  const b = await fedmq("validate", bomb);
+  expect(b.code).toBe(2);
+  expect(b.stderr).toContain(`${bomb}:2:10: invalid yaml: its aliases expand to more than 1000 nodes (a topology needs far fewer; is it an alias bomb?)`);
+  // 2 MiB of comments: refused from its size.
+  const big = path.join(dir, "big.yaml");
+  fs.writeFileSync(big, "network: x\n" + "# padding\n".repeat(210_000));
+  const g = await fedmq("validate", big);
+  expect(g.code).toBe(2);
+  expect(g.stderr).toContain(`${big}:1:1: the file is ${fs.statSync(big).size} bytes: a topology may be at most 1048576 bytes (1 MiB)`);
+});
+
 test("consume --record writes a line for every delivery: a duplicate delivered to the consumer appears twice, and the summary counts it", async () => {
   const dir = await tempDir("fedmq-cli-dup-");
   // A node that hands the consumer the same message twice before it could ack either.

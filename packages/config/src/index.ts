@@ -1,4 +1,4 @@
-export { loadTopology, parseTopology, validateTopology } from "./load-topology";
+export { loadTopology, parseTopology, validateTopology, MAX_TOPOLOGY_BYTES, MAX_TOPOLOGY_ALIAS_EXPANSION } from "./load-topology";
 export { TopologyError, formatTopologyIssue } from "./topology-error";
 export type { TopologyIssue } from "./topology-error";
 export {

@@ -1,7 +1,7 @@
 /** Reading a topology: YAML text -> schema -> cross-field rules -> resolved, frozen topology. */
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import * as path from "node:path";
-import { LineCounter, parseDocument } from "yaml";
+import { LineCounter, isAlias, parseDocument, visit, type Document } from "yaml";
 import { checkConnectorRules } from "./connector-rules";
 import type { PendingIssue } from "./issue-text";
 import { checkNodeRules } from "./node-rules";
@@ -18,8 +18,20 @@ import { fromZodIssues } from "./zod-issues";
  * @throws the `fs` error when the file cannot be read
  */
 export async function loadTopology(file: string): Promise<Topology> {
+  // Refused before it is read: a topology is a few KiB, and a huge file would take the memory and time of a parse.
+  const { size } = await stat(file);
+  if (size > MAX_TOPOLOGY_BYTES) throw tooLarge(file, size);
   const text = await readFile(file, "utf8");
   return parseTopology(text, file);
+}
+
+/** The largest topology file read, bytes (a network of hundreds of nodes takes well under this). */
+export const MAX_TOPOLOGY_BYTES = 1024 * 1024;
+/** How many nodes YAML aliases may expand to in one file (a "billion laughs" file expands to far more). */
+export const MAX_TOPOLOGY_ALIAS_EXPANSION = 1000;
+
+function tooLarge(file: string, size: number): TopologyError {
+  return new TopologyError(file, [{ file, line: 1, col: 1, path: [], message: `the file is ${size} bytes: a topology may be at most ${MAX_TOPOLOGY_BYTES} bytes (1 MiB)` }]);
 }
 
 /**
@@ -28,6 +40,7 @@ export async function loadTopology(file: string): Promise<Topology> {
  * @throws {TopologyError} listing every problem found, each at `file:line:col`
  */
 export function parseTopology(text: string, file: string): Topology {
+  if (Buffer.byteLength(text) > MAX_TOPOLOGY_BYTES) throw tooLarge(file, Buffer.byteLength(text));
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -38,7 +51,14 @@ export function parseTopology(text: string, file: string): Topology {
     });
     throw new TopologyError(file, issues);
   }
-  const root: unknown = doc.toJS({ maxAliasCount: 1000 });
+  let root: unknown;
+  try {
+    root = doc.toJS({ maxAliasCount: MAX_TOPOLOGY_ALIAS_EXPANSION });
+  } catch (err) {
+    // The YAML library refuses aliases that expand too far (an alias bomb): say where they are.
+    const { line, col } = firstAlias(doc, lineCounter);
+    throw new TopologyError(file, [{ file, line, col, path: [], message: `invalid yaml: its aliases expand to more than ${MAX_TOPOLOGY_ALIAS_EXPANSION} nodes (a topology needs far fewer; is it an alias bomb?)` }], { cause: err });
+  }
   return validateTopology(root, file, path.dirname(path.resolve(file)), yamlLocator(doc, lineCounter));
 }
 
@@ -84,4 +104,19 @@ function positioned(pending: readonly PendingIssue[], file: string, locate: Loca
 
 function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+/** Where the first alias (`*name`) of the document stands; 1:1 when it has none. */
+function firstAlias(doc: Document, lineCounter: LineCounter): { line: number; col: number } {
+  let at: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (isAlias(node) && node.range) {
+        at = node.range[0];
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return at === undefined ? { line: 1, col: 1 } : lineCounter.linePos(at);
 }
