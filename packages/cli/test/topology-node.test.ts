@@ -36,3 +36,22 @@ test("nodes without an admin endpoint are no one's peer, and have no peers thems
   expect(nodeOptionsFromTopology(topo, "c").peers).toEqual([{ name: "a", site: "s1", admin: "http://127.0.0.1:7101" }]);
   expect(nodeOptionsFromTopology(topo, "b").peers).toEqual([]);
 });
+
+test("adminAllowRemote is a topology key: it reaches the node; without an admin endpoint it is an error at file:line:col", async () => {
+  const dir = await tempDir("fedmq-topology-remote-");
+  const file = path.join(dir, "t.yaml");
+  fs.writeFileSync(file, [
+    "network: t",
+    "defaults: { store: memory }",
+    "nodes:",
+    "  a: { site: s1, listen: tcp://127.0.0.1:7001, admin: http://0.0.0.0:7101, adminAllowRemote: true }",
+    "  b: { site: s2, listen: tcp://127.0.0.1:7002, admin: http://127.0.0.1:7102 }",
+    "",
+  ].join("\n"));
+  const topo = await loadTopology(file);
+  expect(nodeOptionsFromTopology(topo, "a")).toMatchObject({ admin: "http://0.0.0.0:7101", adminAllowRemote: true });
+  expect(nodeOptionsFromTopology(topo, "b")).toMatchObject({ admin: "http://127.0.0.1:7102", adminAllowRemote: false });
+  const bad = path.join(dir, "bad.yaml");
+  fs.writeFileSync(bad, "network: t\nnodes:\n  a: { site: s1, listen: tcp://127.0.0.1:7001, adminAllowRemote: true }\n");
+  await expect(loadTopology(bad)).rejects.toThrow(`${bad}:3:66: node 'a': 'adminAllowRemote' is set but 'admin' is not: name the admin endpoint`);
+});

@@ -8,7 +8,7 @@ import { NAME_PATTERN } from "./schema";
 
 /** Every node rule, in file order. */
 export function checkNodeRules(ctx: RuleContext): PendingIssue[] {
-  return [...checkNodeNames(ctx), ...checkPorts(ctx), ...checkDataDirs(ctx), ...checkHaGroups(ctx)];
+  return [...checkNodeNames(ctx), ...checkPorts(ctx), ...checkAdminAllowRemote(ctx), ...checkDataDirs(ctx), ...checkHaGroups(ctx)];
 }
 
 function checkNodeNames({ root }: RuleContext): PendingIssue[] {
@@ -30,6 +30,17 @@ interface Binding {
   readonly path: readonly (string | number)[];
   readonly endpoint: Endpoint;
   readonly url: string;
+}
+
+/** `adminAllowRemote` says how to serve the admin endpoint: it needs one. */
+function checkAdminAllowRemote({ root }: RuleContext): PendingIssue[] {
+  const issues: PendingIssue[] = [];
+  for (const [node, spec] of Object.entries(rawNodes(root))) {
+    if (!isRecord(spec) || spec["adminAllowRemote"] !== true || spec["admin"] !== undefined) continue;
+    const path = ["nodes", node, "adminAllowRemote"];
+    issues.push({ path, message: about(path, root, "'adminAllowRemote' is set but 'admin' is not: name the admin endpoint") });
+  }
+  return issues;
 }
 
 /** Listen, admin and replication endpoints each need their own host:port. */

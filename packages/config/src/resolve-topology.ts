@@ -40,6 +40,7 @@ function resolveNode(name: string, node: NodeInput, input: TopologyInput, baseDi
     site: node.site,
     listen: node.listen,
     ...(node.admin === undefined ? {} : { admin: node.admin }),
+    adminAllowRemote: node.adminAllowRemote ?? false,
     store: node.store ?? defaults?.store ?? DEFAULT_NODE_OPTIONS.store,
     dataDir: resolveDataDir(baseDir, name, node, defaults),
     maxFrameSize: node.maxFrameSize ?? defaults?.maxFrameSize ?? DEFAULT_NODE_OPTIONS.maxFrameSize,

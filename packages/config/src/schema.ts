@@ -89,6 +89,7 @@ export const NodeInputSchema = z.strictObject({
   site: Name,
   listen: ListenUrl,
   admin: checked(checkAdminUrl).optional(),
+  adminAllowRemote: z.boolean().optional(),
   store: z.enum(STORE_KINDS).optional(),
   dataDir: z.string().min(1).optional(),
   maxFrameSize: MaxFrameSize.optional(),

@@ -53,6 +53,8 @@ export interface NodeSpec {
   readonly listen: string;
   /** Admin HTTP endpoint, `http://host:port`; absent when the node has none. */
   readonly admin?: string;
+  /** Serve the admin endpoint on a non-loopback host. */
+  readonly adminAllowRemote: boolean;
   readonly store: StoreKind;
   /** Absolute data directory. */
   readonly dataDir: string;

@@ -124,6 +124,7 @@ describe("resolved topology", () => {
       site: "eu-west",
       listen: "tcp://127.0.0.1:61616",
       admin: "http://127.0.0.1:8161",
+      adminAllowRemote: false,
       store: "journal",
       dataDir: "/srv/fedmq/.fedmq/eu-1",
       maxFrameSize: 16 * 1024 * 1024,

@@ -82,7 +82,7 @@ describe("unknown keys", () => {
     const lines = [...BASE];
     lines[3] = "  us-1: { site: us-east, listen: tcp://127.0.0.1:61626, colour: red }";
     expect(issueLines(yaml(...lines))).toEqual([
-      `4:${col(lines[3]!, "colour")} node 'us-1': unknown key 'colour'; allowed keys: site, listen, admin, store, dataDir, maxFrameSize, ha`,
+      `4:${col(lines[3]!, "colour")} node 'us-1': unknown key 'colour'; allowed keys: site, listen, admin, adminAllowRemote, store, dataDir, maxFrameSize, ha`,
     ]);
   });
 
