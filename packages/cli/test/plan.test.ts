@@ -138,5 +138,5 @@ test("an invalid file is reported like validate, at file:line:col, exit 2; a mis
   const missing = path.join(dir, "nope.yaml");
   const m = await fedmq("plan", missing);
   expect(m.code).toBe(2);
-  expect(m.stderr).toEqual([`fedmq: cannot read topology '${missing}': ENOENT: no such file or directory, open '${missing}'`]);
+  expect(m.stderr).toEqual([`fedmq: cannot read topology '${missing}': ENOENT: no such file or directory, stat '${missing}'`]);
 });
