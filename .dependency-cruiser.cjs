@@ -11,10 +11,11 @@ const MAY_IMPORT = {
   client: ["protocol"],
   advisory: ["protocol"],
   bridge: ["protocol", "client", "advisory"],
-  broker: ["protocol", "client", "advisory", "bridge"],
+  store: ["protocol"],
+  broker: ["protocol", "client", "advisory", "bridge", "store"],
   config: ["protocol"],
-  cli: ["protocol", "client", "advisory", "bridge", "broker", "config"],
-  testkit: ["protocol", "client", "advisory", "bridge", "broker", "config"],
+  cli: ["protocol", "client", "advisory", "bridge", "store", "broker", "config"],
+  testkit: ["protocol", "client", "advisory", "bridge", "store", "broker", "config"],
 };
 
 module.exports = {

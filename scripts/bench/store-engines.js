@@ -22,8 +22,8 @@
  * fsync and blocking I/O does not. `--bg-us N`: meanwhile a background task runs N-µs slices on
  * the event loop back to back (setImmediate), a stand-in for the rest of the broker (dispatch to
  * consumers, other connections); its slices/s say how much of the loop the store leaves free.
- * `--src DIR`: build the store from DIR/store (A/B runs
- * against another copy of packages/broker/src).
+ * `--src DIR`: build the store from DIR (A/B runs against another copy of packages/store/src;
+ * a broker src of an older commit, with the store under DIR/store, works too).
  * Prints min / median / max over --runs runs. Data lives under --dir (default: os.tmpdir()),
  * which must be on the disk you care about: fsync cost is the whole story.
  */
@@ -144,16 +144,20 @@ const OPENERS = { journal: openJournal, lmdb: openLmdb };
 /** Loaded before any timing starts (tsx compiles the TypeScript on first require). */
 let buildDir = null;
 function loadEngine(engine) {
-  return engine === "journal" ? require(path.join(buildDir, "store")) : require("lmdb");
+  if (engine !== "journal") return require("lmdb");
+  const older = path.join(buildDir, "store"); // built from an older broker src (see --src)
+  return require(fs.existsSync(path.join(older, "index.js")) ? older : buildDir);
 }
 
-/** Compile packages/broker/src/store with tsc into `out` (plain CommonJS, as in production). */
+/** Compile packages/store/src (or --src) with tsc into `out` (plain CommonJS, as in production). */
 function buildStore(out, src) {
   const repo = path.resolve(__dirname, "../..");
-  const root = path.resolve(repo, src ?? "packages/broker/src");
+  const root = path.resolve(repo, src ?? "packages/store/src");
+  const older = path.join(root, "store", "index.ts");
+  const entry = fs.existsSync(older) ? older : path.join(root, "index.ts");
   const tsc = path.join(repo, "node_modules", ".bin", "tsc");
   const flags = "--target ES2022 --module commonjs --moduleResolution node --strict --skipLibCheck --types node --esModuleInterop";
-  execSync(`${tsc} --outDir ${JSON.stringify(out)} --rootDir ${JSON.stringify(root)} ${flags} ${JSON.stringify(path.join(root, "store", "index.ts"))}`, { cwd: repo, stdio: "inherit" });
+  execSync(`${tsc} --outDir ${JSON.stringify(out)} --rootDir ${JSON.stringify(root)} ${flags} ${JSON.stringify(entry)}`, { cwd: repo, stdio: "inherit" });
 }
 
 function memory() {

@@ -1,5 +1,5 @@
 import type { Logger } from "./options";
-import type { MessageStore, RecoveryInfo } from "./store/message-store";
+import type { MessageStore, RecoveryInfo } from "@fedmq/store";
 
 /** Store metadata key prefix: `fedmq.consumers/<queue>` → JSON array of client ids. */
 export const CONSUMERS_META_PREFIX = "fedmq.consumers/";

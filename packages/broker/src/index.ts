@@ -6,10 +6,9 @@ export type { AdminNetworkView, AdminNetworkNode, AdminNetworkBridge, AdminNodeP
 export type { AdminPeer } from "./admin/admin-peers";
 export { DEFAULT_BROKER_OPTIONS, SILENT_LOGGER } from "./options";
 export type { BrokerOptions, Logger } from "./options";
-export { JournalStore, MemoryStore } from "./store";
-export { RedisStore, DEFAULT_REDIS_STORE_OPTIONS, StoreFencedError, StoreUnavailableError } from "./store";
-export type { RedisStoreOptions } from "./store";
-export type { MessageStore, StoreRef, RecordMeta, RecoveryInfo, StoreStats } from "./store/message-store";
+// The store engines, re-exported from @fedmq/store for the packages that build nodes.
+export { JournalStore, MemoryStore, RedisStore, DEFAULT_REDIS_STORE_OPTIONS, StoreFencedError, StoreUnavailableError } from "@fedmq/store";
+export type { RedisStoreOptions, MessageStore, StoreRef, RecordMeta, RecoveryInfo, StoreStats } from "@fedmq/store";
 export { HaNode, NodeFencedError } from "./ha/ha-node";
 export type { HaNodeOptions, HaStrategy } from "./ha/ha-node";
 export { startHaMember } from "./ha/ha-member";
@@ -21,8 +20,9 @@ export { FileLease } from "./ha/file-lease";
 export type { FileLeaseOptions } from "./ha/file-lease";
 export { RedisLease, DEFAULT_REDIS_LEASE_OPTIONS, redisLeaseClientOptions } from "./ha/redis-lease";
 export type { RedisLeaseOptions } from "./ha/redis-lease";
-export { haKeys, fencingKey, fencingCheckLua, isFencedReply, FENCED_REPLY_PREFIX } from "./ha/redis-keys";
-export type { HaKeys } from "./ha/redis-keys";
+// The HA group's Redis key layout and fencing check live with the Redis store.
+export { haKeys, fencingKey, fencingCheckLua, isFencedReply, FENCED_REPLY_PREFIX } from "@fedmq/store";
+export type { HaKeys } from "@fedmq/store";
 // Replication (mode replicated): the package's own list.
 export * from "./ha/replication";
 export { LeaseOptionError, LeaseBackendError, LeaseClosedError, LeaseTokenRegressedError } from "./ha/lease-errors";

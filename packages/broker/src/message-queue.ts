@@ -1,7 +1,7 @@
 import { isAdvisoryTopic } from "@fedmq/protocol";
 import type { Entry } from "./pending-list";
 import { PendingList } from "./pending-list";
-import type { MessageStore } from "./store/message-store";
+import type { MessageStore } from "@fedmq/store";
 import type { MemoryLimiter } from "./memory-limiter";
 import type { Logger } from "./options";
 import type { RouteTrace } from "./trace/route-trace";

@@ -1,5 +1,5 @@
 /** What a node reports about itself (the admin endpoint's views read these). */
-import type { StoreStats } from "./store/message-store";
+import type { StoreStats } from "@fedmq/store";
 
 /** A queue, topic subscription or durable subscription of a node. */
 export interface DestinationInfo {

@@ -1,8 +1,7 @@
 import { DEFAULT_MAX_FRAME_SIZE, InvalidArgumentError, SILENT_LOGGER, type Logger } from "@fedmq/protocol";
 import { parseAdminEndpoint } from "./admin/admin-endpoint";
 import { MAX_TRACE_CAPACITY } from "./trace/route-trace";
-import { checkInteger } from "./option-checks";
-import { MAX_PACED_SYNC_MS } from "./store/journal-options";
+import { checkInteger, MAX_PACED_SYNC_MS } from "@fedmq/store";
 import { resolveAdminPeers, type AdminPeer } from "./admin/admin-peers";
 
 export { SILENT_LOGGER } from "@fedmq/protocol";

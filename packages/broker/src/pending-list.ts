@@ -1,4 +1,4 @@
-import type { StoreRef } from "./store/message-store";
+import type { StoreRef } from "@fedmq/store";
 
 /** One message waiting in (or in flight from) a dispatch queue. Kept lean: a backlog holds millions. */
 export interface Entry {

@@ -1,7 +1,7 @@
 import { deadLetterQueueOf, destinationMatches, fedwire, isAdvisoryTopic, parseDestination, InvalidSubscriptionError } from "@fedmq/protocol";
 import type { Entry } from "./pending-list";
 import { MessageQueue, type DispatchTarget, type QueueContext } from "./message-queue";
-import type { MessageStore, RecoveryInfo } from "./store/message-store";
+import type { MessageStore, RecoveryInfo } from "@fedmq/store";
 import { MemoryLimiter } from "./memory-limiter";
 import type { Logger } from "./options";
 import { RouteTrace } from "./trace/route-trace";

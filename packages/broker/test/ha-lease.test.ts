@@ -14,7 +14,7 @@ import { removeTempDirs, startRedis, tempDir, waitFor, type RedisServer } from "
 import { FileLease, epochFileName } from "../src/ha/file-lease";
 import type { Lease, LeaseTiming } from "../src/ha/lease";
 import { LeaseBackendError, LeaseOptionError, LeaseTokenRegressedError } from "../src/ha/lease-errors";
-import { fencingCheckLua, fencingKey, haKeys, isFencedReply } from "../src/ha/redis-keys";
+import { fencingCheckLua, fencingKey, haKeys, isFencedReply } from "@fedmq/store";
 import { RedisLease } from "../src/ha/redis-lease";
 
 const TTL = 400;

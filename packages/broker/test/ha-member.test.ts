@@ -7,7 +7,7 @@ import { removeTempDirs, startRedis, tempDir, waitFor } from "@fedmq/testkit";
 import { startHaMember } from "../src/ha/ha-member";
 import type { HaNode } from "../src/ha/ha-node";
 import { ReplicatedStore } from "../src/ha/replication";
-import { JournalStore } from "../src/store";
+import { JournalStore } from "@fedmq/store";
 
 jest.setTimeout(60_000);
 

@@ -21,8 +21,8 @@ import {
   ReplicationFrameDecoder,
   type ReplicationFrame,
 } from "../src/ha/replication/replication-codec";
-import { JournalStore, type RecordMeta, type StoreRef } from "../src/store";
-import { captureLogger, meta, payloadFor } from "./fixtures/store-helpers";
+import { JournalStore, type RecordMeta, type StoreRef } from "@fedmq/store";
+import { captureLogger, meta, payloadFor } from "../../store/test/fixtures/store-helpers";
 
 jest.setTimeout(120_000);
 

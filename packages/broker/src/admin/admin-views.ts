@@ -3,7 +3,7 @@ import type { DemandTable } from "@fedmq/advisory";
 import type { Bridge, BridgeDemandInfo, BridgeInfo, BridgeState, ForwarderCounters } from "@fedmq/bridge";
 import type { HaRole, HaStatus } from "../ha/ha-status";
 import type { BrokerInfo, ConnectionInfo, DestinationInfo, NodeReadiness } from "../node-info";
-import type { StoreStats } from "../store/message-store";
+import type { StoreStats } from "@fedmq/store";
 import type { RouteEvent } from "../trace/route-trace";
 import type { BridgeRateSampler, BridgeRates } from "./bridge-rates";
 

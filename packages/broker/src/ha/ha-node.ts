@@ -6,7 +6,7 @@ import { BrokerNode, type BrokerInfo, type BrokerNodeOptions, type ConnectionInf
 import { AdminServer } from "../admin/admin-server";
 import type { AdminSource } from "../admin/admin-views";
 import { SILENT_LOGGER, type Logger } from "../options";
-import type { MessageStore } from "../store/message-store";
+import type { MessageStore } from "@fedmq/store";
 import { DEFAULT_LEASE_TIMING, type Lease, type LeaseHolder, type LeaseTiming } from "./lease";
 import type { HaMode, HaRole, HaStatus } from "./ha-status";
 import type { RouteEvent } from "../trace/route-trace";

@@ -1,16 +1,11 @@
 /** Validation shared by the lease backends: timing, member and group names, lease info. */
+import { checkName } from "@fedmq/store";
 import { DEFAULT_LEASE_TIMING, type LeaseTiming } from "./lease";
 import { LeaseOptionError } from "./lease-errors";
 
-/** Member (node) and group names: what may appear in a file name and a Redis key. */
-const NAME_RE = /^[A-Za-z0-9_.-]{1,128}$/;
-
-/** Checks a member or group name; `option` names the option in the error. */
+/** Checks a member (node) or group name, what may appear in a file name and a Redis key; `option` names the option in the error. */
 export function checkLeaseName(option: string, value: unknown): string {
-  if (typeof value !== "string" || !NAME_RE.test(value)) {
-    throw new LeaseOptionError(`option '${option}' is '${String(value)}': use 1 to 128 letters, digits, '_', '-', '.'`);
-  }
-  return value;
+  return checkName(LeaseOptionError, option, value);
 }
 
 /**

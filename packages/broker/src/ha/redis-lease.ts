@@ -18,7 +18,7 @@
  * with the members' within the margin.
  *
  * A Redis-backed store refuses the writes of a stale master by checking the token key in the
- * same script as each write (`fencingCheckLua` in `redis-keys.ts`).
+ * same script as each write (`fencingCheckLua`, from `@fedmq/store`).
  *
  * ## Redis unreachable
  * The connection fails fast: no offline queue, no resend after a reconnect, and every lease
@@ -42,14 +42,12 @@
  * check is no substitute for the AOF.
  */
 import { randomBytes } from "node:crypto";
-import { checkInteger, checkLogger } from "../option-checks";
-import { evalScript, failFastRedisOptions, withTimeout } from "../redis-calls";
+import { checkInteger, checkLogger, evalScript, failFastRedisOptions, type HaKeys, haKeys, withTimeout } from "@fedmq/store";
 import { Redis, type RedisOptions } from "ioredis";
 import { SILENT_LOGGER, type Logger } from "../options";
 import type { Lease, LeaseHolder, LeaseTiming } from "./lease";
 import { LeaseBackendError, LeaseClosedError, LeaseOptionError, LeaseTokenRegressedError } from "./lease-errors";
 import { checkLeaseInfo, checkLeaseName, parseLeaseJson, resolveLeaseTiming, storedLeaseInfo } from "./lease-options";
-import { haKeys, type HaKeys } from "./redis-keys";
 
 export interface RedisLeaseOptions {
   /**

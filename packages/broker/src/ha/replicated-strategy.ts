@@ -1,9 +1,7 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "../options";
-import { JournalStore } from "../store";
-import { StoreUnavailableError } from "../store/store-errors";
-import type { MessageStore } from "../store/message-store";
+import { JournalStore, type MessageStore, StoreUnavailableError } from "@fedmq/store";
 import type { HaStrategy } from "./ha-node";
 import type { LeaseHolder } from "./lease";
 import type { RedisLease } from "./redis-lease";

@@ -8,8 +8,7 @@
  * that change (removes of unknown ids are ignored, redelivery counts are absolute), so
  * snapshot + stream reproduce the master exactly: nothing lost, nothing doubled.
  */
-import type { MessageStore, RecordMeta, StoreRef } from "../../store/message-store";
-import { StoreUnknownRefError } from "../../store/store-errors";
+import { type MessageStore, type RecordMeta, type StoreRef, StoreUnknownRefError } from "@fedmq/store";
 import { encodeSnapBegin, encodeSnapMeta, encodeSnapProducers, encodeSnapRecords, metaBytes, type ReplicationFrame } from "./replication-codec";
 
 /** One live record in the master's index; its wire id is the position of its append. */

@@ -2,7 +2,7 @@
  * Applies what a master sends to a replica's local store: snapshot chunks, then the stream.
  * Master record ids (the position of each record's append) map to the local refs.
  */
-import type { MessageStore, RecordMeta, StoreRef } from "../../store/message-store";
+import type { MessageStore, RecordMeta, StoreRef } from "@fedmq/store";
 import type { ReplicationOp, SnapRecord } from "./replication-codec";
 
 /** Meta key of the snapshot-complete marker in a replica's store (reserved prefix, never replicated). */

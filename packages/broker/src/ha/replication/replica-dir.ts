@@ -7,7 +7,7 @@
  */
 import { promises as fsp } from "node:fs";
 import path from "node:path";
-import { StoreIoError } from "../../store/store-errors";
+import { StoreIoError } from "@fedmq/store";
 
 export const CURRENT_FILE = "CURRENT";
 const STORE_DIR_RE = /^store-(\d{6,})$/;

@@ -1,10 +1,23 @@
 import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { VersionMismatchError } from "@fedmq/protocol";
-import type { AppendOptions, MessageStore, RecordMeta, RecoveryInfo, StoreRef, StoreStats } from "../../store/message-store";
-import { ProducerAudit } from "../../store/producer-audit";
-import { validateAppend, validateMetaEntry, validateRedeliveryCount } from "../../store/record-validation";
-import { StoreArgumentError, StoreClosedError, StoreIoError, StoreNotOpenError } from "../../store/store-errors";
+import {
+  type AppendOptions,
+  type MessageStore,
+  ProducerAudit,
+  type RecordMeta,
+  type RecoveryInfo,
+  StoreArgumentError,
+  StoreClosedError,
+  StoreIoError,
+  StoreLifecycle,
+  StoreNotOpenError,
+  type StoreRef,
+  type StoreStats,
+  validateAppend,
+  validateMetaEntry,
+  validateRedeliveryCount,
+} from "@fedmq/store";
 import type { Logger as StoreLogger } from "@fedmq/protocol";
 import { snapshotFrames, type LiveRecord } from "./master-snapshot";
 import { ReplicaSession } from "./replica-session";
@@ -21,7 +34,6 @@ import {
   type ReplicationFrame,
 } from "./replication-codec";
 import { parseReplicationUrl, resolveReplicatedStoreOptions, type ReplicatedStoreOptions, type ResolvedReplicatedStoreOptions } from "./replication-options";
-import { StoreLifecycle } from "../../store/store-lifecycle";
 
 /** What a dropped backlog slot holds. */
 const EMPTY_OP = Buffer.alloc(0);

@@ -21,7 +21,7 @@
  * one link.
  */
 import { FRAME_HEADER_BYTES, FrameTooLargeError, LengthPrefixedSplitter, MalformedFrameError, type FedmqError } from "@fedmq/protocol";
-import type { RecordMeta } from "../../store/message-store";
+import type { RecordMeta } from "@fedmq/store";
 
 /** The same `[u32 length][body]` framing as the client wire (`@fedmq/protocol`). */
 export { FRAME_HEADER_BYTES };

@@ -1,9 +1,7 @@
 import { hostname } from "node:os";
 import { parseEndpoint } from "@fedmq/protocol";
-import type { JournalStoreOptions } from "../../store/journal-options";
-import type { MessageStore } from "../../store/message-store";
+import { checkInteger, checkLogger, definedOnly, type JournalStoreOptions, type MessageStore } from "@fedmq/store";
 import { SILENT_LOGGER, type Logger as StoreLogger } from "@fedmq/protocol";
-import { checkInteger, checkLogger, definedOnly } from "../../option-checks";
 import { ReplicationOptionError } from "./replication-errors";
 
 /** When a persistent send (sync append, putMeta, flush) resolves on the master. */

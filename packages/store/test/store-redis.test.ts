@@ -4,7 +4,7 @@
  */
 import { Redis } from "ioredis";
 import { removeTempDirs, startRedis, tempDir, waitFor, type RedisServer } from "@fedmq/testkit";
-import { RedisStore, type RecoveryInfo, type StoreRef } from "../src/store";
+import { RedisStore, type RecoveryInfo, type StoreRef } from "../src";
 import { captureLogger, meta, payloadFor } from "./fixtures/store-helpers";
 
 let redis: RedisServer;

@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { JournalStore, type JournalIoMode, type JournalStoreOptions, type StoreRef } from "../src/store";
+import { JournalStore, type JournalIoMode, type JournalStoreOptions, type StoreRef } from "../src";
 import { captureLogger, makeTempDir, meta, payloadFor, removeDir, segmentFiles, waitFor } from "./fixtures/store-helpers";
 
 const SEGMENT = 64 * 1024;

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { FedmqError } from "@fedmq/protocol";
-import { FENCED_REPLY_PREFIX, haKeys, isFencedReply } from "../ha/redis-keys";
+import { FENCED_REPLY_PREFIX, haKeys, isFencedReply } from "./redis-keys";
 import { LiveSeqSet } from "./live-seq-set";
 import type {
   AppendOptions,

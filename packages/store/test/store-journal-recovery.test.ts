@@ -1,6 +1,6 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { JournalStore, type StoreRef } from "../src/store";
+import { JournalStore, type StoreRef } from "../src";
 import { captureLogger, makeTempDir, meta, payloadFor, removeDir, segmentFiles } from "./fixtures/store-helpers";
 
 const SEGMENT = 4096;

@@ -4,7 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { JournalStore } from "../src/store";
+import { JournalStore } from "../src";
 import { makeTempDir, removeDir, waitFor } from "./fixtures/store-helpers";
 
 const CHILD = path.join(__dirname, "fixtures", "journal-crash-child.js");

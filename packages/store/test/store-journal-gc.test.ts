@@ -6,7 +6,7 @@
  */
 import { promises as fsp } from "node:fs";
 import fc from "fast-check";
-import { JournalStore, type RecoveryInfo, type StoreRef } from "../src/store";
+import { JournalStore, type RecoveryInfo, type StoreRef } from "../src";
 import { makeTempDir, meta, payloadFor, removeDir, segmentFiles } from "./fixtures/store-helpers";
 
 type Op =

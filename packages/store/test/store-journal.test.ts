@@ -1,7 +1,7 @@
 import fs, { promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { DEFAULT_JOURNAL_OPTIONS, JournalStore, type JournalStoreOptions, type StoreRef } from "../src/store";
-import { GATHER_TURNS } from "../src/store/journal-writer";
+import { DEFAULT_JOURNAL_OPTIONS, JournalStore, type JournalStoreOptions, type StoreRef } from "../src";
+import { GATHER_TURNS } from "../src/journal-writer";
 import { captureLogger, makeTempDir, meta, payloadFor, removeDir, segmentFiles } from "./fixtures/store-helpers";
 
 describe("JournalStore persistence", () => {

@@ -29,7 +29,7 @@
  * The keys are not hash-tagged: the store needs one Redis primary (standalone, or a
  * Sentinel-managed primary), not a Redis Cluster.
  */
-import { fencingCheckLua } from "../ha/redis-keys";
+import { fencingCheckLua } from "./redis-keys";
 import type { RecordMeta } from "./message-store";
 
 export interface RedisStoreKeys {
@@ -59,7 +59,7 @@ export function storeKeys(tokenKey: string, storePrefix: string): RedisStoreKeys
 /**
  * Fencing check shared by every script: KEYS[1] is the token key, ARGV[1] this master's token
  * ("0" = fencing off). A stale token aborts the script, before any write, with an error reply
- * starting `FEDMQ_FENCED` (`isFencedReply` in `ha/redis-keys.ts`).
+ * starting `FEDMQ_FENCED` (`isFencedReply` in `redis-keys.ts`).
  */
 const FENCE = `
 if ARGV[1] ~= '0' then

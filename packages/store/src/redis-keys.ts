@@ -1,13 +1,14 @@
 /**
- * The Redis keys of an HA group, shared by the Redis lease and the Redis-backed store, and the
- * fencing check a store write script runs so that a stale master's writes are refused.
+ * The Redis keys of an HA group, shared by the Redis-backed store and the Redis lease
+ * (`@fedmq/broker`'s `ha/redis-lease.ts`), and the fencing check a store write script runs so
+ * that a stale master's writes are refused.
  *
  * Keys of group `g`: `fedmq:ha:g:lease`, `fedmq:ha:g:token`, and the store's under
  * `fedmq:store:g:`. They carry no Cluster hash tag: the HA backends talk to one Redis server
  * (or a Sentinel-managed primary), not to a Redis Cluster.
  */
-import { LeaseOptionError } from "./lease-errors";
-import { checkLeaseName } from "./lease-options";
+import { checkName } from "./option-checks";
+import { StoreOptionError } from "./store-errors";
 
 export interface HaKeys {
   /** The lease: JSON `{ holder, token, info, owner }` with a `PX ttl` expiry. */
@@ -23,9 +24,9 @@ export interface HaKeys {
   readonly degraded: string;
 }
 
-/** The keys of HA group `group` (letters, digits, `_`, `-`, `.`). Throws `LeaseOptionError` for another name. */
+/** The keys of HA group `group` (letters, digits, `_`, `-`, `.`). Throws `StoreOptionError` for another name. */
 export function haKeys(group: string): HaKeys {
-  const g = checkLeaseName("group", group);
+  const g = checkName(StoreOptionError, "group", group);
   return Object.freeze({ lease: `fedmq:ha:${g}:lease`, token: `fedmq:ha:${g}:token`, storePrefix: `fedmq:store:${g}:`, degraded: `fedmq:ha:${g}:degraded` });
 }
 
@@ -46,7 +47,7 @@ export const FENCED_REPLY_PREFIX = "FEDMQ_FENCED";
  */
 export function fencingCheckLua(tokenKeyIndex: number, tokenArgIndex: number): string {
   for (const [name, v] of [["tokenKeyIndex", tokenKeyIndex], ["tokenArgIndex", tokenArgIndex]] as const) {
-    if (!Number.isSafeInteger(v) || v < 1) throw new LeaseOptionError(`fencingCheckLua: '${name}' must be an integer ≥ 1, got ${String(v)}`);
+    if (!Number.isSafeInteger(v) || v < 1) throw new StoreOptionError(`fencingCheckLua: '${name}' must be an integer ≥ 1, got ${String(v)}`);
   }
   return (
     `if redis.call('GET', KEYS[${tokenKeyIndex}]) ~= ARGV[${tokenArgIndex}] then ` +

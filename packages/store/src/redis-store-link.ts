@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import type { RedisScript } from "./redis-store-layout";
-import { evalScript, failFastRedisOptions, withTimeout } from "../redis-calls";
+import { evalScript, failFastRedisOptions, withTimeout } from "./redis-calls";
 import type { ResolvedRedisStoreOptions } from "./redis-store-options";
 import { StoreUnavailableError } from "./store-errors";
 

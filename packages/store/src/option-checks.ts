@@ -1,7 +1,7 @@
 /**
- * Checks shared by the option resolvers of the stores, the replication and the leases. Each
- * throws the caller's own option error class (StoreOptionError, LeaseOptionError, …), naming the
- * option and what was expected.
+ * Checks shared by the option resolvers of the stores, the broker, the replication and the
+ * leases (exported from `@fedmq/store`). Each throws the caller's own option error class
+ * (StoreOptionError, LeaseOptionError, …), naming the option and what was expected.
  */
 export type OptionErrorClass = new (message: string) => Error;
 
@@ -9,6 +9,17 @@ export type OptionErrorClass = new (message: string) => Error;
 export function checkInteger(Err: OptionErrorClass, name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
     throw new Err(`option '${name}' must be an integer in [${min}, ${max}], got '${String(value)}'`);
+  }
+  return value;
+}
+
+/** HA group and member names: what may appear in a file name and a Redis key. */
+const NAME_RE = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/** `value` as an HA group or member name (1 to 128 letters, digits, `_`, `-`, `.`), or the error naming `name`. */
+export function checkName(Err: OptionErrorClass, name: string, value: unknown): string {
+  if (typeof value !== "string" || !NAME_RE.test(value)) {
+    throw new Err(`option '${name}' is '${String(value)}': use 1 to 128 letters, digits, '_', '-', '.'`);
   }
   return value;
 }

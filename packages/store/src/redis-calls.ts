@@ -1,6 +1,6 @@
 /**
- * How fedmq talks to Redis, shared by the HA lease (`ha/redis-lease.ts`) and the Redis store
- * (`store/redis-store-link.ts`): fail-fast client settings, a timeout on every call, and Lua
+ * How fedmq talks to Redis, shared by the Redis store (`redis-store-link.ts`) and the HA lease
+ * (`@fedmq/broker`'s `ha/redis-lease.ts`): fail-fast client settings, a timeout on every call, and Lua
  * scripts run by EVALSHA with an EVAL fallback.
  */
 import { createHash } from "node:crypto";

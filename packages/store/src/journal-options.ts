@@ -1,4 +1,4 @@
-import { checkFence, checkInteger, checkLogger, definedOnly } from "../option-checks";
+import { checkFence, checkInteger, checkLogger, definedOnly } from "./option-checks";
 import { StoreOptionError } from "./store-errors";
 import { SILENT_LOGGER, type Logger as StoreLogger } from "@fedmq/protocol";
 

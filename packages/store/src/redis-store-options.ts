@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { checkFence, checkInteger, checkLogger, definedOnly } from "../option-checks";
+import { checkFence, checkInteger, checkLogger, checkName, definedOnly } from "./option-checks";
 import { StoreOptionError } from "./store-errors";
 import { SILENT_LOGGER, type Logger as StoreLogger } from "@fedmq/protocol";
 
@@ -98,9 +98,7 @@ export function resolveRedisStoreOptions(opts: RedisStoreOptions): ResolvedRedis
   } else if (!isRedisInstance(opts.redis)) {
     throw new StoreOptionError("option 'redis' must be a redis:// URL or an ioredis instance");
   }
-  if (typeof opts.group !== "string" || !/^[A-Za-z0-9_.-]{1,128}$/.test(opts.group)) {
-    throw new StoreOptionError(`option 'group' is '${String(opts.group)}': use 1 to 128 letters, digits, '_', '-', '.'`);
-  }
+  checkName(StoreOptionError, "group", opts.group);
   const merged = { ...DEFAULT_REDIS_STORE_OPTIONS, ...definedOnly(opts) } as Required<RedisStoreOptions>;
   checkInteger(StoreOptionError, "fencingToken", merged.fencingToken, 0, Number.MAX_SAFE_INTEGER);
   checkInteger(StoreOptionError, "commandTimeoutMs", merged.commandTimeoutMs, 1, 600_000);
