@@ -1,6 +1,6 @@
 /**
  * Model-based test of routing (fast-check model commands): random small networks (2–5 nodes;
- * one-way, duplex and two one-way connectors; static inclusions, exclusions, dynamicOnly,
+ * one-way, duplex and two one-way connectors; static and dynamic inclusions, exclusions, dynamicOnly,
  * staticBridge, TTLs 1–3, conduit on and off, both priority settings), then random steps —
  * consumers come and go on any node, producers send persistent and non-persistent messages to
  * queues and topics, a link is cut and healed, a node restarts — and at the end a consumer of

@@ -19,6 +19,7 @@ export const DESTINATIONS = ["queue://q.a", "queue://q.b", "topic://t.a", "topic
 export const CONSUMER_PATTERNS = ["queue://q.a", "queue://q.b", "queue://q.>", "topic://t.a", "topic://t.>"] as const;
 const STATIC_CHOICES = ["queue://q.a", "queue://q.>", "topic://t.a", "topic://t.>"];
 const EXCLUDE_CHOICES = ["queue://q.b", "topic://t.b"];
+const DYNAMIC_CHOICES = ["queue://q.a", "queue://q.>", "topic://t.>"];
 
 export interface ConnectorSpec {
   readonly name: string;
@@ -28,6 +29,8 @@ export interface ConnectorSpec {
   /** networkTTL: messageTTL and consumerTTL. */
   readonly ttl: number;
   readonly staticallyIncludedDestinations: readonly string[];
+  /** Demand is followed only for these patterns; empty: for all. */
+  readonly dynamicallyIncludedDestinations: readonly string[];
   readonly excludedDestinations: readonly string[];
   readonly dynamicOnly: boolean;
   readonly staticBridge: boolean;
@@ -52,6 +55,8 @@ type PairLink = "none" | "one-way" | "one-way back" | "duplex" | "two one-way";
 const connectorOptionsArb = fc.record({
   ttl: fc.integer({ min: 1, max: 3 }),
   staticallyIncludedDestinations: fc.subarray(STATIC_CHOICES, { maxLength: 2 }),
+  // Mostly empty (demand for everything), sometimes a restriction.
+  dynamicallyIncludedDestinations: fc.oneof(fc.constant([] as string[]), fc.constant([] as string[]), fc.subarray(DYNAMIC_CHOICES, { minLength: 1, maxLength: 2 })),
   excludedDestinations: fc.subarray(EXCLUDE_CHOICES, { maxLength: 1 }),
   dynamicOnly: fc.constantFrom(false, false, false, true),
   staticBridge: fc.constantFrom(false, false, false, false, true),
@@ -107,10 +112,18 @@ export function directionsOf(s: Scenario): Direction[] {
   return out;
 }
 
-const filters = new WeakMap<ConnectorSpec, { stat: DestinationFilter; excl: DestinationFilter }>();
-function filtersOf(c: ConnectorSpec): { stat: DestinationFilter; excl: DestinationFilter } {
+interface Filters {
+  readonly stat: DestinationFilter;
+  readonly dyn: DestinationFilter;
+  readonly excl: DestinationFilter;
+}
+const filters = new WeakMap<ConnectorSpec, Filters>();
+function filtersOf(c: ConnectorSpec): Filters {
   let f = filters.get(c);
-  if (!f) filters.set(c, (f = { stat: new DestinationFilter(c.staticallyIncludedDestinations), excl: new DestinationFilter(c.excludedDestinations) }));
+  if (!f) {
+    f = { stat: new DestinationFilter(c.staticallyIncludedDestinations), dyn: new DestinationFilter(c.dynamicallyIncludedDestinations), excl: new DestinationFilter(c.excludedDestinations) };
+    filters.set(c, f);
+  }
   return f;
 }
 
@@ -125,7 +138,8 @@ export function staticallyCarries(c: ConnectorSpec, dest: string): boolean {
 /** The connector follows demand for `pattern` (a consumer's subscription) and may carry `dest` on it. */
 export function dynamicallyCarries(c: ConnectorSpec, pattern: string, dest: string): boolean {
   if (c.staticBridge) return false;
-  const { excl } = filtersOf(c);
+  const { excl, dyn } = filtersOf(c);
+  if (dyn.size > 0 && !dyn.matches(pattern)) return false;
   return !excl.matches(pattern) && !excl.matches(dest);
 }
 
@@ -228,6 +242,7 @@ export function describeScenario(s: Scenario): string {
     .map((c) => {
       const opts = [`ttl ${c.ttl}`];
       if (c.staticallyIncludedDestinations.length) opts.push(`static [${c.staticallyIncludedDestinations.join(", ")}]`);
+      if (c.dynamicallyIncludedDestinations.length) opts.push(`dynamic [${c.dynamicallyIncludedDestinations.join(", ")}]`);
       if (c.excludedDestinations.length) opts.push(`excluded [${c.excludedDestinations.join(", ")}]`);
       if (c.dynamicOnly) opts.push("dynamicOnly");
       if (c.staticBridge) opts.push("staticBridge");

@@ -191,7 +191,7 @@ export class RoutingNetwork {
       .filter((c) => c.from === name)
       .map((c) => ({
         name: c.name, remote: [this.proxies.get(c.name)!.url], duplex: c.duplex, messageTTL: c.ttl, consumerTTL: c.ttl,
-        staticallyIncludedDestinations: [...c.staticallyIncludedDestinations], excludedDestinations: [...c.excludedDestinations],
+        staticallyIncludedDestinations: [...c.staticallyIncludedDestinations], dynamicallyIncludedDestinations: [...c.dynamicallyIncludedDestinations], excludedDestinations: [...c.excludedDestinations],
         dynamicOnly: c.dynamicOnly, staticBridge: c.staticBridge, conduitSubscriptions: c.conduitSubscriptions,
         decreaseNetworkConsumerPriority: c.decreaseNetworkConsumerPriority, initialReconnectDelay: 20, maxReconnectDelay: 200, heartbeatMs: 1_000,
       }));
