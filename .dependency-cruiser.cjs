@@ -13,7 +13,7 @@ const MAY_IMPORT = {
   bridge: ["protocol", "client", "advisory"],
   store: ["protocol"],
   broker: ["protocol", "client", "advisory", "bridge", "store"],
-  config: ["protocol"],
+  config: ["protocol", "bridge"],
   cli: ["protocol", "client", "advisory", "bridge", "store", "broker", "config"],
   testkit: ["protocol", "client", "advisory", "bridge", "store", "broker", "config"],
 };

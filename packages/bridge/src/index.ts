@@ -4,3 +4,5 @@ export { DEFAULT_BRIDGE_OPTIONS, resolveBridgeOptions, excludedBy } from "./brid
 export type { BridgeOptions, ResolvedBridgeOptions } from "./bridge-options";
 export { DemandForwarder, networkConsumerPriority } from "./demand-forwarder";
 export type { DemandSubscription, ExcludedDemand, ForwarderCounters } from "./demand-forwarder";
+export { CONNECTOR_OPTIONS_SHAPE, CONNECTOR_OPTION_KEYS, DEFAULT_CONNECTOR_SETTINGS, connectorSettings } from "./connector-options";
+export type { ConnectorOptionKey, ConnectorSettings } from "./connector-options";

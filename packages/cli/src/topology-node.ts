@@ -1,5 +1,6 @@
 import { connectorUri, resolveConnectorTargets, resolveNodeName, type Topology } from "@fedmq/config";
 import { endpointsOf, parseUri } from "@fedmq/protocol";
+import { connectorSettings } from "@fedmq/bridge";
 import type { BrokerNodeOptions, ConnectorOptions } from "@fedmq/broker";
 import { CliError } from "./cli-error";
 
@@ -14,12 +15,9 @@ export function nodeOptionsFromTopology(topo: Topology, name: string): Omit<Brok
   const connectors: ConnectorOptions[] = [];
   for (const c of topo.connectors) {
     if (!resolveNodeName(topo, c.from).some((n) => n.name === name)) continue;
-    const common = {
-      duplex: c.duplex, messageTTL: c.messageTTL, consumerTTL: c.consumerTTL, conduitSubscriptions: c.conduitSubscriptions,
-      decreaseNetworkConsumerPriority: c.decreaseNetworkConsumerPriority, prefetchSize: c.prefetchSize, dynamicOnly: c.dynamicOnly,
-      staticBridge: c.staticBridge, dynamicallyIncludedDestinations: [...c.dynamicallyIncludedDestinations],
-      staticallyIncludedDestinations: [...c.staticallyIncludedDestinations], excludedDestinations: [...c.excludedDestinations],
-    };
+    // The bridge's own options, as the topology resolved them (lists copied).
+    const { dynamicallyIncludedDestinations, staticallyIncludedDestinations, excludedDestinations, ...scalars } = connectorSettings(c);
+    const common = { ...scalars, dynamicallyIncludedDestinations: [...dynamicallyIncludedDestinations], staticallyIncludedDestinations: [...staticallyIncludedDestinations], excludedDestinations: [...excludedDestinations] };
     const uri = parseUri(connectorUri(topo, c));
     const endpoints = endpointsOf(uri).map((e) => e.text);
     if (uri.kind === "composite" && uri.scheme === "static" && endpoints.length > 1) {

@@ -1,104 +1,36 @@
+import { DEFAULT_CONNECTOR_SETTINGS, type ConnectorSettings } from "@fedmq/bridge";
 /**
  * Defaults applied when a topology leaves an option out: ActiveMQ's names and defaults, except
  * `decreaseNetworkConsumerPriority` (true: local consumers first).
  */
 
-/** Bridge options of a connector (ActiveMQ networkConnector attributes), resolved. */
-export interface ConnectorOptions {
-  /**
-   * One connection carries both directions: the remote node bridges back over it.
-   * @default false
-   */
-  readonly duplex: boolean;
+/**
+ * Bridge options of a connector (ActiveMQ networkConnector attributes), resolved: the bridge's
+ * own (`ConnectorSettings`: meanings and defaults in @fedmq/bridge's `BridgeOptions`), plus
+ * `networkTTL`, which sets `messageTTL` and `consumerTTL` when those are not given.
+ */
+export interface ConnectorOptions extends ConnectorSettings {
   /**
    * How many hops a message and a demand subscription may travel (1 = to the direct neighbour
    * only). Sets `messageTTL` and `consumerTTL` when those are not given.
    * @default 1
    */
   readonly networkTTL: number;
-  /**
-   * How many hops a forwarded message may travel.
-   * @default networkTTL
-   */
-  readonly messageTTL: number;
-  /**
-   * How many hops a consumer's demand (advisory) may travel.
-   * @default networkTTL
-   */
-  readonly consumerTTL: number;
-  /**
-   * Fold all remote consumers of one destination into one forwarding subscription.
-   * @default true
-   */
-  readonly conduitSubscriptions: boolean;
-  /**
-   * true: demand subscriptions rank below local consumers, lower with each hop (local first,
-   * nearer demand next); false: they compete with local consumers at the same priority, so a
-   * queue's messages are shared across nodes (ActiveMQ's meaning and default).
-   * @default true (unlike ActiveMQ: local first means fewer WAN crossings)
-   */
-  readonly decreaseNetworkConsumerPriority: boolean;
-  /**
-   * Messages in flight per forwarding subscription, unacknowledged by the remote node (count).
-   * @default 1000
-   */
-  readonly prefetchSize: number;
-  /**
-   * Forward on demand only: the connector's `staticallyIncludedDestinations` are ignored.
-   * (ActiveMQ's `dynamicOnly` is about durable subscriptions; fedmq's bridges subscribe to topics
-   * non-durably, so here it turns static forwarding off.)
-   * @default false
-   */
-  readonly dynamicOnly: boolean;
-  /**
-   * Ignore demand: forward only `staticallyIncludedDestinations`.
-   * Mutually exclusive with `duplex`.
-   * @default false
-   */
-  readonly staticBridge: boolean;
-  /**
-   * Patterns forwarded on demand (a remote consumer). Empty means every destination not excluded.
-   * @default []
-   */
-  readonly dynamicallyIncludedDestinations: readonly string[];
-  /**
-   * Patterns forwarded always, whatever the demand.
-   * @default []
-   */
-  readonly staticallyIncludedDestinations: readonly string[];
-  /**
-   * Patterns never forwarded on demand; an exclusion wins over a dynamic inclusion.
-   * @default []
-   */
-  readonly excludedDestinations: readonly string[];
 }
 
 /** Connector options that have a fixed default (`messageTTL`, `consumerTTL` follow `networkTTL`). */
 export type DefaultConnectorOptions = Omit<ConnectorOptions, "messageTTL" | "consumerTTL">;
 
-/** Connector defaults; see {@link ConnectorOptions} for each option's meaning. */
+/** Connector defaults: the bridge's, and `networkTTL` 1 (the bridge's messageTTL and consumerTTL). */
 export const DEFAULT_CONNECTOR_OPTIONS: DefaultConnectorOptions = Object.freeze({
-  /** @default false */
-  duplex: false,
-  /** @default 1 (hops) */
-  networkTTL: 1,
-  /** @default true */
-  conduitSubscriptions: true,
-  /** @default true (ActiveMQ: false) */
-  decreaseNetworkConsumerPriority: true,
-  /** @default 1000 (messages) */
-  prefetchSize: 1000,
-  /** @default false */
-  dynamicOnly: false,
-  /** @default false */
-  staticBridge: false,
-  /** @default [] */
-  dynamicallyIncludedDestinations: Object.freeze([]) as readonly string[],
-  /** @default [] */
-  staticallyIncludedDestinations: Object.freeze([]) as readonly string[],
-  /** @default [] */
-  excludedDestinations: Object.freeze([]) as readonly string[],
+  ...withoutTtls(DEFAULT_CONNECTOR_SETTINGS),
+  networkTTL: DEFAULT_CONNECTOR_SETTINGS.messageTTL,
 });
+
+function withoutTtls(s: ConnectorSettings): Omit<ConnectorSettings, "messageTTL" | "consumerTTL"> {
+  const { messageTTL: _m, consumerTTL: _c, ...rest } = s;
+  return rest;
+}
 
 /** Store engines a node may use. `memory` keeps nothing across a restart (tests, demos). */
 export const STORE_KINDS = ["journal", "memory"] as const;

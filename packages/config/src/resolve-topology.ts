@@ -1,6 +1,7 @@
 /** Applies defaults to a validated topology, makes its paths absolute, and freezes it. */
 import * as path from "node:path";
 import { DEFAULT_LEASE_TIMING } from "@fedmq/protocol";
+import { connectorSettings } from "@fedmq/bridge";
 import { DEFAULT_CONNECTOR_OPTIONS, DEFAULT_HA_OPTIONS, DEFAULT_NODE_OPTIONS } from "./defaults";
 import type { ConnectorInput, HaInput, NodeInput, TopologyInput } from "./schema";
 import type { ConnectorSpec, HaSpec, NodeSpec, Topology } from "./types";
@@ -69,8 +70,7 @@ function resolveHa(ha: HaInput, baseDir: string): HaSpec {
 }
 
 function resolveConnector(connector: ConnectorInput): ConnectorSpec {
-  const d = DEFAULT_CONNECTOR_OPTIONS;
-  const networkTTL = connector.networkTTL ?? d.networkTTL;
+  const networkTTL = connector.networkTTL ?? DEFAULT_CONNECTOR_OPTIONS.networkTTL;
   const target =
     connector.uri !== undefined
       ? { uri: connector.uri }
@@ -79,18 +79,9 @@ function resolveConnector(connector: ConnectorInput): ConnectorSpec {
     name: connector.name,
     from: connector.from,
     ...target,
-    duplex: connector.duplex ?? d.duplex,
     networkTTL,
-    messageTTL: connector.messageTTL ?? networkTTL,
-    consumerTTL: connector.consumerTTL ?? networkTTL,
-    conduitSubscriptions: connector.conduitSubscriptions ?? d.conduitSubscriptions,
-    decreaseNetworkConsumerPriority: connector.decreaseNetworkConsumerPriority ?? d.decreaseNetworkConsumerPriority,
-    prefetchSize: connector.prefetchSize ?? d.prefetchSize,
-    dynamicOnly: connector.dynamicOnly ?? d.dynamicOnly,
-    staticBridge: connector.staticBridge ?? d.staticBridge,
-    dynamicallyIncludedDestinations: [...(connector.dynamicallyIncludedDestinations ?? d.dynamicallyIncludedDestinations)],
-    staticallyIncludedDestinations: [...(connector.staticallyIncludedDestinations ?? d.staticallyIncludedDestinations)],
-    excludedDestinations: [...(connector.excludedDestinations ?? d.excludedDestinations)],
+    // The bridge's options over its defaults, the TTLs following networkTTL unless given.
+    ...connectorSettings({ ...connector, messageTTL: connector.messageTTL ?? networkTTL, consumerTTL: connector.consumerTTL ?? networkTTL }),
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { MAX_FRAME_SIZE_RANGE, REPLICATION_SYNC_MODES, STORE_KINDS } from "./defaults";
-import { validateDestinationPattern } from "@fedmq/protocol";
+import { CONNECTOR_OPTIONS_SHAPE } from "@fedmq/bridge";
 import { checkAdminUrl, checkListenUrl, checkRedisUrl, parseConnectorUri } from "./endpoint";
 
 /** Names of networks, nodes, sites, HA groups and connectors. */
@@ -32,7 +32,6 @@ function checked(check: (value: string) => string | null, standalone = false) {
 const Name = checked(checkName);
 const ListenUrl = checked(checkListenUrl);
 const RedisUrl = checked(checkRedisUrl);
-const DestinationList = z.array(checked(validateDestinationPattern, true));
 const Hops = z.number().int().min(1);
 
 /**
@@ -103,20 +102,16 @@ export const DefaultsInputSchema = z.strictObject({
   maxFrameSize: MaxFrameSize.optional(),
 });
 
-/** The bridge options of a connector, each optional (also the shape for CLI flags). */
+const { duplex, ...forwarding } = CONNECTOR_OPTIONS_SHAPE;
+
+/**
+ * The bridge options of a connector, each optional (also the shape for CLI flags): the bridge's
+ * own schema, plus `networkTTL`, which sets `messageTTL` and `consumerTTL` both.
+ */
 export const ConnectorOptionsInputSchema = z.strictObject({
-  duplex: z.boolean().optional(),
+  duplex,
   networkTTL: Hops.optional(),
-  messageTTL: Hops.optional(),
-  consumerTTL: Hops.optional(),
-  conduitSubscriptions: z.boolean().optional(),
-  decreaseNetworkConsumerPriority: z.boolean().optional(),
-  prefetchSize: z.number().int().min(1).optional(),
-  dynamicOnly: z.boolean().optional(),
-  staticBridge: z.boolean().optional(),
-  dynamicallyIncludedDestinations: DestinationList.optional(),
-  staticallyIncludedDestinations: DestinationList.optional(),
-  excludedDestinations: DestinationList.optional(),
+  ...forwarding,
 });
 
 /** One entry under `connectors:`. `to` may be one name or a list. */
