@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
-import { connect, failoverRetryStrategy, type Connection, type RetryStrategy } from "@fedmq/client";
-import { destinationMatches } from "@fedmq/protocol";
+import { connect, retryLoop, type Connection } from "@fedmq/client";
+import { backoffStrategy, destinationMatches, type RetryStrategy } from "@fedmq/protocol";
 import { DemandForwarder, type ExcludedDemand, type ForwarderCounters } from "./demand-forwarder";
 import { excludedBy, resolveBridgeOptions, type BridgeOptions, type ResolvedBridgeOptions } from "./bridge-options";
 
@@ -66,12 +66,11 @@ export class Bridge extends EventEmitter {
   private remoteNode: string | undefined;
   private stopping = false;
   private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  /** Aborted by `stop()`: ends a backoff at once. */
+  private abort: AbortController | undefined;
   /** Dials in progress, abandoned by `stop()`. */
   private readonly stopWaiters = new Set<() => void>();
   private readonly retry: RetryStrategy;
-  /** Set when a session reached `active`: the next failure starts the backoff afresh. */
-  private wasActive = false;
   /** Cumulative over every session of the bridge. */
   private readonly outCounters = emptyCounters();
   private readonly inCounters = emptyCounters();
@@ -82,7 +81,8 @@ export class Bridge extends EventEmitter {
   constructor(options: Partial<BridgeOptions> & Pick<BridgeOptions, "name" | "localNodeId" | "remote">) {
     super();
     this.opts = resolveBridgeOptions(options);
-    this.retry = failoverRetryStrategy({ initialReconnectDelay: this.opts.initialReconnectDelay, maxReconnectDelay: this.opts.maxReconnectDelay, useExponentialBackOff: true, maxReconnectAttempts: -1 });
+    // Doubling, ±20% jitter (the defaults); it never gives up, so `run()` never ends on its own.
+    this.retry = backoffStrategy({ initialReconnectDelay: this.opts.initialReconnectDelay, maxReconnectDelay: this.opts.maxReconnectDelay, useExponentialBackOff: true, maxReconnectAttempts: -1 });
   }
 
   get currentState(): BridgeState {
@@ -93,12 +93,13 @@ export class Bridge extends EventEmitter {
   start(): void {
     if (this.loop) return;
     this.stopping = false;
-    this.loop = this.run();
+    this.abort = new AbortController();
+    this.loop = this.run(this.abort.signal);
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    this.abort?.abort();
     for (const w of [...this.stopWaiters]) w();
     this.stopWaiters.clear();
     await this.teardown("stopped");
@@ -154,43 +155,65 @@ export class Bridge extends EventEmitter {
     this.emit("status", change);
   }
 
-  private async run(): Promise<void> {
-    let attempt = 0;
+  /**
+   * One session after the other. Each is tried again with backoff (`retryLoop`) until it reaches
+   * `active`, the endpoints taken in turn; a failed try is torn down before the wait. A session
+   * that reached `active` then lasts until its link is lost: the next outage backs off from the
+   * start, and tries the same endpoint first.
+   */
+  private async run(signal: AbortSignal): Promise<void> {
     let endpoint = 0;
+    let startup = true;
     while (!this.stopping) {
-      const url = this.opts.remote[endpoint % this.opts.remote.length]!;
+      let url = "";
+      let lost: Promise<never>;
       try {
-        await this.session(url);
+        ({ lost } = await retryLoop({
+          strategy: this.retry,
+          startup,
+          signal,
+          onRetry: (_attempt, delayMs) => {
+            this.reconnects++;
+            this.setStatus("backoff", `retrying in ${delayMs} ms`);
+          },
+          tryOnce: async () => {
+            url = this.opts.remote[endpoint % this.opts.remote.length]!;
+            try {
+              return await this.session(url);
+            } catch (err) {
+              if (!this.stopping) await this.linkLost(err as Error, url);
+              endpoint++;
+              throw err;
+            }
+          },
+        }));
+      } catch (err) {
+        // Stopped (the strategy never gives up); anything else is a defect, said before it ends the bridge.
+        if (!this.stopping) this.opts.logger.error({ bridge: this.opts.name, err }, "bridge reconnect loop failed");
+        break;
+      }
+      startup = false;
+      try {
+        await lost;
       } catch (err) {
         if (this.stopping) break;
-        this.lastError = { message: (err as Error).message, at: Date.now() };
-        this.opts.logger.warn({ bridge: this.opts.name, err, remote: url }, "bridge link failed");
+        await this.linkLost(err as Error, url);
       }
-      await this.teardown("link lost");
-      if (this.stopping) break;
-      if (this.wasActive) {
-        // The link worked: a new outage backs off from the start, and tries the same endpoint first.
-        this.wasActive = false;
-        attempt = 0;
-      } else {
-        endpoint++;
-      }
-      attempt++;
-      this.reconnects++;
-      const delay = this.retry(attempt, { startup: false, lastError: undefined } as never) ?? this.opts.maxReconnectDelay;
-      this.setStatus("backoff", `retrying in ${Math.round(delay)} ms`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
     }
   }
 
-  /** One connected life of the bridge; resolves or rejects when the link is lost. */
-  private async session(url: string): Promise<void> {
+  /** A session failed or its link was lost: note why, and tear it down. */
+  private async linkLost(err: Error, url: string): Promise<void> {
+    this.lastError = { message: err.message, at: Date.now() };
+    this.opts.logger.warn({ bridge: this.opts.name, err, remote: url }, "bridge link failed");
+    await this.teardown("link lost");
+  }
+
+  /**
+   * Sets up one connected life of the bridge: resolves once it is `active`, with `lost`, which
+   * rejects when the link is lost; rejects if it fails before that.
+   */
+  private async session(url: string): Promise<{ lost: Promise<never> }> {
     const o = this.opts;
     const dial = o.dial ?? connect;
     this.setStatus("connecting", `dialling ${url}`);
@@ -220,9 +243,8 @@ export class Bridge extends EventEmitter {
     }
     await Promise.race([Promise.all(starts), lost]);
     await Promise.race([Promise.all([this.out.ready, this.back?.ready]), lost]);
-    this.wasActive = true;
     this.setStatus("active", `forwarding to ${remote.brokerId}`);
-    await lost;
+    return { lost };
   }
 
   /**

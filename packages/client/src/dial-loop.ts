@@ -1,6 +1,5 @@
-import { ConnectionClosedError, type EndpointUri } from "@fedmq/protocol";
-import type { Logger } from "@fedmq/protocol";
-import type { RetryStrategy } from "./retry";
+import type { EndpointUri, Logger } from "@fedmq/protocol";
+import { retryLoop, type RetryLoopOptions } from "./retry-loop";
 
 /**
  * The order endpoints are dialled in: passes through the list, each pass shuffled when
@@ -43,74 +42,30 @@ export class EndpointRotation {
   }
 }
 
-export interface DialLoopOptions<T> {
+export interface DialLoopOptions<T> extends Omit<RetryLoopOptions<T>, "tryOnce" | "onRetry"> {
   readonly rotation: EndpointRotation;
-  readonly strategy: RetryStrategy;
-  /** Before the first connection (`startupMaxReconnectAttempts` applies, the first dial is immediate). */
-  readonly startup: boolean;
-  /** Delay before the first dial (reconnect only; already asked of the strategy for attempt 1). */
-  readonly firstDelayMs?: number;
-  /** The error that started the loop (a lost connection). */
-  readonly cause?: Error;
-  readonly signal: AbortSignal;
   readonly log: Logger;
   /** Dial and handshake one endpoint. */
   dial(endpoint: EndpointUri): Promise<T>;
 }
 
-/** Thrown when the strategy gives up; `cause` is the last dial's error. */
-export class GaveUpError extends Error {
-  constructor(
-    readonly attempts: number,
-    readonly lastError: Error,
-  ) {
-    super(`gave up after ${attempts} reconnect attempts: ${lastError.message}`, { cause: lastError });
-    this.name = "GaveUpError";
-  }
-}
-
 /**
- * Dial until one endpoint answers, one dial in flight at a time, waiting what the retry
- * strategy says between dials. Rejects with `GaveUpError` when the strategy returns null, or
- * `ConnectionClosedError` when aborted.
+ * Dial until one endpoint answers (`retryLoop` over the endpoint rotation): one dial in flight
+ * at a time, waiting what the retry strategy says between dials. Rejects with `GaveUpError`
+ * when the strategy returns null, or `ConnectionClosedError` when aborted.
  */
-export async function dialLoop<T>(o: DialLoopOptions<T>): Promise<T> {
-  let lastError = o.cause;
-  // k counts reconnect dials: at startup the first dial (k = 0) is immediate.
-  for (let k = o.startup ? 0 : 1; ; k++) {
-    if (k > 0) {
-      const delay = k === 1 && !o.startup && o.firstDelayMs !== undefined ? o.firstDelayMs : o.strategy(k, { startup: o.startup, lastError });
-      if (delay === null) throw new GaveUpError(k - 1, lastError ?? new ConnectionClosedError("no endpoint answered"));
-      await sleep(delay, o.signal);
-    }
-    const endpoint = o.rotation.next();
-    try {
-      o.log.debug({ endpoint: endpoint.text, attempt: k }, "dialling");
-      return await o.dial(endpoint);
-    } catch (err) {
-      if (o.signal.aborted) throw abortError();
-      lastError = err as Error;
-      o.log.debug({ endpoint: endpoint.text, attempt: k, err }, "dial failed");
-    }
-  }
-}
-
-function abortError(): Error {
-  return new ConnectionClosedError("connection closed while reconnecting");
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(abortError());
-  if (ms <= 0) return Promise.resolve();
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortError());
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
+export function dialLoop<T>(o: DialLoopOptions<T>): Promise<T> {
+  return retryLoop({
+    ...o,
+    tryOnce: async (attempt) => {
+      const endpoint = o.rotation.next();
+      try {
+        o.log.debug({ endpoint: endpoint.text, attempt }, "dialling");
+        return await o.dial(endpoint);
+      } catch (err) {
+        if (!o.signal.aborted) o.log.debug({ endpoint: endpoint.text, attempt, err }, "dial failed");
+        throw err;
+      }
+    },
   });
 }

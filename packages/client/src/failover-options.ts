@@ -1,40 +1,21 @@
-import { InvalidArgumentError, InvalidUriError } from "@fedmq/protocol";
+import { DEFAULT_BACKOFF_OPTIONS, InvalidArgumentError, InvalidUriError, backoffOptionsProblem, type BackoffOptions } from "@fedmq/protocol";
 
 /**
- * Options of a `failover:(…)?…` URI, with ActiveMQ's names and defaults (plus `jitter`).
- * Durations are in milliseconds.
+ * Options of a `failover:(…)?…` URI, with ActiveMQ's names and defaults (plus `jitter`): the
+ * reconnect schedule (`BackoffOptions`, documented with `backoffStrategy` in @fedmq/protocol)
+ * and how the endpoint list is used. Durations are in milliseconds.
  */
-export interface FailoverOptions {
+export interface FailoverOptions extends BackoffOptions {
   /** Shuffle the endpoint list before each pass through it. @default true */
   randomize: boolean;
-  /** Delay before the first reconnect attempt (ms). @default 10 */
-  initialReconnectDelay: number;
-  /** Upper bound of the delay between two attempts (ms). @default 30000 */
-  maxReconnectDelay: number;
-  /** Multiply the delay by `backOffMultiplier` after each failed attempt. @default true */
-  useExponentialBackOff: boolean;
-  /** @default 2 */
-  backOffMultiplier: number;
-  /** Dials after a connection was lost before giving up; -1 = forever, 0 = never reconnect. @default -1 */
-  maxReconnectAttempts: number;
-  /** Dials after the first one failed, before the first connection; -1 = forever. @default -1 */
-  startupMaxReconnectAttempts: number;
   /** How long a send or subscribe may wait for a connection (ms); -1 = forever. @default -1 */
   timeout: number;
-  /** Random spread of each delay, as a fraction: 0.2 = ±20%. @default 0.2 */
-  jitter: number;
 }
 
 export const DEFAULT_FAILOVER_OPTIONS: Readonly<FailoverOptions> = Object.freeze({
   randomize: true,
-  initialReconnectDelay: 10,
-  maxReconnectDelay: 30_000,
-  useExponentialBackOff: true,
-  backOffMultiplier: 2,
-  maxReconnectAttempts: -1,
-  startupMaxReconnectAttempts: -1,
+  ...DEFAULT_BACKOFF_OPTIONS,
   timeout: -1,
-  jitter: 0.2,
 });
 
 type Kind = "boolean" | "number";
@@ -88,27 +69,9 @@ export function resolveFailoverOptions(opts: Partial<FailoverOptions> = {}): Rea
 }
 
 function validateFailoverOptions(o: FailoverOptions, bad: (msg: string) => Error): Readonly<FailoverOptions> {
-  const int = (name: keyof FailoverOptions, min: number): void => {
-    const v = o[name] as number;
-    if (!Number.isInteger(v) || v < min) throw bad(`option '${name}' must be an integer >= ${min}, got '${v}'`);
-  };
-  int("initialReconnectDelay", 0);
-  int("maxReconnectDelay", 0);
-  int("maxReconnectAttempts", -1);
-  int("startupMaxReconnectAttempts", -1);
-  int("timeout", -1);
-  if (typeof o.backOffMultiplier !== "number" || !(o.backOffMultiplier >= 1)) {
-    throw bad(`option 'backOffMultiplier' must be a number >= 1, got '${o.backOffMultiplier}'`);
-  }
-  if (typeof o.jitter !== "number" || !(o.jitter >= 0 && o.jitter <= 1)) {
-    throw bad(`option 'jitter' must be a fraction between 0 and 1, got '${o.jitter}'`);
-  }
+  const problem = backoffOptionsProblem(o);
+  if (problem !== undefined) throw bad(problem);
+  if (!Number.isInteger(o.timeout) || o.timeout < -1) throw bad(`option 'timeout' must be an integer >= -1, got '${o.timeout}'`);
   if (typeof o.randomize !== "boolean") throw bad(`option 'randomize' must be a boolean, got '${String(o.randomize)}'`);
-  if (typeof o.useExponentialBackOff !== "boolean") {
-    throw bad(`option 'useExponentialBackOff' must be a boolean, got '${String(o.useExponentialBackOff)}'`);
-  }
-  if (o.initialReconnectDelay > o.maxReconnectDelay) {
-    throw bad(`option 'initialReconnectDelay' (${o.initialReconnectDelay} ms) must not exceed 'maxReconnectDelay' (${o.maxReconnectDelay} ms)`);
-  }
   return Object.freeze(o);
 }

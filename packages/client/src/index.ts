@@ -11,6 +11,10 @@ export { DEFAULT_FAILOVER_OPTIONS, FAILOVER_OPTION_NAMES, parseFailoverOptions, 
 export type { FailoverOptions } from "./failover-options";
 export { failoverRetryStrategy } from "./retry";
 export type { RetryStrategy, RetryContext } from "./retry";
+export { DEFAULT_BACKOFF_OPTIONS, backoffStrategy } from "@fedmq/protocol";
+export type { BackoffOptions } from "@fedmq/protocol";
+export { retryLoop, GaveUpError } from "./retry-loop";
+export type { RetryLoopOptions } from "./retry-loop";
 export { listenVm, dialVm, isVmListening, createDuplexPair } from "./vm-transport";
 export type { VmServer } from "./vm-transport";
 export type { Logger, LogFn } from "@fedmq/protocol";

@@ -23,6 +23,8 @@ export { FrameWriter, DEFAULT_FRAME_WRITER_OPTIONS } from "./frame-writer";
 export type { FrameWriterOptions, WrittenCallback } from "./frame-writer";
 export { RecentIds } from "./recent-ids";
 export { DEFAULT_LEASE_TIMING, leaseTimingProblem } from "./lease-timing";
+export { DEFAULT_BACKOFF_OPTIONS, backoffOptionsProblem, backoffStrategy } from "./retry-strategy";
+export type { BackoffOptions, RetryContext, RetryStrategy } from "./retry-strategy";
 export type { LeaseTiming } from "./lease-timing";
 export { SILENT_LOGGER, childLogger } from "./logger";
 export type { Logger, LogFn } from "./logger";

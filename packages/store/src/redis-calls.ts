@@ -4,11 +4,13 @@
  * scripts run by EVALSHA with an EVAL fallback.
  */
 import { createHash } from "node:crypto";
+import { backoffStrategy } from "@fedmq/protocol";
 import type { Redis, RedisOptions } from "ioredis";
 
-/** First reconnection pause, ms; it doubles up to the caller's cap, plus up to this much jitter. */
+/** First reconnection pause, ms; it doubles up to the caller's cap. */
 const RECONNECT_BASE_MS = 50;
-const RECONNECT_JITTER_MS = 50;
+/** Spread of each pause, ±50% (never above the cap). */
+const RECONNECT_JITTER = 0.5;
 
 /**
  * ioredis settings for HA use: fail fast rather than queue. No offline queue (a command while
@@ -17,6 +19,9 @@ const RECONNECT_JITTER_MS = 50;
  * reconnection backoff. `commandTimeoutMs`: ioredis's own timeout, if wanted.
  */
 export function failFastRedisOptions(o: { reconnectMaxMs: number; connectTimeoutMs: number; commandTimeoutMs?: number; lazyConnect?: boolean }): RedisOptions {
+  // A cap below the first pause holds from the first reconnection on.
+  const initialReconnectDelay = Math.min(RECONNECT_BASE_MS, o.reconnectMaxMs);
+  const reconnect = backoffStrategy({ initialReconnectDelay, maxReconnectDelay: o.reconnectMaxMs, useExponentialBackOff: true, backOffMultiplier: 2, maxReconnectAttempts: -1, jitter: RECONNECT_JITTER });
   return {
     ...(o.lazyConnect ? { lazyConnect: true } : {}),
     enableOfflineQueue: false,
@@ -24,8 +29,8 @@ export function failFastRedisOptions(o: { reconnectMaxMs: number; connectTimeout
     autoResendUnfulfilledCommands: false,
     ...(o.commandTimeoutMs !== undefined ? { commandTimeout: o.commandTimeoutMs } : {}),
     connectTimeout: o.connectTimeoutMs,
-    retryStrategy: (attempt: number) =>
-      Math.min(RECONNECT_BASE_MS * 2 ** Math.min(Math.max(attempt - 1, 0), 16), o.reconnectMaxMs) + Math.floor(Math.random() * RECONNECT_JITTER_MS),
+    // ioredis counts its reconnection attempts from 1, as the strategy does.
+    retryStrategy: (attempt: number) => reconnect(attempt, { startup: false }),
   };
 }
 

@@ -4,7 +4,7 @@ import { evalScript, failFastRedisOptions, withTimeout } from "./redis-calls";
 import type { ResolvedRedisStoreOptions } from "./redis-store-options";
 import { StoreUnavailableError } from "./store-errors";
 
-/** Reconnect backoff of a connection the store owns: 50 ms doubling, capped, plus jitter. */
+/** Cap of the reconnect backoff of a connection the store owns (see `failFastRedisOptions`), ms. */
 const RECONNECT_CAP_MS = 1_000;
 
 const noop = (): void => undefined;

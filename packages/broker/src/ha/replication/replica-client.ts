@@ -287,7 +287,7 @@ export class ReplicaClient {
     this.enqueue(link, 0, "always", () => this.endOfLink(link));
     if (reconnect && !this.ended && this.target) {
       this.attempt++;
-      const delay = this.opts.retryStrategy(this.attempt);
+      const delay = this.opts.retryStrategy(this.attempt, { startup: false, lastError: err });
       if (delay === null || delay === undefined) {
         this.log.warn({ master: this.target, attempt: this.attempt }, "replica: retry strategy gave up; call connect() to follow a master again");
         return;

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { parseEndpoint } from "@fedmq/protocol";
+import { backoffStrategy, parseEndpoint, type RetryStrategy } from "@fedmq/protocol";
 import { checkInteger, checkLogger, definedOnly, type JournalStoreOptions, type MessageStore } from "@fedmq/store";
 import { SILENT_LOGGER, type Logger as StoreLogger } from "@fedmq/protocol";
 import { ReplicationOptionError } from "./replication-errors";
@@ -106,8 +106,11 @@ export const DEFAULT_REPLICATED_STORE_OPTIONS: Readonly<Required<Omit<Replicated
   logger: SILENT_LOGGER,
 });
 
-/** `(attempt) => ms | null`: the delay before reconnect attempt `attempt` (1, 2, …); null gives up. */
-export type ReplicaRetryStrategy = (attempt: number) => number | null;
+/**
+ * `(attempt, context) => ms | null`: the delay before reconnect attempt `attempt` (1, 2, …); null
+ * gives up. The replica asks with `startup: false` (it has no startup limit).
+ */
+export type ReplicaRetryStrategy = RetryStrategy;
 
 /** Options of `ReplicaClient`, the slave side of the `replicated` HA mode. */
 export interface ReplicaClientOptions {
@@ -148,12 +151,12 @@ export const DEFAULT_REPLICA_CLIENT_OPTIONS: Readonly<Required<Omit<ReplicaClien
   logger: SILENT_LOGGER,
 });
 
-/** Capped exponential backoff, full jitter on the upper half: base·2^(n-1), at most `maxMs`. */
+/** Spread of the default strategy's delay: ±50%, so that at the cap it lies between `maxMs`/2 and `maxMs`. */
+const RECONNECT_JITTER = 0.5;
+
+/** The default strategy: `backoffStrategy` from `baseMs`, doubling, at most `maxMs`, ±50% jitter, never giving up. */
 export function backoffWithJitter(baseMs: number, maxMs: number): ReplicaRetryStrategy {
-  return (attempt) => {
-    const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
-    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-  };
+  return backoffStrategy({ initialReconnectDelay: baseMs, maxReconnectDelay: maxMs, useExponentialBackOff: true, backOffMultiplier: 2, maxReconnectAttempts: -1, jitter: RECONNECT_JITTER });
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -205,22 +208,24 @@ export function resolveReplicaClientOptions(opts: ReplicaClientOptions): Resolve
   if (opts === null || typeof opts !== "object") throw new ReplicationOptionError("replica client options must be an object with at least 'dir'");
   if (typeof opts.dir !== "string" || opts.dir === "") throw new ReplicationOptionError(`option 'dir' must be a non-empty path, got '${String(opts.dir)}'`);
   const merged = { ...DEFAULT_REPLICA_CLIENT_OPTIONS, name: `${hostname()}-${process.pid}`, ...definedOnly(opts) } as ReplicaClientOptions;
-  const o = { ...merged, retryStrategy: merged.retryStrategy ?? backoffWithJitter(merged.reconnectBaseMs!, merged.reconnectMaxMs!) } as Required<ReplicaClientOptions>;
+  const o = merged as Required<ReplicaClientOptions>;
   const rec = o as unknown as Record<string, unknown>;
   if (typeof o.name !== "string" || o.name === "" || Buffer.byteLength(o.name) > 1024) {
     throw new ReplicationOptionError(`option 'name' must be a non-empty string of at most 1024 bytes, got '${String(o.name)}'`);
   }
   if (o.journal === null || typeof o.journal !== "object") throw new ReplicationOptionError("option 'journal' must be an object of journal store options");
-  if (typeof o.retryStrategy !== "function") throw new ReplicationOptionError("option 'retryStrategy' must be a function (attempt) => ms | null");
   checkInteger(ReplicationOptionError, "reconnectBaseMs", rec.reconnectBaseMs, 1, MAX_TIMER_MS);
   checkInteger(ReplicationOptionError, "reconnectMaxMs", rec.reconnectMaxMs, 1, MAX_TIMER_MS);
   if (o.reconnectMaxMs < o.reconnectBaseMs) {
     throw new ReplicationOptionError(`option 'reconnectMaxMs' (${o.reconnectMaxMs}) must not be less than 'reconnectBaseMs' (${o.reconnectBaseMs})`);
   }
+  // The default strategy is built once the options it takes are known to be good.
+  const retryStrategy = merged.retryStrategy ?? backoffWithJitter(o.reconnectBaseMs, o.reconnectMaxMs);
+  if (typeof retryStrategy !== "function") throw new ReplicationOptionError("option 'retryStrategy' must be a function (attempt) => ms | null");
   checkInteger(ReplicationOptionError, "connectTimeoutMs", rec.connectTimeoutMs, 1, MAX_TIMER_MS);
   checkInteger(ReplicationOptionError, "idleTimeoutMs", rec.idleTimeoutMs, 1, MAX_TIMER_MS);
   checkInteger(ReplicationOptionError, "maxFrameBytes", rec.maxFrameBytes, 1024, 2 ** 32 - 1);
   checkInteger(ReplicationOptionError, "maxApplyBacklogBytes", rec.maxApplyBacklogBytes, 1, Number.MAX_SAFE_INTEGER);
   checkLogger(ReplicationOptionError, o.logger);
-  return Object.freeze(o);
+  return Object.freeze({ ...o, retryStrategy });
 }
