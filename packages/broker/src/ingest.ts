@@ -1,7 +1,9 @@
 import {
   encodedMessageOf, fedwire, isAdvisoryTopic, parseDestination, FedmqError, ForbiddenError, InvalidArgumentError, StoreError, type Destination,
 } from "@fedmq/protocol";
+import { StoreFencedError, StoreUnavailableError } from "@fedmq/store";
 import type { BrokerCore } from "./broker-core";
+import { NodeFencedError } from "./node-errors";
 
 /** Who sends, as the ingest path sees it: one per connection, whatever its wire protocol. */
 export interface IngestSource {
@@ -46,7 +48,7 @@ const DUPLICATE: IngestResult = Object.freeze({ outcome: "duplicate" });
 const NO_PATH: readonly string[] = Object.freeze([]);
 
 /** Store failures that say "not here, not now" (HA): the client should resend elsewhere, not give up. */
-const RETRY_ELSEWHERE: ReadonlySet<string> = new Set(["FEDMQ_ERR_STORE_UNAVAILABLE", "FEDMQ_ERR_FENCED", "FEDMQ_ERR_NODE_FENCED"]);
+const RETRY_ELSEWHERE: ReadonlySet<string> = new Set([StoreUnavailableError.code, StoreFencedError.code, NodeFencedError.code]);
 
 /**
  * The one place a node accepts a message, for every wire protocol: validation, the

@@ -1,7 +1,8 @@
 import { performance } from "node:perf_hooks";
+import { NodeFencedError } from "../node-errors";
 import { DemandTable } from "@fedmq/advisory";
 import type { Bridge } from "@fedmq/bridge";
-import { defineError, InvalidArgumentError, leaseTimingProblem } from "@fedmq/protocol";
+import { InvalidArgumentError, leaseTimingProblem } from "@fedmq/protocol";
 import { BrokerNode, type BrokerInfo, type BrokerNodeOptions, type ConnectionInfo, type DestinationInfo, type NodeReadiness } from "../broker-node";
 import { AdminServer } from "../admin/admin-server";
 import type { AdminSource } from "../admin/admin-views";
@@ -12,7 +13,7 @@ import type { HaMode, HaRole, HaStatus } from "./ha-status";
 import type { RouteEvent } from "../trace/route-trace";
 
 /** The node's lease may have lapsed: it must not serve or write. */
-export const NodeFencedError = defineError("NodeFencedError", "FEDMQ_ERR_NODE_FENCED");
+export { NodeFencedError };
 
 /** What differs between HA modes: where the store lives, who may run for master. */
 export interface HaStrategy {
