@@ -37,6 +37,8 @@ export interface BrokerCore {
   readonly trace: RouteTrace;
   /** HA self-fencing: true when the node must not serve (the connection then drops itself). */
   isFenced(): boolean;
+  /** The node is shutting down: it hands bridges nothing more, so what they carry can settle first. */
+  readonly drainingBridges: boolean;
   /** Which clients consume each queue (persisted, for the failover hold). */
   readonly consumers: ConsumerRegistry;
   connectionClosed(c: CoreConnection): void;

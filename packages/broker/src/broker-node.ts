@@ -38,6 +38,9 @@ export interface BrokerNodeOptions extends Partial<BrokerOptions> {
 
 export type { DestinationInfo, ConnectionInfo, NodeReadiness, BrokerInfo } from "./node-info";
 
+/** How long a shutting-down node waits for its bridges' deliveries to be receipted, ms. */
+const BRIDGE_DRAIN_MS = 2_000;
+
 /**
  * One fedmq broker node: a store, the destinations and their dispatch, and the listeners that
  * accept client and bridge connections.
@@ -290,6 +293,7 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
   private async doClose(): Promise<void> {
     clearInterval(this.sweepTimer);
     this.consumers.freeze();
+    await this.drainBridges();
     await Promise.all(this.bridges.map((b) => b.stop().catch((err) => this.log.warn({ err, bridge: b.opts.name }, "bridge did not stop cleanly"))));
     this.vm?.close();
     // Stop accepting first; server.close() resolves only once every connection is gone.
@@ -298,6 +302,8 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
     await stopped;
     this.router.ctx.memory.releaseAll();
     await Promise.allSettled([...this.pendingStores.values()]);
+    // What is still in doubt at another node stays so across the restart (or it could go elsewhere too).
+    if (!this.fenced) await this.router.recordInDoubt().catch((err: unknown) => this.log.warn({ err }, "could not record the messages in doubt at other nodes"));
     if (this.fenced) {
       // A fenced store refuses the clean-shutdown record: release its files, expect the refusal.
       await this.store.close().catch((err: unknown) => this.log.debug({ err }, "fenced store closed without a clean-shutdown record"));
@@ -306,6 +312,21 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
     }
     const { fsyncs, appendsSynced } = this.store.stats();
     this.log.info({ fenced: this.fenced !== undefined, store: { fsyncs, appendsSynced } }, "node stopped");
+  }
+
+  /** True while the node shuts down: bridges get no new deliveries. */
+  drainingBridges = false;
+
+  /**
+   * Before the bridges stop and the connections close: hand bridges nothing more and give what
+   * they carry up to `BRIDGE_DRAIN_MS` to be receipted, so a clean restart leaves nothing in doubt
+   * (a message whose receipt is lost with the link could otherwise go two ways).
+   */
+  private async drainBridges(): Promise<void> {
+    this.drainingBridges = true;
+    const carrying = () => [...this.connections].some((c) => c.role === "bridge" && c.inflightCount > 0);
+    const until = Date.now() + BRIDGE_DRAIN_MS;
+    while (carrying() && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -79,6 +79,15 @@ export class ClientConnection {
     return this.subs.size;
   }
 
+  /** Deliveries not settled yet. */
+  get inflightCount(): number {
+    return this.settlement.size;
+  }
+
+  get drainingBridges(): boolean {
+    return this.core.drainingBridges;
+  }
+
   /** Close because of a protocol or liveness failure: one fatal Error frame, then close. */
   fail(err: FedmqError): void {
     if (this.state === "closed") return;

@@ -116,8 +116,9 @@ export class MessageQueue {
     this.schedule();
   }
 
-  /** Re-add recovered entries without counting them as new. */
+  /** Re-add recovered entries without counting them as new (one in doubt at another node stays so). */
   restore(e: Entry): void {
+    if (e.inDoubtAt !== undefined) this.inDoubt++;
     this.pending.push(e);
   }
 

@@ -44,6 +44,8 @@ export interface PublishInput {
 }
 
 const DSUB_META_PREFIX = "dsub:";
+/** `indoubt:<queue>`: the queue's stored messages in doubt at another node when it last stopped, `{ "<producer>:<seq>": node }`. */
+const IN_DOUBT_META_PREFIX = "indoubt:";
 const NO_PATH: readonly string[] = Object.freeze([]);
 
 export function durableKeyOf(clientId: string, name: string): string {
@@ -61,6 +63,8 @@ export class Router {
   readonly durableSubs = new Map<string, TopicSubscription>();
   /** Queue consumers with wildcard patterns, attached to every matching queue. */
   private readonly wildcardQueueTargets = new Map<DispatchTarget, string>();
+  /** In-doubt records read at recovery (cleared or rewritten at the next shutdown). */
+  private inDoubtMetaKeys = new Set<string>();
   /** Bridges' in-doubt channels, by the node on their other side (see `Entry.inDoubtAt`). */
   private readonly inDoubtChannels = new Map<string, Set<DispatchTarget>>();
   readonly ctx: QueueContext;
@@ -240,6 +244,16 @@ export class Router {
   /** Rebuild queues and durable subscriptions from a store recovery. */
   restore(info: RecoveryInfo): { messages: number; dropped: number } {
     const recoveredAt = Date.now();
+    const inDoubt = new Map<string, Record<string, string>>();
+    for (const [k, v] of info.meta) {
+      if (!k.startsWith(IN_DOUBT_META_PREFIX)) continue;
+      this.inDoubtMetaKeys.add(k);
+      try {
+        inDoubt.set(k.slice(IN_DOUBT_META_PREFIX.length), JSON.parse(v.toString("utf8")) as Record<string, string>);
+      } catch (err) {
+        this.ctx.logger.error({ err, key: k }, "unreadable in-doubt record ignored");
+      }
+    }
     for (const [k, v] of info.meta) {
       if (!k.startsWith(DSUB_META_PREFIX)) continue;
       try {
@@ -265,16 +279,44 @@ export class Router {
         dropped++;
         continue;
       }
+      const peer = inDoubt.get(q.key)?.[`${meta.producerId}:${meta.producerSeq}`];
       q.restore({
         bytes: undefined, ref, size: ref.length, priority: meta.priority, expiration: meta.expiration,
         redeliveryCount: meta.redeliveryCount,
         // After a crash any recovered message may have been delivered (its ack may be lost).
-        redelivered: meta.redeliveryCount > 0 || !info.cleanShutdown,
+        redelivered: meta.redeliveryCount > 0 || !info.cleanShutdown || peer !== undefined,
         producerId: meta.producerId, producerSeq: meta.producerSeq, path: route?.path ?? NO_PATH, hops: route?.hops ?? 0, enqueuedAt: recoveredAt,
+        ...(peer === undefined ? {} : { inDoubtAt: peer }),
       });
       messages++;
     }
     return { messages, dropped };
+  }
+
+  /**
+   * At shutdown: record each queue's stored messages in doubt at another node (`Entry.inDoubtAt`),
+   * so that after the restart they still go back only there; clears the records of the last run.
+   */
+  async recordInDoubt(): Promise<void> {
+    const writes: Promise<void>[] = [];
+    const written = new Set<string>();
+    for (const q of this.queues.values()) {
+      if (q.inDoubt === 0) continue;
+      const ids: Record<string, string> = {};
+      let n = 0;
+      for (const e of q.pending) {
+        if (e.inDoubtAt === undefined || e.ref === undefined) continue;
+        ids[`${e.producerId}:${e.producerSeq}`] = e.inDoubtAt;
+        n++;
+      }
+      if (n === 0) continue;
+      const key = IN_DOUBT_META_PREFIX + q.key;
+      written.add(key);
+      writes.push(this.store.putMeta(key, Buffer.from(JSON.stringify(ids))));
+    }
+    for (const key of this.inDoubtMetaKeys) if (!written.has(key)) writes.push(this.store.putMeta(key, null));
+    await Promise.all(writes);
+    this.inDoubtMetaKeys = written;
   }
 
   sweepExpired(now = Date.now()): number {

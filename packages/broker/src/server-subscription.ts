@@ -28,6 +28,8 @@ export interface SubscriptionConnection {
   /** For a bridge's connection, the node on its other side; "" otherwise. */
   readonly peerNodeId: string;
   readonly trace: RouteTrace;
+  /** The node is shutting down: a bridge's subscription gets nothing more (what it carries settles first). */
+  readonly drainingBridges: boolean;
   /** Its outbound buffer is over its high-water mark: deliver nothing more for now. */
   readonly writer: { readonly congested: boolean };
   /** Hand a delivery to the wire; false if the connection cannot take it. */
@@ -92,7 +94,7 @@ export class ServerSubscription implements DispatchTarget {
   }
 
   canAccept(): boolean {
-    return !this.closed && this.inflight < this.prefetch && !this.conn.writer.congested;
+    return !this.closed && this.inflight < this.prefetch && !this.conn.writer.congested && !(this.network && this.conn.drainingBridges);
   }
 
   reserve(): void {

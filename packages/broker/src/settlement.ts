@@ -24,6 +24,11 @@ export class Settlement {
     private readonly who: { readonly clientId: string; readonly peerNodeId: string },
   ) {}
 
+  /** Deliveries in flight. */
+  get size(): number {
+    return this.inflight.size;
+  }
+
   /** A delivery handed to the wire; returns its tag. */
   delivered(sub: ServerSubscription, queue: MessageQueue, entry: Entry): number {
     const tag = ++this.nextTag;
