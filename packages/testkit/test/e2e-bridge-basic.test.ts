@@ -1,23 +1,18 @@
 /** Bridges between in-process nodes: demand forwarding, duplex, no demand = no forwarding. */
-import type { Delivery } from "@fedmq/client";
 import { waitFor } from "../src";
-import { InProcessNodes, drain as collect } from "./helpers/in-process-nodes";
+import { InProcessNodes } from "./helpers/in-process-nodes";
+import { waitForDemand } from "./helpers/node-state";
 
-const net = new InProcessNodes();
-afterEach(() => net.closeAll());
-const node = net.node.bind(net);
-const client = net.client.bind(net);
+const net = InProcessNodes.perTest();
+const { client } = net;
 
 test("forwards a queue from A to B only while B has a consumer, each message once", async () => {
-  const b = await node("B");
-  const a = await node("A", [{ name: "a-b", remote: [b.url] }]);
-  await waitFor(() => a.bridgeInfo()[0]!.state === "active", { what: "bridge active" });
+  const { a, b } = await net.pair();
   const pa = await client(a);
   // No demand yet: the message stays on A.
   const early = await pa.send("queue://orders", "early");
   expect(a.destinations().find((d) => d.name === "queue://orders")!.depth).toBe(1);
-  const got: Delivery[] = [];
-  collect(await (await client(b)).subscribe("queue://orders"), got);
+  const got = await net.collect(b, "queue://orders");
   const ids = [early.id];
   for (let i = 0; i < 50; i++) ids.push((await pa.send("queue://orders", `m${i}`)).id);
   await waitFor(() => got.length === 51, { what: "51 forwarded" });
@@ -28,13 +23,9 @@ test("forwards a queue from A to B only while B has a consumer, each message onc
 });
 
 test("a duplex connector forwards both ways over one link, topics to every subscriber once", async () => {
-  const b = await node("B");
-  const a = await node("A", [{ name: "a-b", remote: [b.url], duplex: true }]);
-  await waitFor(() => a.bridgeInfo()[0]!.state === "active", { what: "bridge active" });
-  const onA: Delivery[] = [];
-  const onB: Delivery[] = [];
-  collect(await (await client(a)).subscribe("topic://prices.fx"), onA);
-  collect(await (await client(b)).subscribe("topic://prices.fx"), onB);
+  const { a, b } = await net.pair({ duplex: true });
+  const onA = await net.collect(a, "topic://prices.fx");
+  const onB = await net.collect(b, "topic://prices.fx");
   await waitFor(() => a.bridgeInfo()[0]!.demand.length === 2, { what: "demand both ways" });
   const pb = await client(b);
   const pa = await client(a);
@@ -45,12 +36,10 @@ test("a duplex connector forwards both ways over one link, topics to every subsc
 });
 
 test("stranded messages move on to where demand went, each once, without ping-pong", async () => {
-  const b = await node("B");
-  const a = await node("A", [{ name: "a-b", remote: [b.url], duplex: true }]);
-  await waitFor(() => a.bridgeInfo()[0]!.state === "active", { what: "bridge active" });
+  const { a, b } = await net.pair({ duplex: true });
   const onB = await client(b);
   const consumerB = await onB.subscribe("queue://stranded", { prefetch: 1 });
-  await waitFor(() => a.bridgeInfo()[0]!.demand.some((d) => d.destination === "queue://stranded"), { what: "demand from B" });
+  await waitForDemand(a, "queue://stranded");
   const pa = await client(a);
   const ids: string[] = [];
   for (let i = 0; i < 40; i++) ids.push((await pa.send("queue://stranded", `m${i}`)).id);
@@ -64,8 +53,7 @@ test("stranded messages move on to where demand went, each once, without ping-po
   }
   await onB.close();
   // A consumer appears on A: after the replay delay the other 20 come back to A, each once.
-  const onA: Delivery[] = [];
-  collect(await (await client(a)).subscribe("queue://stranded"), onA);
+  const onA = await net.collect(a, "queue://stranded");
   await waitFor(() => onA.length === 20, { timeoutMs: 15_000, what: "the stranded 20 on A" });
   expect([...readOnB, ...onA.map((d) => d.id)].sort()).toEqual([...ids].sort());
   expect(onA.every((d) => d.brokerPath.join() === "B")).toBe(true);

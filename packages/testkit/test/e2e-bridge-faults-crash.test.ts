@@ -5,33 +5,22 @@
  * the consumer reconnect by themselves. Every receipted message is delivered on B, and a second
  * delivery of one id (its ack lost in the crash) is allowed only flagged redelivered.
  */
-import path from "node:path";
-import { NodeProcess, waitFor } from "../src";
-import { FaultHarness, analyse, consumersOf, depth, produce, statusLog, demandOf, tempDir, type Received } from "./helpers/fault-harness";
+import { waitFor } from "../src";
+import { FaultHarness, analyse, produce } from "./helpers/fault-harness";
+import { consumersOf, depth, waitForDemand } from "./helpers/node-state";
 
 const COUNT = 2_000;
-let h: FaultHarness;
-beforeEach(() => {
-  h = new FaultHarness();
-});
-afterEach(async () => {
-  await h.cleanup();
-});
+const h = FaultHarness.perTest();
+/** The consumer's URL: B alone, reconnecting quickly after B's restart. */
+const failoverTo = (url: string) => `failover:(${url})?initialReconnectDelay=20&maxReconnectDelay=200&randomize=false`;
 
 test("kill -9 of the remote mid-stream, restart on the same data dir: every receipted message delivered, no silent duplicate", async () => {
   const dest = "queue://faults.crash";
-  const dir = await tempDir("fedmq-fault-crash-");
-  const b = await NodeProcess.start({ name: "B", dataDir: path.join(dir, "b") });
-  h.defer(() => b.stop());
-  const a = await h.node("A", [{ name: "a-b", remote: [b.url], initialReconnectDelay: 50, maxReconnectDelay: 500, heartbeatMs: 500 }]);
-  const bridge = a.bridges[0]!;
-  const status = statusLog(bridge);
-  await waitFor(() => bridge.currentState === "active", { what: "bridge a-b active" });
+  const b = await h.nodeProcess("B");
+  const { node: a, bridge, status } = await h.bridged("A", { name: "a-b", remote: [b.url], initialReconnectDelay: 50, maxReconnectDelay: 500, heartbeatMs: 500 });
 
-  const got: Received[] = [];
-  const consumerConn = await h.client(`failover:(${b.url})?initialReconnectDelay=20&maxReconnectDelay=200&randomize=false`, { heartbeatMs: 500 });
-  h.record(await consumerConn.subscribe(dest, { prefetch: 100 }), got);
-  await waitFor(() => demandOf(a).includes(dest), { what: `demand for ${dest} on A` });
+  const got = await h.recording(await h.client(failoverTo(b.url), { heartbeatMs: 500 }), dest, { prefetch: 100 });
+  await waitForDemand(a, dest);
 
   const receipted: string[] = [];
   const producing = produce(await h.client(a.url), dest, COUNT, receipted);
@@ -69,17 +58,11 @@ test("kill -9 of the remote mid-stream, restart on the same data dir: every rece
 test("after B's kill -9 and restart, older messages of the same producer stranded on A are still delivered when demand for them appears", async () => {
   const moving = "queue://faults.crash.moving";
   const stranded = "queue://faults.crash.stranded";
-  const dir = await tempDir("fedmq-fault-crash-");
-  const b = await NodeProcess.start({ name: "B", dataDir: path.join(dir, "b") });
-  h.defer(() => b.stop());
-  const a = await h.node("A", [{ name: "a-b", remote: [b.url], initialReconnectDelay: 50, maxReconnectDelay: 300, heartbeatMs: 500 }]);
-  const bridge = a.bridges[0]!;
-  const status = statusLog(bridge);
-  await waitFor(() => bridge.currentState === "active", { what: "bridge a-b active" });
-  const onB = await h.client(`failover:(${b.url})?initialReconnectDelay=20&maxReconnectDelay=200&randomize=false`, { heartbeatMs: 500 });
-  const gotMoving: Received[] = [];
-  h.record(await onB.subscribe(moving), gotMoving);
-  await waitFor(() => demandOf(a).includes(moving), { what: `demand for ${moving}` });
+  const b = await h.nodeProcess("B");
+  const { node: a, status } = await h.bridged("A", { name: "a-b", remote: [b.url], initialReconnectDelay: 50, maxReconnectDelay: 300, heartbeatMs: 500 });
+  const onB = await h.client(failoverTo(b.url), { heartbeatMs: 500 });
+  const gotMoving = await h.recording(onB, moving);
+  await waitForDemand(a, moving);
 
   // One producer: 10 messages nobody on B wants yet (they wait on A), then 100 that B takes.
   const producer = await h.client(a.url);
@@ -95,8 +78,7 @@ test("after B's kill -9 and restart, older messages of the same producer strande
   await waitFor(() => status.some((c) => c.to === "active" && c.at > killedAt), { timeoutMs: 15_000, what: "bridge active after the restart" });
 
   // Now a consumer for the stranded destination appears on B: A forwards its 10 messages.
-  const gotStranded: Received[] = [];
-  h.record(await onB.subscribe(stranded), gotStranded);
+  const gotStranded = await h.recording(onB, stranded);
   await waitFor(() => consumersOf(a, stranded) === 1, { what: `demand for ${stranded} on A` });
   const sentinel = await producer.send(stranded, "sentinel", { persistent: true });
   await waitFor(() => gotStranded.some((d) => d.id === sentinel.id) && depth(a, stranded) === 0, { timeoutMs: 20_000, what: "the sentinel, and A's stranded queue drained" });

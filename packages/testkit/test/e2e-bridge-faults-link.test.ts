@@ -6,34 +6,32 @@
  * queue drains to zero.
  */
 import { waitFor } from "../src";
-import { FaultHarness, analyse, depth, produce, statusLog, demandOf, type Received } from "./helpers/fault-harness";
+import { FaultHarness, analyse, produce } from "./helpers/fault-harness";
+import { depth, enqueued, waitForDemand } from "./helpers/node-state";
 
 const COUNT = 2_000;
-let h: FaultHarness;
-beforeEach(() => {
-  h = new FaultHarness();
-});
-afterEach(async () => {
-  await h.cleanup();
-});
+const h = FaultHarness.perTest();
+/** Quick retries, so a healed link is back within half a second. */
+const RETRY = { initialReconnectDelay: 50, maxReconnectDelay: 400 };
 
 /** B, then A with a connector to B through a proxy; a recording consumer on B for `dest`. */
 async function setup(dest: string, connector: { heartbeatMs?: number } = {}) {
-  const b = await h.node("B");
-  const proxy = await h.proxy(b.port);
-  const a = await h.node("A", [{ name: "a-b", remote: [proxy.url], initialReconnectDelay: 50, maxReconnectDelay: 400, ...connector }]);
-  const bridge = a.bridges[0]!;
-  const status = statusLog(bridge);
-  await waitFor(() => bridge.currentState === "active", { what: "bridge a-b active" });
-  const got: Received[] = [];
-  h.record(await (await h.client(b.url)).subscribe(dest, { prefetch: 200 }), got);
-  await waitFor(() => demandOf(a).includes(dest), { what: `demand for ${dest} on A` });
-  const producer = await h.client(a.url);
-  return { a, b, proxy, bridge, status, got, producer };
+  const s = await h.proxiedPair({ ...RETRY, ...connector });
+  const got = await h.recording(await h.client(s.b.url), dest, { prefetch: 200 });
+  await waitForDemand(s.a, dest);
+  const producer = await h.client(s.a.url);
+  return { ...s, got, producer };
 }
 
-/** Once everything is in, nothing is left anywhere that could still arrive later. */
-async function drained(s: Awaited<ReturnType<typeof setup>>, dest: string, receipted: string[]): Promise<void> {
+/**
+ * After the link is back: the producer ends with all COUNT sends receipted; once everything is in,
+ * nothing is left anywhere that could still arrive later; and B's consumer, which never lost its
+ * own connection, got each receipted message exactly once, no copy at all (flagged or not), and B
+ * stored each once (although A resent what was in flight when the link went).
+ */
+async function expectEachOnceOnB(s: Awaited<ReturnType<typeof setup>>, dest: string, producing: Promise<string[]>, receipted: string[]): Promise<void> {
+  await producing;
+  expect(receipted).toHaveLength(COUNT);
   await waitFor(
     () => {
       const delivered = new Set(s.got.map((d) => d.id));
@@ -41,6 +39,14 @@ async function drained(s: Awaited<ReturnType<typeof setup>>, dest: string, recei
     },
     { timeoutMs: 30_000, what: `all ${receipted.length} receipted messages on B and both queues drained` },
   );
+
+  const r = analyse(receipted, s.got);
+  expect(r.missing).toEqual([]);
+  expect(r.unexpected).toEqual([]);
+  expect(r.silentCopies).toEqual([]);
+  expect(r.copies).toEqual([]);
+  expect(s.got).toHaveLength(COUNT);
+  expect(enqueued(s.b, dest)).toBe(COUNT);
 }
 
 test("cut mid-stream, held down through backoff, healed: every receipted message once on B, A drained", async () => {
@@ -64,19 +70,8 @@ test("cut mid-stream, held down through backoff, healed: every receipted message
 
   await s.proxy.heal();
   await waitFor(() => s.bridge.currentState === "active", { timeoutMs: 10_000, what: "bridge active again after heal" });
-  await producing;
-  expect(receipted).toHaveLength(COUNT);
-  await drained(s, dest, receipted);
-
-  const r = analyse(receipted, s.got);
-  expect(r.missing).toEqual([]);
-  expect(r.unexpected).toEqual([]);
-  // B's consumer never lost its own connection: no copy at all may reach it, flagged or not.
-  expect(r.silentCopies).toEqual([]);
-  expect(r.copies).toEqual([]);
-  expect(s.got).toHaveLength(COUNT);
+  await expectEachOnceOnB(s, dest, producing, receipted);
   expect(s.got.every((d) => d.brokerPath.join(",") === "A")).toBe(true);
-  expect(s.b.destinations().find((d) => d.name === dest)!.enqueued).toBe(COUNT);
 }, 60_000);
 
 test("stalled link (silently dead peer): heartbeats detect it, the bridge reconnects after resume, exactly once", async () => {
@@ -99,31 +94,14 @@ test("stalled link (silently dead peer): heartbeats detect it, the bridge reconn
 
   s.proxy.resume();
   await waitFor(() => s.status.some((c) => c.to === "active" && c.at > detected.at), { timeoutMs: 15_000, what: "bridge active again after resume" });
-  await producing;
-  expect(receipted).toHaveLength(COUNT);
-  await drained(s, dest, receipted);
-
-  const r = analyse(receipted, s.got);
-  expect(r.missing).toEqual([]);
-  expect(r.unexpected).toEqual([]);
-  expect(r.silentCopies).toEqual([]);
-  expect(r.copies).toEqual([]);
-  expect(s.got).toHaveLength(COUNT);
-  // B stored each message once, although A resent what was in flight when the link stalled.
-  expect(s.b.destinations().find((d) => d.name === dest)!.enqueued).toBe(COUNT);
+  await expectEachOnceOnB(s, dest, producing, receipted);
 }, 60_000);
 
 test("duplex: a cut mid-stream in the remote-to-local direction loses and duplicates nothing", async () => {
   const dest = "queue://faults.duplex";
-  const b = await h.node("B");
-  const proxy = await h.proxy(b.port);
-  const a = await h.node("A", [{ name: "a-b", remote: [proxy.url], duplex: true, initialReconnectDelay: 50, maxReconnectDelay: 400 }]);
-  const bridge = a.bridges[0]!;
-  const status = statusLog(bridge);
-  await waitFor(() => bridge.currentState === "active", { what: "bridge a-b active" });
+  const { a, b, proxy, bridge, status } = await h.proxiedPair({ duplex: true, ...RETRY });
   // The consumer is on A, the producer on B: messages cross the link B -> A over A's connector.
-  const got: Received[] = [];
-  h.record(await (await h.client(a.url)).subscribe(dest, { prefetch: 200 }), got);
+  const got = await h.recording(await h.client(a.url), dest, { prefetch: 200 });
   await waitFor(() => bridge.info().demand.some((d) => d.direction === "in" && d.destination === dest), { what: "demand B -> A" });
   const receipted: string[] = [];
   const producing = produce(await h.client(b.url), dest, COUNT, receipted);
@@ -147,5 +125,5 @@ test("duplex: a cut mid-stream in the remote-to-local direction loses and duplic
   expect(r.missing).toEqual([]);
   expect(r.unexpected).toEqual([]);
   expect(r.copies).toEqual([]);
-  expect(a.destinations().find((d) => d.name === dest)!.enqueued).toBe(COUNT);
+  expect(enqueued(a, dest)).toBe(COUNT);
 }, 60_000);

@@ -5,15 +5,10 @@
  * are honoured (no missed advisory leaves a destination unforwarded, none keeps a stale one).
  */
 import { waitFor } from "../src";
-import { FaultHarness, analyse, consumersOf, demandOf, depth, produce, statusLog, type Received, type StatusEntry } from "./helpers/fault-harness";
+import { FaultHarness, analyse, produce, type Received, type StatusEntry } from "./helpers/fault-harness";
+import { consumersOf, demandOf, depth, enqueued, waitForDemand } from "./helpers/node-state";
 
-let h: FaultHarness;
-beforeEach(() => {
-  h = new FaultHarness();
-});
-afterEach(async () => {
-  await h.cleanup();
-});
+const h = FaultHarness.perTest();
 
 const INITIAL = 100;
 const CAP = 800;
@@ -54,17 +49,12 @@ function expectSchedule(seen: readonly Backoff[]): void {
 }
 
 /** A, bridging to B through a proxy that refuses connections (B unreachable) from the start. */
-async function unreachable() {
-  const b = await h.node("B", [], { store: "memory" });
-  const proxy = await h.proxy(b.port);
-  await proxy.cut("refuse");
-  const a = await h.node("A", [{ name: "a-b", remote: [proxy.url], initialReconnectDelay: INITIAL, maxReconnectDelay: CAP }], { store: "memory" });
-  const bridge = a.bridges[0]!;
-  return { a, b, proxy, bridge, log: statusLog(bridge) };
+function unreachable() {
+  return h.proxiedPair({ initialReconnectDelay: INITIAL, maxReconnectDelay: CAP }, { store: "memory", startCut: "refuse" });
 }
 
 test("with the remote down, reconnect delays grow exponentially to the cap, with jitter; the bridge finds the remote when it returns", async () => {
-  const { proxy, bridge, log } = await unreachable();
+  const { proxy, bridge, status: log } = await unreachable();
   // 100, 200, 400, 800, then 800 (capped) four more times: about 4.7 s.
   const N = 8;
   await waitFor(() => backoffs(log, 0).length >= N, { timeoutMs: 20_000, what: `${N} reconnect attempts` });
@@ -87,7 +77,7 @@ test("with the remote down, reconnect delays grow exponentially to the cap, with
 }, 40_000);
 
 test("after a successful session, the next link loss starts the backoff over from initialReconnectDelay", async () => {
-  const { proxy, bridge, log } = await unreachable();
+  const { proxy, bridge, status: log } = await unreachable();
   // An outage long enough for the schedule to grow: 100, 200, 400.
   await waitFor(() => backoffs(log, 0).length >= 3, { timeoutMs: 10_000, what: "3 reconnect attempts" });
   await proxy.heal();
@@ -103,18 +93,13 @@ test("after a successful session, the next link loss starts the backoff over fro
 test("demand is re-learned on reconnect: a consumer added while cut is served, one removed while cut is no longer", async () => {
   const oldDest = "queue://faults.demand.old";
   const newDest = "queue://faults.demand.new";
-  const b = await h.node("B");
-  const proxy = await h.proxy(b.port);
-  const a = await h.node("A", [{ name: "a-b", remote: [proxy.url], initialReconnectDelay: 50, maxReconnectDelay: 300 }]);
-  const bridge = a.bridges[0]!;
-  const log = statusLog(bridge);
-  await waitFor(() => bridge.currentState === "active", { what: "bridge active" });
+  const { a, b, proxy, status: log } = await h.proxiedPair({ initialReconnectDelay: 50, maxReconnectDelay: 300 });
 
   const onB = await h.client(b.url);
   const gotOld: Received[] = [];
   const oldConsumer = await onB.subscribe(oldDest);
   h.record(oldConsumer, gotOld);
-  await waitFor(() => demandOf(a).includes(oldDest), { what: "demand for the old destination" });
+  await waitForDemand(a, oldDest);
   const producer = await h.client(a.url);
   const before = await produce(producer, oldDest, 20);
   await waitFor(() => gotOld.length === 20, { what: "20 on the old destination before the cut" });
@@ -127,8 +112,7 @@ test("demand is re-learned on reconnect: a consumer added while cut is served, o
 
   // While the link is down: the old consumer leaves, a new one arrives. Neither advisory can cross.
   await oldConsumer.close();
-  const gotNew: Received[] = [];
-  h.record(await onB.subscribe(newDest), gotNew);
+  const gotNew = await h.recording(onB, newDest);
   // Messages for the new destination already waiting on A when the link comes back.
   const early = await produce(producer, newDest, 30);
   expect(depth(a, newDest)).toBe(30);
@@ -150,24 +134,17 @@ test("demand is re-learned on reconnect: a consumer added while cut is served, o
   expect(depth(a, oldDest)).toBe(oldAfter.length);
   expect(consumersOf(a, oldDest)).toBe(0);
   expect(depth(b, oldDest)).toBe(0);
-  const enqueuedOnB = (dest: string) => b.destinations().find((d) => d.name === dest)?.enqueued;
-  expect(enqueuedOnB(oldDest)).toBe(20);
-  expect(enqueuedOnB(newDest)).toBe(61);
+  expect(enqueued(b, oldDest)).toBe(20);
+  expect(enqueued(b, newDest)).toBe(61);
 }, 40_000);
 
 test("messages stranded on A are forwarded when their consumer appears while the link is cut, however many newer messages of the same producer B saw", async () => {
   const busy = "queue://faults.demand.busy";
   const late = "queue://faults.demand.late";
-  const b = await h.node("B", [], { store: "memory" });
-  const proxy = await h.proxy(b.port);
-  const a = await h.node("A", [{ name: "a-b", remote: [proxy.url], initialReconnectDelay: 50, maxReconnectDelay: 300 }], { store: "memory" });
-  const bridge = a.bridges[0]!;
-  const log = statusLog(bridge);
-  await waitFor(() => bridge.currentState === "active", { what: "bridge active" });
+  const { a, b, proxy, bridge, status: log } = await h.proxiedPair({ initialReconnectDelay: 50, maxReconnectDelay: 300 }, { store: "memory" });
   const onB = await h.client(b.url);
-  const gotBusy: Received[] = [];
-  h.record(await onB.subscribe(busy), gotBusy);
-  await waitFor(() => demandOf(a).includes(busy), { what: `demand for ${busy}` });
+  const gotBusy = await h.recording(onB, busy);
+  await waitForDemand(a, busy);
 
   // One producer: 10 messages for a destination nobody wants yet, then 3,000 that B takes (more
   // than the 2,048 sequences B's duplicate audit remembers per producer).
@@ -180,11 +157,10 @@ test("messages stranded on A are forwarded when their consumer appears while the
   const cutAt = Date.now();
   await proxy.cut();
   await waitFor(() => log.some((c) => c.to === "backoff" && c.at >= cutAt), { what: "bridge backing off" });
-  const gotLate: Received[] = [];
-  h.record(await onB.subscribe(late), gotLate);
+  const gotLate = await h.recording(onB, late);
   await proxy.heal();
   await waitFor(() => log.some((c) => c.to === "active" && c.at > cutAt), { timeoutMs: 10_000, what: "bridge active after heal" });
-  await waitFor(() => demandOf(a).includes(late), { what: `demand for ${late} re-learned` });
+  await waitForDemand(a, late);
   const sentinel = await producer.send(late, "sentinel", { persistent: true });
   await waitFor(() => gotLate.some((d) => d.id === sentinel.id) && depth(a, late) === 0, { timeoutMs: 15_000, what: "the sentinel, and A's queue drained" });
 
@@ -197,12 +173,7 @@ test("messages stranded on A are forwarded when their consumer appears while the
 
 test("while the link is down the bridge reports no demand: its info matches the node, which withdrew the subscription", async () => {
   const dest = "queue://faults.demand.view";
-  const b = await h.node("B", [], { store: "memory" });
-  const proxy = await h.proxy(b.port);
-  const a = await h.node("A", [{ name: "a-b", remote: [proxy.url], initialReconnectDelay: 200, maxReconnectDelay: 1_000 }], { store: "memory" });
-  const bridge = a.bridges[0]!;
-  const log = statusLog(bridge);
-  await waitFor(() => bridge.currentState === "active", { what: "bridge active" });
+  const { a, b, proxy, bridge, status: log } = await h.proxiedPair({ initialReconnectDelay: 200, maxReconnectDelay: 1_000 }, { store: "memory" });
   h.record(await (await h.client(b.url)).subscribe(dest), []);
   await waitFor(() => demandOf(a).includes(dest) && consumersOf(a, dest) === 1, { what: "demand subscription on A" });
 

@@ -9,16 +9,11 @@
  * node whose maxFrameSize is smaller than the messages of one destination.
  */
 import { waitFor } from "../src";
-import { FaultHarness, analyse, consumersOf, demandOf, depth, produce, statusLog, type Received } from "./helpers/fault-harness";
+import { FaultHarness, analyse, produce } from "./helpers/fault-harness";
 import { FakeRemoteNode } from "./helpers/fault-fake-remote";
+import { consumersOf, demandOf, depth } from "./helpers/node-state";
 
-let h: FaultHarness;
-beforeEach(() => {
-  h = new FaultHarness();
-});
-afterEach(async () => {
-  await h.cleanup();
-});
+const h = FaultHarness.perTest();
 
 const GOOD = "queue://faults.refused.good";
 const BAD = "queue://faults.refused.bad";
@@ -30,10 +25,7 @@ test("a remote that refuses one destination: the other keeps flowing, the bridge
     onSend: (m) => (m.destination === BAD ? { code: "FEDMQ_ERR_FORBIDDEN", message: `destination '${BAD}' is not allowed on node 'F'` } : undefined),
   });
   h.defer(() => fake.close());
-  const a = await h.node("A", [{ name: "a-f", remote: [fake.url], staticallyIncludedDestinations: [GOOD, BAD], initialReconnectDelay: 50, heartbeatMs: 500 }]);
-  const bridge = a.bridges[0]!;
-  const log = statusLog(bridge);
-  await waitFor(() => bridge.currentState === "active", { what: "bridge a-f active" });
+  const { node: a, bridge, status: log } = await h.bridged("A", { name: "a-f", remote: [fake.url], staticallyIncludedDestinations: [GOOD, BAD], initialReconnectDelay: 50, heartbeatMs: 500 });
   expect(consumersOf(a, GOOD)).toBe(1);
   expect(consumersOf(a, BAD)).toBe(1);
 
@@ -73,15 +65,10 @@ test("messages larger than the remote's maxFrameSize are refused for their desti
   const small = "queue://faults.frame.small";
   const big = "queue://faults.frame.big";
   const b = await h.node("B", [], { store: "memory", maxFrameSize: 4_096 });
-  const a = await h.node("A", [{ name: "a-b", remote: [b.url], initialReconnectDelay: 50, heartbeatMs: 500 }], { store: "memory" });
-  const bridge = a.bridges[0]!;
-  const log = statusLog(bridge);
-  await waitFor(() => bridge.currentState === "active", { what: "bridge a-b active" });
+  const { node: a, bridge, status: log } = await h.bridged("A", { name: "a-b", remote: [b.url], initialReconnectDelay: 50, heartbeatMs: 500 }, { store: "memory" });
   const onB = await h.client(b.url);
-  const gotSmall: Received[] = [];
-  const gotBig: Received[] = [];
-  h.record(await onB.subscribe(small), gotSmall);
-  h.record(await onB.subscribe(big), gotBig);
+  const gotSmall = await h.recording(onB, small);
+  const gotBig = await h.recording(onB, big);
   await waitFor(() => demandOf(a).join() === [big, small].join(), { what: "demand for both destinations" });
 
   const producer = await h.client(a.url);

@@ -5,31 +5,21 @@
  * and the bridge started / stopped advisories.
  */
 import { BRIDGE_ADVISORY_TOPIC, decodeAdvisory, type Advisory } from "@fedmq/advisory";
-import type { BrokerNode, ConnectorOptions } from "@fedmq/broker";
+import type { BrokerNode } from "@fedmq/broker";
 import type { Delivery } from "@fedmq/client";
 import { networkConsumerPriority } from "@fedmq/bridge";
 import { waitFor } from "../src";
-import { InProcessNodes, drain } from "./helpers/in-process-nodes";
+import { InProcessNodes } from "./helpers/in-process-nodes";
 import { startTcpServer } from "./helpers/net-helpers";
+import { depth, waitForBridges, waitForDemand } from "./helpers/node-state";
 
-const net = new InProcessNodes();
-afterEach(() => net.closeAll());
-const node = net.node.bind(net);
-const client = net.client.bind(net);
+const net = InProcessNodes.perTest();
+const { node, client } = net;
 
-/** A and B with one connector a-b on A (options `o`), active. */
-async function pair(o: Partial<ConnectorOptions>): Promise<{ a: BrokerNode; b: BrokerNode }> {
-  const b = await node("B");
-  const a = await node("A", [{ name: "a-b", remote: [b.url], ...o }]);
-  await waitFor(() => a.bridgeInfo()[0]!.state === "active", { what: "bridge a-b active" });
-  return { a, b };
-}
-
-const depth = (n: BrokerNode, dest: string) => n.destinations().find((d) => d.name === dest)?.depth ?? 0;
 const kinds = (n: BrokerNode, id: string) => n.trace.lookup(id).map((e) => e.kind);
 
 test("a static inclusion forwards with no consumer anywhere; an exclusion inside it wins", async () => {
-  const { a, b } = await pair({ staticallyIncludedDestinations: ["queue://audit.>"], excludedDestinations: ["queue://audit.secret.>"] });
+  const { a, b } = await net.pair({ staticallyIncludedDestinations: ["queue://audit.>"], excludedDestinations: ["queue://audit.secret.>"] });
   const p = await client(a);
   const log = await p.send("queue://audit.log", "to B");
   const secret = await p.send("queue://audit.secret.keys", "stays on A");
@@ -40,8 +30,7 @@ test("a static inclusion forwards with no consumer anywhere; an exclusion inside
   expect(kinds(a, secret.id)).toEqual(["received", "stored", "excluded"]);
   expect(a.trace.lookup(secret.id)[2]).toMatchObject({ kind: "excluded", pattern: "queue://audit.secret.>", toNode: "B", bridge: "a-b" });
   // A consumer on B gets the forwarded one, and still never the excluded one.
-  const got: Delivery[] = [];
-  drain(await (await client(b)).subscribe("queue://audit.>"), got);
+  const got = await net.collect(b, "queue://audit.>");
   await waitFor(() => got.length === 1, { what: "audit.log consumed on B" });
   const later = await p.send("queue://audit.log", "also to B");
   await waitFor(() => got.length === 2, { what: "second audit.log consumed on B" });
@@ -51,10 +40,9 @@ test("a static inclusion forwards with no consumer anywhere; an exclusion inside
 });
 
 test("an exclusion wins over wildcard demand: consumers of orders.> / prices.> on B never get orders.internal.* / prices.internal.*", async () => {
-  const { a, b } = await pair({ excludedDestinations: ["queue://orders.internal.>", "topic://prices.internal.>"] });
-  const got: Delivery[] = [];
-  drain(await (await client(b)).subscribe("queue://orders.>"), got);
-  await waitFor(() => a.bridgeInfo()[0]!.demand.some((d) => d.destination === "queue://orders.>"), { what: "demand for orders.> at A" });
+  const { a, b } = await net.pair({ excludedDestinations: ["queue://orders.internal.>", "topic://prices.internal.>"] });
+  const got = await net.collect(b, "queue://orders.>");
+  await waitForDemand(a, "queue://orders.>");
   const p = await client(a);
   const internal = await p.send("queue://orders.internal.audit", "stays");
   const eu = await p.send("queue://orders.eu", "goes");
@@ -64,9 +52,8 @@ test("an exclusion wins over wildcard demand: consumers of orders.> / prices.> o
   expect(a.trace.lookup(internal.id).map((e) => e.kind)).toEqual(["received", "stored", "excluded"]);
   expect(a.trace.lookup(internal.id)[2]).toMatchObject({ pattern: "queue://orders.internal.>", toNode: "B" });
   // Topics too: a wildcard subscriber on B gets prices.fx, never prices.internal.x.
-  const ticks: Delivery[] = [];
-  drain(await (await client(b)).subscribe("topic://prices.>"), ticks);
-  await waitFor(() => a.bridgeInfo()[0]!.demand.some((d) => d.destination === "topic://prices.>"), { what: "demand for prices.> at A" });
+  const ticks = await net.collect(b, "topic://prices.>");
+  await waitForDemand(a, "topic://prices.>");
   await p.send("topic://prices.internal.x", "no");
   const fx = await p.send("topic://prices.fx", "yes");
   await waitFor(() => ticks.length >= 1, { what: "prices.fx on B" });
@@ -77,24 +64,20 @@ test("an exclusion wins over wildcard demand: consumers of orders.> / prices.> o
 });
 
 test("dynamicOnly ignores static inclusions: the message waits on A until B has a consumer", async () => {
-  const { a, b } = await pair({ dynamicOnly: true, staticallyIncludedDestinations: ["queue://audit.>"] });
+  const { a, b } = await net.pair({ dynamicOnly: true, staticallyIncludedDestinations: ["queue://audit.>"] });
   const p = await client(a);
   const m = await p.send("queue://audit.log", "x");
   expect(kinds(a, m.id)).toEqual(["received", "stored", "no-demand"]);
   expect(depth(b, "queue://audit.log")).toBe(0);
-  const got: Delivery[] = [];
-  drain(await (await client(b)).subscribe("queue://audit.log"), got);
+  const got = await net.collect(b, "queue://audit.log");
   await waitFor(() => got.length === 1, { what: "forwarded once demand appeared" });
   expect(got[0]!.id).toBe(m.id);
   expect(a.bridgeInfo()[0]!.demand.map((d) => d.kind)).toEqual(["dynamic"]);
 });
 
 test("staticBridge forwards its static inclusions only: demand from B is not followed", async () => {
-  const { a, b } = await pair({ staticBridge: true, staticallyIncludedDestinations: ["queue://audit.>"] });
-  const got: Delivery[] = [];
-  const onB = await client(b);
-  drain(await onB.subscribe("queue://orders"), got);
-  drain(await onB.subscribe("queue://audit.log"), got);
+  const { a, b } = await net.pair({ staticBridge: true, staticallyIncludedDestinations: ["queue://audit.>"] });
+  const got = await net.collect(b, ["queue://orders", "queue://audit.log"]);
   const p = await client(a);
   const order = await p.send("queue://orders", "stays on A");
   const audit = await p.send("queue://audit.log", "to B");
@@ -106,11 +89,8 @@ test("staticBridge forwards its static inclusions only: demand from B is not fol
 });
 
 test("dynamicallyIncludedDestinations: only demand they match is followed", async () => {
-  const { a, b } = await pair({ dynamicallyIncludedDestinations: ["queue://orders.>"] });
-  const got: Delivery[] = [];
-  const onB = await client(b);
-  drain(await onB.subscribe("queue://orders.eu"), got);
-  drain(await onB.subscribe("queue://billing"), got);
+  const { a, b } = await net.pair({ dynamicallyIncludedDestinations: ["queue://orders.>"] });
+  const got = await net.collect(b, ["queue://orders.eu", "queue://billing"]);
   await waitFor(() => a.bridgeInfo()[0]!.demand.length === 1, { what: "demand for orders.eu at A" });
   const p = await client(a);
   const bill = await p.send("queue://billing", "stays");
@@ -129,11 +109,9 @@ test("decreaseNetworkConsumerPriority: the nearer demand takes the messages whil
   const b = await node("B");
   const o = { decreaseNetworkConsumerPriority: true, consumerTTL: 2, messageTTL: 2 };
   const a = await node("A", [{ name: "a-b", remote: [b.url], ...o }, { name: "a-c", remote: [c.url], ...o }]);
-  await waitFor(() => a.bridgeInfo().every((x) => x.state === "active") && c.bridgeInfo()[0]!.state === "active", { what: "bridges active" });
-  const onB: Delivery[] = [];
-  const onD: Delivery[] = [];
-  drain(await (await client(b)).subscribe("queue://work"), onB);
-  drain(await (await client(d)).subscribe("queue://work"), onD);
+  await waitForBridges([a, c], "bridges active");
+  const onB = await net.collect(b, "queue://work");
+  const onD = await net.collect(d, "queue://work");
   await waitFor(() => a.bridgeInfo().every((x) => x.demand.some((q) => q.destination === "queue://work")), { what: "demand for work on both bridges of A" });
   const [viaB, viaC] = a.bridgeInfo().map((x) => x.demand.find((q) => q.destination === "queue://work")!.hops);
   expect([viaB, viaC]).toEqual([1, 2]);
@@ -155,12 +133,10 @@ async function loadBalance(decrease: boolean): Promise<{ onA: Delivery[]; onB: D
   const port = new URL(b0.url).port;
   await net.stop(b0);
   const b = await node("B", [{ name: "b-a", remote: [a.url], ...o }], { listen: [`tcp://127.0.0.1:${port}`] });
-  await waitFor(() => a.bridgeInfo()[0]!.state === "active" && b.bridgeInfo()[0]!.state === "active", { what: "a-b and b-a active" });
-  const onA: Delivery[] = [];
-  const onB: Delivery[] = [];
+  await waitForBridges([a, b], "a-b and b-a active");
   // Windows larger than the load: a local consumer never runs out of credit.
-  drain(await (await client(a)).subscribe("queue://lb", { prefetch: 5000 }), onA);
-  drain(await (await client(b)).subscribe("queue://lb", { prefetch: 5000 }), onB);
+  const onA = await net.collect(a, "queue://lb", { prefetch: 5000 });
+  const onB = await net.collect(b, "queue://lb", { prefetch: 5000 });
   const demandOn = (n: BrokerNode) => n.bridgeInfo()[0]!.demand.some((d) => d.destination === "queue://lb");
   await waitFor(() => demandOn(a) && demandOn(b), { what: "demand for lb both ways" });
   const send = async (n: BrokerNode, count: number, tag: string) => {
@@ -198,10 +174,8 @@ test("decreaseNetworkConsumerPriority: a demand subscription's priority is the l
 });
 
 test("bridge advisories: stopped when a bridge's link goes, started when it is active again", async () => {
-  const b = await node("B");
+  const { a, b } = await net.pair({ initialReconnectDelay: 50, maxReconnectDelay: 200 });
   const port = new URL(b.url).port;
-  const a = await node("A", [{ name: "a-b", remote: [b.url], initialReconnectDelay: 50, maxReconnectDelay: 200 }]);
-  await waitFor(() => a.bridgeInfo()[0]!.state === "active", { what: "bridge a-b active" });
   const seen: Advisory[] = [];
   const sub = await (await client(a)).subscribe(BRIDGE_ADVISORY_TOPIC);
   void (async () => {

@@ -1,13 +1,12 @@
 /** Acks issued before a consumer or connection closes reach the node before the close. */
 import { connect } from "@fedmq/client";
-import { BrokerNode } from "@fedmq/broker";
+import type { BrokerNode } from "@fedmq/broker";
+import { InProcessNodes } from "./helpers/in-process-nodes";
 
+const net = InProcessNodes.perTest();
 let node: BrokerNode;
 beforeEach(async () => {
-  node = await BrokerNode.create({ id: "acks-1", listen: ["tcp://127.0.0.1:0"], store: "memory" });
-});
-afterEach(async () => {
-  await node.close();
+  node = await net.node("acks-1");
 });
 
 test.each([

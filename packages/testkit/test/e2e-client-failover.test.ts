@@ -4,41 +4,24 @@
  * ping/pong, and the failover `timeout` option while no node is reachable.
  */
 import path from "node:path";
-import { connect, type Connection, type ConnectionStatus } from "@fedmq/client";
-import { BrokerNode } from "@fedmq/broker";
+import type { ConnectionStatus } from "@fedmq/client";
 import { TimeoutError } from "@fedmq/protocol";
-import { NodeProcess, freePort, killAllManaged, tempDir, removeTempDirs, waitFor } from "../src";
+import { NodeProcess, freePort, tempDir, waitFor } from "../src";
+import { InProcessNodes } from "./helpers/in-process-nodes";
+import { cleanupProcessesAfterAll } from "./helpers/process-cleanup";
 
-const open: Connection[] = [];
-const nodes: BrokerNode[] = [];
-async function track(c: Promise<Connection>): Promise<Connection> {
-  const conn = await c;
-  open.push(conn);
-  return conn;
-}
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close().catch(() => undefined)));
-  await Promise.all(nodes.splice(0).map((n) => n.close().catch(() => undefined)));
-});
-afterAll(async () => {
-  await killAllManaged();
-  await removeTempDirs();
-});
+const net = InProcessNodes.perTest();
+cleanupProcessesAfterAll();
 
 test("rides through a node restart: resends unreceipted sends, re-subscribes, loses nothing, duplicates nothing silently", async () => {
   const dir = await tempDir("fedmq-failover-");
   const port = await freePort();
   const dead = await freePort();
-  const start = async () => {
-    const n = await BrokerNode.create({ id: "fo-1", listen: [`tcp://127.0.0.1:${port}`], dataDir: path.join(dir, "data") });
-    nodes.push(n);
-    return n;
-  };
+  const start = () => net.node("fo-1", [], { listen: [`tcp://127.0.0.1:${port}`], store: "journal", dataDir: path.join(dir, "data") });
   let node = await start();
   const url = `failover:(tcp://127.0.0.1:${dead},tcp://127.0.0.1:${port})?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100`;
-  const producer = await track(connect(url));
-  const consumerConn = await track(connect(url));
+  const producer = await net.client(url);
+  const consumerConn = await net.client(url);
   const statuses: ConnectionStatus[] = [];
   producer.on("status", (s) => statuses.push(s));
   const consumer = await consumerConn.subscribe("queue://fo", { prefetch: 10 });
@@ -56,8 +39,7 @@ test("rides through a node restart: resends unreceipted sends, re-subscribes, lo
     sends.push(producer.send("queue://fo", `m${i}`));
     if (i === N / 2) {
       // Restart with sends in flight: the node closes every connection, then comes back.
-      await node.close();
-      nodes.splice(nodes.indexOf(node), 1);
+      await net.stop(node);
       node = await start();
     }
   }
@@ -79,7 +61,7 @@ test("rides through a node restart: resends unreceipted sends, re-subscribes, lo
 test("detects a frozen node by ping/pong and fails over to the next one", async () => {
   const a = await NodeProcess.start({ name: "stale-a" });
   const b = await NodeProcess.start({ name: "stale-b" });
-  const conn = await track(connect(`failover:(${a.url},${b.url})?randomize=false&initialReconnectDelay=10`, { heartbeatMs: 200, maxOutstandingPings: 2 }));
+  const conn = await net.client(`failover:(${a.url},${b.url})?randomize=false&initialReconnectDelay=10`, { heartbeatMs: 200, maxOutstandingPings: 2 });
   expect(conn.brokerId).toBe("stale-a");
   await conn.send("queue://hb", "before");
   a.proc.sigstop();
@@ -93,10 +75,9 @@ test("detects a frozen node by ping/pong and fails over to the next one", async 
 });
 
 test("a send while no node is reachable waits up to 'timeout', then fails with TimeoutError", async () => {
-  const node = await BrokerNode.create({ id: "to-1", listen: ["tcp://127.0.0.1:0"], store: "memory" });
-  nodes.push(node);
-  const conn = await track(connect(`failover:(${node.url})?timeout=300&initialReconnectDelay=10&maxReconnectDelay=50`));
-  await node.close();
+  const node = await net.node("to-1");
+  const conn = await net.client(`failover:(${node.url})?timeout=300&initialReconnectDelay=10&maxReconnectDelay=50`);
+  await net.stop(node);
   await waitFor(() => conn.currentStatus === "reconnecting", { timeoutMs: 5_000, what: "reconnecting" });
   const t0 = Date.now();
   await expect(conn.send("queue://t", "x")).rejects.toBeInstanceOf(TimeoutError);

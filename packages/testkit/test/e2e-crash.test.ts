@@ -4,24 +4,20 @@
  * directory. Every receipted message is delivered afterwards exactly once; a message delivered
  * twice (its ack lost in the crash) is flagged redelivered the second time.
  */
-import fs from "node:fs";
 import path from "node:path";
-import { connect, type Connection } from "@fedmq/client";
-import { NodeProcess, spawnManaged, killAllManaged, tempDir, removeTempDirs, waitFor, CLI_MAIN, type ManagedProcess } from "../src";
+import { NodeProcess, tempDir, waitFor } from "../src";
+import { startCliLoad } from "./helpers/cli-load";
+import { recordedIds } from "./helpers/id-records";
+import { InProcessNodes } from "./helpers/in-process-nodes";
+import { cleanupProcessesAfterAll } from "./helpers/process-cleanup";
 
 const PRODUCERS = 3;
 const PER_PRODUCER = 1500;
 
-const open: Connection[] = [];
-afterAll(async () => {
-  await Promise.all(open.map((c) => c.close().catch(() => undefined)));
-  await killAllManaged();
-  await removeTempDirs();
-});
-
-function lines(file: string): string[] {
-  return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : [];
-}
+/** The consumer's connection, closed (if the test did not get to) before the processes are killed. */
+const net = new InProcessNodes();
+afterAll(() => net.closeAll());
+cleanupProcessesAfterAll();
 
 test("kill -9 mid-stream loses no receipted message and delivers none silently twice", async () => {
   const dir = await tempDir("fedmq-crash-");
@@ -30,8 +26,7 @@ test("kill -9 mid-stream loses no receipted message and delivers none silently t
 
   // The consumer runs in this process throughout, recording every delivery and its flag.
   const deliveries: Array<{ id: string; redelivered: boolean }> = [];
-  const conn: Connection = await connect(failover, { heartbeatMs: 500 });
-  open.push(conn);
+  const conn = await net.client(failover, { heartbeatMs: 500 });
   const consumer = await conn.subscribe("queue://crash", { prefetch: 50 });
   const consuming = (async () => {
     for await (const d of consumer) {
@@ -40,26 +35,22 @@ test("kill -9 mid-stream loses no receipted message and delivers none silently t
     }
   })();
 
-  const records = Array.from({ length: PRODUCERS }, (_, i) => path.join(dir, `receipts-${i}.txt`));
-  const producers: ManagedProcess[] = await Promise.all(
-    records.map((rec, i) =>
-      spawnManaged(process.execPath, [CLI_MAIN, "produce", "--url", failover, "--dest", "queue://crash", "--count", String(PER_PRODUCER), "--window", "8", "--size", "256", "--record", rec], { name: `producer-${i}` }),
-    ),
-  );
+  // The producers are CLI processes (no CLI consumer: it is the one above).
+  const load = await startCliLoad({ dir, dest: "queue://crash", url: failover, consumers: 0, producers: PRODUCERS, perProducer: PER_PRODUCER, window: 8 });
 
   // Crash once a good part of the stream is receipted, with sends still in flight.
-  await waitFor(() => records.reduce((n, r) => n + lines(r).length, 0) >= (PRODUCERS * PER_PRODUCER) / 3, { timeoutMs: 60_000, what: "a third of the receipts" });
+  await waitFor(() => load.receipted() >= (PRODUCERS * PER_PRODUCER) / 3, { timeoutMs: 60_000, what: "a third of the receipts" });
   await node.kill9();
-  const receiptedBeforeCrash = records.reduce((n, r) => n + lines(r).length, 0);
+  const receiptedBeforeCrash = load.receipted();
   expect(receiptedBeforeCrash).toBeLessThan(PRODUCERS * PER_PRODUCER);
   await node.restart();
   const recovered = node.logs().find((l) => l.msg === "store recovered");
   expect(recovered).toMatchObject({ cleanShutdown: false });
 
   // Producers ride through the restart and finish with every send receipted.
-  const exits = await Promise.all(producers.map((p) => p.exited));
+  const exits = await Promise.all(load.producers.map((p) => p.exited));
   expect(exits.map((e) => e.code)).toEqual(Array(PRODUCERS).fill(0));
-  const receipted = records.flatMap(lines);
+  const receipted = load.receipts.flatMap(recordedIds);
   expect(receipted.length).toBe(PRODUCERS * PER_PRODUCER);
   expect(new Set(receipted).size).toBe(receipted.length);
 

@@ -5,69 +5,34 @@
  * the slave takes over, every receipted message is delivered exactly once across all
  * consumers. Then the master is frozen (SIGSTOP) past its lease and woken: never two masters.
  */
-import path from "node:path";
-import { HaGroup, killAllManaged, removeTempDirs, spawnManaged, startRedis, tempDir, waitFor, CLI_MAIN, type HaTestMode, type ManagedProcess, type RedisServer } from "../src";
-import { deliveryAudit, recordedIds } from "./helpers/id-records";
+import { spawnManaged, tempDir, waitFor, CLI_MAIN, type HaTestMode } from "../src";
+import { expectExactlyOnce, startCliLoad } from "./helpers/cli-load";
+import { haGroupPerTest } from "./helpers/ha-groups";
+import { cleanupProcessesAfterAll } from "./helpers/process-cleanup";
 
 const PRODUCERS = 3;
 const PER_PRODUCER = 600;
 const CONSUMERS = 2;
 
-afterAll(async () => {
-  await killAllManaged();
-  await removeTempDirs();
-});
-
-
-async function groupFor(mode: HaTestMode, dir: string): Promise<{ group: HaGroup; redis: RedisServer | undefined }> {
-  const redis = mode === "shared-file" ? undefined : await startRedis({ appendonly: true, args: ["--appendfsync", "always"] });
-  const group = await HaGroup.create({ mode, dir, redisUrl: redis ? `redis://127.0.0.1:${redis.port}/0` : undefined });
-  await group.startAll();
-  return { group, redis };
-}
+cleanupProcessesAfterAll();
+const groupFor = haGroupPerTest();
 
 describe.each<HaTestMode>(["shared-file", "redis", "replicated"])("ha mode %s", (mode) => {
-  let redis: RedisServer | undefined;
-  afterEach(async () => {
-    await killAllManaged();
-    await redis?.close();
-    redis = undefined;
-  });
-
   test("kill -9 of the master under load: the slave takes over, every receipted message delivered exactly once", async () => {
     const dir = await tempDir(`fedmq-ha-${mode}-`);
-    const g = await groupFor(mode, dir);
-    redis = g.redis;
-    const { group } = g;
+    const { group } = await groupFor(mode, dir);
     const first = await group.waitForMaster();
-    const url = group.failoverUrl();
+    const load = await startCliLoad({ dir, dest: "queue://ha", url: group.failoverUrl(), consumers: CONSUMERS, producers: PRODUCERS, perProducer: PER_PRODUCER });
 
-    const delivered = Array.from({ length: CONSUMERS }, (_, i) => path.join(dir, `delivered-${i}.txt`));
-    const consumers: ManagedProcess[] = await Promise.all(delivered.map((rec, i) =>
-      spawnManaged(process.execPath, [CLI_MAIN, "consume", "--url", url, "--dest", "queue://ha", "--prefetch", "20", "--timeout-ms", "120000", "--record", rec], { name: `consumer-${i}` })));
-    const receipts = Array.from({ length: PRODUCERS }, (_, i) => path.join(dir, `receipts-${i}.txt`));
-    const producers: ManagedProcess[] = await Promise.all(receipts.map((rec, i) =>
-      spawnManaged(process.execPath, [CLI_MAIN, "produce", "--url", url, "--dest", "queue://ha", "--count", String(PER_PRODUCER), "--window", "4", "--size", "256", "--record", rec], { name: `producer-${i}` })));
-
-    const receiptedCount = (): number => receipts.reduce((n, r) => n + recordedIds(r).length, 0);
-    await waitFor(() => receiptedCount() >= (PRODUCERS * PER_PRODUCER) / 3, { timeoutMs: 60_000, what: "a third of the receipts" });
+    await waitFor(() => load.receipted() >= (PRODUCERS * PER_PRODUCER) / 3, { timeoutMs: 60_000, what: "a third of the receipts" });
     await first.proc.kill9();
-    expect(receiptedCount()).toBeLessThan(PRODUCERS * PER_PRODUCER);
+    expect(load.receipted()).toBeLessThan(PRODUCERS * PER_PRODUCER);
     const second = await group.waitForMaster({ not: first });
     expect(second).not.toBe(first);
     // The old master comes back as slave of the new one.
     await first.start();
 
-    const exits = await Promise.all(producers.map((p) => p.exited));
-    expect(exits.map((e) => e.code)).toEqual(Array(PRODUCERS).fill(0));
-    const receipted = receipts.flatMap(recordedIds);
-    expect(receipted.length).toBe(PRODUCERS * PER_PRODUCER);
-
-    const deliveredIds = (): string[] => delivered.flatMap(recordedIds);
-    await waitFor(() => new Set(deliveredIds()).size >= receipted.length, { timeoutMs: 60_000, what: "every receipted message delivered" });
-    await Promise.all(consumers.map((c) => c.stop("SIGINT", 10_000)));
-    const all = deliveredIds();
-    expect(deliveryAudit(receipted, all)).toEqual({ missing: [], twice: [], unexpected: [] });
+    await expectExactlyOnce(load, PRODUCERS * PER_PRODUCER);
 
     // The new master's status names it, with a higher fencing token.
     const st = await second.status();
@@ -77,9 +42,7 @@ describe.each<HaTestMode>(["shared-file", "redis", "replicated"])("ha mode %s", 
 
   test("a master frozen past its lease never serves again after it wakes: never two masters", async () => {
     const dir = await tempDir(`fedmq-ha-stop-${mode}-`);
-    const g = await groupFor(mode, dir);
-    redis = g.redis;
-    const { group } = g;
+    const { group } = await groupFor(mode, dir);
     const first = await group.waitForMaster();
     if (mode === "replicated") {
       // The slave may run for master only once it holds a complete copy.
@@ -107,29 +70,24 @@ describe.each<HaTestMode>(["shared-file", "redis", "replicated"])("ha mode %s", 
 
 test("fedmq status shows each member's role, the group's lease holder, fencing token and replication; role changes are log lines and metrics", async () => {
   const dir = await tempDir("fedmq-ha-status-");
-  const { group, redis: r } = await groupFor("replicated", dir);
-  try {
-    const master = await group.waitForMaster();
-    await group.waitInSync(master);
-    const out = await spawnManaged(process.execPath, [CLI_MAIN, "status", "--json", ...group.members.flatMap((m) => ["--admin", m.admin])], { name: "status" });
-    expect((await out.exited).code).toBe(0);
-    const doc = JSON.parse(out.stdoutLines.join("\n")) as { nodes: Array<{ ok: boolean; data: { role: string; ready: boolean; ha: { group: string; member: string; leaseHolder: string; fencingToken: number; replication: { state: string } } } }> };
-    const rows = doc.nodes.map((n) => [n.data.role, n.data.ready, n.data.ha.group, n.data.ha.member, n.data.ha.leaseHolder, n.data.ha.fencingToken, n.data.ha.replication.state]);
-    expect(rows).toEqual(group.members.map((m) => m === master
-      ? ["master", true, "g1", m.name, master.name, 1, "in-sync"]
-      : ["slave", false, "g1", m.name, master.name, 1, "streaming"]));
-    const table = await spawnManaged(process.execPath, [CLI_MAIN, "status", ...group.members.flatMap((m) => ["--admin", m.admin])], { name: "status-table" });
-    expect((await table.exited).code).toBe(0);
-    expect(table.stdoutLines[0]).toMatch(/^NODE\s+SITE\s+ROLE\s+GROUP\s+MASTER\s+TOKEN\s+REPLICATION\s+READY/);
-    expect(table.stdoutLines.find((l) => l.startsWith(master.name))).toMatch(new RegExp(`^${master.name}\\s+s1\\s+master\\s+g1\\s+${master.name}\\s+1\\s+in-sync, lag 0\\s+yes`));
-    // One log line and one metric per role change.
-    expect(master.logs().filter((l) => l.msg === "role slave -> master")).toHaveLength(1);
-    const metrics = await (await fetch(`${master.admin}/metrics`)).text();
-    expect(metrics).toContain('fedmq_ha_role_changes_total{group="g1",from="slave",to="master"} 1');
-    expect(metrics).toContain('fedmq_ha_role{group="g1",role="master"} 1');
-    expect(metrics).toContain('fedmq_ha_fencing_token{group="g1"} 1');
-  } finally {
-    await killAllManaged();
-    await r?.close();
-  }
+  const { group } = await groupFor("replicated", dir);
+  const master = await group.waitForMaster();
+  await group.waitInSync(master);
+  const out = await spawnManaged(process.execPath, [CLI_MAIN, "status", "--json", ...group.members.flatMap((m) => ["--admin", m.admin])], { name: "status" });
+  expect((await out.exited).code).toBe(0);
+  const doc = JSON.parse(out.stdoutLines.join("\n")) as { nodes: Array<{ ok: boolean; data: { role: string; ready: boolean; ha: { group: string; member: string; leaseHolder: string; fencingToken: number; replication: { state: string } } } }> };
+  const rows = doc.nodes.map((n) => [n.data.role, n.data.ready, n.data.ha.group, n.data.ha.member, n.data.ha.leaseHolder, n.data.ha.fencingToken, n.data.ha.replication.state]);
+  expect(rows).toEqual(group.members.map((m) => m === master
+    ? ["master", true, "g1", m.name, master.name, 1, "in-sync"]
+    : ["slave", false, "g1", m.name, master.name, 1, "streaming"]));
+  const table = await spawnManaged(process.execPath, [CLI_MAIN, "status", ...group.members.flatMap((m) => ["--admin", m.admin])], { name: "status-table" });
+  expect((await table.exited).code).toBe(0);
+  expect(table.stdoutLines[0]).toMatch(/^NODE\s+SITE\s+ROLE\s+GROUP\s+MASTER\s+TOKEN\s+REPLICATION\s+READY/);
+  expect(table.stdoutLines.find((l) => l.startsWith(master.name))).toMatch(new RegExp(`^${master.name}\\s+s1\\s+master\\s+g1\\s+${master.name}\\s+1\\s+in-sync, lag 0\\s+yes`));
+  // One log line and one metric per role change.
+  expect(master.logs().filter((l) => l.msg === "role slave -> master")).toHaveLength(1);
+  const metrics = await (await fetch(`${master.admin}/metrics`)).text();
+  expect(metrics).toContain('fedmq_ha_role_changes_total{group="g1",from="slave",to="master"} 1');
+  expect(metrics).toContain('fedmq_ha_role{group="g1",role="master"} 1');
+  expect(metrics).toContain('fedmq_ha_fencing_token{group="g1"} 1');
 }, 120_000);

@@ -5,12 +5,10 @@
  * over (with the default 800 ms ttl it takes over within about a second).
  */
 import { performance } from "node:perf_hooks";
-import { HaGroup, killAllManaged, removeTempDirs, tempDir } from "../src";
+import { HaGroup, tempDir } from "../src";
+import { cleanupProcessesAfterAll } from "./helpers/process-cleanup";
 
-afterAll(async () => {
-  await killAllManaged();
-  await removeTempDirs();
-});
+cleanupProcessesAfterAll();
 
 test("a shared-file group with ha.lease { ttlMs: 4000, renewMs: 500, marginMs: 1000 } runs on that timing", async () => {
   const dir = await tempDir("fedmq-ha-lease-");

@@ -7,72 +7,36 @@
  *   on its admin endpoint and keeps receipting; the slave comes back, catches up, and when the
  *   master is then killed it takes over with every receipted message.
  */
-import path from "node:path";
-import { HaGroup, killAllManaged, removeTempDirs, spawnManaged, startRedis, tempDir, waitFor, CLI_MAIN, type HaMemberProcess, type ManagedProcess, type RedisServer } from "../src";
-import { deliveryAudit, recordedIds } from "./helpers/id-records";
+import { tempDir, waitFor, type HaGroup, type HaMemberProcess } from "../src";
+import { expectExactlyOnce, startCliLoad, type CliLoad } from "./helpers/cli-load";
+import { haGroupPerTest } from "./helpers/ha-groups";
+import { cleanupProcessesAfterAll } from "./helpers/process-cleanup";
 
-afterAll(async () => {
-  await killAllManaged();
-  await removeTempDirs();
-});
+cleanupProcessesAfterAll();
+const startGroup = haGroupPerTest();
 
-
-interface Load {
-  producers: ManagedProcess[];
-  consumer: ManagedProcess;
-  receipts: string[];
-  delivered: string;
-  receipted(): number;
+/** Two CLI producers of `perProducer` messages each and one CLI consumer, all on `queue://ha` through `url`. */
+function startLoad(dir: string, url: string, perProducer: number): Promise<CliLoad> {
+  return startCliLoad({ dir, dest: "queue://ha", url, producers: 2, perProducer });
 }
 
-async function startLoad(dir: string, url: string, producers: number, perProducer: number): Promise<Load> {
-  const delivered = path.join(dir, "delivered.txt");
-  const consumer = await spawnManaged(process.execPath, [CLI_MAIN, "consume", "--url", url, "--dest", "queue://ha", "--prefetch", "20", "--timeout-ms", "120000", "--record", delivered], { name: "consumer" });
-  const receipts = Array.from({ length: producers }, (_, i) => path.join(dir, `receipts-${i}.txt`));
-  const procs = await Promise.all(receipts.map((rec, i) =>
-    spawnManaged(process.execPath, [CLI_MAIN, "produce", "--url", url, "--dest", "queue://ha", "--count", String(perProducer), "--window", "4", "--size", "256", "--record", rec], { name: `producer-${i}` })));
-  return { producers: procs, consumer, receipts, delivered, receipted: () => receipts.reduce((n, r) => n + recordedIds(r).length, 0) };
-}
-
-/** Producers finish; every receipted id is delivered exactly once. */
 /** A replicated pair on its own redis-server (AOF, fsync always), its slave in sync. */
 async function replicatedPair(prefix: string): Promise<{ dir: string; group: HaGroup; master: HaMemberProcess; slave: HaMemberProcess }> {
   const dir = await tempDir(prefix);
-  redis = await startRedis({ appendonly: true, args: ["--appendfsync", "always"] });
-  const group = await HaGroup.create({ mode: "replicated", dir, redisUrl: `redis://127.0.0.1:${redis.port}/0` });
-  await group.startAll();
+  const { group } = await startGroup("replicated", dir);
   const master = await group.waitForMaster();
   const slave = await group.waitInSync(master);
   return { dir, group, master, slave };
 }
 
-async function expectExactlyOnce(load: Load, total: number): Promise<void> {
-  const exits = await Promise.all(load.producers.map((p) => p.exited));
-  expect(exits.map((e) => e.code)).toEqual(load.producers.map(() => 0));
-  const receipted = load.receipts.flatMap(recordedIds);
-  expect(receipted.length).toBe(total);
-  await waitFor(() => new Set(recordedIds(load.delivered)).size >= receipted.length, { timeoutMs: 60_000, what: "every receipted message delivered" });
-  await load.consumer.stop("SIGINT", 10_000);
-  expect(deliveryAudit(receipted, recordedIds(load.delivered))).toEqual({ missing: [], twice: [], unexpected: [] });
-}
-
-let redis: RedisServer | undefined;
-afterEach(async () => {
-  await killAllManaged();
-  await redis?.close();
-  redis = undefined;
-});
-
 test("redis mode: Redis killed under load and restarted — the master fences itself, serves again, nothing lost or doubled", async () => {
   const dir = await tempDir("fedmq-ha-redis-outage-");
-  redis = await startRedis({ appendonly: true, args: ["--appendfsync", "always"] });
-  const group = await HaGroup.create({ mode: "redis", dir, redisUrl: `redis://127.0.0.1:${redis.port}/0` });
-  await group.startAll();
+  const { group, redis } = await startGroup("redis", dir);
   const master = await group.waitForMaster();
-  const load = await startLoad(dir, group.failoverUrl(), 2, 600);
+  const load = await startLoad(dir, group.failoverUrl(), 600);
   await waitFor(() => load.receipted() >= 300, { timeoutMs: 60_000, what: "300 receipts" });
 
-  await redis.kill9();
+  await redis!.kill9();
   // No member may serve without Redis: the master drops to slave within its lease.
   await waitFor(async () => (await group.masters()).length === 0, { timeoutMs: 5_000, what: "no master while Redis is down" });
   const fenced = group.members.flatMap((m) => m.logs()).find((l) => l.msg === "role master -> fenced");
@@ -81,7 +45,7 @@ test("redis mode: Redis killed under load and restarted — the master fences it
   const status = await master.status();
   expect(status?.lastError?.message ?? "").toMatch(/redis/i);
 
-  await redis.restart();
+  await redis!.restart();
   await group.waitForMaster({ timeoutMs: 20_000 });
   await expectExactlyOnce(load, 1200);
 }, 180_000);
@@ -89,7 +53,7 @@ test("redis mode: Redis killed under load and restarted — the master fences it
 test("replicated mode: the slave's link cut under load — master reports it and keeps going; the returned slave catches up and takes over with everything", async () => {
   const { dir, group, master, slave } = await replicatedPair("fedmq-ha-repl-cut-");
 
-  const load = await startLoad(dir, group.failoverUrl(), 2, 800);
+  const load = await startLoad(dir, group.failoverUrl(), 800);
   await waitFor(() => load.receipted() >= 200, { timeoutMs: 60_000, what: "200 receipts" });
   await slave.proc.kill9();
   await waitFor(async () => ["no-replica", "degraded"].includes((await master.replication())?.state ?? ""), { timeoutMs: 10_000, what: "the master reports its lost replica" });
@@ -107,7 +71,7 @@ test("replicated mode: the slave's link cut under load — master reports it and
 test("replicated mode: a slave frozen while the master receipts without it is never elected with its stale copy", async () => {
   const { dir, group, master, slave } = await replicatedPair("fedmq-ha-repl-stale-");
 
-  const load = await startLoad(dir, group.failoverUrl(), 2, 600);
+  const load = await startLoad(dir, group.failoverUrl(), 600);
   await waitFor(() => load.receipted() >= 100, { timeoutMs: 60_000, what: "100 receipts" });
   // Frozen, the slave's link goes silent (no reset): the master gives up on it after its replica
   // timeout and receipts on its own write alone.
@@ -132,7 +96,7 @@ test("replicated mode: a slave frozen while the master receipts without it is ne
 test("replicated mode: a slave frozen until the master dropped its link resumes the stream when it wakes (no second snapshot), then takes over with every receipted message", async () => {
   const { dir, group, master, slave } = await replicatedPair("fedmq-ha-repl-resume-");
 
-  const load = await startLoad(dir, group.failoverUrl(), 2, 600);
+  const load = await startLoad(dir, group.failoverUrl(), 600);
   await waitFor(() => load.receipted() >= 100, { timeoutMs: 60_000, what: "100 receipts" });
   const atFreeze = load.receipted();
   slave.proc.sigstop();

@@ -6,19 +6,17 @@
  * (Found by the model-based routing test: such a message was delivered on two nodes.)
  */
 import type { BrokerNode } from "@fedmq/broker";
-import { connect, type Connection, type Consumer, type Delivery } from "@fedmq/client";
+import type { Connection, Consumer, Delivery } from "@fedmq/client";
 import { waitFor } from "../src";
 import { InProcessNodes, drain } from "./helpers/in-process-nodes";
 
-const net = new InProcessNodes();
-afterEach(() => net.closeAll());
+const net = InProcessNodes.perTest();
 
 const Q = "queue://work";
 
 /** A bridge connection from node `peer` with a demand subscription on Q (as a real bridge makes). */
 async function demandFrom(n: BrokerNode, peer: string, tag: string): Promise<{ conn: Connection; sub: Consumer }> {
-  const conn = await connect(n.url, { role: "bridge", nodeId: peer, clientId: `bridge:${peer}:${tag}` });
-  net.conns.push(conn);
+  const conn = await net.client(n, { role: "bridge", nodeId: peer, clientId: `bridge:${peer}:${tag}` });
   const sub = await conn.subscribe(Q, { prefetch: 10, priority: -1, network: { brokerPath: [peer], hops: 1, origins: [`${peer}:c`], maxMessageHops: 0 } });
   return { conn, sub };
 }
@@ -41,14 +39,12 @@ test("a forward whose receipt never came goes back to that node alone, however o
     await a.conn.close();
   }
   // A local consumer and a bridge toward B stand by the whole time: the message is not theirs.
-  const local: Delivery[] = [];
-  drain(await (await net.client(d)).subscribe(Q), local);
+  const local = await net.collect(d, Q);
   const toB: Delivery[] = [];
   drain((await demandFrom(d, "B", "b")).sub, toB);
   await waitFor(() => d.destinations().find((x) => x.name === Q)?.consumers === 2, { what: "the local consumer and B's demand attached" });
   // A's bridge comes back with no demand for the queue: its in-doubt channel takes the message.
-  const a = await connect(d.url, { role: "bridge", nodeId: "A", clientId: "bridge:A:back" });
-  net.conns.push(a);
+  const a = await net.client(d, { role: "bridge", nodeId: "A", clientId: "bridge:A:back" });
   const channel = await a.subscribe("queue://>", { prefetch: 10, network: { brokerPath: ["A"], hops: 1, origins: [], maxMessageHops: 0, inDoubt: true } });
   const back = await first(channel);
   expect(back.id).toBe(sent.id);
@@ -72,8 +68,7 @@ test("a refused resend clears the doubt: the node it was in doubt at does not ho
   const again = await first(a2.sub);
   expect(again.id).toBe(sent.id);
   // A answers the resend with a refusal (a nack): the message may go anywhere again.
-  const local: Delivery[] = [];
-  drain(await (await net.client(d)).subscribe(Q), local);
+  const local = await net.collect(d, Q);
   again.nack();
   await waitFor(() => local.length === 1, { what: "the message at D's local consumer" });
   expect(local[0]!.id).toBe(sent.id);

@@ -2,12 +2,10 @@
 import net from "node:net";
 import path from "node:path";
 import { connect } from "@fedmq/client";
-import { NodeProcess, killAllManaged, tempDir, removeTempDirs, waitFor } from "../src";
+import { NodeProcess, tempDir, waitFor } from "../src";
+import { cleanupProcessesAfterAll } from "./helpers/process-cleanup";
 
-afterAll(async () => {
-  await killAllManaged();
-  await removeTempDirs();
-});
+cleanupProcessesAfterAll();
 
 test("logs connections, store recovery and errors as JSON lines", async () => {
   const dir = await tempDir("fedmq-logs-");

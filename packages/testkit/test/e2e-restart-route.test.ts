@@ -3,35 +3,25 @@
  * hop count) across a restart of that node: the node reads it back from the stored message, so
  * messageTTL still counts the hops it made before the restart.
  */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { BrokerNode, type RouteEvent } from "@fedmq/broker";
-import { connect, type Connection, type Delivery } from "@fedmq/client";
+import type { BrokerNode, RouteEvent } from "@fedmq/broker";
+import { connect, type Delivery } from "@fedmq/client";
 import { waitFor } from "../src";
-import { drain } from "./helpers/in-process-nodes";
+import { InProcessNodes, drain } from "./helpers/in-process-nodes";
 
 const Q = "queue://routes.kept";
 const ID = "p-route:1";
 
 describe("a forwarded message keeps its route across a restart of the node holding it", () => {
+  const net = InProcessNodes.perTest();
   let dir: string;
-  const nodes: BrokerNode[] = [];
-  const conns: Connection[] = [];
 
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "fedmq-route-"));
-  });
-
-  afterEach(async () => {
-    await Promise.all(conns.splice(0).map((c) => c.close().catch(() => undefined)));
-    for (const n of nodes.splice(0).reverse()) await n.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+  beforeEach(async () => {
+    dir = await net.tempDir("fedmq-route-");
   });
 
   /** B, on its journal, receives one message forwarded from A (hop 1), with no demand for it; then B stops. */
   async function storeForwardedOnB(): Promise<void> {
-    const b = await BrokerNode.create({ id: "B", listen: ["tcp://127.0.0.1:0"], store: "journal", dataDir: dir });
+    const b = await net.node("B", [], { store: "journal", dataDir: dir });
     try {
       const link = await connect(b.url, { role: "bridge", nodeId: "A", clientId: "bridge:A:test" });
       await link.forward({
@@ -41,23 +31,16 @@ describe("a forwarded message keeps its route across a restart of the node holdi
       await link.close();
       expect(b.destinations().find((d) => d.name === Q)?.depth).toBe(1);
     } finally {
-      await b.close();
+      await net.stop(b);
     }
   }
 
   /** C with a consumer of Q, then B again on the same journal, bridged to C with `messageTTL`. */
   async function restartBBridgedToC(messageTTL: number): Promise<{ b: BrokerNode; received: Delivery[] }> {
-    const c = await BrokerNode.create({ id: "C", listen: ["tcp://127.0.0.1:0"], store: "memory" });
-    nodes.push(c);
-    const consumerConn = await connect(c.url, { clientId: "consumer-on-c" });
-    conns.push(consumerConn);
+    const c = await net.node("C");
     const received: Delivery[] = [];
-    drain(await consumerConn.subscribe(Q), received);
-    const b = await BrokerNode.create({
-      id: "B", listen: ["tcp://127.0.0.1:0"], store: "journal", dataDir: dir, admin: "http://127.0.0.1:0",
-      connectors: [{ name: "b-c", remote: [c.url], messageTTL, consumerTTL: 1 }],
-    });
-    nodes.push(b);
+    drain(await (await net.client(c, { clientId: "consumer-on-c" })).subscribe(Q), received);
+    const b = await net.node("B", [{ name: "b-c", remote: [c.url], messageTTL, consumerTTL: 1 }], { store: "journal", dataDir: dir, admin: "http://127.0.0.1:0" });
     return { b, received };
   }
 

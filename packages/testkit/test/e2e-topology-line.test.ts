@@ -5,45 +5,27 @@
  * forwarded when demand appears (store and forward), whatever the producer sent meanwhile.
  */
 import { DEFAULT_DUPLICATE_AUDIT_OPTIONS } from "@fedmq/protocol";
-import { cleanup, exactlyOnceReport, NO_ERRORS, probeUntilAll, RunningTopology, sendBatch, until } from "./helpers/topology-harness";
-import { runNoDemand, runQueueSpread, runTopicFanout } from "./helpers/topology-scenarios";
+import { exactlyOnceReport, NO_ERRORS, probeUntilAll, sendBatch, until, useTopology } from "./helpers/topology-harness";
+import { payloadPaths, runNoDemand, runQueueSpread, runTopicFanout, stayedOnItsNode } from "./helpers/topology-scenarios";
+import { lineConnectors, perNode } from "./helpers/topology-shapes";
 
 const TTL = 2;
-let topo: RunningTopology | undefined;
-
-beforeAll(async () => {
-  topo = await RunningTopology.start({
-    network: "line3",
-    nodes: ["A", "B", "C"],
-    connectors: [
-      { name: "a-b", from: "A", to: "B", networkTTL: TTL },
-      { name: "b-c", from: "B", to: "C", networkTTL: TTL },
-    ],
-  });
-}, 45_000);
-
-afterAll(async () => {
-  await cleanup(topo);
-});
-
-afterEach(() => {
-  expect(topo!.anomalies()).toEqual([]);
-});
+const NODES = ["A", "B", "C"];
+const topo = useTopology({ network: "line3", nodes: NODES, connectors: lineConnectors(NODES, { networkTTL: TTL }) });
 
 test("topic: 200 messages from A reach the subscribers on A, B and C each exactly once, along the line", async () => {
-  const r = await runTopicFanout(topo!, { destination: "topic://prices.fx", subscribers: ["A", "B", "C"], producers: ["A"], n: 200, ttl: TTL });
-  expect(r.reports).toEqual({ A: NO_ERRORS, B: NO_ERRORS, C: NO_ERRORS });
-  expect(r.duplicatedProbes).toEqual({ A: [], B: [], C: [] });
+  const r = await runTopicFanout(topo(), { destination: "topic://prices.fx", subscribers: ["A", "B", "C"], producers: ["A"], n: 200, ttl: TTL });
+  expect(r.reports).toEqual(perNode(NODES, NO_ERRORS));
+  expect(r.duplicatedProbes).toEqual(perNode(NODES, []));
   expect(r.pathIssues).toEqual([]);
   // A line has one path: B hears it from A, C from A through B.
-  const paths = (node: string) => new Set(r.collectors.find((c) => c.node === node)!.payload().map((d) => d.brokerPath.join(">")));
-  expect([...paths("A")]).toEqual([""]);
-  expect([...paths("B")]).toEqual(["A"]);
-  expect([...paths("C")]).toEqual(["A>B"]);
+  expect([...payloadPaths(r, "A")]).toEqual([""]);
+  expect([...payloadPaths(r, "B")]).toEqual(["A"]);
+  expect([...payloadPaths(r, "C")]).toEqual(["A>B"]);
 });
 
 test("queue: 300 messages from B consumed on A and C, each exactly once in total", async () => {
-  const r = await runQueueSpread(topo!, { destination: "queue://orders.x", producer: "B", consumers: ["A", "C"], n: 300, ttl: TTL });
+  const r = await runQueueSpread(topo(), { destination: "queue://orders.x", producer: "B", consumers: ["A", "C"], n: 300, ttl: TTL });
   expect(r.report).toEqual(NO_ERRORS);
   expect(r.redelivered).toEqual([]);
   expect(r.pathIssues).toEqual([]);
@@ -51,7 +33,7 @@ test("queue: 300 messages from B consumed on A and C, each exactly once in total
 });
 
 test("queue: a consumer on C, a producer on A — every message arrives once with brokerPath [A, B]", async () => {
-  const r = await runQueueSpread(topo!, { destination: "queue://orders.line.path", producer: "A", consumers: ["C"], n: 300, ttl: TTL });
+  const r = await runQueueSpread(topo(), { destination: "queue://orders.line.path", producer: "A", consumers: ["C"], n: 300, ttl: TTL });
   expect(r.report).toEqual(NO_ERRORS);
   expect(r.redelivered).toEqual([]);
   const wrong = r.collectors[0]!.deliveries.filter((d) => d.brokerPath.join(">") !== "A>B").map((d) => `${d.id} via [${d.brokerPath.join(", ")}]`);
@@ -59,15 +41,12 @@ test("queue: a consumer on C, a producer on A — every message arrives once wit
 });
 
 test("no demand: a queue message nobody consumes stays on its node (B) and is delivered there once", async () => {
-  const r = await runNoDemand(topo!, { destination: "queue://orders.nobody", controlTopic: "topic://control.line", producer: "B" });
-  expect(r.received).toEqual([
-    { id: r.sentId, brokerPath: "", redelivered: false },
-    { id: r.tailId, brokerPath: "", redelivered: false },
-  ]);
+  const r = await runNoDemand(topo(), { destination: "queue://orders.nobody", controlTopic: "topic://control.line", producer: "B" });
+  expect(r.received).toEqual(stayedOnItsNode(r));
 });
 
 test("store and forward: a message held on A for lack of demand reaches B's later consumer, after more than an audit window of other sends", async () => {
-  const t = topo!;
+  const t = topo();
   const onA = await t.client("A");
   // Nobody consumes orders.held yet: the message waits on A.
   const held = (await onA.send("queue://orders.held", "held until demand", { persistent: true })).id;

@@ -5,34 +5,16 @@
  * leave A, where a consumer started afterwards receives each of them once. With conduit
  * subscriptions (the default), the order in which consumers appear must not change that.
  */
-import { cleanup, NO_ERRORS, PROBE_HEADER, RunningTopology, exactlyOnceReport, probeUntilAll, sendBatch, until } from "./helpers/topology-harness";
+import { NO_ERRORS, PROBE_HEADER, exactlyOnceReport, probeUntilAll, sendBatch, until, useTopology } from "./helpers/topology-harness";
+import { lineConnectors } from "./helpers/topology-shapes";
 
 const TTL = 2;
 const N = 200;
-let topo: RunningTopology | undefined;
-
-beforeAll(async () => {
-  topo = await RunningTopology.start({
-    network: "line4",
-    nodes: ["A", "B", "C", "D"],
-    connectors: [
-      { name: "a-b", from: "A", to: "B", networkTTL: TTL },
-      { name: "b-c", from: "B", to: "C", networkTTL: TTL },
-      { name: "c-d", from: "C", to: "D", networkTTL: TTL },
-    ],
-  });
-}, 45_000);
-
-afterAll(async () => {
-  await cleanup(topo);
-});
-
-afterEach(() => {
-  expect(topo!.anomalies()).toEqual([]);
-});
+const NODES = ["A", "B", "C", "D"];
+const topo = useTopology({ network: "line4", nodes: NODES, connectors: lineConnectors(NODES, { networkTTL: TTL }) });
 
 test("a consumer 2 hops away gets every message once; one 3 hops away gets nothing, the messages stay on A", async () => {
-  const t = topo!;
+  const t = topo();
   const far = await t.collect("D", "queue://orders.far");
   const near = await t.collect("C", "queue://orders.near");
   const [onA, onB] = [await t.client("A"), await t.client("B")];
@@ -64,7 +46,7 @@ test("a consumer 2 hops away gets every message once; one 3 hops away gets nothi
 });
 
 test("conduit: a consumer on C (2 hops) draws A's messages even when a consumer of the same queue on D (3 hops) subscribed first", async () => {
-  const t = topo!;
+  const t = topo();
   const dest = "queue://orders.conduit";
   const [onA, onB] = [await t.client("A"), await t.client("B")];
   const atD = await t.collect("D", dest);

@@ -3,8 +3,9 @@
  * reach each other by two routes. Real node processes: no loss, no duplicates, no loops for
  * topics (one producer, then two opposite producers at once) and queues; no demand = no move.
  */
-import { cleanup, NO_ERRORS, probeUntil, RunningTopology } from "./helpers/topology-harness";
-import { runNoDemand, runQueueSpread, runTopicFanout } from "./helpers/topology-scenarios";
+import { NO_ERRORS, probeUntil, useTopology } from "./helpers/topology-harness";
+import { payloadPaths, runNoDemand, runQueueSpread, runTopicFanout, stayedOnItsNode } from "./helpers/topology-scenarios";
+import { perNode, ringConnectors } from "./helpers/topology-shapes";
 
 const TTL = 2;
 const NODES = ["A", "B", "C", "D"];
@@ -12,52 +13,30 @@ const NODES = ["A", "B", "C", "D"];
 // one priority, so a queue's messages spread over both routes to the opposite node (fedmq's
 // default, true, sends them to the nearest consumer while it has credit).
 const SPREAD = { networkTTL: TTL, decreaseNetworkConsumerPriority: false };
-let topo: RunningTopology | undefined;
+const topo = useTopology({ network: "ring4", nodes: NODES, connectors: ringConnectors(NODES, SPREAD) });
 
-beforeAll(async () => {
-  topo = await RunningTopology.start({
-    network: "ring4",
-    nodes: NODES,
-    connectors: [
-      { name: "a-b", from: "A", to: "B", ...SPREAD },
-      { name: "b-c", from: "B", to: "C", ...SPREAD },
-      { name: "c-d", from: "C", to: "D", ...SPREAD },
-      { name: "d-a", from: "D", to: "A", ...SPREAD },
-    ],
-  });
-}, 45_000);
-
-afterAll(async () => {
-  await cleanup(topo);
-});
-
-afterEach(() => {
-  expect(topo!.anomalies()).toEqual([]);
-});
-
-const clean = Object.fromEntries(NODES.map((n) => [n, NO_ERRORS]));
-const noProbeDuplicates = Object.fromEntries(NODES.map((n) => [n, []]));
+const clean = perNode(NODES, NO_ERRORS);
+const noProbeDuplicates = perNode(NODES, []);
 
 test("topic: 200 messages from A reach the subscribers on all four nodes exactly once, C by either side", async () => {
-  const r = await runTopicFanout(topo!, { destination: "topic://prices.fx", subscribers: NODES, producers: ["A"], n: 200, ttl: TTL });
+  const r = await runTopicFanout(topo(), { destination: "topic://prices.fx", subscribers: NODES, producers: ["A"], n: 200, ttl: TTL });
   expect(r.reports).toEqual(clean);
   expect(r.duplicatedProbes).toEqual(noProbeDuplicates);
   expect(r.pathIssues).toEqual([]);
-  const paths = (node: string) => new Set(r.collectors.find((c) => c.node === node)!.payload().map((d) => d.brokerPath.join(">")));
-  expect(paths("B")).toEqual(new Set(["A"]));
-  expect(paths("D")).toEqual(new Set(["A"]));
-  for (const p of paths("C")) expect(["A>B", "A>D"]).toContain(p);
+  expect(payloadPaths(r, "B")).toEqual(new Set(["A"]));
+  expect(payloadPaths(r, "D")).toEqual(new Set(["A"]));
+  for (const p of payloadPaths(r, "C")) expect(["A>B", "A>D"]).toContain(p);
 });
 
 test("topic: 200 messages each from opposite nodes A and C at once reach every subscriber exactly once", async () => {
-  const r = await runTopicFanout(topo!, { destination: "topic://prices.fx2", subscribers: NODES, producers: ["A", "C"], n: 200, ttl: TTL });
+  const r = await runTopicFanout(topo(), { destination: "topic://prices.fx2", subscribers: NODES, producers: ["A", "C"], n: 200, ttl: TTL });
   expect(r.reports).toEqual(clean);
   expect(r.duplicatedProbes).toEqual(noProbeDuplicates);
   expect(r.pathIssues).toEqual([]);
 });
 
 test("queue: 300 messages from A consumed on B and on the opposite node C (reached by both sides), each exactly once in total", async () => {
-  const t = topo!;
+  const t = topo();
   const dest = "queue://orders.x";
   // C subscribes first and its demand must reach A by both sides (A>B>C and A>D>C) before B's
   // consumer exists: subscribed the other way round, the demand for C can reach A through B only
@@ -76,9 +55,6 @@ test("queue: 300 messages from A consumed on B and on the opposite node C (reach
 });
 
 test("no demand: a queue message nobody consumes stays on A and is delivered there once", async () => {
-  const r = await runNoDemand(topo!, { destination: "queue://orders.nobody", controlTopic: "topic://control.ring", producer: "A" });
-  expect(r.received).toEqual([
-    { id: r.sentId, brokerPath: "", redelivered: false },
-    { id: r.tailId, brokerPath: "", redelivered: false },
-  ]);
+  const r = await runNoDemand(topo(), { destination: "queue://orders.nobody", controlTopic: "topic://control.ring", producer: "A" });
+  expect(r.received).toEqual(stayedOnItsNode(r));
 });

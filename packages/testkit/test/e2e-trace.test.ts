@@ -4,9 +4,11 @@
  * where it went and why it stopped — delivered, ttl, excluded, expired, dlq, waiting for a link —
  * and so does the built `fedmq trace` CLI.
  */
-import { BrokerNode, mergeTraces, traceVerdict, type ConnectorOptions, type RouteEvent } from "@fedmq/broker";
-import { connect, type Connection, type Consumer, type Delivery } from "@fedmq/client";
+import { mergeTraces, traceVerdict, type BrokerNode, type ConnectorOptions, type RouteEvent } from "@fedmq/broker";
+import type { Connection, Delivery } from "@fedmq/client";
 import { killAllManaged, runCli, waitFor } from "../src";
+import { InProcessNodes, drain } from "./helpers/in-process-nodes";
+import { waitForBridges, waitForDemand } from "./helpers/node-state";
 
 interface Line {
   readonly a: BrokerNode;
@@ -14,36 +16,20 @@ interface Line {
   readonly c: BrokerNode;
 }
 
-const conns: Connection[] = [];
+/** The line's nodes and clients, closed by each describe's `afterAll`. */
+const net = new InProcessNodes();
 
 async function startLine(ab: Partial<ConnectorOptions>, bc: Partial<ConnectorOptions>): Promise<Line> {
-  const common = { listen: ["tcp://127.0.0.1:0"], store: "memory" as const, admin: "http://127.0.0.1:0", expirySweepMs: 50, maxRedeliveries: 1 };
-  const c = await BrokerNode.create({ id: "C", ...common });
-  const b = await BrokerNode.create({ id: "B", ...common, connectors: [{ name: "b-c", remote: [c.url], ...bc }] });
-  const a = await BrokerNode.create({ id: "A", ...common, connectors: [{ name: "a-b", remote: [b.url], ...ab }] });
-  await waitFor(() => a.bridgeInfo()[0]!.state === "active" && b.bridgeInfo()[0]!.state === "active", { what: "bridges a-b and b-c active" });
+  const common = { admin: "http://127.0.0.1:0", expirySweepMs: 50, maxRedeliveries: 1 };
+  const c = await net.node("C", [], common);
+  const b = await net.node("B", [{ name: "b-c", remote: [c.url], ...bc }], common);
+  const a = await net.node("A", [{ name: "a-b", remote: [b.url], ...ab }], common);
+  await waitForBridges([a, b], "bridges a-b and b-c active");
   return { a, b, c };
 }
 
-async function stopLine(line: Line | undefined): Promise<void> {
-  await Promise.all(conns.splice(0).map((x) => x.close().catch(() => undefined)));
-  for (const n of [line?.a, line?.b, line?.c]) await n?.close();
-}
-
-async function client(n: BrokerNode, clientId: string): Promise<Connection> {
-  const x = await connect(n.url, { clientId });
-  conns.push(x);
-  return x;
-}
-
-/** Reads deliveries into `into`, acking each. */
-function drain(consumer: Consumer, into: Delivery[]): void {
-  void (async () => {
-    for await (const d of consumer) {
-      into.push(d);
-      d.ack();
-    }
-  })();
+function client(n: BrokerNode, clientId: string): Promise<Connection> {
+  return net.client(n, { clientId });
 }
 
 /** A node's trace of one message, through its admin endpoint. */
@@ -72,10 +58,6 @@ function consumerIdOf(n: BrokerNode, destination: string): string {
   return e.consumerId;
 }
 
-async function waitForDemandOnA(line: Line, destination: string): Promise<void> {
-  await waitFor(() => line.a.bridgeInfo()[0]!.demand.some((d) => d.destination === destination), { what: `demand for ${destination} at A` });
-}
-
 describe("line with messageTTL 2 on both bridges", () => {
   let line: Line | undefined;
   const got: Delivery[] = [];
@@ -86,14 +68,14 @@ describe("line with messageTTL 2 on both bridges", () => {
   }, 30_000);
 
   afterAll(async () => {
-    await stopLine(line);
+    await net.closeAll();
     await killAllManaged();
   });
 
   test("(a) produced on A, consumed on C: A forwarded to B, B forwarded to C, delivered on C to that consumer", async () => {
     const { a, b, c } = line!;
     drain(await (await client(c, "consumer-c")).subscribe("queue://orders.traced"), got);
-    await waitForDemandOnA(line!, "queue://orders.traced");
+    await waitForDemand(line!.a, "queue://orders.traced");
     const before = Date.now();
     pathId = (await (await client(a, "producer-a")).send("queue://orders.traced", "hello")).id;
     await waitFor(() => got.length === 1, { what: "the message on C" });
@@ -271,7 +253,7 @@ describe("line with messageTTL 2 on both bridges", () => {
     const { a, b } = line!;
     const onB: Delivery[] = [];
     drain(await (await client(b, "consumer-held")).subscribe("queue://held"), onB);
-    await waitForDemandOnA(line!, "queue://held");
+    await waitForDemand(line!.a, "queue://held");
     const bridge = a.bridges[0]!;
     await bridge.stop();
     // A has let go of the bridge's demand subscription.
@@ -308,13 +290,13 @@ describe("line with messageTTL 1 and queue://secret.> excluded on A's bridge", (
   }, 30_000);
 
   afterAll(async () => {
-    await stopLine(line);
+    await net.closeAll();
   });
 
   test("(b) messageTTL 1, consumer on C: A forwards it to B, where it stops with ttl", async () => {
     const { a, b, c } = line!;
     drain(await (await client(c, "consumer-far")).subscribe("queue://far"), []);
-    await waitForDemandOnA(line!, "queue://far");
+    await waitForDemand(line!.a, "queue://far");
     const id = (await (await client(a, "producer-far")).send("queue://far", "too far")).id;
     const q = "queue://far";
     const [ta, tb] = await waitFor(async () => {

@@ -5,7 +5,7 @@
  * `active` on the page while the others stay active, healing brings it back, and the page says
  * so when its own endpoint stops answering.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import type { BrokerNode, AdminPeer } from "@fedmq/broker";
 import { freePort, waitFor, type LinkProxy } from "../src";
 import { FaultHarness } from "./helpers/fault-harness";
@@ -15,16 +15,7 @@ const SITES = { "eu-1": "eu-west", "us-1": "us-east", "ap-1": "ap-south" } as co
 type Name = keyof typeof SITES;
 const BRIDGES = ["ap-eu", "eu-us", "us-ap"];
 
-let h: FaultHarness;
-let browser: Browser | undefined;
-beforeEach(() => {
-  h = new FaultHarness();
-});
-afterEach(async () => {
-  await browser?.close().catch(() => undefined);
-  browser = undefined;
-  await h.cleanup();
-});
+const h = FaultHarness.perTest();
 
 async function network(): Promise<{ nodes: Record<Name, BrokerNode>; proxy: LinkProxy }> {
   const names = Object.keys(SITES) as Name[];
@@ -58,7 +49,9 @@ test("every node and bridge drawn with its state; a cut link changes that bridge
     for await (const d of sub) d.ack();
   })().catch(() => undefined);
 
-  browser = await launchChromium();
+  const browser = await launchChromium();
+  // Closed at cleanup before anything the test started earlier.
+  h.defer(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const pageErrors: string[] = [];
   page.on("pageerror", (err) => pageErrors.push(err.message));

@@ -1,26 +1,12 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { killAllManaged } from "../src/child";
 import { BinaryNotFoundError, TestkitArgumentError } from "../src/errors";
-import { NatsServer, readNatsInfo, startNats } from "../src/nats-server";
-import { removeTempDirs } from "../src/temp-dir";
+import { readNatsInfo, startNats, type NatsServer } from "../src/nats-server";
 import { canConnect, pidAlive } from "./helpers/net-helpers";
+import { cleanupProcessesAfterAll, closeAfterEach } from "./helpers/process-cleanup";
 
-const servers: NatsServer[] = [];
-async function track(server: Promise<NatsServer>): Promise<NatsServer> {
-  const s = await server;
-  servers.push(s);
-  return s;
-}
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-afterAll(async () => {
-  await killAllManaged();
-  await removeTempDirs();
-});
+const track = closeAfterEach<NatsServer>();
+cleanupProcessesAfterAll();
 
 describe("startNats", () => {
   it("starts a plain nats-server that greets with INFO", async () => {

@@ -1,28 +1,15 @@
 import net from "node:net";
 import { existsSync } from "node:fs";
-import { killAllManaged } from "../src/child";
 import { BinaryNotFoundError, TestkitArgumentError } from "../src/errors";
 import { freePort } from "../src/ports";
-import { RedisServer, startRedis } from "../src/redis-server";
-import { removeTempDirs, tempDir } from "../src/temp-dir";
+import { startRedis, type RedisServer } from "../src/redis-server";
+import { tempDir } from "../src/temp-dir";
 import { waitFor } from "../src/wait";
 import { canConnect, connectClient, pidAlive, procState, redisCommand } from "./helpers/net-helpers";
+import { cleanupProcessesAfterAll, closeAfterEach } from "./helpers/process-cleanup";
 
-const servers: RedisServer[] = [];
-async function track(server: Promise<RedisServer>): Promise<RedisServer> {
-  const s = await server;
-  servers.push(s);
-  return s;
-}
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-afterAll(async () => {
-  await killAllManaged();
-  await removeTempDirs();
-});
+const track = closeAfterEach<RedisServer>();
+cleanupProcessesAfterAll();
 
 describe("startRedis", () => {
   it("starts a real redis-server on a free port that answers PING", async () => {

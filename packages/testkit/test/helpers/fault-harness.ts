@@ -3,10 +3,28 @@
  * clients and link proxies that are always cleaned up, a recording consumer, a pipelined
  * receipted producer, and the exactly-once analysis every suite asserts on.
  */
-import { connect, type Connection, type ConnectionOptions, type Consumer } from "@fedmq/client";
+import path from "node:path";
+import { connect, type Connection, type ConnectionOptions, type Consumer, type SubscribeOptions } from "@fedmq/client";
 import { BrokerNode, type BrokerNodeOptions, type ConnectorOptions } from "@fedmq/broker";
 import type { Bridge, BridgeStatusChange } from "@fedmq/bridge";
-import { LinkProxy, tempDir, removeTempDirs, killAllManaged } from "../../src";
+import { LinkProxy, NodeProcess, tempDir, removeTempDirs, killAllManaged, waitFor, type CutMode } from "../../src";
+
+/** A node with one connector, its bridge, and that bridge's status changes since it was created. */
+export interface BridgedNode {
+  readonly node: BrokerNode;
+  readonly bridge: Bridge;
+  readonly status: StatusEntry[];
+}
+
+/** B, a link proxy in front of B, and A bridging to B through it (connector `a-b`). */
+export interface ProxiedPair {
+  readonly a: BrokerNode;
+  readonly b: BrokerNode;
+  readonly proxy: LinkProxy;
+  /** A's bridge `a-b`. */
+  readonly bridge: Bridge;
+  readonly status: StatusEntry[];
+}
 
 /** Everything a test started, closed in reverse order by `cleanup()`. */
 export class FaultHarness {
@@ -15,6 +33,13 @@ export class FaultHarness {
 
   /** Log lines of the in-process nodes, by node id (for failure reports). */
   readonly logs = new Map<string, MemoryLog>();
+
+  /** Registers `afterEach(cleanup)` and returns the harness the file's tests share (emptied after each). */
+  static perTest(): FaultHarness {
+    const h = new FaultHarness();
+    afterEach(() => h.cleanup());
+    return h;
+  }
 
   /**
    * An in-process node on an ephemeral port; journal store in a fresh temp dir unless
@@ -35,6 +60,40 @@ export class FaultHarness {
     return c;
   }
 
+  /**
+   * Node `id` with the one connector `connector` (`extra` as for `node()`), the status log of its
+   * bridge from the start, and, unless `o.active` is false, that bridge `active`.
+   */
+  async bridged(id: string, connector: ConnectorOptions, extra: Partial<BrokerNodeOptions> = {}, o: { active?: boolean } = {}): Promise<BridgedNode> {
+    const node = await this.node(id, [connector], extra);
+    const bridge = node.bridges[0]!;
+    const status = statusLog(bridge);
+    if (o.active ?? true) await waitFor(() => bridge.currentState === "active", { what: `bridge ${connector.name} active` });
+    return { node, bridge, status };
+  }
+
+  /**
+   * B, a link proxy in front of it, then A with connector `a-b` to the proxy (plus `connector`);
+   * `o.store` applies to both nodes. The bridge is `active` on return, unless `o.startCut`: then
+   * the proxy is cut that way before A exists, and A is left dialling.
+   */
+  async proxiedPair(connector: Partial<ConnectorOptions>, o: { store?: "memory"; startCut?: CutMode } = {}): Promise<ProxiedPair> {
+    const extra: Partial<BrokerNodeOptions> = o.store === undefined ? {} : { store: o.store };
+    const b = await this.node("B", [], extra);
+    const proxy = await this.proxy(b.port);
+    if (o.startCut !== undefined) await proxy.cut(o.startCut);
+    const { node: a, bridge, status } = await this.bridged("A", { name: "a-b", remote: [proxy.url], ...connector }, extra, { active: o.startCut === undefined });
+    return { a, b, proxy, bridge, status };
+  }
+
+  /** A `fedmq node` child process named `name` on a journal in a fresh temp dir, stopped at cleanup. */
+  async nodeProcess(name: string): Promise<NodeProcess> {
+    const dir = await tempDir(`fedmq-fault-${name.toLowerCase()}-`);
+    const n = await NodeProcess.start({ name, dataDir: path.join(dir, name.toLowerCase()) });
+    this.closers.push(() => n.stop());
+    return n;
+  }
+
   /** A link proxy in front of `port` on 127.0.0.1. */
   async proxy(port: number): Promise<LinkProxy> {
     const p = await LinkProxy.create({ target: { host: "127.0.0.1", port } });
@@ -52,11 +111,19 @@ export class FaultHarness {
     this.consumers.push(recordInto(consumer, into));
   }
 
+  /** Subscribes `conn` to `dest` and records (and acknowledges) every delivery into the array returned. */
+  async recording(conn: Connection, dest: string, opts?: SubscribeOptions): Promise<Received[]> {
+    const into: Received[] = [];
+    this.record(await conn.subscribe(dest, opts), into);
+    return into;
+  }
+
   async cleanup(): Promise<void> {
     for (const close of this.closers.splice(0).reverse()) {
       await close().catch(() => undefined);
     }
     await Promise.allSettled(this.consumers.splice(0));
+    this.logs.clear();
     await killAllManaged();
     await removeTempDirs();
   }
@@ -165,15 +232,6 @@ export function analyse(receipted: readonly string[], got: readonly Received[], 
   };
 }
 
-/** Queue depth (pending + in flight) of `dest` on `node`; 0 when the queue does not exist. */
-export function depth(node: BrokerNode, dest: string): number {
-  return node.destinations().find((d) => d.name === dest && d.kind === "queue")?.depth ?? 0;
-}
-
-export function consumersOf(node: BrokerNode, dest: string): number {
-  return node.destinations().find((d) => d.name === dest && d.kind === "queue")?.consumers ?? 0;
-}
-
 /** A status change, with the bridge's `lastError` message at that moment. */
 export type StatusEntry = BridgeStatusChange & { readonly lastError: string | undefined };
 
@@ -183,10 +241,3 @@ export function statusLog(bridge: Bridge): StatusEntry[] {
   bridge.on("status", (c: BridgeStatusChange) => log.push({ ...c, lastError: bridge.info().lastError?.message }));
   return log;
 }
-
-/** The demand destinations a node's first bridge holds. */
-export function demandOf(node: BrokerNode): string[] {
-  return node.bridgeInfo()[0]!.demand.map((d) => d.destination).sort();
-}
-
-export { tempDir };

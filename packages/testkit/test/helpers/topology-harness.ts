@@ -194,6 +194,28 @@ export async function cleanup(topo: RunningTopology | undefined): Promise<void> 
   }
 }
 
+/** How long `useTopology` gives the whole topology to start (node processes ready, every bridge active). */
+const TOPOLOGY_START_TIMEOUT_MS = 45_000;
+
+/**
+ * One topology for the whole suite: `spec` started in `beforeAll`, stopped by `cleanup` in
+ * `afterAll`, and after each test the nodes' logs must show no anomaly (`anomalies()` empty).
+ * Returns the running topology (call it inside the tests, once `beforeAll` has run).
+ */
+export function useTopology(spec: TopologySpec): () => RunningTopology {
+  let topo: RunningTopology | undefined;
+  beforeAll(async () => {
+    topo = await RunningTopology.start(spec);
+  }, TOPOLOGY_START_TIMEOUT_MS);
+  afterAll(async () => {
+    await cleanup(topo);
+  });
+  afterEach(() => {
+    expect(topo!.anomalies()).toEqual([]);
+  });
+  return () => topo!;
+}
+
 /** Records (and acknowledges) every delivery of one consumer. */
 export class Collector {
   readonly deliveries: Delivery[] = [];

@@ -79,6 +79,11 @@ export async function runTopicFanout(
   return { sent, collectors, reports, duplicatedProbes, pathIssues };
 }
 
+/** The distinct paths (`brokerPath` joined with `>`) of the payload delivered at `node`'s subscriber. */
+export function payloadPaths(r: TopicResult, node: string): Set<string> {
+  return new Set(r.collectors.find((c) => c.node === node)!.payload().map((d) => d.brokerPath.join(">")));
+}
+
 export interface QueueResult {
   readonly payload: readonly string[];
   readonly probes: ReadonlySet<string>;
@@ -143,6 +148,17 @@ export interface NoDemandResult {
   readonly tailId: string;
   /** What the late consumer on the producer's node received (`id`, `brokerPath`, `redelivered`). */
   readonly received: Array<{ id: string; brokerPath: string; redelivered: boolean }>;
+}
+
+/**
+ * What `received` must be when the message never left its node: the message, then the tail, each
+ * once, with an empty path and not flagged redelivered.
+ */
+export function stayedOnItsNode(r: NoDemandResult): NoDemandResult["received"] {
+  return [
+    { id: r.sentId, brokerPath: "", redelivered: false },
+    { id: r.tailId, brokerPath: "", redelivered: false },
+  ];
 }
 
 /**
