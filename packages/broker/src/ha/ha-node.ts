@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import { NodeFencedError } from "../node-errors";
 import { DemandTable } from "@fedmq/advisory";
 import type { Bridge } from "@fedmq/bridge";
-import { InvalidArgumentError, leaseTimingProblem } from "@fedmq/protocol";
+import { InvalidArgumentError, backoffStrategy, leaseTimingProblem, type RetryStrategy } from "@fedmq/protocol";
 import { BrokerNode, type BrokerInfo, type BrokerNodeOptions, type ConnectionInfo, type DestinationInfo, type NodeReadiness } from "../broker-node";
 import { AdminServer } from "../admin/admin-server";
 import type { AdminSource } from "../admin/admin-views";
@@ -13,6 +13,9 @@ import type { HaMode, HaRole, HaStatus } from "./ha-status";
 import type { RouteEvent } from "../trace/route-trace";
 
 /** The node's lease may have lapsed: it must not serve or write. */
+/** The longest wait before a member retries a term that failed to start, ms. */
+const MAX_START_BACKOFF_MS = 5_000;
+
 export { NodeFencedError };
 
 /** What differs between HA modes: where the store lives, who may run for master. */
@@ -82,11 +85,14 @@ export class HaNode implements AdminSource, AsyncDisposable {
   private readonly startedAt = Date.now();
   private errorStreak = 0;
   private failedStarts = 0;
+  /** A term that failed to start is retried after the lease's ttl, doubling, capped (no jitter: the lease spaces members). */
+  private readonly startRetry: RetryStrategy;
 
   private constructor(private readonly opts: HaNodeOptions) {
     this.id = opts.node.id;
     this.log = opts.logger ?? SILENT_LOGGER;
     this.timing = Object.freeze({ ...DEFAULT_LEASE_TIMING, ...opts.timing, ttlMs: opts.lease.ttlMs });
+    this.startRetry = backoffStrategy({ initialReconnectDelay: Math.min(this.timing.ttlMs, MAX_START_BACKOFF_MS), maxReconnectDelay: MAX_START_BACKOFF_MS, jitter: 0 });
     const t = this.timing;
     const problem = leaseTimingProblem(t);
     if (problem) throw new InvalidArgumentError(`ha timing: ${problem}`);
@@ -274,7 +280,7 @@ export class HaNode implements AdminSource, AsyncDisposable {
       this.setRole("slave", `term ended: ${reason.message}`);
       // A term that failed to start (bad listener, unreadable store) is retried with backoff,
       // capped at 5 s, so that a broken member neither spins nor keeps the lease from others.
-      const backoff = this.failedStarts > 0 ? Math.min(5_000, this.timing.ttlMs * 2 ** (this.failedStarts - 1)) : this.timing.pollMs;
+      const backoff = this.failedStarts > 0 ? (this.startRetry(this.failedStarts, { startup: false }) ?? MAX_START_BACKOFF_MS) : this.timing.pollMs;
       this.schedulePoll(backoff);
     })();
   }
