@@ -1,11 +1,10 @@
-import http from "node:http";
 import type net from "node:net";
+import type { FastifyInstance } from "fastify";
 import { InvalidArgumentError, ListenError } from "@fedmq/protocol";
 import type { Bridge } from "@fedmq/bridge";
 import type { Logger } from "../options";
-import { AdminHttpError, INTERNAL_ERROR_CODE } from "./admin-errors";
 import { AdminMetrics } from "./admin-metrics";
-import { routeRequest, type AdminContext, type AdminReply } from "./admin-routes";
+import type { AdminContext } from "./admin-routes";
 import { adminUrlFor, parseAdminEndpoint } from "./admin-endpoint";
 import { BridgeRateSampler } from "./bridge-rates";
 import type { AdminSource } from "./admin-views";
@@ -36,12 +35,10 @@ export const DEFAULT_ADMIN_SERVER_OPTIONS: Readonly<Omit<AdminServerOptions, "ur
   peerTimeoutMs: 1_000,
 });
 
-const JSON_TYPE = "application/json; charset=utf-8";
-
 /**
- * A node's admin HTTP endpoint (node:http, no framework): JSON under `/api/v1`, `/healthz`,
- * `/readyz`, Prometheus `/metrics`, and the web view at `/` (also `/ui`). A handler that throws
- * answers 500 and is logged; it never takes the node down.
+ * A node's admin HTTP endpoint, served by fastify (admin-app.ts): JSON under `/api/v1`,
+ * `/healthz`, `/readyz`, Prometheus `/metrics`, and the web view at `/` (also `/ui`). A handler
+ * that throws answers 500 and is logged; it never takes the node down.
  */
 export class AdminServer {
   readonly metrics: AdminMetrics;
@@ -49,17 +46,11 @@ export class AdminServer {
   private readonly ctx: AdminContext;
   private closing: Promise<void> | undefined;
 
-  private constructor(private readonly server: http.Server, readonly url: string, src: AdminSource, private readonly opts: Readonly<AdminServerOptions>) {
+  private constructor(private readonly app: FastifyInstance, readonly url: string, src: AdminSource, opts: Readonly<AdminServerOptions>) {
     this.metrics = new AdminMetrics(src);
     this.rates = new BridgeRateSampler(() => src.bridges.map((b) => b.info()), opts.rateWindowMs, opts.rateSampleMs);
     this.ctx = { src, url, metrics: this.metrics, rates: this.rates, network: new NetworkView(src, url, this.rates, opts.peers, opts.peerTimeoutMs) };
-    server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => this.serve(req, res));
-    server.on("clientError", (err: Error, socket: net.Socket) => {
-      opts.logger.debug({ err }, "admin client error");
-      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-      else socket.destroy();
-    });
-    server.on("error", (err) => opts.logger.error({ err, admin: url }, "admin endpoint error"));
+    app.server.on("error", (err) => opts.logger.error({ err, admin: url }, "admin endpoint error"));
   }
 
   /** Validate the options, listen, and resolve once the endpoint answers. */
@@ -67,14 +58,30 @@ export class AdminServer {
     const opts: Readonly<AdminServerOptions> = Object.freeze({ ...DEFAULT_ADMIN_SERVER_OPTIONS, ...options, peers: resolveAdminPeers(options.peers ?? DEFAULT_ADMIN_SERVER_OPTIONS.peers) });
     if (!Number.isFinite(opts.peerTimeoutMs) || opts.peerTimeoutMs < 1) throw new InvalidArgumentError(`option 'peerTimeoutMs' is ${opts.peerTimeoutMs}: must be a number ≥ 1`);
     const ep = parseAdminEndpoint(opts.url, opts.allowRemote);
-    const server = http.createServer({ keepAliveTimeout: 5_000 });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", (err) => reject(new ListenError(`cannot listen on admin endpoint '${opts.url}': ${err.message} (option 'admin')`, { cause: err })));
-      server.listen(ep.port, ep.host, () => resolve());
+    // fastify is loaded with the first admin endpoint: a process without one (a node without
+    // `admin`, a CLI command) does not pay for loading it.
+    const { createAdminApp } = await import("./admin-app");
+    let admin: AdminServer | undefined;
+    const app = createAdminApp({
+      logger: opts.logger,
+      context: () => {
+        if (!admin) throw new Error("the admin endpoint is not listening yet");
+        return admin.ctx;
+      },
     });
-    server.removeAllListeners("error");
-    const addr = server.address() as net.AddressInfo;
-    const admin = new AdminServer(server, adminUrlFor(ep.host, addr.port), src, opts);
+    await app.ready();
+    // The views need the bound URL (port 0 = any): build them as soon as the socket is bound,
+    // before any request can arrive (fastify may resolve listen() a little later).
+    app.server.once("listening", () => {
+      admin = new AdminServer(app, adminUrlFor(ep.host, (app.server.address() as net.AddressInfo).port), src, opts);
+    });
+    try {
+      await app.listen({ port: ep.port, host: ep.host });
+    } catch (err) {
+      await app.close().catch(() => undefined);
+      throw new ListenError(`cannot listen on admin endpoint '${opts.url}': ${(err as Error).message} (option 'admin')`, { cause: err });
+    }
+    if (!admin) throw new Error(`admin endpoint '${opts.url}' reported listening without a bound address`);
     opts.logger.info({ admin: admin.url }, "admin endpoint listening");
     return admin;
   }
@@ -84,58 +91,12 @@ export class AdminServer {
     this.metrics.watchBridge(b);
   }
 
+  /** Stop listening and end every connection (idle keep-alive ones would hold it open). */
   close(): Promise<void> {
     if (!this.closing) {
       this.rates.close();
-      this.closing = new Promise<void>((resolve) => {
-        this.server.close(() => resolve());
-        // Idle keep-alive sockets would hold close() open.
-        this.server.closeAllConnections();
-      });
+      this.closing = this.app.close().then(() => undefined);
     }
     return this.closing;
-  }
-
-  private serve(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const method = req.method ?? "GET";
-    const target = req.url ?? "/";
-    // Bodies are not read by any route; drain them so the connection can be reused.
-    req.resume();
-    let reply: AdminReply | Promise<AdminReply>;
-    try {
-      reply = routeRequest(this.ctx, method, target);
-    } catch (err) {
-      this.fail(res, err, method, target);
-      return;
-    }
-    Promise.resolve(reply).then(
-      (r) => this.send(res, r),
-      (err: unknown) => this.fail(res, err, method, target),
-    ).catch((err: unknown) => {
-      this.opts.logger.error({ err, method, url: target }, "admin reply failed");
-      res.destroy();
-    });
-  }
-
-  private send(res: http.ServerResponse, r: AdminReply, headers: Readonly<Record<string, string>> = {}): void {
-    const [body, type] = "json" in r ? [JSON.stringify(r.json) + "\n", JSON_TYPE] : [r.text, r.contentType];
-    res.writeHead(r.status, { ...headers, "content-type": type, "content-length": Buffer.byteLength(body), "cache-control": "no-store" });
-    res.end(body);
-  }
-
-  private fail(res: http.ServerResponse, err: unknown, method: string, url: string): void {
-    if (res.headersSent) {
-      this.opts.logger.error({ err, method, url }, "admin request failed after its reply started");
-      res.destroy();
-      return;
-    }
-    if (err instanceof AdminHttpError) {
-      this.opts.logger.debug({ method, url, status: err.status, code: err.code }, "admin request refused");
-      this.send(res, { status: err.status, json: { error: { code: err.code, message: err.message } } }, err.headers);
-      return;
-    }
-    const e = err instanceof Error ? err : new Error(String(err));
-    this.opts.logger.error({ err: e, method, url }, "admin request failed");
-    this.send(res, { status: 500, json: { error: { code: INTERNAL_ERROR_CODE, message: e.message } } });
   }
 }
