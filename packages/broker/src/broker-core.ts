@@ -4,6 +4,7 @@ import type { Router } from "./router";
 import type { AdvisoryService } from "./advisory-service";
 import type { ConsumerRegistry } from "./consumer-registry";
 import type { RouteTrace } from "./trace/route-trace";
+import type { ProducerOwners } from "./producer-owners";
 
 export interface BrokerCounters {
   received: number;
@@ -27,6 +28,8 @@ export interface BrokerCore {
   readonly advisories: AdvisoryService;
   /** Client sends: per-producer sequence window. */
   readonly audit: DuplicateAudit;
+  /** Which open connection owns each client producer id (released in `connectionClosed`). */
+  readonly producerOwners: ProducerOwners;
   /** Bridged messages: exact recent keys. */
   readonly networkAudit: RecentIds;
   /** Persistent sends being stored, by message id: a resend waits for the first copy. */

@@ -1,7 +1,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import type { Duplex } from "node:stream";
-import { DuplicateAudit, RecentIds, parseEndpoint, InvalidArgumentError, ListenError } from "@fedmq/protocol";
+import { DuplicateAudit, RecentIds, parseEndpoint, InvalidArgumentError, ListenError, TooManyConnectionsError } from "@fedmq/protocol";
 import { resolveBrokerOptions, type BrokerOptions, type Logger } from "./options";
 import { Router } from "./router";
 import { AdvisoryService } from "./advisory-service";
@@ -15,6 +15,7 @@ import { Bridge, type BridgeInfo, type BridgeOptions } from "@fedmq/bridge";
 import { AdminServer } from "./admin/admin-server";
 import { RouteTrace } from "./trace/route-trace";
 import { explainUnrouted } from "./trace/unrouted";
+import { ProducerOwners } from "./producer-owners";
 
 /** A network connector hosted by a node (the node fills in its own id and logger). */
 export type ConnectorOptions = Partial<BridgeOptions> & Pick<BridgeOptions, "name" | "remote">;
@@ -50,6 +51,7 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
   readonly opts: Readonly<BrokerOptions>;
   readonly log: Logger;
   readonly audit = new DuplicateAudit();
+  readonly producerOwners = new ProducerOwners();
   readonly networkAudit = new RecentIds();
   readonly pendingStores = new Map<string, Promise<void>>();
   readonly stats: BrokerCounters = { received: 0, duplicates: 0, loopsDropped: 0, connectionsTotal: 0 };
@@ -192,6 +194,15 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
   /** Serve a connected stream (a socket, or an in-process duplex for vm://). */
   accept(stream: Duplex, remoteAddress: string): ClientConnection {
     const c = new ClientConnection(stream, remoteAddress, this);
+    // The node's own in-process (vm://) connections, e.g. a bridge's local leg, are not counted.
+    if (!c.inProcess) {
+      let served = 0;
+      for (const other of this.connections) if (!other.inProcess) served++;
+      if (served >= this.opts.maxConnections) {
+        c.fail(new TooManyConnectionsError(`node serves ${served} connections already: at most ${this.opts.maxConnections} (option 'maxConnections')`));
+        return c;
+      }
+    }
     this.connections.add(c);
     this.stats.connectionsTotal++;
     return c;
@@ -224,6 +235,7 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
 
   connectionClosed(c: ClientConnection): void {
     this.connections.delete(c);
+    this.producerOwners.release(c.id);
   }
 
   kickQueues(_c: ClientConnection): void {

@@ -30,7 +30,8 @@ export class ClientConnection {
   clientId = "";
   role = "client";
   peerNodeId = "";
-  private readonly decoder: FrameDecoder;
+  /** Released (with any partly received frame) at teardown. */
+  private decoder: FrameDecoder | undefined;
   readonly writer: FrameWriter;
   private state: "handshake" | "open" | "closed" = "handshake";
   private readonly subs = new Map<number, ServerSubscription>();
@@ -40,8 +41,10 @@ export class ClientConnection {
   private processing = false;
   private paused = false;
   private handshakeTimer: NodeJS.Timeout | undefined;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private livenessTimer: NodeJS.Timeout | undefined;
   private lastFrameAt = Date.now();
+  /** Bytes arrived, or the node finished work it held the peer's frames for (option 'idleTimeoutMs'). */
+  private lastActiveAt = Date.now();
   bytesIn = 0;
   /** Where this connection's sends are accepted (set by the handshake). */
   private ingest: IngestSession | undefined;
@@ -69,6 +72,11 @@ export class ClientConnection {
 
   get trace(): RouteTrace {
     return this.core.trace;
+  }
+
+  /** An in-process (vm://) connection, e.g. a bridge's local leg: not a network resource. */
+  get inProcess(): boolean {
+    return this.remoteAddress.startsWith("vm://");
   }
 
   get isOpen(): boolean {
@@ -129,9 +137,9 @@ export class ClientConnection {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.core.isFenced()) return;
+    if (this.core.isFenced() || !this.decoder) return;
     this.bytesIn += chunk.length;
-    this.lastFrameAt = Date.now();
+    this.lastFrameAt = this.lastActiveAt = Date.now();
     const { frames, error } = this.decoder.push(chunk);
     for (const f of frames) {
       if (this.state === "closed") return;
@@ -185,6 +193,7 @@ export class ClientConnection {
       }
     } finally {
       this.processing = false;
+      this.lastActiveAt = Date.now();
     }
   }
 
@@ -223,20 +232,49 @@ export class ClientConnection {
       connected: { version, brokerId: this.core.id, clientId: this.clientId, maxFrameSize: this.core.opts.maxFrameSize, site: this.core.opts.site },
     }));
     this.writer.write(encodeFrame({ brokerInfo: { brokerId: this.core.id, site: this.core.opts.site, version: FEDMQ_VERSION, listen: this.core.listenUrls } }));
-    const hb = c.heartbeatMs ?? 0;
-    if (hb > 0) {
-      const grace = hb * this.core.opts.heartbeatGraceIntervals;
-      this.heartbeatTimer = setInterval(() => {
-        if (Date.now() - this.lastFrameAt > grace) this.fail(new StalePeerError(`no frame from the client for ${grace} ms (its heartbeat is ${hb} ms)`));
-      }, Math.max(50, Math.floor(hb / 2)));
-      this.heartbeatTimer.unref();
-    }
+    this.watchLiveness(c.heartbeatMs ?? 0);
     this.core.log.info({ conn: this.id, remote: this.remoteAddress, clientId: this.clientId, role: this.role, version }, "connection opened");
+  }
+
+  /**
+   * After the handshake: a client that declared a heartbeat is dropped when silent for
+   * `heartbeatGraceIntervals` of them; any network connection (heartbeat 0 included) when no
+   * bytes arrived for `idleTimeoutMs` while the node held none of its frames.
+   */
+  private watchLiveness(hb: number): void {
+    const grace = hb > 0 ? hb * this.core.opts.heartbeatGraceIntervals : Infinity;
+    const idle = this.inProcess ? Infinity : this.core.opts.idleTimeoutMs;
+    const period = Math.min(hb > 0 ? hb : Infinity, idle);
+    if (period === Infinity) return;
+    this.livenessTimer = setInterval(() => {
+      const now = Date.now();
+      if (now - this.lastFrameAt > grace) {
+        this.fail(new StalePeerError(`no frame from the client for ${grace} ms (its heartbeat is ${hb} ms)`));
+      } else if (now - this.lastActiveAt > idle && !this.processing && !this.paused) {
+        const partial = this.decoder?.bufferedBytes ?? 0;
+        this.fail(new StalePeerError(`no bytes from the peer for ${idle} ms${partial > 0 ? `, ${partial} bytes of an unfinished frame dropped` : ""} (option 'idleTimeoutMs')`));
+      }
+    }, Math.max(50, Math.floor(period / 2)));
+    this.livenessTimer.unref();
+  }
+
+  /** Before any other work on a send: refuse headers past 'maxHeadersPerMessage' or 'maxHeaderBytes'. */
+  private checkHeaders(headers: { [k: string]: string } | null | undefined): void {
+    if (!headers) return;
+    const { maxHeadersPerMessage, maxHeaderBytes } = this.core.opts;
+    let count = 0;
+    let bytes = 0;
+    for (const k in headers) {
+      if (++count > maxHeadersPerMessage) throw new InvalidArgumentError(`message has more than ${maxHeadersPerMessage} headers (option 'maxHeadersPerMessage')`);
+      bytes += Buffer.byteLength(k) + Buffer.byteLength(headers[k] ?? "");
+      if (bytes > maxHeaderBytes) throw new InvalidArgumentError(`message headers exceed ${maxHeaderBytes} bytes of keys and values (option 'maxHeaderBytes')`);
+    }
   }
 
   private onSend(corr: number, s: fedwire.ISend): Promise<void> | void {
     const m = s.message;
     if (!m) throw new ProtocolError("send frame without a message");
+    this.checkHeaders(m.headers);
     return this.ingest!.accept(m, (r) => this.answerSend(corr, r));
   }
 
@@ -254,6 +292,9 @@ export class ClientConnection {
   }
 
   private async onSubscribe(corr: number, s: fedwire.ISubscribe): Promise<void> {
+    const ackedCount = s.ackedIds?.length ?? 0;
+    const maxAcked = this.core.opts.maxAckedIdsPerSubscribe;
+    if (ackedCount > maxAcked) throw new InvalidArgumentError(`subscribe carries ${ackedCount} acked ids: at most ${maxAcked} (option 'maxAckedIdsPerSubscribe')`);
     const id = s.subscriptionId ?? 0;
     if (this.subs.has(id)) throw new InvalidSubscriptionError(`subscription id ${id} is already in use on this connection`);
     const dest = parseDestination(s.destination ?? "", { allowWildcards: true });
@@ -356,7 +397,8 @@ export class ClientConnection {
     const wasOpen = this.state === "open";
     this.state = "closed";
     clearTimeout(this.handshakeTimer);
-    clearInterval(this.heartbeatTimer);
+    clearInterval(this.livenessTimer);
+    this.decoder = undefined;
     for (const sub of [...this.subs.values()]) this.closeSubscription(sub);
     this.core.advisories.producersGone(this.id, this.clientId);
     this.inbox = [];

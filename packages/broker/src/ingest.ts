@@ -4,6 +4,7 @@ import {
 import { StoreFencedError, StoreUnavailableError } from "@fedmq/store";
 import type { BrokerCore } from "./broker-core";
 import { NodeFencedError } from "./node-errors";
+import { ProducerOwners } from "./producer-owners";
 
 /** Who sends, as the ingest path sees it: one per connection, whatever its wire protocol. */
 export interface IngestSource {
@@ -58,6 +59,8 @@ const RETRY_ELSEWHERE: ReadonlySet<string> = new Set([StoreUnavailableError.code
  */
 export class IngestSession {
   private lastProducerId = "";
+  /** The producer id this connection last claimed (one per connection, usually): no lookup per send. */
+  private ownedProducer = "";
   private lastAdvisedProducer: string | undefined;
   private lastAdvisedDest: string | undefined;
 
@@ -84,6 +87,10 @@ export class IngestSession {
     const seq = m.producerSeq ?? 0;
     const path = m.brokerPath && m.brokerPath.length > 0 ? m.brokerPath : NO_PATH;
     const hops = m.hops ?? 0;
+    // A client producer id belongs to the open connection that first sent with it: another
+    // connection could otherwise move its sequence window (a huge seq) and have the owner's next
+    // sends dropped as duplicates. Refused before the audit, the store or the loop check see it.
+    if (hops <= 0 && m.producerId) this.checkOwner(m.producerId);
     if (path.includes(core.id)) {
       // It crossed this node already: a loop. Acknowledge so the sender lets go, deliver nothing.
       core.stats.loopsDropped++;
@@ -153,6 +160,15 @@ export class IngestSession {
     const memory = core.router.ctx.memory;
     if ((!persistent || dest.kind === "topic") && memory.full) return memory.whenAvailable().then(publish);
     publish();
+  }
+
+  /** Throws a ForbiddenError unless this connection owns (or may now own) `producerId`. */
+  private checkOwner(producerId: string): void {
+    if (producerId === this.ownedProducer) return;
+    const claim = this.core.producerOwners.claim(producerId, this.source.connectionId);
+    if (claim === "taken") throw new ForbiddenError(`producer id '${producerId}' belongs to another connection`);
+    if (claim === "full") throw new ForbiddenError(`producer id '${producerId}' refused: this connection sends with ${ProducerOwners.MAX_PRODUCERS_PER_CONNECTION} producer ids already`);
+    this.ownedProducer = producerId;
   }
 
   private failure(err: unknown, destination: string, key: string): IngestResult {

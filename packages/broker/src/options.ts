@@ -28,6 +28,25 @@ export interface BrokerOptions {
   maxFrameSize: number;
   /** A new connection must complete its handshake within this time, ms. @default 10_000 */
   handshakeTimeoutMs: number;
+  /**
+   * Connections served at once (clients and bridges over the network; the node's own in-process
+   * `vm://` connections are not counted). One more gets a fatal TooManyConnectionsError and is
+   * closed. @default 1000 (connections)
+   */
+  maxConnections: number;
+  /**
+   * After the handshake, a connection from which no bytes arrived for this long is closed
+   * (StalePeerError), whatever heartbeat it declared (0 included); a partly received frame is
+   * released with it. A client that declared a heartbeat is also held to the faster rule of
+   * `heartbeatGraceIntervals`. @default 60_000 (ms)
+   */
+  idleTimeoutMs: number;
+  /** Headers one sent message may carry; a send with more is refused (InvalidArgumentError). @default 1000 (headers) */
+  maxHeadersPerMessage: number;
+  /** Bytes of header keys plus values (UTF-8) one sent message may carry; a send with more is refused. @default 65_536 (bytes) */
+  maxHeaderBytes: number;
+  /** Acknowledged message ids one subscribe may carry (`acked_ids`); a subscribe with more is refused. @default 10_000 (ids) */
+  maxAckedIdsPerSubscribe: number;
   /** Deliveries beyond this many redeliveries go to `DLQ.<name>`. @default 6 */
   maxRedeliveries: number;
   /** Prefetch used when a subscriber asks for 0. @default 1000 */
@@ -77,6 +96,11 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger
   pacedSyncMs: 5,
   maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
   handshakeTimeoutMs: 10_000,
+  maxConnections: 1000,
+  idleTimeoutMs: 60_000,
+  maxHeadersPerMessage: 1000,
+  maxHeaderBytes: 65_536,
+  maxAckedIdsPerSubscribe: 10_000,
   maxRedeliveries: 6,
   defaultPrefetch: 1000,
   memoryLimitBytes: 64 * 1024 * 1024,
@@ -101,6 +125,12 @@ export function resolveBrokerOptions(opts: Partial<BrokerOptions> & { id: string
   for (const [k, min] of [["maxFrameSize", 1024], ["handshakeTimeoutMs", 1], ["defaultPrefetch", 1], ["memoryLimitBytes", 1024 * 1024], ["expirySweepMs", 10], ["heartbeatGraceIntervals", 1], ["replayDelayMs", 0], ["failoverHoldMs", 0]] as const) {
     if (!Number.isFinite(o[k]) || o[k] < min) throw new InvalidArgumentError(`option '${k}' is ${o[k]}: must be a number ≥ ${min}`);
   }
+  checkInteger(InvalidArgumentError, "maxConnections", o.maxConnections, 1, Number.MAX_SAFE_INTEGER);
+  // The idle check is a Node.js timer: at most 2^31 - 1 ms.
+  checkInteger(InvalidArgumentError, "idleTimeoutMs", o.idleTimeoutMs, 100, 2 ** 31 - 1);
+  checkInteger(InvalidArgumentError, "maxHeadersPerMessage", o.maxHeadersPerMessage, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger(InvalidArgumentError, "maxHeaderBytes", o.maxHeaderBytes, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger(InvalidArgumentError, "maxAckedIdsPerSubscribe", o.maxAckedIdsPerSubscribe, 0, Number.MAX_SAFE_INTEGER);
   if (!Number.isInteger(o.traceCapacity) || o.traceCapacity < 0 || o.traceCapacity > MAX_TRACE_CAPACITY) {
     throw new InvalidArgumentError(`option 'traceCapacity' is ${o.traceCapacity}: must be a whole number from 0 (tracing off) to ${MAX_TRACE_CAPACITY}`);
   }

@@ -56,6 +56,8 @@ export const HandshakeTimeoutError = defineError("HandshakeTimeoutError", "FEDMQ
 export const InvalidArgumentError = defineError("InvalidArgumentError", "FEDMQ_ERR_INVALID_ARGUMENT");
 /** The operation is not allowed (e.g. a client publishing on an advisory topic). */
 export const ForbiddenError = defineError("ForbiddenError", "FEDMQ_ERR_FORBIDDEN");
+/** The node already serves as many connections as it allows (option 'maxConnections'). */
+export const TooManyConnectionsError = defineError("TooManyConnectionsError", "FEDMQ_ERR_TOO_MANY_CONNECTIONS");
 
 /** A listener (client, admin) could not open its port. */
 export const ListenError = defineError("ListenError", "FEDMQ_ERR_LISTEN");
@@ -66,7 +68,7 @@ export function errorFromWire(code: string, message: string): FedmqError {
     FrameTooLargeError, MalformedFrameError, UnknownFrameError, ProtocolError, VersionMismatchError,
     InvalidDestinationError, InvalidUriError, UnknownDeliveryError, InvalidSubscriptionError,
     ConnectionClosedError, TimeoutError, StalePeerError, StoreError, HandshakeTimeoutError,
-    InvalidArgumentError, ForbiddenError,
+    InvalidArgumentError, ForbiddenError, TooManyConnectionsError,
   ].find((c) => c.code === code);
   return known ? new known(message) : new FedmqError(code || "FEDMQ_ERR_UNKNOWN", message);
 }

@@ -1,0 +1,168 @@
+/**
+ * A client producer id belongs to the open connection that first sent with it (security issue
+ * D1): another connection forging it with a huge sequence number is refused and cannot make the
+ * owner's next sends look like duplicates; once the owner's connection closes, a new connection
+ * (the same client after a failover) takes the id over, and its resends are still duplicates.
+ */
+import net from "node:net";
+import { connect, type Connection, type Consumer } from "@fedmq/client";
+import { BrokerNode } from "../src";
+import { RawClient } from "./helpers/raw-client";
+
+let node: BrokerNode;
+const conns: Connection[] = [];
+const raws: RawClient[] = [];
+beforeEach(async () => {
+  node = await BrokerNode.create({ id: "N", listen: ["tcp://127.0.0.1:0"], store: "memory" });
+});
+afterEach(async () => {
+  for (const r of raws.splice(0)) r.close();
+  await Promise.all(conns.splice(0).map((c) => c.close()));
+  await node.close();
+});
+
+const client = async (url: string): Promise<Connection> => {
+  const c = await connect(url);
+  conns.push(c);
+  return c;
+};
+const raw = async (): Promise<RawClient> => {
+  const r = await RawClient.open(node.port);
+  raws.push(r);
+  return r;
+};
+
+async function waitFor(cond: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Every delivery's id, in arrival order, acknowledged as it comes. */
+function collect(consumer: Consumer): { ids: string[]; done: Promise<void> } {
+  const ids: string[] = [];
+  const done = (async () => {
+    for await (const d of consumer) {
+      ids.push(d.id);
+      d.ack();
+    }
+  })();
+  return { ids, done };
+}
+
+const HUGE_SEQ = 2 ** 40;
+
+test("D1: another connection forging a live producer id is refused, and the owner's next sends are all delivered", async () => {
+  const consumerConn = await client(node.url);
+  const consumer = await consumerConn.subscribe("queue://d1");
+  const got = collect(consumer);
+  const victim = await client(node.url);
+  const p = victim.producerId;
+  for (const body of ["v1", "v2", "v3"]) expect(await victim.send("queue://d1", body)).toEqual({ id: expect.any(String), duplicate: false });
+
+  const attacker = await raw();
+  const answer = await attacker.send("queue://d1", "forged", { producerId: p, seq: HUGE_SEQ });
+  expect(answer.body).toBe("error");
+  expect(answer.error).toMatchObject({ code: "FEDMQ_ERR_FORBIDDEN", message: `producer id '${p}' belongs to another connection`, fatal: false });
+  // Non-fatal: the attacker's connection stays usable with its own producer id.
+  expect((await attacker.send("queue://other", "own", { producerId: "attacker", seq: 1 })).body).toBe("receipt");
+
+  const after = await Promise.all(["v4", "v5", "v6"].map((body) => victim.send("queue://d1", body)));
+  expect(after.map((r) => r.duplicate)).toEqual([false, false, false]);
+  const expected = [1, 2, 3, 4, 5, 6].map((seq) => `${p}:${seq}`);
+  await waitFor(() => got.ids.length >= expected.length, "the victim's six messages");
+  await new Promise((r) => setTimeout(r, 50)); // nothing more arrives
+  expect(got.ids).toEqual(expected);
+  expect(node.stats.duplicates).toBe(0);
+  await consumer.close();
+  await got.done;
+});
+
+test("after the owner's connection closes, a new connection takes its producer id over: resends are duplicates, new sends delivered", async () => {
+  const consumerConn = await client(node.url);
+  const consumer = await consumerConn.subscribe("queue://takeover");
+  const got = collect(consumer);
+  const first = await raw();
+  for (const seq of [1, 2]) expect((await first.send("queue://takeover", `m${seq}`, { producerId: "P", seq })).receipt).toMatchObject({ duplicate: false });
+  // While the owner is open, another connection may not use its id.
+  const second = await raw();
+  expect((await second.send("queue://takeover", "m3", { producerId: "P", seq: 3 })).error).toMatchObject({ code: "FEDMQ_ERR_FORBIDDEN" });
+  first.close();
+  await waitFor(() => node.producerOwners.ownerOf("P") === undefined, "the owner's connection released");
+  expect((await second.send("queue://takeover", "m2", { producerId: "P", seq: 2 })).receipt).toMatchObject({ duplicate: true });
+  expect((await second.send("queue://takeover", "m3", { producerId: "P", seq: 3 })).receipt).toMatchObject({ duplicate: false });
+  await waitFor(() => got.ids.length >= 3, "three messages");
+  await new Promise((r) => setTimeout(r, 50));
+  expect(got.ids).toEqual(["P:1", "P:2", "P:3"]);
+  await consumer.close();
+  await got.done;
+});
+
+test("a failover client keeps its producer id across a reconnect: its resend of a stored message is a duplicate, later sends are delivered", async () => {
+  const proxy = await CuttableProxy.start(node.port);
+  try {
+    const consumerConn = await client(node.url);
+    const consumer = await consumerConn.subscribe("queue://fo");
+    const got = collect(consumer);
+    const producer = await client(`failover:(tcp://127.0.0.1:${proxy.port})?initialReconnectDelay=10&maxReconnectDelay=50`);
+    const p = producer.producerId;
+    expect(await producer.send("queue://fo", "1")).toEqual({ id: `${p}:1`, duplicate: false });
+    // The node stores send 2, but its receipt is lost with the link: the client resends it.
+    proxy.holdReplies = true;
+    const resent = producer.send("queue://fo", "2");
+    await waitFor(() => got.ids.includes(`${p}:2`), "send 2 stored and delivered");
+    proxy.cut();
+    expect(await resent).toEqual({ id: `${p}:2`, duplicate: true });
+    expect(await producer.send("queue://fo", "3")).toEqual({ id: `${p}:3`, duplicate: false });
+    await waitFor(() => got.ids.length >= 3, "three messages");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(got.ids).toEqual([`${p}:1`, `${p}:2`, `${p}:3`]);
+    await consumer.close();
+    await got.done;
+  } finally {
+    await proxy.close();
+  }
+});
+
+/** A TCP proxy the test can cut, and whose node-to-client direction it can silence. */
+class CuttableProxy {
+  holdReplies = false;
+  private readonly sockets = new Set<net.Socket>();
+
+  private constructor(private readonly server: net.Server, readonly port: number) {}
+
+  static async start(target: number): Promise<CuttableProxy> {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const proxy = new CuttableProxy(server, (server.address() as net.AddressInfo).port);
+    server.on("connection", (down) => {
+      proxy.holdReplies = false;
+      const up = net.connect(target, "127.0.0.1");
+      for (const s of [down, up]) {
+        proxy.sockets.add(s);
+        s.on("error", () => undefined);
+        s.on("close", () => {
+          proxy.sockets.delete(s);
+          down.destroy();
+          up.destroy();
+        });
+      }
+      down.on("data", (b) => up.write(b));
+      up.on("data", (b) => {
+        if (!proxy.holdReplies) down.write(b);
+      });
+    });
+    return proxy;
+  }
+
+  cut(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
