@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import net from "node:net";
 import { TestkitArgumentError } from "./errors";
 
@@ -40,6 +41,54 @@ function listenEphemeral(host: string): Promise<net.Server> {
   });
 }
 
+function listenOn(host: string, port: number): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen({ port, host, exclusive: true }, () => {
+      server.off("error", reject);
+      resolve(server);
+    });
+  });
+}
+
+/** Lowest port handed out when the kernel's ephemeral range leaves room below it. */
+const RESERVABLE_FLOOR = 20_000;
+
+/**
+ * The ports handed out: below the kernel's ephemeral range (`ip_local_port_range`), so that no
+ * `listen(0)` and no outgoing connection anywhere on the machine — another jest worker, a child
+ * process — can be given a reserved port between its release here and the caller's bind. Only
+ * another reservation could pick it, drawn at random from thousands. Undefined where the range
+ * cannot be read or leaves no room: then the kernel's own choice (port 0) is used.
+ */
+const RESERVABLE: readonly [number, number] | undefined = (() => {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low - 1 - RESERVABLE_FLOOR >= 1000 ? [RESERVABLE_FLOOR, low - 1] : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** A listening socket on a free port, preferably from the reservable range. */
+async function listenFree(host: string): Promise<net.Server> {
+  if (RESERVABLE === undefined) return listenEphemeral(host);
+  const [low, high] = RESERVABLE;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (FORBIDDEN_PORTS.has(port) || handedOut.has(port)) continue;
+    try {
+      return await listenOn(host, port);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "EADDRINUSE" && code !== "EACCES") throw err;
+    }
+  }
+  return listenEphemeral(host);
+}
+
 function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
@@ -52,7 +101,7 @@ function portOf(server: net.Server): number {
   return addr.port;
 }
 
-/** A port that is free on `host` right now (listen on port 0, read it, close). */
+/** A port that is free on `host` right now (listen on it, read it, close), below the kernel's ephemeral range where it can. */
 export async function freePort(host = "127.0.0.1"): Promise<number> {
   const [port] = await reservePorts(1, host);
   return port;
@@ -61,8 +110,9 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
 /**
  * `n` distinct ports that are free on `host` right now. All `n` sockets are held open together
  * while the ports are read, so the ports differ from each other; they are released before
- * returning, so another process could in principle take one before the caller binds it (the
- * server launchers retry on "address already in use").
+ * returning. They come from below the kernel's ephemeral range (see `RESERVABLE`), so only
+ * another reservation could take one before the caller binds it (the server launchers also
+ * retry on "address already in use").
  */
 export async function reservePorts(n: number, host = "127.0.0.1"): Promise<number[]> {
   if (!Number.isInteger(n) || n < 0) throw new TestkitArgumentError(`port count ${n} must be a non-negative integer`);
@@ -70,7 +120,7 @@ export async function reservePorts(n: number, host = "127.0.0.1"): Promise<numbe
   const ports: number[] = [];
   try {
     while (ports.length < n) {
-      const server = await listenEphemeral(host);
+      const server = await listenFree(host);
       held.push(server);
       const port = portOf(server);
       if (FORBIDDEN_PORTS.has(port) || handedOut.has(port)) continue;
