@@ -6,27 +6,16 @@
  * (Found by the model-based routing test: such a message was delivered on two nodes.)
  */
 import type { BrokerNode } from "@fedmq/broker";
-import type { Connection, Consumer, Delivery } from "@fedmq/client";
+import type { Delivery } from "@fedmq/client";
 import { waitFor } from "../src";
+import { demandFrom as demandOn, first, inDoubtChannelFrom } from "./helpers/bridge-peer";
 import { InProcessNodes, drain } from "./helpers/in-process-nodes";
 
 const net = InProcessNodes.perTest();
 
 const Q = "queue://work";
 
-/** A bridge connection from node `peer` with a demand subscription on Q (as a real bridge makes). */
-async function demandFrom(n: BrokerNode, peer: string, tag: string): Promise<{ conn: Connection; sub: Consumer }> {
-  const conn = await net.client(n, { role: "bridge", nodeId: peer, clientId: `bridge:${peer}:${tag}` });
-  const sub = await conn.subscribe(Q, { prefetch: 10, priority: -1, network: { brokerPath: [peer], hops: 1, origins: [`${peer}:c`], maxMessageHops: 0 } });
-  return { conn, sub };
-}
-
-async function first(c: Consumer): Promise<Delivery> {
-  const it = c[Symbol.asyncIterator]();
-  const r = await it.next();
-  if (r.done) throw new Error("consumer ended before a delivery");
-  return r.value;
-}
+const demandFrom = (n: BrokerNode, peer: string, tag: string) => demandOn(net, n, peer, tag, Q);
 
 test("a forward whose receipt never came goes back to that node alone, however often its link drops", async () => {
   const d = await net.node("D", [], { maxRedeliveries: 1 });
@@ -44,8 +33,7 @@ test("a forward whose receipt never came goes back to that node alone, however o
   drain((await demandFrom(d, "B", "b")).sub, toB);
   await waitFor(() => d.destinations().find((x) => x.name === Q)?.consumers === 2, { what: "the local consumer and B's demand attached" });
   // A's bridge comes back with no demand for the queue: its in-doubt channel takes the message.
-  const a = await net.client(d, { role: "bridge", nodeId: "A", clientId: "bridge:A:back" });
-  const channel = await a.subscribe("queue://>", { prefetch: 10, network: { brokerPath: ["A"], hops: 1, origins: [], maxMessageHops: 0, inDoubt: true } });
+  const { channel } = await inDoubtChannelFrom(net, d, "A", "back");
   const back = await first(channel);
   expect(back.id).toBe(sent.id);
   expect(back.redelivered).toBe(true);
