@@ -5,18 +5,26 @@
  */
 "use strict";
 
-/** What each package's src/ may import besides itself. */
+/**
+ * What each package's src/ may import besides itself: `runtime` at run time, `types` in type
+ * positions only (`import type`). `admin` and `ha` see the node only through interfaces; the
+ * broker implements the admin's read-only view (a type import); `cli` wires them together.
+ */
 const MAY_IMPORT = {
-  protocol: [],
-  client: ["protocol"],
-  advisory: ["protocol"],
-  bridge: ["protocol", "client", "advisory"],
-  store: ["protocol"],
-  broker: ["protocol", "client", "advisory", "bridge", "store"],
-  config: ["protocol", "bridge"],
-  cli: ["protocol", "client", "advisory", "bridge", "store", "broker", "config"],
-  testkit: ["protocol", "client", "advisory", "bridge", "store", "broker", "config"],
+  protocol: { runtime: [], types: [] },
+  client: { runtime: ["protocol"], types: [] },
+  advisory: { runtime: ["protocol"], types: [] },
+  bridge: { runtime: ["protocol", "client", "advisory"], types: [] },
+  store: { runtime: ["protocol"], types: [] },
+  admin: { runtime: ["protocol"], types: ["advisory", "bridge", "store"] },
+  broker: { runtime: ["protocol", "client", "advisory", "bridge", "store"], types: ["admin"] },
+  ha: { runtime: ["protocol", "advisory", "store"], types: ["admin", "bridge"] },
+  config: { runtime: ["protocol", "bridge"], types: [] },
+  cli: { runtime: ["protocol", "client", "advisory", "bridge", "store", "admin", "broker", "ha", "config"], types: [] },
+  testkit: { runtime: ["protocol", "client", "advisory", "bridge", "store", "admin", "broker", "ha", "config", "cli"], types: [] },
 };
+
+const list = (pkgs) => (pkgs.length ? pkgs.map((p) => `@fedmq/${p}`).join(", ") : "no other @fedmq package");
 
 module.exports = {
   forbidden: [
@@ -27,13 +35,22 @@ module.exports = {
       from: {},
       to: { circular: true },
     },
-    ...Object.entries(MAY_IMPORT).map(([pkg, allowed]) => ({
-      name: `package-order-${pkg}`,
-      severity: "error",
-      comment: `@fedmq/${pkg} may import only ${allowed.length ? allowed.map((p) => `@fedmq/${p}`).join(", ") : "no other @fedmq package"} (shared/DESIGN.md's package order).`,
-      from: { path: `^packages/${pkg}/src/` },
-      to: { path: `^packages/(?!(${[pkg, ...allowed].join("|")})/)[^/]+/` },
-    })),
+    ...Object.entries(MAY_IMPORT).flatMap(([pkg, { runtime, types }]) => [
+      {
+        name: `package-order-${pkg}`,
+        severity: "error",
+        comment: `@fedmq/${pkg} may import only ${list(runtime)}${types.length ? `, and the types of ${list(types)}` : ""} (shared/DESIGN.md's package order).`,
+        from: { path: `^packages/${pkg}/src/` },
+        to: { path: `^packages/(?!(${[pkg, ...runtime, ...types].join("|")})/)[^/]+/` },
+      },
+      ...(types.length === 0 ? [] : [{
+        name: `package-order-${pkg}-types-only`,
+        severity: "error",
+        comment: `@fedmq/${pkg} may import ${list(types)} in type positions only (import type): it sees them through interfaces.`,
+        from: { path: `^packages/${pkg}/src/` },
+        to: { path: `^packages/(${types.join("|")})/`, dependencyTypesNot: ["type-only"] },
+      }]),
+    ]),
   ],
   options: {
     includeOnly: "^packages/[^/]+/src/",

@@ -9,10 +9,9 @@ import { ConsumerRegistry } from "./consumer-registry";
 import { ClientConnection } from "./client-connection";
 import type { BrokerCore, BrokerCounters } from "./broker-core";
 import { JournalStore, MemoryStore, type MessageStore } from "@fedmq/store";
-import type { BrokerInfo, ConnectionInfo, DestinationInfo, NodeReadiness } from "./node-info";
+import type { AdminSource, BrokerInfo, ConnectionInfo, DestinationInfo, NodeReadiness } from "@fedmq/admin";
 import { listenVm, type VmServer } from "@fedmq/client";
 import { Bridge, type BridgeInfo, type BridgeOptions } from "@fedmq/bridge";
-import { AdminServer } from "./admin/admin-server";
 import { RouteTrace } from "./trace/route-trace";
 import { explainUnrouted } from "./trace/unrouted";
 import { ProducerOwners } from "./producer-owners";
@@ -33,11 +32,22 @@ export interface BrokerNodeOptions extends Partial<BrokerOptions> {
    * may have lapsed, and the node drops every connection at once (self-fencing).
    */
   fence?: () => Error | null;
-  /** HA: an admin endpoint owned by the caller (it outlives this node); replaces option `admin`. */
-  adminServer?: AdminServer;
+  /** What the caller composing this node (the CLI, an HA member) attaches to its life: its admin endpoint. */
+  hooks?: NodeHooks;
 }
 
-export type { DestinationInfo, ConnectionInfo, NodeReadiness, BrokerInfo } from "./node-info";
+/**
+ * The seams through which a composing caller follows a node without the node knowing what it
+ * is (the admin endpoint lives in `@fedmq/admin`, which the broker does not import).
+ */
+export interface NodeHooks {
+  /** After the node is built, before its store opens: an admin endpoint started here answers `/healthz` while the store recovers. */
+  beforeStart?(node: BrokerNode): Promise<void>;
+  /** Each bridge the node runs, before the bridge starts (so metrics see every state change). */
+  bridgeAdded?(bridge: Bridge): void;
+  /** Once the node has closed, or failed to start: what `beforeStart` opened closes here, last. */
+  afterClose?(): Promise<void>;
+}
 
 /** How long a shutting-down node waits for its bridges' deliveries to be receipted, ms. */
 const BRIDGE_DRAIN_MS = 2_000;
@@ -46,7 +56,7 @@ const BRIDGE_DRAIN_MS = 2_000;
  * One fedmq broker node: a store, the destinations and their dispatch, and the listeners that
  * accept client and bridge connections.
  */
-export class BrokerNode implements BrokerCore, AsyncDisposable {
+export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
   readonly id: string;
   readonly opts: Readonly<BrokerOptions>;
   readonly log: Logger;
@@ -68,8 +78,7 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
   private vm: VmServer | undefined;
   readonly bridges: Bridge[] = [];
   private closing: Promise<void> | undefined;
-  private admin: AdminServer | undefined;
-  private ownsAdmin = true;
+  private hooks: NodeHooks = {};
   private fence: () => Error | null = () => null;
   private fenced: Error | undefined;
 
@@ -88,7 +97,7 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
 
   /** Open the store, recover, then listen. Resolves when the node is serving. */
   static async create(options: BrokerNodeOptions): Promise<BrokerNode> {
-    const { tls: tlsOpts, storeInstance, connectors, fence, adminServer, ...rest } = options;
+    const { tls: tlsOpts, storeInstance, connectors, fence, hooks, ...rest } = options;
     const opts = resolveBrokerOptions(rest, storeInstance !== undefined);
     for (const l of opts.listen) {
       const ep = parseEndpoint(l);
@@ -98,16 +107,12 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
     const store = storeInstance ?? (opts.store === "memory" ? new MemoryStore() : new JournalStore({ dir: opts.dataDir!, logger: opts.logger, pacedSyncMs: opts.pacedSyncMs }));
     const node = new BrokerNode(opts, store, tlsOpts, connectors ?? []);
     if (fence) node.fence = fence;
-    if (adminServer) {
-      node.admin = adminServer;
-      node.ownsAdmin = false;
-    }
-    // The admin endpoint comes first, so /healthz and /readyz (503) answer while the store recovers.
-    else if (opts.admin) node.admin = await AdminServer.start(node, { url: opts.admin, allowRemote: opts.adminAllowRemote, peers: opts.peers, logger: node.log });
+    if (hooks) node.hooks = hooks;
+    await node.hooks.beforeStart?.(node);
     try {
       await node.start();
     } catch (err) {
-      if (node.ownsAdmin) await node.admin?.close();
+      await node.hooks.afterClose?.();
       throw err;
     }
     return node;
@@ -182,7 +187,7 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
     });
     this.bridges.push(b);
     // Before start(): the admin metrics count every state change the bridge logs.
-    this.admin?.watchBridge(b);
+    this.hooks.bridgeAdded?.(b);
     b.start();
     return b;
   }
@@ -252,11 +257,6 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
     return this.listenUrls[0] ?? "";
   }
 
-  /** The admin endpoint's bound URL (`http://host:port`), or undefined without option 'admin'. */
-  get adminUrl(): string | undefined {
-    return this.admin?.url;
-  }
-
   readiness(): NodeReadiness {
     const storeRecovered = this.recovery !== undefined;
     const listenersOpen = this.servers.length === this.opts.listen.length;
@@ -297,8 +297,8 @@ export class BrokerNode implements BrokerCore, AsyncDisposable {
 
   /** Stop accepting, close connections (their unacked messages stay stored), flush and close the store. */
   close(): Promise<void> {
-    // The admin endpoint closes last: /readyz answers 503 while the node shuts down.
-    if (!this.closing) this.closing = this.doClose().finally(() => (this.ownsAdmin ? this.admin?.close() : undefined));
+    // What the hooks opened (the admin endpoint) closes last: /readyz answers 503 while the node shuts down.
+    if (!this.closing) this.closing = this.doClose().finally(() => this.hooks.afterClose?.());
     return this.closing;
   }
 

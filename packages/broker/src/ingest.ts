@@ -1,9 +1,8 @@
 import {
-  encodedMessageOf, fedwire, isAdvisoryTopic, parseDestination, FedmqError, ForbiddenError, InvalidArgumentError, StoreError, type Destination,
+  encodedMessageOf, fedwire, isAdvisoryTopic, parseDestination, FedmqError, ForbiddenError, InvalidArgumentError, NodeFencedError, StoreError, type Destination,
 } from "@fedmq/protocol";
 import { StoreFencedError, StoreUnavailableError } from "@fedmq/store";
 import type { BrokerCore } from "./broker-core";
-import { NodeFencedError } from "./node-errors";
 import { ProducerOwners } from "./producer-owners";
 
 /** Who sends, as the ingest path sees it: one per connection, whatever its wire protocol. */

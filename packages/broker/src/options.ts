@@ -1,8 +1,6 @@
 import { DEFAULT_MAX_FRAME_SIZE, InvalidArgumentError, SILENT_LOGGER, type Logger } from "@fedmq/protocol";
-import { parseAdminEndpoint } from "./admin/admin-endpoint";
 import { MAX_TRACE_CAPACITY } from "./trace/route-trace";
 import { checkInteger, MAX_PACED_SYNC_MS } from "@fedmq/store";
-import { resolveAdminPeers, type AdminPeer } from "./admin/admin-peers";
 
 export { SILENT_LOGGER } from "@fedmq/protocol";
 export type { Logger } from "@fedmq/protocol";
@@ -77,19 +75,10 @@ export interface BrokerOptions {
    * oldest are overwritten; a message makes about four per node); 0 turns tracing off. @default 10_000
    */
   traceCapacity: number;
-  /** Admin HTTP endpoint, `http://host:port` (port 0 = any free port); none when unset. Loopback only unless `adminAllowRemote`. */
-  admin?: string;
-  /** Serve the admin endpoint on a non-loopback host (it has no authentication). @default false */
-  adminAllowRemote: boolean;
-  /**
-   * The other nodes of the network (name, site, admin endpoint): the admin endpoint's network
-   * view (`GET /api/v1/network`, the web view at `/`) reads theirs. @default []
-   */
-  peers: readonly AdminPeer[];
   logger: Logger;
 }
 
-export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger" | "dataDir" | "admin">> = Object.freeze({
+export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger" | "dataDir">> = Object.freeze({
   site: "",
   listen: ["tcp://127.0.0.1:61616"],
   store: "journal" as const,
@@ -110,8 +99,6 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger
   replayDelayMs: 1_000,
   failoverHoldMs: 1_500,
   traceCapacity: 10_000,
-  adminAllowRemote: false,
-  peers: [],
 });
 
 /** `storeGiven`: the caller brings its store (HA: the shared or replicated journal), so `dataDir` is not needed for it. */
@@ -135,9 +122,5 @@ export function resolveBrokerOptions(opts: Partial<BrokerOptions> & { id: string
     throw new InvalidArgumentError(`option 'traceCapacity' is ${o.traceCapacity}: must be a whole number from 0 (tracing off) to ${MAX_TRACE_CAPACITY}`);
   }
   if (!Number.isInteger(o.maxRedeliveries) || o.maxRedeliveries < 0) throw new InvalidArgumentError(`option 'maxRedeliveries' is ${o.maxRedeliveries}: must be an integer ≥ 0`);
-  if (o.admin !== undefined) parseAdminEndpoint(o.admin, o.adminAllowRemote);
-  else if (o.adminAllowRemote) throw new InvalidArgumentError("'adminAllowRemote' is set but 'admin' is not: name the admin endpoint (option 'admin')");
-  o.peers = resolveAdminPeers(o.peers);
-  if (o.peers.length > 0 && o.admin === undefined) throw new InvalidArgumentError("'peers' is set but 'admin' is not: the network view of the peers is served by the admin endpoint (option 'admin')");
   return Object.freeze(o);
 }

@@ -1,6 +1,6 @@
 /** The route trace ring: bounded, evicts oldest first, looks a message up by id, merges nodes' traces. */
-import { RouteTrace, type RouteEvent } from "../src/trace/route-trace";
-import { mergeTraces, parseMessageId, traceVerdict } from "../src/trace/trace-merge";
+import { mergeTraces, parseMessageId, traceVerdict, type RouteEvent } from "@fedmq/protocol";
+import { RouteTrace } from "../src/trace/route-trace";
 
 const kinds = (events: readonly RouteEvent[]) => events.map((e) => e.kind);
 

@@ -2,6 +2,7 @@ import { connectorUri, resolveConnectorTargets, resolveNodeName, type Topology }
 import { endpointsOf, parseUri } from "@fedmq/protocol";
 import { connectorSettings } from "@fedmq/bridge";
 import type { BrokerNodeOptions, ConnectorOptions } from "@fedmq/broker";
+import type { AdminSettings } from "@fedmq/admin";
 import { CliError } from "./cli-error";
 
 /**
@@ -9,7 +10,10 @@ import { CliError } from "./cli-error";
  * `from` node; `static:(a,b)` makes one bridge per remote node (ActiveMQ's meaning),
  * `masterslave:(a,b)` / `failover:(a,b)` one bridge that reaches whichever answers.
  */
-export function nodeOptionsFromTopology(topo: Topology, name: string): Omit<BrokerNodeOptions, "logger"> {
+/** A node's settings with its admin endpoint's, as `serveNode` takes them. */
+export type TopologyNodeOptions = Omit<BrokerNodeOptions, "logger"> & AdminSettings;
+
+export function nodeOptionsFromTopology(topo: Topology, name: string): TopologyNodeOptions {
   const spec = topo.nodes[name];
   if (!spec) throw new CliError(`node '${name}' is not in ${topo.file}: it declares ${Object.keys(topo.nodes).join(", ")}`, 2);
   const connectors: ConnectorOptions[] = [];

@@ -4,7 +4,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { BrokerNode } from "@fedmq/broker";
+import type { BrokerNode } from "@fedmq/broker";
+import { adminUrlOf, startServedNode } from "../../testkit/test/helpers/served-nodes";
 import { connect, type Connection } from "@fedmq/client";
 import { CLI_MAIN, runCli, freePort, killAllManaged, removeTempDirs, reservePorts, spawnManaged, tempDir, waitFor } from "@fedmq/testkit";
 
@@ -13,8 +14,8 @@ let b: BrokerNode;
 const conns: Connection[] = [];
 
 beforeAll(async () => {
-  b = await BrokerNode.create({ id: "B", site: "us-east", listen: ["tcp://127.0.0.1:0"], store: "memory", admin: "http://127.0.0.1:0" });
-  a = await BrokerNode.create({ id: "A", site: "eu-west", listen: ["tcp://127.0.0.1:0"], store: "memory", admin: "http://127.0.0.1:0", connectors: [{ name: "a-b", remote: [b.url] }] });
+  b = await startServedNode({ id: "B", site: "us-east", listen: ["tcp://127.0.0.1:0"], store: "memory", admin: "http://127.0.0.1:0" });
+  a = await startServedNode({ id: "A", site: "eu-west", listen: ["tcp://127.0.0.1:0"], store: "memory", admin: "http://127.0.0.1:0", connectors: [{ name: "a-b", remote: [b.url] }] });
   await waitFor(() => a.bridgeInfo()[0]!.state === "active", { what: "bridge active" });
   const onB = await connect(b.url, { clientId: "consumer-b" });
   conns.push(onB);
@@ -44,7 +45,7 @@ const fedmq = runCli;
 const cells = (line: string) => line.split(/ {2,}/);
 
 test("status: one aligned row per node", async () => {
-  const r = await fedmq("status", "--admin", a.adminUrl!, "--admin", b.adminUrl!);
+  const r = await fedmq("status", "--admin", adminUrlOf(a), "--admin", adminUrlOf(b));
   expect(r.stderr).toEqual([]);
   expect(r.code).toBe(0);
   expect(r.stdout).toHaveLength(3);
@@ -60,7 +61,7 @@ test("status: one aligned row per node", async () => {
 });
 
 test("bridges: table and --json", async () => {
-  const r = await fedmq("bridges", "--admin", a.adminUrl!, "--admin", b.adminUrl!);
+  const r = await fedmq("bridges", "--admin", adminUrlOf(a), "--admin", adminUrlOf(b));
   expect(r.code).toBe(0);
   expect(cells(r.stdout[0]!)).toEqual(["NODE", "BRIDGE", "REMOTE", "STATE", "SINCE", "FWD", "FWD/S", "ACK", "INFLIGHT", "REFUSED", "RTT(ms)", "RECONNECTS", "LAST ERROR"]);
   // B runs no bridge: one row, A's.
@@ -69,12 +70,12 @@ test("bridges: table and --json", async () => {
   const rtt = a.bridgeInfo()[0]!.out;
   expect(row).toEqual(["A", "a-b", "B", "active", expect.stringMatching(/^\d+(ms|s)$/), "5", expect.stringMatching(/^\d+\.\d$/), "5", "0", "0", (rtt.rttSumMs / rtt.rttCount).toFixed(1), "0", "-"]);
 
-  const j = await fedmq("bridges", "--admin", a.adminUrl!, "--json");
+  const j = await fedmq("bridges", "--admin", adminUrlOf(a), "--json");
   expect(j.code).toBe(0);
   const doc = JSON.parse(j.stdout.join("\n"));
   expect(Object.keys(doc)).toEqual(["nodes"]);
   expect(doc.nodes).toHaveLength(1);
-  expect(doc.nodes[0]).toMatchObject({ node: "A", admin: a.adminUrl, ok: true, data: { node: "A" } });
+  expect(doc.nodes[0]).toMatchObject({ node: "A", admin: adminUrlOf(a), ok: true, data: { node: "A" } });
   expect(doc.nodes[0].data.bridges).toHaveLength(1);
   expect(doc.nodes[0].data.bridges[0]).toMatchObject({
     name: "a-b", localNode: "A", remoteNode: "B", state: "active", reconnects: 0, lastError: null,
@@ -84,7 +85,7 @@ test("bridges: table and --json", async () => {
 });
 
 test("destinations and demand tables", async () => {
-  const d = await fedmq("destinations", "--admin", a.adminUrl!, "--admin", b.adminUrl!);
+  const d = await fedmq("destinations", "--admin", adminUrlOf(a), "--admin", adminUrlOf(b));
   expect(d.code).toBe(0);
   expect(d.stdout.map(cells)).toEqual([
     ["NODE", "DESTINATION", "KIND", "DEPTH", "OLDEST", "INFLIGHT", "CONSUMERS", "ENQUEUED", "DEQUEUED", "EXPIRED", "DLQ", "REDELIVERED", "ERROR"],
@@ -92,23 +93,23 @@ test("destinations and demand tables", async () => {
     ["A", "queue://orders.live", "queue", "0", "-", "0", "0+1", "5", "5", "0", "0", "0"],
     ["B", "queue://orders.live", "queue", "0", "-", "0", "1+0", "5", "5", "0", "0", "0"],
   ]);
-  const m = await fedmq("demand", "--admin", a.adminUrl!, "--admin", b.adminUrl!);
+  const m = await fedmq("demand", "--admin", adminUrlOf(a), "--admin", adminUrlOf(b));
   expect(m.code).toBe(0);
   expect(m.stdout.map(cells)).toEqual([
     ["NODE", "DESTINATION", "LOCAL", "ORIGIN", "HOPS", "VIA", "ERROR"],
     ["A", "queue://orders.live", "0", "B", "1", "B"],
     ["B", "queue://orders.live", "1", "-", "-", "-"],
   ]);
-  const j = await fedmq("demand", "--admin", b.adminUrl!, "--json");
+  const j = await fedmq("demand", "--admin", adminUrlOf(b), "--json");
   expect(JSON.parse(j.stdout.join("\n"))).toEqual({
-    nodes: [{ node: "B", admin: b.adminUrl, ok: true, data: { node: "B", demand: [{ destination: "queue://orders.live", local: 1, network: [] }] } }],
+    nodes: [{ node: "B", admin: adminUrlOf(b), ok: true, data: { node: "B", demand: [{ destination: "queue://orders.live", local: 1, network: [] }] } }],
   });
 });
 
 test("an unreachable admin endpoint is one row with the error, the others still print, exit 1", async () => {
   const port = await freePort();
   const dead = `http://127.0.0.1:${port}`;
-  const r = await fedmq("status", "--admin", a.adminUrl!, "--admin", dead, "--admin", b.adminUrl!);
+  const r = await fedmq("status", "--admin", adminUrlOf(a), "--admin", dead, "--admin", adminUrlOf(b));
   expect(r.code).toBe(1);
   expect(r.stdout).toHaveLength(4);
   expect(cells(r.stdout[1]!)[0]).toBe("A");
@@ -116,7 +117,7 @@ test("an unreachable admin endpoint is one row with the error, the others still 
   expect(cells(r.stdout[3]!)[0]).toBe("B");
   expect(r.stderr).toEqual([`fedmq: 1 of 3 admin endpoints could not be read: ${dead}`]);
 
-  const j = await fedmq("destinations", "--admin", dead, "--admin", b.adminUrl!, "--json");
+  const j = await fedmq("destinations", "--admin", dead, "--admin", adminUrlOf(b), "--json");
   expect(j.code).toBe(1);
   const doc = JSON.parse(j.stdout.join("\n"));
   expect(doc.nodes[0]).toEqual({ node: dead, admin: dead, ok: false, error: `cannot reach ${dead}: connect ECONNREFUSED 127.0.0.1:${port}` });
@@ -128,7 +129,7 @@ test("--topology: every node that declares admin, named as in the file; a node r
   const dir = await tempDir("fedmq-inspect-");
   const [listenPort, adminPort, deadPort] = await reservePorts(3);
   const file = path.join(dir, "topology.yaml");
-  const aPort = a.adminUrl!.split(":").pop();
+  const aPort = adminUrlOf(a).split(":").pop();
   fs.writeFileSync(file, [
     "network: inspect",
     "defaults: { store: memory }",

@@ -58,6 +58,8 @@ export const InvalidArgumentError = defineError("InvalidArgumentError", "FEDMQ_E
 export const ForbiddenError = defineError("ForbiddenError", "FEDMQ_ERR_FORBIDDEN");
 /** The node already serves as many connections as it allows (option 'maxConnections'). */
 export const TooManyConnectionsError = defineError("TooManyConnectionsError", "FEDMQ_ERR_TOO_MANY_CONNECTIONS");
+/** An HA node lost its lease (or its term failed to start): it must not serve, and drops every connection. */
+export const NodeFencedError = defineError("NodeFencedError", "FEDMQ_ERR_NODE_FENCED");
 
 /** A listener (client, admin) could not open its port. */
 export const ListenError = defineError("ListenError", "FEDMQ_ERR_LISTEN");

@@ -5,7 +5,7 @@ export type { SplitResult, SplitterOptions } from "./length-prefixed";
 export {
   FedmqError, FrameTooLargeError, MalformedFrameError, UnknownFrameError, ProtocolError, VersionMismatchError,
   InvalidDestinationError, InvalidUriError, UnknownDeliveryError, InvalidSubscriptionError, ConnectionClosedError,
-  TimeoutError, StalePeerError, StoreError, HandshakeTimeoutError, InvalidArgumentError, ForbiddenError, TooManyConnectionsError, ListenError, errorFromWire, defineError,
+  TimeoutError, StalePeerError, StoreError, HandshakeTimeoutError, InvalidArgumentError, ForbiddenError, TooManyConnectionsError, NodeFencedError, ListenError, errorFromWire, defineError,
 } from "./errors";
 export {
   parseDestination, parseDestinationPattern, validateDestinationPattern, destinationMatches, DestinationFilter,
@@ -28,3 +28,7 @@ export type { BackoffOptions, RetryContext, RetryStrategy } from "./retry-strate
 export type { LeaseTiming } from "./lease-timing";
 export { SILENT_LOGGER, childLogger } from "./logger";
 export type { Logger, LogFn } from "./logger";
+export { ROUTE_EVENT_KINDS, isRouteStop } from "./route-event";
+export type { RouteEvent, RouteEventKind } from "./route-event";
+export { mergeTraces, traceVerdict, parseMessageId } from "./trace-merge";
+export type { NodeTrace, TraceVerdict, MessageIdParts } from "./trace-merge";

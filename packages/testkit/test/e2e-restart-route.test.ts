@@ -3,7 +3,9 @@
  * hop count) across a restart of that node: the node reads it back from the stored message, so
  * messageTTL still counts the hops it made before the restart.
  */
-import type { BrokerNode, RouteEvent } from "@fedmq/broker";
+import type { BrokerNode } from "@fedmq/broker";
+import type { RouteEvent } from "@fedmq/protocol";
+import { adminUrlOf } from "./helpers/served-nodes";
 import { connect, type Delivery } from "@fedmq/client";
 import { waitFor } from "../src";
 import { InProcessNodes, drain } from "./helpers/in-process-nodes";
@@ -45,7 +47,7 @@ describe("a forwarded message keeps its route across a restart of the node holdi
   }
 
   async function traceOn(n: BrokerNode): Promise<RouteEvent[]> {
-    const res = await fetch(`${n.adminUrl}/api/v1/trace/${encodeURIComponent(ID)}`);
+    const res = await fetch(`${adminUrlOf(n)}/api/v1/trace/${encodeURIComponent(ID)}`);
     expect(res.status).toBe(200);
     return ((await res.json()) as { events: RouteEvent[] }).events;
   }

@@ -4,7 +4,9 @@
  * where it went and why it stopped — delivered, ttl, excluded, expired, dlq, waiting for a link —
  * and so does the built `fedmq trace` CLI.
  */
-import { mergeTraces, traceVerdict, type BrokerNode, type ConnectorOptions, type RouteEvent } from "@fedmq/broker";
+import type { BrokerNode, ConnectorOptions } from "@fedmq/broker";
+import { mergeTraces, traceVerdict, type RouteEvent } from "@fedmq/protocol";
+import { adminUrlOf } from "./helpers/served-nodes";
 import type { Connection, Delivery } from "@fedmq/client";
 import { killAllManaged, runCli, waitFor } from "../src";
 import { InProcessNodes, drain } from "./helpers/in-process-nodes";
@@ -34,7 +36,7 @@ function client(n: BrokerNode, clientId: string): Promise<Connection> {
 
 /** A node's trace of one message, through its admin endpoint. */
 async function traceOn(n: BrokerNode, id: string): Promise<RouteEvent[]> {
-  const res = await fetch(`${n.adminUrl}/api/v1/trace/${encodeURIComponent(id)}`);
+  const res = await fetch(`${adminUrlOf(n)}/api/v1/trace/${encodeURIComponent(id)}`);
   const body = (await res.json()) as { node: string; id: string; events: RouteEvent[] };
   if (res.status !== 200 || body.node !== n.id || body.id !== id) throw new Error(`unexpected answer ${res.status}: ${JSON.stringify(body)}`);
   return body.events;
@@ -122,7 +124,7 @@ describe("line with messageTTL 2 on both bridges", () => {
     const { a, b, c } = line!;
     expect(pathId).not.toBe("");
     const fedmq = runCli;
-    const admins = ["--admin", a.adminUrl!, "--admin", b.adminUrl!, "--admin", c.adminUrl!];
+    const admins = ["--admin", adminUrlOf(a), "--admin", adminUrlOf(b), "--admin", adminUrlOf(c)];
     const r = await fedmq("trace", pathId, ...admins);
     expect(r.stderr).toEqual([]);
     expect(r.code).toBe(0);
@@ -153,7 +155,7 @@ describe("line with messageTTL 2 on both bridges", () => {
     expect(causal).toEqual([...causal].sort((x, y) => x - y));
     expect(r.stdout.slice(14)).toEqual([`delivered to consumer ${consumer} on node C`]);
 
-    const j = await fedmq("trace", pathId, "--admin", a.adminUrl!, "--admin", c.adminUrl!, "--json");
+    const j = await fedmq("trace", pathId, "--admin", adminUrlOf(a), "--admin", adminUrlOf(c), "--json");
     expect(j.code).toBe(0);
     const doc = JSON.parse(j.stdout.join("\n"));
     expect(Object.keys(doc)).toEqual(["id", "nodes", "events", "verdict"]);
@@ -191,12 +193,12 @@ describe("line with messageTTL 2 on both bridges", () => {
 
   test("admin: a malformed id is a 400 naming the parameter; an id the node never saw is 200 with no events", async () => {
     const { a } = line!;
-    const bad = await fetch(`${a.adminUrl}/api/v1/trace/${encodeURIComponent("p:0")}`);
+    const bad = await fetch(`${adminUrlOf(a)}/api/v1/trace/${encodeURIComponent("p:0")}`);
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({
       error: { code: "FEDMQ_ERR_BAD_PARAMETER", message: "parameter 'id' is not valid: 'p:0' is not a message id: its sequence '0' is not a whole number ≥ 1 (a message id is '<producer id>:<sequence>', as 'fedmq produce --record' writes it)" },
     });
-    const none = await fetch(`${a.adminUrl}/api/v1/trace/never-seen:5`);
+    const none = await fetch(`${adminUrlOf(a)}/api/v1/trace/never-seen:5`);
     expect(none.status).toBe(200);
     expect(await none.json()).toEqual({ node: "A", id: "never-seen:5", events: [] });
   });

@@ -6,7 +6,9 @@
  * so when its own endpoint stops answering.
  */
 import type { Page } from "playwright-core";
-import type { BrokerNode, AdminPeer } from "@fedmq/broker";
+import type { BrokerNode } from "@fedmq/broker";
+import type { AdminPeer } from "@fedmq/admin";
+import { adminUrlOf } from "./helpers/served-nodes";
 import { freePort, waitFor, type LinkProxy } from "../src";
 import { FaultHarness } from "./helpers/fault-harness";
 import { launchChromium } from "./helpers/browser";
@@ -55,7 +57,7 @@ test("every node and bridge drawn with its state; a cut link changes that bridge
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const pageErrors: string[] = [];
   page.on("pageerror", (err) => pageErrors.push(err.message));
-  await page.goto(nodes["eu-1"].adminUrl + "/");
+  await page.goto(adminUrlOf(nodes["eu-1"]) + "/");
 
   // Every node, in its site, up; every bridge, active.
   for (const [name, site] of Object.entries(SITES)) {

@@ -1,4 +1,4 @@
-import type { AdminBridgeView } from "@fedmq/broker";
+import type { AdminBridgeView } from "@fedmq/admin";
 import { inspectCommand } from "../inspect/inspect-command";
 import { formatDuration, num } from "../inspect/table";
 

@@ -1,4 +1,4 @@
-import type { AdminDemandView } from "@fedmq/broker";
+import type { AdminDemandView } from "@fedmq/admin";
 import { inspectCommand } from "../inspect/inspect-command";
 
 export const demandCommand = inspectCommand<{ node: string; demand: AdminDemandView }>({

@@ -1,4 +1,4 @@
-import type { DestinationInfo } from "@fedmq/broker";
+import type { DestinationInfo } from "@fedmq/admin";
 import { inspectCommand } from "../inspect/inspect-command";
 import { formatDuration } from "../inspect/table";
 

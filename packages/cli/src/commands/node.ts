@@ -1,9 +1,9 @@
 import type { Argv } from "yargs";
-import { BrokerNode, startHaMember } from "@fedmq/broker";
 import { loadTopology, type HaSpec } from "@fedmq/config";
 import { createRootLogger } from "../logger";
 import { CliError } from "../cli-error";
-import { nodeOptionsFromTopology } from "../topology-node";
+import { nodeOptionsFromTopology, type TopologyNodeOptions } from "../topology-node";
+import { serveHaMember, serveNode } from "../serve";
 
 interface NodeArgs {
   name: string;
@@ -37,7 +37,7 @@ export const nodeCommand = {
       .option("log-level", { choices: ["trace", "debug", "info", "warn", "error"], default: "info" }),
   handler: async (argv: NodeArgs): Promise<void> => {
     const log = createRootLogger({ level: argv["log-level"], name: argv.name });
-    let opts: Parameters<typeof BrokerNode.create>[0] = { id: argv.name };
+    let opts: TopologyNodeOptions = { id: argv.name };
     let ha: HaSpec | undefined;
     if (argv.topology) {
       const topo = await loadTopology(argv.topology);
@@ -57,11 +57,11 @@ export const nodeCommand = {
     let node: { close(): Promise<void> };
     if (ha) {
       // An HA member: slave until it holds the group's lease, then master (see `fedmq status`).
-      const { admin, adminAllowRemote, store: _store, ...nodeOpts } = opts;
+      const { admin, adminAllowRemote, peers, store: _store, ...nodeOpts } = opts;
       if (argv.store === "memory") throw new CliError(`node '${argv.name}' is a member of ha group '${ha.group}': its store is the group's (--store memory does not apply)`, 2);
-      node = await startHaMember({ node: { ...nodeOpts, logger: log }, ha, timing: ha.lease, admin, adminAllowRemote, logger: log });
+      node = await serveHaMember({ node: { ...nodeOpts, logger: log }, ha, timing: ha.lease, admin, adminAllowRemote, peers, logger: log });
     } else {
-      node = await BrokerNode.create({ ...opts, logger: log });
+      node = await serveNode({ ...opts, logger: log });
     }
     await new Promise<void>((resolve) => {
       let stopping = false;

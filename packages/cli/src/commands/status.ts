@@ -1,4 +1,4 @@
-import type { AdminBrokerView } from "@fedmq/broker";
+import type { AdminBrokerView } from "@fedmq/admin";
 import { inspectCommand } from "../inspect/inspect-command";
 import { formatDuration } from "../inspect/table";
 

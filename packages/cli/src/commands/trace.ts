@@ -1,5 +1,5 @@
 import type { Argv } from "yargs";
-import { mergeTraces, parseMessageId, traceVerdict, type RouteEvent, type TraceVerdict } from "@fedmq/broker";
+import { mergeTraces, parseMessageId, traceVerdict, type RouteEvent, type TraceVerdict } from "@fedmq/protocol";
 import { CliError } from "../cli-error";
 import { readAdmin, type NodeResult } from "../inspect/admin-client";
 import { formatTable } from "../inspect/table";

@@ -5,7 +5,8 @@
  */
 import path from "node:path";
 import { connect, type Connection, type ConnectionOptions, type Consumer, type SubscribeOptions } from "@fedmq/client";
-import { BrokerNode, type BrokerNodeOptions, type ConnectorOptions } from "@fedmq/broker";
+import type { BrokerNode, BrokerNodeOptions, ConnectorOptions } from "@fedmq/broker";
+import { startServedNode, type ServedNodeOptions } from "./served-nodes";
 import type { Bridge, BridgeStatusChange } from "@fedmq/bridge";
 import { LinkProxy, NodeProcess, tempDir, removeTempDirs, killAllManaged, waitFor, type CutMode } from "../../src";
 
@@ -45,11 +46,11 @@ export class FaultHarness {
    * An in-process node on an ephemeral port; journal store in a fresh temp dir unless
    * `store: "memory"`. Its log lines (info and up) are kept in `logs.get(id)`.
    */
-  async node(id: string, connectors: ConnectorOptions[] = [], extra: Partial<BrokerNodeOptions> = {}): Promise<BrokerNode> {
+  async node(id: string, connectors: ConnectorOptions[] = [], extra: Partial<ServedNodeOptions> = {}): Promise<BrokerNode> {
     const dataDir = extra.store === "memory" ? undefined : (extra.dataDir ?? (await tempDir(`fedmq-fault-${id}-`)));
     const log = new MemoryLog({ node: id });
     this.logs.set(id, log);
-    const n = await BrokerNode.create({ id, listen: ["tcp://127.0.0.1:0"], dataDir, connectors, logger: log, ...extra });
+    const n = await startServedNode({ id, listen: ["tcp://127.0.0.1:0"], dataDir, connectors, logger: log, ...extra });
     this.closers.push(() => n.close());
     return n;
   }

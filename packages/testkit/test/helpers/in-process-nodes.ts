@@ -1,7 +1,8 @@
-import { BrokerNode, type BrokerNodeOptions, type ConnectorOptions } from "@fedmq/broker";
+import type { BrokerNode, ConnectorOptions } from "@fedmq/broker";
 import { connect, type Connection, type ConnectionOptions, type Delivery, type SubscribeOptions } from "@fedmq/client";
 import { removeTempDir, tempDir } from "../../src";
 import { waitForBridges } from "./node-state";
+import { startServedNode, type ServedNodeOptions } from "./served-nodes";
 
 /**
  * The in-process nodes (memory store unless told otherwise, ephemeral port unless told otherwise),
@@ -21,9 +22,9 @@ export class InProcessNodes {
     return net;
   }
 
-  /** Node `id` on 127.0.0.1 port 0 with a memory store and `connectors`; `extra` overrides any of that. */
-  readonly node = async (id: string, connectors: ConnectorOptions[] = [], extra: Partial<BrokerNodeOptions> = {}): Promise<BrokerNode> => {
-    const n = await BrokerNode.create({ id, listen: ["tcp://127.0.0.1:0"], store: "memory", connectors, ...extra });
+  /** Node `id` on 127.0.0.1 port 0 with a memory store and `connectors`; `extra` overrides any of that (`admin`: with an admin endpoint, see `adminUrlOf`). */
+  readonly node = async (id: string, connectors: ConnectorOptions[] = [], extra: Partial<ServedNodeOptions> = {}): Promise<BrokerNode> => {
+    const n = await startServedNode({ id, listen: ["tcp://127.0.0.1:0"], store: "memory", connectors, ...extra });
     this.nodes.push(n);
     return n;
   };

@@ -1,10 +1,10 @@
 import { FEDMQ_VERSION } from "@fedmq/protocol";
 import type { DemandTable } from "@fedmq/advisory";
 import type { Bridge, BridgeDemandInfo, BridgeInfo, BridgeState, ForwarderCounters } from "@fedmq/bridge";
-import type { HaRole, HaStatus } from "../ha/ha-status";
-import type { BrokerInfo, ConnectionInfo, DestinationInfo, NodeReadiness } from "../node-info";
+import type { HaRole, HaStatus } from "./ha-status";
+import type { BrokerInfo, ConnectionInfo, DestinationInfo, NodeReadiness } from "./node-info";
 import type { StoreStats } from "@fedmq/store";
-import type { RouteEvent } from "../trace/route-trace";
+import type { RouteEvent } from "@fedmq/protocol";
 import type { BridgeRateSampler, BridgeRates } from "./bridge-rates";
 
 /** What the admin endpoint reads from a node: read-only views, plus the bridges it may stop and start. */

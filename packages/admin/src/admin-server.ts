@@ -2,7 +2,7 @@ import type net from "node:net";
 import type { FastifyInstance } from "fastify";
 import { InvalidArgumentError, ListenError } from "@fedmq/protocol";
 import type { Bridge } from "@fedmq/bridge";
-import type { Logger } from "../options";
+import type { Logger } from "@fedmq/protocol";
 import { AdminMetrics } from "./admin-metrics";
 import type { AdminContext } from "./admin-routes";
 import { adminUrlFor, parseAdminEndpoint } from "./admin-endpoint";

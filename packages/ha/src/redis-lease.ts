@@ -44,7 +44,7 @@
 import { randomBytes } from "node:crypto";
 import { checkInteger, checkLogger, evalScript, failFastRedisOptions, type HaKeys, haKeys, withTimeout } from "@fedmq/store";
 import { Redis, type RedisOptions } from "ioredis";
-import { SILENT_LOGGER, type Logger } from "../options";
+import { SILENT_LOGGER, type Logger } from "@fedmq/protocol";
 import type { Lease, LeaseHolder, LeaseTiming } from "./lease";
 import { LeaseBackendError, LeaseClosedError, LeaseOptionError, LeaseTokenRegressedError } from "./lease-errors";
 import { checkLeaseInfo, checkLeaseName, parseLeaseJson, resolveLeaseTiming, storedLeaseInfo } from "./lease-options";

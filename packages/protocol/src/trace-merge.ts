@@ -1,4 +1,4 @@
-import { isRouteStop, type RouteEvent } from "./route-trace";
+import { isRouteStop, type RouteEvent } from "./route-event";
 
 /** A message id as users see it (`fedmq produce --record`, `Delivery.id`): `<producer id>:<sequence>`. */
 export interface MessageIdParts {

@@ -3,7 +3,11 @@ import pino from "pino";
 import { connect, type Connection } from "@fedmq/client";
 import { FEDMQ_VERSION } from "@fedmq/protocol";
 import { freePort, waitFor } from "@fedmq/testkit";
-import { BrokerNode, MemoryStore, type AdminBridgeView, type AdminBrokerView, type AdminConsumerView, type AdminProducerView, type ConnectionInfo, type DestinationInfo } from "../src";
+import type { AdminBridgeView, AdminBrokerView, AdminConsumerView, AdminProducerView, ConnectionInfo, DestinationInfo } from "../src";
+import { MemoryStore } from "@fedmq/store";
+import { adminUrlOf, startServedNode, type ServedNodeOptions } from "../../testkit/test/helpers/served-nodes";
+import type { BrokerNode } from "@fedmq/broker";
+import { serveNode } from "@fedmq/cli";
 
 type Listed<K extends string, T> = { node: string } & Record<K, T[]>;
 type OneBridge = { node: string; bridge: AdminBridgeView };
@@ -16,9 +20,9 @@ afterEach(async () => {
   for (const n of nodes.splice(0).reverse()) await n.close();
 });
 
-type Opts = Parameters<typeof BrokerNode.create>[0];
+type Opts = ServedNodeOptions;
 async function node(id: string, extra: Partial<Opts> = {}): Promise<BrokerNode> {
-  const n = await BrokerNode.create({ id, listen: ["tcp://127.0.0.1:0"], store: "memory", admin: "http://127.0.0.1:0", ...extra });
+  const n = await startServedNode({ id, listen: ["tcp://127.0.0.1:0"], store: "memory", admin: "http://127.0.0.1:0", ...extra });
   nodes.push(n);
   return n;
 }
@@ -57,7 +61,7 @@ async function network(): Promise<{ a: BrokerNode; b: BrokerNode; consumerOnB: C
 describe("JSON routes", () => {
   test("broker, destinations, consumers, connections, bridges, demand: shapes and exact values", async () => {
     const { a, b } = await network();
-    const base = a.adminUrl!;
+    const base = adminUrlOf(a);
     expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(base).not.toBe("http://127.0.0.1:0");
 
@@ -97,10 +101,10 @@ describe("JSON routes", () => {
     expect(consumersA.body.node).toBe("A");
     expect(consumersA.body.consumers).toHaveLength(1);
     expect(consumersA.body.consumers[0]).toMatchObject({ destination: "queue://orders.live", scope: "network", origin: "B", via: "B", path: ["B"], hops: 1 });
-    const consumersB = await get<Listed<"consumers", AdminConsumerView>>(b.adminUrl!, "/api/v1/consumers");
+    const consumersB = await get<Listed<"consumers", AdminConsumerView>>(adminUrlOf(b), "/api/v1/consumers");
     expect(consumersB.body.consumers).toHaveLength(1);
     expect(consumersB.body.consumers[0]).toMatchObject({ destination: "queue://orders.live", scope: "local", origin: "B", via: null, path: [], hops: 0 });
-    expect((await get<Listed<"consumers", AdminConsumerView>>(b.adminUrl!, "/api/v1/consumers?scope=network")).body.consumers).toEqual([]);
+    expect((await get<Listed<"consumers", AdminConsumerView>>(adminUrlOf(b), "/api/v1/consumers?scope=network")).body.consumers).toEqual([]);
 
     const connA = await get<Listed<"connections", ConnectionInfo>>(base, "/api/v1/connections");
     const byClient = new Map(connA.body.connections.map((c) => [c.clientId, c]));
@@ -112,13 +116,13 @@ describe("JSON routes", () => {
     ]);
     expect(new Set(producersA.body.producers.map((p) => p.producerId)).size).toBe(1);
     expect((await get<Listed<"producers", AdminProducerView>>(base, "/api/v1/producers?destination=queue://orders.live")).body.producers).toHaveLength(1);
-    expect((await get<Listed<"producers", AdminProducerView>>(b.adminUrl!, "/api/v1/producers")).body.producers).toEqual([]);
+    expect((await get<Listed<"producers", AdminProducerView>>(adminUrlOf(b), "/api/v1/producers")).body.producers).toEqual([]);
     expect([...byClient.keys()].sort()).toEqual(["app-a", "bridge:A:a-b:local"]);
     expect(byClient.get("app-a")).toMatchObject({ role: "client", open: true, subscriptions: 0 });
     expect(String(byClient.get("app-a")!.remoteAddress)).toMatch(/^127\.0\.0\.1:\d+$/);
     // Its demand subscription, and its in-doubt channel (messages whose forward lost its receipt go back to B alone).
     expect(byClient.get("bridge:A:a-b:local")).toMatchObject({ role: "bridge", remoteAddress: "vm://A", open: true, subscriptions: 2 });
-    const connB = await get<Listed<"connections", ConnectionInfo>>(b.adminUrl!, "/api/v1/connections?role=bridge");
+    const connB = await get<Listed<"connections", ConnectionInfo>>(adminUrlOf(b), "/api/v1/connections?role=bridge");
     expect(connB.body.connections).toHaveLength(1);
     expect(connB.body.connections[0]).toMatchObject({ role: "bridge", clientId: "bridge:A:a-b", open: true });
 
@@ -138,7 +142,7 @@ describe("JSON routes", () => {
     expect((await get(base, "/api/v1/bridges/a-b")).body).toEqual({ node: "A", bridge: expect.objectContaining({ name: "a-b", state: "active" }) });
 
     expect((await get(base, "/api/v1/demand")).body).toEqual({ node: "A", demand: [{ destination: "queue://orders.live", local: 0, network: [{ node: "B", hops: 1, via: "B" }] }] });
-    expect((await get(b.adminUrl!, "/api/v1/demand")).body).toEqual({ node: "B", demand: [{ destination: "queue://orders.live", local: 1, network: [] }] });
+    expect((await get(adminUrlOf(b), "/api/v1/demand")).body).toEqual({ node: "B", demand: [{ destination: "queue://orders.live", local: 1, network: [] }] });
   });
 
   test("bridge rates: forwarded/s over the recent window", async () => {
@@ -152,11 +156,11 @@ describe("JSON routes", () => {
     })();
     await waitFor(() => a.advisories.table.size === 1, { what: "demand on A" });
     // Wait for the sampler's first look at the bridge (it samples once a second), then forward 20.
-    await waitFor(async () => (await get<OneBridge>(a.adminUrl!, "/api/v1/bridges/a-b")).body.bridge.rates.windowMs > 0, { what: "a rate sample" });
+    await waitFor(async () => (await get<OneBridge>(adminUrlOf(a), "/api/v1/bridges/a-b")).body.bridge.rates.windowMs > 0, { what: "a rate sample" });
     const p = await client(a);
     for (let i = 0; i < 20; i++) await p.send("queue://rated", `r${i}`);
     await waitFor(() => a.bridgeInfo()[0]!.out.acknowledged === 20, { what: "20 forwarded" });
-    const { rates } = (await get<OneBridge>(a.adminUrl!, "/api/v1/bridges/a-b")).body.bridge;
+    const { rates } = (await get<OneBridge>(adminUrlOf(a), "/api/v1/bridges/a-b")).body.bridge;
     // 20 messages over a window of windowMs (≤ 10 s plus one sample interval).
     expect(rates.windowMs).toBeLessThanOrEqual(11_500);
     expect(rates.forwardedPerSec).toBeCloseTo((20 * 1000) / rates.windowMs, 0);
@@ -166,7 +170,7 @@ describe("JSON routes", () => {
 describe("errors", () => {
   test("404 unknown route, 405 wrong method, 400 bad parameter, 404 unknown bridge", async () => {
     const { a } = await network();
-    const base = a.adminUrl!;
+    const base = adminUrlOf(a);
     expect(await get(base, "/x")).toMatchObject({ status: 404, body: { error: { code: "FEDMQ_ERR_NOT_FOUND", message: "no route GET /x" } } });
     expect(await get(base, "/api/v2/broker", { method: "POST" })).toMatchObject({ status: 404, body: { error: { code: "FEDMQ_ERR_NOT_FOUND", message: "no route POST /api/v2/broker" } } });
 
@@ -200,14 +204,14 @@ describe("errors", () => {
     jest.spyOn(n, "destinations").mockImplementation(() => {
       throw new Error("destination index unavailable");
     });
-    expect(await get(n.adminUrl!, "/api/v1/destinations")).toMatchObject({ status: 500, body: { error: { code: "FEDMQ_ERR_INTERNAL", message: "destination index unavailable" } } });
+    expect(await get(adminUrlOf(n), "/api/v1/destinations")).toMatchObject({ status: 500, body: { error: { code: "FEDMQ_ERR_INTERNAL", message: "destination index unavailable" } } });
     const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "admin request failed");
     expect(logged).toMatchObject({ level: 50, node: "E", method: "GET", url: "/api/v1/destinations", err: { message: "destination index unavailable" } });
-    expect(await get(n.adminUrl!, "/healthz")).toMatchObject({ status: 200, body: { status: "ok" } });
+    expect(await get(adminUrlOf(n), "/healthz")).toMatchObject({ status: 200, body: { status: "ok" } });
     const c = await client(n);
     await c.send("queue://still.up", "x");
     jest.restoreAllMocks();
-    expect((await get<Listed<"destinations", DestinationInfo>>(n.adminUrl!, "/api/v1/destinations")).body.destinations[0]).toMatchObject({ name: "queue://still.up", depth: 1 });
+    expect((await get<Listed<"destinations", DestinationInfo>>(adminUrlOf(n), "/api/v1/destinations")).body.destinations[0]).toMatchObject({ name: "queue://still.up", depth: 1 });
   });
 
   test("a non-loopback admin host is refused unless adminAllowRemote", async () => {
@@ -217,16 +221,18 @@ describe("errors", () => {
     await expect(node("R", { admin: "https://127.0.0.1:0" })).rejects.toThrow("(option 'admin')");
     await expect(node("R", { admin: "http://127.0.0.1" })).rejects.toThrow("admin endpoint 'http://127.0.0.1' names no port (option 'admin')");
     const r = await node("R", { admin: "http://0.0.0.0:0", adminAllowRemote: true });
-    expect(r.adminUrl).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
-    const port = r.adminUrl!.split(":").pop();
+    expect(adminUrlOf(r)).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
+    const port = adminUrlOf(r).split(":").pop();
     expect(await get(`http://127.0.0.1:${port}`, "/healthz")).toMatchObject({ status: 200, body: { status: "ok" } });
   });
 
   test("an admin port in use fails create() with the option named", async () => {
     const first = await node("P1");
-    await expect(node("P2", { admin: first.adminUrl! })).rejects.toMatchObject({ code: "FEDMQ_ERR_LISTEN", message: expect.stringContaining(`cannot listen on admin endpoint '${first.adminUrl}'`) });
+    await expect(node("P2", { admin: adminUrlOf(first) })).rejects.toMatchObject({ code: "FEDMQ_ERR_LISTEN", message: expect.stringContaining(`cannot listen on admin endpoint '${adminUrlOf(first)}'`) });
     // Without 'admin', no endpoint.
-    expect((await node("P3", { admin: undefined })).adminUrl).toBeUndefined();
+    const p3 = await serveNode({ id: "P3", listen: ["tcp://127.0.0.1:0"], store: "memory" });
+    nodes.push(p3.node);
+    expect(p3.admin).toBeUndefined();
   });
 });
 
@@ -248,7 +254,7 @@ describe("probes", () => {
     }
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const creating = BrokerNode.create({ id: "Z", listen: ["tcp://127.0.0.1:0"], store: "memory", storeInstance: new GatedStore(), admin: base });
+    const creating = startServedNode({ id: "Z", listen: ["tcp://127.0.0.1:0"], store: "memory", storeInstance: new GatedStore(), admin: base });
     const recovering = await waitFor(async () => {
       const r = await get(base, "/readyz");
       return r.status === 503 ? r : undefined;
@@ -257,7 +263,7 @@ describe("probes", () => {
     expect(await get(base, "/healthz")).toMatchObject({ status: 200, body: { status: "ok" } });
     releaseOpen();
     const z = await creating;
-    expect(z.adminUrl).toBe(base);
+    expect(adminUrlOf(z)).toBe(base);
     expect(await get(base, "/readyz")).toMatchObject({ status: 200, body: { status: "ready", checks: { store: "recovered", listeners: "open", node: "running" } } });
     const closing = z.close();
     expect(await get(base, "/readyz")).toMatchObject({ status: 503, body: { status: "not-ready", checks: { node: "closing" } } });
@@ -270,12 +276,12 @@ describe("probes", () => {
 describe("bridge control", () => {
   test("POST stop / start: 200 with the bridge's new state, and the network follows", async () => {
     const { a, b } = await network();
-    const base = a.adminUrl!;
+    const base = adminUrlOf(a);
     const stopped = await get(base, "/api/v1/bridges/a-b/stop", { method: "POST" });
     expect(stopped).toMatchObject({ status: 200, body: { node: "A", bridge: { name: "a-b", state: "stopped", demand: [] } } });
     expect(a.bridges[0]!.currentState).toBe("stopped");
     expect((await get<AdminBrokerView>(base, "/api/v1/broker")).body.bridges).toEqual({ total: 1, active: 0 });
-    await waitFor(async () => (await get<Listed<"connections", ConnectionInfo>>(b.adminUrl!, "/api/v1/connections?role=bridge")).body.connections.length === 0, { what: "B sees the bridge gone" });
+    await waitFor(async () => (await get<Listed<"connections", ConnectionInfo>>(adminUrlOf(b), "/api/v1/connections?role=bridge")).body.connections.length === 0, { what: "B sees the bridge gone" });
     // Stopping again is harmless.
     expect((await get<OneBridge>(base, "/api/v1/bridges/a-b/stop", { method: "POST" })).body.bridge.state).toBe("stopped");
 

@@ -4,10 +4,12 @@
  * the replicated mode's own (`resumeBacklogBytes`) reach its replicated store.
  */
 import { removeTempDirs, startRedis, tempDir, waitFor } from "@fedmq/testkit";
-import { startHaMember } from "../src/ha/ha-member";
-import type { HaNode } from "../src/ha/ha-node";
-import { ReplicatedStore } from "../src/ha/replication";
+import { startHaMember } from "../src/ha-member";
+import type { HaNode } from "../src/ha-node";
+import { ReplicatedStore } from "../src/replication";
 import { JournalStore } from "@fedmq/store";
+import { BrokerNode } from "@fedmq/broker";
+import type { HaTerm } from "../src/ha-node";
 
 jest.setTimeout(60_000);
 
@@ -24,13 +26,17 @@ afterAll(async () => {
 async function masterStore(ha: HaNode): Promise<unknown> {
   cleanups.push(() => ha.close());
   await waitFor(() => ha.currentRole === "master" && ha.current !== undefined, { what: "the only member to become master" });
-  return ha.current!.store;
+  return (ha.current as BrokerNode).store;
 }
+
+/** Each term's node, as the CLI composes it (without an admin endpoint). */
+const startNode = (term: HaTerm): Promise<BrokerNode> =>
+  BrokerNode.create({ id: term.id, listen: ["tcp://127.0.0.1:0"], storeInstance: term.store, fence: term.fence });
 
 describe("startHaMember: the node's pacedSyncMs reaches the master's journal", () => {
   it("shared-file: the journal in the shared directory", async () => {
     const dir = await tempDir("fedmq-ha-member-");
-    const ha = await startHaMember({ node: { id: "m1", listen: ["tcp://127.0.0.1:0"], pacedSyncMs: 17 }, ha: { group: "g", mode: "shared-file", dir } });
+    const ha = await startHaMember({ member: "m1", listen: ["tcp://127.0.0.1:0"], pacedSyncMs: 17, startNode, ha: { group: "g", mode: "shared-file", dir } });
     const store = await masterStore(ha);
     expect(store).toBeInstanceOf(JournalStore);
     expect((store as JournalStore).options.pacedSyncMs).toBe(17);
@@ -41,7 +47,7 @@ describe("startHaMember: the node's pacedSyncMs reaches the master's journal", (
     cleanups.push(() => redis.stop());
     const dataDir = await tempDir("fedmq-ha-member-");
     const ha = await startHaMember({
-      node: { id: "m1", listen: ["tcp://127.0.0.1:0"], dataDir, pacedSyncMs: 23 },
+      member: "m1", listen: ["tcp://127.0.0.1:0"], dataDir, pacedSyncMs: 23, startNode,
       ha: { group: "g", mode: "replicated", replicaListen: "tcp://127.0.0.1:0", election: redis.url, sync: "local", resumeBacklogBytes: 65_536 },
     });
     const store = await masterStore(ha);

@@ -1,11 +1,10 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
-import { InvalidArgumentError } from "@fedmq/protocol";
-import { SILENT_LOGGER, type Logger } from "../options";
+import { InvalidArgumentError, SILENT_LOGGER, type Logger } from "@fedmq/protocol";
 import { JournalStore, RedisStore } from "@fedmq/store";
 import { FileLease } from "./file-lease";
 import { RedisLease } from "./redis-lease";
-import { HaNode, type HaNodeOptions, type HaStrategy } from "./ha-node";
+import { HaNode, type HaMemberHooks, type HaStrategy, type StartServedNode } from "./ha-node";
 import { replicatedStrategy } from "./replicated-strategy";
 import type { LeaseTiming } from "./lease";
 
@@ -23,10 +22,19 @@ export type HaSettings =
     };
 
 export interface HaMemberOptions {
-  node: HaNodeOptions["node"];
+  /** This member's name (its node id in the topology). */
+  member: string;
+  site?: string;
+  /** The client listeners its node serves on as master (published with the lease). */
+  listen: readonly string[];
+  /** Its own directory: mode `replicated` keeps its copy of the store there. */
+  dataDir?: string;
+  /** The journal's sync pacing (shared-file and replicated), ms. */
+  pacedSyncMs?: number;
+  /** Builds the node of each term as master. */
+  startNode: StartServedNode;
+  hooks?: HaMemberHooks;
   ha: HaSettings;
-  admin?: string;
-  adminAllowRemote?: boolean;
   /** Lease timing, ms. @default DEFAULT_LEASE_TIMING */
   timing?: Partial<LeaseTiming>;
   logger?: Logger;
@@ -46,7 +54,7 @@ function sharedStoreStrategy(listen: readonly string[], openStore: HaStrategy["o
  */
 export async function startHaMember(opts: HaMemberOptions): Promise<HaNode> {
   const log = opts.logger ?? SILENT_LOGGER;
-  const member = opts.node.id;
+  const { member } = opts;
   const { ha } = opts;
   let lease;
   let strategy: HaStrategy;
@@ -56,25 +64,24 @@ export async function startHaMember(opts: HaMemberOptions): Promise<HaNode> {
       await fsp.mkdir(ha.dir, { recursive: true });
       lease = new FileLease({ dir: path.join(ha.dir, "lease"), group: ha.group, member, timing: opts.timing, logger: log });
       const storeDir = path.join(ha.dir, "store");
-      strategy = sharedStoreStrategy(opts.node.listen ?? [], ({ fence }) => Promise.resolve(new JournalStore({ dir: storeDir, fence, logger: log, pacedSyncMs: opts.node.pacedSyncMs })));
+      strategy = sharedStoreStrategy(opts.listen, ({ fence }) => Promise.resolve(new JournalStore({ dir: storeDir, fence, logger: log, pacedSyncMs: opts.pacedSyncMs })));
       break;
     }
     case "redis": {
       lease = new RedisLease({ redis: ha.redis, group: ha.group, member, timing: opts.timing, logger: log });
-      strategy = sharedStoreStrategy(opts.node.listen ?? [], ({ token, fence }) => Promise.resolve(new RedisStore({ redis: ha.redis, group: ha.group, fencingToken: token, fence, logger: log })));
+      strategy = sharedStoreStrategy(opts.listen, ({ token, fence }) => Promise.resolve(new RedisStore({ redis: ha.redis, group: ha.group, fencingToken: token, fence, logger: log })));
       break;
     }
     case "replicated": {
-      if (!opts.node.dataDir) throw new InvalidArgumentError(`ha member '${member}' (mode replicated) needs a data directory for its own copy of the store`);
+      if (!opts.dataDir) throw new InvalidArgumentError(`ha member '${member}' (mode replicated) needs a data directory for its own copy of the store`);
       lease = new RedisLease({ redis: ha.election, group: ha.group, member, timing: opts.timing, logger: log });
-      strategy = replicatedStrategy({ member, dataDir: opts.node.dataDir, replicaListen: ha.replicaListen, sync: ha.sync ?? "replica", lease, listen: opts.node.listen ?? [], pacedSyncMs: opts.node.pacedSyncMs,
+      strategy = replicatedStrategy({ member, dataDir: opts.dataDir, replicaListen: ha.replicaListen, sync: ha.sync ?? "replica", lease, listen: opts.listen, pacedSyncMs: opts.pacedSyncMs,
         resumeBacklogBytes: ha.resumeBacklogBytes, logger: log,
       });
       break;
     }
   }
   return HaNode.create({
-    node: opts.node, admin: opts.admin, adminAllowRemote: opts.adminAllowRemote, group: ha.group, mode: ha.mode, lease, strategy,
-    timing: opts.timing, logger: log,
+    member, site: opts.site, startNode: opts.startNode, hooks: opts.hooks, group: ha.group, mode: ha.mode, lease, strategy, timing: opts.timing, logger: log,
   });
 }

@@ -1,4 +1,4 @@
-import { StaleCopy, type ReplicaLinkView } from "../src/ha/replicated-strategy";
+import { StaleCopy, type ReplicaLinkView } from "../src/replicated-strategy";
 
 /**
  * A slave's view of whether its master went on without it: the ticks that see the master holding

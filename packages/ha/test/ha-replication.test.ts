@@ -13,14 +13,14 @@ import {
   SNAPSHOT_MARKER_KEY,
   type ReplicaClientOptions,
   type ReplicatedStoreOptions,
-} from "../src/ha/replication";
+} from "../src/replication";
 import {
   decodeFrame,
   encodeHello,
   FrameType,
   ReplicationFrameDecoder,
   type ReplicationFrame,
-} from "../src/ha/replication/replication-codec";
+} from "../src/replication/replication-codec";
 import { JournalStore, type RecordMeta, type StoreRef } from "@fedmq/store";
 import { captureLogger, meta, payloadFor } from "../../store/test/fixtures/store-helpers";
 

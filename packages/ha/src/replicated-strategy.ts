@@ -1,6 +1,6 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
-import type { Logger } from "../options";
+import type { Logger } from "@fedmq/protocol";
 import { JournalStore, type MessageStore, StoreUnavailableError } from "@fedmq/store";
 import type { HaStrategy } from "./ha-node";
 import type { LeaseHolder } from "./lease";

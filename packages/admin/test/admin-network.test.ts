@@ -7,7 +7,9 @@ import http from "node:http";
 import type net from "node:net";
 import { connect, type Connection } from "@fedmq/client";
 import { freePort, waitFor } from "@fedmq/testkit";
-import { BrokerNode, type AdminNetworkView, type AdminNodePart, type AdminPeer } from "../src";
+import { resolveAdminSettings, type AdminNetworkView, type AdminNodePart, type AdminPeer } from "../src";
+import { adminUrlOf, startServedNode, type ServedNodeOptions } from "../../testkit/test/helpers/served-nodes";
+import type { BrokerNode } from "@fedmq/broker";
 
 const nodes: BrokerNode[] = [];
 const conns: Connection[] = [];
@@ -21,9 +23,9 @@ afterEach(async () => {
   }
 });
 
-type Opts = Parameters<typeof BrokerNode.create>[0];
+type Opts = ServedNodeOptions;
 async function node(id: string, extra: Partial<Opts> = {}): Promise<BrokerNode> {
-  const n = await BrokerNode.create({ id, listen: ["tcp://127.0.0.1:0"], store: "memory", admin: "http://127.0.0.1:0", ...extra });
+  const n = await startServedNode({ id, listen: ["tcp://127.0.0.1:0"], store: "memory", admin: "http://127.0.0.1:0", ...extra });
   nodes.push(n);
   return n;
 }
@@ -80,7 +82,7 @@ describe("GET /api/v1/network", () => {
     await waitFor(() => a.bridgeInfo()[0]!.out.acknowledged === 5 && a.bridgeInfo()[0]!.in!.acknowledged === 2, { what: "5 out, 2 in acknowledged" });
     await waitFor(() => a.bridges[1]!.info().reconnects >= 1, { what: "a-dead failed once" });
 
-    const res = await get<AdminNetworkView>(a.adminUrl!, "/api/v1/network");
+    const res = await get<AdminNetworkView>(adminUrlOf(a), "/api/v1/network");
     expect(res.status).toBe(200);
     expect(res.type).toBe("application/json; charset=utf-8");
     const v = res.body;
@@ -119,14 +121,14 @@ describe("GET /api/v1/network", () => {
     expect(dead!.lastError!.message).toContain("ECONNREFUSED");
 
     // B's view: the same network, A's bridges read over A's admin endpoint.
-    const vb = (await get<AdminNetworkView>(b.adminUrl!, "/api/v1/network")).body;
+    const vb = (await get<AdminNetworkView>(adminUrlOf(b), "/api/v1/network")).body;
     expect(vb.self).toBe("B");
     expect(vb.nodes.map((n) => [n.name, n.state, n.self])).toEqual([["A", "up", false], ["B", "up", true], ["C", "unreachable", false]]);
     expect(vb.bridges.map((br) => [br.name, br.from, br.to])).toEqual([["a-b", "A", "B"], ["a-dead", "A", null]]);
     expect(vb.bridges[0]).toMatchObject({ state: "active", forwarded: { out: 5, in: 2 }, demand: ab!.demand });
 
     // A node's own part, as peers read it.
-    const part = (await get<AdminNodePart>(a.adminUrl!, "/api/v1/network/local")).body;
+    const part = (await get<AdminNodePart>(adminUrlOf(a), "/api/v1/network/local")).body;
     expect(part.broker).toMatchObject({ id: "A", site: "eu-west" });
     expect(part.bridges.map((br) => [br.name, br.localNode, br.remoteNode])).toEqual([["a-b", "A", "B"], ["a-dead", "A", null]]);
     expect(byDest(part.demand).map((d) => d.destination)).toEqual(["queue://orders.back", "queue://orders.live"]);
@@ -134,22 +136,22 @@ describe("GET /api/v1/network", () => {
     // When the bridge goes down, the view follows.
     await b.close();
     await waitFor(async () => {
-      const now = (await get<AdminNetworkView>(a.adminUrl!, "/api/v1/network")).body;
+      const now = (await get<AdminNetworkView>(adminUrlOf(a), "/api/v1/network")).body;
       return now.bridges[0]!.state !== "active" && now.nodes[1]!.state === "unreachable" ? now : undefined;
     }, { what: "a-b down and B unreachable in A's view" });
   });
 
   test("rates: msg/s over the sampler's window, each direction", async () => {
     const b = await node("B");
-    const a = await node("A", { peers: [{ name: "B", admin: b.adminUrl! }], connectors: [{ name: "a-b", remote: [b.url] }] });
+    const a = await node("A", { peers: [{ name: "B", admin: adminUrlOf(b) }], connectors: [{ name: "a-b", remote: [b.url] }] });
     await waitFor(() => a.bridges[0]!.currentState === "active", { what: "bridge active" });
     consume(await client(b), "queue://rated");
     await waitFor(() => a.advisories.table.size === 1, { what: "demand on A" });
-    await waitFor(async () => (await get<AdminNetworkView>(a.adminUrl!, "/api/v1/network")).body.bridges[0]!.rates.windowMs > 0, { what: "a rate sample" });
+    await waitFor(async () => (await get<AdminNetworkView>(adminUrlOf(a), "/api/v1/network")).body.bridges[0]!.rates.windowMs > 0, { what: "a rate sample" });
     const p = await client(a);
     for (let i = 0; i < 20; i++) await p.send("queue://rated", `r${i}`);
     await waitFor(() => a.bridgeInfo()[0]!.out.acknowledged === 20, { what: "20 forwarded" });
-    const { rates } = (await get<AdminNetworkView>(a.adminUrl!, "/api/v1/network")).body.bridges[0]!;
+    const { rates } = (await get<AdminNetworkView>(adminUrlOf(a), "/api/v1/network")).body.bridges[0]!;
     expect(rates.in).toBeNull();
     expect(rates.out).toBeCloseTo((20 * 1000) / rates.windowMs, 0);
     expect(rates.out).toBeGreaterThan(0);
@@ -162,20 +164,20 @@ describe("GET /api/v1/network", () => {
     servers.push(hung);
     await new Promise<void>((r) => hung.listen(0, "127.0.0.1", r));
     const hungUrl = `http://127.0.0.1:${(hung.address() as net.AddressInfo).port}`;
-    const a = await node("A", { peers: [{ name: "X", site: "xx", admin: b.adminUrl! }, { name: "H", site: "hh", admin: hungUrl }] });
+    const a = await node("A", { peers: [{ name: "X", site: "xx", admin: adminUrlOf(b) }, { name: "H", site: "hh", admin: hungUrl }] });
     const t0 = Date.now();
-    const res = await get<AdminNetworkView>(a.adminUrl!, "/api/v1/network");
+    const res = await get<AdminNetworkView>(adminUrlOf(a), "/api/v1/network");
     expect(res.status).toBe(200);
     // The default peer timeout is 1 s; peers are asked in parallel.
     expect(Date.now() - t0).toBeLessThan(3_000);
     expect(res.body.nodes.map((n) => [n.name, n.site, n.state, n.error])).toEqual([
       ["A", "", "up", null],
       ["H", "hh", "unreachable", `GET ${hungUrl}/api/v1/network/local: no answer within 1000 ms`],
-      ["X", "xx", "unreachable", `${b.adminUrl} is node 'B', not 'X'`],
+      ["X", "xx", "unreachable", `${adminUrlOf(b)} is node 'B', not 'X'`],
     ]);
     expect(res.body.sites).toEqual([{ name: "", nodes: ["A"] }, { name: "hh", nodes: ["H"] }, { name: "xx", nodes: ["X"] }]);
     expect(res.body.bridges).toEqual([]);
-    expect((await get(a.adminUrl!, "/api/v1/network?deep=1")).body).toEqual({ error: { code: "FEDMQ_ERR_BAD_PARAMETER", message: "unknown parameter 'deep' for GET /api/v1/network: it takes none" } });
+    expect((await get(adminUrlOf(a), "/api/v1/network?deep=1")).body).toEqual({ error: { code: "FEDMQ_ERR_BAD_PARAMETER", message: "unknown parameter 'deep' for GET /api/v1/network: it takes none" } });
   });
 
   test("option 'peers' is validated with the entry named", async () => {
@@ -186,19 +188,20 @@ describe("GET /api/v1/network", () => {
     await bad([{ name: "B", admin: "tcp://127.0.0.1:1" }], "peer 'B': admin endpoint 'tcp://127.0.0.1:1' is not valid: expected http://host:port, e.g. 'http://127.0.0.1:8161' (option 'peers')");
     await bad([{ name: "B" }], "peer 'B' has admin undefined: expected http://host:port (option 'peers')");
     await bad("B", `option 'peers' is "B": expected a list of { name, site, admin }`);
-    await expect(BrokerNode.create({ id: "Q", listen: ["tcp://127.0.0.1:0"], store: "memory", peers: [{ name: "B", admin: "http://127.0.0.1:1" }] })).rejects.toThrow(
+    await expect(startServedNode({ id: "Q", listen: ["tcp://127.0.0.1:0"], store: "memory", peers: [{ name: "B", admin: "http://127.0.0.1:1" }] })).rejects.toThrow(
       "'peers' is set but 'admin' is not: the network view of the peers is served by the admin endpoint (option 'admin')",
     );
     // A peer on another host is fine (only this node's own endpoint is restricted to loopback).
-    const ok = await node("Q", { peers: [{ name: "far", site: "x", admin: "http://10.255.255.1:8161" }] });
-    expect(ok.opts.peers).toEqual([{ name: "far", site: "x", admin: "http://10.255.255.1:8161" }]);
+    const far = [{ name: "far", site: "x", admin: "http://10.255.255.1:8161" }];
+    await node("Q", { peers: far });
+    expect(resolveAdminSettings({ admin: "http://127.0.0.1:0", peers: far }).peers).toEqual(far);
   });
 });
 
 describe("GET / (the web view)", () => {
   test("one self-contained HTML page at / and /ui, drawing from /api/v1/network", async () => {
     const a = await node("A");
-    const root = await get<string>(a.adminUrl!, "/");
+    const root = await get<string>(adminUrlOf(a), "/");
     expect(root.status).toBe(200);
     expect(root.type).toBe("text/html; charset=utf-8");
     expect(root.body).toMatch(/^<!doctype html>/);
@@ -208,9 +211,9 @@ describe("GET / (the web view)", () => {
     expect(root.body).toContain("data-node");
     // Nothing from outside: no external scripts, styles, fonts or images (closed networks).
     expect(root.body).not.toMatch(/<script[^>]+src=|<link[^>]+href=|@import|url\(\s*['"]?https?:|src="https?:/i);
-    const ui = await get<string>(a.adminUrl!, "/ui");
+    const ui = await get<string>(adminUrlOf(a), "/ui");
     expect(ui.status).toBe(200);
     expect(ui.body).toBe(root.body);
-    expect((await get(a.adminUrl!, "/uix")).status).toBe(404);
+    expect((await get(adminUrlOf(a), "/uix")).status).toBe(404);
   });
 });

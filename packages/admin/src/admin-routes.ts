@@ -4,7 +4,7 @@ import { BadParameterError, NotApplicableError, UnknownBridgeError } from "./adm
 import { brokerView, bridgeView, consumerViews, type AdminSource } from "./admin-views";
 import type { AdminMetrics } from "./admin-metrics";
 import type { BridgeRateSampler } from "./bridge-rates";
-import { parseMessageId } from "../trace/trace-merge";
+import { parseMessageId } from "@fedmq/protocol";
 import { nodePart, type NetworkView } from "./admin-network";
 import { networkPage } from "./admin-ui";
 import { decodePathParams, type PartSchema } from "./admin-request";

@@ -57,7 +57,7 @@ import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import { SILENT_LOGGER, type Logger } from "../options";
+import { SILENT_LOGGER, type Logger } from "@fedmq/protocol";
 import type { Lease, LeaseHolder, LeaseTiming } from "./lease";
 import { LeaseBackendError, LeaseClosedError, LeaseOptionError } from "./lease-errors";
 import { checkLeaseInfo, checkLeaseName, parseLeaseJson, resolveLeaseTiming, storedLeaseInfo } from "./lease-options";

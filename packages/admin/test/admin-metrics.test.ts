@@ -2,7 +2,8 @@
 import pino from "pino";
 import { connect, type Connection } from "@fedmq/client";
 import { waitFor } from "@fedmq/testkit";
-import { BrokerNode } from "../src";
+import { adminUrlOf, startServedNode, type ServedNodeOptions } from "../../testkit/test/helpers/served-nodes";
+import type { BrokerNode } from "@fedmq/broker";
 
 const nodes: BrokerNode[] = [];
 const conns: Connection[] = [];
@@ -11,14 +12,14 @@ afterEach(async () => {
   for (const n of nodes.splice(0).reverse()) await n.close();
 });
 
-type Opts = Parameters<typeof BrokerNode.create>[0];
+type Opts = ServedNodeOptions;
 async function node(id: string, extra: Partial<Opts> = {}): Promise<BrokerNode> {
-  const n = await BrokerNode.create({ id, listen: ["tcp://127.0.0.1:0"], store: "memory", admin: "http://127.0.0.1:0", ...extra });
+  const n = await startServedNode({ id, listen: ["tcp://127.0.0.1:0"], store: "memory", admin: "http://127.0.0.1:0", ...extra });
   nodes.push(n);
   return n;
 }
 async function metrics(n: BrokerNode): Promise<string> {
-  const res = await fetch(`${n.adminUrl}/metrics`);
+  const res = await fetch(`${adminUrlOf(n)}/metrics`);
   expect(res.status).toBe(200);
   return res.text();
 }
@@ -74,7 +75,7 @@ test("destination, bridge and process metrics, with types and the exact values t
   for (let i = 0; i < 4; i++) await p.send("queue://m.live", `l${i}`);
   await waitFor(() => a.bridgeInfo()[0]!.out.acknowledged === 4, { what: "4 forwarded" });
 
-  const res = await fetch(`${a.adminUrl}/metrics`);
+  const res = await fetch(`${adminUrlOf(a)}/metrics`);
   expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
   const text = await res.text();
   const lines = text.split("\n");
@@ -153,7 +154,7 @@ test("each bridge state change is one log line and one counter increment; the st
   expect(reconnects.get('bridge="a-b"')).toBe(1);
 
   // Stopping it through the admin API is one more change, logged and counted.
-  const res = await fetch(`${a.adminUrl}/api/v1/bridges/a-b/stop`, { method: "POST" });
+  const res = await fetch(`${adminUrlOf(a)}/api/v1/bridges/a-b/stop`, { method: "POST" });
   expect(res.status).toBe(200);
   const stopped = await agree("stopped");
   expect(stopped.get('bridge="a-b",from="backoff",to="stopped"')).toBe(1);

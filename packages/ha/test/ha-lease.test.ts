@@ -11,11 +11,11 @@ import { Writable } from "node:stream";
 import { Redis } from "ioredis";
 import pino from "pino";
 import { removeTempDirs, startRedis, tempDir, waitFor, type RedisServer } from "@fedmq/testkit";
-import { FileLease, epochFileName } from "../src/ha/file-lease";
-import type { Lease, LeaseTiming } from "../src/ha/lease";
-import { LeaseBackendError, LeaseOptionError, LeaseTokenRegressedError } from "../src/ha/lease-errors";
+import { FileLease, epochFileName } from "../src/file-lease";
+import type { Lease, LeaseTiming } from "../src/lease";
+import { LeaseBackendError, LeaseOptionError, LeaseTokenRegressedError } from "../src/lease-errors";
 import { fencingCheckLua, fencingKey, haKeys, isFencedReply } from "@fedmq/store";
-import { RedisLease } from "../src/ha/redis-lease";
+import { RedisLease } from "../src/redis-lease";
 
 const TTL = 400;
 const TIMING: Partial<LeaseTiming> = { ttlMs: TTL, marginMs: 300, renewMs: 50, pollMs: 20 };

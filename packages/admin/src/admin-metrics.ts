@@ -1,4 +1,4 @@
-import type { HaRole } from "../ha/ha-status";
+import type { HaRole } from "./ha-status";
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { FEDMQ_VERSION } from "@fedmq/protocol";
 import type { Bridge, BridgeState, BridgeStatusChange, ForwarderCounters } from "@fedmq/bridge";
@@ -81,7 +81,7 @@ export class AdminMetrics {
     gauge("fedmq_store_bytes", "Bytes in the store.", ["engine"], () => [[{ engine: src.info().store.engine }, src.info().store.bytes]]);
     mirror("fedmq_store_fsyncs_total", "fsync calls of the store.", ["engine"], () => [[{ engine: src.info().store.engine }, src.info().store.fsyncs]]);
 
-    const dests = <K extends keyof import("../node-info").DestinationInfo>(k: K) => () =>
+    const dests = <K extends keyof import("./node-info").DestinationInfo>(k: K) => () =>
       src.destinations().map((d): [Labels<"destination" | "kind">, number] => [{ destination: d.name, kind: d.kind }, d[k] as number]);
     const dl = ["destination", "kind"] as const;
     gauge("fedmq_destination_depth", "Messages waiting (not yet delivered).", dl, dests("depth"));

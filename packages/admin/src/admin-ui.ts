@@ -3,10 +3,10 @@ import path from "node:path";
 
 /**
  * The web view's page: one self-contained HTML file (inline CSS and script, no external
- * resources) shipped beside the code in `packages/broker/ui/`. The same relative path holds from
- * `src/admin/` (tests) and `dist/admin/` (the built package).
+ * resources) shipped beside the code in `packages/admin/ui/`. The same relative path holds from
+ * `src/` (tests) and `dist/` (the built package).
  */
-export const NETWORK_PAGE_FILE = path.join(__dirname, "..", "..", "ui", "network.html");
+export const NETWORK_PAGE_FILE = path.join(__dirname, "..", "ui", "network.html");
 
 let page: string | undefined;
 

@@ -1,7 +1,7 @@
 import http from "node:http";
 import AjvCompiler from "@fastify/ajv-compiler";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import type { Logger } from "../options";
+import type { Logger } from "@fedmq/protocol";
 import { AdminHttpError, INTERNAL_ERROR_CODE, MethodNotAllowedError, RouteNotFoundError } from "./admin-errors";
 import { registerAdminGuard } from "./admin-guard";
 import { decodePathParams, invalidTarget, parseQuery, rewriteTarget, schemaViolation, targetOf } from "./admin-request";

@@ -1,22 +1,15 @@
 import { performance } from "node:perf_hooks";
-import { NodeFencedError } from "../node-errors";
 import { DemandTable } from "@fedmq/advisory";
+import type { AdminSource, BrokerInfo, ConnectionInfo, DestinationInfo, HaMode, HaRole, HaStatus, NodeReadiness } from "@fedmq/admin";
 import type { Bridge } from "@fedmq/bridge";
-import { InvalidArgumentError, backoffStrategy, leaseTimingProblem, type RetryStrategy } from "@fedmq/protocol";
-import { BrokerNode, type BrokerInfo, type BrokerNodeOptions, type ConnectionInfo, type DestinationInfo, type NodeReadiness } from "../broker-node";
-import { AdminServer } from "../admin/admin-server";
-import type { AdminSource } from "../admin/admin-views";
-import { SILENT_LOGGER, type Logger } from "../options";
+import {
+  InvalidArgumentError, NodeFencedError, SILENT_LOGGER, backoffStrategy, leaseTimingProblem, type Logger, type RetryStrategy, type RouteEvent,
+} from "@fedmq/protocol";
 import type { MessageStore } from "@fedmq/store";
 import { DEFAULT_LEASE_TIMING, type Lease, type LeaseHolder, type LeaseTiming } from "./lease";
-import type { HaMode, HaRole, HaStatus } from "./ha-status";
-import type { RouteEvent } from "../trace/route-trace";
 
-/** The node's lease may have lapsed: it must not serve or write. */
 /** The longest wait before a member retries a term that failed to start, ms. */
 const MAX_START_BACKOFF_MS = 5_000;
-
-export { NodeFencedError };
 
 /** What differs between HA modes: where the store lives, who may run for master. */
 export interface HaStrategy {
@@ -36,12 +29,46 @@ export interface HaStrategy {
   close?(): Promise<void>;
 }
 
+/**
+ * What an HA member needs of the node it runs while master: the read-only view its admin
+ * endpoint shows, self-fencing and closing. A `BrokerNode` is one; the member never builds it.
+ */
+export interface HaServedNode extends AdminSource {
+  readonly listenUrls: readonly string[];
+  /** Drop every connection at once and refuse writes, then close. */
+  fenceNow(reason: Error): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** One term as master, as the member hands it to `startNode`. */
+export interface HaTerm {
+  /** The group's name: the group is one logical broker, and the node serves under it. */
+  readonly id: string;
+  /** The term's store (shared, in Redis, or the replicated journal). */
+  readonly store: MessageStore;
+  /** Asked before the node serves a frame or writes: an Error once the lease may have lapsed. */
+  readonly fence: () => Error | null;
+}
+
+/** Start serving for one term (the CLI composes a `BrokerNode` with its admin endpoint's hooks). */
+export type StartServedNode = (term: HaTerm) => Promise<HaServedNode>;
+
+/** What a composing caller (the CLI) attaches to the member's life: its admin endpoint, which answers in every role. */
+export interface HaMemberHooks {
+  /** Before the member first polls the lease: an admin endpoint started here answers as slave too. */
+  beforeStart?(member: HaNode): Promise<void>;
+  /** Once the member has closed: what `beforeStart` opened closes here, last. */
+  afterClose?(): Promise<void>;
+}
+
 export interface HaNodeOptions {
-  /** The node this member runs while master (its store comes from the strategy). */
-  node: Omit<BrokerNodeOptions, "storeInstance" | "fence" | "adminServer" | "admin" | "adminAllowRemote">;
-  /** Admin endpoint URL: it answers in every role (a slave reports `role: slave`). */
-  admin?: string;
-  adminAllowRemote?: boolean;
+  /** This member's name (its node id in the topology). */
+  member: string;
+  /** Its site, reported while it serves nothing. @default "" */
+  site?: string;
+  /** Builds the node of each term as master. */
+  startNode: StartServedNode;
+  hooks?: HaMemberHooks;
   group: string;
   mode: HaMode;
   lease: Lease;
@@ -63,8 +90,7 @@ export class HaNode implements AdminSource, AsyncDisposable {
   readonly id: string;
   private readonly log: Logger;
   private readonly timing: LeaseTiming;
-  private admin: AdminServer | undefined;
-  private node: BrokerNode | undefined;
+  private node: HaServedNode | undefined;
   private role: HaRole = "slave";
   private roleSince = Date.now();
   private reason = "starting";
@@ -89,7 +115,7 @@ export class HaNode implements AdminSource, AsyncDisposable {
   private readonly startRetry: RetryStrategy;
 
   private constructor(private readonly opts: HaNodeOptions) {
-    this.id = opts.node.id;
+    this.id = opts.member;
     this.log = opts.logger ?? SILENT_LOGGER;
     this.timing = Object.freeze({ ...DEFAULT_LEASE_TIMING, ...opts.timing, ttlMs: opts.lease.ttlMs });
     this.startRetry = backoffStrategy({ initialReconnectDelay: Math.min(this.timing.ttlMs, MAX_START_BACKOFF_MS), maxReconnectDelay: MAX_START_BACKOFF_MS, jitter: 0 });
@@ -99,21 +125,23 @@ export class HaNode implements AdminSource, AsyncDisposable {
     this.emptyTable = new DemandTable(this.id);
   }
 
-  /** Start the admin endpoint and the slave loop. Resolves at once: the member runs as slave. */
+  /** Run the hooks' start (the admin endpoint), then the slave loop. Resolves at once: the member runs as slave. */
   static async create(opts: HaNodeOptions): Promise<HaNode> {
     const ha = new HaNode(opts);
-    if (opts.admin) ha.admin = await AdminServer.start(ha, { url: opts.admin, allowRemote: opts.adminAllowRemote ?? false, peers: opts.node.peers ?? [], logger: ha.log });
+    try {
+      await opts.hooks?.beforeStart?.(ha);
+    } catch (err) {
+      await opts.strategy.close?.().catch(() => undefined);
+      await opts.lease.close().catch(() => undefined);
+      throw err;
+    }
     ha.log.info({ group: opts.group, mode: opts.mode, lease: opts.lease.kind, ttlMs: ha.timing.ttlMs }, "ha member started as slave");
     ha.schedulePoll(0);
     return ha;
   }
 
-  get adminUrl(): string | undefined {
-    return this.admin?.url;
-  }
-
   /** The serving node while master. */
-  get current(): BrokerNode | undefined {
+  get current(): HaServedNode | undefined {
     return this.node;
   }
 
@@ -198,11 +226,9 @@ export class HaNode implements AdminSource, AsyncDisposable {
         await store.close().catch(() => undefined);
         return;
       }
-      // The admin endpoint (and its network view) belongs to the member, not to one term's node.
-      const { peers: _peers, ...nodeOpts } = this.opts.node;
       // The group is one logical broker: its name is the broker id in brokerPath and demand
       // paths, so a message that crossed the group is refused by whichever member is master.
-      this.node = await BrokerNode.create({ ...nodeOpts, id: this.opts.group, storeInstance: store, fence, adminServer: this.admin, logger: this.opts.node.logger ?? this.log });
+      this.node = await this.opts.startNode({ id: this.opts.group, store, fence });
       this.failedStarts = 0;
       if (this.fenceError) await this.node.fenceNow(this.fenceError);
       else this.log.info({ group: this.opts.group, token, listen: this.node.listenUrls }, "ha master serving");
@@ -292,7 +318,7 @@ export class HaNode implements AdminSource, AsyncDisposable {
     // as master serves under the group's name).
     if (this.node) return { ...this.node.info(), id: this.id };
     return {
-      id: this.id, site: this.opts.node.site ?? "", listen: [], uptimeMs: Date.now() - this.startedAt, connections: 0, received: 0, duplicates: 0,
+      id: this.id, site: this.opts.site ?? "", listen: [], uptimeMs: Date.now() - this.startedAt, connections: 0, received: 0, duplicates: 0,
       memoryUsedBytes: 0, store: { engine: "none", messages: 0, bytes: 0, segments: 0, fsyncs: 0, appendsSynced: 0 }, recovery: undefined,
     };
   }
@@ -356,7 +382,7 @@ export class HaNode implements AdminSource, AsyncDisposable {
     await this.opts.strategy.close?.().catch((err: unknown) => this.log.warn({ err }, "ha: strategy close failed"));
     await this.opts.lease.close().catch(() => undefined);
     this.setRole("stopped", "closed");
-    await this.admin?.close();
+    await this.opts.hooks?.afterClose?.();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,0 +1,20 @@
+// @fedmq/admin: a node's admin HTTP endpoint (fastify). It reads the node only through
+// `AdminSource`, a read-only view that the broker and the HA member implement.
+export { AdminServer, DEFAULT_ADMIN_SERVER_OPTIONS } from "./admin-server";
+export type { AdminServerOptions } from "./admin-server";
+export { resolveAdminSettings } from "./admin-settings";
+export type { AdminSettings } from "./admin-settings";
+export { parseAdminEndpoint, isLoopbackHost, adminUrlFor } from "./admin-endpoint";
+export type { AdminEndpoint } from "./admin-endpoint";
+export { resolveAdminPeers } from "./admin-peers";
+export type { AdminPeer } from "./admin-peers";
+export { AdminMetrics, BRIDGE_STATES } from "./admin-metrics";
+export { ADMIN_ROUTES, ADMIN_METHODS } from "./admin-routes";
+export type { AdminRoute, AdminMethod } from "./admin-routes";
+export { AdminHttpError, RouteNotFoundError, NotApplicableError, MethodNotAllowedError, BadParameterError, UnknownBridgeError, INTERNAL_ERROR_CODE } from "./admin-errors";
+export { NETWORK_PAGE_FILE } from "./admin-ui";
+export type { AdminSource, AdminBrokerView, AdminBridgeView, AdminConsumerView, AdminDemandView, AdminProducerView } from "./admin-views";
+export type { BridgeRates } from "./bridge-rates";
+export type { AdminNetworkView, AdminNetworkNode, AdminNetworkBridge, AdminNodePart } from "./admin-network";
+export type { BrokerInfo, ConnectionInfo, DestinationInfo, NodeReadiness } from "./node-info";
+export type { HaStatus, HaRole, HaMode } from "./ha-status";

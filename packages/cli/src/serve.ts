@@ -1,0 +1,103 @@
+import { AdminServer, resolveAdminSettings, type AdminSettings } from "@fedmq/admin";
+import { BrokerNode, type BrokerNodeOptions } from "@fedmq/broker";
+import { startHaMember, type HaMemberOptions, type HaNode } from "@fedmq/ha";
+import { SILENT_LOGGER } from "@fedmq/protocol";
+
+/**
+ * The composition root of a running node: the broker node, the HA member and the admin
+ * endpoint live in their own packages and know nothing of each other; this module wires them
+ * (the broker's and the HA member's hooks start, feed and close the admin endpoint).
+ */
+
+/** A node and the admin endpoint serving it. */
+export interface ServedNode extends AsyncDisposable {
+  readonly node: BrokerNode;
+  /** Its admin endpoint; undefined without setting 'admin'. */
+  readonly admin: AdminServer | undefined;
+  /** The admin endpoint's bound URL (`http://host:port`). */
+  readonly adminUrl: string | undefined;
+  /** Close the node, then its admin endpoint (which answers 503 on /readyz meanwhile). */
+  close(): Promise<void>;
+}
+
+/** An HA member and the admin endpoint that answers for it in every role. */
+export interface ServedHaMember extends AsyncDisposable {
+  readonly member: HaNode;
+  readonly admin: AdminServer | undefined;
+  readonly adminUrl: string | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Start a node with its admin endpoint (when `admin` is set): the endpoint listens before the
+ * store opens, so `/healthz` answers and `/readyz` says 503 while the node recovers; it counts
+ * every state change of every bridge; it closes after the node.
+ */
+export async function serveNode(options: BrokerNodeOptions & AdminSettings): Promise<ServedNode> {
+  const { admin: url, adminAllowRemote, peers, ...nodeOpts } = options;
+  const settings = resolveAdminSettings({ admin: url, adminAllowRemote, peers });
+  let admin: AdminServer | undefined;
+  const node = await BrokerNode.create({
+    ...nodeOpts,
+    hooks: settings.admin === undefined ? undefined : {
+      beforeStart: async (n) => {
+        admin = await AdminServer.start(n, { url: settings.admin!, allowRemote: settings.adminAllowRemote, peers: settings.peers, logger: n.log });
+      },
+      bridgeAdded: (b) => admin?.watchBridge(b),
+      afterClose: async () => admin?.close(),
+    },
+  });
+  return {
+    node,
+    get admin() {
+      return admin;
+    },
+    get adminUrl() {
+      return admin?.url;
+    },
+    close: () => node.close(),
+    [Symbol.asyncDispose]: () => node.close(),
+  };
+}
+
+/** A member's settings: the node it runs as master (its store comes from the HA mode), the HA mode, its admin endpoint. */
+export type ServeHaMemberOptions = Omit<HaMemberOptions, "member" | "site" | "listen" | "dataDir" | "pacedSyncMs" | "startNode" | "hooks"> & AdminSettings & {
+  node: Omit<BrokerNodeOptions, "storeInstance" | "fence" | "hooks" | "store">;
+};
+
+/**
+ * Start an HA member (as slave) with its admin endpoint, which answers in every role (a slave
+ * reports `role: slave`). Each term as master runs a `BrokerNode` under the group's name, on
+ * the term's store, fenced by the lease; its bridges feed the member's admin metrics.
+ */
+export async function serveHaMember(options: ServeHaMemberOptions): Promise<ServedHaMember> {
+  const { node: nodeOpts, admin: url, adminAllowRemote, peers, ...haOpts } = options;
+  const settings = resolveAdminSettings({ admin: url, adminAllowRemote, peers });
+  const log = haOpts.logger ?? nodeOpts.logger ?? SILENT_LOGGER;
+  let admin: AdminServer | undefined;
+  const member = await startHaMember({
+    ...haOpts,
+    member: nodeOpts.id, site: nodeOpts.site, listen: nodeOpts.listen === undefined ? [] : [nodeOpts.listen].flat(), dataDir: nodeOpts.dataDir, pacedSyncMs: nodeOpts.pacedSyncMs,
+    startNode: (term) => BrokerNode.create({
+      ...nodeOpts, id: term.id, storeInstance: term.store, fence: term.fence, logger: nodeOpts.logger ?? log,
+      hooks: { bridgeAdded: (b) => admin?.watchBridge(b) },
+    }),
+    hooks: settings.admin === undefined ? undefined : {
+      beforeStart: async (m) => {
+        admin = await AdminServer.start(m, { url: settings.admin!, allowRemote: settings.adminAllowRemote, peers: settings.peers, logger: log });
+      },
+      afterClose: async () => admin?.close(),
+    },
+  });
+  return {
+    member,
+    get admin() {
+      return admin;
+    },
+    get adminUrl() {
+      return admin?.url;
+    },
+    close: () => member.close(),
+    [Symbol.asyncDispose]: () => member.close(),
+  };
+}
