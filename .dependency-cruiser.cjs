@@ -16,12 +16,13 @@ const MAY_IMPORT = {
   advisory: { runtime: ["protocol"], types: [] },
   bridge: { runtime: ["protocol", "client", "advisory"], types: [] },
   store: { runtime: ["protocol"], types: [] },
+  stomp: { runtime: ["protocol"], types: [] },
   admin: { runtime: ["protocol"], types: ["advisory", "bridge", "store"] },
-  broker: { runtime: ["protocol", "client", "advisory", "bridge", "store"], types: ["admin"] },
+  broker: { runtime: ["protocol", "client", "advisory", "bridge", "store", "stomp"], types: ["admin"] },
   ha: { runtime: ["protocol", "advisory", "store"], types: ["admin", "bridge"] },
   config: { runtime: ["protocol", "bridge"], types: [] },
-  cli: { runtime: ["protocol", "client", "advisory", "bridge", "store", "admin", "broker", "ha", "config"], types: [] },
-  testkit: { runtime: ["protocol", "client", "advisory", "bridge", "store", "admin", "broker", "ha", "config", "cli"], types: [] },
+  cli: { runtime: ["protocol", "client", "advisory", "bridge", "store", "stomp", "admin", "broker", "ha", "config"], types: [] },
+  testkit: { runtime: ["protocol", "client", "advisory", "bridge", "store", "stomp", "admin", "broker", "ha", "config", "cli"], types: [] },
 };
 
 const list = (pkgs) => (pkgs.length ? pkgs.map((p) => `@fedmq/${p}`).join(", ") : "no other @fedmq package");

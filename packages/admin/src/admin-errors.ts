@@ -1,4 +1,4 @@
-import { FedmqError } from "@fedmq/protocol";
+import { FedmqError, InternalError } from "@fedmq/protocol";
 
 /** An admin request that fails with an HTTP status; the body is `{ error: { code, message } }`. */
 export class AdminHttpError extends FedmqError {
@@ -54,4 +54,4 @@ export class UnknownBridgeError extends AdminHttpError {
 }
 
 /** A handler threw: the node carries on, the request gets a 500 with the message. */
-export const INTERNAL_ERROR_CODE = "FEDMQ_ERR_INTERNAL";
+export const INTERNAL_ERROR_CODE = InternalError.code;

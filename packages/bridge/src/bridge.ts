@@ -3,6 +3,7 @@ import { connect, retryLoop, type Connection } from "@fedmq/client";
 import { backoffStrategy, destinationMatches, type RetryStrategy } from "@fedmq/protocol";
 import { DemandForwarder, type ExcludedDemand, type ForwarderCounters } from "./demand-forwarder";
 import { excludedBy, resolveBridgeOptions, type BridgeOptions, type ResolvedBridgeOptions } from "./bridge-options";
+import { BridgeLinkClosedError, BridgeOwnNodeError, BridgeStoppedError } from "./bridge-errors";
 
 export type BridgeState = "connecting" | "handshaking" | "syncing-demand" | "active" | "backoff" | "stopped";
 
@@ -221,11 +222,11 @@ export class Bridge extends EventEmitter {
     this.remote = remote;
     this.setStatus("handshaking", `connected to ${remote.brokerId}`);
     this.remoteNode = remote.brokerId;
-    if (remote.brokerId === o.localNodeId) throw new Error(`connector '${o.name}' reached its own node '${o.localNodeId}'`);
+    if (remote.brokerId === o.localNodeId) throw new BridgeOwnNodeError(`connector '${o.name}' reached its own node '${o.localNodeId}'`);
     const local = await this.unlessStopped(dial(o.localUrl, { role: "bridge", nodeId: remote.brokerId!, clientId: `bridge:${o.localNodeId}:${o.name}:local`, heartbeatMs: 0 }));
     this.local = local;
     const lost = new Promise<never>((_, reject) => {
-      const fail = (which: string) => (err: Error | void) => reject(err instanceof Error ? err : new Error(`${which} connection closed`));
+      const fail = (which: string) => (err: Error | void) => reject(err instanceof Error ? err : new BridgeLinkClosedError(`${which} connection closed`));
       void remote.closed().then(fail("remote"));
       void local.closed().then(fail("local"));
     });
@@ -255,19 +256,19 @@ export class Bridge extends EventEmitter {
   private unlessStopped(dial: Promise<Connection>): Promise<Connection> {
     if (this.stopping) {
       void dial.then((c) => c.close(), () => undefined);
-      return Promise.reject(new Error("bridge stopped"));
+      return Promise.reject(new BridgeStoppedError("bridge stopped"));
     }
     return new Promise<Connection>((resolve, reject) => {
       this.stopWaiters.add(onStop);
       function onStop(): void {
-        reject(new Error("bridge stopped"));
+        reject(new BridgeStoppedError("bridge stopped"));
       }
       dial.then(
         (c) => {
           this.stopWaiters.delete(onStop);
           if (this.stopping) {
             c.close().catch(() => undefined);
-            reject(new Error("bridge stopped"));
+            reject(new BridgeStoppedError("bridge stopped"));
           } else resolve(c);
         },
         (err: unknown) => {

@@ -6,3 +6,4 @@ export { DemandForwarder, networkConsumerPriority } from "./demand-forwarder";
 export type { DemandSubscription, ExcludedDemand, ForwarderCounters } from "./demand-forwarder";
 export { CONNECTOR_OPTIONS_SHAPE, CONNECTOR_OPTION_KEYS, DEFAULT_CONNECTOR_SETTINGS, connectorSettings } from "./connector-options";
 export type { ConnectorOptionKey, ConnectorSettings } from "./connector-options";
+export { BridgeStoppedError, BridgeOwnNodeError, BridgeLinkClosedError } from "./bridge-errors";

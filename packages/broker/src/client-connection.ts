@@ -1,7 +1,7 @@
 import type { Duplex } from "node:stream";
 import {
   DestinationFilter, FrameDecoder, FrameWriter, encodeFrame, encodeDeliverFrame, fedwire, negotiateVersion, parseDestination,
-  FedmqError, ProtocolError, VersionMismatchError, HandshakeTimeoutError, StalePeerError, UnknownDeliveryError,
+  FedmqError, InternalError, ProtocolError, VersionMismatchError, HandshakeTimeoutError, StalePeerError, UnknownDeliveryError,
   InvalidSubscriptionError, InvalidArgumentError, PROTOCOL_VERSIONS, FEDMQ_VERSION,
 } from "@fedmq/protocol";
 import type { Entry } from "./pending-list";
@@ -387,7 +387,7 @@ export class ClientConnection {
 
   private replyError(corr: number, err: unknown): void {
     if (this.state === "closed") return;
-    const e = err instanceof FedmqError ? err : new FedmqError("FEDMQ_ERR_INTERNAL", (err as Error)?.message ?? String(err));
+    const e = err instanceof FedmqError ? err : new InternalError((err as Error)?.message ?? String(err), { cause: err });
     if (!(err instanceof FedmqError)) this.core.log.error({ err, conn: this.id }, "request failed");
     this.writer.write(encodeFrame({ corr, error: { code: e.code, message: e.message, fatal: false } }));
   }

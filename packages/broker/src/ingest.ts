@@ -1,5 +1,5 @@
 import {
-  encodedMessageOf, fedwire, isAdvisoryTopic, parseDestination, FedmqError, ForbiddenError, InvalidArgumentError, NodeFencedError, StoreError, type Destination,
+  encodedMessageOf, fedwire, isAdvisoryTopic, parseDestination, FedmqError, ForbiddenError, InternalError, InvalidArgumentError, NodeFencedError, StoreError, type Destination,
 } from "@fedmq/protocol";
 import { StoreFencedError, StoreUnavailableError } from "@fedmq/store";
 import type { BrokerCore } from "./broker-core";
@@ -185,5 +185,5 @@ export class IngestSession {
 }
 
 function asFedmqError(err: unknown): FedmqError {
-  return err instanceof FedmqError ? err : new FedmqError("FEDMQ_ERR_INTERNAL", (err as Error)?.message ?? String(err));
+  return err instanceof FedmqError ? err : new InternalError((err as Error)?.message ?? String(err), { cause: err });
 }

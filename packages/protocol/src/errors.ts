@@ -61,6 +61,11 @@ export const TooManyConnectionsError = defineError("TooManyConnectionsError", "F
 /** An HA node lost its lease (or its term failed to start): it must not serve, and drops every connection. */
 export const NodeFencedError = defineError("NodeFencedError", "FEDMQ_ERR_NODE_FENCED");
 
+/** A fault inside the node (a bug, or a failure nothing else names); the message says what failed. */
+export const InternalError = defineError("InternalError", "FEDMQ_ERR_INTERNAL");
+/** A wire Error frame whose code this version does not know (or none): its message is the peer's. */
+export const UnknownRemoteError = defineError("UnknownRemoteError", "FEDMQ_ERR_UNKNOWN");
+
 /** A listener (client, admin) could not open its port. */
 export const ListenError = defineError("ListenError", "FEDMQ_ERR_LISTEN");
 
@@ -70,7 +75,9 @@ export function errorFromWire(code: string, message: string): FedmqError {
     FrameTooLargeError, MalformedFrameError, UnknownFrameError, ProtocolError, VersionMismatchError,
     InvalidDestinationError, InvalidUriError, UnknownDeliveryError, InvalidSubscriptionError,
     ConnectionClosedError, TimeoutError, StalePeerError, StoreError, HandshakeTimeoutError,
-    InvalidArgumentError, ForbiddenError, TooManyConnectionsError,
+    InvalidArgumentError, ForbiddenError, TooManyConnectionsError, NodeFencedError, InternalError,
   ].find((c) => c.code === code);
-  return known ? new known(message) : new FedmqError(code || "FEDMQ_ERR_UNKNOWN", message);
+  if (known) return new known(message);
+  // An unknown code is kept as the peer sent it (a newer peer's condition); none at all is UnknownRemoteError's.
+  return code ? new FedmqError(code, message) : new UnknownRemoteError(message);
 }

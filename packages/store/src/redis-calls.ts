@@ -53,6 +53,9 @@ export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error
 
 const shas = new WeakMap<object, string>();
 
+/** How Redis begins its reply to EVALSHA of a script it does not hold. */
+export const NOSCRIPT_REPLY_PREFIX = "NOSCRIPT";
+
 /** Runs a Lua script: EVALSHA, then EVAL when the server does not know it (first use, Redis restarted). */
 export async function evalScript(redis: Redis, script: { readonly lua: string }, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
   let sha = shas.get(script);
@@ -64,7 +67,7 @@ export async function evalScript(redis: Redis, script: { readonly lua: string },
   try {
     return await redis.call("EVALSHA", [sha, ...tail]);
   } catch (err) {
-    if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
+    if (!(err instanceof Error) || !err.message.startsWith(NOSCRIPT_REPLY_PREFIX)) throw err;
     return await redis.call("EVAL", [script.lua, ...tail]);
   }
 }

@@ -1,7 +1,7 @@
 import { promises as fsp } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { FedmqError, StalePeerError, TimeoutError } from "@fedmq/protocol";
+import { FedmqError, InternalError, StalePeerError, TimeoutError } from "@fedmq/protocol";
 import { JournalStore, StoreClosedError } from "@fedmq/store";
 import type { Logger as StoreLogger } from "@fedmq/protocol";
 import { ReplicaApplier, SNAPSHOT_MARKER_KEY } from "./replica-applier";
@@ -281,7 +281,7 @@ export class ReplicaClient {
       this.log.warn({ err, master: link.url }, "replica: link down");
     } else this.log.info({ master: link.url }, "replica: link closed");
     if (err && !(err instanceof ReplicationLinkError) && !link.socket.destroyed) {
-      link.socket.end(encodeError(err instanceof FedmqError ? err.code : "FEDMQ_ERR_INTERNAL", err.message));
+      link.socket.end(encodeError(err instanceof FedmqError ? err.code : InternalError.code, err.message));
       setTimeout(() => link.socket.destroy(), 1000).unref();
     } else link.socket.destroy();
     this.enqueue(link, 0, "always", () => this.endOfLink(link));

@@ -5,7 +5,7 @@
  * none lost or doubled.
  */
 import type net from "node:net";
-import { FedmqError, HandshakeTimeoutError, StalePeerError } from "@fedmq/protocol";
+import { FedmqError, HandshakeTimeoutError, InternalError, StalePeerError } from "@fedmq/protocol";
 import type { Logger as StoreLogger } from "@fedmq/protocol";
 import { decodeFrame, encodeError, FRAME_HEADER_BYTES, FrameType, encodeHeartbeat, encodeSnapEnd, ReplicationFrameDecoder, type ReplicationFrame } from "./replication-codec";
 import { ReplicaTooSlowError, ReplicationLinkError, ReplicationProtocolError } from "./replication-errors";
@@ -181,7 +181,7 @@ export class ReplicaSession {
     this.held = [];
     this.heldBytes = 0;
     if (err && !(err instanceof ReplicationLinkError) && !this.socket.destroyed) {
-      const code = err instanceof FedmqError ? err.code : "FEDMQ_ERR_INTERNAL";
+      const code = err instanceof FedmqError ? err.code : InternalError.code;
       this.socket.end(encodeError(code, err.message));
       setTimeout(() => this.socket.destroy(), 1000).unref();
     } else if (err) this.socket.destroy();

@@ -1,0 +1,12 @@
+export { STOMP_CLIENT_COMMANDS, STOMP_SERVER_COMMANDS, isStompClientCommand, isStompServerCommand, header, usesHeaderEscaping } from "./stomp-frame";
+export type { StompFrame, StompCommand, StompClientCommand, StompServerCommand } from "./stomp-frame";
+export { StompParser } from "./stomp-parser";
+export type { StompParseResult, StompParserOptions, StompRole } from "./stomp-parser";
+export { DEFAULT_STOMP_LIMITS, mergeStompLimits, stompLimitsProblem } from "./stomp-limits";
+export type { StompLimits } from "./stomp-limits";
+export { encodeStompFrame, heartbeatBytes } from "./stomp-encoder";
+export type { StompEncodeOptions } from "./stomp-encoder";
+export { STOMP_VERSIONS, isStompVersion, negotiateStompVersion, parseHeartBeat, negotiateHeartBeat } from "./stomp-version";
+export type { StompVersion, StompHeartBeat, NegotiatedHeartBeat } from "./stomp-version";
+export { fromStompDestination, toStompDestination } from "./stomp-destination";
+export { StompFrameError, StompEncodeError, StompHeartBeatError } from "./stomp-errors";
