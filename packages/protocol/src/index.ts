@@ -32,3 +32,5 @@ export { ROUTE_EVENT_KINDS, isRouteStop } from "./route-event";
 export type { RouteEvent, RouteEventKind } from "./route-event";
 export { mergeTraces, traceVerdict, parseMessageId } from "./trace-merge";
 export type { NodeTrace, TraceVerdict, MessageIdParts } from "./trace-merge";
+export { compileSelector, selectorLookup, SelectorError, DEFAULT_SELECTOR_OPTIONS } from "./selector";
+export type { Selector, SelectorOptions, SelectorLookup, SelectorValue, SelectorMessage, SelectorHeaders } from "./selector";
