@@ -23,6 +23,8 @@ export interface DestinationInfo {
 /** One open client or bridge connection, as the admin endpoint lists it. */
 export interface ConnectionInfo {
   id: string;
+  /** The wire protocol: fedmq's own ("native") or STOMP (over TCP, TLS or WebSocket). */
+  protocol: "native" | "stomp";
   remoteAddress: string;
   role: "client" | "bridge";
   clientId: string;

@@ -1,12 +1,13 @@
-import net from "node:net";
-import tls from "node:tls";
 import type { Duplex } from "node:stream";
-import { DuplicateAudit, RecentIds, parseEndpoint, InvalidArgumentError, ListenError, TooManyConnectionsError } from "@fedmq/protocol";
+import { DuplicateAudit, RecentIds, InvalidArgumentError, TooManyConnectionsError } from "@fedmq/protocol";
 import { resolveBrokerOptions, type BrokerOptions, type Logger } from "./options";
 import { Router } from "./router";
 import { AdvisoryService } from "./advisory-service";
 import { ConsumerRegistry } from "./consumer-registry";
 import { ClientConnection } from "./client-connection";
+import { StompConnection } from "./stomp-connection";
+import { listenerNeedsTls, openListener, type OpenListener } from "./listeners";
+import type { NodeConnection } from "./node-connection";
 import type { BrokerCore, BrokerCounters } from "./broker-core";
 import { JournalStore, MemoryStore, type MessageStore } from "@fedmq/store";
 import type { AdminSource, BrokerInfo, ConnectionInfo, DestinationInfo, NodeReadiness } from "@fedmq/admin";
@@ -70,8 +71,8 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
   readonly consumers: ConsumerRegistry;
   readonly advisories: AdvisoryService;
   readonly trace: RouteTrace;
-  private readonly connections = new Set<ClientConnection>();
-  private readonly servers: net.Server[] = [];
+  private readonly connections = new Set<NodeConnection>();
+  private readonly servers: OpenListener[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
   private recovery: BrokerInfo["recovery"];
@@ -100,9 +101,8 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
     const { tls: tlsOpts, storeInstance, connectors, fence, hooks, ...rest } = options;
     const opts = resolveBrokerOptions(rest, storeInstance !== undefined);
     for (const l of opts.listen) {
-      const ep = parseEndpoint(l);
-      if (ep.scheme === "tls" && !tlsOpts) throw new InvalidArgumentError(`listener '${l}' needs a key and certificate (option 'tls')`);
-      if (ep.scheme === "vm") throw new InvalidArgumentError(`listener '${l}': vm:// endpoints are in-process only and not listened on`);
+      if (l.startsWith("vm:")) throw new InvalidArgumentError(`listener '${l}': vm:// endpoints are in-process only and not listened on`);
+      if (listenerNeedsTls(l) && !tlsOpts) throw new InvalidArgumentError(`listener '${l}' needs a key and certificate (option 'tls')`);
     }
     const store = storeInstance ?? (opts.store === "memory" ? new MemoryStore() : new JournalStore({ dir: opts.dataDir!, logger: opts.logger, pacedSyncMs: opts.pacedSyncMs }));
     const node = new BrokerNode(opts, store, tlsOpts, connectors ?? []);
@@ -159,23 +159,11 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
     this.log.info({ listen: this.listenUrls, connectors: this.bridges.map((b) => b.opts.name) }, "node ready");
   }
 
-  private listen(uri: string): Promise<void> {
-    const ep = parseEndpoint(uri);
-    const onConn = (sock: net.Socket) => {
-      sock.setNoDelay(true);
-      this.accept(sock, `${sock.remoteAddress}:${sock.remotePort}`);
-    };
-    const server = ep.scheme === "tls" ? tls.createServer({ key: this.tlsOpts!.key, cert: this.tlsOpts!.cert }, onConn) : net.createServer(onConn);
-    return new Promise((resolve, reject) => {
-      server.once("error", (err) => reject(new ListenError(`cannot listen on ${uri}: ${err.message}`, { cause: err })));
-      server.listen(ep.port, ep.host, () => {
-        const addr = server.address() as net.AddressInfo;
-        this.listenUrls.push(`${ep.scheme}://${ep.host}:${addr.port}`);
-        server.on("error", (err) => this.log.error({ err, listen: uri }, "listener error"));
-        this.servers.push(server);
-        resolve();
-      });
-    });
+  private async listen(uri: string): Promise<void> {
+    const l = await openListener(uri, this.tlsOpts, (stream, remote, protocol) => (protocol === "stomp" ? this.acceptStomp(stream, remote) : this.accept(stream, remote)),
+      (err) => this.log.error({ err, listen: uri }, "listener error"));
+    this.listenUrls.push(l.url);
+    this.servers.push(l);
   }
 
   private startBridge(c: ConnectorOptions): Bridge {
@@ -196,9 +184,17 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
     return this.bridges.map((b) => b.info());
   }
 
-  /** Serve a connected stream (a socket, or an in-process duplex for vm://). */
+  /** Serve a connected stream (a socket, or an in-process duplex for vm://) speaking the native protocol. */
   accept(stream: Duplex, remoteAddress: string): ClientConnection {
-    const c = new ClientConnection(stream, remoteAddress, this);
+    return this.admit(new ClientConnection(stream, remoteAddress, this));
+  }
+
+  /** Serve a connected stream speaking STOMP (TCP, TLS, or a WebSocket's stream). */
+  acceptStomp(stream: Duplex, remoteAddress: string): StompConnection {
+    return this.admit(new StompConnection(stream, remoteAddress, this));
+  }
+
+  private admit<C extends NodeConnection>(c: C): C {
     // The node's own in-process (vm://) connections, e.g. a bridge's local leg, are not counted.
     if (!c.inProcess) {
       let served = 0;
@@ -231,19 +227,19 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
     if (!this.fenced) {
       this.fenced = reason;
       this.log.error({ err: reason }, "node fenced: dropping every connection, no more writes");
-      for (const s of this.servers) s.close();
+      for (const s of this.servers) s.stopAccepting();
       this.vm?.close();
       for (const c of [...this.connections]) c.destroy(reason.message);
     }
     return this.close();
   }
 
-  connectionClosed(c: ClientConnection): void {
+  connectionClosed(c: NodeConnection): void {
     this.connections.delete(c);
     this.producerOwners.release(c.id);
   }
 
-  kickQueues(_c: ClientConnection): void {
+  kickQueues(_c: NodeConnection): void {
     for (const q of this.router.queues.values()) q.schedule();
     for (const s of this.router.durableSubs.values()) s.queue.schedule();
   }
@@ -266,7 +262,7 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
 
   connectionInfo(): ConnectionInfo[] {
     return [...this.connections].map((c) => ({
-      id: c.id, remoteAddress: c.remoteAddress, role: c.role === "bridge" ? "bridge" : "client", clientId: c.clientId,
+      id: c.id, protocol: c.protocol, remoteAddress: c.remoteAddress, role: c.role === "bridge" ? "bridge" : "client", clientId: c.clientId,
       open: c.isOpen, since: c.since, subscriptions: c.subscriptionCount,
     }));
   }
@@ -309,7 +305,7 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
     await Promise.all(this.bridges.map((b) => b.stop().catch((err) => this.log.warn({ err, bridge: b.opts.name }, "bridge did not stop cleanly"))));
     this.vm?.close();
     // Stop accepting first; server.close() resolves only once every connection is gone.
-    const stopped = Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    const stopped = Promise.all(this.servers.map((s) => s.close()));
     for (const c of [...this.connections]) c.shutdown();
     await stopped;
     this.router.ctx.memory.releaseAll();

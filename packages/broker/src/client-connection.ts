@@ -11,6 +11,7 @@ import type { BrokerCore } from "./broker-core";
 import type { RouteTrace } from "./trace/route-trace";
 import { IngestSession, type IngestResult } from "./ingest";
 import { Settlement } from "./settlement";
+import type { NodeConnection } from "./node-connection";
 
 /** A bridge subscription's exclusions; refuses (InvalidDestinationError) a pattern that is not one. */
 function excludedFilter(patterns: readonly string[] | null | undefined): DestinationFilter | undefined {
@@ -23,9 +24,15 @@ const INBOX_PAUSE = 1000;
 
 let connectionCounter = 0;
 
+/** Connection ids are unique in the process, whatever the wire protocol. */
+export function nextConnectionId(): number {
+  return ++connectionCounter;
+}
+
 /** The node side of one client (or bridge) connection. */
-export class ClientConnection {
-  readonly id = `c${++connectionCounter}`;
+export class ClientConnection implements NodeConnection {
+  readonly id = `c${nextConnectionId()}`;
+  readonly protocol = "native";
   readonly since = Date.now();
   clientId = "";
   role = "client";
