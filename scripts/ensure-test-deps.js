@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Installs what the test suite needs beyond npm packages, where it is missing: Debian's
-// redis-server and nats-server (suites start their own on free ports) and chromium (the web view
-// suite drives it headless). Says what it installs; changes nothing when all are there.
+// redis-server and nats-server (suites start their own on free ports), chromium (the web view
+// suite drives it headless) and python3-stomp (the STOMP suites run a real Python client).
+// Says what it installs; changes nothing when all are there.
 "use strict";
 const { execFileSync, spawnSync } = require("node:child_process");
 const fs = require("node:fs");
@@ -10,10 +11,12 @@ const NEEDED = [
   { bin: "redis-server", pkg: "redis-server", why: "the Redis store and Redis HA suites" },
   { bin: "nats-server", pkg: "nats-server", why: "the NATS launcher suite" },
   { bin: "chromium", pkg: "chromium", why: "the web view suite (headless)" },
+  { bin: "python3-stomp", pkg: "python3-stomp", why: "the STOMP suites (a real Python client)", check: "/usr/bin/python3 -c 'import stomp'" },
 ];
 
 function has(bin) {
-  return spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0;
+  const need = NEEDED.find((n) => n.bin === bin);
+  return spawnSync("sh", ["-c", need?.check ?? `command -v ${bin}`], { stdio: "ignore" }).status === 0;
 }
 
 const missing = NEEDED.filter((n) => !has(n.bin));

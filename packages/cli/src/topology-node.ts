@@ -34,5 +34,5 @@ export function nodeOptionsFromTopology(topo: Topology, name: string): TopologyN
   // The network view (`/api/v1/network`, the web view) of a node with an admin endpoint reads
   // every other node that has one.
   const peers = spec.admin === undefined ? [] : Object.values(topo.nodes).filter((n) => n.name !== name && n.admin !== undefined).map((n) => ({ name: n.name, site: n.site, admin: n.admin! }));
-  return { id: name, site: spec.site, listen: [spec.listen], store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, admin: spec.admin, adminAllowRemote: spec.adminAllowRemote, connectors, peers };
+  return { id: name, site: spec.site, listen: [...spec.listeners], store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, admin: spec.admin, adminAllowRemote: spec.adminAllowRemote, connectors, peers };
 }

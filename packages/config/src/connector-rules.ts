@@ -118,9 +118,12 @@ function checkUri(
   for (const url of parsed.endpoints) {
     const target = parseEndpoint(url, ["tcp", "tls"]);
     const self = fromMembers.find((member) => {
-      const listen = isRecord(nodes[member]) ? str((nodes[member] as Record<string, unknown>)["listen"]) : undefined;
-      const own = listen === undefined ? null : parseEndpoint(listen, ["tcp", "tls"]);
-      return own !== null && target !== null && endpointsClash(own, target);
+      const raw = isRecord(nodes[member]) ? (nodes[member] as Record<string, unknown>)["listen"] : undefined;
+      const listens = Array.isArray(raw) ? raw.filter((u): u is string => typeof u === "string") : [str(raw)].filter((u): u is string => u !== undefined);
+      return listens.some((listen) => {
+        const own = parseEndpoint(listen, ["tcp", "tls"]);
+        return own !== null && target !== null && endpointsClash(own, target);
+      });
     });
     if (self !== undefined) {
       const which = self === from ? `'${self}'` : `'${self}', a member of '${from}'`;

@@ -3,8 +3,9 @@
  * `admin` (`http://host:port`), HA URLs (`redis://…`) and a connector's `uri`
  * (`static:(…)` / `masterslave:(…)`).
  *
- * Placeholder until `@fedmq/protocol` exports its URI parser; only what validation needs.
+ * Listener URIs are parsed by `@fedmq/protocol`; the rest only as far as validation needs.
  */
+import { parseListenUri } from "@fedmq/protocol";
 
 /** A parsed `scheme://host:port`. */
 export interface Endpoint {
@@ -33,6 +34,32 @@ export function checkListenUrl(url: string): string | null {
   return parseEndpoint(url, ["tcp", "tls"]) === null
     ? `must be a tcp:// or tls:// URL with a host and a port 1-65535 (e.g. 'tcp://127.0.0.1:61616'), got '${url}'`
     : null;
+}
+
+/** Checks one entry of a node's `listen` list: any listener a node opens (native, STOMP, WebSocket). */
+export function checkListenerUrl(url: string): string | null {
+  try {
+    const l = parseListenUri(url);
+    if (l.port === 0) return `must name a port 1-65535, got '${url}'`;
+    return null;
+  } catch {
+    return `must be a tcp://, tls://, stomp://, stomp+tls://, ws:// or wss:// URL with a host and a port (e.g. 'stomp://127.0.0.1:61613', 'ws://127.0.0.1:61614/stomp'), got '${url}'`;
+  }
+}
+
+/** The listener connectors dial: the first native (`tcp://`, `tls://`) one of a node's `listen`. */
+export function nativeListener(listen: string | readonly string[]): string | undefined {
+  return typeof listen === "string" ? listen : listen.find((u) => parseEndpoint(u, ["tcp", "tls"]) !== null);
+}
+
+/** A listener's host and port, whatever its scheme (for clash checks). */
+export function listenerEndpoint(url: string): Endpoint | null {
+  try {
+    const l = parseListenUri(url);
+    return l.port === 0 ? null : { scheme: l.scheme, host: l.host.toLowerCase(), port: l.port };
+  } catch {
+    return null;
+  }
 }
 
 /** Checks a node's `admin` URL. @returns an error message, or `null` when valid. */

@@ -1,6 +1,6 @@
 /** Cross-field rules over `nodes:`: names, ports, data directories, HA groups. */
 import { DEFAULT_LEASE_TIMING, leaseTimingProblem, type LeaseTiming } from "@fedmq/protocol";
-import { parseEndpoint, endpointsClash, type Endpoint } from "./endpoint";
+import { parseEndpoint, endpointsClash, listenerEndpoint, type Endpoint } from "./endpoint";
 import { about, type PendingIssue } from "./issue-text";
 import { resolveDataDir } from "./resolve-topology";
 import { isRecord, rawHa, rawHaGroups, rawNodes, str, type RuleContext } from "./rule-context";
@@ -52,7 +52,15 @@ function checkPorts({ root }: RuleContext): PendingIssue[] {
       const endpoint = typeof url === "string" ? parseEndpoint(url, schemes) : null;
       if (endpoint !== null) bindings.push({ node, option, path, endpoint, url: url as string });
     };
-    add("listen", ["nodes", node, "listen"], spec["listen"], ["tcp", "tls"]);
+    const listen = spec["listen"];
+    if (Array.isArray(listen)) {
+      listen.forEach((url, i) => {
+        const endpoint = typeof url === "string" ? listenerEndpoint(url) : null;
+        if (endpoint !== null) bindings.push({ node, option: "listen", path: ["nodes", node, "listen", i], endpoint, url: url as string });
+      });
+    } else {
+      add("listen", ["nodes", node, "listen"], listen, ["tcp", "tls"]);
+    }
     add("admin", ["nodes", node, "admin"], spec["admin"], ["http"]);
     const ha = isRecord(spec["ha"]) ? spec["ha"] : undefined;
     add("ha.replicaListen", ["nodes", node, "ha", "replicaListen"], ha?.["replicaListen"], ["tcp", "tls"]);

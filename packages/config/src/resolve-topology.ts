@@ -5,6 +5,7 @@ import { connectorSettings } from "@fedmq/bridge";
 import { DEFAULT_CONNECTOR_OPTIONS, DEFAULT_HA_OPTIONS, DEFAULT_NODE_OPTIONS } from "./defaults";
 import type { ConnectorInput, HaInput, NodeInput, TopologyInput } from "./schema";
 import type { ConnectorSpec, HaSpec, NodeSpec, Topology } from "./types";
+import { nativeListener } from "./endpoint";
 
 /** A node's data directory: its own `dataDir`, else `<defaults.dataDir>/<node>`, from `baseDir`. */
 export function resolveDataDir(
@@ -39,7 +40,8 @@ function resolveNode(name: string, node: NodeInput, input: TopologyInput, baseDi
   return {
     name,
     site: node.site,
-    listen: node.listen,
+    listen: nativeListener(node.listen)!,
+    listeners: typeof node.listen === "string" ? [node.listen] : [...node.listen],
     ...(node.admin === undefined ? {} : { admin: node.admin }),
     adminAllowRemote: node.adminAllowRemote ?? false,
     store: node.store ?? defaults?.store ?? DEFAULT_NODE_OPTIONS.store,

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { MAX_FRAME_SIZE_RANGE, REPLICATION_SYNC_MODES, STORE_KINDS } from "./defaults";
 import { CONNECTOR_OPTIONS_SHAPE } from "@fedmq/bridge";
-import { checkAdminUrl, checkListenUrl, checkRedisUrl, parseConnectorUri } from "./endpoint";
+import { checkAdminUrl, checkListenUrl, checkListenerUrl, checkRedisUrl, nativeListener, parseConnectorUri } from "./endpoint";
 
 /** Names of networks, nodes, sites, HA groups and connectors. */
 export const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
@@ -86,7 +86,9 @@ const MaxFrameSize = z.number().int().min(MAX_FRAME_SIZE_RANGE.min).max(MAX_FRAM
 /** One entry under `nodes:`. */
 export const NodeInputSchema = z.strictObject({
   site: Name,
-  listen: ListenUrl,
+  listen: z.union([ListenUrl, z.array(checked(checkListenerUrl)).min(1).refine((l) => nativeListener(l) !== undefined, {
+    message: "must include a tcp:// or tls:// listener: connectors and native clients dial the first one",
+  })]),
   admin: checked(checkAdminUrl).optional(),
   adminAllowRemote: z.boolean().optional(),
   store: z.enum(STORE_KINDS).optional(),

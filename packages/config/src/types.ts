@@ -49,8 +49,10 @@ export interface NodeSpec {
   /** The node's key under `nodes:`. */
   readonly name: string;
   readonly site: string;
-  /** Client and bridge listener, `tcp://host:port` or `tls://host:port`. */
+  /** The native listener for clients and bridges (`tcp://` or `tls://`): the first one of `listeners`. */
   readonly listen: string;
+  /** Every listener the node opens, as `listen:` gives them (a list may add `stomp://`, `stomp+tls://`, `ws://`, `wss://`). */
+  readonly listeners: readonly string[];
   /** Admin HTTP endpoint, `http://host:port`; absent when the node has none. */
   readonly admin?: string;
   /** Serve the admin endpoint on a non-loopback host. */

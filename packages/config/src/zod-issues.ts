@@ -81,6 +81,7 @@ function fromZodIssue(issue: ZodIssue, root: unknown, path: Path): PendingIssue[
         if (value === undefined) return say(`missing required key '${field}' (${options})`);
         return say(`'${field}' must be ${options}, got ${describeValue(value)}`);
       }
+      if (value === undefined) return say(`missing required key '${field}'`);
       // The branch that accepted the value's shape (its issues lie deeper) explains best.
       const deeper = issue.errors.find((branch) => branch.length > 0 && branch.every((i) => i.path.length > 0));
       if (deeper !== undefined) return fromZodIssues(deeper, root, path);

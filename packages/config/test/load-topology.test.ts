@@ -123,6 +123,7 @@ describe("resolved topology", () => {
       name: "eu-1",
       site: "eu-west",
       listen: "tcp://127.0.0.1:61616",
+      listeners: ["tcp://127.0.0.1:61616"],
       admin: "http://127.0.0.1:8161",
       adminAllowRemote: false,
       store: "journal",

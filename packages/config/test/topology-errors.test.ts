@@ -410,3 +410,25 @@ describe("yaml features", () => {
     );
   });
 });
+
+describe("a node's listen list", () => {
+  const node = (listen: string) => yaml("network: demo", "nodes:", "  eu-1:", "    site: eu-west", `    listen: ${listen}`, "connectors: []");
+
+  it("resolves native, STOMP and WebSocket listeners; connectors dial the first native one", () => {
+    const t = parseTopology(node("[stomp://127.0.0.1:61613, tcp://127.0.0.1:61616, ws://127.0.0.1:61614/stomp, tls://127.0.0.1:61617]"), "t.yaml");
+    expect(t.nodes["eu-1"]!.listen).toBe("tcp://127.0.0.1:61616");
+    expect(t.nodes["eu-1"]!.listeners).toEqual(["stomp://127.0.0.1:61613", "tcp://127.0.0.1:61616", "ws://127.0.0.1:61614/stomp", "tls://127.0.0.1:61617"]);
+  });
+
+  it("refuses a list without a native listener, an unknown scheme, and two listeners on one port", () => {
+    expect(issueLines(node("[stomp://127.0.0.1:61613]"))).toEqual([
+      "5:13 node 'eu-1': 'listen' must include a tcp:// or tls:// listener: connectors and native clients dial the first one",
+    ]);
+    expect(issueLines(node("[tcp://127.0.0.1:61616, amqp://127.0.0.1:5672]"))).toEqual([
+      "5:37 node 'eu-1': 'listen[1]' must be a tcp://, tls://, stomp://, stomp+tls://, ws:// or wss:// URL with a host and a port (e.g. 'stomp://127.0.0.1:61613', 'ws://127.0.0.1:61614/stomp'), got 'amqp://127.0.0.1:5672'",
+    ]);
+    expect(issueLines(node("[tcp://127.0.0.1:61616, stomp://127.0.0.1:61616]"))).toEqual([
+      expect.stringMatching(/^5:37 node 'eu-1': .*61616/),
+    ]);
+  });
+});

@@ -25,7 +25,7 @@ export const nodeCommand = {
   builder: (y: Argv) =>
     y
       .option("name", { type: "string", demandOption: true, describe: "node id, unique in the network" })
-      .option("listen", { type: "string", array: true, describe: "listen URI(s), e.g. tcp://127.0.0.1:61616 (default from the topology, else tcp://127.0.0.1:61616)" })
+      .option("listen", { type: "string", array: true, describe: "listen URI, repeatable: tcp:// or tls:// (native), stomp://, stomp+tls://, ws://host:port/stomp, wss:// (STOMP); default from the topology, else tcp://127.0.0.1:61616" })
       .option("data", { type: "string", describe: "data directory for the journal store" })
       .option("store", { choices: ["journal", "memory"] as const, describe: "store engine (default journal)" })
       .option("site", { type: "string", describe: "site label (region / data centre)" })
