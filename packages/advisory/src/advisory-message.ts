@@ -31,6 +31,8 @@ export interface ConsumerAdvisory {
   readonly network: boolean;
   /** Real consumers this subscription stands for (its own id for a local consumer). */
   readonly origins: readonly string[];
+  /** The consumer's message selector; absent = every message. Bridges subscribe with it. */
+  readonly selector?: string;
 }
 
 export interface BridgeAdvisory {
@@ -101,9 +103,11 @@ export function decodeAdvisory(body: Uint8Array): Advisory {
     if (!Array.isArray(o.brokerPath) || !o.brokerPath.every((x) => typeof x === "string")) throw new InvalidArgumentError("consumer advisory 'brokerPath' is not a list of node ids");
     if (!Array.isArray(o.origins) || !o.origins.every((x) => typeof x === "string")) throw new InvalidArgumentError("consumer advisory 'origins' is not a list of consumer ids");
     if (!Number.isInteger(o.hops) || (o.hops as number) < 0) throw new InvalidArgumentError(`consumer advisory hops '${String(o.hops)}' is not a whole number`);
+    if (o.selector !== undefined && (typeof o.selector !== "string" || o.selector === "")) throw new InvalidArgumentError("consumer advisory 'selector' is not a non-empty string");
     return {
       kind: "consumer", event: o.event, consumerId: o.consumerId as string, destination: o.destination as string, nodeId: o.nodeId as string,
       brokerPath: o.brokerPath as string[], hops: o.hops as number, priority: Number(o.priority ?? 0), network: o.network === true, origins: o.origins as string[],
+      ...(o.selector === undefined ? {} : { selector: o.selector as string }),
     };
   }
   if (o.kind === "bridge") {

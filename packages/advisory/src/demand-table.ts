@@ -9,6 +9,8 @@ export interface DemandEntry {
   readonly priority: number;
   readonly network: boolean;
   readonly origins: readonly string[];
+  /** The consumer's message selector; absent = every message. */
+  readonly selector?: string;
   readonly since: number;
 }
 
@@ -50,6 +52,7 @@ export class DemandTable {
     return {
       kind: "consumer", event, consumerId: e.consumerId, destination: e.destination, nodeId: this.nodeId,
       brokerPath: [...e.brokerPath, this.nodeId], hops: e.hops, priority: e.priority, network: e.network, origins: [...e.origins],
+      ...(e.selector === undefined ? {} : { selector: e.selector }),
     };
   }
 

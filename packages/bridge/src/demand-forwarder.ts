@@ -10,6 +10,8 @@ export interface DemandSubscription {
   readonly hops: number;
   readonly brokerPath: readonly string[];
   readonly origins: Set<string>;
+  /** The selector of the demand it stands for; absent = every message. */
+  readonly selector?: string;
   consumer: Consumer | undefined;
   readonly since: number;
 }
@@ -137,11 +139,13 @@ export class DemandForwarder {
 
   private async onConsumerAdvisory(a: ConsumerAdvisory): Promise<void> {
     if (!this.wanted(a)) return;
-    // Conduit: one subscription per destination and distance, so demand that is nearer than what
-    // this node already advertises is advertised too (and passed on within consumerTTL).
-    const key = this.opts.conduitSubscriptions ? `${a.destination}|${a.hops + 1}` : `${a.destination}|${a.consumerId}`;
+    // Conduit: one subscription per destination, distance and selector, so demand that is nearer
+    // than what this node already advertises is advertised too (and passed on within
+    // consumerTTL), and consumers with different selectors never share one (ActiveMQ's conduit
+    // keeps the first consumer's selector and misroutes the others' messages).
+    const key = this.opts.conduitSubscriptions ? `${a.destination}|${a.hops + 1}${a.selector === undefined ? "" : `|${a.selector}`}` : `${a.destination}|${a.consumerId}`;
     if (a.event === "added") {
-      await this.ensure(a.destination, "dynamic", a.brokerPath, a.hops + 1, a.consumerId, key);
+      await this.ensure(a.destination, "dynamic", a.brokerPath, a.hops + 1, a.consumerId, key, a.selector);
       return;
     }
     const sub = this.subs.get(key);
@@ -153,18 +157,18 @@ export class DemandForwarder {
     }
   }
 
-  private async ensure(destination: string, kind: DemandSubscription["kind"], brokerPath: readonly string[], hops: number, origin: string, key = destination): Promise<void> {
+  private async ensure(destination: string, kind: DemandSubscription["kind"], brokerPath: readonly string[], hops: number, origin: string, key = destination, selector?: string): Promise<void> {
     const existing = this.subs.get(key);
     if (existing) {
       existing.origins.add(origin);
       return;
     }
-    const sub: DemandSubscription = { destination, kind, hops, brokerPath, origins: new Set([origin]), consumer: undefined, since: Date.now() };
+    const sub: DemandSubscription = { destination, kind, hops, brokerPath, origins: new Set([origin]), ...(selector === undefined ? {} : { selector }), consumer: undefined, since: Date.now() };
     this.subs.set(key, sub);
     const priority = networkConsumerPriority(this.opts.decreaseNetworkConsumerPriority, hops);
     try {
       sub.consumer = await this.from.subscribe(destination, {
-        prefetch: this.opts.prefetchSize, priority,
+        prefetch: this.opts.prefetchSize, priority, ...(selector === undefined ? {} : { selector }),
         network: { brokerPath, hops, origins: [origin], maxMessageHops: this.opts.messageTTL, excluded: this.opts.excludedDestinations, staticInclusion: kind === "static" },
       });
     } catch (err) {

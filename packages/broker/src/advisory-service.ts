@@ -25,6 +25,7 @@ export class AdvisoryService {
     const e = this.table.add({
       consumerId: sub.consumerId, destination: sub.destination, brokerPath: n ? n.brokerPath : [], hops: n ? n.hops : 0,
       priority: sub.priority, network: n !== undefined, origins: n ? n.origins : [sub.consumerId],
+      ...(sub.selector ? { selector: sub.selector.text } : {}),
     });
     this.publish(this.table.advisory(e, "added"));
   }

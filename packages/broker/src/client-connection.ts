@@ -1,6 +1,6 @@
 import type { Duplex } from "node:stream";
 import {
-  DestinationFilter, FrameDecoder, FrameWriter, encodeFrame, encodeDeliverFrame, fedwire, negotiateVersion, parseDestination,
+  DestinationFilter, FrameDecoder, compileSelector, FrameWriter, encodeFrame, encodeDeliverFrame, fedwire, negotiateVersion, parseDestination,
   FedmqError, InternalError, ProtocolError, VersionMismatchError, HandshakeTimeoutError, StalePeerError, UnknownDeliveryError,
   InvalidSubscriptionError, InvalidArgumentError, PROTOCOL_VERSIONS, FEDMQ_VERSION,
 } from "@fedmq/protocol";
@@ -308,7 +308,8 @@ export class ClientConnection implements NodeConnection {
     const network: NetworkDemand | undefined = this.role === "bridge" && (s.brokerPath ?? []).length > 0
       ? { brokerPath: s.brokerPath ?? [], hops: s.hops ?? 0, origins: s.origins ?? [], maxMessageHops: s.maxMessageHops ?? 0, excluded: excludedFilter(s.excluded), staticInclusion: s.staticInclusion === true, inDoubt: s.inDoubt === true }
       : undefined;
-    const sub = new ServerSubscription(this, id, dest.uri, s.prefetch || this.core.opts.defaultPrefetch, s.priority ?? 0, network);
+    const selector = s.selector ? compileSelector(s.selector) : undefined;
+    const sub = new ServerSubscription(this, id, dest.uri, s.prefetch || this.core.opts.defaultPrefetch, s.priority ?? 0, network, selector);
     if (network?.inDoubt) {
       // Attached to no queue and announced to nobody: queues hand it what is in doubt at its peer.
       if (dest.uri !== "queue://>" || this.peerNodeId === "") throw new InvalidArgumentError(`an in-doubt channel subscribes to 'queue://>' on a bridge connection that names its node, not '${dest.uri}'`);
@@ -333,9 +334,9 @@ export class ClientConnection implements NodeConnection {
           q.clientBack(this.clientId);
         }
       } else if (s.durableName) {
-        sub.topicSub = await this.core.router.attachDurable(this.clientId, s.durableName, dest.uri, sub);
+        sub.topicSub = await this.core.router.attachDurable(this.clientId, s.durableName, dest.uri, sub, selector);
       } else {
-        sub.topicSub = this.core.router.addTopicSubscription(dest.uri, sub);
+        sub.topicSub = this.core.router.addTopicSubscription(dest.uri, sub, selector);
       }
     } catch (err) {
       this.subs.delete(id);

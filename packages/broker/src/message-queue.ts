@@ -5,6 +5,8 @@ import type { MessageStore } from "@fedmq/store";
 import type { MemoryLimiter } from "./memory-limiter";
 import type { Logger } from "./options";
 import type { RouteTrace } from "./trace/route-trace";
+import type { SelectorLookup } from "@fedmq/protocol";
+import { propsOfBytes } from "./message-props";
 
 /** A consumer attached to one or more dispatch queues (the node side of a client subscription). */
 export interface DispatchTarget {
@@ -303,6 +305,30 @@ export class MessageQueue {
     if (this.pending.length === 0 || (this.targets.length === 0 && this.inDoubt === 0)) return;
     this.running = true;
     setImmediate(() => void this.run());
+  }
+
+  /**
+   * What a selector reads of `e`: decoded from its bytes when they are in memory; otherwise
+   * undefined for now, while they are read from the store (then the queue dispatches again).
+   */
+  propsOf(e: Entry): SelectorLookup | undefined {
+    if (e.props) return e.props;
+    if (e.bytes) return (e.props = propsOfBytes(e.bytes));
+    if (e.ref && !e.propsLoading) {
+      e.propsLoading = true;
+      this.ctx.store.read(e.ref).then(
+        (b) => {
+          e.props = propsOfBytes(b);
+          e.propsLoading = false;
+          this.schedule();
+        },
+        (err: unknown) => {
+          e.propsLoading = false;
+          this.ctx.logger.error({ err, queue: this.key, seq: e.ref?.seq }, "could not read a stored message for a selector; it stays queued");
+        },
+      );
+    }
+    return undefined;
   }
 
   private pick(e: Entry): DispatchTarget | undefined {

@@ -1,3 +1,4 @@
+import type { SelectorLookup } from "@fedmq/protocol";
 import type { StoreRef } from "@fedmq/store";
 
 /** One message waiting in (or in flight from) a dispatch queue. Kept lean: a backlog holds millions. */
@@ -27,6 +28,10 @@ export interface Entry {
    * there (whose duplicate audit answers), never to another consumer.
    */
   inDoubtAt?: string;
+  /** What a selector reads of the message, once a selective subscription asked (see message-props.ts). */
+  props?: SelectorLookup;
+  /** Its bytes are being read from the store for a selector. */
+  propsLoading?: boolean;
 }
 
 /** A ring-buffer deque. */

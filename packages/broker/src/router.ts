@@ -1,4 +1,5 @@
-import { deadLetterQueueOf, destinationMatches, fedwire, isAdvisoryTopic, parseDestination, InvalidSubscriptionError } from "@fedmq/protocol";
+import { compileSelector, deadLetterQueueOf, destinationMatches, fedwire, isAdvisoryTopic, parseDestination, InvalidSubscriptionError, type Selector } from "@fedmq/protocol";
+import { propsOfBytes } from "./message-props";
 import type { Entry } from "./pending-list";
 import { MessageQueue, type DispatchTarget, type QueueContext } from "./message-queue";
 import type { MessageStore, RecoveryInfo } from "@fedmq/store";
@@ -26,6 +27,8 @@ export interface TopicSubscription {
   /** Durable subscriptions outlive their consumer: `dsub://<clientId>/<name>`. */
   readonly durableKey?: string;
   active: DispatchTarget | undefined;
+  /** Only messages it matches are queued here (a JMS selector); undefined = every message. */
+  selector?: Selector;
 }
 
 export interface PublishInput {
@@ -141,8 +144,8 @@ export class Router {
   }
 
   /** A non-durable topic subscription (lives as long as its consumer). */
-  addTopicSubscription(pattern: string, t: DispatchTarget): TopicSubscription {
-    const sub: TopicSubscription = { pattern, queue: new MessageQueue(pattern, this.ctx), active: t };
+  addTopicSubscription(pattern: string, t: DispatchTarget, selector?: Selector): TopicSubscription {
+    const sub: TopicSubscription = { pattern, queue: new MessageQueue(pattern, this.ctx), active: t, selector };
     this.indexTopicSub(sub);
     sub.queue.addTarget(t);
     return sub;
@@ -154,18 +157,18 @@ export class Router {
   }
 
   /** Create or reattach a durable subscription; refuses a second active consumer. */
-  async attachDurable(clientId: string, name: string, pattern: string, t: DispatchTarget): Promise<TopicSubscription> {
+  async attachDurable(clientId: string, name: string, pattern: string, t: DispatchTarget, selector?: Selector): Promise<TopicSubscription> {
     const key = durableKeyOf(clientId, name);
     let sub = this.durableSubs.get(key);
     if (sub && sub.active) throw new InvalidSubscriptionError(`durable subscription '${name}' of client '${clientId}' already has an active consumer`);
-    if (sub && sub.pattern !== pattern) {
-      // Same name, new destination: like JMS, the old subscription and its messages go.
+    if (sub && (sub.pattern !== pattern || sub.selector?.text !== selector?.text)) {
+      // Same name, new destination or selector: like JMS, the old subscription and its messages go.
       await this.removeDurable(key);
       sub = undefined;
     }
     if (!sub) {
-      sub = this.createDurable(key, pattern);
-      await this.store.putMeta(DSUB_META_PREFIX + key, Buffer.from(JSON.stringify({ pattern })));
+      sub = this.createDurable(key, pattern, selector);
+      await this.store.putMeta(DSUB_META_PREFIX + key, Buffer.from(JSON.stringify(selector ? { pattern, selector: selector.text } : { pattern })));
     }
     sub.active = t;
     sub.queue.addTarget(t);
@@ -198,6 +201,10 @@ export class Router {
     let subs = this.matchingTopicSubs(m.destination);
     // A bridge's subscription whose exclusions name this destination does not get it.
     if (subs.some((s) => s.active?.excludes?.(m.destination))) subs = subs.filter((s) => !s.active?.excludes?.(m.destination));
+    if (subs.some((s) => s.selector)) {
+      const props = propsOfBytes(m.bytes);
+      subs = subs.filter((s) => !s.selector || s.selector.matches(props));
+    }
     if (subs.length === 0) {
       if (this.ctx.trace.enabled && !isAdvisoryTopic(m.destination)) this.traceUnrouted(m.destination, m.producerId, m.producerSeq, m.hops);
       return;
@@ -257,8 +264,8 @@ export class Router {
     for (const [k, v] of info.meta) {
       if (!k.startsWith(DSUB_META_PREFIX)) continue;
       try {
-        const { pattern } = JSON.parse(v.toString("utf8")) as { pattern: string };
-        this.createDurable(k.slice(DSUB_META_PREFIX.length), pattern);
+        const { pattern, selector } = JSON.parse(v.toString("utf8")) as { pattern: string; selector?: string };
+        this.createDurable(k.slice(DSUB_META_PREFIX.length), pattern, selector === undefined ? undefined : compileSelector(selector));
       } catch (err) {
         this.ctx.logger.error({ err, key: k }, "unreadable durable subscription record ignored");
       }
@@ -326,8 +333,8 @@ export class Router {
     return n;
   }
 
-  private createDurable(key: string, pattern: string): TopicSubscription {
-    const sub: TopicSubscription = { pattern, queue: new MessageQueue(key, this.ctx), durableKey: key, active: undefined };
+  private createDurable(key: string, pattern: string, selector?: Selector): TopicSubscription {
+    const sub: TopicSubscription = { pattern, queue: new MessageQueue(key, this.ctx), durableKey: key, active: undefined, selector };
     this.durableSubs.set(key, sub);
     this.indexTopicSub(sub);
     return sub;

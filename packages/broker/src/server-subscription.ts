@@ -1,4 +1,4 @@
-import type { DestinationFilter } from "@fedmq/protocol";
+import type { DestinationFilter, Selector } from "@fedmq/protocol";
 import type { Entry } from "./pending-list";
 import type { DispatchTarget, MessageQueue } from "./message-queue";
 import type { RouteTrace } from "./trace/route-trace";
@@ -57,6 +57,8 @@ export class ServerSubscription implements DispatchTarget {
     readonly priority: number,
     /** Set for a bridge's demand subscription. */
     readonly network?: NetworkDemand,
+    /** Deliver only messages it matches (a JMS selector); undefined = every message. */
+    readonly selector?: Selector,
   ) {
     this.consumerId = `${conn.nodeId}:${conn.id}:${id}`;
     this.bridge = network ? bridgeNameOf(conn.clientId) : "";
@@ -76,6 +78,11 @@ export class ServerSubscription implements DispatchTarget {
   }
 
   accepts(entry: Entry, queue: MessageQueue): boolean {
+    if (this.selector) {
+      const props = queue.propsOf(entry);
+      // Not known yet (its bytes are in the store): the queue reads them and dispatches again.
+      if (props === undefined || !this.selector.matches(props)) return false;
+    }
     if (!this.network) return true;
     const peer = this.conn.peerNodeId;
     const cameFromPeer = peer !== "" && entry.path.includes(peer);

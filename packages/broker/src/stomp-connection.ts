@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Duplex } from "node:stream";
 import {
   FedmqError, FrameWriter, HandshakeTimeoutError, InternalError, InvalidArgumentError, InvalidSubscriptionError, ProtocolError, StalePeerError,
-  UnknownDeliveryError, VersionMismatchError, fedwire,
+  UnknownDeliveryError, VersionMismatchError, compileSelector, fedwire,
 } from "@fedmq/protocol";
 import {
   StompParser, encodeStompFrame, fromStompDestination, header, heartbeatBytes, negotiateHeartBeat, negotiateStompVersion, parseHeartBeat,
@@ -125,9 +125,12 @@ export class StompConnection implements NodeConnection {
     this.core.log.warn({ conn: this.id, remote: this.remoteAddress, clientId: this.clientId, err: { code: err.code, message: err.message } }, "closing STOMP connection");
     const headers: [string, string][] = [["message", oneLine(err.message)], ["code", err.code], ["content-type", "text/plain"]];
     if (receiptId !== undefined) headers.push(["receipt-id", receiptId]);
-    this.writeFrame({ command: "ERROR", headers, body: Buffer.from(`${err.message}\n`) }, true);
+    const error = encodeStompFrame({ command: "ERROR", headers, body: Buffer.from(`${err.message}\n`) }, this.version);
+    // The ERROR is the last frame: after those already queued (CONNECTED, RECEIPTs, MESSAGEs), in
+    // order, and written even when backpressure holds the writer (what it still holds is dropped).
     this.writer.flush();
-    this.stream.end();
+    this.writer.close();
+    this.stream.end(error);
     setTimeout(() => this.stream.destroy(), 1000).unref();
     this.teardown(err.message);
   }
@@ -335,13 +338,14 @@ export class StompConnection implements NodeConnection {
     if (this.subs.has(stompId)) throw new InvalidSubscriptionError(`subscription id '${stompId}' is already in use on this connection`);
     const ackMode = (header(f, "ack") ?? "auto") as AckMode;
     if (ackMode !== "auto" && ackMode !== "client" && ackMode !== "client-individual") throw new InvalidArgumentError(`ack mode '${String(ackMode)}' is not one of auto, client, client-individual`);
-    if (header(f, "selector") !== undefined) throw new InvalidArgumentError("header 'selector' is not supported yet: subscribe without it");
     const prefetchText = header(f, "activemq.prefetchSize");
     const prefetch = prefetchText === undefined ? this.core.opts.defaultPrefetch : Number(prefetchText);
     if (!Number.isInteger(prefetch) || prefetch < 1) throw new InvalidArgumentError(`header 'activemq.prefetchSize' is '${prefetchText}': expected a whole number ≥ 1`);
     const durableName = header(f, "activemq.subscriptionName") ?? header(f, "durable-subscription-name");
     const dest = fromStompDestination(destination, { allowWildcards: true });
-    const sub = new ServerSubscription(this, ++this.nextSubId, dest.uri, prefetch, 0);
+    const selectorText = header(f, "selector");
+    const selector = selectorText === undefined || selectorText.trim() === "" ? undefined : compileSelector(selectorText);
+    const sub = new ServerSubscription(this, ++this.nextSubId, dest.uri, prefetch, 0, undefined, selector);
     const entry: StompSub = { stompId, sub, ackMode, outstanding: [] };
     this.subs.set(stompId, entry);
     this.byServerSub.set(sub, entry);
@@ -355,9 +359,9 @@ export class StompConnection implements NodeConnection {
         }
       } else if (durableName) {
         if (!header(f, "client-id") && !this.explicitClientId()) throw new InvalidArgumentError(`durable subscription '${durableName}' needs the connection's 'client-id' (a CONNECT header)`);
-        sub.topicSub = await this.core.router.attachDurable(this.clientId, durableName, dest.uri, sub);
+        sub.topicSub = await this.core.router.attachDurable(this.clientId, durableName, dest.uri, sub, selector);
       } else {
-        sub.topicSub = this.core.router.addTopicSubscription(dest.uri, sub);
+        sub.topicSub = this.core.router.addTopicSubscription(dest.uri, sub, selector);
       }
     } catch (err) {
       this.subs.delete(stompId);
@@ -545,12 +549,10 @@ export class StompConnection implements NodeConnection {
     this.writeFrame({ command: "RECEIPT", headers: [["receipt-id", id]], body: Buffer.alloc(0) });
   }
 
-  private writeFrame(frame: StompFrame, urgent = false): void {
+  private writeFrame(frame: StompFrame): void {
     if (this.state === "closed") return;
     this.lastWriteAt = Date.now();
-    const bytes = encodeStompFrame(frame, this.version);
-    if (urgent) this.writer.writeUrgent(bytes);
-    else this.writer.write(bytes);
+    this.writer.write(encodeStompFrame(frame, this.version));
   }
 
   private teardown(reason: string): void {

@@ -171,7 +171,7 @@ export class ConnectionImpl implements Connection {
     try {
       this.assertOpen();
       const r = resolveSubscribe(destination, opts);
-      return this.subscriptions.subscribe(destination, r.prefetch, r.durableName, r.priority, opts.network);
+      return this.subscriptions.subscribe(destination, r.prefetch, r.durableName, r.priority, opts.network, r.selector);
     } catch (err) {
       return Promise.reject(err);
     }

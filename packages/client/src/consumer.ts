@@ -11,6 +11,12 @@ export interface SubscribeOptions {
   /** Consumer priority; higher is preferred by the node. @default 0 */
   priority?: number;
   /**
+   * A JMS / SQL-92 message selector on the message's headers (`colour = 'red' AND qty > 5`;
+   * `JMSPriority`, `JMSTimestamp`, `JMSCorrelationID`, `JMSType` name the message's fields):
+   * the node delivers only matching messages, and bridges pull only those. @default none
+   */
+  selector?: string;
+  /**
    * Bridges only (a connection with role "bridge"): the network demand this subscription stands
    * for — see `Subscribe` in fedwire.proto.
    */
@@ -92,6 +98,7 @@ export class ConsumerImpl implements Consumer {
     readonly priority: number,
     private readonly host: ConsumerHost,
     readonly network?: NetworkSubscribe,
+    readonly selector?: string,
   ) {
     this.queue = new AsyncQueue<Delivery>(() =>
       this.unsubscribe().catch((err: unknown) => host.log.debug({ err, destination }, "unsubscribe after the iterator returned failed")),
@@ -115,7 +122,7 @@ export class ConsumerImpl implements Consumer {
   subscribeBody(resubscribe = false): fedwire.ISubscribe {
     return {
       subscriptionId: this.subscriptionId, destination: this.destination, prefetch: this.prefetch,
-      durableName: this.durableName ?? "", priority: this.priority,
+      durableName: this.durableName ?? "", priority: this.priority, selector: this.selector ?? "",
       ...(resubscribe && this.acked.size > 0 ? { ackedIds: this.ackedIds() } : {}),
       ...(this.network
         ? { brokerPath: [...this.network.brokerPath], hops: this.network.hops, origins: [...this.network.origins], maxMessageHops: this.network.maxMessageHops, excluded: [...(this.network.excluded ?? [])], staticInclusion: this.network.staticInclusion === true, inDoubt: this.network.inDoubt === true }

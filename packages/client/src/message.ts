@@ -1,4 +1,4 @@
-import { InvalidArgumentError, parseDestination, parseDestinationPattern, type fedwire } from "@fedmq/protocol";
+import { InvalidArgumentError, compileSelector, parseDestination, parseDestinationPattern, type fedwire } from "@fedmq/protocol";
 import type { SubscribeOptions } from "./consumer";
 
 export interface SendOptions {
@@ -56,6 +56,7 @@ export interface ResolvedSubscribe {
   readonly prefetch: number;
   readonly durableName: string | undefined;
   readonly priority: number;
+  readonly selector: string | undefined;
 }
 
 /** Validate a subscription; throws the typed error, nothing is sent. */
@@ -78,7 +79,13 @@ export function resolveSubscribe(destination: string, opts: SubscribeOptions): R
       throw new InvalidArgumentError(`option 'durableName' ('${durableName}') applies to topics only; destination '${destination}' is a queue`);
     }
   }
-  return { prefetch, durableName, priority };
+  const selector = opts.selector;
+  if (selector !== undefined) {
+    if (typeof selector !== "string" || selector.trim() === "") throw new InvalidArgumentError(`option 'selector' must be a non-empty string, got '${String(selector)}'`);
+    // Refused here, with the position of the problem, rather than by the node.
+    compileSelector(selector);
+  }
+  return { prefetch, durableName, priority, selector };
 }
 
 function validateHeaders(headers: unknown): void {

@@ -40,8 +40,8 @@ export class Subscriptions implements ConsumerHost {
   }
 
   /** Register a consumer and subscribe it now, or as soon as connected. */
-  subscribe(destination: string, prefetch: number, durableName: string | undefined, priority: number, network?: NetworkSubscribe): Promise<ConsumerImpl> {
-    const c = new ConsumerImpl(this.nextId++, destination, prefetch, durableName, priority, this, network);
+  subscribe(destination: string, prefetch: number, durableName: string | undefined, priority: number, network?: NetworkSubscribe, selector?: string): Promise<ConsumerImpl> {
+    const c = new ConsumerImpl(this.nextId++, destination, prefetch, durableName, priority, this, network, selector);
     this.consumers.set(c.subscriptionId, c);
     return new Promise<ConsumerImpl>((resolve, reject) => {
       this.subscribeOps.set(c, { what: `subscribe to '${destination}'`, resolve: () => resolve(c), reject });

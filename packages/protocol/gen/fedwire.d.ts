@@ -258,6 +258,7 @@ export namespace fedwire {
         excluded: string[];
         staticInclusion: boolean;
         inDoubt: boolean;
+        selector: string;
         static create(properties: fedwire.Subscribe.$Shape): fedwire.Subscribe & fedwire.Subscribe.$Shape;
         static create(properties?: fedwire.Subscribe.$Properties): fedwire.Subscribe;
         static encode(m: fedwire.Subscribe.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -282,6 +283,7 @@ export namespace fedwire {
             excluded?: (string[]|null);
             staticInclusion?: (boolean|null);
             inDoubt?: (boolean|null);
+            selector?: (string|null);
             $unknowns?: Uint8Array[];
         }
         type $Shape = fedwire.Subscribe.$Properties;

@@ -2486,6 +2486,7 @@ $root.fedwire = (function() {
          * @property {Array.<string>|null} [excluded] Subscribe excluded
          * @property {boolean|null} [staticInclusion] Subscribe staticInclusion
          * @property {boolean|null} [inDoubt] Subscribe inDoubt
+         * @property {string|null} [selector] Subscribe selector
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
 
@@ -2626,6 +2627,14 @@ $root.fedwire = (function() {
         Subscribe.prototype.inDoubt = false;
 
         /**
+         * Subscribe selector.
+         * @member {string} selector
+         * @memberof fedwire.Subscribe
+         * @instance
+         */
+        Subscribe.prototype.selector = "";
+
+        /**
          * Creates a new Subscribe instance using the specified properties.
          * @function create
          * @memberof fedwire.Subscribe
@@ -2691,6 +2700,8 @@ $root.fedwire = (function() {
                 w.uint32(/* id 12, wireType 0 =*/96).bool(m.staticInclusion);
             if (m.inDoubt != null && $Object.hasOwnProperty.call(m, "inDoubt") && m.inDoubt !== false)
                 w.uint32(/* id 13, wireType 0 =*/104).bool(m.inDoubt);
+            if (m.selector != null && $Object.hasOwnProperty.call(m, "selector") && m.selector !== "")
+                w.uint32(/* id 14, wireType 2 =*/114).string(m.selector);
             if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                 for (var i = 0; i < m.$unknowns.length; ++i)
                     w.raw(m.$unknowns[i]);
@@ -2848,6 +2859,15 @@ $root.fedwire = (function() {
                             delete m.inDoubt;
                         continue;
                     }
+                case 14: {
+                        if (u !== 2)
+                            break;
+                        if ((v = r.stringVerify()).length)
+                            m.selector = v;
+                        else
+                            delete m.selector;
+                        continue;
+                    }
                 }
                 r.skipType(u, q, t);
                 if (!r.discardUnknown) {
@@ -2960,6 +2980,11 @@ $root.fedwire = (function() {
                     m.inDoubt = $Boolean(d.inDoubt);
                 }
             }
+            if (d.selector != null) {
+                if (typeof d.selector !== "string" || d.selector.length) {
+                    m.selector = $String(d.selector);
+                }
+            }
             return m;
         };
 
@@ -2996,6 +3021,7 @@ $root.fedwire = (function() {
                 d.maxMessageHops = 0;
                 d.staticInclusion = false;
                 d.inDoubt = false;
+                d.selector = "";
             }
             if (m.subscriptionId != null && $Object.hasOwnProperty.call(m, "subscriptionId")) {
                 d.subscriptionId = m.subscriptionId;
@@ -3047,6 +3073,9 @@ $root.fedwire = (function() {
             }
             if (m.inDoubt != null && $Object.hasOwnProperty.call(m, "inDoubt")) {
                 d.inDoubt = m.inDoubt;
+            }
+            if (m.selector != null && $Object.hasOwnProperty.call(m, "selector")) {
+                d.selector = m.selector;
             }
             return d;
         };
