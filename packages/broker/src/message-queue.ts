@@ -19,6 +19,8 @@ export interface DispatchTarget {
   accepts(entry: Entry, queue: MessageQueue): boolean;
   /** A bridge's demand subscription (does not count as a local consumer). */
   readonly isNetwork: boolean;
+  /** It takes only some messages (a selector): dispatch looks deeper into the queue for them. */
+  readonly selective?: boolean;
   /** For a bridge's subscription, the node on the bridge's other side; "" otherwise. */
   readonly peer: string;
   /** Reserve one unit of credit for a delivery about to be made. */
@@ -60,6 +62,12 @@ export interface QueueStats {
 }
 
 const DISPATCH_BATCH = 256;
+/**
+ * How many waiting messages one dispatch round passes over looking for one a selective consumer
+ * takes (ActiveMQ's maxPageSize is 200): a selective consumer sees the matches among the first
+ * this many messages of its queue.
+ */
+const SELECTIVE_SCAN = 10_000;
 
 /**
  * Pending messages plus the consumers competing for them: priority order, round-robin within
@@ -367,7 +375,8 @@ export class MessageQueue {
         // Entries no ready target accepts (e.g. only a bridge that would loop them) wait, in order.
         const skipped: Entry[] = [];
         let reads = 0;
-        while (batch.length < DISPATCH_BATCH && this.pending.length > 0 && skipped.length < DISPATCH_BATCH) {
+        const scan = this.targets.some((t) => t.selective) ? SELECTIVE_SCAN : DISPATCH_BATCH;
+        while (batch.length < DISPATCH_BATCH && this.pending.length > 0 && skipped.length < scan) {
           if (this.inDoubt === 0 && !this.targets.some((t) => t.canAccept())) break;
           const e = this.pending.shift()!;
           if (e.expiration > 0 && e.expiration <= now) {

@@ -68,6 +68,10 @@ export class ServerSubscription implements DispatchTarget {
     return this.network ? this.conn.peerNodeId : "";
   }
 
+  get selective(): boolean {
+    return this.selector !== undefined;
+  }
+
   get isNetwork(): boolean {
     return this.network !== undefined;
   }

@@ -125,3 +125,14 @@ describe("across bridges", () => {
     expect(bodies(redToo)).toEqual(["red-0", "red-2"]);
   });
 });
+
+test("a match behind a thousand messages the selective consumer does not want still reaches it", async () => {
+  const a = await net.node("A");
+  const c = await net.client(a);
+  for (let i = 0; i < 1000; i++) c.send("queue://deep", `blue-${i}`, { headers: { colour: "blue" } }).catch(() => undefined);
+  await c.send("queue://deep", "red-last", { persistent: true, headers: { colour: "red" } });
+  const red = await net.collect(a, "queue://deep", { selector: "colour = 'red'" });
+  await waitFor(() => red.length === 1, { what: "the red one" });
+  expect(bodies(red)).toEqual(["red-last"]);
+  await waitFor(() => depth(a, "queue://deep") === 1000, { what: "the red one acked, the blue ones waiting" });
+});
