@@ -6,3 +6,5 @@ export const BridgeStoppedError = defineError("BridgeStoppedError", "FEDMQ_ERR_B
 export const BridgeOwnNodeError = defineError("BridgeOwnNodeError", "FEDMQ_ERR_BRIDGE_OWN_NODE");
 /** One of the bridge's two connections (local or remote) closed without an error of its own. */
 export const BridgeLinkClosedError = defineError("BridgeLinkClosedError", "FEDMQ_ERR_BRIDGE_LINK_CLOSED");
+/** The remote's TLS certificate does not name the node (or HA group) the connector targets. */
+export const BridgeIdentityError = defineError("BridgeIdentityError", "FEDMQ_ERR_BRIDGE_IDENTITY");

@@ -47,11 +47,30 @@ export interface BridgeOptions {
   heartbeatMs: number;
   logger: Logger;
   /**
+   * TLS for `tls://` remotes (the node's own certificate, for mutual TLS, and the CA the remote's
+   * must chain to). Set by the node from its TLS settings; `remoteNames` is what the remote's
+   * certificate must name. @default none
+   */
+  tls?: BridgeTls;
+  /**
    * Opens the bridge's two connections (remote and local); for tests, which hand the bridge fake
    * connections instead of dialling a node.
    * @default `connect` from @fedmq/client
    */
   dial?: (url: string, opts: Partial<ConnectionOptions>) => Promise<Connection>;
+}
+
+/** A bridge's TLS client settings (PEM). */
+export interface BridgeTls {
+  readonly ca?: string | Buffer;
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+  /**
+   * The names the remote node's certificate may carry (the connector's target nodes, or their HA
+   * group): the certificate must name one of them, whatever host the URL dials. Empty: the
+   * URL's host name is checked, as TLS clients do.
+   */
+  readonly remoteNames?: readonly string[];
 }
 
 export const DEFAULT_BRIDGE_OPTIONS: Readonly<Omit<BridgeOptions, "name" | "localNodeId" | "localUrl" | "remote" | "logger">> = Object.freeze({

@@ -1,9 +1,10 @@
 import { EventEmitter } from "node:events";
+import tls from "node:tls";
 import { connect, retryLoop, type Connection } from "@fedmq/client";
 import { backoffStrategy, destinationMatches, type RetryStrategy } from "@fedmq/protocol";
 import { DemandForwarder, type ExcludedDemand, type ForwarderCounters } from "./demand-forwarder";
-import { excludedBy, resolveBridgeOptions, type BridgeOptions, type ResolvedBridgeOptions } from "./bridge-options";
-import { BridgeLinkClosedError, BridgeOwnNodeError, BridgeStoppedError } from "./bridge-errors";
+import { excludedBy, resolveBridgeOptions, type BridgeOptions, type BridgeTls, type ResolvedBridgeOptions } from "./bridge-options";
+import { BridgeIdentityError, BridgeLinkClosedError, BridgeOwnNodeError, BridgeStoppedError } from "./bridge-errors";
 
 export type BridgeState = "connecting" | "handshaking" | "syncing-demand" | "active" | "backoff" | "stopped";
 
@@ -56,6 +57,8 @@ export interface BridgeInfo {
  */
 export class Bridge extends EventEmitter {
   readonly opts: ResolvedBridgeOptions;
+  /** TLS of the next dial (a node reloads its certificates without restarting its bridges). */
+  private tls: BridgeTls | undefined;
   private state: BridgeState = "stopped";
   private since = Date.now();
   private lastError: BridgeInfo["lastError"];
@@ -82,6 +85,7 @@ export class Bridge extends EventEmitter {
   constructor(options: Partial<BridgeOptions> & Pick<BridgeOptions, "name" | "localNodeId" | "remote">) {
     super();
     this.opts = resolveBridgeOptions(options);
+    this.tls = this.opts.tls;
     // Doubling, ±20% jitter (the defaults); it never gives up, so `run()` never ends on its own.
     this.retry = backoffStrategy({ initialReconnectDelay: this.opts.initialReconnectDelay, maxReconnectDelay: this.opts.maxReconnectDelay, useExponentialBackOff: true, maxReconnectAttempts: -1 });
   }
@@ -107,6 +111,11 @@ export class Bridge extends EventEmitter {
     await this.loop;
     this.loop = undefined;
     this.setStatus("stopped", "stopped by request");
+  }
+
+  /** Use this TLS material from the next dial on (the link up now keeps its session). */
+  setTls(t: BridgeTls | undefined): void {
+    this.tls = t;
   }
 
   info(): BridgeInfo {
@@ -218,7 +227,10 @@ export class Bridge extends EventEmitter {
     const o = this.opts;
     const dial = o.dial ?? connect;
     this.setStatus("connecting", `dialling ${url}`);
-    const remote = await this.unlessStopped(dial(url, { role: "bridge", nodeId: o.localNodeId, clientId: `bridge:${o.localNodeId}:${o.name}`, heartbeatMs: o.heartbeatMs, connectTimeoutMs: 5_000 }));
+    const remote = await this.unlessStopped(dial(url, {
+      role: "bridge", nodeId: o.localNodeId, clientId: `bridge:${o.localNodeId}:${o.name}`, heartbeatMs: o.heartbeatMs, connectTimeoutMs: 5_000,
+      ...(this.tls ? { tls: tlsConnectOptions(this.tls) } : {}),
+    }));
     this.remote = remote;
     this.setStatus("handshaking", `connected to ${remote.brokerId}`);
     this.remoteNode = remote.brokerId;
@@ -302,4 +314,18 @@ export class Bridge extends EventEmitter {
 
 function emptyCounters(): ForwarderCounters {
   return { forwarded: 0, acknowledged: 0, refused: 0, inflight: 0, bytesForwarded: 0, rttSumMs: 0, rttCount: 0 };
+}
+
+/** `tls.connect` options of a bridge's remote connection: its certificate, the CA, and the remote's names to verify. */
+function tlsConnectOptions(t: BridgeTls): tls.ConnectionOptions {
+  const names = t.remoteNames ?? [];
+  return {
+    ...(t.ca === undefined ? {} : { ca: t.ca }), ...(t.cert === undefined ? {} : { cert: t.cert }), ...(t.key === undefined ? {} : { key: t.key }),
+    ...(names.length === 0 ? {} : {
+      checkServerIdentity: (_host: string, cert: tls.PeerCertificate): Error | undefined => {
+        if (names.some((n) => tls.checkServerIdentity(n, cert) === undefined)) return undefined;
+        return new BridgeIdentityError(`the remote's certificate (${cert.subject?.CN ?? "no CN"}) names none of ${names.map((n) => `'${n}'`).join(", ")}`);
+      },
+    }),
+  };
 }

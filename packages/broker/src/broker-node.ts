@@ -6,7 +6,7 @@ import { AdvisoryService } from "./advisory-service";
 import { ConsumerRegistry } from "./consumer-registry";
 import { ClientConnection } from "./client-connection";
 import { StompConnection } from "./stomp-connection";
-import { listenerNeedsTls, openListener, type OpenListener } from "./listeners";
+import { listenerNeedsTls, openListener, type ListenerTls, type OpenListener } from "./listeners";
 import type { NodeConnection } from "./node-connection";
 import type { BrokerCore, BrokerCounters } from "./broker-core";
 import { JournalStore, MemoryStore, type MessageStore } from "@fedmq/store";
@@ -22,8 +22,12 @@ export type ConnectorOptions = Partial<BridgeOptions> & Pick<BridgeOptions, "nam
 
 export interface BrokerNodeOptions extends Partial<BrokerOptions> {
   id: string;
-  /** TLS key and certificate (PEM) for `tls://` listeners. */
-  tls?: { key: string | Buffer; cert: string | Buffer };
+  /**
+   * TLS (PEM) for the secure listeners (`tls://`, `stomp+tls://`, `wss://`), with the client
+   * certificate policy; bridges dialling `tls://` remotes present the same certificate (mutual
+   * TLS) and check the remote's against `ca`.
+   */
+  tls?: ListenerTls;
   /** Use this store instead of building one from `store` / `dataDir` (tests, HA). */
   storeInstance?: MessageStore;
   /** Network connectors (bridges) this node runs. */
@@ -83,7 +87,7 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
   private fence: () => Error | null = () => null;
   private fenced: Error | undefined;
 
-  private constructor(opts: Readonly<BrokerOptions>, readonly store: MessageStore, private readonly tlsOpts: BrokerNodeOptions["tls"], private readonly connectorOpts: ConnectorOptions[]) {
+  private constructor(opts: Readonly<BrokerOptions>, readonly store: MessageStore, private tlsOpts: BrokerNodeOptions["tls"], private readonly connectorOpts: ConnectorOptions[]) {
     this.id = opts.id;
     this.opts = opts;
     this.log = opts.logger.child ? opts.logger.child({ node: opts.id }) : opts.logger;
@@ -168,7 +172,7 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
 
   private startBridge(c: ConnectorOptions): Bridge {
     // The bridge names itself in every line it logs.
-    const b = new Bridge({ ...c, localNodeId: this.id, logger: this.log });
+    const b = new Bridge({ ...c, localNodeId: this.id, logger: this.log, tls: this.bridgeTls(c) });
     b.on("status", (ch: { to: string; from: string }) => {
       if (ch.to === "active") this.advisories.bridgeEvent(c.name, b.info().remoteNode ?? "", "started");
       else if (ch.from === "active") this.advisories.bridgeEvent(c.name, b.info().remoteNode ?? "", "stopped");
@@ -178,6 +182,24 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
     this.hooks.bridgeAdded?.(b);
     b.start();
     return b;
+  }
+
+  /** A connector's TLS: the node's certificate and CA under the connector's own settings (its remote names). */
+  private bridgeTls(c: ConnectorOptions): BridgeOptions["tls"] {
+    const t = this.tlsOpts;
+    if (!t) return c.tls;
+    return { ca: t.ca, cert: t.cert, key: t.key, ...c.tls };
+  }
+
+  /**
+   * New TLS material (certificates rotated, e.g. on SIGHUP): listeners use it for the
+   * connections they accept from now on and bridges for their next dial; no connection drops.
+   */
+  reloadTls(t: ListenerTls): void {
+    this.tlsOpts = t;
+    for (const l of this.servers) l.setTls(t);
+    this.connectorOpts.forEach((c, i) => this.bridges[i]?.setTls(this.bridgeTls(c)));
+    this.log.info({ listeners: this.servers.filter((l) => l.url.startsWith("tls") || l.url.startsWith("stomp+tls") || l.url.startsWith("wss")).map((l) => l.url) }, "TLS certificates reloaded");
   }
 
   bridgeInfo(): BridgeInfo[] {

@@ -6,10 +6,23 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, createWebSocketStream } from "ws";
 import { ListenError, listenUriText, parseListenUri, type ListenProtocol } from "@fedmq/protocol";
 
-/** TLS key and certificate (PEM) for the secure listeners. */
+/** TLS key and certificate (PEM) for the secure listeners, and the client certificate policy. */
 export interface ListenerTls {
   key: string | Buffer;
   cert: string | Buffer;
+  /** CA bundle client certificates must chain to. */
+  ca?: string | Buffer;
+  /** `none` (default): no client certificate asked; `request`: asked, verified when given; `require`: refused without a valid one. */
+  clientAuth?: "none" | "request" | "require";
+}
+
+/** `tls.createServer` options of a listener. */
+export function serverTlsOptions(t: ListenerTls): tls.TlsOptions {
+  const auth = t.clientAuth ?? "none";
+  return {
+    key: t.key, cert: t.cert, ...(t.ca === undefined ? {} : { ca: t.ca }),
+    requestCert: auth !== "none", rejectUnauthorized: auth === "require",
+  };
 }
 
 /** A bound listener: its URI with the real port, and how to stop it (resolves once every connection it accepted is gone). */
@@ -19,6 +32,8 @@ export interface OpenListener {
   close(): Promise<void>;
   /** Stop accepting at once (HA fencing); connections are dropped by their owner. */
   stopAccepting(): void;
+  /** New certificates for the connections accepted from now on (open ones keep theirs); false for a plain listener. */
+  setTls(t: ListenerTls): boolean;
 }
 
 /** Hands each accepted stream to the node, with the peer's address and the protocol it speaks. */
@@ -40,7 +55,7 @@ export async function openListener(uri: string, tlsOpts: ListenerTls | undefined
     const onRequest = (_req: http.IncomingMessage, res: http.ServerResponse) => {
       res.writeHead(426, { "content-type": "text/plain", upgrade: "websocket" }).end(`STOMP over WebSocket is served at ${l.path}\n`);
     };
-    const httpServer = l.secure ? https.createServer({ key: tlsOpts!.key, cert: tlsOpts!.cert }, onRequest) : http.createServer(onRequest);
+    const httpServer = l.secure ? https.createServer(serverTlsOptions(tlsOpts!), onRequest) : http.createServer(onRequest);
     wss = new WebSocketServer({
       server: httpServer, path: l.path, maxPayload: 64 * 1024 * 1024,
       handleProtocols: (offered) => STOMP_SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
@@ -56,7 +71,7 @@ export async function openListener(uri: string, tlsOpts: ListenerTls | undefined
       sock.setNoDelay(true);
       accept(sock, remote(sock), l.protocol);
     };
-    server = l.secure ? tls.createServer({ key: tlsOpts!.key, cert: tlsOpts!.cert }, onConn) : net.createServer(onConn);
+    server = l.secure ? tls.createServer(serverTlsOptions(tlsOpts!), onConn) : net.createServer(onConn);
   }
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err) => reject(new ListenError(`cannot listen on ${uri}: ${err.message}`, { cause: err })));
@@ -67,6 +82,11 @@ export async function openListener(uri: string, tlsOpts: ListenerTls | undefined
   return {
     url: listenUriText(l, port),
     protocol: l.protocol,
+    setTls: (t) => {
+      if (!l.secure) return false;
+      (server as tls.Server).setSecureContext(serverTlsOptions(t));
+      return true;
+    },
     stopAccepting: () => {
       server.close();
       wss?.close();

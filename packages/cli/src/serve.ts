@@ -18,6 +18,8 @@ export interface ServedNode extends AsyncDisposable {
   readonly adminUrl: string | undefined;
   /** Close the node, then its admin endpoint (which answers 503 on /readyz meanwhile). */
   close(): Promise<void>;
+  /** Rotated certificates: new connections and the bridges' next dials use them. */
+  reloadTls(t: NonNullable<BrokerNodeOptions["tls"]>): void;
 }
 
 /** An HA member and the admin endpoint that answers for it in every role. */
@@ -26,6 +28,8 @@ export interface ServedHaMember extends AsyncDisposable {
   readonly admin: AdminServer | undefined;
   readonly adminUrl: string | undefined;
   close(): Promise<void>;
+  /** Rotated certificates: the serving term's node takes them now, the next terms start with them. */
+  reloadTls(t: NonNullable<BrokerNodeOptions["tls"]>): void;
 }
 
 /**
@@ -56,6 +60,7 @@ export async function serveNode(options: BrokerNodeOptions & AdminSettings): Pro
       return admin?.url;
     },
     close: () => node.close(),
+    reloadTls: (t) => node.reloadTls(t),
     [Symbol.asyncDispose]: () => node.close(),
   };
 }
@@ -75,13 +80,15 @@ export async function serveHaMember(options: ServeHaMemberOptions): Promise<Serv
   const settings = resolveAdminSettings({ admin: url, adminAllowRemote, peers });
   const log = haOpts.logger ?? nodeOpts.logger ?? SILENT_LOGGER;
   let admin: AdminServer | undefined;
+  let tls = nodeOpts.tls;
+  let termNode: BrokerNode | undefined;
   const member = await startHaMember({
     ...haOpts,
     member: nodeOpts.id, site: nodeOpts.site, listen: nodeOpts.listen === undefined ? [] : [nodeOpts.listen].flat(), dataDir: nodeOpts.dataDir, pacedSyncMs: nodeOpts.pacedSyncMs,
-    startNode: (term) => BrokerNode.create({
-      ...nodeOpts, id: term.id, storeInstance: term.store, fence: term.fence, logger: nodeOpts.logger ?? log,
+    startNode: async (term) => (termNode = await BrokerNode.create({
+      ...nodeOpts, tls, id: term.id, storeInstance: term.store, fence: term.fence, logger: nodeOpts.logger ?? log,
       hooks: { bridgeAdded: (b) => admin?.watchBridge(b) },
-    }),
+    })),
     hooks: settings.admin === undefined ? undefined : {
       beforeStart: async (m) => {
         admin = await AdminServer.start(m, { url: settings.admin!, allowRemote: settings.adminAllowRemote, peers: settings.peers, logger: log });
@@ -98,6 +105,10 @@ export async function serveHaMember(options: ServeHaMemberOptions): Promise<Serv
       return admin?.url;
     },
     close: () => member.close(),
+    reloadTls: (t) => {
+      tls = t;
+      if (termNode && member.current === termNode) termNode.reloadTls(t);
+    },
     [Symbol.asyncDispose]: () => member.close(),
   };
 }

@@ -1,4 +1,5 @@
-import { connectorUri, resolveConnectorTargets, resolveNodeName, type Topology } from "@fedmq/config";
+import { readFileSync } from "node:fs";
+import { connectorUri, resolveConnectorTargets, resolveNodeName, type TlsSpec, type Topology } from "@fedmq/config";
 import { endpointsOf, parseUri } from "@fedmq/protocol";
 import { connectorSettings } from "@fedmq/bridge";
 import type { BrokerNodeOptions, ConnectorOptions } from "@fedmq/broker";
@@ -23,16 +24,36 @@ export function nodeOptionsFromTopology(topo: Topology, name: string): TopologyN
     const { dynamicallyIncludedDestinations, staticallyIncludedDestinations, excludedDestinations, ...scalars } = connectorSettings(c);
     const common = { ...scalars, dynamicallyIncludedDestinations: [...dynamicallyIncludedDestinations], staticallyIncludedDestinations: [...staticallyIncludedDestinations], excludedDestinations: [...excludedDestinations] };
     const uri = parseUri(connectorUri(topo, c));
+    // With TLS, the remote's certificate must name a target node (or its HA group, which a
+    // bridge to a master/slave pair reaches as one broker).
+    const targets = resolveConnectorTargets(topo, c);
+    const namesOf = (node: string): string[] => [node, topo.nodes[node]?.ha?.group].filter((n): n is string => n !== undefined);
+    const tlsNames = spec.tls ? { tls: { remoteNames: [...new Set(targets.flatMap((t) => namesOf(t.node)))] } } : {};
     const endpoints = endpointsOf(uri).map((e) => e.text);
     if (uri.kind === "composite" && uri.scheme === "static" && endpoints.length > 1) {
-      const targets = resolveConnectorTargets(topo, c);
-      endpoints.forEach((url, i) => connectors.push({ ...common, name: `${c.name}.${targets[i]?.node ?? i}`, remote: [url] }));
+      endpoints.forEach((url, i) => {
+        const target = targets[i]?.node;
+        const names = spec.tls && target !== undefined ? { tls: { remoteNames: namesOf(target) } } : {};
+        connectors.push({ ...common, name: `${c.name}.${target ?? i}`, remote: [url], ...names });
+      });
     } else {
-      connectors.push({ ...common, name: c.name, remote: endpoints });
+      connectors.push({ ...common, name: c.name, remote: endpoints, ...tlsNames });
     }
   }
   // The network view (`/api/v1/network`, the web view) of a node with an admin endpoint reads
   // every other node that has one.
   const peers = spec.admin === undefined ? [] : Object.values(topo.nodes).filter((n) => n.name !== name && n.admin !== undefined).map((n) => ({ name: n.name, site: n.site, admin: n.admin! }));
-  return { id: name, site: spec.site, listen: [...spec.listeners], store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, admin: spec.admin, adminAllowRemote: spec.adminAllowRemote, connectors, peers };
+  return { id: name, site: spec.site, listen: [...spec.listeners], ...(spec.tls ? { tls: readTlsMaterial(spec.tls) } : {}), store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, admin: spec.admin, adminAllowRemote: spec.adminAllowRemote, connectors, peers };
+}
+
+/** A node's TLS files, read (certificates rotate by rewriting the files, then SIGHUP). */
+export function readTlsMaterial(t: TlsSpec): { key: Buffer; cert: Buffer; ca?: Buffer; clientAuth: TlsSpec["clientAuth"] } {
+  const read = (option: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new CliError(`cannot read the TLS ${option} '${file}': ${(err as Error).message} (security.tls.${option})`, 2, { cause: err });
+    }
+  };
+  return { key: read("key", t.key), cert: read("cert", t.cert), ...(t.ca === undefined ? {} : { ca: read("ca", t.ca) }), clientAuth: t.clientAuth };
 }

@@ -19,6 +19,7 @@ export type {
   RedisHaSpec,
   ReplicatedHaSpec,
   SharedFileHaSpec,
+  TlsSpec,
   Topology,
 } from "./types";
 export {

@@ -8,7 +8,32 @@ import { NAME_PATTERN } from "./schema";
 
 /** Every node rule, in file order. */
 export function checkNodeRules(ctx: RuleContext): PendingIssue[] {
-  return [...checkNodeNames(ctx), ...checkPorts(ctx), ...checkAdminAllowRemote(ctx), ...checkDataDirs(ctx), ...checkHaGroups(ctx)];
+  return [...checkNodeNames(ctx), ...checkPorts(ctx), ...checkAdminAllowRemote(ctx), ...checkTls(ctx), ...checkDataDirs(ctx), ...checkHaGroups(ctx)];
+}
+
+/** A node's TLS settings (`security.tls`, its own `tls` over it) are whole, and its secure listeners have them. */
+function checkTls({ root }: RuleContext): PendingIssue[] {
+  const issues: PendingIssue[] = [];
+  const security = isRecord(root) && isRecord(root["security"]) ? root["security"] : undefined;
+  const shared = security && isRecord(security["tls"]) ? security["tls"] : {};
+  for (const [node, spec] of Object.entries(rawNodes(root))) {
+    if (!isRecord(spec)) continue;
+    const own = isRecord(spec["tls"]) ? spec["tls"] : {};
+    const t = { ...shared, ...own };
+    const where = own === spec["tls"] && Object.keys(own).length > 0 ? ["nodes", node, "tls"] : ["security", "tls"];
+    const say = (message: string, path: readonly (string | number)[] = where) => issues.push({ path, message: about(path, root, message) });
+    if ((t["cert"] === undefined) !== (t["key"] === undefined)) say(`node '${node}': 'tls' needs both 'cert' and 'key'`);
+    if ((t["clientAuth"] === "request" || t["clientAuth"] === "require") && t["ca"] === undefined) say(`node '${node}': 'clientAuth: ${String(t["clientAuth"])}' needs 'ca', the CA that client certificates must chain to`);
+    if (t["cert"] !== undefined) continue;
+    const listen = spec["listen"];
+    const urls = (Array.isArray(listen) ? listen : [listen]).filter((u): u is string => typeof u === "string");
+    urls.forEach((url, i) => {
+      const secure = listenerEndpoint(url)?.scheme;
+      if (secure !== "tls" && secure !== "stomp+tls" && secure !== "wss") return;
+      say(`listener '${url}' needs TLS: set 'security.tls' (or the node's 'tls') with 'cert' and 'key'`, Array.isArray(listen) ? ["nodes", node, "listen", i] : ["nodes", node, "listen"]);
+    });
+  }
+  return issues;
 }
 
 function checkNodeNames({ root }: RuleContext): PendingIssue[] {

@@ -4,7 +4,7 @@ import { DEFAULT_LEASE_TIMING } from "@fedmq/protocol";
 import { connectorSettings } from "@fedmq/bridge";
 import { DEFAULT_CONNECTOR_OPTIONS, DEFAULT_HA_OPTIONS, DEFAULT_NODE_OPTIONS } from "./defaults";
 import type { ConnectorInput, HaInput, NodeInput, TopologyInput } from "./schema";
-import type { ConnectorSpec, HaSpec, NodeSpec, Topology } from "./types";
+import type { ConnectorSpec, HaSpec, NodeSpec, TlsSpec, Topology } from "./types";
 import { nativeListener } from "./endpoint";
 
 /** A node's data directory: its own `dataDir`, else `<defaults.dataDir>/<node>`, from `baseDir`. */
@@ -48,7 +48,16 @@ function resolveNode(name: string, node: NodeInput, input: TopologyInput, baseDi
     dataDir: resolveDataDir(baseDir, name, node, defaults),
     maxFrameSize: node.maxFrameSize ?? defaults?.maxFrameSize ?? DEFAULT_NODE_OPTIONS.maxFrameSize,
     ...(node.ha === undefined ? {} : { ha: resolveHa(node.ha, baseDir) }),
+    ...resolveTls(name, node, input, baseDir),
   };
+}
+
+/** `security.tls` with the node's own `tls` over it, `{node}` replaced, paths made absolute. */
+function resolveTls(name: string, node: NodeInput, input: TopologyInput, baseDir: string): { tls?: TlsSpec } {
+  const t = { ...input.security?.tls, ...node.tls };
+  if (t.cert === undefined || t.key === undefined) return {};
+  const file = (p: string) => path.resolve(baseDir, p.replaceAll("{node}", name));
+  return { tls: { ...(t.ca === undefined ? {} : { ca: file(t.ca) }), cert: file(t.cert), key: file(t.key), clientAuth: t.clientAuth ?? "none" } };
 }
 
 function resolveHa(ha: HaInput, baseDir: string): HaSpec {

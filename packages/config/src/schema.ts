@@ -83,6 +83,25 @@ export const HaInputSchema = z.discriminatedUnion("mode", [
 
 const MaxFrameSize = z.number().int().min(MAX_FRAME_SIZE_RANGE.min).max(MAX_FRAME_SIZE_RANGE.max);
 
+/** Client certificate policy of a node's TLS listeners. */
+export const CLIENT_AUTH_MODES = ["none", "request", "require"] as const;
+
+/**
+ * `security.tls` (and a node's `tls` override): PEM files; `{node}` in a path is the node's
+ * name, so one entry serves every node (`./pki/node.{node}.crt`).
+ */
+export const TlsInputSchema = z.strictObject({
+  ca: z.string().min(1).optional(),
+  cert: z.string().min(1).optional(),
+  key: z.string().min(1).optional(),
+  clientAuth: z.enum(CLIENT_AUTH_MODES).optional(),
+});
+
+/** `security:` — what protects the network's links. */
+export const SecurityInputSchema = z.strictObject({
+  tls: TlsInputSchema.optional(),
+});
+
 /** One entry under `nodes:`. */
 export const NodeInputSchema = z.strictObject({
   site: Name,
@@ -95,6 +114,7 @@ export const NodeInputSchema = z.strictObject({
   dataDir: z.string().min(1).optional(),
   maxFrameSize: MaxFrameSize.optional(),
   ha: HaInputSchema.optional(),
+  tls: TlsInputSchema.optional(),
 });
 
 /** `defaults:` — node options applied where a node leaves them out. */
@@ -132,6 +152,7 @@ export const ConnectorInputSchema = z.strictObject({
 export const TopologyInputSchema = z.strictObject({
   network: Name,
   defaults: DefaultsInputSchema.optional(),
+  security: SecurityInputSchema.optional(),
   nodes: z.record(z.string(), NodeInputSchema),
   connectors: z.array(ConnectorInputSchema).optional(),
 });

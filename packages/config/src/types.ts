@@ -44,6 +44,16 @@ export interface ReplicatedHaSpec extends HaBase {
 /** HA membership of a node, by `mode`. */
 export type HaSpec = SharedFileHaSpec | RedisHaSpec | ReplicatedHaSpec;
 
+/** A node's TLS material (absolute paths, `{node}` replaced) and its client certificate policy. */
+export interface TlsSpec {
+  /** CA bundle that peers' certificates must chain to (client certificates, remote nodes). */
+  readonly ca?: string;
+  readonly cert: string;
+  readonly key: string;
+  /** `none`: no client certificate asked; `request`: asked, checked when given; `require`: refused without one. */
+  readonly clientAuth: "none" | "request" | "require";
+}
+
 /** One broker node. */
 export interface NodeSpec {
   /** The node's key under `nodes:`. */
@@ -60,6 +70,8 @@ export interface NodeSpec {
   readonly store: StoreKind;
   /** Absolute data directory. */
   readonly dataDir: string;
+  /** Its TLS settings (`security.tls` with the node's `tls` over it); absent without TLS. */
+  readonly tls?: TlsSpec;
   /** In bytes. */
   readonly maxFrameSize: number;
   readonly ha?: HaSpec;

@@ -4,8 +4,9 @@ import { validDestination } from "../usage";
 import { RunStats } from "../run-stats";
 import { ProgressBar } from "../progress";
 import { IdRecorder } from "../id-recorder";
+import { clientTls, clientTlsOptions, type ClientTlsArgs } from "../client-tls";
 
-interface ConsumeArgs {
+interface ConsumeArgs extends ClientTlsArgs {
   url: string;
   dest: string;
   count?: number;
@@ -21,7 +22,7 @@ export const consumeCommand = {
   command: "consume",
   describe: "receive and ack messages until --count arrived or --timeout-ms passed without one",
   builder: (y: Argv) =>
-    y
+    clientTlsOptions(y)
       .option("url", { type: "string", demandOption: true, describe: "node URL: tcp://host:port or failover:(…)" })
       .option("dest", { type: "string", demandOption: true, describe: "destination or pattern, e.g. queue://orders or topic://prices.>" })
       .option("count", { type: "number", describe: "stop after this many messages" })
@@ -37,7 +38,8 @@ export const consumeCommand = {
         return validDestination(a.dest as string, true);
       }),
   handler: async (argv: ConsumeArgs): Promise<void> => {
-    const conn = await connect(argv.url, argv["client-id"] ? { clientId: argv["client-id"] } : {});
+    const tls = clientTls(argv);
+    const conn = await connect(argv.url, { ...(argv["client-id"] ? { clientId: argv["client-id"] } : {}), ...(tls ? { tls } : {}) });
     const consumer = await conn.subscribe(argv.dest, { prefetch: argv.prefetch, durableName: argv.durable });
     const stats = new RunStats(argv.count ?? 1024);
     const recorder = new IdRecorder(argv.record);

@@ -2,7 +2,7 @@ import type { Argv } from "yargs";
 import { loadTopology, type HaSpec } from "@fedmq/config";
 import { createRootLogger } from "../logger";
 import { CliError } from "../cli-error";
-import { nodeOptionsFromTopology, type TopologyNodeOptions } from "../topology-node";
+import { nodeOptionsFromTopology, readTlsMaterial, type TopologyNodeOptions } from "../topology-node";
 import { serveHaMember, serveNode } from "../serve";
 
 interface NodeArgs {
@@ -54,7 +54,7 @@ export const nodeCommand = {
     if (argv["admin-allow-remote"]) opts.adminAllowRemote = true;
     if (!opts.store) opts.store = "journal";
     if (opts.store === "journal" && !opts.dataDir) throw new CliError("the journal store needs --data DIR (or --store memory)", 2);
-    let node: { close(): Promise<void> };
+    let node: { close(): Promise<void>; reloadTls(t: NonNullable<TopologyNodeOptions["tls"]>): void };
     if (ha) {
       // An HA member: slave until it holds the group's lease, then master (see `fedmq status`).
       const { admin, adminAllowRemote, peers, store: _store, ...nodeOpts } = opts;
@@ -74,6 +74,18 @@ export const nodeCommand = {
           resolve();
         });
       };
+      // Rotated certificates: re-read the topology's TLS files; no connection drops.
+      process.on("SIGHUP", () => {
+        if (!argv.topology) {
+          log.warn("SIGHUP: no topology to re-read TLS settings from");
+          return;
+        }
+        void loadTopology(argv.topology).then((topo) => {
+          const tls = topo.nodes[argv.name]?.tls;
+          if (!tls) throw new CliError(`node '${argv.name}' has no TLS settings in ${argv.topology}`, 2);
+          node.reloadTls(readTlsMaterial(tls));
+        }).catch((err: unknown) => log.error({ err }, "SIGHUP: TLS certificates not reloaded; the node keeps the ones it has"));
+      });
       process.once("SIGINT", () => stop("SIGINT"));
       process.once("SIGTERM", () => stop("SIGTERM"));
     });

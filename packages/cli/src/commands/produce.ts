@@ -5,8 +5,9 @@ import { RunStats } from "../run-stats";
 import { ProgressBar } from "../progress";
 import { IdRecorder } from "../id-recorder";
 import { CliError } from "../cli-error";
+import { clientTls, clientTlsOptions, type ClientTlsArgs } from "../client-tls";
 
-interface ProduceArgs {
+interface ProduceArgs extends ClientTlsArgs {
   url: string;
   dest: string;
   count: number;
@@ -24,7 +25,7 @@ export const produceCommand = {
   command: "produce",
   describe: "send N messages; exit 0 only when all N are receipted",
   builder: (y: Argv) =>
-    y
+    clientTlsOptions(y)
       .option("url", { type: "string", demandOption: true, describe: "node URL: tcp://host:port or failover:(…)" })
       .option("dest", { type: "string", demandOption: true, describe: "destination, e.g. queue://orders" })
       .option("count", { type: "number", demandOption: true, describe: "messages to send" })
@@ -44,7 +45,8 @@ export const produceCommand = {
         return validDestination(a.dest as string, false);
       }),
   handler: async (argv: ProduceArgs): Promise<void> => {
-    const conn = await connect(argv.url);
+    const tls = clientTls(argv);
+    const conn = await connect(argv.url, tls ? { tls } : {});
     const stats = new RunStats(argv.count);
     const recorder = new IdRecorder(argv.record);
     const bar = new ProgressBar("produce", argv.count, () => stats.total);

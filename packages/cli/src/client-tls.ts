@@ -1,0 +1,42 @@
+import { readFileSync } from "node:fs";
+import type tls from "node:tls";
+import type { Argv } from "yargs";
+import { CliError } from "./cli-error";
+
+/** The TLS flags of the commands that connect as clients (`produce`, `consume`). */
+export interface ClientTlsArgs {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  servername?: string;
+}
+
+/** Adds `--ca`, `--cert`, `--key`, `--servername`; each falls back to `FEDMQ_CA`, `FEDMQ_CERT`, `FEDMQ_KEY`, `FEDMQ_SERVERNAME`. */
+export function clientTlsOptions<T>(y: Argv<T>): Argv<T & ClientTlsArgs> {
+  return y
+    .option("ca", { type: "string", describe: "tls:// URLs: CA certificate (PEM) the node's must chain to [env FEDMQ_CA]" })
+    .option("cert", { type: "string", describe: "tls:// URLs: client certificate (PEM), for nodes that ask for one [env FEDMQ_CERT]" })
+    .option("key", { type: "string", describe: "tls:// URLs: the client certificate's key (PEM) [env FEDMQ_KEY]" })
+    .option("servername", { type: "string", describe: "tls:// URLs: the name the node's certificate must carry (default: the URL's host) [env FEDMQ_SERVERNAME]" })
+    .check((a) => ((a.cert ?? process.env.FEDMQ_CERT) === undefined) === ((a.key ?? process.env.FEDMQ_KEY) === undefined) || "--cert and --key go together") as Argv<T & ClientTlsArgs>;
+}
+
+/** `tls.connect` options from the flags (or environment); undefined when none is given. */
+export function clientTls(a: ClientTlsArgs): tls.ConnectionOptions | undefined {
+  const pick = (flag: keyof ClientTlsArgs, env: string): string | undefined => a[flag] ?? process.env[env];
+  const read = (flag: keyof ClientTlsArgs, env: string): Buffer | undefined => {
+    const file = pick(flag, env);
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new CliError(`cannot read --${flag} '${file}': ${(err as Error).message}`, 2, { cause: err });
+    }
+  };
+  const ca = read("ca", "FEDMQ_CA");
+  const cert = read("cert", "FEDMQ_CERT");
+  const key = read("key", "FEDMQ_KEY");
+  const servername = pick("servername", "FEDMQ_SERVERNAME");
+  if (!ca && !cert && !key && servername === undefined) return undefined;
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(servername === undefined ? {} : { servername }) };
+}
