@@ -75,6 +75,12 @@ export const REPLICATION_SYNC_MODES = ["replica", "local"] as const;
 export type ReplicationSync = (typeof REPLICATION_SYNC_MODES)[number];
 
 /** HA defaults. */
+/** `security.tls` (and a node's `tls`) where they leave a key out. */
+export const DEFAULT_TLS_OPTIONS = Object.freeze({
+  /** Client certificates are not asked for. */
+  clientAuth: "none" as const,
+});
+
 export const DEFAULT_HA_OPTIONS = Object.freeze({
   /** Replicated mode: a receipt waits for the replica. @default "replica" */
   sync: "replica" as ReplicationSync,

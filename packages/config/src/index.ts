@@ -4,6 +4,7 @@ export type { TopologyIssue } from "./topology-error";
 export {
   DEFAULT_CONNECTOR_OPTIONS,
   DEFAULT_HA_OPTIONS,
+  DEFAULT_TLS_OPTIONS,
   DEFAULT_NODE_OPTIONS,
   MAX_FRAME_SIZE_RANGE,
   REPLICATION_SYNC_MODES,

@@ -2,7 +2,7 @@
 import * as path from "node:path";
 import { DEFAULT_LEASE_TIMING } from "@fedmq/protocol";
 import { connectorSettings } from "@fedmq/bridge";
-import { DEFAULT_CONNECTOR_OPTIONS, DEFAULT_HA_OPTIONS, DEFAULT_NODE_OPTIONS } from "./defaults";
+import { DEFAULT_CONNECTOR_OPTIONS, DEFAULT_HA_OPTIONS, DEFAULT_NODE_OPTIONS, DEFAULT_TLS_OPTIONS } from "./defaults";
 import type { ConnectorInput, HaInput, NodeInput, TopologyInput } from "./schema";
 import type { ConnectorSpec, HaSpec, NodeSpec, TlsSpec, Topology } from "./types";
 import { nativeListener } from "./endpoint";
@@ -57,7 +57,7 @@ function resolveTls(name: string, node: NodeInput, input: TopologyInput, baseDir
   const t = { ...input.security?.tls, ...node.tls };
   if (t.cert === undefined || t.key === undefined) return {};
   const file = (p: string) => path.resolve(baseDir, p.replaceAll("{node}", name));
-  return { tls: { ...(t.ca === undefined ? {} : { ca: file(t.ca) }), cert: file(t.cert), key: file(t.key), clientAuth: t.clientAuth ?? "none" } };
+  return { tls: { ...(t.ca === undefined ? {} : { ca: file(t.ca) }), cert: file(t.cert), key: file(t.key), clientAuth: t.clientAuth ?? DEFAULT_TLS_OPTIONS.clientAuth } };
 }
 
 function resolveHa(ha: HaInput, baseDir: string): HaSpec {

@@ -137,7 +137,7 @@ describe("resolved topology", () => {
   it("lets defaults: and each node override node options", () => {
     const lines = [...BASE];
     lines.splice(1, 0, "defaults: { store: memory, dataDir: /var/lib/fedmq, maxFrameSize: 4096 }");
-    lines[4] = "  us-1: { site: us-east, listen: tls://127.0.0.1:61626, store: journal, dataDir: ../us, maxFrameSize: 2048 }";
+    lines[4] = "  us-1: { site: us-east, listen: tls://127.0.0.1:61626, store: journal, dataDir: ../us, maxFrameSize: 2048, tls: { cert: us.crt, key: us.key } }";
     const t = parseTopology(yaml(...lines), "/srv/fedmq/net.yaml");
     expect(t.nodes["eu-1"]).toMatchObject({ store: "memory", dataDir: "/var/lib/fedmq/eu-1", maxFrameSize: 4096 });
     expect(t.nodes["us-1"]).toMatchObject({ store: "journal", dataDir: "/srv/us", maxFrameSize: 2048 });

@@ -82,7 +82,7 @@ describe("unknown keys", () => {
     const lines = [...BASE];
     lines[3] = "  us-1: { site: us-east, listen: tcp://127.0.0.1:61626, colour: red }";
     expect(issueLines(yaml(...lines))).toEqual([
-      `4:${col(lines[3]!, "colour")} node 'us-1': unknown key 'colour'; allowed keys: site, listen, admin, adminAllowRemote, store, dataDir, maxFrameSize, ha`,
+      `4:${col(lines[3]!, "colour")} node 'us-1': unknown key 'colour'; allowed keys: site, listen, admin, adminAllowRemote, store, dataDir, maxFrameSize, ha, tls`,
     ]);
   });
 
@@ -98,7 +98,7 @@ describe("unknown keys", () => {
     const text = yaml(...BASE.slice(0, 1), "defaults: { store: journal, dataDirectory: x }", ...BASE.slice(1), "extra: 1");
     expect(issueLines(text)).toEqual([
       "2:29 defaults: unknown key 'dataDirectory' (did you mean 'dataDir'?); allowed keys: store, dataDir, maxFrameSize",
-      "10:1 unknown key 'extra'; allowed keys: network, defaults, nodes, connectors",
+      "10:1 unknown key 'extra'; allowed keys: network, defaults, security, nodes, connectors",
     ]);
   });
 });
@@ -415,9 +415,9 @@ describe("a node's listen list", () => {
   const node = (listen: string) => yaml("network: demo", "nodes:", "  eu-1:", "    site: eu-west", `    listen: ${listen}`, "connectors: []");
 
   it("resolves native, STOMP and WebSocket listeners; connectors dial the first native one", () => {
-    const t = parseTopology(node("[stomp://127.0.0.1:61613, tcp://127.0.0.1:61616, ws://127.0.0.1:61614/stomp, tls://127.0.0.1:61617]"), "t.yaml");
+    const t = parseTopology(node("[stomp://127.0.0.1:61613, tcp://127.0.0.1:61616, ws://127.0.0.1:61614/stomp]"), "t.yaml");
     expect(t.nodes["eu-1"]!.listen).toBe("tcp://127.0.0.1:61616");
-    expect(t.nodes["eu-1"]!.listeners).toEqual(["stomp://127.0.0.1:61613", "tcp://127.0.0.1:61616", "ws://127.0.0.1:61614/stomp", "tls://127.0.0.1:61617"]);
+    expect(t.nodes["eu-1"]!.listeners).toEqual(["stomp://127.0.0.1:61613", "tcp://127.0.0.1:61616", "ws://127.0.0.1:61614/stomp"]);
   });
 
   it("refuses a list without a native listener, an unknown scheme, and two listeners on one port", () => {

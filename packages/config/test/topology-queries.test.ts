@@ -8,7 +8,7 @@ const topology = parseTopology(
     "  eu-1a: { site: eu-west, listen: tcp://127.0.0.1:61616, ha: { group: eu-1, mode: shared-file, dir: ./eu-1 } }",
     "  eu-1b: { site: eu-west, listen: tcp://127.0.0.1:61617, ha: { group: eu-1, mode: shared-file, dir: ./eu-1 } }",
     "  us-1: { site: us-east, listen: tcp://127.0.0.1:61626 }",
-    "  ap-1: { site: ap-south, listen: tls://127.0.0.1:61636 }",
+    "  ap-1: { site: ap-south, listen: tls://127.0.0.1:61636, tls: { cert: ap.crt, key: ap.key } }",
     "connectors:",
     "  - { name: us-eu, from: us-1, to: [eu-1] }",
     "  - { name: us-ap, from: us-1, to: [ap-1, eu-1a] }",

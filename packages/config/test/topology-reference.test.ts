@@ -14,6 +14,7 @@ import {
   DEFAULT_CONNECTOR_OPTIONS,
   DEFAULT_HA_OPTIONS,
   DEFAULT_NODE_OPTIONS,
+  DEFAULT_TLS_OPTIONS,
   formatTopologyIssue,
   parseTopology,
   TopologyError,
@@ -82,6 +83,7 @@ const CODE_DEFAULTS: Readonly<Record<string, object>> = {
   "nodes.<name>.ha mode: replicated": DEFAULT_HA_OPTIONS,
   "nodes.<name>.ha.lease": DEFAULT_LEASE_TIMING,
   "connectors[]": DEFAULT_CONNECTOR_OPTIONS,
+  "security.tls": DEFAULT_TLS_OPTIONS,
 };
 
 // ---- the doc's tables and examples -------------------------------------------------------------
