@@ -15,6 +15,10 @@ import { Session, type SessionHandlers } from "./session";
 import { Subscriptions } from "./subscriptions";
 import { dialEndpoint } from "./transport";
 
+/**
+ * Where a connection is: "connecting" until its first handshake; "connected"; "reconnecting"
+ * after a lost connection (failover URLs only); "closed" for good, by `close()` or a failure.
+ */
 export type ConnectionStatus = "connecting" | "connected" | "reconnecting" | "closed";
 
 /** `error` is the reason of a "reconnecting" or a failed "closed". */
@@ -30,6 +34,7 @@ export interface Connection extends AsyncDisposable {
   readonly brokerId: string | undefined;
   /** Endpoint connected to (`tcp://host:port`); undefined while disconnected. */
   readonly connectedUrl: string | undefined;
+  /** The status now; `status()` and the "status" event tell its changes. */
   readonly currentStatus: ConnectionStatus;
   /**
    * Send a message; resolves with its id once the node has it (persistent: on disk), or with
@@ -42,12 +47,18 @@ export interface Connection extends AsyncDisposable {
    * `message` only names it (id, destination): the caller vouches that they are its encoding.
    */
   forward(message: fedwire.IMessage, opts?: ForwardOptions): Promise<SendResult>;
+  /**
+   * Subscribe to a destination or wildcard pattern; resolves once the node has the subscription.
+   * While reconnecting it waits (failover `timeout`); every reconnect subscribes it again.
+   */
   subscribe(destination: string, opts?: SubscribeOptions): Promise<Consumer>;
   /** Status changes from now on; ends after "closed". */
   status(): AsyncIterable<ConnectionStatus>;
+  /** Status changes, with the reason of a "reconnecting" or of a failed "closed". */
   on(event: "status", listener: StatusListener): this;
   /** Node errors that answer no request (emitted only when listened to, else logged). */
   on(event: "error", listener: (err: FedmqError) => void): this;
+  /** Remove a listener added with `on`. */
   off(event: "status" | "error", listener: (...args: never[]) => void): this;
   /** Disconnect gracefully; pending operations reject with `ConnectionClosedError`. Idempotent. */
   close(): Promise<void>;
@@ -55,15 +66,22 @@ export interface Connection extends AsyncDisposable {
   closed(): Promise<Error | void>;
 }
 
+/**
+ * What a connection URL asks for (`planConnection`): the endpoints to dial and, for a failover
+ * URL, its options and reconnect schedule.
+ */
 export interface ConnectPlan {
   /** The URL as given. */
   readonly url: string;
+  /** The nodes to dial, in the order the URL lists them. */
   readonly endpoints: readonly EndpointUri[];
   /** Set for failover: and masterslave: URLs; a plain endpoint never reconnects. */
   readonly failover: Readonly<FailoverOptions> | undefined;
+  /** The delay before each reconnect attempt (a plain endpoint: never retry). */
   readonly retryStrategy: RetryStrategy;
 }
 
+/** Options of `Connection.forward` (bridges). */
 export interface ForwardOptions {
   /** Done once handed to the socket, no receipt. */
   async?: boolean;

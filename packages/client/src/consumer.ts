@@ -3,6 +3,7 @@ import { AsyncQueue } from "./async-queue";
 import type { Delivery } from "./delivery";
 import type { Logger } from "@fedmq/protocol";
 
+/** Options of `Connection.subscribe`. */
 export interface SubscribeOptions {
   /** Unacknowledged deliveries the node may have outstanding to this consumer. @default 1000 */
   prefetch?: number;
@@ -23,9 +24,13 @@ export interface SubscribeOptions {
   network?: NetworkSubscribe;
 }
 
+/** The network demand a bridge's subscription stands for (role "bridge" only). */
 export interface NetworkSubscribe {
+  /** The nodes the demand crossed, starting with the node of the real consumer. */
   readonly brokerPath: readonly string[];
+  /** How many bridge hops away the real consumer is. */
   readonly hops: number;
+  /** Ids of the real consumers this (conduit) subscription stands for. */
   readonly origins: readonly string[];
   /** Deliver only messages that made fewer hops (the connector's messageTTL); 0 = no limit. */
   readonly maxMessageHops: number;
@@ -37,6 +42,7 @@ export interface NetworkSubscribe {
   readonly inDoubt?: boolean;
 }
 
+/** Options of `Consumer.unsubscribe`. */
 export interface UnsubscribeOptions {
   /** Also delete the durable subscription and its stored messages. @default false */
   removeDurable?: boolean;
@@ -48,9 +54,11 @@ export interface UnsubscribeOptions {
  * the connection closed (with an error thrown by the iterator if the connection failed).
  */
 export interface Consumer extends AsyncIterable<Delivery> {
+  /** The destination or pattern subscribed to. */
   readonly destination: string;
   /** Connection-scoped id, kept across reconnects. */
   readonly subscriptionId: number;
+  /** The durable subscription's name; undefined for a subscription that ends with its consumer. */
   readonly durableName: string | undefined;
   /** Deliveries received and not yet taken by the iterator (at most `prefetch`). */
   readonly buffered: number;
@@ -60,6 +68,7 @@ export interface Consumer extends AsyncIterable<Delivery> {
   unsubscribe(opts?: UnsubscribeOptions): Promise<void>;
   /** `unsubscribe()` without removing a durable subscription. */
   close(): Promise<void>;
+  /** The deliveries, in the order they arrive; one iterator per consumer. */
   [Symbol.asyncIterator](): AsyncIterator<Delivery>;
 }
 

@@ -6,16 +6,26 @@ import type { Session } from "./session";
 export interface Delivery {
   /** Stable message id: `producerId:producerSeq`. */
   readonly id: string;
+  /** The destination it was sent to (not the pattern subscribed to). */
   readonly destination: string;
+  /** The body as sent (a string body as its UTF-8 bytes). */
   readonly body: Buffer;
+  /** The headers given to `send`. */
   readonly headers: Readonly<Record<string, string>>;
+  /** Sent persistent: the node keeps it on disk until it is acknowledged. */
   readonly persistent: boolean;
+  /** 0 (lowest) to 9 (highest). */
   readonly priority: number;
   /** Producer send time, epoch ms. */
   readonly timestamp: number;
   /** Absolute expiry, epoch ms; 0 = never. */
   readonly expiration: number;
+  /**
+   * It may have been delivered before: nacked, or unacknowledged at a consumer or connection
+   * that went. Process it idempotently (by `id`).
+   */
   readonly redelivered: boolean;
+  /** How many times it came back after a delivery without an ack (0 the first time). */
   readonly redeliveryCount: number;
   /** Node ids the message crossed, oldest first. */
   readonly brokerPath: readonly string[];

@@ -12,6 +12,7 @@ export interface FailoverOptions extends BackoffOptions {
   timeout: number;
 }
 
+/** The defaults of `FailoverOptions`: `randomize` true, `timeout` -1, over `DEFAULT_BACKOFF_OPTIONS`. */
 export const DEFAULT_FAILOVER_OPTIONS: Readonly<FailoverOptions> = Object.freeze({
   randomize: true,
   ...DEFAULT_BACKOFF_OPTIONS,

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, compileSelector, parseDestination, parseDestinationPattern, type fedwire } from "@fedmq/protocol";
 import type { SubscribeOptions } from "./consumer";
 
+/** Options of `Connection.send`. */
 export interface SendOptions {
   /** Stored on disk by the node before the receipt. @default true */
   persistent?: boolean;
@@ -8,13 +9,15 @@ export interface SendOptions {
   priority?: number;
   /** Time to live (ms) from now; 0 or absent = never expires. */
   ttlMs?: number;
+  /** String headers delivered with the message (selectors match on them). @default none */
   headers?: Record<string, string>;
   /** Send without a receipt: done once handed to the socket (no resend after a reconnect). @default false */
   async?: boolean;
 }
 
-/** @default prefetch 1000 */
+/** The default `SubscribeOptions.prefetch`: unacknowledged deliveries a consumer may have. */
 export const DEFAULT_PREFETCH = 1000;
+/** The default `SendOptions.priority`, on the scale of 0 (lowest) to 9 (highest). */
 export const DEFAULT_PRIORITY = 4;
 
 /** Validate a send and build its wire message; throws the typed error, nothing is sent. */

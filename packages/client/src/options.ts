@@ -4,6 +4,10 @@ import { DEFAULT_MAX_FRAME_SIZE, InvalidArgumentError } from "@fedmq/protocol";
 import type { Logger } from "@fedmq/protocol";
 import type { RetryStrategy } from "./retry";
 
+/**
+ * Options of `connect`, each optional there (`Partial<ConnectionOptions>`): merged over
+ * `DEFAULT_CONNECTION_OPTIONS`, validated once (`InvalidArgumentError` naming the option), frozen.
+ */
 export interface ConnectionOptions {
   /** Stable client identity (durable subscriptions are keyed by it). @default "client-" + random hex */
   clientId: string;
@@ -27,6 +31,7 @@ export interface ConnectionOptions {
   retryStrategy?: RetryStrategy;
 }
 
+/** The defaults of `ConnectionOptions`; `clientId` has none: each connection makes a random one. */
 export const DEFAULT_CONNECTION_OPTIONS: Readonly<Omit<ConnectionOptions, "clientId">> = Object.freeze({
   heartbeatMs: 10_000,
   maxOutstandingPings: 2,

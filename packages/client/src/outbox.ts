@@ -2,6 +2,7 @@ import { ConnectionClosedError, TimeoutError, encodeSendFrame, errorFromWire, me
 import type { Logger } from "@fedmq/protocol";
 import type { Session } from "./session";
 
+/** What `Connection.send` (and `forward`) resolves with, once the node has the message. */
 export interface SendResult {
   /** The message id, `producerId:producerSeq`. */
   readonly id: string;

@@ -1,7 +1,9 @@
 import { ConnectionClosedError } from "@fedmq/protocol";
 import type { RetryStrategy } from "./retry";
 
+/** What `retryLoop` needs: the retry strategy, how to try once, and whom to tell about waits. */
 export interface RetryLoopOptions<T> {
+  /** The delay before each retry, or null to give up (`GaveUpError`). */
   readonly strategy: RetryStrategy;
   /** Before the first connection: the first try is immediate, the strategy is asked with `startup: true`. */
   readonly startup: boolean;

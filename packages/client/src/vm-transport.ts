@@ -83,7 +83,9 @@ export function createDuplexPair(): [Duplex, Duplex] {
   return VmSocket.pair();
 }
 
+/** A `listenVm` registration: close it to stop accepting `vm://name` connections. */
 export interface VmServer {
+  /** The vm name listened on. */
   readonly name: string;
   /** Stop accepting connections on this name; established streams stay open. */
   close(): void;
