@@ -1,8 +1,9 @@
 import type { Duplex } from "node:stream";
+import tls from "node:tls";
 import {
   DestinationFilter, FrameDecoder, compileSelector, FrameWriter, encodeFrame, encodeDeliverFrame, fedwire, negotiateVersion, parseDestination,
   FedmqError, InternalError, ProtocolError, VersionMismatchError, HandshakeTimeoutError, StalePeerError, UnknownDeliveryError,
-  InvalidSubscriptionError, InvalidArgumentError, PROTOCOL_VERSIONS, FEDMQ_VERSION,
+  InvalidSubscriptionError, InvalidArgumentError, ForbiddenError, PROTOCOL_VERSIONS, FEDMQ_VERSION,
 } from "@fedmq/protocol";
 import type { Entry } from "./pending-list";
 import type { MessageQueue } from "./message-queue";
@@ -228,6 +229,13 @@ export class ClientConnection implements NodeConnection {
       this.fail(new VersionMismatchError(`no common protocol version: client offers [${(c.versions ?? []).join(", ")}], node speaks [${PROTOCOL_VERSIONS.join(", ")}]`));
       return;
     }
+    if (c.role === "bridge") {
+      const refused = this.bridgeRefusal(c.nodeId ?? "");
+      if (refused) {
+        this.fail(new ForbiddenError(refused));
+        return;
+      }
+    }
     clearTimeout(this.handshakeTimer);
     this.state = "open";
     this.clientId = c.clientId || `${this.core.id}-${this.id}`;
@@ -241,6 +249,27 @@ export class ClientConnection implements NodeConnection {
     this.writer.write(encodeFrame({ brokerInfo: { brokerId: this.core.id, site: this.core.opts.site, version: FEDMQ_VERSION, listen: this.core.listenUrls } }));
     this.watchLiveness(c.heartbeatMs ?? 0);
     this.core.log.info({ conn: this.id, remote: this.remoteAddress, clientId: this.clientId, role: this.role, version }, "connection opened");
+  }
+
+  /**
+   * Why this connection may not take the bridge role as `nodeId` (undefined: it may). With
+   * 'bridgeIdentities' set, only a TLS peer whose verified certificate names `nodeId` (CN or a
+   * DNS subjectAltName), a node of the network, is one; the node's own in-process connections
+   * (a bridge's local leg) always are.
+   */
+  private bridgeRefusal(nodeId: string): string | undefined {
+    const nodes = this.core.opts.bridgeIdentities;
+    if (nodes === undefined || this.inProcess) return undefined;
+    if (!nodes.includes(nodeId)) return `the bridge role is for nodes of the network: '${nodeId}' is not one`;
+    const socket = this.stream as Partial<tls.TLSSocket>;
+    if (typeof socket.getPeerCertificate !== "function" || socket.authorized !== true) {
+      return `the bridge role needs a TLS client certificate of the network's CA naming the node ('${nodeId}')`;
+    }
+    const cert = socket.getPeerCertificate();
+    if (tls.checkServerIdentity(nodeId, cert) !== undefined && cert.subject?.CN !== nodeId) {
+      return `the bridge role as '${nodeId}' needs a certificate naming '${nodeId}'; this one names '${cert.subject?.CN ?? ""}'`;
+    }
+    return undefined;
   }
 
   /**

@@ -86,6 +86,12 @@ export class IngestSession {
     const seq = m.producerSeq ?? 0;
     const path = m.brokerPath && m.brokerPath.length > 0 ? m.brokerPath : NO_PATH;
     const hops = m.hops ?? 0;
+    if (src.role !== "bridge") {
+      // Only nodes forward: a client claiming a path or hops could fake a loop or a TTL.
+      if (path.length > 0 || hops > 0) throw new ForbiddenError(`message '${m.producerId ?? ""}:${seq}' claims a broker path or hops: only a node's bridge forwards messages`);
+    } else if (path.length > 0 && src.peerNodeId !== "" && path[path.length - 1] !== src.peerNodeId) {
+      throw new ForbiddenError(`forwarded message '${m.producerId ?? ""}:${seq}' names '${path[path.length - 1]}' as its last hop, not '${src.peerNodeId}', the node on this connection`);
+    }
     // A client producer id belongs to the open connection that first sent with it: another
     // connection could otherwise move its sequence window (a huge seq) and have the owner's next
     // sends dropped as duplicates. Refused before the audit, the store or the loop check see it.

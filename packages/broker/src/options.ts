@@ -75,6 +75,13 @@ export interface BrokerOptions {
    * oldest are overwritten; a message makes about four per node); 0 turns tracing off. @default 10_000
    */
   traceCapacity: number;
+  /**
+   * The nodes (and HA groups) of the network. When set, the `bridge` role is granted only to a
+   * connection whose TLS client certificate names the node id it claims, one of these; a
+   * client's claim is refused (FORBIDDEN). Unset: any connection may claim it (a trusted
+   * loopback). @default undefined
+   */
+  bridgeIdentities?: readonly string[];
   logger: Logger;
 }
 

@@ -47,12 +47,20 @@ export class Settlement {
     });
   }
 
-  /** Refused by the consumer: redelivered (or dead-lettered past maxRedeliveries). Returns the tags it does not know. */
+  /**
+   * Refused by the consumer: redelivered (or dead-lettered past maxRedeliveries), several of one
+   * queue back in the order they were delivered. Returns the tags it does not know.
+   */
   nack(tags: readonly number[]): number[] {
-    return this.settle(tags, ({ queue, entry, sub }) => {
+    const byQueue = new Map<MessageQueue, Entry[]>();
+    const unknown = this.settle(tags, ({ queue, entry, sub }) => {
       sub.unreserve();
-      queue.redeliver([entry], true);
+      let list = byQueue.get(queue);
+      if (!list) byQueue.set(queue, (list = []));
+      list.push(entry);
     });
+    for (const [queue, entries] of byQueue) queue.redeliver(entries, true);
+    return unknown;
   }
 
   /**

@@ -14,6 +14,7 @@ import { IngestSession, type IngestResult } from "./ingest";
 import type { MessageQueue } from "./message-queue";
 import type { NodeConnection } from "./node-connection";
 import type { Entry } from "./pending-list";
+import { durableKeyOf } from "./router";
 import { ServerSubscription } from "./server-subscription";
 import { Settlement } from "./settlement";
 import { messageFrame, messageOfSend } from "./stomp-mapping";
@@ -380,11 +381,22 @@ export class StompConnection implements NodeConnection {
   private async onUnsubscribe(f: StompFrame): Promise<void> {
     const stompId = header(f, "id") ?? (this.version === "1.0" ? header(f, "destination") : undefined);
     const entry = stompId === undefined ? undefined : this.subs.get(stompId);
-    if (!entry) throw new InvalidSubscriptionError(`no subscription '${stompId ?? ""}' on this connection`);
-    this.closeSubscription(entry);
     // ActiveMQ: UNSUBSCRIBE naming the durable subscription removes it; without, it only goes offline.
     const durable = header(f, "activemq.subscriptionName") ?? header(f, "durable-subscription-name");
+    if (!entry && durable) return this.removeOfflineDurable(durable, stompId, f);
+    if (!entry) throw new InvalidSubscriptionError(`no subscription '${stompId ?? ""}' on this connection`);
+    this.closeSubscription(entry);
     if (durable && entry.sub.topicSub?.durableKey) await this.core.router.removeDurable(entry.sub.topicSub.durableKey);
+    this.receipt(f);
+  }
+
+  /** ActiveMQ's way to remove an offline durable subscription: UNSUBSCRIBE naming it, on a connection with its client id. */
+  private async removeOfflineDurable(name: string, stompId: string | undefined, f: StompFrame): Promise<void> {
+    const key = durableKeyOf(this.clientId, name);
+    const d = this.core.router.durableSubs.get(key);
+    if (!d) throw new InvalidSubscriptionError(`no subscription '${stompId ?? ""}' on this connection, and no durable subscription '${name}' of client '${this.clientId}'`);
+    if (d.active) throw new InvalidSubscriptionError(`durable subscription '${name}' of client '${this.clientId}' has an active consumer on another connection`);
+    await this.core.router.removeDurable(key);
     this.receipt(f);
   }
 
@@ -416,7 +428,7 @@ export class StompConnection implements NodeConnection {
     const m = fedwire.Message.decode(bytes);
     const messageId = `${m.producerId}:${Number(m.producerSeq)}`;
     const tag = this.settlement.delivered(sub, queue, entry);
-    this.writeFrame(messageFrame(m, { subscription: s.stompId, ackId: String(tag), messageId, redelivered: entry.redelivered, redeliveryCount: entry.redeliveryCount }, this.version));
+    this.writeFrame(messageFrame(m, { subscription: s.stompId, ackId: String(tag), messageId, redelivered: entry.redelivered, redeliveryCount: entry.redeliveryCount, queue: queue.key }, this.version));
     if (queue.traced) this.core.trace.delivered(entry.producerId, entry.producerSeq, queue.key, entry.hops, sub.consumerId, this.clientId);
     if (s.ackMode === "auto") {
       this.settlement.ack([tag]);
@@ -475,6 +487,7 @@ export class StompConnection implements NodeConnection {
       tags = [tag];
     }
     for (const t of tags) this.forgetTag(t);
+    // A cumulative NACK ('client' mode) puts them back in the order they were delivered.
     if (how === "ack") this.settlement.ack(tags);
     else this.settlement.nack(tags);
   }

@@ -47,15 +47,24 @@ export interface DeliveryHeaders {
   readonly messageId: string;
   readonly redelivered: boolean;
   readonly redeliveryCount: number;
+  /** The queue (or subscription) the delivery comes from: its key, e.g. `queue://DLQ.orders`. */
+  readonly queue: string;
 }
 
-/** The MESSAGE frame of a delivery. Headers that `version` cannot carry (1.0: line feeds, a ':' in a name) are left out. */
+/**
+ * The MESSAGE frame of a delivery. Headers that `version` cannot carry (1.0: line feeds, a ':' in
+ * a name) are left out. A message delivered from a queue other than its destination (a
+ * dead-letter queue) names that queue in `destination` and its own in `original-destination`, as
+ * ActiveMQ does.
+ */
 export function messageFrame(m: fedwire.Message, d: DeliveryHeaders, version: StompVersion): StompFrame {
+  const moved = d.queue.startsWith("queue://") && d.queue !== m.destination;
   const headers: [string, string][] = [
-    ["destination", toStompDestination(m.destination)],
+    ["destination", toStompDestination(moved ? d.queue : m.destination)],
     ["message-id", d.messageId],
     ["subscription", d.subscription],
   ];
+  if (moved) headers.push(["original-destination", toStompDestination(m.destination)]);
   if (version === "1.2") headers.push(["ack", d.ackId]);
   if (m.persistent) headers.push(["persistent", "true"]);
   headers.push(["priority", String(m.priority)]);
@@ -64,7 +73,7 @@ export function messageFrame(m: fedwire.Message, d: DeliveryHeaders, version: St
   if (d.redelivered) headers.push(["redelivered", "true"]);
   if (d.redeliveryCount > 0) headers.push(["activemq.redeliveryCounter", String(d.redeliveryCount)]);
   for (const name of Object.keys(m.headers)) {
-    if (MESSAGE_OWN.has(name)) continue;
+    if (MESSAGE_OWN.has(name) || (moved && name === "original-destination")) continue;
     const value = m.headers[name]!;
     if (version === "1.0" && (name.includes(":") || name.includes("\n") || value.includes("\n") || name === "")) continue;
     headers.push([name, value]);

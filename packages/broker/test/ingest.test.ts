@@ -44,7 +44,7 @@ test("a bridged message is audited per hop: the same hop again is a duplicate, a
   const bridged = msg({ brokerPath: ["A"], hops: 1 });
   expect(await accept(s, bridged)).toEqual({ outcome: "accepted" });
   expect(await accept(s, bridged)).toEqual({ outcome: "duplicate" });
-  expect(await accept(s, msg({ producerSeq: 2, brokerPath: ["A", "N"], hops: 2 }))).toEqual({ outcome: "duplicate" });
+  expect(await accept(s, msg({ producerSeq: 2, brokerPath: ["N", "A"], hops: 2 }))).toEqual({ outcome: "duplicate" });
   expect(node.stats.loopsDropped).toBe(1);
   expect(depth("queue://orders")).toBe(1);
 });

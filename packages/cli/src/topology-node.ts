@@ -43,7 +43,11 @@ export function nodeOptionsFromTopology(topo: Topology, name: string): TopologyN
   // The network view (`/api/v1/network`, the web view) of a node with an admin endpoint reads
   // every other node that has one.
   const peers = spec.admin === undefined ? [] : Object.values(topo.nodes).filter((n) => n.name !== name && n.admin !== undefined).map((n) => ({ name: n.name, site: n.site, admin: n.admin! }));
-  return { id: name, site: spec.site, listen: [...spec.listeners], ...(spec.tls ? { tls: readTlsMaterial(spec.tls) } : {}), store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, admin: spec.admin, adminAllowRemote: spec.adminAllowRemote, connectors, peers };
+  // With client certificates, the bridge role is only for the network's nodes (and HA groups), as their certificates name them.
+  const identities = spec.tls && spec.tls.clientAuth !== "none"
+    ? { bridgeIdentities: [...new Set(Object.values(topo.nodes).flatMap((n) => [n.name, n.ha?.group].filter((x): x is string => x !== undefined)))] }
+    : {};
+  return { id: name, site: spec.site, listen: [...spec.listeners], ...(spec.tls ? { tls: readTlsMaterial(spec.tls) } : {}), ...identities, store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, admin: spec.admin, adminAllowRemote: spec.adminAllowRemote, connectors, peers };
 }
 
 /** A node's TLS files, read (certificates rotate by rewriting the files, then SIGHUP). */
