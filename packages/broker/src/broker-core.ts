@@ -5,6 +5,8 @@ import type { AdvisoryService } from "./advisory-service";
 import type { ConsumerRegistry } from "./consumer-registry";
 import type { RouteTrace } from "./trace/route-trace";
 import type { ProducerOwners } from "./producer-owners";
+import type { Authenticator } from "./auth/authenticator";
+import type { IngestPolicy } from "./ingest";
 
 export interface BrokerCounters {
   received: number;
@@ -35,6 +37,10 @@ export interface BrokerCore {
   /** Persistent sends being stored, by message id: a resend waits for the first copy. */
   readonly pendingStores: Map<string, Promise<void>>;
   readonly stats: BrokerCounters;
+  /** Who a connection is (users file, client certificates). */
+  readonly authenticator: Authenticator;
+  /** Who may send and read what (advisory topics, per-destination authorization). */
+  readonly policy: IngestPolicy;
   readonly listenUrls: string[];
   /** Recent routing decisions, by message id (`fedmq trace`). */
   readonly trace: RouteTrace;

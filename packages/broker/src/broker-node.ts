@@ -16,6 +16,11 @@ import { Bridge, type BridgeInfo, type BridgeOptions } from "@fedmq/bridge";
 import { RouteTrace } from "./trace/route-trace";
 import { explainUnrouted } from "./trace/unrouted";
 import { ProducerOwners } from "./producer-owners";
+import { Authenticator } from "./auth/authenticator";
+import { AuthorizationPolicy, type AuthorizationEntry } from "./auth/authorization";
+import { nodePolicy } from "./auth/node-policy";
+import { UserDirectory, type UserEntry } from "./auth/users";
+import type { IngestPolicy } from "./ingest";
 
 /** A network connector hosted by a node (the node fills in its own id and logger). */
 export type ConnectorOptions = Partial<BridgeOptions> & Pick<BridgeOptions, "name" | "remote">;
@@ -39,6 +44,13 @@ export interface BrokerNodeOptions extends Partial<BrokerOptions> {
   fence?: () => Error | null;
   /** What the caller composing this node (the CLI, an HA member) attaches to its life: its admin endpoint. */
   hooks?: NodeHooks;
+  /**
+   * The users who may connect (password hashes or client certificates naming them; see
+   * auth/users.ts). Set: every client connection logs in. @default none (a trusted loopback)
+   */
+  users?: readonly UserEntry[];
+  /** Per-destination rights of the users' groups (ActiveMQ's authorizationEntries); needs `users`. @default none: every right */
+  authorization?: readonly AuthorizationEntry[];
 }
 
 /**
@@ -75,6 +87,8 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
   readonly consumers: ConsumerRegistry;
   readonly advisories: AdvisoryService;
   readonly trace: RouteTrace;
+  readonly authenticator: Authenticator;
+  readonly policy: IngestPolicy;
   private readonly connections = new Set<NodeConnection>();
   private readonly servers: OpenListener[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -87,7 +101,12 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
   private fence: () => Error | null = () => null;
   private fenced: Error | undefined;
 
-  private constructor(opts: Readonly<BrokerOptions>, readonly store: MessageStore, private tlsOpts: BrokerNodeOptions["tls"], private readonly connectorOpts: ConnectorOptions[]) {
+  private constructor(
+    opts: Readonly<BrokerOptions>, readonly store: MessageStore, private tlsOpts: BrokerNodeOptions["tls"], private readonly connectorOpts: ConnectorOptions[],
+    security: Pick<BrokerNodeOptions, "users" | "authorization">,
+  ) {
+    this.authenticator = new Authenticator(security.users === undefined ? undefined : new UserDirectory(security.users), opts.logger);
+    this.policy = nodePolicy(security.authorization === undefined ? undefined : new AuthorizationPolicy(security.authorization));
     this.id = opts.id;
     this.opts = opts;
     this.log = opts.logger.child ? opts.logger.child({ node: opts.id }) : opts.logger;
@@ -102,14 +121,15 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
 
   /** Open the store, recover, then listen. Resolves when the node is serving. */
   static async create(options: BrokerNodeOptions): Promise<BrokerNode> {
-    const { tls: tlsOpts, storeInstance, connectors, fence, hooks, ...rest } = options;
+    const { tls: tlsOpts, storeInstance, connectors, fence, hooks, users, authorization, ...rest } = options;
+    if (authorization !== undefined && users === undefined) throw new InvalidArgumentError("'authorization' needs 'users': rights are given to the groups of users who log in");
     const opts = resolveBrokerOptions(rest, storeInstance !== undefined);
     for (const l of opts.listen) {
       if (l.startsWith("vm:")) throw new InvalidArgumentError(`listener '${l}': vm:// endpoints are in-process only and not listened on`);
       if (listenerNeedsTls(l) && !tlsOpts) throw new InvalidArgumentError(`listener '${l}' needs a key and certificate (option 'tls')`);
     }
     const store = storeInstance ?? (opts.store === "memory" ? new MemoryStore() : new JournalStore({ dir: opts.dataDir!, logger: opts.logger, pacedSyncMs: opts.pacedSyncMs }));
-    const node = new BrokerNode(opts, store, tlsOpts, connectors ?? []);
+    const node = new BrokerNode(opts, store, tlsOpts, connectors ?? [], { users, authorization });
     if (fence) node.fence = fence;
     if (hooks) node.hooks = hooks;
     await node.hooks.beforeStart?.(node);

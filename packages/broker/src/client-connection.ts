@@ -12,6 +12,8 @@ import type { BrokerCore } from "./broker-core";
 import type { RouteTrace } from "./trace/route-trace";
 import { IngestSession, type IngestResult } from "./ingest";
 import { Settlement } from "./settlement";
+import { UNRESTRICTED, verifiedCertificateName } from "./auth/authenticator";
+import type { Principal } from "./auth/users";
 import type { NodeConnection } from "./node-connection";
 
 /** A bridge subscription's exclusions; refuses (InvalidDestinationError) a pattern that is not one. */
@@ -41,7 +43,9 @@ export class ClientConnection implements NodeConnection {
   /** Released (with any partly received frame) at teardown. */
   private decoder: FrameDecoder | undefined;
   readonly writer: FrameWriter;
-  private state: "handshake" | "open" | "closed" = "handshake";
+  /** "login": the connect frame arrived, its login is being checked; frames that follow wait in `early`. */
+  private state: "handshake" | "login" | "open" | "closed" = "handshake";
+  private early: fedwire.Frame[] = [];
   private readonly subs = new Map<number, ServerSubscription>();
   /** Tags of the deliveries in flight, and what acks, nacks and ended subscriptions do with them. */
   private readonly settlement: Settlement;
@@ -157,6 +161,11 @@ export class ClientConnection implements NodeConnection {
   }
 
   private onFrame(f: fedwire.Frame): void {
+    if (this.state === "login") {
+      if (this.early.length >= INBOX_PAUSE) this.fail(new ProtocolError(`more than ${INBOX_PAUSE} frames before the login was answered`));
+      else this.early.push(f);
+      return;
+    }
     if (this.state === "handshake") {
       if (f.body !== "connect") {
         this.fail(new ProtocolError(`expected a connect frame first, got '${f.body}'`));
@@ -236,12 +245,39 @@ export class ClientConnection implements NodeConnection {
         return;
       }
     }
+    const auth = this.core.authenticator;
+    if (!auth.required) {
+      this.open(f, version, UNRESTRICTED);
+      return;
+    }
+    this.state = "login";
+    const socket = this.stream as Partial<tls.TLSSocket>;
+    const certificateName = verifiedCertificateName(socket);
+    auth.login({
+      username: c.username ?? "", password: c.password ?? "", certificateName, remoteAddress: this.remoteAddress, inProcess: this.inProcess,
+      node: c.role === "bridge" ? (c.nodeId ?? "") : undefined,
+    }).then(
+      (principal) => {
+        if (this.state !== "login") return;
+        this.open(f, version, principal);
+        for (const early of this.early.splice(0)) {
+          if (!this.isOpen) return;
+          this.onFrame(early);
+        }
+      },
+      (err: unknown) => this.fail(err instanceof FedmqError ? err : new InternalError(String(err))),
+    );
+  }
+
+  /** The login succeeded (or none is needed): the connection serves `principal`. */
+  private open(f: fedwire.Frame, version: number, principal: Principal): void {
+    const c = f.connect!;
     clearTimeout(this.handshakeTimer);
     this.state = "open";
     this.clientId = c.clientId || `${this.core.id}-${this.id}`;
     this.role = c.role === "bridge" ? "bridge" : "client";
     this.peerNodeId = c.nodeId ?? "";
-    this.ingest = new IngestSession(this.core, { connectionId: this.id, clientId: this.clientId, role: this.role === "bridge" ? "bridge" : "client", peerNodeId: this.peerNodeId });
+    this.ingest = new IngestSession(this.core, { connectionId: this.id, clientId: this.clientId, role: this.role === "bridge" ? "bridge" : "client", peerNodeId: this.peerNodeId, principal });
     this.writer.write(encodeFrame({
       corr: f.corr ?? 0,
       connected: { version, brokerId: this.core.id, clientId: this.clientId, maxFrameSize: this.core.opts.maxFrameSize, site: this.core.opts.site },
@@ -259,7 +295,11 @@ export class ClientConnection implements NodeConnection {
    */
   private bridgeRefusal(nodeId: string): string | undefined {
     const nodes = this.core.opts.bridgeIdentities;
-    if (nodes === undefined || this.inProcess) return undefined;
+    if (this.inProcess) return undefined;
+    if (nodes === undefined) {
+      // With users, the bridge role (every right) must not be a way around the login.
+      return this.core.authenticator.required ? "the bridge role needs node identities on this node (client certificates: security.tls with clientAuth)" : undefined;
+    }
     if (!nodes.includes(nodeId)) return `the bridge role is for nodes of the network: '${nodeId}' is not one`;
     const socket = this.stream as Partial<tls.TLSSocket>;
     if (typeof socket.getPeerCertificate !== "function" || socket.authorized !== true) {
@@ -334,6 +374,7 @@ export class ClientConnection implements NodeConnection {
     const id = s.subscriptionId ?? 0;
     if (this.subs.has(id)) throw new InvalidSubscriptionError(`subscription id ${id} is already in use on this connection`);
     const dest = parseDestination(s.destination ?? "", { allowWildcards: true });
+    this.core.policy.checkRead?.(this.ingest!.source, dest, dest.kind === "queue" && !dest.wildcard && !this.core.router.queues.has(dest.uri));
     const network: NetworkDemand | undefined = this.role === "bridge" && (s.brokerPath ?? []).length > 0
       ? { brokerPath: s.brokerPath ?? [], hops: s.hops ?? 0, origins: s.origins ?? [], maxMessageHops: s.maxMessageHops ?? 0, excluded: excludedFilter(s.excluded), staticInclusion: s.staticInclusion === true, inDoubt: s.inDoubt === true }
       : undefined;

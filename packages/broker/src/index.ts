@@ -7,3 +7,6 @@ export { JournalStore, MemoryStore, RedisStore, DEFAULT_REDIS_STORE_OPTIONS, Sto
 export type { RedisStoreOptions, MessageStore, StoreRef, RecordMeta, RecoveryInfo, StoreStats } from "@fedmq/store";
 export { RouteTrace, DEFAULT_ROUTE_TRACE_OPTIONS, MAX_TRACE_CAPACITY } from "./trace/route-trace";
 export type { RouteTraceOptions } from "./trace/route-trace";
+export { hashPassword, verifyPassword, passwordHashProblem } from "./auth/password";
+export type { UserEntry, Principal } from "./auth/users";
+export type { AuthorizationEntry, Right } from "./auth/authorization";

@@ -4,6 +4,7 @@ import {
 import { StoreFencedError, StoreUnavailableError } from "@fedmq/store";
 import type { BrokerCore } from "./broker-core";
 import { ProducerOwners } from "./producer-owners";
+import type { Principal } from "./auth/users";
 
 /** Who sends, as the ingest path sees it: one per connection, whatever its wire protocol. */
 export interface IngestSource {
@@ -13,6 +14,8 @@ export interface IngestSource {
   readonly role: "client" | "bridge";
   /** For a bridge, the node on its other side; "" otherwise. */
   readonly peerNodeId: string;
+  /** Who it acts for (users and authorization); unrestricted on a node without users. */
+  readonly principal: Principal;
 }
 
 /** The answer to one send. */
@@ -27,12 +30,14 @@ export type IngestResult =
   | { readonly outcome: "failed"; readonly error: FedmqError };
 
 /**
- * Who may send what. The security issue's per-destination authorization plugs in here; today the
- * one rule is that only nodes publish on advisory topics.
+ * Who may send and read what: only nodes publish on advisory topics, and per-destination
+ * authorization (auth/node-policy.ts) where the node has users.
  */
 export interface IngestPolicy {
-  /** Throws a ForbiddenError naming the destination and the missing right. */
-  checkSend(source: IngestSource, destination: Destination): void;
+  /** Throws a ForbiddenError naming the destination and the missing right. `created`: the send creates the queue. */
+  checkSend(source: IngestSource, destination: Destination, created?: boolean): void;
+  /** Before a subscription (to a destination or a pattern); throws a ForbiddenError. `created`: it creates the queue. */
+  checkRead?(source: IngestSource, destination: Destination, created?: boolean): void;
 }
 
 export const DEFAULT_INGEST_POLICY: IngestPolicy = Object.freeze({
@@ -66,7 +71,7 @@ export class IngestSession {
   constructor(
     private readonly core: BrokerCore,
     readonly source: IngestSource,
-    private readonly policy: IngestPolicy = DEFAULT_INGEST_POLICY,
+    private readonly policy: IngestPolicy = core.policy,
   ) {}
 
   /**
@@ -79,7 +84,7 @@ export class IngestSession {
     const core = this.core;
     const src = this.source;
     const dest = parseDestination(m.destination ?? "");
-    this.policy.checkSend(src, dest);
+    this.policy.checkSend(src, dest, dest.kind === "queue" && !core.router.queues.has(dest.uri));
     const priority = m.priority ?? 4;
     if (!Number.isInteger(priority) || priority < 0 || priority > 9) throw new InvalidArgumentError(`priority ${priority} is out of range 0-9`);
     const persistent = m.persistent === true;

@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { Duplex } from "node:stream";
+import type tls from "node:tls";
 import {
-  FedmqError, FrameWriter, HandshakeTimeoutError, InternalError, InvalidArgumentError, InvalidSubscriptionError, ProtocolError, StalePeerError,
+  FedmqError, ForbiddenError, FrameWriter, HandshakeTimeoutError, InternalError, InvalidArgumentError, InvalidSubscriptionError, ProtocolError, StalePeerError,
   UnknownDeliveryError, VersionMismatchError, compileSelector, fedwire,
 } from "@fedmq/protocol";
 import {
-  StompParser, encodeStompFrame, fromStompDestination, header, heartbeatBytes, negotiateHeartBeat, negotiateStompVersion, parseHeartBeat,
+  StompParser, encodeStompFrame, escapeStompHeader, fromStompDestination, header, heartbeatBytes, negotiateHeartBeat, negotiateStompVersion, parseHeartBeat,
   type StompFrame, type StompVersion,
 } from "@fedmq/stomp";
 import type { BrokerCore } from "./broker-core";
@@ -17,7 +18,9 @@ import type { Entry } from "./pending-list";
 import { durableKeyOf } from "./router";
 import { ServerSubscription } from "./server-subscription";
 import { Settlement } from "./settlement";
-import { messageFrame, messageOfSend } from "./stomp-mapping";
+import { UNRESTRICTED, verifiedCertificateName } from "./auth/authenticator";
+import type { Principal } from "./auth/users";
+import { encodeMessageFrame, messageOfSend } from "./stomp-mapping";
 import type { RouteTrace } from "./trace/route-trace";
 
 /** What the node declares in CONNECTED's `heart-beat`: it can send every second and wants the client's at most every second. */
@@ -56,7 +59,9 @@ export class StompConnection implements NodeConnection {
   readonly writer: FrameWriter;
   private readonly parser: StompParser;
   private version: StompVersion = "1.2";
-  private state: "handshake" | "open" | "closed" = "handshake";
+  /** "login": CONNECT arrived and its login is being checked; the frames that follow wait in `early`. */
+  private state: "handshake" | "login" | "open" | "closed" = "handshake";
+  private early: StompFrame[] = [];
   private readonly subs = new Map<string, StompSub>();
   private readonly byServerSub = new Map<ServerSubscription, StompSub>();
   private nextSubId = 0;
@@ -106,6 +111,10 @@ export class StompConnection implements NodeConnection {
     return this.state === "open";
   }
 
+  private get isClosed(): boolean {
+    return this.state === "closed";
+  }
+
   get subscriptionCount(): number {
     return this.subs.size;
   }
@@ -136,6 +145,15 @@ export class StompConnection implements NodeConnection {
     this.teardown(err.message);
   }
 
+  /** An ERROR for one refused frame; the connection stays open. */
+  private refuse(err: FedmqError, receiptId?: string): void {
+    if (this.state !== "open") return;
+    this.core.log.info({ conn: this.id, clientId: this.clientId, err: { code: err.code, message: err.message } }, "STOMP frame refused");
+    const headers: [string, string][] = [["message", oneLine(err.message)], ["code", err.code], ["content-type", "text/plain"]];
+    if (receiptId !== undefined) headers.push(["receipt-id", receiptId]);
+    this.writeFrame({ command: "ERROR", headers, body: Buffer.from(`${err.message}\n`) });
+  }
+
   destroy(reason: string): void {
     if (this.state === "closed") return;
     this.stream.destroy();
@@ -156,7 +174,7 @@ export class StompConnection implements NodeConnection {
     if (this.core.isFenced() || this.state === "closed") return;
     this.lastReadAt = Date.now();
     for (const r of this.parser.iterate(chunk)) {
-      if (!this.isOpen && this.state !== "handshake") return;
+      if (this.isClosed) return;
       if (r.type === "heartbeat") continue;
       if (r.type === "error") {
         this.fail(r.error);
@@ -167,6 +185,11 @@ export class StompConnection implements NodeConnection {
   }
 
   private onFrame(f: StompFrame): void {
+    if (this.state === "login") {
+      if (this.early.length >= INBOX_PAUSE) this.fail(new ProtocolError(`more than ${INBOX_PAUSE} frames before the login was answered`));
+      else this.early.push(f);
+      return;
+    }
     if (this.state === "handshake") {
       if (f.command !== "CONNECT" && f.command !== "STOMP") {
         this.fail(new ProtocolError(`expected CONNECT or STOMP first, got ${f.command}`));
@@ -207,7 +230,10 @@ export class StompConnection implements NodeConnection {
           const r = this.handle(f);
           if (r) await r;
         } catch (err) {
-          this.fail(asFedmqError(err, this.core), header(f, "receipt"));
+          // A refusal by the authorization policy leaves the connection usable (as ActiveMQ does):
+          // an ERROR naming the destination and the right, and the client carries on.
+          if (err instanceof ForbiddenError) this.refuse(err, header(f, "receipt"));
+          else this.fail(asFedmqError(err, this.core), header(f, "receipt"));
         }
         if (this.paused && this.inbox.length < INBOX_PAUSE / 2) {
           this.paused = false;
@@ -262,12 +288,37 @@ export class StompConnection implements NodeConnection {
       this.fail(asFedmqError(err, this.core));
       return;
     }
-    clearTimeout(this.handshakeTimer);
     this.version = version;
     this.parser.setVersion(version);
+    const auth = this.core.authenticator;
+    if (!auth.required) {
+      this.open(f, beats, UNRESTRICTED);
+      return;
+    }
+    this.state = "login";
+    auth.login({
+      username: header(f, "login") ?? "", password: header(f, "passcode") ?? "", certificateName: verifiedCertificateName(this.stream as Partial<tls.TLSSocket>),
+      remoteAddress: this.remoteAddress, inProcess: false, node: undefined,
+    }).then(
+      (principal) => {
+        if (this.state !== "login") return;
+        this.open(f, beats, principal);
+        for (const early of this.early.splice(0)) {
+          if (!this.isOpen) return;
+          this.onFrame(early);
+        }
+      },
+      (err: unknown) => this.fail(asFedmqError(err, this.core)),
+    );
+  }
+
+  /** The login succeeded (or none is needed): CONNECTED, and the connection serves `principal`. */
+  private open(f: StompFrame, beats: { sendEveryMs: number; expectEveryMs: number }, principal: Principal): void {
+    const version = this.version;
+    clearTimeout(this.handshakeTimer);
     this.state = "open";
     this.clientId = header(f, "client-id") || `${this.core.id}-${this.id}`;
-    this.ingest = new IngestSession(this.core, { connectionId: this.id, clientId: this.clientId, role: "client", peerNodeId: "" });
+    this.ingest = new IngestSession(this.core, { connectionId: this.id, clientId: this.clientId, role: "client", peerNodeId: "", principal });
     const headers: [string, string][] = [["version", version], ["session", this.id], ["server", `fedmq/${this.core.id}`]];
     if (version !== "1.0") headers.push(["heart-beat", `${SERVER_HEART_BEAT[0]},${SERVER_HEART_BEAT[1]}`]);
     this.writeFrame({ command: "CONNECTED", headers, body: Buffer.alloc(0) });
@@ -344,6 +395,7 @@ export class StompConnection implements NodeConnection {
     if (!Number.isInteger(prefetch) || prefetch < 1) throw new InvalidArgumentError(`header 'activemq.prefetchSize' is '${prefetchText}': expected a whole number ≥ 1`);
     const durableName = header(f, "activemq.subscriptionName") ?? header(f, "durable-subscription-name");
     const dest = fromStompDestination(destination, { allowWildcards: true });
+    this.core.policy.checkRead?.(this.ingest!.source, dest, dest.kind === "queue" && !dest.wildcard && !this.core.router.queues.has(dest.uri));
     const selectorText = header(f, "selector");
     const selector = selectorText === undefined || selectorText.trim() === "" ? undefined : compileSelector(selectorText);
     const sub = new ServerSubscription(this, ++this.nextSubId, dest.uri, prefetch, 0, undefined, selector);
@@ -428,18 +480,23 @@ export class StompConnection implements NodeConnection {
     const m = fedwire.Message.decode(bytes);
     const messageId = `${m.producerId}:${Number(m.producerSeq)}`;
     const tag = this.settlement.delivered(sub, queue, entry);
-    this.writeFrame(messageFrame(m, { subscription: s.stompId, ackId: String(tag), messageId, redelivered: entry.redelivered, redeliveryCount: entry.redeliveryCount, queue: queue.key }, this.version));
+    this.writeBytes(encodeMessageFrame(m, { subscription: s.stompId, ackId: String(tag), messageId, redelivered: entry.redelivered, redeliveryCount: entry.redeliveryCount, queue: queue.key }, this.version));
     if (queue.traced) this.core.trace.delivered(entry.producerId, entry.producerSeq, queue.key, entry.hops, sub.consumerId, this.clientId);
     if (s.ackMode === "auto") {
       this.settlement.ack([tag]);
     } else {
       s.outstanding.push(tag);
-      const key = `${s.stompId}\u0000${messageId}`;
-      this.tagInfo.set(tag, { sub: s, messageKey: key });
-      const list = this.tagsByMessage.get(key);
-      if (list) list.push(tag);
-      else this.tagsByMessage.set(key, [tag]);
-      if (this.version !== "1.2") this.addMessageAlias(messageId, key);
+      if (this.version === "1.2") {
+        // STOMP 1.2 acks name the tag itself (the `ack` header): no message id to look up.
+        this.tagInfo.set(tag, { sub: s, messageKey: "" });
+      } else {
+        const key = `${s.stompId}\u0000${messageId}`;
+        this.tagInfo.set(tag, { sub: s, messageKey: key });
+        const list = this.tagsByMessage.get(key);
+        if (list) list.push(tag);
+        else this.tagsByMessage.set(key, [tag]);
+        this.addMessageAlias(messageId, key);
+      }
     }
     if (this.writer.congested) void this.writer.whenWritable().then(() => this.core.kickQueues(this));
     return true;
@@ -496,6 +553,7 @@ export class StompConnection implements NodeConnection {
     const info = this.tagInfo.get(tag);
     if (!info) return;
     this.tagInfo.delete(tag);
+    if (info.messageKey === "") return; // STOMP 1.2: not looked up by message id
     for (const key of [info.messageKey, `\u0000${info.messageKey.slice(info.messageKey.indexOf("\u0000") + 1)}`]) {
       const list = this.tagsByMessage.get(key);
       if (!list) continue;
@@ -559,13 +617,21 @@ export class StompConnection implements NodeConnection {
   }
 
   private writeReceipt(id: string): void {
-    this.writeFrame({ command: "RECEIPT", headers: [["receipt-id", id]], body: Buffer.alloc(0) });
+    // From 1.1 on, the frame encodeStompFrame would make, without its checks (an escaped RECEIPT passes them).
+    if (this.version === "1.0") this.writeFrame({ command: "RECEIPT", headers: [["receipt-id", id]], body: Buffer.alloc(0) });
+    else this.writeBytes(Buffer.from(`RECEIPT\nreceipt-id:${escapeStompHeader(id, this.version)}\n\n\0`, "utf8"));
   }
 
   private writeFrame(frame: StompFrame): void {
     if (this.state === "closed") return;
+    this.writeBytes(encodeStompFrame(frame, this.version));
+  }
+
+  /** An encoded frame. */
+  private writeBytes(bytes: Buffer): void {
+    if (this.state === "closed") return;
     this.lastWriteAt = Date.now();
-    this.writer.write(encodeStompFrame(frame, this.version));
+    this.writer.write(bytes);
   }
 
   private teardown(reason: string): void {

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type fedwire } from "@fedmq/protocol";
-import { fromStompDestination, toStompDestination, type StompFrame, type StompVersion } from "@fedmq/stomp";
+import { encodeStompFrame, escapeStompHeader, fromStompDestination, toStompDestination, type StompFrame, type StompVersion } from "@fedmq/stomp";
 
 /**
  * How a STOMP frame maps to a fedmq message and back, as ActiveMQ maps STOMP to JMS: the
@@ -21,22 +21,34 @@ export function messageOfSend(frame: StompFrame, producerId: string, seq: number
   let persistent = false;
   let priority = 4;
   let expiration = 0;
-  const seen = new Set<string>();
+  // STOMP: a repeated header's first occurrence is its value.
+  let seenDestination = false;
+  let seenPersistent = false;
+  let seenPriority = false;
+  let seenExpires = false;
   for (const [name, value] of frame.headers) {
-    // STOMP: a repeated header's first occurrence is its value.
-    if (seen.has(name)) continue;
-    seen.add(name);
     switch (name) {
-      case "destination": destination = value; break;
-      case "persistent": persistent = parseBoolean(name, value); break;
-      case "priority": priority = parseInteger(name, value, 0, 9); break;
-      case "expires": expiration = parseInteger(name, value, 0, Number.MAX_SAFE_INTEGER); break;
-      default: if (!SEND_CONTROL.has(name)) headers[name] = value;
+      case "destination":
+        if (!seenDestination) destination = value;
+        seenDestination = true;
+        break;
+      case "persistent":
+        if (!seenPersistent) persistent = parseBoolean(name, value);
+        seenPersistent = true;
+        break;
+      case "priority":
+        if (!seenPriority) priority = parseInteger(name, value, 0, 9);
+        seenPriority = true;
+        break;
+      case "expires":
+        if (!seenExpires) expiration = parseInteger(name, value, 0, Number.MAX_SAFE_INTEGER);
+        seenExpires = true;
+        break;
+      default: if (!SEND_CONTROL.has(name) && !Object.prototype.hasOwnProperty.call(headers, name)) headers[name] = value;
     }
   }
   if (destination === "") throw new InvalidArgumentError("SEND without a 'destination' header");
-  const dest = fromStompDestination(destination);
-  return { producerId, producerSeq: seq, destination: dest.uri, persistent, priority, expiration, timestamp: now, headers, body: frame.body };
+  return { producerId, producerSeq: seq, destination: fedmqDestinationOf(destination), persistent, priority, expiration, timestamp: now, headers, body: frame.body };
 }
 
 /** What a MESSAGE frame says beyond the message: its subscription, ack id and delivery state. */
@@ -79,6 +91,66 @@ export function messageFrame(m: fedwire.Message, d: DeliveryHeaders, version: St
     headers.push([name, value]);
   }
   return { command: "MESSAGE", headers, body: Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength) };
+}
+
+/**
+ * The bytes of the MESSAGE frame of a delivery: exactly `encodeStompFrame(messageFrame(m, d,
+ * version), version)`, written straight into one Buffer, without the header list and the checks
+ * that a frame made here always passes. STOMP 1.0 (no escaping, but headers left out), and a
+ * message with a header of empty name (which the encoder refuses), take that general way.
+ */
+export function encodeMessageFrame(m: fedwire.Message, d: DeliveryHeaders, version: StompVersion): Buffer {
+  if (version === "1.0") return encodeStompFrame(messageFrame(m, d, version), version);
+  const moved = d.queue.startsWith("queue://") && d.queue !== m.destination;
+  let head = `MESSAGE\ndestination:${escapeStompHeader(stompDestinationOf(moved ? d.queue : m.destination), version)}\nmessage-id:${escapeStompHeader(d.messageId, version)}\nsubscription:${escapeStompHeader(d.subscription, version)}\n`;
+  if (moved) head += `original-destination:${escapeStompHeader(stompDestinationOf(m.destination), version)}\n`;
+  if (version === "1.2") head += `ack:${escapeStompHeader(d.ackId, version)}\n`;
+  if (m.persistent) head += "persistent:true\n";
+  // Numbers need no escaping.
+  head += `priority:${m.priority}\nexpires:${Number(m.expiration)}\ntimestamp:${Number(m.timestamp)}\n`;
+  if (d.redelivered) head += "redelivered:true\n";
+  if (d.redeliveryCount > 0) head += `activemq.redeliveryCounter:${d.redeliveryCount}\n`;
+  for (const name of Object.keys(m.headers)) {
+    if (MESSAGE_OWN.has(name) || (moved && name === "original-destination")) continue;
+    if (name === "") return encodeStompFrame(messageFrame(m, d, version), version);
+    head += `${escapeStompHeader(name, version)}:${escapeStompHeader(m.headers[name]!, version)}\n`;
+  }
+  const body = m.body;
+  if (body.length > 0) head += `content-length:${body.length}\n`;
+  head += "\n";
+  const headBytes = Buffer.byteLength(head, "utf8");
+  const out = Buffer.allocUnsafe(headBytes + body.length + 1);
+  out.write(head, 0, headBytes, "utf8");
+  out.set(body, headBytes);
+  out[out.length - 1] = 0;
+  return out;
+}
+
+/** Destinations seen lately, both ways (a node serves few destinations to most connections); only valid ones are kept. */
+const CACHED_DESTINATIONS = 1024;
+const stompNames = new Map<string, string>();
+const fedmqNames = new Map<string, string>();
+
+/** `toStompDestination(uri)`, remembered. */
+function stompDestinationOf(uri: string): string {
+  let name = stompNames.get(uri);
+  if (name === undefined) {
+    name = toStompDestination(uri);
+    if (stompNames.size >= CACHED_DESTINATIONS) stompNames.clear();
+    stompNames.set(uri, name);
+  }
+  return name;
+}
+
+/** `fromStompDestination(destination).uri` (a SEND's: no wildcards), remembered. */
+function fedmqDestinationOf(destination: string): string {
+  let uri = fedmqNames.get(destination);
+  if (uri === undefined) {
+    uri = fromStompDestination(destination).uri;
+    if (fedmqNames.size >= CACHED_DESTINATIONS) fedmqNames.clear();
+    fedmqNames.set(destination, uri);
+  }
+  return uri;
 }
 
 function parseBoolean(name: string, value: string): boolean {

@@ -13,6 +13,8 @@ import { bridgesCommand } from "./commands/bridges";
 import { destinationsCommand } from "./commands/destinations";
 import { demandCommand } from "./commands/demand";
 import { traceCommand } from "./commands/trace";
+import { pkiCommand } from "./commands/pki";
+import { passwdCommand } from "./commands/passwd";
 import { CliError } from "./cli-error";
 
 /** The one place that reads argv and calls process.exit. */
@@ -32,6 +34,8 @@ export async function main(argv: string[]): Promise<number> {
     .command(destinationsCommand)
     .command(demandCommand)
     .command(traceCommand)
+    .command(pkiCommand)
+    .command(passwdCommand)
     .demandCommand(1, "name a command")
     .strict()
     .version(FEDMQ_VERSION)

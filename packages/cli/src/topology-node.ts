@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { connectorUri, resolveConnectorTargets, resolveNodeName, type TlsSpec, type Topology } from "@fedmq/config";
+import { connectorUri, loadUsersFile, resolveConnectorTargets, resolveNodeName, type TlsSpec, type Topology } from "@fedmq/config";
 import { endpointsOf, parseUri } from "@fedmq/protocol";
 import { connectorSettings } from "@fedmq/bridge";
 import type { BrokerNodeOptions, ConnectorOptions } from "@fedmq/broker";
@@ -60,4 +60,18 @@ export function readTlsMaterial(t: TlsSpec): { key: Buffer; cert: Buffer; ca?: B
     }
   };
   return { key: read("key", t.key), cert: read("cert", t.cert), ...(t.ca === undefined ? {} : { ca: read("ca", t.ca) }), clientAuth: t.clientAuth };
+}
+
+/** The topology's users (read from its users file) and authorization entries, for every node. */
+export async function securityOptions(topo: Topology): Promise<Pick<BrokerNodeOptions, "users" | "authorization">> {
+  const { usersFile, authorization } = topo.security;
+  let users;
+  if (usersFile !== undefined) {
+    try {
+      users = await loadUsersFile(usersFile);
+    } catch (err) {
+      throw new CliError((err as Error).message, 2, { cause: err });
+    }
+  }
+  return { ...(users === undefined ? {} : { users }), ...(authorization === undefined ? {} : { authorization: authorization.map((e) => ({ ...e })) }) };
 }

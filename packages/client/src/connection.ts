@@ -250,7 +250,7 @@ export class ConnectionImpl implements Connection {
     try {
       return await Session.open(stream, endpoint, ++this.epochs, {
         clientId: this.clientIdValue, role: o.role, nodeId: o.nodeId, heartbeatMs: o.heartbeatMs, maxOutstandingPings: o.maxOutstandingPings,
-        maxFrameSize: o.maxFrameSize, handshakeTimeoutMs: o.connectTimeoutMs, logger: this.log,
+        maxFrameSize: o.maxFrameSize, handshakeTimeoutMs: o.connectTimeoutMs, logger: this.log, username: o.username, password: o.password,
       }, this.handlers);
     } finally {
       signal.removeEventListener("abort", onAbort);

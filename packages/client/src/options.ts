@@ -27,6 +27,10 @@ export interface ConnectionOptions {
   logger?: Logger;
   /** Passed to `tls.connect` for `tls://` endpoints. */
   tls?: tls.ConnectionOptions;
+  /** A user of the node's users file (nodes with users configured refuse a connection without one, unless its client certificate names a user). */
+  username?: string;
+  /** The user's password. Never logged. */
+  password?: string;
   /** Replaces the reconnect schedule of a failover URI (the URI's options stay the default). */
   retryStrategy?: RetryStrategy;
 }

@@ -10,6 +10,8 @@ export interface SessionOptions {
   readonly clientId: string;
   readonly role: "client" | "bridge";
   readonly nodeId?: string;
+  readonly username?: string;
+  readonly password?: string;
   /** Ping interval (ms); 0 = none. */
   readonly heartbeatMs: number;
   readonly maxOutstandingPings: number;
@@ -88,7 +90,7 @@ export class Session {
       if (s.ended) return s.finishHandshake(s.reason);
       const connect: fedwire.IConnect = {
         versions: [...PROTOCOL_VERSIONS], clientId: opts.clientId, role: opts.role, nodeId: opts.nodeId ?? "",
-        heartbeatMs: opts.heartbeatMs, maxFrameSize: opts.maxFrameSize,
+        heartbeatMs: opts.heartbeatMs, maxFrameSize: opts.maxFrameSize, username: opts.username ?? "", password: opts.password ?? "",
       };
       s.request({ connect }, (reply) => {
         if (!reply) return; // the close handler rejects

@@ -21,6 +21,7 @@ export type {
   ReplicatedHaSpec,
   SharedFileHaSpec,
   TlsSpec,
+  SecuritySpec,
   Topology,
 } from "./types";
 export {
@@ -56,3 +57,5 @@ export type {
   TtlShortfall,
 } from "./plan/plan-types";
 export type { Locate, LocateTarget, Position } from "./yaml-locator";
+export { loadUsersFile, MAX_USERS_FILE_BYTES } from "./load-users";
+export type { UserFileEntry } from "./load-users";

@@ -15,6 +15,10 @@ export function checkNodeRules(ctx: RuleContext): PendingIssue[] {
 function checkTls({ root }: RuleContext): PendingIssue[] {
   const issues: PendingIssue[] = [];
   const security = isRecord(root) && isRecord(root["security"]) ? root["security"] : undefined;
+  if (security && security["authorization"] !== undefined && security["users"] === undefined) {
+    const path = ["security", "authorization"];
+    issues.push({ path, message: about(path, root, "'authorization' needs 'users': rights are given to the groups of users who log in") });
+  }
   const shared = security && isRecord(security["tls"]) ? security["tls"] : {};
   for (const [node, spec] of Object.entries(rawNodes(root))) {
     if (!isRecord(spec)) continue;

@@ -32,6 +32,10 @@ export function resolveTopology(input: TopologyInput, file: string, baseDir: str
     network: input.network,
     nodes,
     connectors: (input.connectors ?? []).map(resolveConnector),
+    security: {
+      ...(input.security?.users === undefined ? {} : { usersFile: path.resolve(baseDir, input.security.users) }),
+      ...(input.security?.authorization === undefined ? {} : { authorization: input.security.authorization }),
+    },
   });
 }
 

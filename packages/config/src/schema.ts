@@ -97,9 +97,19 @@ export const TlsInputSchema = z.strictObject({
   clientAuth: z.enum(CLIENT_AUTH_MODES).optional(),
 });
 
+/** One of `security.authorization` (ActiveMQ's authorizationEntry): groups given each right on a destination pattern. */
+export const AuthorizationEntryInputSchema = z.strictObject({
+  destination: z.string().min(1),
+  read: z.array(z.string().min(1)).optional(),
+  write: z.array(z.string().min(1)).optional(),
+  admin: z.array(z.string().min(1)).optional(),
+});
+
 /** `security:` — what protects the network's links. */
 export const SecurityInputSchema = z.strictObject({
   tls: TlsInputSchema.optional(),
+  users: z.string().min(1).optional(),
+  authorization: z.array(AuthorizationEntryInputSchema).optional(),
 });
 
 /** One entry under `nodes:`. */

@@ -54,6 +54,14 @@ export interface TlsSpec {
   readonly clientAuth: "none" | "request" | "require";
 }
 
+/** Who may connect and what they may do (the same on every node). */
+export interface SecuritySpec {
+  /** The users file (absolute path): users, their password hashes and groups. */
+  readonly usersFile?: string;
+  /** ActiveMQ's authorizationEntries: groups given read, write, admin per destination pattern. */
+  readonly authorization?: ReadonlyArray<{ readonly destination: string; readonly read?: readonly string[]; readonly write?: readonly string[]; readonly admin?: readonly string[] }>;
+}
+
 /** One broker node. */
 export interface NodeSpec {
   /** The node's key under `nodes:`. */
@@ -96,4 +104,6 @@ export interface Topology {
   /** By node name, in file order. */
   readonly nodes: Readonly<Record<string, NodeSpec>>;
   readonly connectors: readonly ConnectorSpec[];
+  /** Users and authorization; empty without a `security` section. */
+  readonly security: SecuritySpec;
 }

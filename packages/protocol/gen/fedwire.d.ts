@@ -89,6 +89,8 @@ export namespace fedwire {
         nodeId: string;
         heartbeatMs: number;
         maxFrameSize: number;
+        username: string;
+        password: string;
         static create(properties: fedwire.Connect.$Shape): fedwire.Connect & fedwire.Connect.$Shape;
         static create(properties?: fedwire.Connect.$Properties): fedwire.Connect;
         static encode(m: fedwire.Connect.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -106,6 +108,8 @@ export namespace fedwire {
             nodeId?: (string|null);
             heartbeatMs?: (number|null);
             maxFrameSize?: (number|null);
+            username?: (string|null);
+            password?: (string|null);
             $unknowns?: Uint8Array[];
         }
         type $Shape = fedwire.Connect.$Properties;

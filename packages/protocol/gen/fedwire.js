@@ -672,6 +672,8 @@ $root.fedwire = (function() {
          * @property {string|null} [nodeId] Connect nodeId
          * @property {number|null} [heartbeatMs] Connect heartbeatMs
          * @property {number|null} [maxFrameSize] Connect maxFrameSize
+         * @property {string|null} [username] Connect username
+         * @property {string|null} [password] Connect password
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
 
@@ -753,6 +755,22 @@ $root.fedwire = (function() {
         Connect.prototype.maxFrameSize = 0;
 
         /**
+         * Connect username.
+         * @member {string} username
+         * @memberof fedwire.Connect
+         * @instance
+         */
+        Connect.prototype.username = "";
+
+        /**
+         * Connect password.
+         * @member {string} password
+         * @memberof fedwire.Connect
+         * @instance
+         */
+        Connect.prototype.password = "";
+
+        /**
          * Creates a new Connect instance using the specified properties.
          * @function create
          * @memberof fedwire.Connect
@@ -797,6 +815,10 @@ $root.fedwire = (function() {
                 w.uint32(/* id 5, wireType 0 =*/40).uint32(m.heartbeatMs);
             if (m.maxFrameSize != null && $Object.hasOwnProperty.call(m, "maxFrameSize") && m.maxFrameSize !== 0)
                 w.uint32(/* id 6, wireType 0 =*/48).uint32(m.maxFrameSize);
+            if (m.username != null && $Object.hasOwnProperty.call(m, "username") && m.username !== "")
+                w.uint32(/* id 7, wireType 2 =*/58).string(m.username);
+            if (m.password != null && $Object.hasOwnProperty.call(m, "password") && m.password !== "")
+                w.uint32(/* id 8, wireType 2 =*/66).string(m.password);
             if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                 for (var i = 0; i < m.$unknowns.length; ++i)
                     w.raw(m.$unknowns[i]);
@@ -900,6 +922,24 @@ $root.fedwire = (function() {
                             delete m.maxFrameSize;
                         continue;
                     }
+                case 7: {
+                        if (u !== 2)
+                            break;
+                        if ((v = r.stringVerify()).length)
+                            m.username = v;
+                        else
+                            delete m.username;
+                        continue;
+                    }
+                case 8: {
+                        if (u !== 2)
+                            break;
+                        if ((v = r.stringVerify()).length)
+                            m.password = v;
+                        else
+                            delete m.password;
+                        continue;
+                    }
                 }
                 r.skipType(u, q, t);
                 if (!r.discardUnknown) {
@@ -968,6 +1008,16 @@ $root.fedwire = (function() {
                     m.maxFrameSize = d.maxFrameSize >>> 0;
                 }
             }
+            if (d.username != null) {
+                if (typeof d.username !== "string" || d.username.length) {
+                    m.username = $String(d.username);
+                }
+            }
+            if (d.password != null) {
+                if (typeof d.password !== "string" || d.password.length) {
+                    m.password = $String(d.password);
+                }
+            }
             return m;
         };
 
@@ -997,6 +1047,8 @@ $root.fedwire = (function() {
                 d.nodeId = "";
                 d.heartbeatMs = 0;
                 d.maxFrameSize = 0;
+                d.username = "";
+                d.password = "";
             }
             if (m.versions && m.versions.length) {
                 d.versions = $Array(m.versions.length);
@@ -1018,6 +1070,12 @@ $root.fedwire = (function() {
             }
             if (m.maxFrameSize != null && $Object.hasOwnProperty.call(m, "maxFrameSize")) {
                 d.maxFrameSize = m.maxFrameSize;
+            }
+            if (m.username != null && $Object.hasOwnProperty.call(m, "username")) {
+                d.username = m.username;
+            }
+            if (m.password != null && $Object.hasOwnProperty.call(m, "password")) {
+                d.password = m.password;
             }
             return d;
         };

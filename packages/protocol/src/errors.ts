@@ -61,6 +61,8 @@ export const TooManyConnectionsError = defineError("TooManyConnectionsError", "F
 /** An HA node lost its lease (or its term failed to start): it must not serve, and drops every connection. */
 export const NodeFencedError = defineError("NodeFencedError", "FEDMQ_ERR_NODE_FENCED");
 
+/** A login the node refused (unknown user, wrong password, no certificate naming a user): the connection closes. */
+export const AuthenticationError = defineError("AuthenticationError", "FEDMQ_ERR_UNAUTHENTICATED");
 /** A fault inside the node (a bug, or a failure nothing else names); the message says what failed. */
 export const InternalError = defineError("InternalError", "FEDMQ_ERR_INTERNAL");
 /** A wire Error frame whose code this version does not know (or none): its message is the peer's. */
@@ -75,7 +77,7 @@ export function errorFromWire(code: string, message: string): FedmqError {
     FrameTooLargeError, MalformedFrameError, UnknownFrameError, ProtocolError, VersionMismatchError,
     InvalidDestinationError, InvalidUriError, UnknownDeliveryError, InvalidSubscriptionError,
     ConnectionClosedError, TimeoutError, StalePeerError, StoreError, HandshakeTimeoutError,
-    InvalidArgumentError, ForbiddenError, TooManyConnectionsError, NodeFencedError, InternalError,
+    InvalidArgumentError, ForbiddenError, TooManyConnectionsError, NodeFencedError, InternalError, AuthenticationError,
   ].find((c) => c.code === code);
   if (known) return new known(message);
   // An unknown code is kept as the peer sent it (a newer peer's condition); none at all is UnknownRemoteError's.

@@ -9,4 +9,5 @@ export type { StompEncodeOptions } from "./stomp-encoder";
 export { STOMP_VERSIONS, isStompVersion, negotiateStompVersion, parseHeartBeat, negotiateHeartBeat } from "./stomp-version";
 export type { StompVersion, StompHeartBeat, NegotiatedHeartBeat } from "./stomp-version";
 export { fromStompDestination, toStompDestination } from "./stomp-destination";
+export { escapeHeader as escapeStompHeader } from "./stomp-escape";
 export { StompFrameError, StompEncodeError, StompHeartBeatError } from "./stomp-errors";

@@ -1,12 +1,16 @@
 /**
  * Header escaping of STOMP 1.1 and 1.2 (`\n`, `\c`, `\\`, and `\r` from 1.2), and the quoting
- * of received text in error messages. Internal to the package.
+ * of received text in error messages. Internal to the package, but for `escapeHeader`, exported
+ * as `escapeStompHeader` for senders that build a frame's head themselves.
  */
 import { StompFrameError, showValue } from "./stomp-errors";
 import type { StompVersion } from "./stomp-version";
 
 const ESCAPE_11 = /[\\\n:]/g;
 const ESCAPE_12 = /[\\\n:\r]/g;
+/** The same sets, to test for (non-global: no lastIndex state): most headers need no escape at all. */
+const NEEDS_ESCAPE_11 = /[\\\n:]/;
+const NEEDS_ESCAPE_12 = /[\\\n:\r]/;
 const ESCAPES: Readonly<Record<string, string>> = { "\\": "\\\\", "\n": "\\n", ":": "\\c", "\r": "\\r" };
 const UNESCAPES: Readonly<Record<string, string>> = { "\\": "\\", n: "\n", c: ":", r: "\r" };
 
@@ -15,7 +19,8 @@ const UNESCAPES: Readonly<Record<string, string>> = { "\\": "\\", n: "\n", c: ":
  * no `\r` escape: a CR is sent as it is, which a 1.1 reader keeps (only LF ends its lines).
  */
 export function escapeHeader(text: string, version: StompVersion): string {
-  return text.replace(version === "1.2" ? ESCAPE_12 : ESCAPE_11, (c) => ESCAPES[c]!);
+  if (version === "1.2") return NEEDS_ESCAPE_12.test(text) ? text.replace(ESCAPE_12, (c) => ESCAPES[c]!) : text;
+  return NEEDS_ESCAPE_11.test(text) ? text.replace(ESCAPE_11, (c) => ESCAPES[c]!) : text;
 }
 
 /**

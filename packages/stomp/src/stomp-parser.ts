@@ -227,6 +227,7 @@ export class StompParser {
   }
 
   private readLine(chunk: Buffer, i: number): StompParseResult | undefined {
+    if (this.phase === "command" && this.lineParts.length === 0 && this.readHead(chunk, i)) return undefined;
     const lf = chunk.indexOf(LF, i);
     const end = lf === -1 ? chunk.length : lf;
     const length = this.lineBytes + (end - i);
@@ -237,12 +238,61 @@ export class StompParser {
       this.inputOffset = chunk.length;
       return undefined;
     }
-    const tail = chunk.subarray(i, lf);
-    const line = this.lineParts.length === 0 ? tail : Buffer.concat([...this.lineParts, tail], length);
+    this.inputOffset = lf + 1;
+    // A line within one chunk is read where it is; one split across chunks is joined first.
+    if (this.lineParts.length === 0) return this.phase === "command" ? this.onCommandLine(chunk, i, lf) : this.onHeaderLine(chunk, i, lf);
+    const line = Buffer.concat([...this.lineParts, chunk.subarray(i, lf)], length);
     this.lineParts = [];
     this.lineBytes = 0;
-    this.inputOffset = lf + 1;
-    return this.phase === "command" ? this.onCommandLine(line) : this.onHeaderLine(line);
+    return this.phase === "command" ? this.onCommandLine(line, 0, line.length) : this.onHeaderLine(line, 0, line.length);
+  }
+
+  /**
+   * The usual case, read faster: the whole head (command line to blank line) is in `chunk` from
+   * `i`, and is ASCII. It is decoded once and read line by line as text, with the same checks in
+   * the same order as line by line from the bytes. False (nothing read) for any other head.
+   */
+  private readHead(chunk: Buffer, i: number): boolean {
+    // The blank line: "" or "\r" (a lone CR before the LF ends the head in every version).
+    let from = i;
+    let headEnd = -1;
+    for (;;) {
+      const lf = chunk.indexOf(LF, from);
+      if (lf === -1) return false;
+      if (from !== i && (lf === from || (lf === from + 1 && chunk[from] === CR))) {
+        headEnd = lf;
+        break;
+      }
+      from = lf + 1;
+    }
+    const bytes = chunk.subarray(i, headEnd);
+    if (!isUtf8(bytes)) return false;
+    const text = bytes.toString("utf8");
+    if (text.length !== bytes.length) return false; // not ASCII: the lines' byte lengths differ from their text's
+    let at = 0;
+    while (this.phase === "command" || this.phase === "headers") {
+      const lf = text.indexOf("\n", at);
+      const stop = lf === -1 ? text.length : lf;
+      this.checkHead(stop - at, true);
+      this.inputOffset = i + stop + 1;
+      if (this.phase === "command") {
+        this.onCommandText(text.slice(at, stop > at && text.charCodeAt(stop - 1) === CR ? stop - 1 : stop), stop - at);
+      } else {
+        const length = stop - at;
+        this.headerBytes += length + 1;
+        this.headBytes += length + 1;
+        let end = stop;
+        if (end > at && text.charCodeAt(end - 1) === CR && (length === 1 || this.frameVersion === "1.2")) end--;
+        if (end === at) {
+          this.endHeaders();
+          break;
+        }
+        this.checkHeaderCount();
+        this.onHeaderText(text.slice(at, end));
+      }
+      at = stop + 1;
+    }
+    return true;
   }
 
   /** Refuse a head grown past a limit: the current line is `lineBytes` long, `ended` when its LF was read. */
@@ -259,36 +309,51 @@ export class StompParser {
     if (this.headBytes + withLf > l.maxFrameBytes) throw new StompFrameError(`frame exceeds ${l.maxFrameBytes} bytes (limit 'maxFrameBytes')`);
   }
 
-  private onCommandLine(line: Buffer): undefined {
-    const raw = line[line.length - 1] === CR ? line.subarray(0, line.length - 1) : line;
-    const text = decodeUtf8(raw, "command line");
+  /** The command line: `buf` from `start` to `stop` (its LF, not included). */
+  private onCommandLine(buf: Buffer, start: number, stop: number): undefined {
+    const end = stop > start && buf[stop - 1] === CR ? stop - 1 : stop;
+    this.onCommandText(decodeUtf8(buf.subarray(start, end), "command line"), stop - start);
+    return undefined;
+  }
+
+  /** The command line's text (its line ending taken off), `lineBytes` long on the wire without its LF. */
+  private onCommandText(text: string, lineBytes: number): void {
     const known = this.role === "server" ? isStompClientCommand(text) : isStompServerCommand(text);
     if (!known) throw new StompFrameError(`unknown ${this.role === "server" ? "client" : "server"} command '${showValue(text)}'`);
     this.command = text as StompCommand;
     this.escaped = usesHeaderEscaping(this.command, this.frameVersion);
-    this.headBytes = line.length + 1;
+    this.headBytes = lineBytes + 1;
     this.phase = "headers";
+  }
+
+  /** A header line (or the blank line ending them): `buf` from `start` to `stop` (its LF, not included). */
+  private onHeaderLine(buf: Buffer, start: number, stop: number): undefined {
+    const length = stop - start;
+    this.headerBytes += length + 1;
+    this.headBytes += length + 1;
+    let end = stop;
+    // CR LF ends a line in 1.2; before, a CR is part of the value, except on the blank line.
+    if (end > start && buf[end - 1] === CR && (length === 1 || this.frameVersion === "1.2")) end--;
+    if (end === start) return this.endHeaders();
+    this.checkHeaderCount();
+    this.onHeaderText(decodeUtf8(buf.subarray(start, end), "header line"));
     return undefined;
   }
 
-  private onHeaderLine(line: Buffer): undefined {
-    this.headerBytes += line.length + 1;
-    this.headBytes += line.length + 1;
-    let end = line.length;
-    // CR LF ends a line in 1.2; before, a CR is part of the value, except on the blank line.
-    if (end > 0 && line[end - 1] === CR && (end === 1 || this.frameVersion === "1.2")) end--;
-    if (end === 0) return this.endHeaders();
+  private checkHeaderCount(): void {
     if (this.headers.length >= this.limits.maxHeaders) {
       throw new StompFrameError(`frame has more than ${this.limits.maxHeaders} headers (limit 'maxHeaders')`);
     }
-    const text = decodeUtf8(line.subarray(0, end), "header line");
+  }
+
+  /** A header line's text (its line ending taken off): split at the first ':', unescaped when the frame is. */
+  private onHeaderText(text: string): void {
     const colon = text.indexOf(":");
     if (colon === -1) throw new StompFrameError(`header line '${showValue(text)}' has no ':'`);
     if (colon === 0) throw new StompFrameError(`header line '${showValue(text)}' has an empty name`);
     const name = text.slice(0, colon);
     const value = text.slice(colon + 1);
     this.headers.push(this.escaped ? [unescapeHeader(name, text), unescapeHeader(value, text)] : [name, value]);
-    return undefined;
   }
 
   private endHeaders(): undefined {
@@ -326,7 +391,7 @@ export class StompParser {
       this.inputOffset = chunk.length;
       return undefined;
     }
-    const body = Buffer.concat([...this.bodyParts, chunk.subarray(i, nul)], bodyBytes);
+    const body = this.bodyParts.length > 0 ? Buffer.concat([...this.bodyParts, chunk.subarray(i, nul)], bodyBytes) : nul === i ? Buffer.alloc(0) : Buffer.from(chunk.subarray(i, nul));
     this.inputOffset = nul + 1;
     return this.emit(body);
   }
@@ -369,3 +434,4 @@ function decodeUtf8(bytes: Buffer, what: string): string {
   if (!isUtf8(bytes)) throw new StompFrameError(`${what} is not valid utf-8`);
   return bytes.toString("utf8");
 }
+
