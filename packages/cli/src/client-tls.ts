@@ -3,12 +3,13 @@ import type tls from "node:tls";
 import type { Argv } from "yargs";
 import { CliError } from "./cli-error";
 
-/** The TLS flags of the commands that connect as clients (`produce`, `consume`). */
+/** The TLS and login flags of the commands that connect as clients (`produce`, `consume`). */
 export interface ClientTlsArgs {
   ca?: string;
   cert?: string;
   key?: string;
   servername?: string;
+  user?: string;
 }
 
 /** Adds `--ca`, `--cert`, `--key`, `--servername`; each falls back to `FEDMQ_CA`, `FEDMQ_CERT`, `FEDMQ_KEY`, `FEDMQ_SERVERNAME`. */
@@ -17,6 +18,7 @@ export function clientTlsOptions<T>(y: Argv<T>): Argv<T & ClientTlsArgs> {
     .option("ca", { type: "string", describe: "tls:// URLs: CA certificate (PEM) the node's must chain to [env FEDMQ_CA]" })
     .option("cert", { type: "string", describe: "tls:// URLs: client certificate (PEM), for nodes that ask for one [env FEDMQ_CERT]" })
     .option("key", { type: "string", describe: "tls:// URLs: the client certificate's key (PEM) [env FEDMQ_KEY]" })
+    .option("user", { type: "string", describe: "log in as this user (nodes with users); the password comes from FEDMQ_PASSWORD, never a flag [env FEDMQ_USER]" })
     .option("servername", { type: "string", describe: "tls:// URLs: the name the node's certificate must carry (default: the URL's host) [env FEDMQ_SERVERNAME]" })
     .check((a) => ((a.cert ?? process.env.FEDMQ_CERT) === undefined) === ((a.key ?? process.env.FEDMQ_KEY) === undefined) || "--cert and --key go together") as Argv<T & ClientTlsArgs>;
 }
@@ -39,4 +41,13 @@ export function clientTls(a: ClientTlsArgs): tls.ConnectionOptions | undefined {
   const servername = pick("servername", "FEDMQ_SERVERNAME");
   if (!ca && !cert && !key && servername === undefined) return undefined;
   return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(servername === undefined ? {} : { servername }) };
+}
+
+/** The login (`--user` or FEDMQ_USER, with FEDMQ_PASSWORD): a password is never taken from argv, where ps would show it. */
+export function clientLogin(a: ClientTlsArgs): { username: string; password: string } | undefined {
+  const username = a.user ?? process.env.FEDMQ_USER;
+  if (username === undefined) return undefined;
+  const password = process.env.FEDMQ_PASSWORD;
+  if (password === undefined) throw new CliError(`--user '${username}' needs its password in FEDMQ_PASSWORD`, 2);
+  return { username, password };
 }

@@ -4,7 +4,7 @@ import { validDestination } from "../usage";
 import { RunStats } from "../run-stats";
 import { ProgressBar } from "../progress";
 import { IdRecorder } from "../id-recorder";
-import { clientTls, clientTlsOptions, type ClientTlsArgs } from "../client-tls";
+import { clientLogin, clientTls, clientTlsOptions, type ClientTlsArgs } from "../client-tls";
 
 interface ConsumeArgs extends ClientTlsArgs {
   url: string;
@@ -39,7 +39,7 @@ export const consumeCommand = {
       }),
   handler: async (argv: ConsumeArgs): Promise<void> => {
     const tls = clientTls(argv);
-    const conn = await connect(argv.url, { ...(argv["client-id"] ? { clientId: argv["client-id"] } : {}), ...(tls ? { tls } : {}) });
+    const conn = await connect(argv.url, { ...(argv["client-id"] ? { clientId: argv["client-id"] } : {}), ...(tls ? { tls } : {}), ...clientLogin(argv) });
     const consumer = await conn.subscribe(argv.dest, { prefetch: argv.prefetch, durableName: argv.durable });
     const stats = new RunStats(argv.count ?? 1024);
     const recorder = new IdRecorder(argv.record);

@@ -5,7 +5,7 @@ import { RunStats } from "../run-stats";
 import { ProgressBar } from "../progress";
 import { IdRecorder } from "../id-recorder";
 import { CliError } from "../cli-error";
-import { clientTls, clientTlsOptions, type ClientTlsArgs } from "../client-tls";
+import { clientLogin, clientTls, clientTlsOptions, type ClientTlsArgs } from "../client-tls";
 
 interface ProduceArgs extends ClientTlsArgs {
   url: string;
@@ -46,7 +46,7 @@ export const produceCommand = {
       }),
   handler: async (argv: ProduceArgs): Promise<void> => {
     const tls = clientTls(argv);
-    const conn = await connect(argv.url, tls ? { tls } : {});
+    const conn = await connect(argv.url, { ...(tls ? { tls } : {}), ...clientLogin(argv) });
     const stats = new RunStats(argv.count);
     const recorder = new IdRecorder(argv.record);
     const bar = new ProgressBar("produce", argv.count, () => stats.total);
