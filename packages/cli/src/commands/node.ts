@@ -2,7 +2,7 @@ import type { Argv } from "yargs";
 import { loadTopology, type HaSpec } from "@fedmq/config";
 import { createRootLogger } from "../logger";
 import { CliError } from "../cli-error";
-import { nodeOptionsFromTopology, readTlsMaterial, type TopologyNodeOptions } from "../topology-node";
+import { nodeOptionsFromTopology, readTlsMaterial, securityOptions, type TopologyNodeOptions } from "../topology-node";
 import { serveHaMember, serveNode } from "../serve";
 
 interface NodeArgs {
@@ -41,7 +41,7 @@ export const nodeCommand = {
     let ha: HaSpec | undefined;
     if (argv.topology) {
       const topo = await loadTopology(argv.topology);
-      opts = nodeOptionsFromTopology(topo, argv.name);
+      opts = { ...nodeOptionsFromTopology(topo, argv.name), ...(await securityOptions(topo)) };
       ha = topo.nodes[argv.name]?.ha;
     }
     if (argv.listen) opts.listen = argv.listen;
