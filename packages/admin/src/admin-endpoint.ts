@@ -1,5 +1,5 @@
 import net from "node:net";
-import { InvalidArgumentError } from "@fedmq/protocol";
+import { InvalidArgumentError, isLoopbackHost } from "@fedmq/protocol";
 
 /** Where the admin endpoint listens. */
 export interface AdminEndpoint {
@@ -35,14 +35,7 @@ export function parseAdminEndpoint(url: string, allowRemote: boolean): AdminEndp
   return { host, port };
 }
 
-/** `localhost`, 127.0.0.0/8, `::1` and IPv4-mapped loopback. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase();
-  if (h === "localhost") return true;
-  if (net.isIPv4(h)) return h.startsWith("127.");
-  if (net.isIPv6(h)) return h === "::1" || h === "0:0:0:0:0:0:0:1" || /^::ffff:127\./.test(h);
-  return false;
-}
+export { isLoopbackHost };
 
 /** The URL a client dials for a bound address (IPv6 in brackets). */
 export function adminUrlFor(host: string, port: number): string {

@@ -1,5 +1,5 @@
 import type { Duplex } from "node:stream";
-import { DuplicateAudit, RecentIds, InvalidArgumentError, TooManyConnectionsError } from "@fedmq/protocol";
+import { DuplicateAudit, RecentIds, InvalidArgumentError, SILENT_LOGGER, TooManyConnectionsError, isLoopbackHost, parseListenUri } from "@fedmq/protocol";
 import { resolveBrokerOptions, type BrokerOptions, type Logger } from "./options";
 import { Router } from "./router";
 import { AdvisoryService } from "./advisory-service";
@@ -123,6 +123,13 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
   static async create(options: BrokerNodeOptions): Promise<BrokerNode> {
     const { tls: tlsOpts, storeInstance, connectors, fence, hooks, users, authorization, ...rest } = options;
     if (authorization !== undefined && users === undefined) throw new InvalidArgumentError("'authorization' needs 'users': rights are given to the groups of users who log in");
+    const exposed = rest.listen === undefined ? [] : [rest.listen].flat().filter((l) => !l.startsWith("vm:") && !isLoopbackHost(parseListenUri(l).host));
+    for (const l of exposed) {
+      const missing = [!parseListenUri(l).secure && "TLS (a tls://, stomp+tls:// or wss:// listener)", users === undefined && "users (who may log in)"].filter(Boolean);
+      if (missing.length === 0) continue;
+      if (!rest.insecure) throw new InvalidArgumentError(`listener '${l}' is not on a loopback address and has no ${missing.join(" and no ")}: secure it, or set 'insecure: true' to serve it as it is (option 'insecure')`);
+      (rest.logger ?? SILENT_LOGGER).warn({ listen: l, missing }, "insecure: serving a listener beyond this machine without TLS or users");
+    }
     const opts = resolveBrokerOptions(rest, storeInstance !== undefined);
     for (const l of opts.listen) {
       if (l.startsWith("vm:")) throw new InvalidArgumentError(`listener '${l}': vm:// endpoints are in-process only and not listened on`);

@@ -82,6 +82,11 @@ export interface BrokerOptions {
    * loopback). @default undefined
    */
   bridgeIdentities?: readonly string[];
+  /**
+   * Serve a listener on a non-loopback address without TLS or without users (the node warns at
+   * start). Off, such a node refuses to start: secure by default. @default false
+   */
+  insecure: boolean;
   logger: Logger;
 }
 
@@ -106,6 +111,7 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger
   replayDelayMs: 1_000,
   failoverHoldMs: 1_500,
   traceCapacity: 10_000,
+  insecure: false,
 });
 
 /** `storeGiven`: the caller brings its store (HA: the shared or replicated journal), so `dataDir` is not needed for it. */

@@ -63,7 +63,7 @@ export function readTlsMaterial(t: TlsSpec): { key: Buffer; cert: Buffer; ca?: B
 }
 
 /** The topology's users (read from its users file) and authorization entries, for every node. */
-export async function securityOptions(topo: Topology): Promise<Pick<BrokerNodeOptions, "users" | "authorization">> {
+export async function securityOptions(topo: Topology): Promise<Pick<BrokerNodeOptions, "users" | "authorization" | "insecure">> {
   const { usersFile, authorization } = topo.security;
   let users;
   if (usersFile !== undefined) {
@@ -73,5 +73,5 @@ export async function securityOptions(topo: Topology): Promise<Pick<BrokerNodeOp
       throw new CliError((err as Error).message, 2, { cause: err });
     }
   }
-  return { ...(users === undefined ? {} : { users }), ...(authorization === undefined ? {} : { authorization: authorization.map((e) => ({ ...e })) }) };
+  return { insecure: topo.security.insecure, ...(users === undefined ? {} : { users }), ...(authorization === undefined ? {} : { authorization: authorization.map((e) => ({ ...e })) }) };
 }

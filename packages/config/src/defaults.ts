@@ -75,6 +75,12 @@ export const REPLICATION_SYNC_MODES = ["replica", "local"] as const;
 export type ReplicationSync = (typeof REPLICATION_SYNC_MODES)[number];
 
 /** HA defaults. */
+/** `security:` where it leaves a key out. */
+export const DEFAULT_SECURITY_OPTIONS = Object.freeze({
+  /** Nodes refuse to serve a non-loopback listener without TLS and users. */
+  insecure: false,
+});
+
 /** `security.tls` (and a node's `tls`) where they leave a key out. */
 export const DEFAULT_TLS_OPTIONS = Object.freeze({
   /** Client certificates are not asked for. */

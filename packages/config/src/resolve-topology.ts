@@ -2,7 +2,7 @@
 import * as path from "node:path";
 import { DEFAULT_LEASE_TIMING } from "@fedmq/protocol";
 import { connectorSettings } from "@fedmq/bridge";
-import { DEFAULT_CONNECTOR_OPTIONS, DEFAULT_HA_OPTIONS, DEFAULT_NODE_OPTIONS, DEFAULT_TLS_OPTIONS } from "./defaults";
+import { DEFAULT_CONNECTOR_OPTIONS, DEFAULT_HA_OPTIONS, DEFAULT_NODE_OPTIONS, DEFAULT_SECURITY_OPTIONS, DEFAULT_TLS_OPTIONS } from "./defaults";
 import type { ConnectorInput, HaInput, NodeInput, TopologyInput } from "./schema";
 import type { ConnectorSpec, HaSpec, NodeSpec, TlsSpec, Topology } from "./types";
 import { nativeListener } from "./endpoint";
@@ -33,6 +33,7 @@ export function resolveTopology(input: TopologyInput, file: string, baseDir: str
     nodes,
     connectors: (input.connectors ?? []).map(resolveConnector),
     security: {
+      insecure: input.security?.insecure ?? DEFAULT_SECURITY_OPTIONS.insecure,
       ...(input.security?.users === undefined ? {} : { usersFile: path.resolve(baseDir, input.security.users) }),
       ...(input.security?.authorization === undefined ? {} : { authorization: input.security.authorization }),
     },

@@ -109,6 +109,7 @@ export const AuthorizationEntryInputSchema = z.strictObject({
 export const SecurityInputSchema = z.strictObject({
   tls: TlsInputSchema.optional(),
   users: z.string().min(1).optional(),
+  insecure: z.boolean().optional(),
   authorization: z.array(AuthorizationEntryInputSchema).optional(),
 });
 

@@ -58,6 +58,8 @@ export interface TlsSpec {
 export interface SecuritySpec {
   /** The users file (absolute path): users, their password hashes and groups. */
   readonly usersFile?: string;
+  /** Serve non-loopback listeners without TLS or users (nodes warn at start); false: they refuse to start. */
+  readonly insecure: boolean;
   /** ActiveMQ's authorizationEntries: groups given read, write, admin per destination pattern. */
   readonly authorization?: ReadonlyArray<{ readonly destination: string; readonly read?: readonly string[]; readonly write?: readonly string[]; readonly admin?: readonly string[] }>;
 }

@@ -15,6 +15,7 @@ import {
   DEFAULT_HA_OPTIONS,
   DEFAULT_NODE_OPTIONS,
   DEFAULT_TLS_OPTIONS,
+  DEFAULT_SECURITY_OPTIONS,
   formatTopologyIssue,
   parseTopology,
   TopologyError,
@@ -84,6 +85,7 @@ const CODE_DEFAULTS: Readonly<Record<string, object>> = {
   "nodes.<name>.ha.lease": DEFAULT_LEASE_TIMING,
   "connectors[]": DEFAULT_CONNECTOR_OPTIONS,
   "security.tls": DEFAULT_TLS_OPTIONS,
+  security: DEFAULT_SECURITY_OPTIONS,
 };
 
 // ---- the doc's tables and examples -------------------------------------------------------------
