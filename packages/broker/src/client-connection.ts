@@ -52,6 +52,8 @@ export class ClientConnection implements NodeConnection {
   private inbox: fedwire.Frame[] = [];
   private processing = false;
   private paused = false;
+  /** Reading is paused while the peer does not read what the node writes (its outbound buffer is full). */
+  private writerPaused = false;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private livenessTimer: NodeJS.Timeout | undefined;
   private lastFrameAt = Date.now();
@@ -158,7 +160,24 @@ export class ClientConnection implements NodeConnection {
       this.onFrame(f);
     }
     if (error) this.fail(error);
+    this.holdWhileCongested();
   }
+
+  /**
+   * A peer that does not read what the node writes (receipts, deliveries) is not read either
+   * until it does: the node's outbound buffer stays bounded, whatever the peer sends (TCP holds
+   * the rest on its side).
+   */
+  private holdWhileCongested(): void {
+    if (this.writerPaused || !this.writer.congested) return;
+    this.writerPaused = true;
+    this.stream.pause();
+    void this.writer.whenWritable().then(() => {
+      this.writerPaused = false;
+      if (!this.paused) this.stream.resume();
+    });
+  }
+
 
   private onFrame(f: fedwire.Frame): void {
     if (this.state === "login") {
@@ -205,12 +224,14 @@ export class ClientConnection implements NodeConnection {
         }
         if (this.paused && this.inbox.length < INBOX_PAUSE / 2) {
           this.paused = false;
-          this.stream.resume();
+          this.holdWhileCongested();
+          if (!this.writerPaused) this.stream.resume();
         }
       }
     } finally {
       this.processing = false;
       this.lastActiveAt = Date.now();
+      if (this.state === "open") this.holdWhileCongested();
     }
   }
 

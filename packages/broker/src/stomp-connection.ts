@@ -76,6 +76,8 @@ export class StompConnection implements NodeConnection {
   private inbox: StompFrame[] = [];
   private processing = false;
   private paused = false;
+  /** Reading is paused while the peer does not read what the node writes (its outbound buffer is full). */
+  private writerPaused = false;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private heartTimer: NodeJS.Timeout | undefined;
   private lastReadAt = Date.now();
@@ -182,6 +184,22 @@ export class StompConnection implements NodeConnection {
       }
       this.onFrame(r.frame);
     }
+    this.holdWhileCongested();
+  }
+
+  /**
+   * A peer that does not read what the node writes (receipts, deliveries) is not read either
+   * until it does: the node's outbound buffer stays bounded, whatever the peer sends (TCP holds
+   * the rest on its side).
+   */
+  private holdWhileCongested(): void {
+    if (this.writerPaused || !this.writer.congested) return;
+    this.writerPaused = true;
+    this.stream.pause();
+    void this.writer.whenWritable().then(() => {
+      this.writerPaused = false;
+      if (!this.paused) this.stream.resume();
+    });
   }
 
   private onFrame(f: StompFrame): void {
@@ -237,11 +255,13 @@ export class StompConnection implements NodeConnection {
         }
         if (this.paused && this.inbox.length < INBOX_PAUSE / 2) {
           this.paused = false;
-          this.stream.resume();
+          this.holdWhileCongested();
+          if (!this.writerPaused) this.stream.resume();
         }
       }
     } finally {
       this.processing = false;
+      if (this.isOpen) this.holdWhileCongested();
     }
   }
 
