@@ -3,7 +3,8 @@ import AjvCompiler from "@fastify/ajv-compiler";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "@fedmq/protocol";
 import { AdminHttpError, INTERNAL_ERROR_CODE, MethodNotAllowedError, RouteNotFoundError } from "./admin-errors";
-import { registerAdminGuard } from "./admin-guard";
+import { registerAdminGuard, type AdminGuardOptions } from "./admin-guard";
+import { adminLogin } from "./admin-login";
 import { decodePathParams, invalidTarget, parseQuery, rewriteTarget, schemaViolation, targetOf } from "./admin-request";
 import { ADMIN_METHODS, adminRoutes, type AdminContext } from "./admin-routes";
 
@@ -12,6 +13,8 @@ export interface AdminAppOptions {
   readonly logger: Logger;
   /** The node's views, for the routes; available once the endpoint listens. */
   context(): AdminContext;
+  /** What the gate admits: the names the endpoint answers to, its credentials. */
+  readonly guard: AdminGuardOptions;
 }
 
 const JSON_TYPE = "application/json; charset=utf-8";
@@ -31,18 +34,20 @@ const buildValidator = AjvCompiler();
 /**
  * The admin endpoint as a fastify instance (not listening yet):
  *
- * - `registerAdminGuard`: the `onRequest` hook every request passes first (authentication, Host
- *   and Origin checks go there).
- * - `adminRoutes`: the routes, with schemas for their querystring and path parameters.
+ * - `registerAdminGuard`: the `onRequest` hook every request passes first (Host, Origin,
+ *   authentication, body type).
+ * - `adminRoutes`: the routes, with schemas for their querystring and path parameters; with
+ *   credentials, `adminLogin`: the web view's login and logout.
  * - The error handler answers every error with `{ error: { code, message } }`: an AdminHttpError
  *   with its status (and headers: `Allow` of a 405), a schema violation as the BadParameterError
  *   400 naming the parameter, anything else 500 `FEDMQ_ERR_INTERNAL` with the message, logged.
  * - The not-found handler: 400 for a target that is no URL, 405 with `Allow` for a path that has
  *   routes under other methods (400 first if a path parameter is malformed or empty), else 404.
  *
- * Every reply carries `cache-control: no-store`; no request body is ever read.
+ * Every reply carries `cache-control: no-store`; no request body is read, but the login's
+ * (bounded, by its handler).
  */
-export function createAdminApp({ logger, context }: AdminAppOptions): FastifyInstance {
+export function createAdminApp({ logger, context, guard }: AdminAppOptions): FastifyInstance {
   const app = Fastify({
     logger: false,
     // A plain node:http server, as before the endpoint used fastify: idle keep-alive sockets are
@@ -73,8 +78,9 @@ export function createAdminApp({ logger, context }: AdminAppOptions): FastifyIns
     frameworkErrors: (err, request, reply) => answerError(err, request, reply),
   });
 
-  // No route reads a request body: every method is served without one, so no body is parsed,
-  // size-checked or logged (node discards an unread body once the reply is sent).
+  // No route but the login reads a request body: every method is served without one, so no body
+  // is parsed or logged (node discards an unread body once the reply is sent); the login's
+  // handler reads its own, bounded.
   for (const method of app.supportedMethods) app.addHttpMethod(method, { hasBody: false, overrideExisting: true });
 
   app.setReplySerializer(jsonLine);
@@ -83,7 +89,7 @@ export function createAdminApp({ logger, context }: AdminAppOptions): FastifyIns
     done(null, payload);
   });
 
-  registerAdminGuard(app);
+  registerAdminGuard(app, guard);
 
   app.setErrorHandler((err, request, reply) => answerError(err, request, reply));
   app.setNotFoundHandler(async (request) => {
@@ -91,6 +97,7 @@ export function createAdminApp({ logger, context }: AdminAppOptions): FastifyIns
   });
 
   app.register(adminRoutes, { context });
+  if (guard.auth) app.register(adminLogin, { auth: guard.auth });
   return app;
 
   function answerError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {

@@ -10,8 +10,9 @@ export interface AdminEndpoint {
 
 /**
  * Parses the `admin` option (`http://host:port`, port 0 = any free port) and refuses a host
- * other than loopback unless `allowRemote`: the endpoint can stop bridges and has no
- * authentication, so serving it beyond this machine is an explicit decision.
+ * other than loopback unless `allowRemote`: the endpoint can stop bridges, and without tokens
+ * (`AdminServerOptions.auth`) it has no authentication, so serving it beyond this machine is an
+ * explicit decision.
  */
 export function parseAdminEndpoint(url: string, allowRemote: boolean): AdminEndpoint {
   const expected = `admin endpoint '${url}' is not valid: expected http://host:port, e.g. 'http://127.0.0.1:8161' (option 'admin')`;

@@ -53,5 +53,59 @@ export class UnknownBridgeError extends AdminHttpError {
   }
 }
 
+/** The request's `Host` is not a name this endpoint answers to (DNS rebinding). */
+export class HostNotAllowedError extends AdminHttpError {
+  static readonly code = "FEDMQ_ERR_HOST_NOT_ALLOWED";
+  constructor(host: string | undefined, allowed: readonly string[]) {
+    super(403, HostNotAllowedError.code, `${host === undefined ? "a request without a Host header" : `host '${host}'`} is not allowed: the admin endpoint answers to ${allowed.map((h) => `'${h}'`).join(", ")} (option 'adminHosts')`);
+    this.name = "HostNotAllowedError";
+  }
+}
+
+/** No credentials, or credentials the endpoint does not accept: a bearer token or the web view's session. */
+export class UnauthorizedError extends AdminHttpError {
+  static readonly code = "FEDMQ_ERR_UNAUTHORIZED";
+  constructor(message: string) {
+    super(401, UnauthorizedError.code, message, { "www-authenticate": 'Bearer realm="fedmq-admin"' });
+    this.name = "UnauthorizedError";
+  }
+}
+
+/** A state-changing request whose `Origin` is another site's (a cross-origin POST from a web page). */
+export class CrossOriginError extends AdminHttpError {
+  static readonly code = "FEDMQ_ERR_CROSS_ORIGIN";
+  constructor(origin: string, own: string) {
+    super(403, CrossOriginError.code, `origin '${origin}' may not change this endpoint: only its own origin '${own}' may`);
+    this.name = "CrossOriginError";
+  }
+}
+
+/** A state-changing request authorized by the session cookie alone, without its page's `Origin`: refused as a possible cross-site request forgery. */
+export class CsrfError extends AdminHttpError {
+  static readonly code = "FEDMQ_ERR_CSRF";
+  constructor(method: string, path: string) {
+    super(403, CsrfError.code, `${method} ${path} with the session cookie needs an Origin header naming this endpoint: send 'Authorization: Bearer <token>' instead`);
+    this.name = "CsrfError";
+  }
+}
+
+/** A state-changing request whose body is not of a type the route takes (JSON; the login form also takes a form). */
+export class UnsupportedMediaTypeError extends AdminHttpError {
+  static readonly code = "FEDMQ_ERR_UNSUPPORTED_MEDIA_TYPE";
+  constructor(method: string, path: string, type: string | undefined, accepted: readonly string[]) {
+    super(415, UnsupportedMediaTypeError.code, `${method} ${path} takes content-type ${accepted.map((a) => `'${a}'`).join(" or ")}, not ${type === undefined ? "none" : `'${type}'`}`);
+    this.name = "UnsupportedMediaTypeError";
+  }
+}
+
+/** A request body larger than the route reads. */
+export class BodyTooLargeError extends AdminHttpError {
+  static readonly code = "FEDMQ_ERR_BODY_TOO_LARGE";
+  constructor(path: string, limit: number) {
+    super(413, BodyTooLargeError.code, `the body of ${path} is larger than ${limit} bytes`);
+    this.name = "BodyTooLargeError";
+  }
+}
+
 /** A handler threw: the node carries on, the request gets a 500 with the message. */
 export const INTERNAL_ERROR_CODE = InternalError.code;

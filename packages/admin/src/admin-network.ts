@@ -83,6 +83,8 @@ export class NetworkView {
     private readonly rates: BridgeRateSampler,
     private readonly peers: readonly AdminPeer[],
     private readonly timeoutMs: number,
+    /** Presented to the peers as `Authorization: Bearer` (the endpoint's own first token). */
+    private readonly peerToken: string | undefined = undefined,
   ) {}
 
   async view(): Promise<AdminNetworkView> {
@@ -112,7 +114,9 @@ export class NetworkView {
     const url = `${p.admin}/api/v1/network/local`;
     const t0 = Date.now();
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs), headers: { accept: "application/json" } });
+      const headers: Record<string, string> = { accept: "application/json" };
+      if (this.peerToken !== undefined) headers.authorization = `Bearer ${this.peerToken}`;
+      const res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs), headers });
       const text = await res.text();
       if (res.status !== 200) return { ...base, error: `GET ${url} answered ${res.status}: ${text.trim().slice(0, 200)}` };
       const part = JSON.parse(text) as AdminNodePart;

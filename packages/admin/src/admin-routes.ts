@@ -6,7 +6,7 @@ import type { AdminMetrics } from "./admin-metrics";
 import type { BridgeRateSampler } from "./bridge-rates";
 import { parseMessageId } from "@fedmq/protocol";
 import { nodePart, type NetworkView } from "./admin-network";
-import { networkPage } from "./admin-ui";
+import { networkPage, PAGE_HEADERS } from "./admin-ui";
 import { decodePathParams, type PartSchema } from "./admin-request";
 
 export type AdminMethod = "GET" | "POST";
@@ -17,6 +17,8 @@ export interface AdminContext {
   readonly metrics: AdminMetrics;
   readonly rates: BridgeRateSampler;
   readonly network: NetworkView;
+  /** Whether the endpoint has credentials (the web view then shows its log-out button). */
+  readonly authEnabled: boolean;
 }
 
 /** What a handler reads of its request: path parameters (decoded) and query parameters (validated). */
@@ -56,9 +58,9 @@ function findBridge(ctx: AdminContext, name: string): Bridge {
   return b;
 }
 
-const page = (_ctx: AdminContext, _req: AdminRequest, reply: FastifyReply): string => {
-  const html = networkPage();
-  reply.type("text/html; charset=utf-8");
+const page = (ctx: AdminContext, _req: AdminRequest, reply: FastifyReply): string => {
+  const html = networkPage(ctx.authEnabled);
+  reply.headers(PAGE_HEADERS);
   return html;
 };
 

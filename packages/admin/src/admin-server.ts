@@ -10,6 +10,8 @@ import { BridgeRateSampler } from "./bridge-rates";
 import type { AdminSource } from "./admin-views";
 import { NetworkView } from "./admin-network";
 import { resolveAdminPeers, type AdminPeer } from "./admin-peers";
+import { AdminAuth, type AdminAuthOptions } from "./admin-auth";
+import { AdminHosts } from "./admin-hosts";
 
 export interface AdminServerOptions {
   /** `http://host:port` (port 0 = any free port). Required. */
@@ -24,21 +26,37 @@ export interface AdminServerOptions {
   peers: readonly AdminPeer[];
   /** How long the network view waits for one peer's admin endpoint, ms. @default 1_000 */
   peerTimeoutMs: number;
+  /**
+   * Credentials: with them, every route but `/healthz`, `/readyz`, the login page (and
+   * `/metrics` when `metricsPublic`) needs `Authorization: Bearer <token>` or the web view's
+   * session cookie (see admin-guard.ts). The network view presents the first token to its
+   * peers. @default undefined (no authentication)
+   */
+  auth?: AdminAuthOptions;
+  /**
+   * Further `Host` names the endpoint answers to (`name`: any port, `name:port`), e.g. a reverse
+   * proxy's. Always allowed: its own URL's host, for a loopback or wildcard bind `localhost`,
+   * `127.0.0.1` and `[::1]`, and the address a connection arrived on — each on its port. Any
+   * other `Host` is refused (403). @default []
+   */
+  allowedHosts: readonly string[];
   logger: Logger;
 }
 
-export const DEFAULT_ADMIN_SERVER_OPTIONS: Readonly<Omit<AdminServerOptions, "url" | "logger">> = Object.freeze({
+export const DEFAULT_ADMIN_SERVER_OPTIONS: Readonly<Omit<AdminServerOptions, "url" | "logger" | "auth">> = Object.freeze({
   allowRemote: false,
   rateWindowMs: 10_000,
   rateSampleMs: 1_000,
   peers: [],
   peerTimeoutMs: 1_000,
+  allowedHosts: [],
 });
 
 /**
  * A node's admin HTTP endpoint, served by fastify (admin-app.ts): JSON under `/api/v1`,
- * `/healthz`, `/readyz`, Prometheus `/metrics`, and the web view at `/` (also `/ui`). A handler
- * that throws answers 500 and is logged; it never takes the node down.
+ * `/healthz`, `/readyz`, Prometheus `/metrics`, and the web view at `/` (also `/ui`; with
+ * credentials, its login at `/login`). A handler that throws answers 500 and is logged; it never
+ * takes the node down.
  */
 export class AdminServer {
   readonly metrics: AdminMetrics;
@@ -46,10 +64,11 @@ export class AdminServer {
   private readonly ctx: AdminContext;
   private closing: Promise<void> | undefined;
 
-  private constructor(private readonly app: FastifyInstance, readonly url: string, src: AdminSource, opts: Readonly<AdminServerOptions>) {
+  private constructor(private readonly app: FastifyInstance, readonly url: string, src: AdminSource, opts: Readonly<AdminServerOptions>, auth: AdminAuth | undefined) {
     this.metrics = new AdminMetrics(src);
     this.rates = new BridgeRateSampler(() => src.bridges.map((b) => b.info()), opts.rateWindowMs, opts.rateSampleMs);
-    this.ctx = { src, url, metrics: this.metrics, rates: this.rates, network: new NetworkView(src, url, this.rates, opts.peers, opts.peerTimeoutMs) };
+    const network = new NetworkView(src, url, this.rates, opts.peers, opts.peerTimeoutMs, auth?.peerToken);
+    this.ctx = { src, url, metrics: this.metrics, rates: this.rates, network, authEnabled: auth !== undefined };
     app.server.on("error", (err) => opts.logger.error({ err, admin: url }, "admin endpoint error"));
   }
 
@@ -58,6 +77,8 @@ export class AdminServer {
     const opts: Readonly<AdminServerOptions> = Object.freeze({ ...DEFAULT_ADMIN_SERVER_OPTIONS, ...options, peers: resolveAdminPeers(options.peers ?? DEFAULT_ADMIN_SERVER_OPTIONS.peers) });
     if (!Number.isFinite(opts.peerTimeoutMs) || opts.peerTimeoutMs < 1) throw new InvalidArgumentError(`option 'peerTimeoutMs' is ${opts.peerTimeoutMs}: must be a number ≥ 1`);
     const ep = parseAdminEndpoint(opts.url, opts.allowRemote);
+    const hosts = new AdminHosts(ep.host, opts.allowedHosts ?? []);
+    const auth = opts.auth === undefined ? undefined : AdminAuth.create(opts.auth, opts.logger);
     // fastify is loaded with the first admin endpoint: a process without one (a node without
     // `admin`, a CLI command) does not pay for loading it.
     const { createAdminApp } = await import("./admin-app");
@@ -68,12 +89,13 @@ export class AdminServer {
         if (!admin) throw new Error("the admin endpoint is not listening yet");
         return admin.ctx;
       },
+      guard: { hosts, auth },
     });
     await app.ready();
     // The views need the bound URL (port 0 = any): build them as soon as the socket is bound,
     // before any request can arrive (fastify may resolve listen() a little later).
     app.server.once("listening", () => {
-      admin = new AdminServer(app, adminUrlFor(ep.host, (app.server.address() as net.AddressInfo).port), src, opts);
+      admin = new AdminServer(app, adminUrlFor(ep.host, (app.server.address() as net.AddressInfo).port), src, opts, auth);
     });
     try {
       await app.listen({ port: ep.port, host: ep.host });
@@ -82,7 +104,7 @@ export class AdminServer {
       throw new ListenError(`cannot listen on admin endpoint '${opts.url}': ${(err as Error).message} (option 'admin')`, { cause: err });
     }
     if (!admin) throw new Error(`admin endpoint '${opts.url}' reported listening without a bound address`);
-    opts.logger.info({ admin: admin.url }, "admin endpoint listening");
+    opts.logger.info({ admin: admin.url, auth: auth ? "token" : "none" }, "admin endpoint listening");
     return admin;
   }
 

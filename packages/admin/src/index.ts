@@ -3,7 +3,9 @@
 export { AdminServer, DEFAULT_ADMIN_SERVER_OPTIONS } from "./admin-server";
 export type { AdminServerOptions } from "./admin-server";
 export { resolveAdminSettings } from "./admin-settings";
-export type { AdminSettings } from "./admin-settings";
+export type { AdminSettings, ResolvedAdminSettings } from "./admin-settings";
+export { DEFAULT_ADMIN_AUTH_OPTIONS, MIN_ADMIN_TOKEN_LENGTH, SESSION_COOKIE } from "./admin-auth";
+export type { AdminAuthOptions } from "./admin-auth";
 export { parseAdminEndpoint, isLoopbackHost, adminUrlFor } from "./admin-endpoint";
 export type { AdminEndpoint } from "./admin-endpoint";
 export { resolveAdminPeers } from "./admin-peers";
@@ -11,8 +13,11 @@ export type { AdminPeer } from "./admin-peers";
 export { AdminMetrics, BRIDGE_STATES } from "./admin-metrics";
 export { ADMIN_ROUTES, ADMIN_METHODS } from "./admin-routes";
 export type { AdminRoute, AdminMethod } from "./admin-routes";
-export { AdminHttpError, RouteNotFoundError, NotApplicableError, MethodNotAllowedError, BadParameterError, UnknownBridgeError, INTERNAL_ERROR_CODE } from "./admin-errors";
-export { NETWORK_PAGE_FILE } from "./admin-ui";
+export {
+  AdminHttpError, RouteNotFoundError, NotApplicableError, MethodNotAllowedError, BadParameterError, UnknownBridgeError, INTERNAL_ERROR_CODE,
+  HostNotAllowedError, UnauthorizedError, CrossOriginError, CsrfError, UnsupportedMediaTypeError, BodyTooLargeError,
+} from "./admin-errors";
+export { NETWORK_PAGE_FILE, LOGIN_PAGE_FILE } from "./admin-ui";
 export type { AdminSource, AdminBrokerView, AdminBridgeView, AdminConsumerView, AdminDemandView, AdminProducerView } from "./admin-views";
 export type { BridgeRates } from "./bridge-rates";
 export type { AdminNetworkView, AdminNetworkNode, AdminNetworkBridge, AdminNodePart } from "./admin-network";

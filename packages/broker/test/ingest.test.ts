@@ -12,8 +12,9 @@ beforeEach(async () => {
 });
 afterEach(() => node.close());
 
-const client: IngestSource = { connectionId: "c-test", clientId: "app", role: "client", peerNodeId: "" };
-const bridgeFromA: IngestSource = { connectionId: "c-bridge", clientId: "bridge:A:ab", role: "bridge", peerNodeId: "A" };
+import { UNRESTRICTED } from "../src/auth/authenticator";
+const client: IngestSource = { connectionId: "c-test", clientId: "app", role: "client", peerNodeId: "", principal: UNRESTRICTED };
+const bridgeFromA: IngestSource = { connectionId: "c-bridge", clientId: "bridge:A:ab", role: "bridge", peerNodeId: "A", principal: UNRESTRICTED };
 
 function msg(over: Partial<fedwire.IMessage> = {}): fedwire.IMessage {
   return { destination: "queue://orders", producerId: "p1", producerSeq: 1, persistent: true, priority: 4, body: Buffer.from("x"), ...over };

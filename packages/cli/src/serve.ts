@@ -1,7 +1,7 @@
-import { AdminServer, resolveAdminSettings, type AdminSettings } from "@fedmq/admin";
+import { AdminServer, parseAdminEndpoint, resolveAdminSettings, type AdminServerOptions, type AdminSettings, type ResolvedAdminSettings } from "@fedmq/admin";
 import { BrokerNode, type BrokerNodeOptions } from "@fedmq/broker";
 import { startHaMember, type HaMemberOptions, type HaNode } from "@fedmq/ha";
-import { SILENT_LOGGER } from "@fedmq/protocol";
+import { InvalidArgumentError, SILENT_LOGGER, isLoopbackHost, type Logger } from "@fedmq/protocol";
 
 /**
  * The composition root of a running node: the broker node, the HA member and the admin
@@ -32,20 +32,47 @@ export interface ServedHaMember extends AsyncDisposable {
   reloadTls(t: NonNullable<BrokerNodeOptions["tls"]>): void;
 }
 
+/** The admin endpoint's options from the node's (resolved) settings. */
+function adminServerOptions(s: ResolvedAdminSettings & { admin: string }, logger: Logger): Partial<AdminServerOptions> & Pick<AdminServerOptions, "url" | "logger"> {
+  return {
+    url: s.admin, allowRemote: s.adminAllowRemote, peers: s.peers, allowedHosts: s.adminHosts, logger,
+    ...(s.adminTokens === undefined ? {} : { auth: { tokens: s.adminTokens, metricsPublic: s.adminMetricsPublic } }),
+  };
+}
+
+/**
+ * Secure by default: an admin endpoint beyond loopback (it can stop bridges) needs tokens,
+ * unless the node is told `insecure` (then it warns).
+ */
+function checkAdminExposure(settings: ReturnType<typeof resolveAdminSettings>, insecure: boolean | undefined, log: Logger): void {
+  if (settings.admin === undefined || settings.adminTokens !== undefined) return;
+  const host = parseAdminEndpoint(settings.admin, true).host;
+  if (isLoopbackHost(host)) return;
+  if (!insecure) throw new InvalidArgumentError(`admin endpoint '${settings.admin}' is not on a loopback address and has no token: set 'adminTokens' (security.adminTokenFile, --admin-token-file), or set 'insecure: true' to serve it as it is (option 'insecure')`);
+  log.warn({ admin: settings.admin }, "insecure: serving the admin endpoint beyond this machine without a token");
+}
+
+/** A node's options split into the admin endpoint's settings and the rest. */
+function splitAdminSettings<T extends AdminSettings>(options: T): [AdminSettings, Omit<T, keyof AdminSettings>] {
+  const { admin, adminAllowRemote, peers, adminTokens, adminMetricsPublic, adminHosts, ...rest } = options;
+  return [{ admin, adminAllowRemote, peers, adminTokens, adminMetricsPublic, adminHosts }, rest];
+}
+
 /**
  * Start a node with its admin endpoint (when `admin` is set): the endpoint listens before the
  * store opens, so `/healthz` answers and `/readyz` says 503 while the node recovers; it counts
  * every state change of every bridge; it closes after the node.
  */
 export async function serveNode(options: BrokerNodeOptions & AdminSettings): Promise<ServedNode> {
-  const { admin: url, adminAllowRemote, peers, ...nodeOpts } = options;
-  const settings = resolveAdminSettings({ admin: url, adminAllowRemote, peers });
+  const [adminSettings, nodeOpts] = splitAdminSettings(options);
+  const settings = resolveAdminSettings(adminSettings);
+  checkAdminExposure(settings, nodeOpts.insecure, nodeOpts.logger ?? SILENT_LOGGER);
   let admin: AdminServer | undefined;
   const node = await BrokerNode.create({
     ...nodeOpts,
     hooks: settings.admin === undefined ? undefined : {
       beforeStart: async (n) => {
-        admin = await AdminServer.start(n, { url: settings.admin!, allowRemote: settings.adminAllowRemote, peers: settings.peers, logger: n.log });
+        admin = await AdminServer.start(n, adminServerOptions({ ...settings, admin: settings.admin! }, n.log));
       },
       bridgeAdded: (b) => admin?.watchBridge(b),
       afterClose: async () => admin?.close(),
@@ -76,9 +103,10 @@ export type ServeHaMemberOptions = Omit<HaMemberOptions, "member" | "site" | "li
  * the term's store, fenced by the lease; its bridges feed the member's admin metrics.
  */
 export async function serveHaMember(options: ServeHaMemberOptions): Promise<ServedHaMember> {
-  const { node: nodeOpts, admin: url, adminAllowRemote, peers, ...haOpts } = options;
-  const settings = resolveAdminSettings({ admin: url, adminAllowRemote, peers });
+  const [adminSettings, { node: nodeOpts, ...haOpts }] = splitAdminSettings(options);
+  const settings = resolveAdminSettings(adminSettings);
   const log = haOpts.logger ?? nodeOpts.logger ?? SILENT_LOGGER;
+  checkAdminExposure(settings, nodeOpts.insecure, log);
   let admin: AdminServer | undefined;
   let tls = nodeOpts.tls;
   let termNode: BrokerNode | undefined;
@@ -91,7 +119,7 @@ export async function serveHaMember(options: ServeHaMemberOptions): Promise<Serv
     })),
     hooks: settings.admin === undefined ? undefined : {
       beforeStart: async (m) => {
-        admin = await AdminServer.start(m, { url: settings.admin!, allowRemote: settings.adminAllowRemote, peers: settings.peers, logger: log });
+        admin = await AdminServer.start(m, adminServerOptions({ ...settings, admin: settings.admin! }, log));
       },
       afterClose: async () => admin?.close(),
     },

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { connectorUri, loadUsersFile, resolveConnectorTargets, resolveNodeName, type TlsSpec, type Topology } from "@fedmq/config";
 import { endpointsOf, parseUri } from "@fedmq/protocol";
 import { connectorSettings } from "@fedmq/bridge";
@@ -12,7 +12,10 @@ import { CliError } from "./cli-error";
  * `masterslave:(a,b)` / `failover:(a,b)` one bridge that reaches whichever answers.
  */
 /** A node's settings with its admin endpoint's, as `serveNode` takes them. */
-export type TopologyNodeOptions = Omit<BrokerNodeOptions, "logger"> & AdminSettings;
+export type TopologyNodeOptions = Omit<BrokerNodeOptions, "logger"> & AdminSettings & {
+  /** The topology's `security.adminTokenFile`: read by `fedmq node` (unless --admin-token-file or FEDMQ_ADMIN_TOKEN says otherwise). */
+  adminTokenFile?: string;
+};
 
 export function nodeOptionsFromTopology(topo: Topology, name: string): TopologyNodeOptions {
   const spec = topo.nodes[name];
@@ -47,7 +50,11 @@ export function nodeOptionsFromTopology(topo: Topology, name: string): TopologyN
   const identities = spec.tls && spec.tls.clientAuth !== "none"
     ? { bridgeIdentities: [...new Set(Object.values(topo.nodes).flatMap((n) => [n.name, n.ha?.group].filter((x): x is string => x !== undefined)))] }
     : {};
-  return { id: name, site: spec.site, listen: [...spec.listeners], ...(spec.tls ? { tls: readTlsMaterial(spec.tls) } : {}), ...identities, store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, admin: spec.admin, adminAllowRemote: spec.adminAllowRemote, connectors, peers };
+  const adminSecurity = spec.admin === undefined ? {} : {
+    ...(topo.security.adminTokenFile === undefined ? {} : { adminTokenFile: topo.security.adminTokenFile }),
+    ...(topo.security.adminMetricsPublic ? { adminMetricsPublic: true } : {}),
+  };
+  return { id: name, site: spec.site, listen: [...spec.listeners], ...(spec.tls ? { tls: readTlsMaterial(spec.tls) } : {}), ...identities, ...adminSecurity, store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, admin: spec.admin, adminAllowRemote: spec.adminAllowRemote, connectors, peers };
 }
 
 /** A node's TLS files, read (certificates rotate by rewriting the files, then SIGHUP). */
@@ -74,4 +81,26 @@ export async function securityOptions(topo: Topology): Promise<Pick<BrokerNodeOp
     }
   }
   return { insecure: topo.security.insecure, ...(users === undefined ? {} : { users }), ...(authorization === undefined ? {} : { authorization: authorization.map((e) => ({ ...e })) }) };
+}
+
+/**
+ * The admin tokens of `--admin-token-file` or the topology's `security.adminTokenFile` (one per line; blank lines and `#` comments skipped;
+ * several while rotating), else of env FEDMQ_ADMIN_TOKEN; undefined when neither is given.
+ * Tokens are never printed.
+ */
+export function adminTokens(file: string | undefined, env: NodeJS.ProcessEnv, warn: (msg: string) => void): string[] | undefined {
+  if (file === undefined) {
+    const t = env.FEDMQ_ADMIN_TOKEN?.trim();
+    return t ? [t] : undefined;
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+    if (process.platform !== "win32" && (statSync(file).mode & 0o077) !== 0) warn(`--admin-token-file '${file}' is readable by other users: chmod 600 it`);
+  } catch (err) {
+    throw new CliError(`cannot read --admin-token-file '${file}': ${(err as Error).message}`, 2, { cause: err });
+  }
+  const tokens = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+  if (tokens.length === 0) throw new CliError(`--admin-token-file '${file}' holds no token: write one per line (e.g. 'openssl rand -hex 32 > ${file}')`, 2);
+  return tokens;
 }

@@ -73,6 +73,7 @@ test("--json on every example topology: the same verdicts and exit codes, no err
   expect(seen).toEqual({
     "ha-pairs.yaml": { code: 1, verdict: "warnings", errors: 0, warnings: 1 },
     "hub-and-spokes.yaml": { code: 1, verdict: "warnings", errors: 0, warnings: 4 },
+    "three-regions-secure.yaml": { code: 0, verdict: "sound", errors: 0, warnings: 0 },
     "three-regions.yaml": { code: 0, verdict: "sound", errors: 0, warnings: 0 },
     "two-sites.yaml": { code: 1, verdict: "warnings", errors: 0, warnings: 1 },
   });

@@ -79,6 +79,8 @@ export type ReplicationSync = (typeof REPLICATION_SYNC_MODES)[number];
 export const DEFAULT_SECURITY_OPTIONS = Object.freeze({
   /** Nodes refuse to serve a non-loopback listener without TLS and users. */
   insecure: false,
+  /** With admin tokens, /metrics needs one too. */
+  adminMetricsPublic: false,
 });
 
 /** `security.tls` (and a node's `tls`) where they leave a key out. */

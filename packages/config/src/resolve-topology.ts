@@ -34,6 +34,8 @@ export function resolveTopology(input: TopologyInput, file: string, baseDir: str
     connectors: (input.connectors ?? []).map(resolveConnector),
     security: {
       insecure: input.security?.insecure ?? DEFAULT_SECURITY_OPTIONS.insecure,
+      adminMetricsPublic: input.security?.adminMetricsPublic ?? DEFAULT_SECURITY_OPTIONS.adminMetricsPublic,
+      ...(input.security?.adminTokenFile === undefined ? {} : { adminTokenFile: path.resolve(baseDir, input.security.adminTokenFile) }),
       ...(input.security?.users === undefined ? {} : { usersFile: path.resolve(baseDir, input.security.users) }),
       ...(input.security?.authorization === undefined ? {} : { authorization: input.security.authorization }),
     },

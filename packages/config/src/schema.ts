@@ -110,6 +110,8 @@ export const SecurityInputSchema = z.strictObject({
   tls: TlsInputSchema.optional(),
   users: z.string().min(1).optional(),
   insecure: z.boolean().optional(),
+  adminTokenFile: z.string().min(1).optional(),
+  adminMetricsPublic: z.boolean().optional(),
   authorization: z.array(AuthorizationEntryInputSchema).optional(),
 });
 

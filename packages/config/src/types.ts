@@ -60,6 +60,10 @@ export interface SecuritySpec {
   readonly usersFile?: string;
   /** Serve non-loopback listeners without TLS or users (nodes warn at start); false: they refuse to start. */
   readonly insecure: boolean;
+  /** The admin endpoints' bearer tokens, one per line (absolute path); absent: no token asked. */
+  readonly adminTokenFile?: string;
+  /** With tokens: /metrics needs none. */
+  readonly adminMetricsPublic: boolean;
   /** ActiveMQ's authorizationEntries: groups given read, write, admin per destination pattern. */
   readonly authorization?: ReadonlyArray<{ readonly destination: string; readonly read?: readonly string[]; readonly write?: readonly string[]; readonly admin?: readonly string[] }>;
 }

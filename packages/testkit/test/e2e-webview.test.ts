@@ -3,7 +3,8 @@
  * ap-eu bridge through a link proxy), eu-1's admin page open in headless Chromium. Every node
  * and bridge is drawn with its state; cutting the proxied link turns that one bridge away from
  * `active` on the page while the others stay active, healing brings it back, and the page says
- * so when its own endpoint stops answering.
+ * so when its own endpoint stops answering. With admin tokens, the page is reached through its
+ * login and draws the same network (the nodes read each other with the token).
  */
 import type { Page } from "playwright-core";
 import type { BrokerNode } from "@fedmq/broker";
@@ -96,3 +97,42 @@ test("every node and bridge drawn with its state; a cut link changes that bridge
   expect(pageErrors).toEqual([]);
 }, 90_000);
 
+
+test("with admin tokens: / goes to the login, the token opens the web view, which draws the network; log out ends it", async () => {
+  const token = "webview-admin-token-0123456789";
+  const [eu, us] = [await freePort(), await freePort()];
+  const admin = { "eu-1": `http://127.0.0.1:${eu}`, "us-1": `http://127.0.0.1:${us}` };
+  const peers: AdminPeer[] = [{ name: "eu-1", site: "eu-west", admin: admin["eu-1"] }, { name: "us-1", site: "us-east", admin: admin["us-1"] }];
+  const auth = { store: "memory" as const, adminTokens: [token], peers };
+  const us1 = await h.node("us-1", [], { ...auth, site: "us-east", admin: admin["us-1"] });
+  const eu1 = await h.node("eu-1", [{ name: "eu-us", remote: [us1.url] }], { ...auth, site: "eu-west", admin: admin["eu-1"] });
+  await waitFor(() => eu1.bridges[0]!.currentState === "active", { what: "bridge eu-us active" });
+
+  const browser = await launchChromium();
+  h.defer(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const pageErrors: string[] = [];
+  page.on("pageerror", (err) => pageErrors.push(err.message));
+
+  // Not logged in: the page is the login form; a wrong token says so.
+  await page.goto(admin["eu-1"] + "/");
+  expect(page.url()).toBe(admin["eu-1"] + "/login");
+  await page.fill('input[name="token"]', "not-the-token-000000000000");
+  await Promise.all([page.waitForURL(admin["eu-1"] + "/login"), page.click('button[type="submit"]')]);
+  await page.waitForSelector("#error:not([hidden])", { timeout: 5_000 });
+
+  // The token: the web view, drawing both nodes up (eu-1 read us-1 with its token) and the bridge.
+  await page.fill('input[name="token"]', token);
+  await Promise.all([page.waitForURL(admin["eu-1"] + "/"), page.click('button[type="submit"]')]);
+  await page.waitForSelector('[data-node="eu-1"][data-state="up"][data-node-site="eu-west"]', { timeout: 15_000 });
+  await page.waitForSelector('[data-node="us-1"][data-state="up"][data-node-site="us-east"]', { timeout: 15_000 });
+  await page.waitForSelector('[data-bridge="eu-us"][data-state="active"]', { timeout: 15_000 });
+  expect(await page.locator("#banner").isHidden()).toBe(true);
+  expect(await page.locator("#logout").isVisible()).toBe(true);
+
+  // Log out: back to the login, and the page stays there.
+  await Promise.all([page.waitForURL(admin["eu-1"] + "/login"), page.click("#logout button")]);
+  await page.goto(admin["eu-1"] + "/");
+  expect(page.url()).toBe(admin["eu-1"] + "/login");
+  expect(pageErrors).toEqual([]);
+}, 60_000);

@@ -2,7 +2,7 @@ import type { Argv } from "yargs";
 import { loadTopology, type HaSpec } from "@fedmq/config";
 import { createRootLogger } from "../logger";
 import { CliError } from "../cli-error";
-import { nodeOptionsFromTopology, readTlsMaterial, securityOptions, type TopologyNodeOptions } from "../topology-node";
+import { adminTokens, nodeOptionsFromTopology, readTlsMaterial, securityOptions, type TopologyNodeOptions } from "../topology-node";
 import { serveHaMember, serveNode } from "../serve";
 
 interface NodeArgs {
@@ -16,8 +16,10 @@ interface NodeArgs {
   "paced-sync-ms"?: number;
   admin?: string;
   "admin-allow-remote"?: boolean;
+  "admin-token-file"?: string;
   "log-level"?: string;
 }
+
 
 export const nodeCommand = {
   command: "node",
@@ -33,7 +35,8 @@ export const nodeCommand = {
       .option("max-frame-size", { type: "number", describe: "largest frame accepted, bytes (default 16 MiB)" })
       .option("paced-sync-ms", { type: "number", describe: "journal: messages arriving over a bridge share fsyncs, at most one per N ms while nothing else waits; 0 = off (default 5)" })
       .option("admin", { type: "string", describe: "admin HTTP endpoint, e.g. http://127.0.0.1:8161 (default from the topology, else none)" })
-      .option("admin-allow-remote", { type: "boolean", describe: "serve the admin endpoint on a non-loopback host (it has no authentication)" })
+      .option("admin-allow-remote", { type: "boolean", describe: "serve the admin endpoint on a non-loopback host (give it --admin-token-file too)" })
+      .option("admin-token-file", { type: "string", describe: "the admin endpoint's bearer token(s), one per line: every route but /healthz and /readyz then needs one (default: env FEDMQ_ADMIN_TOKEN, else the topology's)" })
       .option("log-level", { choices: ["trace", "debug", "info", "warn", "error"], default: "info" }),
   handler: async (argv: NodeArgs): Promise<void> => {
     const log = createRootLogger({ level: argv["log-level"], name: argv.name });
@@ -52,16 +55,19 @@ export const nodeCommand = {
     if (argv["paced-sync-ms"] !== undefined) opts.pacedSyncMs = argv["paced-sync-ms"];
     if (argv.admin) opts.admin = argv.admin;
     if (argv["admin-allow-remote"]) opts.adminAllowRemote = true;
+    const tokens = adminTokens(argv["admin-token-file"] ?? opts.adminTokenFile, process.env, (msg) => log.warn(msg));
+    if (tokens) opts.adminTokens = tokens;
     if (!opts.store) opts.store = "journal";
     if (opts.store === "journal" && !opts.dataDir) throw new CliError("the journal store needs --data DIR (or --store memory)", 2);
     let node: { close(): Promise<void>; reloadTls(t: NonNullable<TopologyNodeOptions["tls"]>): void };
     if (ha) {
       // An HA member: slave until it holds the group's lease, then master (see `fedmq status`).
-      const { admin, adminAllowRemote, peers, store: _store, ...nodeOpts } = opts;
+      const { admin, adminAllowRemote, peers, adminTokens: adminTokenList, adminMetricsPublic, adminHosts, adminTokenFile: _file, store: _store, ...nodeOpts } = opts;
       if (argv.store === "memory") throw new CliError(`node '${argv.name}' is a member of ha group '${ha.group}': its store is the group's (--store memory does not apply)`, 2);
-      node = await serveHaMember({ node: { ...nodeOpts, logger: log }, ha, timing: ha.lease, admin, adminAllowRemote, peers, logger: log });
+      node = await serveHaMember({ node: { ...nodeOpts, logger: log }, ha, timing: ha.lease, admin, adminAllowRemote, peers, adminTokens: adminTokenList, adminMetricsPublic, adminHosts, logger: log });
     } else {
-      node = await serveNode({ ...opts, logger: log });
+      const { adminTokenFile: _file, ...served } = opts;
+      node = await serveNode({ ...served, logger: log });
     }
     await new Promise<void>((resolve) => {
       let stopping = false;

@@ -1,7 +1,8 @@
 import type { Argv } from "yargs";
 import { mergeTraces, parseMessageId, traceVerdict, type RouteEvent, type TraceVerdict } from "@fedmq/protocol";
 import { CliError } from "../cli-error";
-import { readAdmin, type NodeResult } from "../inspect/admin-client";
+import { adminToken, readAdmin, type NodeResult } from "../inspect/admin-client";
+import { TOKEN_OPTION } from "../inspect/inspect-command";
 import { formatTable } from "../inspect/table";
 import { resolveTargets } from "../inspect/targets";
 
@@ -12,6 +13,7 @@ interface TraceArgs {
   topology?: string;
   json: boolean;
   "timeout-ms": number;
+  token?: string;
 }
 
 /** `GET /api/v1/trace/:id` */
@@ -97,6 +99,7 @@ export const traceCommand = {
       .option("topology", { type: "string", describe: "topology YAML: every node that declares 'admin'" })
       .option("json", { type: "boolean", default: false, describe: "print one JSON document { id, nodes, events, verdict }" })
       .option("timeout-ms", { type: "number", default: 3000, describe: "give up on a node after this long, ms" })
+      .option("token", TOKEN_OPTION)
       .epilogue(
         "Each node keeps its recent routing decisions in a ring (option 'traceCapacity'): an old message may be gone. Times are each node's own clock.\n" +
         "Stops: no-demand, excluded (a bridge's excludedDestinations), ttl (a bridge's messageTTL), loop (brokerPath), waiting-for-link, expired, dlq, duplicate.",
@@ -111,7 +114,8 @@ export const traceCommand = {
   handler: async (argv: TraceArgs): Promise<void> => {
     const id = String(argv["message-id"]);
     const targets = await resolveTargets(argv.admin, argv.topology);
-    const nodes = await Promise.all(targets.map((t) => readAdmin<TraceAnswer>(t, `/api/v1/trace/${encodeURIComponent(id)}`, argv["timeout-ms"])));
+    const token = adminToken(argv.token, process.env);
+    const nodes = await Promise.all(targets.map((t) => readAdmin<TraceAnswer>(t, `/api/v1/trace/${encodeURIComponent(id)}`, argv["timeout-ms"], token)));
     const answered = nodes.filter((n): n is Extract<NodeResult<TraceAnswer>, { ok: true }> => n.ok);
     const events = mergeTraces(answered.map((n) => ({ node: n.data.node, events: n.data.events })));
     const verdict = traceVerdict(events);

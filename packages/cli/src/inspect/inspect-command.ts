@@ -1,6 +1,6 @@
 import type { Argv } from "yargs";
 import { CliError } from "../cli-error";
-import { readAdmin, type NodeResult } from "./admin-client";
+import { adminToken, readAdmin, unauthorizedLines, type NodeResult } from "./admin-client";
 import { formatTable, type Column } from "./table";
 import { resolveTargets } from "./targets";
 
@@ -9,7 +9,14 @@ export interface InspectArgs {
   topology?: string;
   json?: boolean;
   "timeout-ms": number;
+  token?: string;
 }
+
+/** `--token`: what every command that reads admin endpoints takes. */
+export const TOKEN_OPTION = {
+  type: "string",
+  describe: "the admin endpoints' bearer token (default: env FEDMQ_ADMIN_TOKEN); visible to other users in the process list: prefer the env",
+} as const;
 
 /** One inspection command: which admin route it reads and how a node's answer becomes rows. */
 export interface InspectSpec<T> {
@@ -29,7 +36,9 @@ export interface InspectDocument<T> {
 /**
  * Builds a yargs command that reads one admin route of every named node (in parallel), prints
  * an aligned table (or one JSON document with --json), and exits 1 if any node could not be
- * read — after printing what the others answered.
+ * read — after printing what the others answered. With `--token` (or env FEDMQ_ADMIN_TOKEN)
+ * every request carries `Authorization: Bearer <token>`; a node that answers 401 also gets a
+ * line on stderr saying so.
  */
 export function inspectCommand<T extends object>(spec: InspectSpec<T>) {
   return {
@@ -41,11 +50,13 @@ export function inspectCommand<T extends object>(spec: InspectSpec<T>) {
         .option("topology", { type: "string", describe: "topology YAML: every node that declares 'admin'" })
         .option("json", { type: "boolean", default: false, describe: "print one JSON document { nodes: [...] } instead of a table" })
         .option("timeout-ms", { type: "number", default: 3000, describe: "give up on a node after this long, ms" })
+        .option("token", TOKEN_OPTION)
         .check((a) => ((a.admin as string[] | undefined)?.length || a.topology ? true : "name the nodes to inspect: --admin URL (repeatable) or --topology FILE"))
         .check((a) => (Number.isFinite(a["timeout-ms"]) && (a["timeout-ms"] as number) > 0 ? true : `--timeout-ms must be a positive number, got ${String(a["timeout-ms"])}`)),
     handler: async (argv: InspectArgs): Promise<void> => {
       const targets = await resolveTargets(argv.admin, argv.topology);
-      const nodes = await Promise.all(targets.map((t) => readAdmin<T>(t, spec.path, argv["timeout-ms"])));
+      const token = adminToken(argv.token, process.env);
+      const nodes = await Promise.all(targets.map((t) => readAdmin<T>(t, spec.path, argv["timeout-ms"], token)));
       if (argv.json) {
         const doc: InspectDocument<T> = { nodes };
         process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
@@ -58,6 +69,7 @@ export function inspectCommand<T extends object>(spec: InspectSpec<T>) {
         }
         process.stdout.write(formatTable(spec.columns, rows));
       }
+      for (const line of unauthorizedLines(nodes)) process.stderr.write(`fedmq: ${line}\n`);
       const failed = nodes.filter((n) => !n.ok);
       if (failed.length > 0) {
         throw new CliError(`${failed.length} of ${nodes.length} admin endpoint${nodes.length === 1 ? "" : "s"} could not be read: ${failed.map((f) => f.node).join(", ")}`, 1);
