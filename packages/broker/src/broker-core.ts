@@ -6,7 +6,7 @@ import type { ConsumerRegistry } from "./consumer-registry";
 import type { RouteTrace } from "./trace/route-trace";
 import type { ProducerOwners } from "./producer-owners";
 import type { Authenticator } from "./auth/authenticator";
-import type { IngestPolicy } from "./ingest";
+import type { IngestPolicy } from "./ingest-policy";
 
 export interface BrokerCounters {
   received: number;
@@ -51,6 +51,10 @@ export interface BrokerCore {
   /** Which clients consume each queue (persisted, for the failover hold). */
   readonly consumers: ConsumerRegistry;
   connectionClosed(c: CoreConnection): void;
+  /** A logged-in user's connection opens: an error message when the user has 'maxConnectionsPerUser' already. */
+  claimUserConnection(user: string): string | undefined;
+  /** That connection closed. */
+  releaseUserConnection(user: string): void;
   /** A congested connection drained: resume dispatch to its subscriptions. */
   kickQueues(c: CoreConnection): void;
 }

@@ -1,5 +1,5 @@
 import type { Duplex } from "node:stream";
-import { DuplicateAudit, RecentIds, InvalidArgumentError, SILENT_LOGGER, TooManyConnectionsError, isLoopbackHost, parseListenUri } from "@fedmq/protocol";
+import { DuplicateAudit, RecentIds, InvalidArgumentError, SILENT_LOGGER, StartupTimeoutError, TooManyConnectionsError, isLoopbackHost, parseListenUri } from "@fedmq/protocol";
 import { resolveBrokerOptions, type BrokerOptions, type Logger } from "./options";
 import { Router } from "./router";
 import { AdvisoryService } from "./advisory-service";
@@ -151,7 +151,8 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
 
   private async start(): Promise<void> {
     const t0 = Date.now();
-    const info = await this.store.open();
+    this.log.info({ engine: this.store.stats().engine, dataDir: this.opts.dataDir }, "opening the store");
+    const info = await withStartTimeout(this.store.open(), this.opts.startTimeoutMs, `the store (${this.store.stats().engine}${this.opts.dataDir ? ` in '${this.opts.dataDir}'` : ""}) did not open`);
     // Client producers: everything up to the recorded high-water mark was stored once. Bridged
     // messages ("producer@hop" keys) are not ordered: remember exactly the ones still stored.
     for (const [p, hw] of info.producerHighWater) if (!p.includes("@")) this.audit.seed(p, hw);
@@ -283,6 +284,21 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
     return this.close();
   }
 
+  private readonly userConnections = new Map<string, number>();
+
+  claimUserConnection(user: string): string | undefined {
+    const n = this.userConnections.get(user) ?? 0;
+    if (n >= this.opts.maxConnectionsPerUser) return `user '${user}' has ${n} connections open already: at most ${this.opts.maxConnectionsPerUser} (option 'maxConnectionsPerUser')`;
+    this.userConnections.set(user, n + 1);
+    return undefined;
+  }
+
+  releaseUserConnection(user: string): void {
+    const n = (this.userConnections.get(user) ?? 1) - 1;
+    if (n <= 0) this.userConnections.delete(user);
+    else this.userConnections.set(user, n);
+  }
+
   connectionClosed(c: NodeConnection): void {
     this.connections.delete(c);
     this.producerOwners.release(c.id);
@@ -389,4 +405,13 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** `step`, or a StartupTimeoutError once `ms` passed (the step may go on in the background: the caller stops). */
+function withStartTimeout<T>(step: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StartupTimeoutError(`${what} within ${ms} ms (option 'startTimeoutMs')`)), ms);
+  });
+  return Promise.race([step, timeout]).finally(() => clearTimeout(timer));
 }

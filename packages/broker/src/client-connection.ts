@@ -2,7 +2,7 @@ import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import {
   DestinationFilter, FrameDecoder, compileSelector, FrameWriter, encodeFrame, encodeDeliverFrame, fedwire, negotiateVersion, parseDestination,
-  FedmqError, InternalError, ProtocolError, VersionMismatchError, HandshakeTimeoutError, StalePeerError, UnknownDeliveryError,
+  FedmqError, TooManyConnectionsError, InternalError, ProtocolError, VersionMismatchError, HandshakeTimeoutError, StalePeerError, UnknownDeliveryError,
   InvalidSubscriptionError, InvalidArgumentError, ForbiddenError, PROTOCOL_VERSIONS, FEDMQ_VERSION,
 } from "@fedmq/protocol";
 import type { Entry } from "./pending-list";
@@ -45,6 +45,8 @@ export class ClientConnection implements NodeConnection {
   readonly writer: FrameWriter;
   /** "login": the connect frame arrived, its login is being checked; frames that follow wait in `early`. */
   private state: "handshake" | "login" | "open" | "closed" = "handshake";
+  /** The logged-in user this connection counts against ('maxConnectionsPerUser'). */
+  private user: string | undefined;
   private early: fedwire.Frame[] = [];
   private readonly subs = new Map<number, ServerSubscription>();
   /** Tags of the deliveries in flight, and what acks, nacks and ended subscriptions do with them. */
@@ -280,6 +282,14 @@ export class ClientConnection implements NodeConnection {
     }).then(
       (principal) => {
         if (this.state !== "login") return;
+        if (!principal.allRights) {
+          const full = this.core.claimUserConnection(principal.name);
+          if (full) {
+            this.fail(new TooManyConnectionsError(full));
+            return;
+          }
+          this.user = principal.name;
+        }
         this.open(f, version, principal);
         for (const early of this.early.splice(0)) {
           if (!this.isOpen) return;
@@ -502,6 +512,7 @@ export class ClientConnection implements NodeConnection {
     this.core.advisories.producersGone(this.id, this.clientId);
     this.inbox = [];
     this.writer.close();
+    if (this.user !== undefined) this.core.releaseUserConnection(this.user);
     this.core.connectionClosed(this);
     if (wasOpen) this.core.log.info({ conn: this.id, remote: this.remoteAddress, clientId: this.clientId, reason }, "connection closed");
   }

@@ -87,6 +87,13 @@ export interface BrokerOptions {
    * start). Off, such a node refuses to start: secure by default. @default false
    */
   insecure: boolean;
+  /**
+   * How long the store may take to open and recover before the node gives up with a clear error
+   * (a data directory on a file system that never answers, a Redis that hangs). @default 120_000 (ms)
+   */
+  startTimeoutMs: number;
+  /** Open connections one user of the users file may have (nodes and the node's own connections are not counted). @default 100 */
+  maxConnectionsPerUser: number;
   logger: Logger;
 }
 
@@ -112,6 +119,8 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger
   failoverHoldMs: 1_500,
   traceCapacity: 10_000,
   insecure: false,
+  startTimeoutMs: 120_000,
+  maxConnectionsPerUser: 100,
 });
 
 /** `storeGiven`: the caller brings its store (HA: the shared or replicated journal), so `dataDir` is not needed for it. */
@@ -126,6 +135,8 @@ export function resolveBrokerOptions(opts: Partial<BrokerOptions> & { id: string
     if (!Number.isFinite(o[k]) || o[k] < min) throw new InvalidArgumentError(`option '${k}' is ${o[k]}: must be a number ≥ ${min}`);
   }
   checkInteger(InvalidArgumentError, "maxConnections", o.maxConnections, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger(InvalidArgumentError, "startTimeoutMs", o.startTimeoutMs, 1, 2 ** 31 - 1);
+  checkInteger(InvalidArgumentError, "maxConnectionsPerUser", o.maxConnectionsPerUser, 1, Number.MAX_SAFE_INTEGER);
   // The idle check is a Node.js timer: at most 2^31 - 1 ms.
   checkInteger(InvalidArgumentError, "idleTimeoutMs", o.idleTimeoutMs, 100, 2 ** 31 - 1);
   checkInteger(InvalidArgumentError, "maxHeadersPerMessage", o.maxHeadersPerMessage, 0, Number.MAX_SAFE_INTEGER);

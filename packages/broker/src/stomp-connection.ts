@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Duplex } from "node:stream";
 import type tls from "node:tls";
 import {
-  FedmqError, ForbiddenError, FrameWriter, HandshakeTimeoutError, InternalError, InvalidArgumentError, InvalidSubscriptionError, ProtocolError, StalePeerError,
+  FedmqError, TooManyConnectionsError, ForbiddenError, FrameWriter, HandshakeTimeoutError, InternalError, InvalidArgumentError, InvalidSubscriptionError, ProtocolError, StalePeerError,
   UnknownDeliveryError, VersionMismatchError, compileSelector, fedwire,
 } from "@fedmq/protocol";
 import {
@@ -61,6 +61,8 @@ export class StompConnection implements NodeConnection {
   private version: StompVersion = "1.2";
   /** "login": CONNECT arrived and its login is being checked; the frames that follow wait in `early`. */
   private state: "handshake" | "login" | "open" | "closed" = "handshake";
+  /** The logged-in user this connection counts against ('maxConnectionsPerUser'). */
+  private user: string | undefined;
   private early: StompFrame[] = [];
   private readonly subs = new Map<string, StompSub>();
   private readonly byServerSub = new Map<ServerSubscription, StompSub>();
@@ -322,6 +324,14 @@ export class StompConnection implements NodeConnection {
     }).then(
       (principal) => {
         if (this.state !== "login") return;
+        if (!principal.allRights) {
+          const full = this.core.claimUserConnection(principal.name);
+          if (full) {
+            this.fail(new TooManyConnectionsError(full));
+            return;
+          }
+          this.user = principal.name;
+        }
         this.open(f, beats, principal);
         for (const early of this.early.splice(0)) {
           if (!this.isOpen) return;
@@ -665,6 +675,7 @@ export class StompConnection implements NodeConnection {
     this.core.advisories.producersGone(this.id, this.clientId);
     this.inbox = [];
     this.writer.close();
+    if (this.user !== undefined) this.core.releaseUserConnection(this.user);
     this.core.connectionClosed(this);
     if (wasOpen) this.core.log.info({ conn: this.id, remote: this.remoteAddress, clientId: this.clientId, protocol: "stomp", reason }, "connection closed");
   }

@@ -63,6 +63,8 @@ export const NodeFencedError = defineError("NodeFencedError", "FEDMQ_ERR_NODE_FE
 
 /** A login the node refused (unknown user, wrong password, no certificate naming a user): the connection closes. */
 export const AuthenticationError = defineError("AuthenticationError", "FEDMQ_ERR_UNAUTHENTICATED");
+/** A start-up step (the store opening and recovering) did not finish within its bound. */
+export const StartupTimeoutError = defineError("StartupTimeoutError", "FEDMQ_ERR_STARTUP_TIMEOUT");
 /** A fault inside the node (a bug, or a failure nothing else names); the message says what failed. */
 export const InternalError = defineError("InternalError", "FEDMQ_ERR_INTERNAL");
 /** A wire Error frame whose code this version does not know (or none): its message is the peer's. */

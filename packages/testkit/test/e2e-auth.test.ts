@@ -149,3 +149,18 @@ test("STOMP: login and passcode; a refused SEND gets an ERROR and the connection
   expect(logs.length).toBeGreaterThan(5);
   for (const line of logs) for (const secret of Object.values(PASSWORDS)) expect(line).not.toContain(secret);
 });
+
+test("connections per user: past 'maxConnectionsPerUser' a login is refused, and a closed connection frees its place", async () => {
+  const { node } = await securedNode({ maxConnectionsPerUser: 2 });
+  const first = await connect(node.url, { username: "alice", password: PASSWORDS.alice });
+  const second = await connect(node.url, { username: "alice", password: PASSWORDS.alice });
+  await expect(connect(node.url, { username: "alice", password: PASSWORDS.alice, connectTimeoutMs: 5_000 })).rejects.toMatchObject({
+    code: "FEDMQ_ERR_TOO_MANY_CONNECTIONS", message: "user 'alice' has 2 connections open already: at most 2 (option 'maxConnectionsPerUser')",
+  });
+  // Another user is not counted against alice.
+  const bob = await connect(node.url, { username: "bob", password: PASSWORDS.bob });
+  await first.close();
+  await waitFor(() => node.info().connections === 2, { what: "the first connection gone" });
+  const third = await connect(node.url, { username: "alice", password: PASSWORDS.alice });
+  await Promise.all([second.close(), third.close(), bob.close()]);
+});

@@ -1,4 +1,4 @@
-import { DEFAULT_INGEST_POLICY, type IngestPolicy, type IngestSource } from "../ingest";
+import { DEFAULT_INGEST_POLICY, type IngestPolicy, type IngestSource } from "../ingest-policy";
 import type { Destination } from "@fedmq/protocol";
 import type { AuthorizationPolicy } from "./authorization";
 

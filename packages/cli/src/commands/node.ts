@@ -14,6 +14,7 @@ interface NodeArgs {
   site?: string;
   "max-frame-size"?: number;
   "paced-sync-ms"?: number;
+  "start-timeout-ms"?: number;
   admin?: string;
   "admin-allow-remote"?: boolean;
   "admin-token-file"?: string;
@@ -34,6 +35,7 @@ export const nodeCommand = {
       .option("topology", { type: "string", describe: "topology YAML: run the node --name declared in it" })
       .option("max-frame-size", { type: "number", describe: "largest frame accepted, bytes (default 16 MiB)" })
       .option("paced-sync-ms", { type: "number", describe: "journal: messages arriving over a bridge share fsyncs, at most one per N ms while nothing else waits; 0 = off (default 5)" })
+      .option("start-timeout-ms", { type: "number", describe: "give up when the store has not opened and recovered within this, ms (default 120000)" })
       .option("admin", { type: "string", describe: "admin HTTP endpoint, e.g. http://127.0.0.1:8161 (default from the topology, else none)" })
       .option("admin-allow-remote", { type: "boolean", describe: "serve the admin endpoint on a non-loopback host (give it --admin-token-file too)" })
       .option("admin-token-file", { type: "string", describe: "the admin endpoint's bearer token(s), one per line: every route but /healthz and /readyz then needs one (default: env FEDMQ_ADMIN_TOKEN, else the topology's)" })
@@ -53,6 +55,7 @@ export const nodeCommand = {
     if (argv.site) opts.site = argv.site;
     if (argv["max-frame-size"]) opts.maxFrameSize = argv["max-frame-size"];
     if (argv["paced-sync-ms"] !== undefined) opts.pacedSyncMs = argv["paced-sync-ms"];
+    if (argv["start-timeout-ms"] !== undefined) opts.startTimeoutMs = argv["start-timeout-ms"];
     if (argv.admin) opts.admin = argv.admin;
     if (argv["admin-allow-remote"]) opts.adminAllowRemote = true;
     const tokens = adminTokens(argv["admin-token-file"] ?? opts.adminTokenFile, process.env, (msg) => log.warn(msg));
