@@ -10,6 +10,7 @@ import { InProcessNodes } from "./helpers/in-process-nodes";
 import { waitForBridges, waitForDemand } from "./helpers/node-state";
 import { cleanupProcessesAfterAll } from "./helpers/process-cleanup";
 import { adminUrlOf } from "./helpers/served-nodes";
+import { mergeTraces } from "@fedmq/protocol";
 import { runStompPy, startStompPy, stompAddress, type PyCollected, type PyMessage } from "./helpers/stomp-py";
 import { connectStompJs, wsUrlOf } from "./helpers/stompjs-ws";
 
@@ -443,6 +444,13 @@ describe.each(["1.2", "1.1"])("across a bridge A → B, STOMP %s", (version) => 
     expect(a.bridgeInfo()[0]!.out.forwarded).toBe(5);
     expect(queueStats(a, "queue://x.pull")).toMatchObject({ depth: 0, enqueued: 5, dequeued: 5 });
     expect(queueStats(b, "queue://x.pull")).toMatchObject({ depth: 0, enqueued: 5, dequeued: 5, redelivered: 0 });
+    // The MESSAGE's message-id is the id 'fedmq trace' takes: both nodes' route traces follow it.
+    const id = got.messages[0]!.headers["message-id"]!;
+    const traced = mergeTraces([{ node: "A", events: a.trace.lookup(id) }, { node: "B", events: b.trace.lookup(id) }]);
+    const on = (n: string) => traced.filter((e) => e.node === n).map((e) => e.kind);
+    expect(on("A")).toEqual(["received", "stored", "forwarded", "forward-acked"]);
+    expect(on("B")).toEqual(["received", "stored", "delivered", "acked"]);
+    expect(traced[0]).toMatchObject({ node: "A", kind: "received", source: "client", destination: "queue://x.pull" });
   });
 
   test("native producer on A → STOMP consumer on B: body and headers byte for byte", async () => {
