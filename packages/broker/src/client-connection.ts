@@ -116,9 +116,12 @@ export class ClientConnection implements NodeConnection {
   fail(err: FedmqError): void {
     if (this.state === "closed") return;
     this.core.log.warn({ conn: this.id, remote: this.remoteAddress, clientId: this.clientId, err: { code: err.code, message: err.message } }, "closing connection");
-    this.writer.writeUrgent(encodeFrame({ error: { code: err.code, message: err.message, fatal: true } }));
+    // The fatal error is the last frame: after those already queued (connected, receipts,
+    // deliveries), in order, and written even when backpressure holds the writer (what it still
+    // holds is dropped). Queued ahead of them, it would be followed by frames of a closed connection.
     this.writer.flush();
-    this.stream.end();
+    this.writer.close();
+    this.stream.end(encodeFrame({ error: { code: err.code, message: err.message, fatal: true } }));
     // Do not wait for the peer to read: drop it if it has not closed soon.
     setTimeout(() => this.stream.destroy(), 1000).unref();
     this.teardown(err.message);
@@ -282,7 +285,7 @@ export class ClientConnection implements NodeConnection {
     }).then(
       (principal) => {
         if (this.state !== "login") return;
-        if (!principal.allRights) {
+        if (!principal.allRights && !principal.node) {
           const full = this.core.claimUserConnection(principal.name);
           if (full) {
             this.fail(new TooManyConnectionsError(full));
@@ -314,6 +317,8 @@ export class ClientConnection implements NodeConnection {
       connected: { version, brokerId: this.core.id, clientId: this.clientId, maxFrameSize: this.core.opts.maxFrameSize, site: this.core.opts.site },
     }));
     this.writer.write(encodeFrame({ brokerInfo: { brokerId: this.core.id, site: this.core.opts.site, version: FEDMQ_VERSION, listen: this.core.listenUrls } }));
+    // Out now: a pong for a ping that waited behind the login jumps the queue, and must not jump these.
+    this.writer.flush();
     this.watchLiveness(c.heartbeatMs ?? 0);
     this.core.log.info({ conn: this.id, remote: this.remoteAddress, clientId: this.clientId, role: this.role, version }, "connection opened");
   }

@@ -324,7 +324,7 @@ export class StompConnection implements NodeConnection {
     }).then(
       (principal) => {
         if (this.state !== "login") return;
-        if (!principal.allRights) {
+        if (!principal.allRights && !principal.node) {
           const full = this.core.claimUserConnection(principal.name);
           if (full) {
             this.fail(new TooManyConnectionsError(full));

@@ -12,7 +12,8 @@ import type { BrokerNode } from "@fedmq/broker";
 import { serveNode } from "@fedmq/cli";
 import { consumerAdvisoryTopic, fedwire } from "@fedmq/protocol";
 import { reservePorts, waitFor } from "../src";
-import { nodeOptionsFromTopology } from "../../cli/src/topology-node";
+import { nodeOptionsFromTopology, securityOptions } from "../../cli/src/topology-node";
+import { hashPassword } from "@fedmq/broker";
 import { InProcessNodes, drain } from "./helpers/in-process-nodes";
 import { depth } from "./helpers/node-state";
 import { TestPki } from "./helpers/test-pki";
@@ -108,4 +109,50 @@ test("only nodes claim a broker path or hops, and a node only as the last hop of
   });
   await asB.forward(forged(["B"], 1));
   await waitFor(() => depth(a, "queue://orders") === 1, { what: "B's genuine forward stored" });
+});
+
+test("a bridge forwards only what the remote's policy grants the forwarding node ('nodes' write); the rest stays on its node", async () => {
+  const pki = new TestPki(await net.tempDir("fedmq-id-"));
+  for (const n of ["A", "B"]) pki.leaf(`node.${n}`, n);
+  const ports = await reservePorts(2);
+  const hash = await hashPassword("app-password-1");
+  fs.writeFileSync(pki.file("users.yaml"), `users:\n  app: { password: "${hash}", groups: [apps] }\n`);
+  const file = pki.file("topology.yaml");
+  fs.writeFileSync(file, [
+    "network: secured",
+    "security:",
+    "  tls: { ca: ./ca.crt, cert: \"./node.{node}.crt\", key: \"./node.{node}.key\", clientAuth: request }",
+    "  users: ./users.yaml",
+    "  authorization:",
+    "    - { destination: \"queue://orders.>\", read: [apps], write: [apps, nodes], admin: [apps] }",
+    "    - { destination: \"queue://secret.>\", read: [apps], write: [apps], admin: [apps] }",
+    "nodes:",
+    `  A: { site: s, store: memory, listen: tls://127.0.0.1:${ports[0]} }`,
+    `  B: { site: s, store: memory, listen: tls://127.0.0.1:${ports[1]} }`,
+    "connectors:",
+    "  - { name: a-b, from: A, to: B }",
+    "",
+  ].join("\n"));
+  const topo = await loadTopology(file);
+  const start = async (name: string) => {
+    const served = await serveNode({ ...nodeOptionsFromTopology(topo, name), ...(await securityOptions(topo)), maxRedeliveries: 1 });
+    net.nodes.push(served.node);
+    return served.node;
+  };
+  const b = await start("B");
+  const a = await start("A");
+  await waitFor(() => a.bridgeInfo()[0]!.state === "active", { what: "the bridge, authenticated as node A" });
+  const login = { username: "app", password: "app-password-1" };
+  const onB: Delivery[] = [];
+  const consumer = await net.client(b.url, { ...login, tls: { ca: fs.readFileSync(pki.file("ca.crt")), servername: "B" } });
+  drain(await consumer.subscribe("queue://orders.x"), onB);
+  drain(await consumer.subscribe("queue://secret.x"), onB);
+  await waitFor(() => a.advisories.table.size === 2, { what: "both demands on A" });
+  const producer = await net.client(a.url, { ...login, tls: { ca: fs.readFileSync(pki.file("ca.crt")), servername: "A" } });
+  for (let i = 0; i < 3; i++) await producer.send("queue://orders.x", `o-${i}`, { persistent: true });
+  for (let i = 0; i < 2; i++) await producer.send("queue://secret.x", `s-${i}`, { persistent: true });
+  await waitFor(() => onB.length === 3 && depth(a, "queue://DLQ.secret.x") === 2, { what: "orders on B, the refused secrets dead-lettered on A" });
+  expect(onB.map((d) => Buffer.from(d.body).toString()).sort()).toEqual(["o-0", "o-1", "o-2"]);
+  expect(a.bridgeInfo()[0]!.out.refused).toBeGreaterThanOrEqual(2);
+  expect(depth(a, "queue://secret.x")).toBe(0);
 });

@@ -45,7 +45,7 @@ export class Authenticator {
   async login(a: LoginAttempt): Promise<Principal> {
     if (!this.users) return UNRESTRICTED;
     if (a.inProcess) return { name: "node", groups: [], allRights: true };
-    if (a.node !== undefined) return { name: a.node, groups: [], allRights: true };
+    if (a.node !== undefined) return { name: a.node, groups: ["nodes", a.node], allRights: false, node: true };
     let who: Principal | undefined;
     let reason: string;
     if (a.username !== "") {

@@ -1,4 +1,4 @@
-import { ForbiddenError, InvalidArgumentError, parseDestinationPattern, type Destination } from "@fedmq/protocol";
+import { ForbiddenError, InvalidArgumentError, isAdvisoryTopic, parseDestinationPattern, type Destination } from "@fedmq/protocol";
 import type { Principal } from "./users";
 
 /** ActiveMQ's rights: `read` (subscribe, consume), `write` (send), `admin` (create a destination). */
@@ -25,7 +25,8 @@ interface CompiledEntry {
  * nothing covers it, nobody has it. A subscription to a pattern needs the right on the whole
  * pattern: `queue://>` only by an entry for `queue://>` — a right on `queue://orders.>` does not
  * let anyone drain every queue. Advisory topics are topics like any other: only groups granted
- * them read them. Nodes (bridges, the node's own connections) have every right.
+ * them read them. The node's own connections have every right; another node's bridge forwards
+ * only where its groups (`nodes`, and its name) have `write`.
  */
 export class AuthorizationPolicy {
   private readonly entries: readonly CompiledEntry[];
@@ -46,6 +47,8 @@ export class AuthorizationPolicy {
   /** Whether `who` has `right` on `dest` (a destination, or for `read` a subscription pattern). */
   allows(who: Principal, right: Right, dest: Destination): boolean {
     if (who.allRights) return true;
+    // A node's bridge subscribes and creates as it needs; what it forwards needs 'write' (advisories excepted: only nodes publish them).
+    if (who.node && (right !== "write" || (dest.kind === "topic" && isAdvisoryTopic(dest.uri)))) return true;
     const segments = dest.name.split(".");
     for (const e of this.entries) {
       if (e.kind !== dest.kind || !covers(e.segments, 0, segments, 0)) continue;

@@ -5,8 +5,14 @@ import { passwordHashProblem, verifyPassword } from "./password";
 export interface Principal {
   readonly name: string;
   readonly groups: readonly string[];
-  /** A node's bridge, the node's own in-process connection, or anyone on a node without users: every right. */
+  /** The node's own in-process connection, or anyone on a node without users: every right. */
   readonly allRights: boolean;
+  /**
+   * Another node's bridge: it reads and subscribes freely (demand, advisories, in-doubt
+   * channels), but what it forwards is checked against the policy's `write` for its groups
+   * (`nodes` and its own name), as ActiveMQ checks a network connector's user.
+   */
+  readonly node?: boolean;
 }
 
 /** One user of the users file. */
