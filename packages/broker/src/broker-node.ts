@@ -135,7 +135,9 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
       if (l.startsWith("vm:")) throw new InvalidArgumentError(`listener '${l}': vm:// endpoints are in-process only and not listened on`);
       if (listenerNeedsTls(l) && !tlsOpts) throw new InvalidArgumentError(`listener '${l}' needs a key and certificate (option 'tls')`);
     }
-    const store = storeInstance ?? (opts.store === "memory" ? new MemoryStore() : new JournalStore({ dir: opts.dataDir!, logger: opts.logger, pacedSyncMs: opts.pacedSyncMs }));
+    const store = storeInstance ?? (opts.store === "memory" ? new MemoryStore() : new JournalStore({
+      dir: opts.dataDir!, logger: opts.logger, pacedSyncMs: opts.pacedSyncMs, maxStoreBytes: opts.maxStoreBytes, reservedBytes: opts.storeReservedBytes,
+    }));
     const node = new BrokerNode(opts, store, tlsOpts, connectors ?? [], { users, authorization });
     if (fence) node.fence = fence;
     if (hooks) node.hooks = hooks;

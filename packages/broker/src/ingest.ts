@@ -1,7 +1,7 @@
 import {
   encodedMessageOf, fedwire, parseDestination, FedmqError, ForbiddenError, InternalError, InvalidArgumentError, NodeFencedError, StoreError,
 } from "@fedmq/protocol";
-import { StoreFencedError, StoreUnavailableError } from "@fedmq/store";
+import { StoreFencedError, StoreFullError, StoreUnavailableError } from "@fedmq/store";
 import type { BrokerCore } from "./broker-core";
 import type { IngestPolicy, IngestSource } from "./ingest-policy";
 import { ProducerOwners } from "./producer-owners";
@@ -61,6 +61,10 @@ export class IngestSession {
     if (!Number.isInteger(priority) || priority < 0 || priority > 9) throw new InvalidArgumentError(`priority ${priority} is out of range 0-9`);
     const persistent = m.persistent === true;
     const seq = m.producerSeq ?? 0;
+    // Numbers a store cannot hold are the sender's mistake, refused here (not the store's failure, logged).
+    const expiration = Number(m.expiration ?? 0);
+    if (!Number.isSafeInteger(expiration) || expiration < 0) throw new InvalidArgumentError(`expiration ${expiration} is out of range 0-${Number.MAX_SAFE_INTEGER} (epoch ms, 0: never)`);
+    if (!Number.isSafeInteger(seq) || seq < 0) throw new InvalidArgumentError(`producer sequence ${seq} is out of range 0-${Number.MAX_SAFE_INTEGER}`);
     const path = m.brokerPath && m.brokerPath.length > 0 ? m.brokerPath : NO_PATH;
     const hops = m.hops ?? 0;
     if (src.role !== "bridge") {
@@ -116,7 +120,7 @@ export class IngestSession {
       bytes.set(encoded);
       // Charges memory (non-persistent) synchronously, so the next send sees the new usage.
       const stored = core.router.publish({
-        destination: dest.uri, kind: dest.kind, persistent, priority, expiration: Number(m.expiration ?? 0),
+        destination: dest.uri, kind: dest.kind, persistent, priority, expiration,
         producerId, producerSeq: seq, bytes, path, hops,
       });
       core.stats.received++;
@@ -155,6 +159,11 @@ export class IngestSession {
 
   private failure(err: unknown, destination: string, key: string): IngestResult {
     if (err instanceof FedmqError && RETRY_ELSEWHERE.has(err.code)) return { outcome: "retry-elsewhere", error: err };
+    // The store is at its limit or its disk is full: a refusal with its own code and reason (the
+    // store logs the condition once, not per send); the connection stays usable.
+    if (err instanceof FedmqError && err.code === StoreFullError.code) {
+      return { outcome: "failed", error: new StoreFullError(`message ${key} refused: ${err.message}`, { cause: err }) };
+    }
     this.core.log.error({ err, dest: destination }, "could not store a message");
     return { outcome: "failed", error: new StoreError(`could not store message ${key}: ${(err as Error).message}`, { cause: err }) };
   }

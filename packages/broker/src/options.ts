@@ -1,6 +1,6 @@
 import { DEFAULT_MAX_FRAME_SIZE, InvalidArgumentError, SILENT_LOGGER, type Logger } from "@fedmq/protocol";
 import { MAX_TRACE_CAPACITY } from "./trace/route-trace";
-import { checkInteger, MAX_PACED_SYNC_MS } from "@fedmq/store";
+import { checkInteger, MAX_PACED_SYNC_MS, MAX_RESERVED_BYTES, MIN_MAX_STORE_BYTES } from "@fedmq/store";
 
 export { SILENT_LOGGER } from "@fedmq/protocol";
 export type { Logger } from "@fedmq/protocol";
@@ -22,6 +22,22 @@ export interface BrokerOptions {
    * client's. @default 5
    */
   pacedSyncMs: number;
+  /**
+   * Journal store: usage limit, in bytes of journal records (messages, live or acked in a
+   * segment not yet deleted). A persistent send that would pass it is refused with
+   * FEDMQ_ERR_STORE_FULL (no receipt; the connection stays usable); acks are still written. On
+   * disk the journal takes up to this plus two segments (64 MiB each) plus `storeReservedBytes`.
+   * 0: no limit of its own; a full disk refuses sends the same way (the journal option
+   * `maxStoreBytes`). @default 0 (no limit)
+   */
+  maxStoreBytes: number;
+  /**
+   * Journal store: disk space held back (a file `headroom.reserve` in the data directory) so
+   * that acks, consumer records and the clean-shutdown record can be written when the disk is
+   * full; about 21 bytes per ack. 0: none (the journal option `reservedBytes`).
+   * @default 16_777_216 (16 MiB)
+   */
+  storeReservedBytes: number;
   /** Largest frame accepted from a peer, bytes. @default 16 MiB */
   maxFrameSize: number;
   /** A new connection must complete its handshake within this time, ms. @default 10_000 */
@@ -102,6 +118,8 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger
   listen: ["tcp://127.0.0.1:61616"],
   store: "journal" as const,
   pacedSyncMs: 5,
+  maxStoreBytes: 0,
+  storeReservedBytes: 16 * 1024 * 1024,
   maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
   handshakeTimeoutMs: 10_000,
   maxConnections: 1000,
@@ -131,6 +149,11 @@ export function resolveBrokerOptions(opts: Partial<BrokerOptions> & { id: string
   if (o.store !== "journal" && o.store !== "memory") throw new InvalidArgumentError(`store '${String(o.store)}' is not known: expected 'journal' or 'memory' (option 'store')`);
   if (o.store === "journal" && !o.dataDir && !storeGiven) throw new InvalidArgumentError("store 'journal' needs a data directory (option 'dataDir')");
   checkInteger(InvalidArgumentError, "pacedSyncMs", o.pacedSyncMs, 0, MAX_PACED_SYNC_MS);
+  checkInteger(InvalidArgumentError, "maxStoreBytes", o.maxStoreBytes, 0, Number.MAX_SAFE_INTEGER);
+  if (o.maxStoreBytes > 0 && o.maxStoreBytes < MIN_MAX_STORE_BYTES) {
+    throw new InvalidArgumentError(`option 'maxStoreBytes' is ${o.maxStoreBytes}: must be 0 (no limit) or at least ${MIN_MAX_STORE_BYTES} bytes`);
+  }
+  checkInteger(InvalidArgumentError, "storeReservedBytes", o.storeReservedBytes, 0, MAX_RESERVED_BYTES);
   for (const [k, min] of [["maxFrameSize", 1024], ["handshakeTimeoutMs", 1], ["defaultPrefetch", 1], ["memoryLimitBytes", 1024 * 1024], ["expirySweepMs", 10], ["heartbeatGraceIntervals", 1], ["replayDelayMs", 0], ["failoverHoldMs", 0]] as const) {
     if (!Number.isFinite(o[k]) || o[k] < min) throw new InvalidArgumentError(`option '${k}' is ${o[k]}: must be a number ≥ ${min}`);
   }

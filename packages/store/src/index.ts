@@ -14,7 +14,10 @@ export type {
   StoreStats,
 } from "./message-store";
 export { JournalStore } from "./journal-store";
-export { DEFAULT_JOURNAL_OPTIONS, MAX_PACED_SYNC_MS } from "./journal-options";
+export { DEFAULT_JOURNAL_OPTIONS, MAX_PACED_SYNC_MS, MAX_RESERVED_BYTES, MIN_MAX_STORE_BYTES } from "./journal-options";
+export { HEADROOM_FILE_NAME } from "./journal-space";
+export { NODE_FILE_WRITES } from "./journal-segment";
+export type { JournalFileWrites } from "./journal-segment";
 export type { JournalIoMode, JournalStoreOptions, ResolvedJournalOptions } from "./journal-options";
 export type { JournalInfo, JournalSegmentInfo } from "./journal-store";
 export { MemoryStore } from "./memory-store";
@@ -28,6 +31,7 @@ export {
   StoreArgumentError,
   StoreClosedError,
   StoreFencedError,
+  StoreFullError,
   StoreIoError,
   StoreNotOpenError,
   StoreOptionError,

@@ -1,4 +1,5 @@
 import { checkFence, checkInteger, checkLogger, definedOnly } from "./option-checks";
+import { NODE_FILE_WRITES, type JournalFileWrites } from "./journal-segment";
 import { StoreOptionError } from "./store-errors";
 import { SILENT_LOGGER, type Logger as StoreLogger } from "@fedmq/protocol";
 
@@ -55,6 +56,36 @@ export interface JournalStoreOptions {
    */
   readonly pacedSyncMs?: number;
   /**
+   * Usage limit of the journal, in bytes of records in its segment files: messages (live, or
+   * acked in a segment not yet deleted) and the records about them. A persistent message that
+   * would take the journal past it is refused with a StoreFullError (nothing stored, no
+   * receipt); acks, redelivery counts and metadata are still written past it. As acks empty
+   * segments, they are deleted and messages are accepted again. On disk the journal takes up to
+   * this limit plus the unused rest of the current segment and the next segment (`preallocate`:
+   * two `segmentSize`s) plus `reservedBytes`. 0: no limit of its own; the disk is the limit (a
+   * message whose write fails with ENOSPC is refused the same way).
+   * @default 0 (no limit)
+   */
+  readonly maxStoreBytes?: number;
+  /**
+   * Headroom kept on disk for the writes that must not fail when the disk fills: removes (acks),
+   * metadata (durable subscriptions, consumer records), segment checkpoints and the
+   * clean-shutdown record. A file `headroom.reserve` of this size is written at open; when one of
+   * those writes fails with ENOSPC, the file is deleted and the write retried in the room it
+   * leaves. Until the file can be made again (once acks have freed segments), new persistent
+   * messages are refused (StoreFullError). A remove takes 21 bytes: 16 MiB holds about 800,000
+   * acks (less the checkpoints of segment rolls). 0: no headroom (an ack may then fail to be
+   * written on a full disk: `flush()` and `close()` report it).
+   * @default 16_777_216 (16 MiB)
+   */
+  readonly reservedBytes?: number;
+  /**
+   * The positional writes that grow the journal's files (segments, preallocation, headroom).
+   * A seam for tests that simulate a full disk; leave the default.
+   * @default node:fs writes
+   */
+  readonly fileWrites?: JournalFileWrites;
+  /**
    * pino-compatible logger.
    * @default silent
    */
@@ -80,6 +111,9 @@ export const DEFAULT_JOURNAL_OPTIONS: Readonly<Required<Omit<JournalStoreOptions
   preallocate: true,
   io: "auto",
   pacedSyncMs: 5,
+  maxStoreBytes: 0,
+  reservedBytes: 16 * 1024 * 1024,
+  fileWrites: NODE_FILE_WRITES,
   logger: SILENT_LOGGER,
   fence: () => null,
 });
@@ -90,6 +124,10 @@ export const MAX_PACED_SYNC_MS = 1000;
 export const MIN_SEGMENT_SIZE = 1024;
 /** Largest `segmentSize` accepted, in bytes. */
 export const MAX_SEGMENT_SIZE = 1024 * 1024 * 1024;
+/** Smallest non-zero `maxStoreBytes` accepted, in bytes: below it a few checkpoints would fill it. */
+export const MIN_MAX_STORE_BYTES = 64 * 1024;
+/** Largest `reservedBytes` accepted, in bytes. */
+export const MAX_RESERVED_BYTES = 1024 * 1024 * 1024;
 
 /** Merge with the defaults, validate once, freeze. */
 export function resolveJournalOptions(opts: JournalStoreOptions): ResolvedJournalOptions {
@@ -110,6 +148,15 @@ export function resolveJournalOptions(opts: JournalStoreOptions): ResolvedJourna
     throw new StoreOptionError(`option 'io' must be 'auto', 'sync' or 'async', got '${String(merged.io)}'`);
   }
   checkInteger(StoreOptionError, "pacedSyncMs", merged.pacedSyncMs, 0, MAX_PACED_SYNC_MS);
+  checkInteger(StoreOptionError, "maxStoreBytes", merged.maxStoreBytes, 0, Number.MAX_SAFE_INTEGER);
+  if (merged.maxStoreBytes > 0 && merged.maxStoreBytes < MIN_MAX_STORE_BYTES) {
+    throw new StoreOptionError(`option 'maxStoreBytes' is ${merged.maxStoreBytes}: must be 0 (no limit) or at least ${MIN_MAX_STORE_BYTES} bytes`);
+  }
+  checkInteger(StoreOptionError, "reservedBytes", merged.reservedBytes, 0, MAX_RESERVED_BYTES);
+  const w = merged.fileWrites as Partial<JournalFileWrites> | null;
+  if (!w || typeof w.write !== "function" || typeof w.writeSync !== "function") {
+    throw new StoreOptionError("option 'fileWrites' must have write and writeSync functions");
+  }
   checkFence(StoreOptionError, merged.fence);
   checkLogger(StoreOptionError, merged.logger);
   return Object.freeze(merged);

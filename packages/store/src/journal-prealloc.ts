@@ -1,7 +1,7 @@
 import { promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import * as path from "node:path";
-import { PREALLOC_FILE_NAME, ZERO_BLOCK } from "./journal-segment";
+import { NODE_FILE_WRITES, PREALLOC_FILE_NAME, ZERO_BLOCK, type JournalFileWrites } from "./journal-segment";
 import type { Logger as StoreLogger } from "@fedmq/protocol";
 
 /** fdatasync the file being filled every this many bytes, so its writeback comes in small bursts. */
@@ -29,11 +29,14 @@ export class SegmentPreallocator {
   private ready: PreparedFile | null = null;
   private job: Promise<void> | null = null;
   private closed = false;
+  /** `abandon()` is stopping the fill in progress. */
+  private stopping = false;
 
   constructor(
     dir: string,
     private readonly size: number,
     private readonly log: StoreLogger,
+    private readonly writes: JournalFileWrites = NODE_FILE_WRITES,
   ) {
     this.path = path.join(dir, PREALLOC_FILE_NAME);
   }
@@ -94,6 +97,32 @@ export class SegmentPreallocator {
     return this.take();
   }
 
+  /**
+   * The disk is full and the journal needs room for acks: stop a fill in progress and delete a
+   * ready file, so that their blocks go to the journal's records. True if a file was deleted.
+   * (The writer starts no fill again until the disk has room.)
+   */
+  async abandon(): Promise<boolean> {
+    let freed = false;
+    if (this.job) {
+      this.stopping = true;
+      try {
+        await this.job;
+      } finally {
+        this.stopping = false;
+      }
+      freed = this.ready === null;
+    }
+    const f = this.take();
+    if (f) {
+      await f.handle.close().catch(() => undefined);
+      await fsp.unlink(f.path);
+      freed = true;
+    }
+    if (freed) this.log.warn({ file: this.path }, "journal: disk full; next segment's preallocation given up for acks");
+    return freed;
+  }
+
   /** Stop a fill in progress (its partial file is deleted); a ready file is kept for the next open. */
   async close(): Promise<void> {
     this.closed = true;
@@ -110,18 +139,17 @@ export class SegmentPreallocator {
       let pos = 0;
       let unsynced = 0;
       while (pos < this.size) {
-        if (this.closed) return null;
+        if (this.closed || this.stopping) return null;
         const n = Math.min(ZERO_BLOCK.length, this.size - pos);
-        const { bytesWritten } = await h.write(ZERO_BLOCK, 0, n, pos);
-        if (bytesWritten === 0) throw new Error(`write wrote 0 of ${n} bytes`);
-        pos += bytesWritten;
-        unsynced += bytesWritten;
+        await this.writes.write(h, [ZERO_BLOCK.subarray(0, n)], pos);
+        pos += n;
+        unsynced += n;
         if (unsynced >= SYNC_EVERY_BYTES && pos < this.size) {
           await h.datasync();
           unsynced = 0;
         }
       }
-      if (this.closed) return null;
+      if (this.closed || this.stopping) return null;
       // fsync, not fdatasync: the size and the block allocation are the point.
       await h.sync();
       keep = true;

@@ -129,6 +129,22 @@ export function writeFullySync(fd: number, buffers: Buffer[], position: number):
   return total;
 }
 
+/**
+ * The positional writes the journal grows its files with: segment records, the next segment's
+ * preallocation and the headroom file. Each writes all of `buffers` at `position` (continuing
+ * after short writes) or throws the system error (ENOSPC, EIO…). The default is `node:fs`; a
+ * test puts a simulated small disk here, so a full disk can be tested without one.
+ */
+export interface JournalFileWrites {
+  /** With blocking calls on the event loop; returns the bytes written. */
+  writeSync(fd: number, buffers: Buffer[], position: number): number;
+  /** Through the libuv thread pool; resolves to the bytes written. */
+  write(handle: FileHandle, buffers: Buffer[], position: number): Promise<number>;
+}
+
+/** `node:fs` writes: what the journal uses unless a test injects its own. */
+export const NODE_FILE_WRITES: JournalFileWrites = Object.freeze({ writeSync: writeFullySync, write: writeFully });
+
 /** True if `buf[start, end)` holds only zero bytes (memcmp against `ZERO_BLOCK`). */
 export function isZero(buf: Buffer, start: number, end: number): boolean {
   for (let p = start; p < end; p += ZERO_BLOCK.length) {

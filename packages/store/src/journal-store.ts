@@ -16,6 +16,7 @@ import { ADD_PAYLOAD_OFFSET, encodeAdd, encodeClean, encodeMeta, encodeRedeliver
 import { describeRef, validateAppend, validateMetaEntry, validateRedeliveryCount } from "./record-validation";
 import {
   StoreClosedError,
+  StoreFullError,
   StoreIoError,
   StoreNotOpenError,
   StoreUnknownRefError,
@@ -42,6 +43,14 @@ export interface JournalInfo {
   readonly segments: JournalSegmentInfo[];
   /** The next segment file: being zero-filled, ready for the roll, neither, or preallocation off. */
   readonly nextSegment: "off" | "idle" | "filling" | "ready";
+  /** Bytes of records in the segment files: what `maxStoreBytes` limits. */
+  readonly usedBytes: number;
+  /** A write failed for lack of space and the headroom is not whole again: new messages are refused. */
+  readonly diskFull: boolean;
+  /** The headroom file (`reservedBytes`) is on disk. */
+  readonly headroomHeld: boolean;
+  /** Removes (acks) waiting for room on a full disk; a restart before they are written redelivers their messages. */
+  readonly strandedRemoves: number;
 }
 
 /**
@@ -84,6 +93,11 @@ export class JournalStore extends StoreLifecycle implements MessageStore {
       // CLEAN one) and heads a new segment; the batch also lets GC drop what recovery freed.
       await new Promise<unknown>((resolve, reject) => {
         writer.enqueue({ kind: "checkpoint", buf: null, sync: true, resolve, reject });
+      }).catch((err: unknown) => {
+        // A disk so full that not even this fits: open anyway, so that consumers can drain the
+        // store (their acks free segments). Only the crash detection suffers, until the next write.
+        if (!(err instanceof StoreFullError)) throw err;
+        log.error({ err, dir: this.opts.dir }, "journal: no room on the disk for the checkpoint at open; opening full");
       });
       const info: RecoveryInfo = {
         messages: rec.messages,
@@ -226,7 +240,7 @@ export class JournalStore extends StoreLifecycle implements MessageStore {
   /** Journal-specific state: segments (logical and file sizes) and the next segment's preallocation. */
   journalInfo(): JournalInfo {
     const w = this.writer;
-    if (!w) return { segments: [], nextSegment: this.opts.preallocate ? "idle" : "off" };
+    if (!w) return { segments: [], nextSegment: this.opts.preallocate ? "idle" : "off", usedBytes: 0, diskFull: false, headroomHeld: false, strandedRemoves: 0 };
     const segments = [...w.segments.values()]
       .sort((a, b) => a.number - b.number)
       .map((s) => ({
@@ -238,7 +252,14 @@ export class JournalStore extends StoreLifecycle implements MessageStore {
         liveBytes: s.liveBytes,
         current: s === w.current,
       }));
-    return { segments, nextSegment: w.nextSegmentState };
+    return {
+      segments,
+      nextSegment: w.nextSegmentState,
+      usedBytes: w.usedBytes(),
+      diskFull: w.space.full,
+      headroomHeld: w.space.held,
+      strandedRemoves: w.strandedRemoves,
+    };
   }
 
   protected async doClose(): Promise<void> {
@@ -263,7 +284,8 @@ export class JournalStore extends StoreLifecycle implements MessageStore {
     this.state = "closed";
     if (failure) {
       this.opts.logger.error({ err: failure }, "journal: close did not complete cleanly");
-      throw failure instanceof StoreIoError ? failure : new StoreIoError("journal close failed", { cause: failure });
+      // A StoreFullError says that acks are not on disk (a full disk): kept as it is.
+      throw failure instanceof StoreIoError || failure instanceof StoreFullError ? failure : new StoreIoError("journal close failed", { cause: failure });
     }
     this.opts.logger.debug({ dir: this.opts.dir }, "journal: closed");
   }

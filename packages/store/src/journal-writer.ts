@@ -1,13 +1,14 @@
-import { fdatasyncSync, promises as fsp } from "node:fs";
+import { fdatasyncSync, ftruncateSync, promises as fsp, writeSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import type { StoreRef } from "./message-store";
 import type { ResolvedJournalOptions } from "./journal-options";
 import { SegmentPreallocator } from "./journal-prealloc";
-import { findCollectable, fsyncDir, newSegmentState, writeFully, writeFullySync, type SegmentState } from "./journal-segment";
+import { findCollectable, fsyncDir, newSegmentState, ZERO_BLOCK, type SegmentState } from "./journal-segment";
+import { HEADROOM_RETRY_MS, isNoSpace, JournalSpace } from "./journal-space";
 import type { PayloadCache } from "./payload-cache";
 import type { ProducerAudit } from "./producer-audit";
 import { ADD_PAYLOAD_OFFSET, encodeCheckpoint } from "./record-codec";
-import { StoreIoError } from "./store-errors";
+import { StoreFullError, StoreIoError } from "./store-errors";
 
 export type RecordKind = "add" | "remove" | "redelivery" | "meta" | "clean" | "checkpoint" | "marker";
 
@@ -41,6 +42,8 @@ export interface PendingRecord {
   ref?: StoreRef;
   offset?: number;
   settled?: boolean;
+  /** A remove that found no room (disk full, headroom spent): kept to be written when there is. */
+  stranded?: boolean;
 }
 
 /**
@@ -128,6 +131,15 @@ export class JournalWriter {
   /** Reused write vector of one run. */
   private readonly iov: Buffer[] = [];
   private readonly prealloc: SegmentPreallocator | null;
+  /** The usage limit and the headroom (see `journal-space.ts`). */
+  readonly space: JournalSpace;
+  /** Removes (acks) that found no room: written first in every batch until they fit. */
+  private stranded: PendingRecord[] = [];
+  private strandedTimer: NodeJS.Timeout | undefined;
+  /** The stranding was logged (once until the stranded removes are written). */
+  private strandedWarned = false;
+  /** Stranded removes this batch tries again. */
+  private unstranded = 0;
   private readonly startLoop = (): void => void this.loop();
   /** Turns still to wait before a blocking batch starts (see `GATHER_TURNS`). */
   private gatherTurns = 0;
@@ -144,7 +156,8 @@ export class JournalWriter {
     private readonly cache: PayloadCache,
     private readonly nextSeq: () => number,
   ) {
-    this.prealloc = opts.preallocate ? new SegmentPreallocator(dir, opts.segmentSize, opts.logger) : null;
+    this.prealloc = opts.preallocate ? new SegmentPreallocator(dir, opts.segmentSize, opts.logger, opts.fileWrites) : null;
+    this.space = new JournalSpace(dir, opts);
   }
 
   /** State of the next segment's preallocation. */
@@ -155,6 +168,13 @@ export class JournalWriter {
   /** Install recovered segments; the last one becomes current if `continueLast`. */
   async adopt(segments: SegmentState[], continueLast: boolean): Promise<void> {
     for (const s of segments) this.segments.set(s.number, s);
+    // The headroom first: it comes before the preallocated segments on a disk that is filling.
+    try {
+      await this.space.init();
+    } catch (err) {
+      this.space.full = true;
+      this.opts.logger.error({ err, file: this.space.path }, "journal: headroom file could not be made; new messages are refused");
+    }
     if (this.prealloc) {
       try {
         await this.prealloc.init();
@@ -169,7 +189,19 @@ export class JournalWriter {
     } else {
       await this.createSegment(newSegmentState(this.dir, (last?.number ?? 0) + 1), true);
     }
-    this.prealloc?.start();
+    this.startPrealloc();
+  }
+
+  /** Bytes of records in the segment files: what `maxStoreBytes` limits. */
+  usedBytes(): number {
+    let n = 0;
+    for (const s of this.segments.values()) n += s.size;
+    return n;
+  }
+
+  /** Removes waiting for room on a full disk. */
+  get strandedRemoves(): number {
+    return this.stranded.length;
   }
 
   enqueue(rec: PendingRecord): void {
@@ -251,6 +283,8 @@ export class JournalWriter {
   }
 
   async closeHandles(): Promise<void> {
+    clearTimeout(this.strandedTimer);
+    this.strandedTimer = undefined;
     let failure: unknown = null;
     await this.prealloc?.close().catch((err: unknown) => (failure = err));
     for (const s of this.segments.values()) await this.closeSegment(s);
@@ -295,34 +329,48 @@ export class JournalWriter {
   }
 
   /** Write, fsync and settle one batch, with blocking calls or through the thread pool. */
-  private async writeBatch(batch: PendingRecord[], blocking: boolean): Promise<void> {
+  private async writeBatch(input: PendingRecord[], blocking: boolean): Promise<void> {
     this.checkFence();
+    // Removes that found no room before go first (they were acked before anything here).
+    const batch = this.stranded.length > 0 ? this.unstrand(input) : input;
     let failed: Error | null = this.failure;
+    let work = failed ? batch : await this.admit(batch);
     let i = 0;
-    while (i < batch.length) {
+    while (i < work.length) {
       if (failed) {
-        for (; i < batch.length; i++) this.settle(batch[i], failed);
+        for (; i < work.length; i++) this.settle(work[i], failed);
         break;
       }
+      const first = work[i];
       let end = i + 1;
       try {
-        const first = batch[i];
+        if (first.kind === "clean" && this.stranded.length > 0) {
+          // A clean-shutdown record would claim that every ack is on disk.
+          this.settle(first, this.strandedError());
+          i = end;
+          continue;
+        }
         if (first.buf && this.current.dataRecords > 0 && this.headPosition() + first.buf.length > this.opts.segmentSize) {
           await this.createSegment(newSegmentState(this.dir, this.current.number + 1), false);
         }
-        end = this.runEnd(batch, i);
-        if (blocking) this.writeRun(batch, i, end, true);
-        else await this.writeRun(batch, i, end, false);
+        end = this.runEnd(work, i);
+        if (blocking) this.writeRun(work, i, end, true);
+        else await this.writeRun(work, i, end, false);
       } catch (err) {
+        if (isNoSpace(err) && !this.failure) {
+          work = await this.noSpace(work, i, end, err);
+          i = 0;
+          continue;
+        }
         failed = new StoreIoError(`journal write to ${this.current.path} failed: ${(err as Error).message}`, { cause: err });
         this.opts.logger.error({ err }, "journal: write failed; records of the batch rejected");
-        for (let k = i; k < end; k++) this.settle(batch[k], failed);
+        for (let k = i; k < end; k++) this.settle(work[k], failed);
       }
       i = end;
     }
     let waiting = false;
     for (const rec of batch) {
-      if (!rec.settled) {
+      if (!rec.settled && !rec.stranded) {
         waiting = true;
         break;
       }
@@ -335,10 +383,12 @@ export class JournalWriter {
           if (blocking) this.datasyncBlocking(this.current);
           else await this.datasync(this.current);
         }
+        // A flush promises that everything before it is on disk: not while acks wait for room.
+        const unwritten = this.stranded.length > 0 ? this.strandedError() : null;
         for (const rec of batch) {
-          if (rec.settled) continue;
+          if (rec.settled || rec.stranded) continue;
           if (rec.kind === "add" || rec.kind === "meta") this.appendsSynced++;
-          this.settle(rec, null);
+          this.settle(rec, rec.kind === "marker" ? unwritten : null);
         }
       } catch (err) {
         // After a failed fsync the page cache no longer tells what is on disk: stop accepting
@@ -353,8 +403,190 @@ export class JournalWriter {
     }
     if (this.gcWanted && !this.failure) {
       this.gcWanted = false;
-      await this.collectGarbage();
+      // Segments deleted on a full disk: make the headroom whole again, then take messages.
+      if ((await this.collectGarbage()) && this.space.full) await this.restoreSpace();
     }
+    if (this.stranded.length > 0) {
+      this.retryStrandedLater();
+    } else if (this.strandedWarned && this.unstranded > 0) {
+      this.strandedWarned = false;
+      this.opts.logger.info({ dir: this.dir, removes: this.unstranded }, "journal: acks that waited for room are written");
+    }
+    this.unstranded = 0;
+  }
+
+  /**
+   * Before a batch is written: refuse the new messages that would pass `maxStoreBytes` or that
+   * meet a full disk (and every message after the first refused one, so that a producer's
+   * messages are not stored out of order), and skip redelivery counts on a full disk. Returns
+   * the records to write. When refusing, first tries to make room: a headroom retry (full disk,
+   * at most once per `HEADROOM_RETRY_MS`) and a roll that lets GC delete an acked current segment.
+   */
+  private async admit(batch: PendingRecord[]): Promise<PendingRecord[]> {
+    const limit = this.opts.maxStoreBytes;
+    let adds = 0;
+    for (const rec of batch) if (rec.kind === "add") adds += (rec.buf as Buffer).length;
+    if (adds === 0 && !this.space.full) return batch;
+    let used = limit > 0 ? this.usedBytes() : 0;
+    const overLimit = (): boolean => limit > 0 && used + adds > limit;
+    if (adds > 0 && (this.space.full || overLimit())) {
+      if (this.space.retryDue()) await this.restoreSpace();
+      if ((this.space.full || overLimit()) && (await this.reclaim())) {
+        if (this.space.full) await this.restoreSpace();
+        if (limit > 0) used = this.usedBytes();
+      }
+    }
+    const out: PendingRecord[] = [];
+    let refusing = false;
+    for (const rec of batch) {
+      const bytes = rec.buf ? rec.buf.length : 0;
+      if (rec.kind === "add") {
+        if (this.space.full) {
+          this.settle(rec, this.space.diskFull());
+          continue;
+        }
+        if (refusing || (limit > 0 && used + bytes > limit)) {
+          refusing = true;
+          this.settle(rec, this.space.overLimit(used, bytes));
+          continue;
+        }
+      } else if (rec.kind === "redelivery" && this.space.full) {
+        this.skipRedelivery(rec);
+        continue;
+      }
+      used += bytes;
+      out.push(rec);
+    }
+    return out;
+  }
+
+  /**
+   * The run `work[i, end)` failed for lack of space (its partial bytes were scrubbed by
+   * `writeRun`). New messages from there on are refused and redelivery counts skipped. If the
+   * run held records that must be written (removes, metadata, a checkpoint, the clean-shutdown
+   * record), room is made for them — the next segment's preallocation is given up, else the
+   * headroom released — and they are written again. With no room to make, none of them is tried
+   * again as it was: the removes wait for room (`stranded`), the other records are refused.
+   * Flushes (no bytes of their own) and what came after the run go on. Returns the records to
+   * write now.
+   */
+  private async noSpace(work: PendingRecord[], i: number, end: number, err: unknown): Promise<PendingRecord[]> {
+    this.space.markFull(err);
+    let mustWrite = false;
+    for (let k = i; k < end && !mustWrite; k++) mustWrite = !work[k].settled && isMandatory(work[k]);
+    // Room for them: first the next segment's preallocation, then the headroom.
+    const released = mustWrite && ((await this.abandonPrealloc()) || (await this.space.release()));
+    const rest: PendingRecord[] = [];
+    for (let k = i; k < work.length; k++) {
+      const rec = work[k];
+      if (rec.settled) continue;
+      if (rec.kind === "add") this.settle(rec, this.space.diskFull());
+      else if (rec.kind === "redelivery") this.skipRedelivery(rec);
+      // Written again: after the failed run, in the room released, or with no bytes of its own (a flush).
+      else if (k >= end || released || !isMandatory(rec)) rest.push(rec);
+      else if (rec.kind === "remove") this.strand(rec);
+      else {
+        const e = new StoreFullError(
+          `journal write failed: the disk of journal '${this.dir}' is full and its headroom (option 'reservedBytes', ${this.space.reservedBytes} bytes) is spent`,
+          { cause: err },
+        );
+        this.settle(rec, e);
+      }
+    }
+    return rest;
+  }
+
+  /**
+   * Over the limit or out of space while nothing is live in the current segment (all acked):
+   * GC never deletes the current segment, so roll to a new one (its checkpoint written and
+   * synced before anything is deleted) and collect. Returns true if segments were deleted.
+   */
+  private async reclaim(): Promise<boolean> {
+    const cur = this.current;
+    if (cur.live.size > 0 || cur.dataRecords === 0) return false;
+    await this.collectGarbage();
+    for (const r of cur.refs) if (this.segments.has(r)) return false;
+    try {
+      await this.createSegment(newSegmentState(this.dir, cur.number + 1), false);
+      const cp: PendingRecord[] = [{ kind: "checkpoint", buf: null, sync: true }];
+      try {
+        await this.writeRun(cp, 0, 1, false);
+      } catch (err) {
+        if (!isNoSpace(err)) throw err;
+        this.space.markFull(err);
+        if (!(await this.abandonPrealloc()) && !(await this.space.release())) throw err;
+        await this.writeRun(cp, 0, 1, false);
+      }
+      await this.datasync(this.current);
+    } catch (err) {
+      this.opts.logger.error({ err }, "journal: roll to free an acked segment failed");
+      return false;
+    }
+    this.opts.logger.info({ segment: cur.path }, "journal: rolled to free an acked segment");
+    return this.collectGarbage();
+  }
+
+  private async abandonPrealloc(): Promise<boolean> {
+    if (!this.prealloc) return false;
+    try {
+      return await this.prealloc.abandon();
+    } catch (err) {
+      this.opts.logger.error({ err, file: this.prealloc.path }, "journal: preallocated segment could not be given up");
+      return false;
+    }
+  }
+
+  private async restoreSpace(): Promise<void> {
+    if (await this.space.restore()) this.startPrealloc();
+  }
+
+  /** Preallocation fills take disk space: not while the disk is full, nor before a message shows room again. */
+  private startPrealloc(): void {
+    if (!this.space.full && !this.space.probing) this.prealloc?.start();
+  }
+
+  private skipRedelivery(rec: PendingRecord): void {
+    this.space.skipRedelivery();
+    this.settle(rec, null);
+  }
+
+  private strand(rec: PendingRecord): void {
+    if (!this.strandedWarned) {
+      this.strandedWarned = true;
+      this.opts.logger.error(
+        { dir: this.dir, reservedBytes: this.space.reservedBytes },
+        "journal: disk full and headroom spent: acks wait in memory for room; a restart before they are written delivers their messages again",
+      );
+    }
+    rec.stranded = true;
+    this.stranded.push(rec);
+    // A segment whose messages are all acked may go even so: then these acks need no record.
+    this.gcWanted = true;
+  }
+
+  private unstrand(input: PendingRecord[]): PendingRecord[] {
+    const out = this.stranded;
+    this.unstranded = out.length;
+    this.stranded = [];
+    for (const rec of out) rec.stranded = false;
+    for (const rec of input) out.push(rec);
+    return out;
+  }
+
+  private strandedError(): Error {
+    return new StoreFullError(
+      `${this.stranded.length} removes (acks) are not written: the disk of journal '${this.dir}' is full and its headroom (option 'reservedBytes', ${this.space.reservedBytes} bytes) is spent; a restart now would deliver their messages again`,
+    );
+  }
+
+  /** Stranded removes are tried again with every batch, and at least this often while the node is idle. */
+  private retryStrandedLater(): void {
+    if (this.strandedTimer) return;
+    this.strandedTimer = setTimeout(() => {
+      this.strandedTimer = undefined;
+      if (this.stranded.length > 0) this.enqueue({ kind: "marker", buf: null, sync: false });
+    }, HEADROOM_RETRY_MS);
+    this.strandedTimer.unref();
   }
 
   /** A fenced store (HA: the lease may have lapsed) fails for good: nothing more is written. */
@@ -373,9 +605,8 @@ export class JournalWriter {
 
   /**
    * End (exclusive) of the run of records from `i` that goes into the current segment: up to
-   * the first that would pass `segmentSize` (a segment takes at least one record), and a
-   * `checkpoint` record starts a run of its own so that it is encoded after the effects of
-   * everything before it.
+   * the first that would pass `segmentSize` (a segment takes at least one record); a
+   * `checkpoint` or `clean` record starts a run of its own.
    */
   private runEnd(batch: PendingRecord[], i: number): number {
     let pos = this.headPosition();
@@ -383,7 +614,9 @@ export class JournalWriter {
     let j = i;
     for (; j < batch.length; j++) {
       const rec = batch[j];
-      if (rec.kind === "checkpoint" && j > i) break;
+      // A checkpoint (encoded after the effects of what precedes it) and the clean-shutdown
+      // record (written only if no ack waits for room) start runs of their own.
+      if ((rec.kind === "checkpoint" || rec.kind === "clean") && j > i) break;
       if (rec.buf) {
         if (data > 0 && pos + rec.buf.length > this.opts.segmentSize) break;
         pos += rec.buf.length;
@@ -399,7 +632,8 @@ export class JournalWriter {
     const iov = this.iov;
     const start = seg.size;
     let pos = start;
-    if (pos === 0 || batch[i].kind === "checkpoint") {
+    // A new segment starts with a checkpoint, written with its first bytes (not for a flush alone).
+    if (batch[i].kind === "checkpoint" || (pos === 0 && hasBytes(batch, i, end))) {
       const cp = encodeCheckpoint(this.nextSeq(), this.audit.entries(), this.meta.entries());
       this.checkpointBytes = cp.length;
       iov.push(cp);
@@ -417,11 +651,15 @@ export class JournalWriter {
       this.applyRun(seg, batch, i, end);
       return;
     }
+    const writes = this.opts.fileWrites;
     if (blocking) {
       try {
         const t0 = performance.now();
-        writeFullySync((seg.handle as FileHandle).fd, iov, start);
+        writes.writeSync((seg.handle as FileHandle).fd, iov, start);
         this.noteCall("write", t0, true);
+      } catch (err) {
+        this.scrub(seg, start, pos - start);
+        throw err;
       } finally {
         iov.length = 0;
       }
@@ -429,7 +667,7 @@ export class JournalWriter {
       return;
     }
     const t0 = performance.now();
-    return writeFully(seg.handle as FileHandle, iov, start).then(
+    return writes.write(seg.handle as FileHandle, iov, start).then(
       () => {
         this.noteCall("write", t0, false);
         iov.length = 0;
@@ -437,9 +675,27 @@ export class JournalWriter {
       },
       (err: unknown) => {
         iov.length = 0;
+        this.scrub(seg, start, pos - start);
         throw err;
       },
     );
+  }
+
+  /**
+   * A write of `bytes` at `start` failed, maybe after writing part of them (a disk that filled
+   * mid-write): zero what it may have written inside the file's known size and cut off what it
+   * added after it. Otherwise whole records of the failed run (messages refused to their
+   * senders) could be read back by recovery after the shorter records written there next.
+   */
+  private scrub(seg: SegmentState, start: number, bytes: number): void {
+    try {
+      const fd = (seg.handle as FileHandle).fd;
+      const end = Math.min(start + bytes, seg.fileSize);
+      for (let p = start; p < end; p += ZERO_BLOCK.length) writeSync(fd, ZERO_BLOCK, 0, Math.min(ZERO_BLOCK.length, end - p), p);
+      if (start + bytes > seg.fileSize) ftruncateSync(fd, seg.fileSize);
+    } catch (err) {
+      this.opts.logger.error({ err, segment: seg.path, offset: start }, "journal: the bytes of a failed write could not be cleared");
+    }
   }
 
   private written(seg: SegmentState, pos: number, batch: PendingRecord[], i: number, end: number): void {
@@ -465,6 +721,7 @@ export class JournalWriter {
         this.audit.observe(rec.producerId as string, rec.producerSeq as number);
         if (this.opts.readCacheBytes > 0) this.cache.set(seq, rec.buf.subarray(ADD_PAYLOAD_OFFSET, ADD_PAYLOAD_OFFSET + length));
         rec.ref = Object.freeze({ seq, segment: seg.number, offset, length });
+        if (this.space.written()) this.startPrealloc();
         if (!rec.sync) this.settle(rec, null);
         break;
       }
@@ -564,23 +821,35 @@ export class JournalWriter {
     this.dirty = false;
     this.gcWanted = true;
     this.opts.logger.debug({ segment: seg.path, preallocated: prepared !== null }, "journal: segment created");
-    if (!atOpen) this.prealloc?.start();
+    if (!atOpen) this.startPrealloc();
   }
 
-  /** Delete collectable segments in waves, fsyncing the directory between waves. */
-  private async collectGarbage(): Promise<void> {
+  /**
+   * Delete collectable segments in waves, fsyncing the directory between waves. Returns true if
+   * any was deleted. While the current segment has no head checkpoint yet (a roll whose first
+   * write found no room), the newest segment before it is kept: its checkpoint and records hold
+   * the metadata and producer audit that the current one is yet to carry.
+   */
+  private async collectGarbage(): Promise<boolean> {
     const failed = new Set<number>();
+    if (this.current.size === 0) {
+      let previous = -1;
+      for (const n of this.segments.keys()) if (n < this.current.number && n > previous) previous = n;
+      failed.add(previous);
+    }
+    let deleted = false;
     for (;;) {
       const doomed = findCollectable(this.segments.values(), this.current.number, (n) => this.segments.has(n)).filter(
         (n) => !failed.has(n),
       );
-      if (doomed.length === 0) return;
+      if (doomed.length === 0) return deleted;
       for (const n of doomed) {
         const seg = this.segments.get(n) as SegmentState;
         try {
           await this.closeSegment(seg);
           await fsp.unlink(seg.path);
           this.segments.delete(n);
+          deleted = true;
         } catch (err) {
           // Kept in the table (so segments whose REMOVEs refer to it stay too); retried later.
           failed.add(n);
@@ -592,7 +861,7 @@ export class JournalWriter {
         this.fsyncs++;
       } catch (err) {
         this.opts.logger.error({ err, dir: this.dir }, "journal: directory fsync after segment delete failed");
-        return;
+        return deleted;
       }
       this.opts.logger.debug({ segments: doomed.filter((n) => !failed.has(n)) }, "journal: segments deleted");
     }
@@ -605,4 +874,15 @@ export class JournalWriter {
     // FileHandle.close waits for reads still in flight on it.
     if (h) await h.close();
   }
+}
+
+/** Whether `batch[i, end)` has bytes to write. */
+function hasBytes(batch: PendingRecord[], i: number, end: number): boolean {
+  for (let k = i; k < end; k++) if (batch[k].buf) return true;
+  return false;
+}
+
+/** Records written even on a full disk (in the headroom): removes, metadata, checkpoints, the clean-shutdown record. */
+function isMandatory(rec: PendingRecord): boolean {
+  return rec.kind === "remove" || rec.kind === "meta" || rec.kind === "checkpoint" || rec.kind === "clean";
 }

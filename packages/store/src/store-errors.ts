@@ -47,3 +47,11 @@ export const StoreFencedError = defineError("StoreFencedError", "FEDMQ_ERR_FENCE
  * A write that failed this way may or may not have been applied; nothing acknowledged is lost.
  */
 export const StoreUnavailableError = defineError("StoreUnavailableError", "FEDMQ_ERR_STORE_UNAVAILABLE");
+/**
+ * A new message was refused for lack of room: the journal is at its usage limit
+ * (`maxStoreBytes`), or its disk is full (a write failed with ENOSPC). Nothing of it was stored.
+ * Acks and metadata are still written (the journal keeps `reservedBytes` of headroom for them);
+ * as acks free segments, messages are accepted again. When a remove (an ack) could not be
+ * written even so, `flush()` and `close()` reject with this error.
+ */
+export const StoreFullError = defineError("StoreFullError", "FEDMQ_ERR_STORE_FULL");
