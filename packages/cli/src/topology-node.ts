@@ -54,7 +54,7 @@ export function nodeOptionsFromTopology(topo: Topology, name: string): TopologyN
     ...(topo.security.adminTokenFile === undefined ? {} : { adminTokenFile: topo.security.adminTokenFile }),
     ...(topo.security.adminMetricsPublic ? { adminMetricsPublic: true } : {}),
   };
-  return { id: name, site: spec.site, listen: [...spec.listeners], ...(spec.tls ? { tls: readTlsMaterial(spec.tls) } : {}), ...identities, ...adminSecurity, store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, admin: spec.admin, adminAllowRemote: spec.adminAllowRemote, connectors, peers };
+  return { id: name, site: spec.site, listen: [...spec.listeners], ...(spec.tls ? { tls: readTlsMaterial(spec.tls) } : {}), ...identities, ...adminSecurity, store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, maxStoreBytes: spec.maxStoreBytes, storeReservedBytes: spec.storeReservedBytes, admin: spec.admin, adminAllowRemote: spec.adminAllowRemote, connectors, peers };
 }
 
 /** A node's TLS files, read (certificates rotate by rewriting the files, then SIGHUP). */

@@ -54,6 +54,10 @@ export interface NodeDefaults {
    * @default 16777216 (16 MiB)
    */
   readonly maxFrameSize: number;
+  /** Journal: bytes of stored messages past which persistent sends are refused; 0 = no limit. @default 0 */
+  readonly maxStoreBytes: number;
+  /** Journal: disk space held back so acks can always be written, even on a full disk. @default 16777216 (16 MiB) */
+  readonly storeReservedBytes: number;
 }
 
 /** Node defaults; see {@link NodeDefaults}. */
@@ -64,6 +68,10 @@ export const DEFAULT_NODE_OPTIONS: NodeDefaults = Object.freeze({
   dataDir: "./.fedmq",
   /** @default 16777216 (bytes, 16 MiB) */
   maxFrameSize: 16 * 1024 * 1024,
+  /** @default 0 (no limit) */
+  maxStoreBytes: 0,
+  /** @default 16777216 (bytes, 16 MiB) */
+  storeReservedBytes: 16 * 1024 * 1024,
 });
 
 /** Smallest and largest accepted `maxFrameSize`, in bytes (1 KiB .. 1 GiB). */

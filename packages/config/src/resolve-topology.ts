@@ -54,6 +54,8 @@ function resolveNode(name: string, node: NodeInput, input: TopologyInput, baseDi
     store: node.store ?? defaults?.store ?? DEFAULT_NODE_OPTIONS.store,
     dataDir: resolveDataDir(baseDir, name, node, defaults),
     maxFrameSize: node.maxFrameSize ?? defaults?.maxFrameSize ?? DEFAULT_NODE_OPTIONS.maxFrameSize,
+    maxStoreBytes: node.maxStoreBytes ?? defaults?.maxStoreBytes ?? DEFAULT_NODE_OPTIONS.maxStoreBytes,
+    storeReservedBytes: node.storeReservedBytes ?? defaults?.storeReservedBytes ?? DEFAULT_NODE_OPTIONS.storeReservedBytes,
     ...(node.ha === undefined ? {} : { ha: resolveHa(node.ha, baseDir) }),
     ...resolveTls(name, node, input, baseDir),
   };

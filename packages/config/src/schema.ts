@@ -81,6 +81,8 @@ export const HaInputSchema = z.discriminatedUnion("mode", [
   ReplicatedHaInputSchema,
 ]);
 
+const MaxStoreBytes = z.number().int().refine((n) => n === 0 || (n >= 65_536 && n <= Number.MAX_SAFE_INTEGER), { message: "must be 0 (no limit) or at least 65536" });
+const StoreReservedBytes = z.number().int().min(0).max(1024 * 1024 * 1024);
 const MaxFrameSize = z.number().int().min(MAX_FRAME_SIZE_RANGE.min).max(MAX_FRAME_SIZE_RANGE.max);
 
 /** Client certificate policy of a node's TLS listeners. */
@@ -126,6 +128,8 @@ export const NodeInputSchema = z.strictObject({
   store: z.enum(STORE_KINDS).optional(),
   dataDir: z.string().min(1).optional(),
   maxFrameSize: MaxFrameSize.optional(),
+  maxStoreBytes: MaxStoreBytes.optional(),
+  storeReservedBytes: StoreReservedBytes.optional(),
   ha: HaInputSchema.optional(),
   tls: TlsInputSchema.optional(),
 });
@@ -135,6 +139,8 @@ export const DefaultsInputSchema = z.strictObject({
   store: z.enum(STORE_KINDS).optional(),
   dataDir: z.string().min(1).optional(),
   maxFrameSize: MaxFrameSize.optional(),
+  maxStoreBytes: MaxStoreBytes.optional(),
+  storeReservedBytes: StoreReservedBytes.optional(),
 });
 
 const { duplex, ...forwarding } = CONNECTOR_OPTIONS_SHAPE;

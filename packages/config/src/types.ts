@@ -88,6 +88,10 @@ export interface NodeSpec {
   readonly tls?: TlsSpec;
   /** In bytes. */
   readonly maxFrameSize: number;
+  /** Journal: stored bytes past which persistent sends are refused (0: no limit). */
+  readonly maxStoreBytes: number;
+  /** Journal: disk space held back for acks. */
+  readonly storeReservedBytes: number;
   readonly ha?: HaSpec;
 }
 

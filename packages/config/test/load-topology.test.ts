@@ -129,6 +129,8 @@ describe("resolved topology", () => {
       store: "journal",
       dataDir: "/srv/fedmq/.fedmq/eu-1",
       maxFrameSize: 16 * 1024 * 1024,
+      maxStoreBytes: 0,
+      storeReservedBytes: 16 * 1024 * 1024,
     });
     expect(t.nodes["us-1"]).not.toHaveProperty("admin");
     expect(DEFAULT_NODE_OPTIONS.maxFrameSize).toBe(16777216);

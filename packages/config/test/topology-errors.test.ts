@@ -82,7 +82,7 @@ describe("unknown keys", () => {
     const lines = [...BASE];
     lines[3] = "  us-1: { site: us-east, listen: tcp://127.0.0.1:61626, colour: red }";
     expect(issueLines(yaml(...lines))).toEqual([
-      `4:${col(lines[3]!, "colour")} node 'us-1': unknown key 'colour'; allowed keys: site, listen, admin, adminAllowRemote, store, dataDir, maxFrameSize, ha, tls`,
+      `4:${col(lines[3]!, "colour")} node 'us-1': unknown key 'colour'; allowed keys: site, listen, admin, adminAllowRemote, store, dataDir, maxFrameSize, maxStoreBytes, storeReservedBytes, ha, tls`,
     ]);
   });
 
@@ -97,7 +97,7 @@ describe("unknown keys", () => {
   it("refuses unknown top-level and defaults keys", () => {
     const text = yaml(...BASE.slice(0, 1), "defaults: { store: journal, dataDirectory: x }", ...BASE.slice(1), "extra: 1");
     expect(issueLines(text)).toEqual([
-      "2:29 defaults: unknown key 'dataDirectory' (did you mean 'dataDir'?); allowed keys: store, dataDir, maxFrameSize",
+      "2:29 defaults: unknown key 'dataDirectory' (did you mean 'dataDir'?); allowed keys: store, dataDir, maxFrameSize, maxStoreBytes, storeReservedBytes",
       "10:1 unknown key 'extra'; allowed keys: network, defaults, security, nodes, connectors",
     ]);
   });
