@@ -1,4 +1,5 @@
 import http from "node:http";
+import type net from "node:net";
 import AjvCompiler from "@fastify/ajv-compiler";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "@fedmq/protocol";
@@ -53,7 +54,7 @@ export function createAdminApp({ logger, context, guard }: AdminAppOptions): Fas
     // A plain node:http server, as before the endpoint used fastify: idle keep-alive sockets are
     // closed after 5 s, and it listens on the one address of the `admin` option (fastify's own
     // server would also bind the other addresses `localhost` resolves to).
-    serverFactory: (handler) => http.createServer({ keepAliveTimeout: 5_000 }, handler),
+    serverFactory: (handler) => answerConnect(http.createServer({ keepAliveTimeout: 5_000 }, handler), handler),
     // close() ends open and idle keep-alive connections: they would hold it open.
     forceCloseConnections: true,
     // While closing, requests are answered as usual until their connection is closed.
@@ -121,6 +122,25 @@ export function createAdminApp({ logger, context, guard }: AdminAppOptions): Fas
     logger.error({ err: e, method, url }, "admin request failed");
     reply.code(500).send({ error: { code: INTERNAL_ERROR_CODE, message: e.message } });
   }
+}
+
+/**
+ * node hands a CONNECT request to the server's 'connect' listeners and, without one, drops the
+ * connection unanswered: serve it as any other request (the gate, then 405 or 404), then close.
+ */
+function answerConnect(server: http.Server, handler: http.RequestListener): http.Server {
+  server.on("connect", (req: http.IncomingMessage, socket: net.Socket) => {
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    // Closed once answered: http.Server's close() does not end a socket taken from its parser.
+    res.once("finish", () => {
+      res.detachSocket(socket);
+      socket.destroySoon();
+    });
+    handler(req, res);
+  });
+  return server;
 }
 
 /** The client's mistake `err` stands for, as the coded error the endpoint answers; undefined for the server's own failure. */

@@ -20,6 +20,9 @@ export type IngestResult =
   /** Not stored: answer with this error; the connection stays usable. */
   | { readonly outcome: "failed"; readonly error: FedmqError };
 
+/** The longest producer id accepted, characters (as for destinations; a store holds ids up to 64 KiB). */
+const MAX_PRODUCER_ID_LENGTH = 1024;
+
 const ACCEPTED: IngestResult = Object.freeze({ outcome: "accepted" });
 const DUPLICATE: IngestResult = Object.freeze({ outcome: "duplicate" });
 const NO_PATH: readonly string[] = Object.freeze([]);
@@ -65,6 +68,7 @@ export class IngestSession {
     const expiration = Number(m.expiration ?? 0);
     if (!Number.isSafeInteger(expiration) || expiration < 0) throw new InvalidArgumentError(`expiration ${expiration} is out of range 0-${Number.MAX_SAFE_INTEGER} (epoch ms, 0: never)`);
     if (!Number.isSafeInteger(seq) || seq < 0) throw new InvalidArgumentError(`producer sequence ${seq} is out of range 0-${Number.MAX_SAFE_INTEGER}`);
+    if ((m.producerId ?? "").length > MAX_PRODUCER_ID_LENGTH) throw new InvalidArgumentError(`producer id '${m.producerId!.slice(0, 40)}…' is longer than ${MAX_PRODUCER_ID_LENGTH} characters`);
     const path = m.brokerPath && m.brokerPath.length > 0 ? m.brokerPath : NO_PATH;
     const hops = m.hops ?? 0;
     if (src.role !== "bridge") {

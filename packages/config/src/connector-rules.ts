@@ -13,9 +13,9 @@ export function checkConnectorRules(ctx: RuleContext): PendingIssue[] {
   const nodes = rawNodes(root);
   const groups = rawHaGroups(root);
   const known = describeKnown(Object.keys(nodes), [...groups.keys()]);
-  /** The nodes a name stands for: itself, or the members of an HA group. */
+  /** The nodes a name stands for: itself, or the members of an HA group. (Own keys only: every object answers to 'constructor'.) */
   const membersOf = (name: string): readonly string[] | undefined =>
-    name in nodes ? [name] : groups.get(name);
+    Object.hasOwn(nodes, name) ? [name] : groups.get(name);
 
   const issues: PendingIssue[] = [];
   const firstByName = new Map<string, number>();

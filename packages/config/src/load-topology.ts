@@ -41,15 +41,16 @@ function tooLarge(file: string, size: number): TopologyError {
  */
 export function parseTopology(text: string, file: string): Topology {
   if (Buffer.byteLength(text) > MAX_TOPOLOGY_BYTES) throw tooLarge(file, Buffer.byteLength(text));
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: false, merge: true, uniqueKeys: true });
+  const lineCounter = linesOf(text);
   if (doc.errors.length > 0) {
     // A document with syntax errors is not worth validating: report where it broke.
     const issues = doc.errors.map((error): TopologyIssue => {
       const { line, col } = lineCounter.linePos(error.pos[0]);
       return { file, line, col, path: [], message: `invalid yaml: ${lowerFirst(error.message)}` };
     });
-    throw new TopologyError(file, issues);
+    // The parser reports some errors after later ones (a key it closes at the end of its line).
+    throw new TopologyError(file, issues.sort((a, b) => a.line - b.line || a.col - b.col));
   }
   let root: unknown;
   try {
@@ -100,6 +101,17 @@ function positioned(pending: readonly PendingIssue[], file: string, locate: Loca
       return seen.has(key) ? false : (seen.add(key), true);
     })
     .sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+/**
+ * Where each line of `text` starts. Not the parser's own count (its `lineCounter` option): it
+ * skips line breaks it meets in some error states, and positions after them fall on the line above.
+ */
+function linesOf(text: string): LineCounter {
+  const lines = new LineCounter();
+  lines.addNewLine(0);
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) lines.addNewLine(i + 1);
+  return lines;
 }
 
 function lowerFirst(text: string): string {

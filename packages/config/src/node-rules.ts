@@ -148,7 +148,7 @@ function checkHaGroups({ root, baseDir }: RuleContext): PendingIssue[] {
   const issues: PendingIssue[] = [];
   for (const [group, members] of rawHaGroups(root)) {
     // A group named after its only member is that member either way.
-    if (group in nodes && !(members.length === 1 && members[0] === group)) {
+    if (Object.hasOwn(nodes, group) && !(members.length === 1 && members[0] === group)) {
       const path = ["nodes", members[0] as string, "ha", "group"];
       issues.push({
         path,
