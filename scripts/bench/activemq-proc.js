@@ -1,11 +1,12 @@
 "use strict";
 /**
- * ActiveMQ 5.x brokers as child processes, for the comparison workload W3-amq (run.js): two
- * brokers A and B, each its own JVM (`java -jar $ACTIVEMQ_HOME/bin/activemq.jar start
- * xbean:file:…`), its own config dir and KahaDB data dir under the run's temp dir, loopback-only
- * ports chosen free at run time, an OpenWire and a STOMP transport connector each, and on A a
- * `networkConnector` `static:(tcp://127.0.0.1:<B openwire>)` (duplex false, every other option
- * ActiveMQ's default: a dynamic, demand-forwarding, conduit bridge). Persistence is the default
+ * ActiveMQ 5.x brokers as child processes, for the comparison workloads W3-amq and W1c-stomp-amq
+ * (run.js): two brokers A and B (W1c-stomp-amq: A alone), each its own JVM (`java -jar
+ * $ACTIVEMQ_HOME/bin/activemq.jar start xbean:file:…`), its own config dir and KahaDB data dir
+ * under the run's temp dir, loopback-only ports chosen free at run time, an OpenWire and a
+ * STOMP transport connector each, and on A a `networkConnector` `static:(tcp://127.0.0.1:<B
+ * openwire>)` (duplex false, every other option ActiveMQ's default: a dynamic,
+ * demand-forwarding, conduit bridge). Persistence is the default
  * KahaDB with its default journal disk sync on every write; JMX is off (`useJmx="false"`, as in
  * Debian's own instance config) and there is no web console (Debian's package has none).
  * JVM: ActiveMQ's stock heap options `-Xms64M -Xmx1G` unless --amq-jvm-args says otherwise,
@@ -13,7 +14,8 @@
  *
  * Readiness: the broker's "… started" log line and its STOMP port accepting; then A's "Network
  * connection between … (B) has been established" line and a probe message sent to A, received
- * on B. Logs go to stdout (log4j 1.2 as Debian ships it; a log4j2 config is written too for the
+ * on B. With `single: true` (W1c-stomp-amq) only broker A starts, without a network connector,
+ * and the probe message goes to A and comes back from A. Logs go to stdout (log4j 1.2 as Debian ships it; a log4j2 config is written too for the
  * upstream tarball's layout) and are parsed like BrokerProcess does for fedmq nodes; the process
  * side (exit, stderr, CPU time and RSS from /proc, stop) is monitored-proc.js's, as for those.
  */
@@ -225,14 +227,16 @@ class ActiveMqBroker extends MonitoredProcess {
 
 /**
  * Brokers A and B with the bridge A -> B, up and proven (a probe message sent to A is received
- * on B). Goes into run-once's `live` set: kill() SIGKILLs both JVMs and deletes `dir`
- * (synchronously, for SIGINT); close() stops them with SIGTERM, then deletes `dir` unless keepData.
+ * on B); or, with `single`, broker A alone (no network connector; the probe goes to A and back).
+ * Goes into run-once's `live` set: kill() SIGKILLs the JVMs and deletes `dir` (synchronously,
+ * for SIGINT); close() stops them with SIGTERM, then deletes `dir` unless keepData.
  */
 class ActiveMqPair {
   /**
    * @param {object} o
    * @param {{home: string, jar: string, java: string}} o.install
    * @param {string} o.dir run temp dir (A/ and B/ are made inside; deleted by kill())
+   * @param {boolean} [o.single] broker A only, no bridge (`b` stays undefined). @default false
    * @param {string[]} [o.jvmArgs]
    * @param {boolean} [o.keepData]
    * @param {(msg: string) => void} [o.log]
@@ -249,6 +253,18 @@ class ActiveMqPair {
     const log = o.log ?? (() => undefined);
     const [aOw, aSt, bOw, bSt] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const t0 = performance.now();
+    if (o.single) {
+      this.a = new ActiveMqBroker({ install: o.install, name: "A", dir: path.join(o.dir, "A"), openwirePort: aOw, stompPort: aSt, jvmArgs: o.jvmArgs });
+      await this.a.ready;
+      const tReady = performance.now();
+      log(`ActiveMQ ${this.a.version ?? "?"}: broker ready in ${Math.round(this.a.readyMs)} ms; probing it`);
+      await probe(this.a.url, this.a.url, 30_000);
+      this.info = {
+        version: this.a.version, javaVersion: o.install.javaVersion, jvmArgs: this.a.jvmArgs, aReadyMs: this.a.readyMs, single: true,
+        probeMs: performance.now() - tReady, ports: { aOpenwire: aOw, aStomp: aSt }, configA: fs.readFileSync(this.a.configFile, "utf8"),
+      };
+      return this;
+    }
     // B first: A's static bridge connects to it as soon as A starts.
     this.b = new ActiveMqBroker({ install: o.install, name: "B", dir: path.join(o.dir, "B"), openwirePort: bOw, stompPort: bSt, jvmArgs: o.jvmArgs });
     await this.b.ready;
@@ -296,7 +312,7 @@ class ActiveMqPair {
   }
 }
 
-/** One persistent message sent to A (receipted), expected on B within timeoutMs: the bridge forwards. */
+/** One persistent message sent to A (receipted), expected on B within timeoutMs: the bridge forwards (A = B: the broker serves). */
 async function probe(aUrl, bUrl, timeoutMs) {
   const dest = "/queue/fedmq.bench.probe";
   const cons = await StompConnection.connect(bUrl);
@@ -308,7 +324,7 @@ async function probe(aUrl, bUrl, timeoutMs) {
     await cons.subscribe(dest, { ack: "auto" }, (m) => got(m));
     prod = await StompConnection.connect(aUrl);
     await prod.send(dest, Buffer.from("probe"), { persistent: "true" });
-    const timeout = new Promise((_, rej) => (t = setTimeout(() => rej(new Error(`ActiveMQ bridge probe: a message sent to A (${aUrl}) did not reach B (${bUrl}) within ${timeoutMs} ms`)), timeoutMs)));
+    const timeout = new Promise((_, rej) => (t = setTimeout(() => rej(new Error(aUrl === bUrl ? `ActiveMQ probe: a message sent to ${aUrl} did not come back within ${timeoutMs} ms` : `ActiveMQ bridge probe: a message sent to A (${aUrl}) did not reach B (${bUrl}) within ${timeoutMs} ms`)), timeoutMs)));
     await Promise.race([received, timeout]);
   } finally {
     clearTimeout(t);

@@ -3,7 +3,9 @@
  * One benchmark run: a fresh broker node on a fresh data dir, consumer and producer worker
  * processes, a warm-up phase, a measured phase, then the exact-count check (every receipted
  * message received exactly once per receiver group) and the figures. With `spec.activemq` the
- * brokers are ActiveMQ's (activemq-proc.js: A bridged to B) and the workers stomp-worker.js.
+ * brokers are ActiveMQ's (activemq-proc.js: A bridged to B, or A alone with `single`) and the
+ * workers stomp-worker.js; with `spec.stomp` the node also listens on `stomp://` and the
+ * workers (stomp-worker.js) use that listener.
  */
 const fs = require("node:fs");
 const os = require("node:os");
@@ -141,13 +143,15 @@ async function runOnce(ctx, spec, runIndex) {
     if (spec.activemq) {
       // ActiveMQ in place of fedmq: broker A ("the node" measured) with producers, bridged to
       // broker B with the consumers (B counts as the other node).
-      amqPair = new ActiveMqPair({ install: spec.activemq.install, dir, jvmArgs: ctx.amqJvmArgs, keepData: ctx.keepData, log: (m) => log(`${label} ${m}`) });
+      amqPair = new ActiveMqPair({ install: spec.activemq.install, dir, single: spec.activemq.single === true, jvmArgs: ctx.amqJvmArgs, keepData: ctx.keepData, log: (m) => log(`${label} ${m}`) });
       live.add(amqPair);
       await amqPair.start();
       rec.activemq = amqPair.info;
       broker = amqPair.a;
-      others.push(amqPair.b);
-      consumerUrl = amqPair.b.url;
+      if (amqPair.b) {
+        others.push(amqPair.b);
+        consumerUrl = amqPair.b.url;
+      }
     } else if (spec.line) {
       const ports = [];
       for (let i = 0; i < spec.line; i++) ports.push(await freePort());
@@ -174,12 +178,17 @@ async function runOnce(ctx, spec, runIndex) {
       const h = await ha.handles();
       broker = h.broker;
       others.push(...h.others);
+    } else if (spec.stomp) {
+      // The node listens on STOMP too; every client uses that listener.
+      const stompUrl = `stomp://127.0.0.1:${await freePort()}`;
+      broker = await startBroker(ctx, `bench-${spec.name}-${runIndex + 1}`, dir, { extraArgs: ["--listen", stompUrl] });
+      broker.clientUrl = stompUrl;
     } else {
       broker = await startBroker(ctx, `bench-${spec.name}-${runIndex + 1}`, dir);
     }
     rec.nodeReadyMs = broker.readyMs;
-    const common = { url: broker.url, dest: spec.dest, bodySize: spec.bodySize, prefetch: ctx.prefetch };
-    consumers = await startWorkers(ctx, "consumer", spec.consumers, { ...common, url: consumerUrl ?? broker.url }, spec.worker);
+    const common = { url: broker.clientUrl ?? broker.url, dest: spec.dest, bodySize: spec.bodySize, prefetch: ctx.prefetch };
+    consumers = await startWorkers(ctx, "consumer", spec.consumers, { ...common, url: consumerUrl ?? common.url }, spec.worker);
     producers = await startWorkers(ctx, "producer", spec.producers, common, spec.worker);
     // Cumulative count each consumer group must reach: queue = sum over all, topic = each.
     const expectFor = (cum) => (ws) => (spec.kind === "queue" ? ws.reduce((a, w) => a + w.count, 0) >= cum : ws.every((w) => w.count >= cum));
@@ -220,6 +229,8 @@ async function runOnce(ctx, spec, runIndex) {
     rec.e2eMs = summarize(concatSamples(reports.map((r) => r.e2e)));
     rec.receiptMs = summarize(concatSamples(sent.map((s) => s.receiptLat)));
     rec.nodeCpuPct = (100 * nodeCpuMs) / cpuWallMs;
+    rec.nodeCpuMs = nodeCpuMs;
+    rec.nodeCpuUsPerMsg = (1000 * nodeCpuMs) / spec.count;
     if (m0 && m1) {
       const pct = (k) => (100 * (m1[k] - m0[k])) / (m1.total - m0.total);
       rec.machineCpuBusyPct = pct("busy");

@@ -6,7 +6,8 @@
  * and an exact-count check on every run (each receipted message received exactly once per
  * receiver group; any mismatch fails the run and the exit code).
  *
- *   node scripts/bench/run.js [--only W1s,W1c,W1c-mem,ceiling,W1c-replicated,W2,W1s-latency,W3,W3-mem,W3-amq,W3-ttl3,W4,backlog] [--runs 3] [--scale 1]
+ *   node scripts/bench/run.js [--only W1s,W1c,W1c-mem,W1c-stomp,W1c-stomp-amq,ceiling,W1c-replicated,W2,W1s-latency,W3,W3-mem,W3-amq,W3-ttl3,W4,backlog]
+ *        [--runs 3] [--scale 1]
  *        [--backlog] [--backlog-drain] [--node-prof DIR] [--worker-prof DIR] [--node-args "…"] [--fedmq-args "…"] [--sequential]
  *        [--prefetch 1000] [--w2-mode async|window] [--w2-window 256] [--latency-rate N]
  *        [--data-dir DIR] [--keep-data] [--out bench-results] [--stall-ms 30000] [--store journal|memory]
@@ -23,6 +24,19 @@
  * Workloads (1 KiB bodies):
  *   W1s          persistent queue, 1 producer awaiting each receipt, 1 consumer, 50,000 msgs
  *   W1c          same, 8 producers + 8 consumers (each one connection; 2 processes of 4 each), 200,000
+ *   W1c-stomp    W1c over STOMP 1.2: the node (journal store) also listens on stomp://127.0.0.1:<free>,
+ *                and the clients are stomp-worker.js's (stomp-client.js) on that listener: 8
+ *                producers, each awaiting the RECEIPT of every `persistent:true` SEND; 8 consumers,
+ *                `ack:client-individual`, `activemq.prefetchSize` = --prefetch, an ACK per MESSAGE.
+ *                Same counts, warm-up and exact-count check as W1c. Its table adds msg/s / the
+ *                W1c-stomp-amq run of the same round (goal >= 3) and node CPU µs per message / the
+ *                W1c run's of the same round (goal <= 1.20: STOMP costs at most 20 % more CPU per
+ *                message than the native protocol); run all three together:
+ *                `--only W1c,W1c-stomp,W1c-stomp-amq`
+ *   W1c-stomp-amq  W1c-stomp's clients against one ActiveMQ 5.x broker (activemq-proc.js, as
+ *                W3-amq's broker A but alone: own JVM, default KahaDB syncing every write, no JMX,
+ *                no network connector). Like W3-amq, in the default set only where ActiveMQ is
+ *                installed. "node" figures are the broker's
  *   ceiling      ceiling.js: W1c's 8 producers against a minimal one-thread Node.js server that
  *                only writes each event loop turn's frames with one writev and one fdatasync and
  *                replies (no protocol, no consumers): what this machine's disk, loopback and CPUs
@@ -56,6 +70,8 @@
  *                of every `persistent:true` SEND; 8 consumers on B's, `ack:client-individual`,
  *                `activemq.prefetchSize` = --prefetch, an ACK per MESSAGE. "node" figures are A's;
  *                the table adds B's CPU
+ *   node CPU µs/msg  in every throughput table: the node process's CPU time (user + system, from
+ *                /proc) over the measured phase / the measured messages
  *   W3-ttl3      W1s's clients over a line of 4 nodes (3 bridge hops)
  *   W1c-mem, W3-mem  (--only) W1c and W3 with every fedmq node on the memory store: no disk
  *                at all, so an upper bound of what fedmq's code reaches on this machine's CPUs
@@ -101,9 +117,9 @@ const { findActiveMq } = require("./activemq-proc");
 const { runCeiling } = require("./ceiling");
 
 const ROOT = path.resolve(__dirname, "../..");
-const ALL = ["W1s", "W1c", "W1c-mem", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-mem", "W3-amq", "W3-ttl3", "W4", "backlog"];
-/** W3-amq joins the default set where ActiveMQ is installed (see parseArgs). */
-const DEFAULT_SET = ["W1s", "W1c", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-ttl3", "W4"];
+const ALL = ["W1s", "W1c", "W1c-mem", "W1c-stomp", "W1c-stomp-amq", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-mem", "W3-amq", "W3-ttl3", "W4", "backlog"];
+/** W3-amq and W1c-stomp-amq join the default set where ActiveMQ is installed (see parseArgs). */
+const DEFAULT_SET = ["W1s", "W1c", "W1c-stomp", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-ttl3", "W4"];
 const HA_MODES = ["shared-file", "redis", "replicated"];
 const KIB = 1024;
 /** A run during which other processes used more than this % of a core is repeated (--retries). */
@@ -165,7 +181,7 @@ function parseArgs(argv) {
     });
   } else {
     if (o.backlog) set.push("backlog");
-    if (findActiveMq(o.amqHome).ok) set.push("W3-amq");
+    if (findActiveMq(o.amqHome).ok) set.push("W3-amq", "W1c-stomp-amq");
   }
   o.set = ALL.filter((w) => set.includes(w));
   return o;
@@ -215,6 +231,14 @@ function makeSpecs(o) {
     },
     W3,
     "W1c-mem": { ...W1c, name: "W1c-mem", store: "memory", layout: "W1c with the node on the memory store (no disk): the bound of W1c on this machine's CPUs" },
+    "W1c-stomp": {
+      ...W1c, name: "W1c-stomp", stomp: true, worker: path.join(__dirname, "stomp-worker.js"),
+      layout: `W1c over STOMP 1.2 (the node's stomp:// listener, journal store): 8 producers = 2 processes x 4 connections (each awaits the RECEIPT of every persistent SEND); 8 consumers = 2 processes x 4 connections (client-individual, prefetch ${o.prefetch}, an ACK per MESSAGE)`,
+    },
+    "W1c-stomp-amq": {
+      ...W1c, name: "W1c-stomp-amq", worker: path.join(__dirname, "stomp-worker.js"), activemq: { install: undefined, single: true }, // install: set by main()
+      layout: `W1c-stomp's clients against one ActiveMQ broker (own JVM, ${o.amqJvmArgs || "-Xms64M -Xmx1G"}, default KahaDB with sync, no JMX, no network connector)`,
+    },
     "W3-mem": { ...W3, name: "W3-mem", store: "memory", layout: "W3 with both nodes on the memory store (no disk): the bound of W3 on this machine's CPUs, whatever a store does" },
     "W3-amq": {
       ...base, name: "W3-amq", dest: "queue://bench.w3", count: Math.round(w1c / 2), warmup: warm(Math.round(w1c / 2)),
@@ -272,6 +296,8 @@ const GOALS = {
   "W3:msg/s / W1c median": { text: ">= 0.80", ok: (v) => v >= 0.8 },
   "W3:msg/s / W1c, same round": { text: ">= 0.80", ok: (v) => v >= 0.8 },
   "W3:msg/s / W3-amq median": { text: ">= 10", ok: (v) => v >= 10 },
+  "W1c-stomp:msg/s / W1c-stomp-amq, same round": { text: ">= 3", ok: (v) => v >= 3 },
+  "W1c-stomp:node CPU µs/msg / W1c, same round": { text: "<= 1.20", ok: (v) => v <= 1.2 },
   "W4:kill -> first receipt ms": { text: "median < 1,000, max < 2,000", ok: (v, s) => v < 1000 && s.max < 2000 },
   "W4:kill -> first delivery ms": { text: "median < 1,000, max < 2,000", ok: (v, s) => v < 1000 && s.max < 2000 },
   "W4:lost messages": { text: "0", ok: (v, s) => s.max === 0 },
@@ -310,9 +336,9 @@ function rowsFor(name, runs, results) {
     const base = spread((results[w] ?? []).filter((r) => r.ok).map((r) => r.msgPerSec)).median;
     return m(`msg/s / ${w} median`, (r) => r.msgPerSec / base, digits);
   };
-  const vsSameRound = (w) => {
+  const vsSameRound = (w, field = "msgPerSec", what = "msg/s") => {
     const paired = (r) => results[w]?.find((c) => c.ok && c.interleaved && c.run === r.run);
-    return runs.some((r) => r.interleaved && paired(r)) ? [m(`msg/s / ${w}, same round`, (r) => r.msgPerSec / (paired(r)?.msgPerSec ?? NaN), 2)] : [];
+    return runs.some((r) => r.interleaved && paired(r)) ? [m(`${what} / ${w}, same round`, (r) => r[field] / (paired(r)?.[field] ?? NaN), 2)] : [];
   };
   if (name === "backlog") {
     return [
@@ -346,6 +372,8 @@ function rowsFor(name, runs, results) {
   // The no-disk bounds: how far fedmq's code alone goes on these CPUs.
   if (name === "W3-mem" && results["W1c-mem"]) rows.push(vsMedian("W1c-mem", 2), ...vsSameRound("W1c-mem"));
   if (name === "W3-mem" && results["W3-amq"]) rows.push(vsMedian("W3-amq", 1));
+  // STOMP against ActiveMQ's STOMP, and against the native protocol's CPU per message.
+  if (name === "W1c-stomp" && results["W1c-stomp-amq"]) rows.push(...vsSameRound("W1c-stomp-amq"));
   if (name === "W1s-latency") {
     for (const k of ["p50", "p99", "max"]) rows.push(m(`e2e ${k} ms`, (r) => r.e2eMs?.[k], 1));
     for (const k of ["p50", "p99", "max"]) rows.push(m(`receipt ${k} ms`, (r) => r.receiptMs?.[k], 2));
@@ -355,13 +383,16 @@ function rowsFor(name, runs, results) {
     rows.push(m("e2e p99 ms (saturated)", (r) => r.e2eMs?.p99, 0));
   }
   const amq = name === "W3-amq";
-  rows.push(m(amq ? "broker A CPU % (of 1 core)" : "node CPU % (of 1 core)", (r) => r.nodeCpuPct));
+  const amqOne = name === "W1c-stomp-amq";
+  rows.push(m(amq ? "broker A CPU % (of 1 core)" : amqOne ? "broker CPU % (of 1 core)" : "node CPU % (of 1 core)", (r) => r.nodeCpuPct));
+  rows.push(m(amq ? "broker A CPU µs/msg" : amqOne ? "broker CPU µs/msg" : "node CPU µs/msg", (r) => r.nodeCpuUsPerMsg, 1));
+  if (name === "W1c-stomp" && results.W1c) rows.push(...vsSameRound("W1c", "nodeCpuUsPerMsg", "node CPU µs/msg"));
   if (name === "W1c-replicated") rows.push(m("slave + redis CPU % (of 1 core)", (r) => r.otherNodesCpuPct));
   if (amq) rows.push(m("broker B CPU % (of 1 core)", (r) => r.otherNodesCpuPct));
   const nodes = Math.max(0, ...(results[name] ?? []).map((r) => r.appendsPerFsync?.length ?? 0));
   for (let i = 0; i < nodes; i++) rows.push(m(`appends per fsync${nodes > 1 ? `, n${i}` : ""}`, (r) => r.appendsPerFsync?.[i], 1));
   rows.push(m("others' CPU + steal, % of 1 core", (r) => r.disturbancePct));
-  rows.push(m(amq ? "broker A RSS peak MiB" : "node RSS peak MiB", (r) => r.nodeRssPeakMiB));
+  rows.push(m(amq ? "broker A RSS peak MiB" : amqOne ? "broker RSS peak MiB" : "node RSS peak MiB", (r) => r.nodeRssPeakMiB));
   return rows;
 }
 
@@ -411,7 +442,7 @@ function printTable(results, specs, o) {
     const amq = results[name].find((r) => r.activemq)?.activemq;
     out.push(`${name}: ${sp.layout}; ${sp.count.toLocaleString("en-US")} measured msgs after ${sp.warmup.toLocaleString("en-US")} warm-up${sp.rate ? `; paced at ${Math.round(sp.rate)} msg/s (${o.latencyRateNote})` : ""}${amq ? `; ActiveMQ ${amq.version ?? "?"}, ${amq.javaVersion}` : ""}`);
   }
-  if (Object.keys(results).some((n) => !n.startsWith("W4 ") && n !== "backlog")) out.push(`msg/s = measured messages / (first measured send -> last delivery); e2e = consumer Date.now() - d.timestamp (1 ms resolution${results["W3-amq"] ? "; for W3-amq d.timestamp is the producer's Date.now() in a bench_sent header" : ""}); receipt = send() call -> receipt`);
+  if (Object.keys(results).some((n) => !n.startsWith("W4 ") && n !== "backlog")) out.push(`msg/s = measured messages / (first measured send -> last delivery); e2e = consumer Date.now() - d.timestamp (1 ms resolution${Object.keys(results).some((n) => specs[n]?.worker) ? "; for the STOMP workloads d.timestamp is the producer's Date.now() in a bench_sent header" : ""}); receipt = send() call -> receipt`);
   return out.join("\n");
 }
 
@@ -455,14 +486,15 @@ async function main() {
   fs.mkdirSync(o.out, { recursive: true });
   const file = path.join(o.out, `${stamp}-${git.commit}.json`);
   const save = () => fs.writeFileSync(file, JSON.stringify(doc, null, 1));
-  if (o.set.includes("W3-amq")) {
+  for (const name of ["W3-amq", "W1c-stomp-amq"]) {
+    if (!o.set.includes(name)) continue;
     const amq = findActiveMq(o.amqHome);
-    if (amq.ok) specs["W3-amq"].activemq.install = amq;
+    if (amq.ok) specs[name].activemq.install = amq;
     else {
-      const why = `W3-amq skipped: ${amq.reason}`;
+      const why = `${name} skipped: ${amq.reason}`;
       log(why);
       doc.skipped.push(why);
-      o.set = o.set.filter((w) => w !== "W3-amq");
+      o.set = o.set.filter((w) => w !== name);
     }
   }
   log(`workloads: ${o.set.join(", ") || "(none)"}; ${o.runs} run(s) each; scale ${o.scale}; data under ${o.dataDir}`);

@@ -1,7 +1,7 @@
 "use strict";
 /**
- * A minimal STOMP 1.2 client in plain Node, for the ActiveMQ comparison benchmark (W3-amq; see
- * run.js). Enough of the protocol for the benchmark and nothing more:
+ * A minimal STOMP 1.2 client in plain Node, for the STOMP benchmarks (W3-amq, W1c-stomp,
+ * W1c-stomp-amq; see run.js). Enough of the protocol for the benchmark and nothing more:
  *
  *   const c = await StompConnection.connect("stomp://127.0.0.1:61613", { host: "localhost" });
  *   await c.send("/queue/q", body, { persistent: "true" });          // awaits the RECEIPT
@@ -10,7 +10,8 @@
  *
  * Frames: CONNECT -> CONNECTED, SEND (with a `receipt` header: the promise resolves on the
  * matching RECEIPT), SUBSCRIBE / UNSUBSCRIBE, MESSAGE (to the subscription's handler), ACK,
- * DISCONNECT (with a receipt, then the socket is closed). An ERROR frame from the server is
+ * DISCONNECT (with a receipt, then the socket is closed). The frames of one event-loop turn
+ * go out in one socket write (each still a frame of its own). An ERROR frame from the server is
  * fatal: every pending receipt is rejected with it and the connection closed, as the server
  * closes it anyway. The parser copes with frames split across TCP chunks and many frames in
  * one chunk: bodies are read by their `content-length` header when present, else up to the NUL
@@ -21,7 +22,6 @@
 const net = require("node:net");
 const { EventEmitter } = require("node:events");
 
-const NUL = Buffer.from([0]);
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -60,7 +60,12 @@ function encodeFrame(command, headers, body) {
   }
   if (body && body.length) {
     head += `content-length:${body.length}\n\n`;
-    return Buffer.concat([Buffer.from(head, "utf8"), body, NUL]);
+    const headBytes = Buffer.byteLength(head, "utf8");
+    const out = Buffer.allocUnsafe(headBytes + body.length + 1);
+    out.write(head, 0, headBytes, "utf8");
+    out.set(body, headBytes);
+    out[out.length - 1] = 0;
+    return out;
   }
   return Buffer.from(`${head}\n\0`, "utf8");
 }
@@ -93,8 +98,7 @@ class FrameParser {
       let lineStart = pos;
       let headerEnd = -1; // index of the first body byte
       const lines = [];
-      for (let i = pos; i < buf.length; i++) {
-        if (buf[i] !== LF) continue;
+      for (let i = buf.indexOf(LF, pos); i >= 0; i = buf.indexOf(LF, i + 1)) {
         const lineEnd = i > lineStart && buf[i - 1] === CR ? i - 1 : i;
         if (lineEnd === lineStart) {
           headerEnd = i + 1;
@@ -184,6 +188,9 @@ class StompConnection extends EventEmitter {
     this.nextReceipt = 1;
     this.nextSub = 1;
     this.closed = false;
+    /** Frames written in this event-loop turn, sent together (see write()). */
+    this.out = [];
+    this.flushScheduled = false;
     this.error = undefined;
     this.server = undefined;
     this.socket = net.connect({ host, port });
@@ -291,7 +298,7 @@ class StompConnection extends EventEmitter {
     const id = String(this.nextReceipt++);
     return new Promise((resolve, reject) => {
       this.receipts.set(id, { resolve, reject, what });
-      this.socket.write(encodeFrame(command, { ...headers, receipt: id }, body));
+      this.write(encodeFrame(command, { ...headers, receipt: id }, body));
     });
   }
 
@@ -306,7 +313,7 @@ class StompConnection extends EventEmitter {
     const h = { destination, ...headers };
     if (opts.receipt === false) {
       if (this.error) throw this.error;
-      this.socket.write(encodeFrame("SEND", h, body));
+      this.write(encodeFrame("SEND", h, body));
       return Promise.resolve();
     }
     return this.request("SEND", h, body, `SEND to ${destination}`);
@@ -338,7 +345,25 @@ class StompConnection extends EventEmitter {
     if (this.error) throw this.error;
     const id = frame.headers.ack;
     if (id === undefined) throw new Error("STOMP: MESSAGE without an 'ack' header (subscription not in a client ack mode?)");
-    this.socket.write(encodeFrame("ACK", { id }));
+    this.write(encodeFrame("ACK", { id }));
+  }
+
+  /**
+   * Queue one encoded frame: the frames of one event-loop turn (e.g. the ACKs of the MESSAGEs
+   * one socket read brought) go out in one socket write on the next turn, as the native
+   * client's frames do (FrameWriter). Each frame stays a frame of its own.
+   */
+  write(frame) {
+    this.out.push(frame);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const out = this.out;
+      this.out = [];
+      if (out.length === 0 || this.socket.destroyed) return;
+      this.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
+    });
   }
 
   /** DISCONNECT with a receipt (every earlier frame processed), then close the socket. */

@@ -1,8 +1,8 @@
 "use strict";
 /**
- * Benchmark worker process speaking STOMP 1.2 (stomp-client.js), for the ActiveMQ comparison
- * (W3-amq): the same IPC protocol as worker.js (worker-common.js), so run-once.js drives both
- * alike. `fork(stomp-worker.js, ["producer" | "consumer"])`; the setup's url is
+ * Benchmark worker process speaking STOMP 1.2 (stomp-client.js), for the ActiveMQ comparisons
+ * (W3-amq, W1c-stomp-amq) and a fedmq node's STOMP listener (W1c-stomp): the same IPC protocol
+ * as worker.js (worker-common.js), so run-once.js drives both alike. `fork(stomp-worker.js, ["producer" | "consumer"])`; the setup's url is
  * `stomp://host:port`, its dest `queue://name` (sent as `/queue/name`). Producer modes: receipt
  * and window; no `limit` (consumers leaving mid-run). Any failure (an ERROR frame included):
  * {ev: "error", message}, exit 1.
