@@ -42,7 +42,8 @@
  *                replies (no protocol, no consumers): what this machine's disk, loopback and CPUs
  *                allow W1c's shape at all. 2 s warm-up, 30 s measured per run. Its table adds
  *                msg/s / the median W3-amq msg/s (the largest W3 / W3-amq ratio this machine
- *                allows); W1c's and W3's add msg/s / the ceiling run of the same round
+ *                allows) and / the median W1c-stomp-amq msg/s (likewise for W1c-stomp); W1c's
+ *                and W3's add msg/s / the ceiling run of the same round
  *   W1c-replicated  W1c against a 2-member HA group, mode `replicated`, `sync: replica` (own
  *                redis-server for the election, clients through failover:(a,b)); its table adds
  *                msg/s / the median W1c msg/s of the same invocation (goal >= 0.50) and the CPU of
@@ -357,6 +358,7 @@ function rowsFor(name, runs, results) {
   if (name === "ceiling") {
     const rows = [m("msg/s", (r) => r.msgPerSec)];
     if (results["W3-amq"]) rows.push(vsMedian("W3-amq", 1));
+    if (results["W1c-stomp-amq"]) rows.push(vsMedian("W1c-stomp-amq", 1));
     rows.push(m("server CPU % (of 1 core)", (r) => r.nodeCpuPct), m("frames per fdatasync", (r) => r.appendsPerFsync?.[0], 1));
     return rows;
   }

@@ -20,7 +20,7 @@ import { ServerSubscription } from "./server-subscription";
 import { Settlement } from "./settlement";
 import { UNRESTRICTED, verifiedCertificateName } from "./auth/authenticator";
 import type { Principal } from "./auth/users";
-import { encodeMessageFrame, messageOfSend } from "./stomp-mapping";
+import { encodeMessageFrame, encodePlainMessageFrame, messageOfSend, scanPlainMessage } from "./stomp-mapping";
 import type { RouteTrace } from "./trace/route-trace";
 
 /** What the node declares in CONNECTED's `heart-beat`: it can send every second and wants the client's at most every second. */
@@ -507,10 +507,16 @@ export class StompConnection implements NodeConnection {
     if (this.state !== "open" || this.stream.destroyed || this.core.isFenced()) return false;
     const s = this.byServerSub.get(sub);
     if (!s) return false;
-    const m = fedwire.Message.decode(bytes);
-    const messageId = `${m.producerId}:${Number(m.producerSeq)}`;
+    // STOMP 1.2 (its acks name the tag, not the message id): the frame straight from the stored
+    // bytes when they have the plain layout; else, and before 1.2, from the decoded message.
+    const plain = this.version === "1.2" ? scanPlainMessage(bytes) : undefined;
+    const m = plain === undefined ? fedwire.Message.decode(bytes) : undefined;
+    const messageId = m === undefined ? "" : `${m.producerId}:${Number(m.producerSeq)}`;
     const tag = this.settlement.delivered(sub, queue, entry);
-    this.writeBytes(encodeMessageFrame(m, { subscription: s.stompId, ackId: String(tag), messageId, redelivered: entry.redelivered, redeliveryCount: entry.redeliveryCount, queue: queue.key }, this.version));
+    const { redelivered, redeliveryCount } = entry;
+    this.writeBytes(plain !== undefined
+      ? encodePlainMessageFrame(plain, { subscription: s.stompId, tag, redelivered, redeliveryCount, queue: queue.key })
+      : encodeMessageFrame(m!, { subscription: s.stompId, ackId: String(tag), messageId, redelivered, redeliveryCount, queue: queue.key }, this.version));
     if (queue.traced) this.core.trace.delivered(entry.producerId, entry.producerSeq, queue.key, entry.hops, sub.consumerId, this.clientId);
     if (s.ackMode === "auto") {
       this.settlement.ack([tag]);

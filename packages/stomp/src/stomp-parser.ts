@@ -7,7 +7,7 @@ import { InvalidArgumentError } from "@fedmq/protocol";
 import { StompFrameError } from "./stomp-errors";
 import { unescapeHeader } from "./stomp-escape";
 import { showValue } from "./stomp-errors";
-import { header, isStompClientCommand, isStompServerCommand, usesHeaderEscaping, type StompCommand, type StompFrame } from "./stomp-frame";
+import { isStompClientCommand, isStompServerCommand, usesHeaderEscaping, type StompCommand, type StompFrame } from "./stomp-frame";
 import { mergeStompLimits, stompLimitsProblem, type StompLimits } from "./stomp-limits";
 import { isStompVersion, type StompVersion } from "./stomp-version";
 
@@ -41,7 +41,6 @@ const LF = 0x0a;
 const CR = 0x0d;
 const NUL = 0x00;
 const HEARTBEAT: StompParseResult = Object.freeze({ type: "heartbeat" });
-const CONTENT_LENGTH = /^[0-9]+$/;
 
 /**
  * Where the parser is: between frames, in the command line, in the header section, in a body of
@@ -79,6 +78,8 @@ export class StompParser {
   private frameVersion: StompVersion;
   private escaped = false;
   private headers: [string, string][] = [];
+  /** The first `content-length` header's value, once read. */
+  private declaredLength: string | undefined;
   /** Bytes of the header section read so far (complete lines with their LF). */
   private headerBytes = 0;
   /** Bytes of the command line and header section read so far. */
@@ -269,6 +270,8 @@ export class StompParser {
     if (!isUtf8(bytes)) return false;
     const text = bytes.toString("utf8");
     if (text.length !== bytes.length) return false; // not ASCII: the lines' byte lengths differ from their text's
+    // Without a backslash in the whole head, no name or value has an escape to undo.
+    const noEscapes = text.indexOf("\\") === -1;
     let at = 0;
     while (this.phase === "command" || this.phase === "headers") {
       const lf = text.indexOf("\n", at);
@@ -288,7 +291,7 @@ export class StompParser {
           break;
         }
         this.checkHeaderCount();
-        this.onHeaderText(text.slice(at, end));
+        this.onHeaderText(text.slice(at, end), noEscapes);
       }
       at = stop + 1;
     }
@@ -347,23 +350,28 @@ export class StompParser {
   }
 
   /** A header line's text (its line ending taken off): split at the first ':', unescaped when the frame is. */
-  private onHeaderText(text: string): void {
+  private onHeaderText(text: string, noEscapes = false): void {
     const colon = text.indexOf(":");
     if (colon === -1) throw new StompFrameError(`header line '${showValue(text)}' has no ':'`);
     if (colon === 0) throw new StompFrameError(`header line '${showValue(text)}' has an empty name`);
-    const name = text.slice(0, colon);
-    const value = text.slice(colon + 1);
-    this.headers.push(this.escaped ? [unescapeHeader(name, text), unescapeHeader(value, text)] : [name, value]);
+    let name = text.slice(0, colon);
+    let value = text.slice(colon + 1);
+    if (this.escaped && !noEscapes) {
+      name = unescapeHeader(name, text);
+      value = unescapeHeader(value, text);
+    }
+    if (this.declaredLength === undefined && name === "content-length") this.declaredLength = value;
+    this.headers.push([name, value]);
   }
 
   private endHeaders(): undefined {
     const l = this.limits;
-    const declared = header({ headers: this.headers }, "content-length");
+    const declared = this.declaredLength;
     if (declared === undefined) {
       this.phase = "scan";
       return undefined;
     }
-    if (!CONTENT_LENGTH.test(declared)) throw new StompFrameError(`content-length '${showValue(declared)}' is not a non-negative integer`);
+    if (!isDigits(declared)) throw new StompFrameError(`content-length '${showValue(declared)}' is not a non-negative integer`);
     const length = Number(declared);
     if (length > l.maxBodyBytes) {
       throw new StompFrameError(`content-length '${showValue(declared)}' exceeds ${l.maxBodyBytes} bytes (limit 'maxBodyBytes')`);
@@ -409,6 +417,7 @@ export class StompParser {
     this.lineBytes = 0;
     this.command = undefined;
     this.headers = [];
+    this.declaredLength = undefined;
     this.headerBytes = 0;
     this.headBytes = 0;
     this.body = undefined;
@@ -428,6 +437,16 @@ export class StompParser {
 function checkVersion(version: string): StompVersion {
   if (!isStompVersion(version)) throw new InvalidArgumentError(`stomp version '${version}' is not one of '1.0', '1.1', '1.2'`);
   return version;
+}
+
+/** One or more ASCII digits (a content-length). */
+function isDigits(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 function decodeUtf8(bytes: Buffer, what: string): string {
