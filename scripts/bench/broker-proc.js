@@ -49,6 +49,7 @@ class BrokerProcess extends MonitoredProcess {
    * @param {object} o
    * @param {string} o.name node id
    * @param {number} o.port
+   * @param {string} [o.scheme] the listener's: tcp | tls. @default "tcp"
    * @param {string} o.dir data directory
    * @param {string} [o.store] journal | memory. @default "journal"
    * @param {string[]} [o.nodeArgs] extra node (V8) flags, e.g. --cpu-prof
@@ -64,7 +65,7 @@ class BrokerProcess extends MonitoredProcess {
   constructor(o) {
     super({ tailLines: 40, stopTimeoutMs: 60_000 });
     this.opts = o;
-    this.url = `tcp://127.0.0.1:${o.port}`;
+    this.url = `${o.scheme ?? "tcp"}://127.0.0.1:${o.port}`;
     this.logged = {}; // selected info lines, by msg
     this.rssSamples = [];
     const args = [...(o.nodeArgs ?? []), CLI, "node", "--name", o.name, "--listen", this.url, "--data", o.dir, "--store", o.store ?? "journal", ...(o.extraArgs ?? [])];
@@ -105,4 +106,4 @@ class BrokerProcess extends MonitoredProcess {
   }
 }
 
-module.exports = { BrokerProcess, freePort, readMem, readCpuMs, readMachineCpu };
+module.exports = { BrokerProcess, freePort, readMem, readCpuMs, readMachineCpu, CLI };

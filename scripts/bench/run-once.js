@@ -10,8 +10,9 @@
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
+const { execFileSync } = require("node:child_process");
 const { performance } = require("node:perf_hooks");
-const { BrokerProcess, freePort, readMachineCpu } = require("./broker-proc");
+const { BrokerProcess, freePort, readMachineCpu, CLI } = require("./broker-proc");
 const { WorkerHandle } = require("./worker-handle");
 const { IdSet, compareSets } = require("./id-set");
 const { summarize, concatSamples } = require("./stats");
@@ -44,6 +45,11 @@ async function startBroker(ctx, name, dir, extra = {}) {
   b.exited.then(() => live.delete(b));
   await b.ready;
   return b;
+}
+
+/** `fedmq pki topology`: a CA, a certificate per node of `topo` and a client certificate 'admin', in `pkiDir`. */
+function makePki(topo, pkiDir) {
+  execFileSync(process.execPath, [CLI, "pki", "topology", topo, "--dir", pkiDir], { stdio: ["ignore", "ignore", "pipe"] });
 }
 
 /**
@@ -140,6 +146,7 @@ async function runOnce(ctx, spec, runIndex) {
   let amqPair;
   try {
     let consumerUrl;
+    let clientTls; // { ca, cert, key } file paths, for the workers of a spec.tls run
     if (spec.activemq) {
       // ActiveMQ in place of fedmq: broker A ("the node" measured) with producers, bridged to
       // broker B with the consumers (B counts as the other node).
@@ -153,22 +160,32 @@ async function runOnce(ctx, spec, runIndex) {
         consumerUrl = amqPair.b.url;
       }
     } else if (spec.line) {
+      // spec.tls: every listener tls://, mutual TLS (clientAuth: require) for clients and
+      // bridges alike, certificates made by `fedmq pki topology` for this run.
+      const scheme = spec.tls ? "tls" : "tcp";
       const ports = [];
       for (let i = 0; i < spec.line; i++) ports.push(await freePort());
       const names = ports.map((_, i) => `n${i}`);
-      const yaml = [`network: bench-${spec.name}`, "nodes:", ...names.map((n, i) => `  ${n}: { site: s${i}, listen: tcp://127.0.0.1:${ports[i]} }`), "connectors:",
-        ...names.slice(1).map((n, i) => `  - { name: ${names[i]}-${n}, from: ${names[i]}, to: [${n}], networkTTL: ${spec.line - 1} }`)].join("\n") + "\n";
+      const pkiDir = path.join(dir, "pki");
+      const yaml = [`network: bench-${spec.name}`, "nodes:", ...names.map((n, i) => `  ${n}: { site: s${i}, listen: ${scheme}://127.0.0.1:${ports[i]} }`),
+        ...(spec.line > 1 ? ["connectors:", ...names.slice(1).map((n, i) => `  - { name: ${names[i]}-${n}, from: ${names[i]}, to: [${n}], networkTTL: ${spec.line - 1} }`)] : []),
+        ...(spec.tls ? ["security:", `  tls: { ca: ${pkiDir}/ca.crt, cert: "${pkiDir}/node.{node}.crt", key: "${pkiDir}/node.{node}.key", clientAuth: require }`] : []),
+      ].join("\n") + "\n";
       const topo = path.join(dir, "line.yaml");
       fs.writeFileSync(topo, yaml);
+      if (spec.tls) {
+        makePki(topo, pkiDir);
+        clientTls = { ca: path.join(pkiDir, "ca.crt"), cert: path.join(pkiDir, "client.admin.crt"), key: path.join(pkiDir, "client.admin.key") };
+      }
       for (let i = spec.line - 1; i >= 1; i--) {
         const d = path.join(dir, names[i]);
         fs.mkdirSync(d);
-        others.push(await startBroker(ctx, names[i], d, { port: ports[i], extraArgs: ["--topology", topo] }));
+        others.push(await startBroker(ctx, names[i], d, { port: ports[i], scheme, extraArgs: ["--topology", topo] }));
       }
       const d0 = path.join(dir, names[0]);
       fs.mkdirSync(d0);
-      broker = await startBroker(ctx, names[0], d0, { port: ports[0], extraArgs: ["--topology", topo] });
-      consumerUrl = others[0].url;
+      broker = await startBroker(ctx, names[0], d0, { port: ports[0], scheme, extraArgs: ["--topology", topo] });
+      consumerUrl = (others[0] ?? broker).url;
     } else if (spec.ha) {
       // An HA group in place of the node: the master is "the node" measured, the other members
       // and redis count as other nodes; stopping the master stops the whole group.
@@ -187,7 +204,7 @@ async function runOnce(ctx, spec, runIndex) {
       broker = await startBroker(ctx, `bench-${spec.name}-${runIndex + 1}`, dir);
     }
     rec.nodeReadyMs = broker.readyMs;
-    const common = { url: broker.clientUrl ?? broker.url, dest: spec.dest, bodySize: spec.bodySize, prefetch: ctx.prefetch };
+    const common = { url: broker.clientUrl ?? broker.url, dest: spec.dest, bodySize: spec.bodySize, prefetch: ctx.prefetch, ...(clientTls ? { tls: clientTls } : {}) };
     consumers = await startWorkers(ctx, "consumer", spec.consumers, { ...common, url: consumerUrl ?? common.url }, spec.worker);
     producers = await startWorkers(ctx, "producer", spec.producers, common, spec.worker);
     // Cumulative count each consumer group must reach: queue = sum over all, topic = each.

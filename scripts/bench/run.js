@@ -73,6 +73,11 @@
  *                the table adds B's CPU
  *   node CPU µs/msg  in every throughput table: the node process's CPU time (user + system, from
  *                /proc) over the measured phase / the measured messages
+ *   W1c-tls, W3-tls  (--only) W1c and W3 over TLS: every listener tls:// with clientAuth: require,
+ *                clients and bridges presenting certificates (mutual TLS; made per run by
+ *                `fedmq pki topology`, EC P-256). Their tables add msg/s and node CPU µs/msg / the
+ *                plaintext twin's run of the same round (goal >= 0.85 for msg/s): run them
+ *                together, `--only W1c,W1c-tls,W3,W3-tls`
  *   W3-ttl3      W1s's clients over a line of 4 nodes (3 bridge hops)
  *   W1c-mem, W3-mem  (--only) W1c and W3 with every fedmq node on the memory store: no disk
  *                at all, so an upper bound of what fedmq's code reaches on this machine's CPUs
@@ -118,7 +123,7 @@ const { findActiveMq } = require("./activemq-proc");
 const { runCeiling } = require("./ceiling");
 
 const ROOT = path.resolve(__dirname, "../..");
-const ALL = ["W1s", "W1c", "W1c-mem", "W1c-stomp", "W1c-stomp-amq", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-mem", "W3-amq", "W3-ttl3", "W4", "backlog"];
+const ALL = ["W1s", "W1c", "W1c-tls", "W1c-mem", "W1c-stomp", "W1c-stomp-amq", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-tls", "W3-mem", "W3-amq", "W3-ttl3", "W4", "backlog"];
 /** W3-amq and W1c-stomp-amq join the default set where ActiveMQ is installed (see parseArgs). */
 const DEFAULT_SET = ["W1s", "W1c", "W1c-stomp", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-ttl3", "W4"];
 const HA_MODES = ["shared-file", "redis", "replicated"];
@@ -231,6 +236,14 @@ function makeSpecs(o) {
       layout: `per HA mode a 2-member group (own redis-server for redis / replicated), in-process clients through failover:(a,b)?${o.w4Reconnect}: 2 producers x ${o.w4Window} receipted persistent 1 KiB sends in flight${o.w4Rate > 0 ? `, paced to ${o.w4Rate} msg/s` : ""}, 2 consumers (prefetch 100, ack each); ${o.kills} x: standby ready (replicated: caught up) and 1 s of flow, kill -9 of the master, restart it as slave`,
     },
     W3,
+    "W1c-tls": {
+      ...W1c, name: "W1c-tls", line: 1, tls: true,
+      layout: "W1c over TLS: the node's listener tls:// with clientAuth: require, every client presenting a certificate (mutual TLS; certificates by `fedmq pki topology`, EC P-256)",
+    },
+    "W3-tls": {
+      ...W3, name: "W3-tls", tls: true,
+      layout: "W3 over TLS everywhere: both nodes listen on tls:// with clientAuth: require, clients and the bridge n0 -> n1 present certificates (mutual TLS between the nodes)",
+    },
     "W1c-mem": { ...W1c, name: "W1c-mem", store: "memory", layout: "W1c with the node on the memory store (no disk): the bound of W1c on this machine's CPUs" },
     "W1c-stomp": {
       ...W1c, name: "W1c-stomp", stomp: true, worker: path.join(__dirname, "stomp-worker.js"),
@@ -298,6 +311,8 @@ const GOALS = {
   "W3:msg/s / W1c, same round": { text: ">= 0.80", ok: (v) => v >= 0.8 },
   "W3:msg/s / W3-amq median": { text: ">= 10", ok: (v) => v >= 10 },
   "W1c-stomp:msg/s / W1c-stomp-amq, same round": { text: ">= 3", ok: (v) => v >= 3 },
+  "W1c-tls:msg/s / W1c, same round": { text: ">= 0.85", ok: (v) => v >= 0.85 },
+  "W3-tls:msg/s / W3, same round": { text: ">= 0.85", ok: (v) => v >= 0.85 },
   "W1c-stomp:node CPU µs/msg / W1c, same round": { text: "<= 1.20", ok: (v) => v <= 1.2 },
   "W4:kill -> first receipt ms": { text: "median < 1,000, max < 2,000", ok: (v, s) => v < 1000 && s.max < 2000 },
   "W4:kill -> first delivery ms": { text: "median < 1,000, max < 2,000", ok: (v, s) => v < 1000 && s.max < 2000 },
@@ -376,6 +391,9 @@ function rowsFor(name, runs, results) {
   if (name === "W3-mem" && results["W3-amq"]) rows.push(vsMedian("W3-amq", 1));
   // STOMP against ActiveMQ's STOMP, and against the native protocol's CPU per message.
   if (name === "W1c-stomp" && results["W1c-stomp-amq"]) rows.push(...vsSameRound("W1c-stomp-amq"));
+  // TLS's cost: each TLS workload against its plaintext twin of the same round (msg/s and node CPU).
+  if (name === "W1c-tls" && results.W1c) rows.push(...vsSameRound("W1c"), ...vsSameRound("W1c", "nodeCpuUsPerMsg", "node CPU µs/msg"));
+  if (name === "W3-tls" && results.W3) rows.push(...vsSameRound("W3"), ...vsSameRound("W3", "nodeCpuUsPerMsg", "node CPU µs/msg"));
   if (name === "W1s-latency") {
     for (const k of ["p50", "p99", "max"]) rows.push(m(`e2e ${k} ms`, (r) => r.e2eMs?.[k], 1));
     for (const k of ["p50", "p99", "max"]) rows.push(m(`receipt ${k} ms`, (r) => r.receiptMs?.[k], 2));

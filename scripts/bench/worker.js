@@ -7,6 +7,7 @@
  * once they reached `limit`; producers send with the request's persistent / async options and
  * check each receipt's message id (and its `duplicate` flag). Every producer mode is supported.
  */
+const fs = require("node:fs");
 const path = require("node:path");
 const { connect } = require(path.resolve(__dirname, "../../packages/client/dist"));
 const { runWorker } = require("./worker-common");
@@ -27,7 +28,8 @@ async function consumeLoop(w, consumer, index) {
 
 runWorker({
   name: "worker",
-  connect: (w, url, clientId) => connect(url, { clientId }),
+  // cfg.tls: file paths of the CA and the client certificate and key, for tls:// (mutual TLS).
+  connect: (w, url, clientId) => connect(url, { clientId, ...(w.cfg.tls ? { tls: { ca: fs.readFileSync(w.cfg.tls.ca), cert: fs.readFileSync(w.cfg.tls.cert), key: fs.readFileSync(w.cfg.tls.key) } } : {}) }),
   producerIds: (w) => w.conns.map((c) => c.producerId),
   async subscribe(w, conn, index) {
     const consumer = await conn.subscribe(w.dest, { prefetch: w.cfg.prefetch });
