@@ -116,6 +116,7 @@ export class AdminMetrics {
     mirror("fedmq_bridge_forwarded_total", "Messages forwarded over the bridge.", bl, perDirection("forwarded"));
     mirror("fedmq_bridge_acknowledged_total", "Forwards the remote node receipted.", bl, perDirection("acknowledged"));
     mirror("fedmq_bridge_refused_total", "Forwards the remote node refused.", bl, perDirection("refused"));
+    mirror("fedmq_bridge_held_total", "Forwards the remote node's full (or unreachable) store refused, held and sent again.", bl, perDirection("held"));
     mirror("fedmq_bridge_forwarded_bytes_total", "Bytes forwarded over the bridge.", bl, perDirection("bytesForwarded"));
     gauge("fedmq_bridge_inflight", "Forwards awaiting the remote's receipt.", bl, perDirection("inflight"));
     // Sum and count, so rate(sum) / rate(count) is the mean round trip over any window.

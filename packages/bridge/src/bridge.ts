@@ -313,7 +313,7 @@ export class Bridge extends EventEmitter {
 }
 
 function emptyCounters(): ForwarderCounters {
-  return { forwarded: 0, acknowledged: 0, refused: 0, inflight: 0, bytesForwarded: 0, rttSumMs: 0, rttCount: 0 };
+  return { forwarded: 0, acknowledged: 0, refused: 0, held: 0, inflight: 0, bytesForwarded: 0, rttSumMs: 0, rttCount: 0 };
 }
 
 /** `tls.connect` options of a bridge's remote connection: its certificate, the CA, and the remote's names to verify. */

@@ -1,6 +1,6 @@
 import { CONSUMER_ADVISORY_PATTERN, decodeAdvisory, type ConsumerAdvisory } from "@fedmq/advisory";
 import type { Connection, Consumer, Delivery } from "@fedmq/client";
-import { ConnectionClosedError, appendHop, encodedMessageOf, isAdvisoryTopic } from "@fedmq/protocol";
+import { ConnectionClosedError, StoreFullError, StoreUnavailableError, appendHop, encodedMessageOf, isAdvisoryTopic } from "@fedmq/protocol";
 import { excludedBy, type ResolvedBridgeOptions } from "./bridge-options";
 
 /** A forwarding subscription on the source node and the remote consumers it stands for. */
@@ -29,6 +29,8 @@ export interface ForwarderCounters {
   forwarded: number;
   acknowledged: number;
   refused: number;
+  /** Forwards the remote refused for a full (or unreachable) store, held and sent again later. */
+  held: number;
   inflight: number;
   bytesForwarded: number;
   /** Sum and count of forward round trips, ms. */
@@ -48,6 +50,10 @@ export class DemandForwarder {
 
   private advisories: Consumer | undefined;
   private stopped = false;
+  /** Delay before the next forward held for the remote's store, ms: doubles while it refuses, back to the least after a receipt. */
+  private holdDelayMs = HOLD_MIN_MS;
+  /** Timers of held forwards, cleared on stop (their deliveries go back to the source with the link). */
+  private readonly holds = new Set<NodeJS.Timeout>();
   private synced!: () => void;
   /** Resolves once the far node's current demand has been replayed and applied. */
   readonly ready = new Promise<void>((resolve) => (this.synced = resolve));
@@ -88,6 +94,8 @@ export class DemandForwarder {
 
   stop(): void {
     this.stopped = true;
+    for (const t of this.holds) clearTimeout(t);
+    this.holds.clear();
     this.synced();
   }
 
@@ -216,12 +224,21 @@ export class DemandForwarder {
         this.counters.bytesForwarded += d.body.length;
         this.counters.rttSumMs += performance.now() - t0;
         this.counters.rttCount++;
+        this.holdDelayMs = HOLD_MIN_MS;
         d.ack();
       },
       (err: Error & { code?: string }) => {
         this.counters.inflight--;
         // The link dropped: the source node keeps the message in doubt at the far node, for this bridge to resend.
         if (err instanceof ConnectionClosedError) return;
+        // The far node's store is full (or its backend unreachable): nothing of it was stored
+        // there. The message stays unacknowledged here, held by this bridge (its prefetch window
+        // bounds how many), and goes again after a delay; nacking it would count a redelivery
+        // and, past maxRedeliveries, move a deliverable message to the dead-letter queue.
+        if (err instanceof StoreFullError || err instanceof StoreUnavailableError) {
+          this.hold(d, err);
+          return;
+        }
         // The remote refused this one message (e.g. its destination): the bridge carries on.
         this.counters.refused++;
         this.opts.logger.warn({ err: { code: err.code, message: err.message }, bridge: this.opts.name, id: d.id }, "remote refused a forwarded message");
@@ -229,7 +246,27 @@ export class DemandForwarder {
       },
     );
   }
+
+  /** Sends `d` again after the current hold delay (logged once per run of refusals, at warn). */
+  private hold(d: Delivery, err: Error & { code?: string }): void {
+    if (this.stopped) return;
+    this.counters.held++;
+    if (this.holdDelayMs === HOLD_MIN_MS) {
+      this.opts.logger.warn({ err: { code: err.code, message: err.message }, bridge: this.opts.name, id: d.id }, "remote store refused a forwarded message: holding the bridge's forwards and retrying");
+    }
+    const delay = this.holdDelayMs;
+    this.holdDelayMs = Math.min(HOLD_MAX_MS, this.holdDelayMs * 2);
+    const timer = setTimeout(() => {
+      this.holds.delete(timer);
+      if (!this.stopped) this.forward(d);
+    }, delay);
+    this.holds.add(timer);
+  }
 }
+
+/** Bounds of the delay before a forward the far node's store refused goes again, ms. */
+const HOLD_MIN_MS = 100;
+const HOLD_MAX_MS = 5_000;
 
 /** Local consumers subscribe at priority 0 (the default). */
 const LOCAL_CONSUMER_PRIORITY = 0;

@@ -93,7 +93,7 @@ export async function serveNode(options: BrokerNodeOptions & AdminSettings): Pro
 }
 
 /** A member's settings: the node it runs as master (its store comes from the HA mode), the HA mode, its admin endpoint. */
-export type ServeHaMemberOptions = Omit<HaMemberOptions, "member" | "site" | "listen" | "dataDir" | "pacedSyncMs" | "startNode" | "hooks"> & AdminSettings & {
+export type ServeHaMemberOptions = Omit<HaMemberOptions, "member" | "site" | "listen" | "dataDir" | "pacedSyncMs" | "maxStoreBytes" | "storeReservedBytes" | "startNode" | "hooks"> & AdminSettings & {
   node: Omit<BrokerNodeOptions, "storeInstance" | "fence" | "hooks" | "store">;
 };
 
@@ -113,6 +113,7 @@ export async function serveHaMember(options: ServeHaMemberOptions): Promise<Serv
   const member = await startHaMember({
     ...haOpts,
     member: nodeOpts.id, site: nodeOpts.site, listen: nodeOpts.listen === undefined ? [] : [nodeOpts.listen].flat(), dataDir: nodeOpts.dataDir, pacedSyncMs: nodeOpts.pacedSyncMs,
+    maxStoreBytes: nodeOpts.maxStoreBytes, storeReservedBytes: nodeOpts.storeReservedBytes,
     startNode: async (term) => (termNode = await BrokerNode.create({
       ...nodeOpts, tls, id: term.id, storeInstance: term.store, fence: term.fence, logger: nodeOpts.logger ?? log,
       hooks: { bridgeAdded: (b) => admin?.watchBridge(b) },

@@ -31,6 +31,13 @@ export interface HaMemberOptions {
   dataDir?: string;
   /** The journal's sync pacing (shared-file and replicated), ms. */
   pacedSyncMs?: number;
+  /**
+   * The master's journal usage limit and the headroom kept for acks (shared-file and replicated;
+   * the node options `maxStoreBytes` and `storeReservedBytes`). Mode redis keeps messages in
+   * Redis, whose own `maxmemory` bounds them: there these are not used (a warning says so).
+   */
+  maxStoreBytes?: number;
+  storeReservedBytes?: number;
   /** Builds the node of each term as master. */
   startNode: StartServedNode;
   hooks?: HaMemberHooks;
@@ -58,16 +65,18 @@ export async function startHaMember(opts: HaMemberOptions): Promise<HaNode> {
   const { ha } = opts;
   let lease;
   let strategy: HaStrategy;
+  const journal = { pacedSyncMs: opts.pacedSyncMs, maxStoreBytes: opts.maxStoreBytes, reservedBytes: opts.storeReservedBytes };
   switch (ha.mode) {
     case "shared-file": {
       // The group's directory may be new (first start); its lease subdirectory is created by the lease.
       await fsp.mkdir(ha.dir, { recursive: true });
       lease = new FileLease({ dir: path.join(ha.dir, "lease"), group: ha.group, member, timing: opts.timing, logger: log });
       const storeDir = path.join(ha.dir, "store");
-      strategy = sharedStoreStrategy(opts.listen, ({ fence }) => Promise.resolve(new JournalStore({ dir: storeDir, fence, logger: log, pacedSyncMs: opts.pacedSyncMs })));
+      strategy = sharedStoreStrategy(opts.listen, ({ fence }) => Promise.resolve(new JournalStore({ dir: storeDir, fence, logger: log, ...journal })));
       break;
     }
     case "redis": {
+      if (opts.maxStoreBytes || opts.storeReservedBytes) log.warn({ member }, "maxStoreBytes and storeReservedBytes apply to journal stores: mode redis keeps messages in Redis (bound them with Redis's maxmemory)");
       lease = new RedisLease({ redis: ha.redis, group: ha.group, member, timing: opts.timing, logger: log });
       strategy = sharedStoreStrategy(opts.listen, ({ token, fence }) => Promise.resolve(new RedisStore({ redis: ha.redis, group: ha.group, fencingToken: token, fence, logger: log })));
       break;
@@ -75,7 +84,7 @@ export async function startHaMember(opts: HaMemberOptions): Promise<HaNode> {
     case "replicated": {
       if (!opts.dataDir) throw new InvalidArgumentError(`ha member '${member}' (mode replicated) needs a data directory for its own copy of the store`);
       lease = new RedisLease({ redis: ha.election, group: ha.group, member, timing: opts.timing, logger: log });
-      strategy = replicatedStrategy({ member, dataDir: opts.dataDir, replicaListen: ha.replicaListen, sync: ha.sync ?? "replica", lease, listen: opts.listen, pacedSyncMs: opts.pacedSyncMs,
+      strategy = replicatedStrategy({ member, dataDir: opts.dataDir, replicaListen: ha.replicaListen, sync: ha.sync ?? "replica", lease, listen: opts.listen, journal,
         resumeBacklogBytes: ha.resumeBacklogBytes, logger: log,
       });
       break;

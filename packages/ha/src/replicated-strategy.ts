@@ -1,7 +1,7 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "@fedmq/protocol";
-import { JournalStore, type MessageStore, StoreUnavailableError } from "@fedmq/store";
+import { JournalStore, type JournalStoreOptions, type MessageStore, StoreUnavailableError } from "@fedmq/store";
 import type { HaStrategy } from "./ha-node";
 import type { LeaseHolder } from "./lease";
 import type { RedisLease } from "./redis-lease";
@@ -21,8 +21,8 @@ export interface ReplicatedStrategyOptions {
   lease: RedisLease;
   /** Client listen URLs (published with the lease). */
   listen: readonly string[];
-  /** The node's `pacedSyncMs`, for the master's journal (default: the journal's). */
-  pacedSyncMs?: number;
+  /** The node's `pacedSyncMs`, `maxStoreBytes` and `storeReservedBytes`, for the master's journal (defaults: the journal's). */
+  journal?: Pick<JournalStoreOptions, "pacedSyncMs" | "maxStoreBytes" | "reservedBytes">;
   /** The master's resume backlog, bytes (default: the replicated store's). */
   resumeBacklogBytes?: number;
   logger: Logger;
@@ -156,7 +156,7 @@ export function replicatedStrategy(o: ReplicatedStrategyOptions): HaStrategy {
         }
       }
       await fsp.writeFile(lastTermFile, `${token}\n`);
-      const local = new JournalStore({ dir: storeDir, fence, logger: o.logger, pacedSyncMs: o.pacedSyncMs });
+      const local = new JournalStore({ dir: storeDir, fence, logger: o.logger, ...o.journal });
       store = new ReplicatedStore({
         store: local, listen: o.replicaListen, sync: o.sync, epoch: token, logger: o.logger, resumeBacklogBytes: o.resumeBacklogBytes,
         beforeDegradedReceipt: () => o.lease.markDegraded(token, true).catch((err: unknown) => {

@@ -1,6 +1,7 @@
 /**
  * `startHaMember` builds a member's store from its node options: the options that tune the
- * journal (here `pacedSyncMs`) reach the master's journal in every HA mode that keeps one, and
+ * journal (`pacedSyncMs`, and the usage limit `maxStoreBytes` with its headroom
+ * `storeReservedBytes`) reach the master's journal in every HA mode that keeps one, and
  * the replicated mode's own (`resumeBacklogBytes`) reach its replicated store.
  */
 import { removeTempDirs, startRedis, tempDir, waitFor } from "@fedmq/testkit";
@@ -33,13 +34,16 @@ async function masterStore(ha: HaNode): Promise<unknown> {
 const startNode = (term: HaTerm): Promise<BrokerNode> =>
   BrokerNode.create({ id: term.id, listen: ["tcp://127.0.0.1:0"], storeInstance: term.store, fence: term.fence });
 
-describe("startHaMember: the node's pacedSyncMs reaches the master's journal", () => {
+const KIB = 1024;
+const LIMITS = { maxStoreBytes: 256 * KIB, storeReservedBytes: 1024 * KIB };
+
+describe("startHaMember: the node's journal options (pacedSyncMs, store limits) reach the master's journal", () => {
   it("shared-file: the journal in the shared directory", async () => {
     const dir = await tempDir("fedmq-ha-member-");
-    const ha = await startHaMember({ member: "m1", listen: ["tcp://127.0.0.1:0"], pacedSyncMs: 17, startNode, ha: { group: "g", mode: "shared-file", dir } });
+    const ha = await startHaMember({ member: "m1", listen: ["tcp://127.0.0.1:0"], pacedSyncMs: 17, ...LIMITS, startNode, ha: { group: "g", mode: "shared-file", dir } });
     const store = await masterStore(ha);
     expect(store).toBeInstanceOf(JournalStore);
-    expect((store as JournalStore).options.pacedSyncMs).toBe(17);
+    expect((store as JournalStore).options).toMatchObject({ pacedSyncMs: 17, maxStoreBytes: 256 * KIB, reservedBytes: 1024 * KIB });
   });
 
   it("replicated: the master's own journal under its data directory", async () => {
@@ -47,7 +51,7 @@ describe("startHaMember: the node's pacedSyncMs reaches the master's journal", (
     cleanups.push(() => redis.stop());
     const dataDir = await tempDir("fedmq-ha-member-");
     const ha = await startHaMember({
-      member: "m1", listen: ["tcp://127.0.0.1:0"], dataDir, pacedSyncMs: 23, startNode,
+      member: "m1", listen: ["tcp://127.0.0.1:0"], dataDir, pacedSyncMs: 23, ...LIMITS, startNode,
       ha: { group: "g", mode: "replicated", replicaListen: "tcp://127.0.0.1:0", election: redis.url, sync: "local", resumeBacklogBytes: 65_536 },
     });
     const store = await masterStore(ha);
@@ -55,6 +59,6 @@ describe("startHaMember: the node's pacedSyncMs reaches the master's journal", (
     expect((store as ReplicatedStore).replicationStatus().resume).toEqual({ fromPosition: 0, bytes: 0, limitBytes: 65_536 });
     const local = (store as ReplicatedStore).localStore;
     expect(local).toBeInstanceOf(JournalStore);
-    expect((local as JournalStore).options.pacedSyncMs).toBe(23);
+    expect((local as JournalStore).options).toMatchObject({ pacedSyncMs: 23, maxStoreBytes: 256 * KIB, reservedBytes: 1024 * KIB });
   });
 });

@@ -50,6 +50,19 @@ export const TimeoutError = defineError("TimeoutError", "FEDMQ_ERR_TIMEOUT");
 export const StalePeerError = defineError("StalePeerError", "FEDMQ_ERR_STALE_PEER");
 /** The node could not store a message. */
 export const StoreError = defineError("StoreError", "FEDMQ_ERR_STORE");
+/**
+ * A store's backend (Redis) did not acknowledge an operation in time or cannot be reached.
+ * A write that failed this way may or may not have been applied; nothing acknowledged is lost.
+ */
+export const StoreUnavailableError = defineError("StoreUnavailableError", "FEDMQ_ERR_STORE_UNAVAILABLE");
+/**
+ * A new message was refused for lack of room: the journal is at its usage limit
+ * (`maxStoreBytes`), or its disk is full (a write failed with ENOSPC). Nothing of it was stored.
+ * Acks and metadata are still written (the journal keeps `reservedBytes` of headroom for them);
+ * as acks free segments, messages are accepted again. When a remove (an ack) could not be
+ * written even so, `flush()` and `close()` reject with this error.
+ */
+export const StoreFullError = defineError("StoreFullError", "FEDMQ_ERR_STORE_FULL");
 /** A connection's handshake did not arrive in time. */
 export const HandshakeTimeoutError = defineError("HandshakeTimeoutError", "FEDMQ_ERR_HANDSHAKE_TIMEOUT");
 /** A message or option value outside its allowed range. */
@@ -78,7 +91,7 @@ export function errorFromWire(code: string, message: string): FedmqError {
   const known = [
     FrameTooLargeError, MalformedFrameError, UnknownFrameError, ProtocolError, VersionMismatchError,
     InvalidDestinationError, InvalidUriError, UnknownDeliveryError, InvalidSubscriptionError,
-    ConnectionClosedError, TimeoutError, StalePeerError, StoreError, HandshakeTimeoutError,
+    ConnectionClosedError, TimeoutError, StalePeerError, StoreError, StoreUnavailableError, StoreFullError, HandshakeTimeoutError,
     InvalidArgumentError, ForbiddenError, TooManyConnectionsError, NodeFencedError, InternalError, AuthenticationError,
   ].find((c) => c.code === code);
   if (known) return new known(message);

@@ -5,7 +5,7 @@ export type { SplitResult, SplitterOptions } from "./length-prefixed";
 export {
   FedmqError, FrameTooLargeError, MalformedFrameError, UnknownFrameError, ProtocolError, VersionMismatchError,
   InvalidDestinationError, InvalidUriError, UnknownDeliveryError, InvalidSubscriptionError, ConnectionClosedError,
-  TimeoutError, StalePeerError, StoreError, HandshakeTimeoutError, InvalidArgumentError, ForbiddenError, TooManyConnectionsError, NodeFencedError, InternalError, UnknownRemoteError, AuthenticationError, StartupTimeoutError, ListenError, errorFromWire, defineError,
+  TimeoutError, StalePeerError, StoreError, StoreUnavailableError, StoreFullError, HandshakeTimeoutError, InvalidArgumentError, ForbiddenError, TooManyConnectionsError, NodeFencedError, InternalError, UnknownRemoteError, AuthenticationError, StartupTimeoutError, ListenError, errorFromWire, defineError,
 } from "./errors";
 export {
   parseDestination, parseDestinationPattern, validateDestinationPattern, destinationMatches, DestinationFilter,

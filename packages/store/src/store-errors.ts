@@ -42,16 +42,6 @@ export const StoreIoError = defineError("StoreIoError", "FEDMQ_ERR_STORE_IO");
  * master took the lease over. The store stays fenced: every later write rejects at once.
  */
 export const StoreFencedError = defineError("StoreFencedError", "FEDMQ_ERR_FENCED");
-/**
- * The store's backend (Redis) did not acknowledge an operation in time or cannot be reached.
- * A write that failed this way may or may not have been applied; nothing acknowledged is lost.
- */
-export const StoreUnavailableError = defineError("StoreUnavailableError", "FEDMQ_ERR_STORE_UNAVAILABLE");
-/**
- * A new message was refused for lack of room: the journal is at its usage limit
- * (`maxStoreBytes`), or its disk is full (a write failed with ENOSPC). Nothing of it was stored.
- * Acks and metadata are still written (the journal keeps `reservedBytes` of headroom for them);
- * as acks free segments, messages are accepted again. When a remove (an ack) could not be
- * written even so, `flush()` and `close()` reject with this error.
- */
-export const StoreFullError = defineError("StoreFullError", "FEDMQ_ERR_STORE_FULL");
+// StoreUnavailableError and StoreFullError travel to other nodes in Error frames (a bridge holds
+// its forwards while the far node's store refuses them): they are defined in @fedmq/protocol.
+export { StoreUnavailableError, StoreFullError } from "@fedmq/protocol";
