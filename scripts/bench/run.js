@@ -22,6 +22,9 @@
  * disturbed, flagged as an anomaly.
  *
  * Workloads (1 KiB bodies):
+ *   disk         disk-sync.js: 1 KiB write + fdatasync in a loop into a zero-filled file in the data
+ *                directory, 5 s: the disk's single-writer sync rate; W1s's table adds its msg/s over
+ *                this (goal >= 0.75) and the disk's p50 beside its receipt p50, same round
  *   W1s          persistent queue, 1 producer awaiting each receipt, 1 consumer, 50,000 msgs
  *   W1c          same, 8 producers + 8 consumers (each one connection; 2 processes of 4 each), 200,000
  *   W1c-stomp    W1c over STOMP 1.2: the node (journal store) also listens on stomp://127.0.0.1:<free>,
@@ -121,11 +124,12 @@ const { runW4Mode } = require("./ha-failover");
 const { spread, fmtNum } = require("./stats");
 const { findActiveMq } = require("./activemq-proc");
 const { runCeiling } = require("./ceiling");
+const { runDiskSync } = require("./disk-sync");
 
 const ROOT = path.resolve(__dirname, "../..");
-const ALL = ["W1s", "W1c", "W1c-tls", "W1c-mem", "W1c-stomp", "W1c-stomp-amq", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-tls", "W3-mem", "W3-amq", "W3-ttl3", "W4", "backlog"];
+const ALL = ["disk", "W1s", "W1c", "W1c-tls", "W1c-mem", "W1c-stomp", "W1c-stomp-amq", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-tls", "W3-mem", "W3-amq", "W3-ttl3", "W4", "backlog"];
 /** W3-amq and W1c-stomp-amq join the default set where ActiveMQ is installed (see parseArgs). */
-const DEFAULT_SET = ["W1s", "W1c", "W1c-stomp", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-ttl3", "W4"];
+const DEFAULT_SET = ["disk", "W1s", "W1c", "W1c-stomp", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-ttl3", "W4"];
 const HA_MODES = ["shared-file", "redis", "replicated"];
 const KIB = 1024;
 /** A run during which other processes used more than this % of a core is repeated (--retries). */
@@ -226,6 +230,10 @@ function makeSpecs(o) {
       producers: [{ connections: 4 }, { connections: 4 }], consumers: [{ connections: 4 }, { connections: 4 }],
       layout: "W1c's clients against a 2-member HA group, mode replicated, sync: replica (a receipt waits for the slave's copy), own redis-server for the election, clients through failover:(a,b); compare msg/s with W1c",
     },
+    disk: {
+      name: "disk", seconds: 5, count: 0, warmup: 0,
+      layout: "disk-sync.js: one 1 KiB write + one fdatasync at a time into a zero-filled 64 MiB file in the data directory, 0.5 s warm-up, 5 s measured: the disk's own single-writer sync rate, W1s's bound",
+    },
     ceiling: {
       name: "ceiling", bodySize: KIB, conns: 4, procs: 2, seconds: 30, warmupSeconds: 2, count: 0, warmup: 0,
       layout: "ceiling.js: W1c's 8 producers (2 processes x 4 connections, each awaits a reply per 1 KiB frame) against a minimal one-thread Node.js server that only group-commits each event loop turn's frames (one blocking writev + one fdatasync) and replies; 2 s warm-up, 30 s measured (as long as a W1c run). W1c and W3 (whose producers are W1c's) do all of this and more per message, so at the same moment they cannot exceed it",
@@ -300,6 +308,7 @@ function gitInfo() {
 
 const GOALS = {
   "W1s:msg/s": { text: ">= 5,000", ok: (v) => v >= 5000 },
+  "W1s:msg/s / disk, same round": { text: ">= 0.75", ok: (v) => v >= 0.75 },
   "W1c:msg/s": { text: ">= 30,000", ok: (v) => v >= 30000 },
   "W2:deliveries/s": { text: ">= 100,000", ok: (v) => v >= 100000 },
   "W1s-latency:e2e p99 ms": { text: "< 20", ok: (v) => v < 20 },
@@ -370,6 +379,7 @@ function rowsFor(name, runs, results) {
       m("drain msg/s", (r) => r.drainRate),
     ].filter((row) => row.values.some((v) => v !== undefined && Number.isFinite(v)));
   }
+  if (name === "disk") return [m("write+fdatasync/s", (r) => r.msgPerSec), m("write+fdatasync p50 ms", (r) => r.syncMs?.p50, 3), m("write+fdatasync p99 ms", (r) => r.syncMs?.p99, 3)];
   if (name === "ceiling") {
     const rows = [m("msg/s", (r) => r.msgPerSec)];
     if (results["W3-amq"]) rows.push(vsMedian("W3-amq", 1));
@@ -384,6 +394,8 @@ function rowsFor(name, runs, results) {
   if (name === "W1c-replicated") rows.push(vsMedian("W1c", 2));
   if (name === "W3" && results.W1c) rows.push(vsMedian("W1c", 2), ...vsSameRound("W1c"));
   if (name === "W1c" || name === "W3") rows.push(...vsSameRound("ceiling"));
+  // A single writer awaiting each receipt: against the disk's own write + fdatasync loop.
+  if (name === "W1s") rows.push(...vsSameRound("disk"));
   // ActiveMQ's bridge measured in the same invocation, on the same machine.
   if (name === "W3" && results["W3-amq"]) rows.push(vsMedian("W3-amq", 1));
   // The no-disk bounds: how far fedmq's code alone goes on these CPUs.
@@ -400,6 +412,10 @@ function rowsFor(name, runs, results) {
     rows.push(m("max sends in flight", (r) => r.maxInflight));
   } else {
     rows.push(m("receipt p50 ms", (r) => r.receiptMs?.p50, 2));
+    if (name === "W1s" && results.disk) {
+      const disk = (r) => results.disk.find((c) => c.ok && c.interleaved && c.run === r.run);
+      rows.push(m("disk write+fdatasync p50 ms, same round", (r) => disk(r)?.syncMs?.p50, 3));
+    }
     rows.push(m("e2e p99 ms (saturated)", (r) => r.e2eMs?.p99, 0));
   }
   const amq = name === "W3-amq";
@@ -451,8 +467,8 @@ function printTable(results, specs, o) {
       w4Noted = true;
       continue;
     }
-    if (name === "ceiling") {
-      out.push(`ceiling: ${sp.layout}`);
+    if (name === "ceiling" || name === "disk") {
+      out.push(`${name}: ${sp.layout}`);
       continue;
     }
     if (name === "backlog") {
@@ -529,7 +545,7 @@ async function main() {
     const attempts = [];
     let rec;
     for (let attempt = 0; ; attempt++) {
-      const r = name === "backlog" ? await runBacklog(ctx, spec, i) : name === "ceiling" ? await runCeiling(ctx, spec, i) : await runOnce(spec.store ? { ...ctx, store: spec.store } : ctx, spec, i);
+      const r = name === "backlog" ? await runBacklog(ctx, spec, i) : name === "ceiling" ? await runCeiling(ctx, spec, i) : name === "disk" ? await runDiskSync(ctx, spec, i) : await runOnce(spec.store ? { ...ctx, store: spec.store } : ctx, spec, i);
       r.attempt = attempt + 1;
       r.disturbancePct = disturbance(r);
       attempts.push(r);
