@@ -138,7 +138,7 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
     const store = storeInstance ?? (opts.store === "memory" ? new MemoryStore() : new JournalStore({
       dir: opts.dataDir!, logger: opts.logger, pacedSyncMs: opts.pacedSyncMs, maxStoreBytes: opts.maxStoreBytes, reservedBytes: opts.storeReservedBytes,
     }));
-    const node = new BrokerNode(opts, store, tlsOpts, connectors ?? [], { users, authorization });
+    const node = new BrokerNode(opts, store, tlsOpts, [...(connectors ?? [])], { users, authorization });
     if (fence) node.fence = fence;
     if (hooks) node.hooks = hooks;
     await node.hooks.beforeStart?.(node);
@@ -228,8 +228,38 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
   reloadTls(t: ListenerTls): void {
     this.tlsOpts = t;
     for (const l of this.servers) l.setTls(t);
-    this.connectorOpts.forEach((c, i) => this.bridges[i]?.setTls(this.bridgeTls(c)));
+    for (const b of this.bridges) {
+      const c = this.connectorOpts.find((x) => x.name === b.opts.name);
+      if (c) b.setTls(this.bridgeTls(c));
+    }
     this.log.info({ listeners: this.servers.filter((l) => l.url.startsWith("tls") || l.url.startsWith("stomp+tls") || l.url.startsWith("wss")).map((l) => l.url) }, "TLS certificates reloaded");
+  }
+
+  /**
+   * Starts a bridge for a connector while the node serves (e.g. a node that discovery found
+   * joined). Its name must differ from every bridge's of this node.
+   */
+  addConnector(c: ConnectorOptions): Bridge {
+    if (this.closing) throw new InvalidArgumentError(`connector '${c.name}': node '${this.id}' is closing`);
+    if (this.bridges.some((b) => b.opts.name === c.name)) throw new InvalidArgumentError(`connector '${c.name}' already exists on node '${this.id}'`);
+    const b = this.startBridge(c);
+    this.connectorOpts.push(c);
+    return b;
+  }
+
+  /**
+   * Stops and forgets the bridge of connector `name` (e.g. its remote node left the network);
+   * false if the node has none of that name. What it forwarded without a receipt stays in doubt
+   * for that node, and a later bridge to the same node sends it again.
+   */
+  async removeConnector(name: string): Promise<boolean> {
+    const i = this.bridges.findIndex((b) => b.opts.name === name);
+    if (i < 0) return false;
+    const [b] = this.bridges.splice(i, 1);
+    const j = this.connectorOpts.findIndex((c) => c.name === name);
+    if (j >= 0) this.connectorOpts.splice(j, 1);
+    await b!.stop();
+    return true;
   }
 
   bridgeInfo(): BridgeInfo[] {
