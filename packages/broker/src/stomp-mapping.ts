@@ -409,13 +409,7 @@ const CONTENT_LENGTH = ascii("content-length:");
 /** "MESSAGE\ndestination:<its STOMP name, escaped>\nmessage-id:", by destination URI (remembered). */
 const destinationParts = new Map<string, Buffer>();
 function destinationPart(uri: string): Buffer {
-  let part = destinationParts.get(uri);
-  if (part === undefined) {
-    part = Buffer.from(`MESSAGE\ndestination:${escapedStompDestinationOf(uri)}\nmessage-id:`, "utf8");
-    if (destinationParts.size >= CACHED_DESTINATIONS) destinationParts.clear();
-    destinationParts.set(uri, part);
-  }
-  return part;
+  return remembered(destinationParts, uri, () => Buffer.from(`MESSAGE\ndestination:${escapedStompDestinationOf(uri)}\nmessage-id:`, "utf8"));
 }
 
 /**
@@ -424,15 +418,9 @@ function destinationPart(uri: string): Buffer {
  */
 const subscriptionParts = new Map<string, Buffer>();
 function subscriptionPart(subscription: string, originalDestination: string | undefined): Buffer {
-  const original = originalDestination === undefined ? "" : `original-destination:${escapedStompDestinationOf(originalDestination)}\n`;
-  if (original !== "") return Buffer.from(`\nsubscription:${escapeStompHeader(subscription, "1.2")}\n${original}ack:`, "utf8");
-  let part = subscriptionParts.get(subscription);
-  if (part === undefined) {
-    part = Buffer.from(`\nsubscription:${escapeStompHeader(subscription, "1.2")}\nack:`, "utf8");
-    if (subscriptionParts.size >= CACHED_DESTINATIONS) subscriptionParts.clear();
-    subscriptionParts.set(subscription, part);
-  }
-  return part;
+  const head = (original: string) => Buffer.from(`\nsubscription:${escapeStompHeader(subscription, "1.2")}\n${original}ack:`, "utf8");
+  if (originalDestination !== undefined) return head(`original-destination:${escapedStompDestinationOf(originalDestination)}\n`);
+  return remembered(subscriptionParts, subscription, () => head(""));
 }
 
 /** The destination's bytes (ASCII) as text; the last one is remembered (most messages go where the one before went). */
@@ -485,38 +473,31 @@ const CACHED_DESTINATIONS = 1024;
 const stompNames = new Map<string, string>();
 const fedmqNames = new Map<string, string>();
 
+/** `cache`'s value for `key`, made by `make` the first time (the cache starts over past CACHED_DESTINATIONS keys). */
+function remembered<V>(cache: Map<string, V>, key: string, make: () => V): V {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = make();
+    if (cache.size >= CACHED_DESTINATIONS) cache.clear();
+    cache.set(key, value);
+  }
+  return value;
+}
+
 /** `toStompDestination(uri)`, remembered. */
 function stompDestinationOf(uri: string): string {
-  let name = stompNames.get(uri);
-  if (name === undefined) {
-    name = toStompDestination(uri);
-    if (stompNames.size >= CACHED_DESTINATIONS) stompNames.clear();
-    stompNames.set(uri, name);
-  }
-  return name;
+  return remembered(stompNames, uri, () => toStompDestination(uri));
 }
 
 /** `escapeStompHeader(toStompDestination(uri), "1.2")`, remembered. */
 const escapedStompNames = new Map<string, string>();
 function escapedStompDestinationOf(uri: string): string {
-  let name = escapedStompNames.get(uri);
-  if (name === undefined) {
-    name = escapeStompHeader(stompDestinationOf(uri), "1.2");
-    if (escapedStompNames.size >= CACHED_DESTINATIONS) escapedStompNames.clear();
-    escapedStompNames.set(uri, name);
-  }
-  return name;
+  return remembered(escapedStompNames, uri, () => escapeStompHeader(stompDestinationOf(uri), "1.2"));
 }
 
 /** `fromStompDestination(destination).uri` (a SEND's: no wildcards), remembered. */
 function fedmqDestinationOf(destination: string): string {
-  let uri = fedmqNames.get(destination);
-  if (uri === undefined) {
-    uri = fromStompDestination(destination).uri;
-    if (fedmqNames.size >= CACHED_DESTINATIONS) fedmqNames.clear();
-    fedmqNames.set(destination, uri);
-  }
-  return uri;
+  return remembered(fedmqNames, destination, () => fromStompDestination(destination).uri);
 }
 
 function parseBoolean(name: string, value: string): boolean {
