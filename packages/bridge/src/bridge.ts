@@ -312,7 +312,8 @@ export class Bridge extends EventEmitter {
   }
 }
 
-function emptyCounters(): ForwarderCounters {
+/** Counters of a direction that has forwarded nothing yet. */
+export function emptyCounters(): ForwarderCounters {
   return { forwarded: 0, acknowledged: 0, refused: 0, held: 0, inflight: 0, bytesForwarded: 0, rttSumMs: 0, rttCount: 0 };
 }
 

@@ -1,4 +1,4 @@
-export { Bridge } from "./bridge";
+export { Bridge, emptyCounters } from "./bridge";
 export type { BridgeState, BridgeStatusChange, BridgeInfo, BridgeDemandInfo, ForwardGap } from "./bridge";
 export { DEFAULT_BRIDGE_OPTIONS, resolveBridgeOptions, excludedBy } from "./bridge-options";
 export type { BridgeOptions, BridgeTls, ResolvedBridgeOptions } from "./bridge-options";

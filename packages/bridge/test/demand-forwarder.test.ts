@@ -1,6 +1,6 @@
 import { CONSUMER_ADVISORY_PATTERN, type Advisory, type ConsumerAdvisory } from "@fedmq/advisory";
-import { ConnectionClosedError, ForbiddenError, FrameDecoder, InvalidDestinationError, encodeDeliverFrame, fedwire } from "@fedmq/protocol";
-import { DemandForwarder, networkConsumerPriority, resolveBridgeOptions, type BridgeOptions, type ForwarderCounters } from "../src";
+import { ConnectionClosedError, ForbiddenError, FrameDecoder, InvalidDestinationError, StoreFullError, StoreUnavailableError, encodeDeliverFrame, fedwire } from "@fedmq/protocol";
+import { DemandForwarder, emptyCounters, networkConsumerPriority, resolveBridgeOptions, type BridgeOptions, type ForwarderCounters } from "../src";
 import { FakeConnection, type FakeDelivery, type FakeSubscription } from "./helpers/fake-connection";
 import { waitFor } from "./helpers/wait";
 
@@ -31,7 +31,7 @@ afterEach(async () => {
 async function rig(options: Partial<BridgeOptions> = {}): Promise<Rig> {
   const local = new FakeConnection("a", "vm://a");
   const remote = new FakeConnection("b");
-  const counters: ForwarderCounters = { forwarded: 0, acknowledged: 0, refused: 0, inflight: 0, bytesForwarded: 0, rttSumMs: 0, rttCount: 0 };
+  const counters: ForwarderCounters = emptyCounters();
   const errors: Error[] = [];
   const opts = resolveBridgeOptions({ name: "ab", localNodeId: "a", remote: ["tcp://b:61616"], ...options });
   const f = new DemandForwarder(local, remote, "a", "b", opts, (err) => errors.push(err), counters);
@@ -362,7 +362,7 @@ describe("DemandForwarder forwarding", () => {
     fwd.resolve();
     await waitFor(() => d.acks === 1, "the ack on the source");
     expect(d.nacks).toBe(0);
-    expect(r.counters).toEqual({ forwarded: 1, acknowledged: 1, refused: 0, inflight: 0, bytesForwarded: 5, rttSumMs: expect.any(Number), rttCount: 1 });
+    expect(r.counters).toEqual({ forwarded: 1, acknowledged: 1, refused: 0, held: 0, inflight: 0, bytesForwarded: 5, rttSumMs: expect.any(Number), rttCount: 1 });
   });
 
   it("forwards a delivery's own bytes with the hop appended when the message was decoded from a frame", async () => {
@@ -403,6 +403,26 @@ describe("DemandForwarder forwarding", () => {
     expect([d1.acks, d1.nacks, d2.acks, d2.nacks]).toEqual([0, 1, 1, 0]);
     expect(r.counters).toMatchObject({ forwarded: 1, acknowledged: 1, refused: 1, inflight: 0 });
     expect(r.errors).toEqual([]);
+  });
+
+  it.each([
+    ["FEDMQ_ERR_STORE_FULL", () => new StoreFullError("journal holds 262144 bytes (option 'maxStoreBytes')")],
+    ["FEDMQ_ERR_STORE_UNAVAILABLE", () => new StoreUnavailableError("redis did not answer")],
+  ])("holds a forward the remote's store refused (%s) and sends it again: acked, never nacked", async (code, refusal) => {
+    const { r, sub } = await withDemand();
+    const d1 = sub.deliver(message({ producerSeq: 1 }));
+    await waitFor(() => r.remote.forwards.length === 1, "the forward");
+    const err = refusal();
+    expect(err.code).toBe(code);
+    r.remote.forwards[0]!.reject(err);
+    // The same message goes again after the hold delay.
+    const again = await waitFor(() => r.remote.forwards[1], "the forward sent again");
+    expect(again.message.producerSeq).toBe(1);
+    expect([d1.acks, d1.nacks]).toEqual([0, 0]);
+    again.resolve();
+    await waitFor(() => d1.acks === 1, "the ack on the source");
+    expect([d1.acks, d1.nacks]).toEqual([1, 0]);
+    expect(r.counters).toMatchObject({ forwarded: 1, acknowledged: 1, refused: 0, held: 1, inflight: 0 });
   });
 
   it("neither acks nor nacks when the link closes under the forward: the source redelivers", async () => {
