@@ -14,15 +14,16 @@ const MAY_IMPORT = {
   protocol: { runtime: [], types: [] },
   client: { runtime: ["protocol"], types: [] },
   advisory: { runtime: ["protocol"], types: [] },
+  discovery: { runtime: ["protocol"], types: [] },
   bridge: { runtime: ["protocol", "client", "advisory"], types: [] },
   store: { runtime: ["protocol"], types: [] },
   stomp: { runtime: ["protocol"], types: [] },
   admin: { runtime: ["protocol"], types: ["advisory", "bridge", "store"] },
   broker: { runtime: ["protocol", "client", "advisory", "bridge", "store", "stomp"], types: ["admin"] },
   ha: { runtime: ["protocol", "advisory", "store"], types: ["admin", "bridge"] },
-  config: { runtime: ["protocol", "bridge"], types: [] },
-  cli: { runtime: ["protocol", "client", "advisory", "bridge", "store", "stomp", "admin", "broker", "ha", "config"], types: [] },
-  testkit: { runtime: ["protocol", "client", "advisory", "bridge", "store", "stomp", "admin", "broker", "ha", "config", "cli"], types: [] },
+  config: { runtime: ["protocol", "bridge", "discovery"], types: [] },
+  cli: { runtime: ["protocol", "client", "advisory", "discovery", "bridge", "store", "stomp", "admin", "broker", "ha", "config"], types: [] },
+  testkit: { runtime: ["protocol", "client", "advisory", "discovery", "bridge", "store", "stomp", "admin", "broker", "ha", "config", "cli"], types: [] },
 };
 
 const list = (pkgs) => (pkgs.length ? pkgs.map((p) => `@fedmq/${p}`).join(", ") : "no other @fedmq package");
