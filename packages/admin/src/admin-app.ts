@@ -1,4 +1,5 @@
 import http from "node:http";
+import https from "node:https";
 import type net from "node:net";
 import AjvCompiler from "@fastify/ajv-compiler";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
@@ -8,6 +9,7 @@ import { registerAdminGuard, type AdminGuardOptions } from "./admin-guard";
 import { adminLogin } from "./admin-login";
 import { decodePathParams, invalidTarget, parseQuery, rewriteTarget, schemaViolation, targetOf } from "./admin-request";
 import { ADMIN_METHODS, adminRoutes, type AdminContext } from "./admin-routes";
+import { serverTlsOptions, type AdminTlsOptions } from "./admin-tls";
 
 export interface AdminAppOptions {
   /** The node's logger: fastify's own is off; errors are logged here (never a request body). */
@@ -16,6 +18,8 @@ export interface AdminAppOptions {
   context(): AdminContext;
   /** What the gate admits: the names the endpoint answers to, its credentials. */
   readonly guard: AdminGuardOptions;
+  /** Serve https with this key and certificate (asking for client certificates as it says); undefined: http. */
+  readonly tls?: AdminTlsOptions;
 }
 
 const JSON_TYPE = "application/json; charset=utf-8";
@@ -48,13 +52,14 @@ const buildValidator = AjvCompiler();
  * Every reply carries `cache-control: no-store`; no request body is read, but the login's
  * (bounded, by its handler).
  */
-export function createAdminApp({ logger, context, guard }: AdminAppOptions): FastifyInstance {
+export function createAdminApp({ logger, context, guard, tls }: AdminAppOptions): FastifyInstance {
   const app = Fastify({
     logger: false,
-    // A plain node:http server, as before the endpoint used fastify: idle keep-alive sockets are
-    // closed after 5 s, and it listens on the one address of the `admin` option (fastify's own
-    // server would also bind the other addresses `localhost` resolves to).
-    serverFactory: (handler) => answerConnect(http.createServer({ keepAliveTimeout: 5_000 }, handler), handler),
+    // A plain node:http (or node:https) server, as before the endpoint used fastify: idle
+    // keep-alive sockets are closed after 5 s, and it listens on the one address of the `admin`
+    // option (fastify's own server would also bind the other addresses `localhost` resolves to).
+    // Its certificate is replaced with `setSecureContext` (AdminServer.setTls).
+    serverFactory: (handler) => answerConnect(tls === undefined ? http.createServer({ keepAliveTimeout: 5_000 }, handler) : secureServer(tls, handler, logger), handler),
     // close() ends open and idle keep-alive connections: they would hold it open.
     forceCloseConnections: true,
     // While closing, requests are answered as usual until their connection is closed.
@@ -98,7 +103,7 @@ export function createAdminApp({ logger, context, guard }: AdminAppOptions): Fas
   });
 
   app.register(adminRoutes, { context });
-  if (guard.auth) app.register(adminLogin, { auth: guard.auth });
+  if (guard.auth?.hasTokens) app.register(adminLogin, { auth: guard.auth });
   return app;
 
   function answerError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
@@ -125,10 +130,24 @@ export function createAdminApp({ logger, context, guard }: AdminAppOptions): Fas
 }
 
 /**
+ * The https server: a failed handshake (a plain http client, a client certificate refused with
+ * `clientAuth: require`, a client that does not trust the certificate) closes the connection and
+ * is logged at debug level only: anyone may knock.
+ */
+function secureServer(tls: AdminTlsOptions, handler: http.RequestListener, logger: Logger): https.Server {
+  const server = https.createServer({ ...serverTlsOptions(tls), keepAliveTimeout: 5_000 }, handler);
+  server.on("tlsClientError", (err, socket) => {
+    logger.debug({ err, remote: socket.remoteAddress }, "admin endpoint: TLS handshake failed");
+    socket.destroy();
+  });
+  return server;
+}
+
+/**
  * node hands a CONNECT request to the server's 'connect' listeners and, without one, drops the
  * connection unanswered: serve it as any other request (the gate, then 405 or 404), then close.
  */
-function answerConnect(server: http.Server, handler: http.RequestListener): http.Server {
+function answerConnect<S extends http.Server | https.Server>(server: S, handler: http.RequestListener): S {
   server.on("connect", (req: http.IncomingMessage, socket: net.Socket) => {
     const res = new http.ServerResponse(req);
     res.shouldKeepAlive = false;

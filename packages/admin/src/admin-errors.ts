@@ -80,12 +80,28 @@ export class CrossOriginError extends AdminHttpError {
   }
 }
 
-/** A state-changing request authorized by the session cookie alone, without its page's `Origin`: refused as a possible cross-site request forgery. */
+/**
+ * A state-changing request authorized by the session cookie or a client certificate alone (what
+ * a browser presents on its own), without its page's `Origin`: refused as a possible cross-site
+ * request forgery.
+ */
 export class CsrfError extends AdminHttpError {
   static readonly code = "FEDMQ_ERR_CSRF";
-  constructor(method: string, path: string) {
-    super(403, CsrfError.code, `${method} ${path} with the session cookie needs an Origin header naming this endpoint: send 'Authorization: Bearer <token>' instead`);
+  constructor(method: string, path: string, credential: "the session cookie" | "a client certificate" = "the session cookie") {
+    super(403, CsrfError.code, `${method} ${path} with ${credential} needs an Origin header naming this endpoint: send 'Authorization: Bearer <token>' instead`);
     this.name = "CsrfError";
+  }
+}
+
+/**
+ * A verified client certificate whose common name the endpoint does not accept (a user who is
+ * not an administrator): the caller is known and refused, so 403, not 401.
+ */
+export class CertificateNotAllowedError extends AdminHttpError {
+  static readonly code = "FEDMQ_ERR_CERTIFICATE_NOT_ALLOWED";
+  constructor(commonName: string, tokens: boolean) {
+    super(403, CertificateNotAllowedError.code, `the client certificate names '${commonName}', who may not use the admin endpoint: it accepts the certificates of the network's nodes and of its administrators${tokens ? ", or 'Authorization: Bearer <token>'" : ""}`);
+    this.name = "CertificateNotAllowedError";
   }
 }
 

@@ -1,13 +1,15 @@
+import type { TLSSocket } from "node:tls";
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
 import { bearerToken, sessionCookies, type AdminAuth } from "./admin-auth";
-import { CrossOriginError, CsrfError, HostNotAllowedError, UnauthorizedError, UnsupportedMediaTypeError } from "./admin-errors";
+import { CertificateNotAllowedError, CrossOriginError, CsrfError, HostNotAllowedError, UnauthorizedError, UnsupportedMediaTypeError } from "./admin-errors";
+import { verifiedPeerName } from "./admin-tls";
 import type { AdminHosts } from "./admin-hosts";
 import { targetOf } from "./admin-request";
 
 export interface AdminGuardOptions {
   /** The names the endpoint answers to (`Host`). */
   readonly hosts: AdminHosts;
-  /** Its credentials; undefined: every caller is admitted (the endpoint then serves loopback only, unless `allowRemote`). */
+  /** Its credentials (tokens, client certificates); undefined: every caller is admitted (the endpoint then serves loopback only, unless `allowRemote`). */
   readonly auth: AdminAuth | undefined;
 }
 
@@ -36,10 +38,17 @@ function originOf(text: string): string | undefined {
   }
 }
 
-/** Routes open to anyone: the probes, the login page, and `/metrics` when the settings make it public. */
+/** Routes open to anyone: the probes, the login page (with tokens), and `/metrics` when the settings make it public. */
 function isPublic(method: string, path: string, auth: AdminAuth): boolean {
-  if (method === "GET") return path === "/healthz" || path === "/readyz" || path === "/login" || (auth.metricsPublic && path === "/metrics");
-  return method === "POST" && (path === "/login" || path === "/logout");
+  if (method === "GET") return path === "/healthz" || path === "/readyz" || (auth.hasTokens && path === "/login") || (auth.metricsPublic && path === "/metrics");
+  return auth.hasTokens && method === "POST" && (path === "/login" || path === "/logout");
+}
+
+/** The 401 of a request without credentials: what the endpoint takes. */
+function missingCredentials(auth: AdminAuth): string {
+  if (!auth.acceptsCertificates) return "the admin endpoint needs 'Authorization: Bearer <token>' (the web view: log in at /login)";
+  const certificate = "a client certificate of one of the network's nodes or of an administrator";
+  return auth.hasTokens ? `the admin endpoint needs 'Authorization: Bearer <token>' or ${certificate} (the web view: log in at /login)` : `the admin endpoint needs ${certificate}`;
 }
 
 /**
@@ -57,12 +66,16 @@ function isPublic(method: string, path: string, auth: AdminAuth): boolean {
  * 2. `Origin` on a state-changing method (always): present and not the endpoint's own origin
  *    is 403 `FEDMQ_ERR_CROSS_ORIGIN` (a cross-site POST: a no-cors fetch or a submitted form).
  * 3. Credentials, when `auth` is set, on every route but the probes, the login page (and
- *    `/metrics` when public): `Authorization: Bearer <token>` or the web view's session cookie.
- *    None, or a token or session not accepted: 401 `FEDMQ_ERR_UNAUTHORIZED` with
- *    `WWW-Authenticate: Bearer`; a browser's `GET /` without credentials is sent to `/login`.
- *    Refusals are logged once a minute per remote address, never with what was presented.
- * 4. A state-changing request authorized by the cookie alone must carry its page's `Origin`:
- *    else 403 `FEDMQ_ERR_CSRF`.
+ *    `/metrics` when public): `Authorization: Bearer <token>`, the web view's session cookie, or
+ *    (`auth.certificates`, an https endpoint asking for them) a verified client certificate
+ *    naming a node of the network or an administrator — in that order: a token present is
+ *    checked whatever else the request carries. None, or a token or session not accepted: 401
+ *    `FEDMQ_ERR_UNAUTHORIZED` with `WWW-Authenticate: Bearer`; a verified certificate naming
+ *    anyone else: 403 `FEDMQ_ERR_CERTIFICATE_NOT_ALLOWED`. With tokens, a browser's `GET /`
+ *    without accepted credentials is sent to `/login`. Refusals are logged once a minute per
+ *    remote address, never with what was presented.
+ * 4. A state-changing request authorized by the cookie or the certificate alone (a browser
+ *    sends both on its own) must carry its page's `Origin`: else 403 `FEDMQ_ERR_CSRF`.
  * 5. A state-changing request takes `Content-Type: application/json` only (the login and logout
  *    forms also `application/x-www-form-urlencoded`): else 415
  *    `FEDMQ_ERR_UNSUPPORTED_MEDIA_TYPE`. Without `auth`, a request with no body type at all is
@@ -90,10 +103,13 @@ export function registerAdminGuard(app: FastifyInstance, { hosts, auth }: AdminG
       done(new CrossOriginError(origin, own));
       return;
     }
-    let byCookie = false;
+    /** What alone authorized the request, when a browser could have sent it on its own (cookie, certificate). */
+    let ambient: "the session cookie" | "a client certificate" | undefined;
     if (auth && !isPublic(method, path, auth)) {
       const authorization = request.headers.authorization;
       const cookies = sessionCookies(request.headers.cookie);
+      const certificate = auth.acceptsCertificates ? verifiedPeerName(socket as Partial<TLSSocket>) : undefined;
+      const page = method === "GET" && PAGES.has(path);
       if (authorization !== undefined) {
         const token = bearerToken(authorization);
         if (token === undefined || !auth.verifyToken(token)) {
@@ -102,24 +118,29 @@ export function registerAdminGuard(app: FastifyInstance, { hosts, auth }: AdminG
           return;
         }
       } else if (auth.hasSession(cookies)) {
-        byCookie = true;
+        ambient = "the session cookie";
+      } else if (certificate !== undefined && auth.certificateIdentity(certificate)) {
+        ambient = "a client certificate";
+      } else if (certificate !== undefined && !(page && auth.hasTokens)) {
+        auth.refused(request.ip, method, path, `a client certificate naming '${certificate}', who is not accepted`);
+        done(new CertificateNotAllowedError(certificate, auth.hasTokens));
+        return;
       } else {
-        const page = method === "GET" && PAGES.has(path);
         // Opening the web view before logging in is the way to the login, not a refusal worth a line.
-        if (!page || cookies.length > 0) auth.refused(request.ip, method, path, cookies.length > 0 ? "a session cookie that is unknown or expired" : "no credentials");
-        if (page) {
+        if (!(page && auth.hasTokens) || cookies.length > 0) auth.refused(request.ip, method, path, cookies.length > 0 ? "a session cookie that is unknown or expired" : "no credentials");
+        if (page && auth.hasTokens) {
           // The web view in a browser: log in first. (A reply sent from a hook ends the request.)
           void reply.code(303).header("location", "/login").send();
           return;
         }
-        done(new UnauthorizedError(cookies.length > 0
+        done(new UnauthorizedError(cookies.length > 0 && auth.hasTokens
           ? "the session has expired or is unknown: log in again at /login, or send 'Authorization: Bearer <token>'"
-          : "the admin endpoint needs 'Authorization: Bearer <token>' (the web view: log in at /login)"));
+          : missingCredentials(auth)));
         return;
       }
     }
-    if (changes && byCookie && origin === undefined) {
-      done(new CsrfError(method, path));
+    if (changes && ambient !== undefined && origin === undefined) {
+      done(new CsrfError(method, path, ambient));
       return;
     }
     if (changes) {

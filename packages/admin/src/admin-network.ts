@@ -1,5 +1,7 @@
 import type { BridgeDemandInfo } from "@fedmq/bridge";
+import { adminGet, socketErrorText } from "./admin-fetch";
 import type { AdminPeer } from "./admin-peers";
+import type { AdminClientTls } from "./admin-tls";
 import { brokerView, bridgeView, type AdminBridgeView, type AdminBrokerView, type AdminDemandView, type AdminSource } from "./admin-views";
 import type { BridgeRateSampler } from "./bridge-rates";
 
@@ -75,8 +77,16 @@ export function nodePart(src: AdminSource, adminUrl: string, rates: BridgeRateSa
   return { broker: brokerView(src, adminUrl), bridges: src.bridges.map((b) => bridgeView(b, rates)), demand: src.advisories.table.summary() };
 }
 
-/** Assembles the network view: this node's part locally, every peer's over HTTP, in parallel. */
+/**
+ * Assembles the network view: this node's part locally, every peer's over HTTP, in parallel. An
+ * `https://` peer is read with the node's own TLS settings (`peerTls`: its certificate presented,
+ * the peer's checked against its CA and the URL's host), which also authenticate it to a peer
+ * that accepts the network's nodes' certificates.
+ */
 export class NetworkView {
+  /** The node's certificate and CA for `https://` peers (replaced when certificates rotate); undefined: the system's CAs, no certificate. */
+  peerTls: AdminClientTls | undefined;
+
   constructor(
     private readonly src: AdminSource,
     private readonly adminUrl: string,
@@ -85,7 +95,10 @@ export class NetworkView {
     private readonly timeoutMs: number,
     /** Presented to the peers as `Authorization: Bearer` (the endpoint's own first token). */
     private readonly peerToken: string | undefined = undefined,
-  ) {}
+    peerTls: AdminClientTls | undefined = undefined,
+  ) {
+    this.peerTls = peerTls;
+  }
 
   async view(): Promise<AdminNetworkView> {
     const own = nodePart(this.src, this.adminUrl, this.rates);
@@ -116,9 +129,8 @@ export class NetworkView {
     try {
       const headers: Record<string, string> = { accept: "application/json" };
       if (this.peerToken !== undefined) headers.authorization = `Bearer ${this.peerToken}`;
-      const res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs), headers });
-      const text = await res.text();
-      if (res.status !== 200) return { ...base, error: `GET ${url} answered ${res.status}: ${text.trim().slice(0, 200)}` };
+      const { status, text } = await adminGet(url, { timeoutMs: this.timeoutMs, headers, ...(this.peerTls === undefined ? {} : { tls: this.peerTls }) });
+      if (status !== 200) return { ...base, error: `GET ${url} answered ${status}: ${text.trim().slice(0, 200)}` };
       const part = JSON.parse(text) as AdminNodePart;
       if (typeof part?.broker?.id !== "string" || !Array.isArray(part.bridges) || !Array.isArray(part.demand)) {
         return { ...base, error: `GET ${url} answered something that is not a node's network part` };
@@ -154,12 +166,12 @@ function networkBridge(b: AdminBridgeView, listeners: ReadonlyMap<string, string
   };
 }
 
-/** `fetch failed` says nothing: name the timeout, or the socket error underneath. */
+/** Name the timeout, the invalid answer, or the socket's error (a refused connection, a certificate that does not verify). */
 function describeFetchError(err: unknown, url: string, timeoutMs: number): string {
-  const e = err as { name?: string; message?: string; cause?: { message?: string } };
-  if (e.name === "TimeoutError" || e.name === "AbortError") return `GET ${url}: no answer within ${timeoutMs} ms`;
+  const e = err as { name?: string; message?: string };
+  if (e.name === "TimeoutError") return `GET ${url}: no answer within ${timeoutMs} ms`;
   if (e.name === "SyntaxError") return `GET ${url} answered invalid JSON: ${e.message}`;
-  return `GET ${url}: ${e.cause?.message ?? e.message ?? String(err)}`;
+  return `GET ${url}: ${socketErrorText(err)}`;
 }
 
 function cmp(a: string, b: string): number {

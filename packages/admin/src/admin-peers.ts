@@ -7,7 +7,7 @@ export interface AdminPeer {
   readonly name: string;
   /** Its site, used while it does not answer (an answering peer reports its own). @default "" */
   readonly site?: string;
-  /** Its admin endpoint, `http://host:port` (a real port: not 0). */
+  /** Its admin endpoint, `http://host:port` or `https://host:port` (a real port: not 0). */
   readonly admin: string;
 }
 
@@ -27,7 +27,7 @@ export function resolveAdminPeers(peers: unknown): readonly AdminPeer[] {
     if (seen.has(name)) throw new InvalidArgumentError(`peer '${name}' is listed twice (option 'peers')`);
     seen.add(name);
     if (typeof site !== "string") throw new InvalidArgumentError(`peer '${name}' has site ${JSON.stringify(site)}: expected a string (option 'peers')`);
-    if (typeof admin !== "string") throw new InvalidArgumentError(`peer '${name}' has admin ${JSON.stringify(admin)}: expected http://host:port (option 'peers')`);
+    if (typeof admin !== "string") throw new InvalidArgumentError(`peer '${name}' has admin ${JSON.stringify(admin)}: expected http://host:port or https://host:port (option 'peers')`);
     let port: number;
     try {
       // A peer may well be on another machine: its host is not restricted to loopback.

@@ -17,7 +17,7 @@ export interface AdminContext {
   readonly metrics: AdminMetrics;
   readonly rates: BridgeRateSampler;
   readonly network: NetworkView;
-  /** Whether the endpoint has credentials (the web view then shows its log-out button). */
+  /** Whether the endpoint takes tokens, so its web view has a login (and then shows its log-out button). */
   readonly authEnabled: boolean;
 }
 

@@ -1,4 +1,5 @@
 import type net from "node:net";
+import type tls from "node:tls";
 import type { FastifyInstance } from "fastify";
 import { InvalidArgumentError, ListenError } from "@fedmq/protocol";
 import type { Bridge } from "@fedmq/bridge";
@@ -12,9 +13,10 @@ import { NetworkView } from "./admin-network";
 import { resolveAdminPeers, type AdminPeer } from "./admin-peers";
 import { AdminAuth, type AdminAuthOptions } from "./admin-auth";
 import { AdminHosts } from "./admin-hosts";
+import { checkAdminTls, clientTlsOf, serverTlsOptions, type AdminTlsOptions } from "./admin-tls";
 
 export interface AdminServerOptions {
-  /** `http://host:port` (port 0 = any free port). Required. */
+  /** `http://host:port` or `https://host:port` (port 0 = any free port; `https` needs `tls`). Required. */
   url: string;
   /** Serve on a non-loopback host. @default false */
   allowRemote: boolean;
@@ -28,11 +30,19 @@ export interface AdminServerOptions {
   peerTimeoutMs: number;
   /**
    * Credentials: with them, every route but `/healthz`, `/readyz`, the login page (and
-   * `/metrics` when `metricsPublic`) needs `Authorization: Bearer <token>` or the web view's
-   * session cookie (see admin-guard.ts). The network view presents the first token to its
-   * peers. @default undefined (no authentication)
+   * `/metrics` when `metricsPublic`) needs `Authorization: Bearer <token>`, the web view's
+   * session cookie, or (`auth.certificates`: an `https://` endpoint whose `tls.clientAuth` is
+   * `request` or `require`) a client certificate it accepts (see admin-guard.ts). The network
+   * view presents the first token to its peers. @default undefined (no authentication)
    */
   auth?: AdminAuthOptions;
+  /**
+   * The node's TLS settings (PEM key, certificate, CA, client certificate policy). An `https://`
+   * endpoint serves them; the network view presents the certificate to `https://` peers and
+   * checks theirs against the CA. Replace them with `setTls` when certificates rotate.
+   * @default undefined (an `http://` endpoint; `https://` peers read with the system's CAs)
+   */
+  tls?: AdminTlsOptions;
   /**
    * Further `Host` names the endpoint answers to (`name`: any port, `name:port`), e.g. a reverse
    * proxy's. Always allowed: its own URL's host, for a loopback or wildcard bind `localhost`,
@@ -43,7 +53,7 @@ export interface AdminServerOptions {
   logger: Logger;
 }
 
-export const DEFAULT_ADMIN_SERVER_OPTIONS: Readonly<Omit<AdminServerOptions, "url" | "logger" | "auth">> = Object.freeze({
+export const DEFAULT_ADMIN_SERVER_OPTIONS: Readonly<Omit<AdminServerOptions, "url" | "logger" | "auth" | "tls">> = Object.freeze({
   allowRemote: false,
   rateWindowMs: 10_000,
   rateSampleMs: 1_000,
@@ -64,11 +74,18 @@ export class AdminServer {
   private readonly ctx: AdminContext;
   private closing: Promise<void> | undefined;
 
-  private constructor(private readonly app: FastifyInstance, readonly url: string, src: AdminSource, opts: Readonly<AdminServerOptions>, auth: AdminAuth | undefined) {
+  private constructor(
+    private readonly app: FastifyInstance,
+    readonly url: string,
+    src: AdminSource,
+    private readonly opts: Readonly<AdminServerOptions>,
+    auth: AdminAuth | undefined,
+    private readonly secure: boolean,
+  ) {
     this.metrics = new AdminMetrics(src);
     this.rates = new BridgeRateSampler(() => src.bridges.map((b) => b.info()), opts.rateWindowMs, opts.rateSampleMs);
-    const network = new NetworkView(src, url, this.rates, opts.peers, opts.peerTimeoutMs, auth?.peerToken);
-    this.ctx = { src, url, metrics: this.metrics, rates: this.rates, network, authEnabled: auth !== undefined };
+    const network = new NetworkView(src, url, this.rates, opts.peers, opts.peerTimeoutMs, auth?.peerToken, opts.tls === undefined ? undefined : clientTlsOf(opts.tls));
+    this.ctx = { src, url, metrics: this.metrics, rates: this.rates, network, authEnabled: auth?.hasTokens ?? false };
     app.server.on("error", (err) => opts.logger.error({ err, admin: url }, "admin endpoint error"));
   }
 
@@ -77,8 +94,13 @@ export class AdminServer {
     const opts: Readonly<AdminServerOptions> = Object.freeze({ ...DEFAULT_ADMIN_SERVER_OPTIONS, ...options, peers: resolveAdminPeers(options.peers ?? DEFAULT_ADMIN_SERVER_OPTIONS.peers) });
     if (!Number.isFinite(opts.peerTimeoutMs) || opts.peerTimeoutMs < 1) throw new InvalidArgumentError(`option 'peerTimeoutMs' is ${opts.peerTimeoutMs}: must be a number ≥ 1`);
     const ep = parseAdminEndpoint(opts.url, opts.allowRemote);
+    const tlsOpts = opts.tls === undefined ? undefined : checkAdminTls(opts.tls, "tls");
+    if (ep.secure && !tlsOpts) throw new InvalidArgumentError(`admin endpoint '${opts.url}' is https:// and has no key and certificate: give them (option 'tls'), or serve http://`);
     const hosts = new AdminHosts(ep.host, opts.allowedHosts ?? []);
     const auth = opts.auth === undefined ? undefined : AdminAuth.create(opts.auth, opts.logger);
+    if (auth?.acceptsCertificates && !(ep.secure && tlsOpts!.clientAuth !== "none")) {
+      throw new InvalidArgumentError(`option 'auth.certificates' needs an https:// endpoint that asks for client certificates ('tls.clientAuth' request or require); '${opts.url}'${ep.secure ? " has 'clientAuth: none'" : " is http://"}`);
+    }
     // fastify is loaded with the first admin endpoint: a process without one (a node without
     // `admin`, a CLI command) does not pay for loading it.
     const { createAdminApp } = await import("./admin-app");
@@ -90,12 +112,13 @@ export class AdminServer {
         return admin.ctx;
       },
       guard: { hosts, auth },
+      ...(ep.secure ? { tls: tlsOpts! } : {}),
     });
     await app.ready();
     // The views need the bound URL (port 0 = any): build them as soon as the socket is bound,
     // before any request can arrive (fastify may resolve listen() a little later).
     app.server.once("listening", () => {
-      admin = new AdminServer(app, adminUrlFor(ep.host, (app.server.address() as net.AddressInfo).port), src, opts, auth);
+      admin = new AdminServer(app, adminUrlFor(ep.host, (app.server.address() as net.AddressInfo).port, ep.secure), src, { ...opts, ...(tlsOpts ? { tls: tlsOpts } : {}) }, auth, ep.secure);
     });
     try {
       await app.listen({ port: ep.port, host: ep.host });
@@ -104,8 +127,25 @@ export class AdminServer {
       throw new ListenError(`cannot listen on admin endpoint '${opts.url}': ${(err as Error).message} (option 'admin')`, { cause: err });
     }
     if (!admin) throw new Error(`admin endpoint '${opts.url}' reported listening without a bound address`);
-    opts.logger.info({ admin: admin.url, auth: auth ? "token" : "none" }, "admin endpoint listening");
+    const credentials = [auth?.hasTokens && "token", auth?.acceptsCertificates && "certificate"].filter(Boolean).join("+") || "none";
+    opts.logger.info({ admin: admin.url, auth: credentials, ...(ep.secure ? { clientAuth: tlsOpts!.clientAuth } : {}) }, "admin endpoint listening");
     return admin;
+  }
+
+  /**
+   * Rotated certificates (the node's SIGHUP, with its listeners'): an `https://` endpoint serves
+   * the new ones to the connections it accepts from now on — open keep-alive connections keep
+   * theirs and are not dropped — and the network view presents them to its peers. The client
+   * certificate policy stays the one the endpoint started with.
+   */
+  setTls(t: AdminTlsOptions): void {
+    const next = checkAdminTls(t, "tls");
+    if (this.secure) {
+      const clientAuth = this.opts.tls?.clientAuth ?? "none";
+      (this.app.server as unknown as tls.Server).setSecureContext(serverTlsOptions({ ...next, clientAuth }));
+    }
+    this.ctx.network.peerTls = clientTlsOf(next);
+    if (this.secure) this.opts.logger.info({ admin: this.url }, "admin endpoint: TLS certificates reloaded");
   }
 
   /** Count this bridge's state changes; call before the bridge starts. */

@@ -6,9 +6,15 @@ import { resolveAdminPeers, type AdminPeer } from "./admin-peers";
 
 /** A node's admin endpoint settings, as the topology and `fedmq node` give them. */
 export interface AdminSettings {
-  /** Admin HTTP endpoint, `http://host:port` (port 0 = any free port); none when unset. Loopback only unless `adminAllowRemote`. */
+  /**
+   * Admin HTTP endpoint, `http://host:port` or `https://host:port` (port 0 = any free port; https
+   * serves the node's TLS certificate, option `tls`); none when unset. Loopback only unless `adminAllowRemote`.
+   */
   admin?: string;
-  /** Serve the admin endpoint on a non-loopback host (give it `adminTokens` too: without them it has no authentication). @default false */
+  /**
+   * Serve the admin endpoint on a non-loopback host (give it `adminTokens` too, or serve it
+   * `https://` with client certificates required: without either it has no authentication). @default false
+   */
   adminAllowRemote?: boolean;
   /**
    * The other nodes of the network (name, site, admin endpoint): the admin endpoint's network

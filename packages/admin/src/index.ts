@@ -5,7 +5,10 @@ export type { AdminServerOptions } from "./admin-server";
 export { resolveAdminSettings } from "./admin-settings";
 export type { AdminSettings, ResolvedAdminSettings } from "./admin-settings";
 export { DEFAULT_ADMIN_AUTH_OPTIONS, MIN_ADMIN_TOKEN_LENGTH, SESSION_COOKIE } from "./admin-auth";
-export type { AdminAuthOptions } from "./admin-auth";
+export type { AdminAuthOptions, AdminCertificateOptions } from "./admin-auth";
+export type { AdminTlsOptions, AdminClientTls } from "./admin-tls";
+export { adminGet, AdminGetTimeoutError, socketErrorText } from "./admin-fetch";
+export type { AdminGetOptions, AdminAnswer } from "./admin-fetch";
 export { parseAdminEndpoint, isLoopbackHost, adminUrlFor } from "./admin-endpoint";
 export type { AdminEndpoint } from "./admin-endpoint";
 export { resolveAdminPeers } from "./admin-peers";
@@ -15,7 +18,7 @@ export { ADMIN_ROUTES, ADMIN_METHODS } from "./admin-routes";
 export type { AdminRoute, AdminMethod } from "./admin-routes";
 export {
   AdminHttpError, RouteNotFoundError, NotApplicableError, MethodNotAllowedError, BadParameterError, UnknownBridgeError, INTERNAL_ERROR_CODE,
-  HostNotAllowedError, UnauthorizedError, CrossOriginError, CsrfError, UnsupportedMediaTypeError, BodyTooLargeError,
+  HostNotAllowedError, UnauthorizedError, CrossOriginError, CsrfError, CertificateNotAllowedError, UnsupportedMediaTypeError, BodyTooLargeError,
 } from "./admin-errors";
 export { NETWORK_PAGE_FILE, LOGIN_PAGE_FILE } from "./admin-ui";
 export type { AdminSource, AdminBrokerView, AdminBridgeView, AdminConsumerView, AdminDemandView, AdminProducerView } from "./admin-views";

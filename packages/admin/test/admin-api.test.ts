@@ -218,7 +218,8 @@ describe("errors", () => {
     await expect(node("R", { admin: "http://0.0.0.0:0" })).rejects.toThrow(
       "admin endpoint 'http://0.0.0.0:0' is not a loopback address: the admin API has no authentication; set 'adminAllowRemote: true' to serve it on '0.0.0.0' (option 'adminAllowRemote')",
     );
-    await expect(node("R", { admin: "https://127.0.0.1:0" })).rejects.toThrow("(option 'admin')");
+    // https needs the node's TLS settings (admin-tls.test.ts serves it with them).
+    await expect(node("R", { admin: "https://127.0.0.1:0" })).rejects.toThrow("(option 'tls')");
     await expect(node("R", { admin: "http://127.0.0.1" })).rejects.toThrow("admin endpoint 'http://127.0.0.1' names no port (option 'admin')");
     // Allowed beyond loopback, it still needs a token (secure by default) — or 'insecure'.
     await expect(node("R", { admin: "http://0.0.0.0:0", adminAllowRemote: true })).rejects.toThrow("is not on a loopback address and has no token");

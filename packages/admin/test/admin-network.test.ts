@@ -185,8 +185,8 @@ describe("GET /api/v1/network", () => {
     await bad([{ name: "B", admin: "http://127.0.0.1:0" }], "peer 'B' has admin endpoint 'http://127.0.0.1:0' with port 0: name the port it listens on (option 'peers')");
     await bad([{ name: "B", admin: "http://127.0.0.1:1" }, { name: "B", admin: "http://127.0.0.1:2" }], "peer 'B' is listed twice (option 'peers')");
     await bad([{ name: "b c", admin: "http://127.0.0.1:1" }], `peer #1 has name "b c": use letters, digits, '_', '-', '.' (option 'peers')`);
-    await bad([{ name: "B", admin: "tcp://127.0.0.1:1" }], "peer 'B': admin endpoint 'tcp://127.0.0.1:1' is not valid: expected http://host:port, e.g. 'http://127.0.0.1:8161' (option 'peers')");
-    await bad([{ name: "B" }], "peer 'B' has admin undefined: expected http://host:port (option 'peers')");
+    await bad([{ name: "B", admin: "tcp://127.0.0.1:1" }], "peer 'B': admin endpoint 'tcp://127.0.0.1:1' is not valid: expected http://host:port or https://host:port, e.g. 'http://127.0.0.1:8161' (option 'peers')");
+    await bad([{ name: "B" }], "peer 'B' has admin undefined: expected http://host:port or https://host:port (option 'peers')");
     await bad("B", `option 'peers' is "B": expected a list of { name, site, admin }`);
     await expect(startServedNode({ id: "Q", listen: ["tcp://127.0.0.1:0"], store: "memory", peers: [{ name: "B", admin: "http://127.0.0.1:1" }] })).rejects.toThrow(
       "'peers' is set but 'admin' is not: the network view of the peers is served by the admin endpoint (option 'admin')",

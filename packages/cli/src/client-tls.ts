@@ -3,30 +3,42 @@ import type tls from "node:tls";
 import type { Argv } from "yargs";
 import { CliError } from "./cli-error";
 
-/** The TLS and login flags of the commands that connect as clients (`produce`, `consume`). */
-export interface ClientTlsArgs {
+/** The TLS flags of the commands that connect to a node or read its admin endpoint. */
+export interface TlsFileArgs {
   ca?: string;
   cert?: string;
   key?: string;
   servername?: string;
+}
+
+/** The TLS and login flags of the commands that connect as clients (`produce`, `consume`). */
+export interface ClientTlsArgs extends TlsFileArgs {
   user?: string;
 }
 
-/** Adds `--ca`, `--cert`, `--key`, `--servername`; each falls back to `FEDMQ_CA`, `FEDMQ_CERT`, `FEDMQ_KEY`, `FEDMQ_SERVERNAME`. */
-export function clientTlsOptions<T>(y: Argv<T>): Argv<T & ClientTlsArgs> {
+/**
+ * Adds `--ca`, `--cert`, `--key`, `--servername`, described for `what` (`tls:// URLs`, `https://
+ * admin endpoints`); each falls back to `FEDMQ_CA`, `FEDMQ_CERT`, `FEDMQ_KEY`, `FEDMQ_SERVERNAME`.
+ */
+export function tlsFileOptions<T>(y: Argv<T>, what: string, server: string): Argv<T & TlsFileArgs> {
   return y
-    .option("ca", { type: "string", describe: "tls:// URLs: CA certificate (PEM) the node's must chain to [env FEDMQ_CA]" })
-    .option("cert", { type: "string", describe: "tls:// URLs: client certificate (PEM), for nodes that ask for one [env FEDMQ_CERT]" })
-    .option("key", { type: "string", describe: "tls:// URLs: the client certificate's key (PEM) [env FEDMQ_KEY]" })
-    .option("user", { type: "string", describe: "log in as this user (nodes with users); the password comes from FEDMQ_PASSWORD, never a flag [env FEDMQ_USER]" })
-    .option("servername", { type: "string", describe: "tls:// URLs: the name the node's certificate must carry (default: the URL's host) [env FEDMQ_SERVERNAME]" })
-    .check((a) => ((a.cert ?? process.env.FEDMQ_CERT) === undefined) === ((a.key ?? process.env.FEDMQ_KEY) === undefined) || "--cert and --key go together") as Argv<T & ClientTlsArgs>;
+    .option("ca", { type: "string", describe: `${what}: CA certificate (PEM) the ${server}'s must chain to [env FEDMQ_CA]` })
+    .option("cert", { type: "string", describe: `${what}: client certificate (PEM), for ${server}s that ask for one [env FEDMQ_CERT]` })
+    .option("key", { type: "string", describe: `${what}: the client certificate's key (PEM) [env FEDMQ_KEY]` })
+    .option("servername", { type: "string", describe: `${what}: the name the ${server}'s certificate must carry (default: the URL's host) [env FEDMQ_SERVERNAME]` })
+    .check((a) => ((a.cert ?? process.env.FEDMQ_CERT) === undefined) === ((a.key ?? process.env.FEDMQ_KEY) === undefined) || "--cert and --key go together") as Argv<T & TlsFileArgs>;
+}
+
+/** Adds `--ca`, `--cert`, `--key`, `--servername` (see tlsFileOptions) and `--user` for the commands that connect as clients. */
+export function clientTlsOptions<T>(y: Argv<T>): Argv<T & ClientTlsArgs> {
+  return tlsFileOptions(y, "tls:// URLs", "node")
+    .option("user", { type: "string", describe: "log in as this user (nodes with users); the password comes from FEDMQ_PASSWORD, never a flag [env FEDMQ_USER]" }) as Argv<T & ClientTlsArgs>;
 }
 
 /** `tls.connect` options from the flags (or environment); undefined when none is given. */
-export function clientTls(a: ClientTlsArgs): tls.ConnectionOptions | undefined {
-  const pick = (flag: keyof ClientTlsArgs, env: string): string | undefined => a[flag] ?? process.env[env];
-  const read = (flag: keyof ClientTlsArgs, env: string): Buffer | undefined => {
+export function clientTls(a: TlsFileArgs): tls.ConnectionOptions | undefined {
+  const pick = (flag: keyof TlsFileArgs, env: string): string | undefined => a[flag] ?? process.env[env];
+  const read = (flag: keyof TlsFileArgs, env: string): Buffer | undefined => {
     const file = pick(flag, env);
     if (file === undefined) return undefined;
     try {

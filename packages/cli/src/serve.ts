@@ -14,11 +14,11 @@ export interface ServedNode extends AsyncDisposable {
   readonly node: BrokerNode;
   /** Its admin endpoint; undefined without setting 'admin'. */
   readonly admin: AdminServer | undefined;
-  /** The admin endpoint's bound URL (`http://host:port`). */
+  /** The admin endpoint's bound URL (`http://host:port` or `https://host:port`). */
   readonly adminUrl: string | undefined;
   /** Close the node, then its admin endpoint (which answers 503 on /readyz meanwhile). */
   close(): Promise<void>;
-  /** Rotated certificates: new connections and the bridges' next dials use them. */
+  /** Rotated certificates: new connections (the admin endpoint's too) and the bridges' next dials use them. */
   reloadTls(t: NonNullable<BrokerNodeOptions["tls"]>): void;
 }
 
@@ -28,27 +28,64 @@ export interface ServedHaMember extends AsyncDisposable {
   readonly admin: AdminServer | undefined;
   readonly adminUrl: string | undefined;
   close(): Promise<void>;
-  /** Rotated certificates: the serving term's node takes them now, the next terms start with them. */
+  /** Rotated certificates: the serving term's node and the admin endpoint take them now, the next terms start with them. */
   reloadTls(t: NonNullable<BrokerNodeOptions["tls"]>): void;
 }
 
-/** The admin endpoint's options from the node's (resolved) settings. */
-function adminServerOptions(s: ResolvedAdminSettings & { admin: string }, logger: Logger): Partial<AdminServerOptions> & Pick<AdminServerOptions, "url" | "logger"> {
+/**
+ * The group of `security.users` whose members' client certificates the admin endpoint accepts
+ * (ActiveMQ's administrators' group is `admins` too): with `admins` among its groups, a user
+ * whose verified certificate names it is authenticated like a bearer token.
+ */
+export const ADMIN_GROUP = "admins";
+
+/** What the admin endpoint takes of the node it serves: its name, TLS settings and identities. */
+type AdminNodeContext = Pick<BrokerNodeOptions, "id" | "tls" | "bridgeIdentities" | "users">;
+
+/**
+ * The admin endpoint's options from the node's (resolved) settings. An `https://` endpoint serves
+ * the node's TLS settings; when they ask for client certificates (`clientAuth` request or
+ * require), a verified certificate naming a node of the network (`bridgeIdentities`; else the
+ * node and its peers) or a user of group `admins` authenticates a request like a token.
+ */
+function adminServerOptions(s: ResolvedAdminSettings & { admin: string }, node: AdminNodeContext, logger: Logger): Partial<AdminServerOptions> & Pick<AdminServerOptions, "url" | "logger"> {
+  const secure = parseAdminEndpoint(s.admin, true).secure;
+  const certificates = secure && node.tls !== undefined && (node.tls.clientAuth ?? "none") !== "none"
+    ? {
+      nodes: [...(node.bridgeIdentities ?? [node.id, ...s.peers.map((p) => p.name)])],
+      users: (node.users ?? []).filter((u) => u.groups.includes(ADMIN_GROUP)).map((u) => u.name),
+    }
+    : undefined;
+  const auth = s.adminTokens === undefined && certificates === undefined ? undefined : {
+    ...(s.adminTokens === undefined ? {} : { tokens: s.adminTokens }),
+    ...(certificates === undefined ? {} : { certificates }),
+    metricsPublic: s.adminMetricsPublic,
+  };
   return {
     url: s.admin, allowRemote: s.adminAllowRemote, peers: s.peers, allowedHosts: s.adminHosts, logger,
-    ...(s.adminTokens === undefined ? {} : { auth: { tokens: s.adminTokens, metricsPublic: s.adminMetricsPublic } }),
+    ...(auth === undefined ? {} : { auth }),
+    ...(node.tls === undefined ? {} : { tls: node.tls }),
   };
 }
 
+/** An `https://` admin endpoint serves the node's certificate: a node without TLS settings cannot start it. */
+function checkAdminTls(settings: ResolvedAdminSettings, node: AdminNodeContext): void {
+  if (settings.admin === undefined || node.tls !== undefined || !parseAdminEndpoint(settings.admin, true).secure) return;
+  throw new InvalidArgumentError(`node '${node.id}': admin endpoint '${settings.admin}' is https:// but the node has no TLS settings: set 'security.tls' (or the node's 'tls') with 'cert' and 'key' (option 'tls'), or serve http://`);
+}
+
 /**
- * Secure by default: an admin endpoint beyond loopback (it can stop bridges) needs tokens,
+ * Secure by default: an admin endpoint beyond loopback (it can stop bridges) needs tokens, or
+ * https with client certificates required (`clientAuth: require`: no connection without a
+ * certificate of the network's CA, no request without one naming a node or an administrator),
  * unless the node is told `insecure` (then it warns).
  */
-function checkAdminExposure(settings: ReturnType<typeof resolveAdminSettings>, insecure: boolean | undefined, log: Logger): void {
+function checkAdminExposure(settings: ResolvedAdminSettings, node: AdminNodeContext, insecure: boolean | undefined, log: Logger): void {
   if (settings.admin === undefined || settings.adminTokens !== undefined) return;
-  const host = parseAdminEndpoint(settings.admin, true).host;
-  if (isLoopbackHost(host)) return;
-  if (!insecure) throw new InvalidArgumentError(`admin endpoint '${settings.admin}' is not on a loopback address and has no token: set 'adminTokens' (security.adminTokenFile, --admin-token-file), or set 'insecure: true' to serve it as it is (option 'insecure')`);
+  const ep = parseAdminEndpoint(settings.admin, true);
+  if (isLoopbackHost(ep.host)) return;
+  if (ep.secure && node.tls?.clientAuth === "require") return;
+  if (!insecure) throw new InvalidArgumentError(`admin endpoint '${settings.admin}' is not on a loopback address and has no token: set 'adminTokens' (security.adminTokenFile, --admin-token-file), serve it as https:// with 'clientAuth: require' (security.tls), or set 'insecure: true' to serve it as it is (option 'insecure')`);
   log.warn({ admin: settings.admin }, "insecure: serving the admin endpoint beyond this machine without a token");
 }
 
@@ -66,13 +103,14 @@ function splitAdminSettings<T extends AdminSettings>(options: T): [AdminSettings
 export async function serveNode(options: BrokerNodeOptions & AdminSettings): Promise<ServedNode> {
   const [adminSettings, nodeOpts] = splitAdminSettings(options);
   const settings = resolveAdminSettings(adminSettings);
-  checkAdminExposure(settings, nodeOpts.insecure, nodeOpts.logger ?? SILENT_LOGGER);
+  checkAdminTls(settings, nodeOpts);
+  checkAdminExposure(settings, nodeOpts, nodeOpts.insecure, nodeOpts.logger ?? SILENT_LOGGER);
   let admin: AdminServer | undefined;
   const node = await BrokerNode.create({
     ...nodeOpts,
     hooks: settings.admin === undefined ? undefined : {
       beforeStart: async (n) => {
-        admin = await AdminServer.start(n, adminServerOptions({ ...settings, admin: settings.admin! }, n.log));
+        admin = await AdminServer.start(n, adminServerOptions({ ...settings, admin: settings.admin! }, nodeOpts, n.log));
       },
       bridgeAdded: (b) => admin?.watchBridge(b),
       afterClose: async () => admin?.close(),
@@ -87,7 +125,10 @@ export async function serveNode(options: BrokerNodeOptions & AdminSettings): Pro
       return admin?.url;
     },
     close: () => node.close(),
-    reloadTls: (t) => node.reloadTls(t),
+    reloadTls: (t) => {
+      node.reloadTls(t);
+      admin?.setTls(t);
+    },
     [Symbol.asyncDispose]: () => node.close(),
   };
 }
@@ -106,7 +147,8 @@ export async function serveHaMember(options: ServeHaMemberOptions): Promise<Serv
   const [adminSettings, { node: nodeOpts, ...haOpts }] = splitAdminSettings(options);
   const settings = resolveAdminSettings(adminSettings);
   const log = haOpts.logger ?? nodeOpts.logger ?? SILENT_LOGGER;
-  checkAdminExposure(settings, nodeOpts.insecure, log);
+  checkAdminTls(settings, nodeOpts);
+  checkAdminExposure(settings, nodeOpts, nodeOpts.insecure, log);
   let admin: AdminServer | undefined;
   let tls = nodeOpts.tls;
   let termNode: BrokerNode | undefined;
@@ -120,7 +162,7 @@ export async function serveHaMember(options: ServeHaMemberOptions): Promise<Serv
     })),
     hooks: settings.admin === undefined ? undefined : {
       beforeStart: async (m) => {
-        admin = await AdminServer.start(m, adminServerOptions({ ...settings, admin: settings.admin! }, log));
+        admin = await AdminServer.start(m, adminServerOptions({ ...settings, admin: settings.admin! }, { ...nodeOpts, tls }, log));
       },
       afterClose: async () => admin?.close(),
     },
@@ -137,6 +179,7 @@ export async function serveHaMember(options: ServeHaMemberOptions): Promise<Serv
     reloadTls: (t) => {
       tls = t;
       if (termNode && member.current === termNode) termNode.reloadTls(t);
+      admin?.setTls(t);
     },
     [Symbol.asyncDispose]: () => member.close(),
   };

@@ -161,5 +161,5 @@ test("naming no node is a usage error (exit 2)", async () => {
   expect(r.stderr[r.stderr.length - 1]).toBe("fedmq: name the nodes to inspect: --admin URL (repeatable) or --topology FILE");
   const bad = await fedmq("status", "--admin", "tcp://127.0.0.1:8161");
   expect(bad.code).toBe(2);
-  expect(bad.stderr).toEqual(["fedmq: --admin 'tcp://127.0.0.1:8161' is not an http:// URL (e.g. http://127.0.0.1:8161)"]);
+  expect(bad.stderr).toEqual(["fedmq: --admin 'tcp://127.0.0.1:8161' is not an http:// or https:// URL (e.g. http://127.0.0.1:8161)"]);
 });

@@ -12,7 +12,7 @@ const base = { id: "adm", listen: ["tcp://127.0.0.1:0"], store: "memory" as cons
 
 test("an admin endpoint beyond loopback without a token is refused; with 'insecure' the node tries (and warns)", async () => {
   await expect(serveNode({ ...base, admin: "http://192.0.2.1:0", adminAllowRemote: true })).rejects.toThrow(
-    "admin endpoint 'http://192.0.2.1:0' is not on a loopback address and has no token: set 'adminTokens' (security.adminTokenFile, --admin-token-file), or set 'insecure: true' to serve it as it is (option 'insecure')",
+    "admin endpoint 'http://192.0.2.1:0' is not on a loopback address and has no token: set 'adminTokens' (security.adminTokenFile, --admin-token-file), serve it as https:// with 'clientAuth: require' (security.tls), or set 'insecure: true' to serve it as it is (option 'insecure')",
   );
   const warned: unknown[] = [];
   const logger = { trace() {}, debug() {}, info() {}, warn: (o: unknown) => warned.push(o), error() {}, fatal() {}, child() { return logger; } };

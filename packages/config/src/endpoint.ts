@@ -1,6 +1,6 @@
 /**
  * Endpoint URLs in a topology: a node's `listen` (`tcp://host:port`, `tls://host:port`), its
- * `admin` (`http://host:port`), HA URLs (`redis://…`) and a connector's `uri`
+ * `admin` (`http://host:port` or `https://host:port`), HA URLs (`redis://…`) and a connector's `uri`
  * (`static:(…)` / `masterslave:(…)`).
  *
  * Listener URIs are parsed by `@fedmq/protocol`; the rest only as far as validation needs.
@@ -62,10 +62,13 @@ export function listenerEndpoint(url: string): Endpoint | null {
   }
 }
 
+/** The schemes of a node's `admin` URL: `https` serves the node's TLS certificate (`security.tls`). */
+export const ADMIN_SCHEMES: readonly string[] = ["http", "https"];
+
 /** Checks a node's `admin` URL. @returns an error message, or `null` when valid. */
 export function checkAdminUrl(url: string): string | null {
-  return parseEndpoint(url, ["http"]) === null
-    ? `must be an http:// URL with a host and a port 1-65535 (e.g. 'http://127.0.0.1:8161'), got '${url}'`
+  return parseEndpoint(url, ADMIN_SCHEMES) === null
+    ? `must be an http:// or https:// URL with a host and a port 1-65535 (e.g. 'http://127.0.0.1:8161'), got '${url}'`
     : null;
 }
 

@@ -1,6 +1,6 @@
 /** Cross-field rules over `nodes:`: names, ports, data directories, HA groups. */
 import { DEFAULT_LEASE_TIMING, leaseTimingProblem, type LeaseTiming } from "@fedmq/protocol";
-import { parseEndpoint, endpointsClash, listenerEndpoint, type Endpoint } from "./endpoint";
+import { ADMIN_SCHEMES, parseEndpoint, endpointsClash, listenerEndpoint, type Endpoint } from "./endpoint";
 import { about, type PendingIssue } from "./issue-text";
 import { resolveDataDir } from "./resolve-topology";
 import { isRecord, rawHa, rawHaGroups, rawNodes, str, type RuleContext } from "./rule-context";
@@ -11,7 +11,7 @@ export function checkNodeRules(ctx: RuleContext): PendingIssue[] {
   return [...checkNodeNames(ctx), ...checkPorts(ctx), ...checkAdminAllowRemote(ctx), ...checkTls(ctx), ...checkDataDirs(ctx), ...checkHaGroups(ctx)];
 }
 
-/** A node's TLS settings (`security.tls`, its own `tls` over it) are whole, and its secure listeners have them. */
+/** A node's TLS settings (`security.tls`, its own `tls` over it) are whole, and its secure listeners and `https://` admin endpoint have them. */
 function checkTls({ root }: RuleContext): PendingIssue[] {
   const issues: PendingIssue[] = [];
   const security = isRecord(root) && isRecord(root["security"]) ? root["security"] : undefined;
@@ -29,6 +29,10 @@ function checkTls({ root }: RuleContext): PendingIssue[] {
     if ((t["cert"] === undefined) !== (t["key"] === undefined)) say(`node '${node}': 'tls' needs both 'cert' and 'key'`);
     if ((t["clientAuth"] === "request" || t["clientAuth"] === "require") && t["ca"] === undefined) say(`node '${node}': 'clientAuth: ${String(t["clientAuth"])}' needs 'ca', the CA that client certificates must chain to`);
     if (t["cert"] !== undefined) continue;
+    const admin = spec["admin"];
+    if (typeof admin === "string" && parseEndpoint(admin, ["https"]) !== null) {
+      say(`admin endpoint '${admin}' is https:// and needs TLS: set 'security.tls' (or the node's 'tls') with 'cert' and 'key', or serve http://`, ["nodes", node, "admin"]);
+    }
     const listen = spec["listen"];
     const urls = (Array.isArray(listen) ? listen : [listen]).filter((u): u is string => typeof u === "string");
     urls.forEach((url, i) => {
@@ -90,7 +94,7 @@ function checkPorts({ root }: RuleContext): PendingIssue[] {
     } else {
       add("listen", ["nodes", node, "listen"], listen, ["tcp", "tls"]);
     }
-    add("admin", ["nodes", node, "admin"], spec["admin"], ["http"]);
+    add("admin", ["nodes", node, "admin"], spec["admin"], ADMIN_SCHEMES);
     const ha = isRecord(spec["ha"]) ? spec["ha"] : undefined;
     add("ha.replicaListen", ["nodes", node, "ha", "replicaListen"], ha?.["replicaListen"], ["tcp", "tls"]);
   }

@@ -36,7 +36,7 @@ export const nodeCommand = {
       .option("max-frame-size", { type: "number", describe: "largest frame accepted, bytes (default 16 MiB)" })
       .option("paced-sync-ms", { type: "number", describe: "journal: messages arriving over a bridge share fsyncs, at most one per N ms while nothing else waits; 0 = off (default 5)" })
       .option("start-timeout-ms", { type: "number", describe: "give up when the store has not opened and recovered within this, ms (default 120000)" })
-      .option("admin", { type: "string", describe: "admin HTTP endpoint, e.g. http://127.0.0.1:8161 (default from the topology, else none)" })
+      .option("admin", { type: "string", describe: "admin HTTP endpoint, e.g. http://127.0.0.1:8161, or https://127.0.0.1:8161 with the topology's security.tls certificate (client certificates of its nodes and of users of group 'admins' then authenticate with clientAuth request|require) (default from the topology, else none)" })
       .option("admin-allow-remote", { type: "boolean", describe: "serve the admin endpoint on a non-loopback host (give it --admin-token-file too)" })
       .option("admin-token-file", { type: "string", describe: "the admin endpoint's bearer token(s), one per line: every route but /healthz and /readyz then needs one (default: env FEDMQ_ADMIN_TOKEN, else the topology's)" })
       .option("log-level", { choices: ["trace", "debug", "info", "warn", "error"], default: "info" }),

@@ -1,12 +1,13 @@
 import type { Argv } from "yargs";
 import { mergeTraces, parseMessageId, traceVerdict, type RouteEvent, type TraceVerdict } from "@fedmq/protocol";
 import { CliError } from "../cli-error";
-import { adminToken, readAdmin, type NodeResult } from "../inspect/admin-client";
-import { TOKEN_OPTION } from "../inspect/inspect-command";
+import type { TlsFileArgs } from "../client-tls";
+import { readAdmin, type NodeResult } from "../inspect/admin-client";
+import { TOKEN_OPTION, adminCredentials, adminTlsOptions } from "../inspect/inspect-command";
 import { formatTable } from "../inspect/table";
 import { resolveTargets } from "../inspect/targets";
 
-interface TraceArgs {
+interface TraceArgs extends TlsFileArgs {
   /** Checked present by the builder. */
   "message-id"?: string;
   admin?: string[];
@@ -93,9 +94,9 @@ export const traceCommand = {
   command: "trace [message-id]",
   describe: "the path of one message through the network: each node's routing decisions, merged by time, and where and why it stopped",
   builder: (y: Argv) =>
-    y
+    adminTlsOptions(y)
       .positional("message-id", { type: "string", describe: `the message id, <producer id>:<sequence>, as 'fedmq produce --record' and 'consume --record' write it (${DASHED_ID_HINT})` })
-      .option("admin", { type: "string", array: true, describe: "a node's admin URL, e.g. http://127.0.0.1:8161 (repeatable)" })
+      .option("admin", { type: "string", array: true, describe: "a node's admin URL, e.g. http://127.0.0.1:8161 or https://127.0.0.1:8161 (repeatable)" })
       .option("topology", { type: "string", describe: "topology YAML: every node that declares 'admin'" })
       .option("json", { type: "boolean", default: false, describe: "print one JSON document { id, nodes, events, verdict }" })
       .option("timeout-ms", { type: "number", default: 3000, describe: "give up on a node after this long, ms" })
@@ -114,8 +115,8 @@ export const traceCommand = {
   handler: async (argv: TraceArgs): Promise<void> => {
     const id = String(argv["message-id"]);
     const targets = await resolveTargets(argv.admin, argv.topology);
-    const token = adminToken(argv.token, process.env);
-    const nodes = await Promise.all(targets.map((t) => readAdmin<TraceAnswer>(t, `/api/v1/trace/${encodeURIComponent(id)}`, argv["timeout-ms"], token)));
+    const credentials = adminCredentials(argv);
+    const nodes = await Promise.all(targets.map((t) => readAdmin<TraceAnswer>(t, `/api/v1/trace/${encodeURIComponent(id)}`, argv["timeout-ms"], credentials)));
     const answered = nodes.filter((n): n is Extract<NodeResult<TraceAnswer>, { ok: true }> => n.ok);
     const events = mergeTraces(answered.map((n) => ({ node: n.data.node, events: n.data.events })));
     const verdict = traceVerdict(events);

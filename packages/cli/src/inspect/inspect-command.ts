@@ -1,10 +1,11 @@
 import type { Argv } from "yargs";
 import { CliError } from "../cli-error";
-import { adminToken, readAdmin, unauthorizedLines, type NodeResult } from "./admin-client";
+import { clientTls, tlsFileOptions, type TlsFileArgs } from "../client-tls";
+import { adminToken, readAdmin, unauthorizedLines, type AdminCredentials, type NodeResult } from "./admin-client";
 import { formatTable, type Column } from "./table";
 import { resolveTargets } from "./targets";
 
-export interface InspectArgs {
+export interface InspectArgs extends TlsFileArgs {
   admin?: string[];
   topology?: string;
   json?: boolean;
@@ -17,6 +18,21 @@ export const TOKEN_OPTION = {
   type: "string",
   describe: "the admin endpoints' bearer token (default: env FEDMQ_ADMIN_TOKEN); visible to other users in the process list: prefer the env",
 } as const;
+
+/**
+ * `--ca`, `--cert`, `--key`, `--servername` (env `FEDMQ_CA`, …) for `https://` admin endpoints:
+ * what every command that reads admin endpoints takes besides `--token`.
+ */
+export function adminTlsOptions<T>(y: Argv<T>): Argv<T & TlsFileArgs> {
+  return tlsFileOptions(y, "https:// admin endpoints", "endpoint");
+}
+
+/** The token (`--token`, env FEDMQ_ADMIN_TOKEN) and TLS files (`--ca --cert --key --servername`, env) the commands read endpoints with. */
+export function adminCredentials(argv: TlsFileArgs & { token?: string }): AdminCredentials {
+  const token = adminToken(argv.token, process.env);
+  const tls = clientTls(argv);
+  return { ...(token === undefined ? {} : { token }), ...(tls === undefined ? {} : { tls }) };
+}
 
 /** One inspection command: which admin route it reads and how a node's answer becomes rows. */
 export interface InspectSpec<T> {
@@ -37,16 +53,17 @@ export interface InspectDocument<T> {
  * Builds a yargs command that reads one admin route of every named node (in parallel), prints
  * an aligned table (or one JSON document with --json), and exits 1 if any node could not be
  * read — after printing what the others answered. With `--token` (or env FEDMQ_ADMIN_TOKEN)
- * every request carries `Authorization: Bearer <token>`; a node that answers 401 also gets a
- * line on stderr saying so.
+ * every request carries `Authorization: Bearer <token>`; `https://` endpoints are checked against
+ * `--ca` and shown the client certificate of `--cert`/`--key`; a node that answers 401 also gets
+ * a line on stderr saying so.
  */
 export function inspectCommand<T extends object>(spec: InspectSpec<T>) {
   return {
     command: spec.command,
     describe: spec.describe,
     builder: (y: Argv) =>
-      y
-        .option("admin", { type: "string", array: true, describe: "a node's admin URL, e.g. http://127.0.0.1:8161 (repeatable)" })
+      adminTlsOptions(y)
+        .option("admin", { type: "string", array: true, describe: "a node's admin URL, e.g. http://127.0.0.1:8161 or https://127.0.0.1:8161 (repeatable)" })
         .option("topology", { type: "string", describe: "topology YAML: every node that declares 'admin'" })
         .option("json", { type: "boolean", default: false, describe: "print one JSON document { nodes: [...] } instead of a table" })
         .option("timeout-ms", { type: "number", default: 3000, describe: "give up on a node after this long, ms" })
@@ -55,8 +72,8 @@ export function inspectCommand<T extends object>(spec: InspectSpec<T>) {
         .check((a) => (Number.isFinite(a["timeout-ms"]) && (a["timeout-ms"] as number) > 0 ? true : `--timeout-ms must be a positive number, got ${String(a["timeout-ms"])}`)),
     handler: async (argv: InspectArgs): Promise<void> => {
       const targets = await resolveTargets(argv.admin, argv.topology);
-      const token = adminToken(argv.token, process.env);
-      const nodes = await Promise.all(targets.map((t) => readAdmin<T>(t, spec.path, argv["timeout-ms"], token)));
+      const credentials = adminCredentials(argv);
+      const nodes = await Promise.all(targets.map((t) => readAdmin<T>(t, spec.path, argv["timeout-ms"], credentials)));
       if (argv.json) {
         const doc: InspectDocument<T> = { nodes };
         process.stdout.write(JSON.stringify(doc, null, 2) + "\n");

@@ -13,7 +13,7 @@ export async function resolveTargets(admin: readonly string[] | undefined, topol
       u = undefined;
     }
     if (!u || (u.protocol !== "http:" && u.protocol !== "https:") || u.hostname === "") {
-      throw new CliError(`--admin '${url}' is not an http:// URL (e.g. http://127.0.0.1:8161)`, 2);
+      throw new CliError(`--admin '${url}' is not an http:// or https:// URL (e.g. http://127.0.0.1:8161)`, 2);
     }
     out.push({ node: undefined, admin: url.replace(/\/+$/, "") });
   }
