@@ -1,4 +1,5 @@
 import { DEFAULT_CONNECTOR_SETTINGS, type ConnectorSettings } from "@fedmq/bridge";
+import { DEFAULT_LEASE_MS, DEFAULT_MEMBERS_BUCKET } from "@fedmq/discovery";
 /**
  * Defaults applied when a topology leaves an option out: ActiveMQ's names and defaults, except
  * `decreaseNetworkConsumerPriority` (true: local consumers first).
@@ -84,6 +85,12 @@ export type ReplicationSync = (typeof REPLICATION_SYNC_MODES)[number];
 
 /** HA defaults. */
 /** `security:` where it leaves a key out. */
+/** `discovery:` — the members bucket and the lease, as @fedmq/discovery's own defaults. */
+export const DEFAULT_DISCOVERY_OPTIONS = Object.freeze({
+  bucket: DEFAULT_MEMBERS_BUCKET,
+  leaseMs: DEFAULT_LEASE_MS,
+});
+
 export const DEFAULT_SECURITY_OPTIONS = Object.freeze({
   /** Nodes refuse to serve a non-loopback listener without TLS and users. */
   insecure: false,

@@ -6,6 +6,7 @@ export {
   DEFAULT_HA_OPTIONS,
   DEFAULT_TLS_OPTIONS,
   DEFAULT_SECURITY_OPTIONS,
+  DEFAULT_DISCOVERY_OPTIONS,
   DEFAULT_NODE_OPTIONS,
   MAX_FRAME_SIZE_RANGE,
   REPLICATION_SYNC_MODES,
@@ -15,6 +16,8 @@ export type { ConnectorOptions, DefaultConnectorOptions, NodeDefaults, Replicati
 export { HA_MODES } from "./types";
 export type {
   ConnectorSpec,
+  DiscoveredTarget,
+  DiscoverySpec,
   HaMode,
   HaSpec,
   NodeSpec,

@@ -3,6 +3,7 @@ import { readFile, stat } from "node:fs/promises";
 import * as path from "node:path";
 import { LineCounter, isAlias, parseDocument, visit, type Document } from "yaml";
 import { checkConnectorRules } from "./connector-rules";
+import { checkDiscoveryRules } from "./discovery-rules";
 import type { PendingIssue } from "./issue-text";
 import { checkNodeRules } from "./node-rules";
 import { resolveTopology } from "./resolve-topology";
@@ -73,6 +74,7 @@ export function validateTopology(root: unknown, file: string, baseDir: string, l
     ...(parsed.success ? [] : fromZodIssues(parsed.error.issues, root)),
     ...checkNodeRules({ root, baseDir, locate }),
     ...checkConnectorRules({ root, baseDir, locate }),
+    ...checkDiscoveryRules({ root, baseDir, locate }),
   ];
   if (pending.length > 0 || !parsed.success) {
     throw new TopologyError(file, positioned(pending, file, locate), parsed.success ? {} : { cause: parsed.error });

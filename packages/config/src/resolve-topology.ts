@@ -2,9 +2,9 @@
 import * as path from "node:path";
 import { DEFAULT_LEASE_TIMING } from "@fedmq/protocol";
 import { connectorSettings } from "@fedmq/bridge";
-import { DEFAULT_CONNECTOR_OPTIONS, DEFAULT_HA_OPTIONS, DEFAULT_NODE_OPTIONS, DEFAULT_SECURITY_OPTIONS, DEFAULT_TLS_OPTIONS } from "./defaults";
+import { DEFAULT_CONNECTOR_OPTIONS, DEFAULT_DISCOVERY_OPTIONS, DEFAULT_HA_OPTIONS, DEFAULT_NODE_OPTIONS, DEFAULT_SECURITY_OPTIONS, DEFAULT_TLS_OPTIONS } from "./defaults";
 import type { ConnectorInput, HaInput, NodeInput, TopologyInput } from "./schema";
-import type { ConnectorSpec, HaSpec, NodeSpec, TlsSpec, Topology } from "./types";
+import type { ConnectorSpec, DiscoverySpec, HaSpec, NodeSpec, TlsSpec, Topology } from "./types";
 import { nativeListener } from "./endpoint";
 
 /** A node's data directory: its own `dataDir`, else `<defaults.dataDir>/<node>`, from `baseDir`. */
@@ -39,7 +39,24 @@ export function resolveTopology(input: TopologyInput, file: string, baseDir: str
       ...(input.security?.users === undefined ? {} : { usersFile: path.resolve(baseDir, input.security.users) }),
       ...(input.security?.authorization === undefined ? {} : { authorization: input.security.authorization }),
     },
+    ...(input.discovery === undefined ? {} : { discovery: resolveDiscovery(input.discovery, baseDir) }),
   });
+}
+
+function resolveDiscovery(d: NonNullable<TopologyInput["discovery"]>, baseDir: string): DiscoverySpec {
+  const file = (p: string | undefined) => (p === undefined ? undefined : path.resolve(baseDir, p));
+  const passwordFile = file(d.passwordFile);
+  const tokenFile = file(d.tokenFile);
+  const credsFile = file(d.credsFile);
+  return {
+    servers: typeof d.nats === "string" ? [d.nats] : [...d.nats],
+    bucket: d.bucket ?? DEFAULT_DISCOVERY_OPTIONS.bucket,
+    leaseMs: d.leaseMs ?? DEFAULT_DISCOVERY_OPTIONS.leaseMs,
+    ...(d.user === undefined ? {} : { user: d.user }),
+    ...(passwordFile === undefined ? {} : { passwordFile }),
+    ...(tokenFile === undefined ? {} : { tokenFile }),
+    ...(credsFile === undefined ? {} : { credsFile }),
+  };
 }
 
 function resolveNode(name: string, node: NodeInput, input: TopologyInput, baseDir: string): NodeSpec {
@@ -91,10 +108,13 @@ function resolveHa(ha: HaInput, baseDir: string): HaSpec {
 
 function resolveConnector(connector: ConnectorInput): ConnectorSpec {
   const networkTTL = connector.networkTTL ?? DEFAULT_CONNECTOR_OPTIONS.networkTTL;
+  const to = connector.to;
   const target =
     connector.uri !== undefined
       ? { uri: connector.uri }
-      : { to: typeof connector.to === "string" ? [connector.to] : [...(connector.to ?? [])] };
+      : typeof to === "object" && !Array.isArray(to)
+        ? { discovered: { ...(to.discovered.sites ? { sites: [...to.discovered.sites] } : {}), ...(to.discovered.names ? { names: [...to.discovered.names] } : {}) } }
+        : { to: typeof to === "string" ? [to] : [...(to ?? [])] };
   return {
     name: connector.name,
     from: connector.from,

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { MAX_FRAME_SIZE_RANGE, REPLICATION_SYNC_MODES, STORE_KINDS } from "./defaults";
 import { CONNECTOR_OPTIONS_SHAPE } from "@fedmq/bridge";
+import { checkNatsUrl, checkSelectorPattern } from "./discovery-rules";
 import { checkAdminUrl, checkListenUrl, checkListenerUrl, checkRedisUrl, nativeListener, parseConnectorUri } from "./endpoint";
 
 /** Names of networks, nodes, sites, HA groups and connectors. */
@@ -117,6 +118,32 @@ export const SecurityInputSchema = z.strictObject({
   authorization: z.array(AuthorizationEntryInputSchema).optional(),
 });
 
+const NatsUrl = checked(checkNatsUrl);
+const SelectorPattern = checked(checkSelectorPattern);
+
+/**
+ * `discovery:` — nodes register themselves in a NATS JetStream key-value bucket and learn the
+ * others from it (connectors may then name discovered nodes). A `tls://` server URL uses the
+ * node's `security.tls` certificate and CA.
+ */
+export const DiscoveryInputSchema = z.strictObject({
+  nats: z.union([NatsUrl, z.array(NatsUrl).min(1)]),
+  bucket: z.string().regex(/^[A-Za-z0-9_-]+$/, "must be letters, digits, '_' and '-'").optional(),
+  leaseMs: z.number().int().min(500).max(3_600_000).optional(),
+  user: z.string().min(1).optional(),
+  passwordFile: z.string().min(1).optional(),
+  tokenFile: z.string().min(1).optional(),
+  credsFile: z.string().min(1).optional(),
+});
+
+/** `to: { discovered: { sites?, names? } }` — every discovered node matching the patterns (`*` wildcards). */
+export const DiscoveredTargetSchema = z.strictObject({
+  discovered: z.strictObject({
+    sites: z.array(SelectorPattern).min(1).optional(),
+    names: z.array(SelectorPattern).min(1).optional(),
+  }),
+});
+
 /** One entry under `nodes:`. */
 export const NodeInputSchema = z.strictObject({
   site: Name,
@@ -159,7 +186,7 @@ export const ConnectorOptionsInputSchema = z.strictObject({
 export const ConnectorInputSchema = z.strictObject({
   name: Name,
   from: z.string(),
-  to: z.union([z.string(), z.array(z.string())]).optional(),
+  to: z.union([z.string(), z.array(z.string()), DiscoveredTargetSchema]).optional(),
   uri: checked((uri) => {
     const parsed = parseConnectorUri(uri);
     return typeof parsed === "string" ? parsed : null;
@@ -172,6 +199,7 @@ export const TopologyInputSchema = z.strictObject({
   network: Name,
   defaults: DefaultsInputSchema.optional(),
   security: SecurityInputSchema.optional(),
+  discovery: DiscoveryInputSchema.optional(),
   nodes: z.record(z.string(), NodeInputSchema),
   connectors: z.array(ConnectorInputSchema).optional(),
 });
@@ -201,6 +229,7 @@ export function allowedKeysAt(path: readonly (string | number)[], haMode?: unkno
   const [section, , sub] = path;
   if (path.length === 0) return Object.keys(TopologyInputSchema.shape);
   if (section === "defaults") return Object.keys(DefaultsInputSchema.shape);
+  if (section === "discovery") return Object.keys(DiscoveryInputSchema.shape);
   if (section === "connectors") return Object.keys(ConnectorInputSchema.shape);
   if (section === "nodes" && sub === "ha" && path[3] === "lease") return Object.keys(LeaseInputSchema.shape);
   if (section === "nodes" && sub === "ha") {

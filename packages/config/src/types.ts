@@ -95,13 +95,35 @@ export interface NodeSpec {
   readonly ha?: HaSpec;
 }
 
-/** One network connector (ActiveMQ networkConnector). Exactly one of `to` and `uri` is set. */
+/** Which discovered nodes a connector bridges to: each must match a pattern of every list given (`*` wildcards). */
+export interface DiscoveredTarget {
+  readonly sites?: readonly string[];
+  readonly names?: readonly string[];
+}
+
+/** Membership over a NATS control plane (`discovery:`); credential files absolute. */
+export interface DiscoverySpec {
+  /** NATS server URLs (`nats://` or `tls://`; TLS uses the node's `security.tls`). */
+  readonly servers: readonly string[];
+  /** The JetStream key-value bucket of the members. */
+  readonly bucket: string;
+  /** How long a node's registration outlives its last renewal, ms. */
+  readonly leaseMs: number;
+  readonly user?: string;
+  readonly passwordFile?: string;
+  readonly tokenFile?: string;
+  readonly credsFile?: string;
+}
+
+/** One network connector (ActiveMQ networkConnector). Exactly one of `to`, `discovered` and `uri` is set. */
 export interface ConnectorSpec extends ConnectorOptions {
   readonly name: string;
   /** The node (or HA group: the connector runs on its master) the bridge starts from. */
   readonly from: string;
   /** Nodes, or a single HA group, in this topology. */
   readonly to?: readonly string[];
+  /** Every discovered node these patterns select (`to: { discovered: … }`): one bridge per node, while it is a member. */
+  readonly discovered?: DiscoveredTarget;
   /** `static:(…)` / `masterslave:(…)` for nodes outside this topology. */
   readonly uri?: string;
 }
@@ -116,4 +138,6 @@ export interface Topology {
   readonly connectors: readonly ConnectorSpec[];
   /** Users and authorization; empty without a `security` section. */
   readonly security: SecuritySpec;
+  /** Absent without a `discovery:` section (the embedded default: the file is the membership). */
+  readonly discovery?: DiscoverySpec;
 }

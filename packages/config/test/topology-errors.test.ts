@@ -98,7 +98,7 @@ describe("unknown keys", () => {
     const text = yaml(...BASE.slice(0, 1), "defaults: { store: journal, dataDirectory: x }", ...BASE.slice(1), "extra: 1");
     expect(issueLines(text)).toEqual([
       "2:29 defaults: unknown key 'dataDirectory' (did you mean 'dataDir'?); allowed keys: store, dataDir, maxFrameSize, maxStoreBytes, storeReservedBytes",
-      "10:1 unknown key 'extra'; allowed keys: network, defaults, security, nodes, connectors",
+      "10:1 unknown key 'extra'; allowed keys: network, defaults, security, discovery, nodes, connectors",
     ]);
   });
 });
@@ -111,7 +111,7 @@ describe("types and missing keys", () => {
       "8:27 connector 'eu-us': 'conduitSubscriptions' must be true or false, got an empty value",
       "9:19 connector 'eu-us': 'prefetchSize' must be a whole number, got 1.5",
       "10:38 connector 'eu-us': 'dynamicallyIncludedDestinations' must be a list, got 'queue://orders.>'",
-      "11:9 connector 'eu-us': 'to' must be a string or a list, got 7",
+      "11:9 connector 'eu-us': 'to' must be a string or a list or a mapping, got 7",
     ]);
   });
 
@@ -129,7 +129,7 @@ describe("types and missing keys", () => {
     expect(issueLines(text)).toEqual([
       "1:10 'network' must be a name of letters, digits, '_' and '-' starting with a letter, got 'my demo'",
       "5:13 node 'eu-1': 'listen' must be a tcp:// or tls:// URL with a host and a port 1-65535 (e.g. 'tcp://127.0.0.1:61616'), got 'http://127.0.0.1:61616'",
-      "6:12 node 'eu-1': 'admin' must be an http:// URL with a host and a port 1-65535 (e.g. 'http://127.0.0.1:8161'), got 'http://127.0.0.1:99999'",
+      "6:12 node 'eu-1': 'admin' must be an http:// or https:// URL with a host and a port 1-65535 (e.g. 'http://127.0.0.1:8161'), got 'http://127.0.0.1:99999'",
       "7:12 node 'eu-1': 'store' must be 'journal' or 'memory', got 'disk'",
       "8:19 node 'eu-1': 'maxFrameSize' must be at least 1024, got 512",
     ]);

@@ -16,6 +16,7 @@ import {
   DEFAULT_NODE_OPTIONS,
   DEFAULT_TLS_OPTIONS,
   DEFAULT_SECURITY_OPTIONS,
+  DEFAULT_DISCOVERY_OPTIONS,
   formatTopologyIssue,
   parseTopology,
   TopologyError,
@@ -86,6 +87,7 @@ const CODE_DEFAULTS: Readonly<Record<string, object>> = {
   "connectors[]": DEFAULT_CONNECTOR_OPTIONS,
   "security.tls": DEFAULT_TLS_OPTIONS,
   security: DEFAULT_SECURITY_OPTIONS,
+  discovery: DEFAULT_DISCOVERY_OPTIONS,
 };
 
 // ---- the doc's tables and examples -------------------------------------------------------------
