@@ -57,4 +57,10 @@ export interface BrokerCore {
   releaseUserConnection(user: string): void;
   /** A congested connection drained: resume dispatch to its subscriptions. */
   kickQueues(c: CoreConnection): void;
+  /**
+   * Whether `nodeId` is a node of the network that may take the bridge role (with a certificate
+   * naming it): one of 'bridgeIdentities', or a node discovery found; undefined when the node
+   * has no 'bridgeIdentities' (no node identities checked).
+   */
+  isBridgeIdentity(nodeId: string): boolean | undefined;
 }

@@ -262,6 +262,21 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
     return true;
   }
 
+  /** Nodes found by discovery, which may take the bridge role as 'bridgeIdentities' may (see `isBridgeIdentity`). */
+  private readonly discoveredIdentities = new Set<string>();
+
+  /** Replaces the nodes (and HA groups) discovery found: with 'bridgeIdentities' set, they too may take the bridge role, with certificates naming them. */
+  setDiscoveredIdentities(names: Iterable<string>): void {
+    this.discoveredIdentities.clear();
+    for (const n of names) this.discoveredIdentities.add(n);
+  }
+
+  isBridgeIdentity(nodeId: string): boolean | undefined {
+    const nodes = this.opts.bridgeIdentities;
+    if (nodes === undefined) return undefined;
+    return nodes.includes(nodeId) || this.discoveredIdentities.has(nodeId);
+  }
+
   bridgeInfo(): BridgeInfo[] {
     return this.bridges.map((b) => b.info());
   }

@@ -330,13 +330,13 @@ export class ClientConnection implements NodeConnection {
    * (a bridge's local leg) always are.
    */
   private bridgeRefusal(nodeId: string): string | undefined {
-    const nodes = this.core.opts.bridgeIdentities;
+    const known = this.core.isBridgeIdentity(nodeId);
     if (this.inProcess) return undefined;
-    if (nodes === undefined) {
+    if (known === undefined) {
       // With users, the bridge role (every right) must not be a way around the login.
       return this.core.authenticator.required ? "the bridge role needs node identities on this node (client certificates: security.tls with clientAuth)" : undefined;
     }
-    if (!nodes.includes(nodeId)) return `the bridge role is for nodes of the network: '${nodeId}' is not one`;
+    if (!known) return `the bridge role is for nodes of the network: '${nodeId}' is not one`;
     const socket = this.stream as Partial<tls.TLSSocket>;
     if (typeof socket.getPeerCertificate !== "function" || socket.authorized !== true) {
       return `the bridge role needs a TLS client certificate of the network's CA naming the node ('${nodeId}')`;

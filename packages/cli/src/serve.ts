@@ -2,6 +2,8 @@ import { AdminServer, parseAdminEndpoint, resolveAdminSettings, type AdminServer
 import { BrokerNode, type BrokerNodeOptions } from "@fedmq/broker";
 import { startHaMember, type HaMemberOptions, type HaNode } from "@fedmq/ha";
 import { InvalidArgumentError, SILENT_LOGGER, isLoopbackHost, type Logger } from "@fedmq/protocol";
+import type { DiscoverySpec } from "@fedmq/config";
+import { DiscoveryLink, type DiscoveredConnector } from "./discovery-link";
 
 /**
  * The composition root of a running node: the broker node, the HA member and the admin
@@ -9,9 +11,19 @@ import { InvalidArgumentError, SILENT_LOGGER, isLoopbackHost, type Logger } from
  * (the broker's and the HA member's hooks start, feed and close the admin endpoint).
  */
 
+/** A node's membership of a discovered federation (`discovery:`): the control plane and the connectors to discovered nodes. */
+export interface NodeDiscovery {
+  readonly spec: DiscoverySpec;
+  readonly connectors: readonly DiscoveredConnector[];
+  /** The node's TLS files, for `tls://` NATS servers. */
+  readonly tls?: { readonly ca?: string; readonly cert: string; readonly key: string };
+}
+
 /** A node and the admin endpoint serving it. */
 export interface ServedNode extends AsyncDisposable {
   readonly node: BrokerNode;
+  /** Its membership of a discovered federation; undefined without `discovery`. */
+  readonly discovery: DiscoveryLink | undefined;
   /** Its admin endpoint; undefined without setting 'admin'. */
   readonly admin: AdminServer | undefined;
   /** The admin endpoint's bound URL (`http://host:port` or `https://host:port`). */
@@ -100,8 +112,10 @@ function splitAdminSettings<T extends AdminSettings>(options: T): [AdminSettings
  * store opens, so `/healthz` answers and `/readyz` says 503 while the node recovers; it counts
  * every state change of every bridge; it closes after the node.
  */
-export async function serveNode(options: BrokerNodeOptions & AdminSettings): Promise<ServedNode> {
-  const [adminSettings, nodeOpts] = splitAdminSettings(options);
+export async function serveNode(options: BrokerNodeOptions & AdminSettings & { discovery?: NodeDiscovery }): Promise<ServedNode> {
+  const { discovery, ...rest } = options;
+  const [adminSettings, nodeOpts] = splitAdminSettings(rest);
+  if (discovery !== undefined && !nodeOpts.site) throw new InvalidArgumentError(`node '${nodeOpts.id}': discovery registers the node's site: set its 'site' (--site)`);
   const settings = resolveAdminSettings(adminSettings);
   checkAdminTls(settings, nodeOpts);
   checkAdminExposure(settings, nodeOpts, nodeOpts.insecure, nodeOpts.logger ?? SILENT_LOGGER);
@@ -116,20 +130,39 @@ export async function serveNode(options: BrokerNodeOptions & AdminSettings): Pro
       afterClose: async () => admin?.close(),
     },
   });
+  let link: DiscoveryLink | undefined;
+  if (discovery !== undefined) {
+    try {
+      link = await DiscoveryLink.start({
+        discovery: discovery.spec, connectors: discovery.connectors, logger: node.log,
+        self: { name: node.id, site: nodeOpts.site!, listen: [...node.listenUrls], ...(admin?.url === undefined ? {} : { admin: admin.url }) },
+        ...(discovery.tls === undefined ? {} : { tls: discovery.tls }),
+      }, node);
+    } catch (err) {
+      await node.close();
+      throw err;
+    }
+  }
+  // Leave the membership first: the others stop bridging here before the node goes.
+  const close = async (): Promise<void> => {
+    await link?.close();
+    await node.close();
+  };
   return {
     node,
+    discovery: link,
     get admin() {
       return admin;
     },
     get adminUrl() {
       return admin?.url;
     },
-    close: () => node.close(),
+    close,
     reloadTls: (t) => {
       node.reloadTls(t);
       admin?.setTls(t);
     },
-    [Symbol.asyncDispose]: () => node.close(),
+    [Symbol.asyncDispose]: close,
   };
 }
 

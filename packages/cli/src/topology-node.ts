@@ -5,6 +5,8 @@ import { connectorSettings } from "@fedmq/bridge";
 import type { BrokerNodeOptions, ConnectorOptions } from "@fedmq/broker";
 import type { AdminSettings } from "@fedmq/admin";
 import { CliError } from "./cli-error";
+import type { DiscoveredConnector } from "./discovery-link";
+import type { NodeDiscovery } from "./serve";
 
 /**
  * The settings of one node of a topology, its connectors included: a connector runs on its
@@ -15,17 +17,25 @@ import { CliError } from "./cli-error";
 export type TopologyNodeOptions = Omit<BrokerNodeOptions, "logger"> & AdminSettings & {
   /** The topology's `security.adminTokenFile`: read by `fedmq node` (unless --admin-token-file or FEDMQ_ADMIN_TOKEN says otherwise). */
   adminTokenFile?: string;
+  /** The topology's `discovery:`, with this node's connectors to discovered nodes. */
+  discovery?: NodeDiscovery;
 };
 
 export function nodeOptionsFromTopology(topo: Topology, name: string): TopologyNodeOptions {
   const spec = topo.nodes[name];
   if (!spec) throw new CliError(`node '${name}' is not in ${topo.file}: it declares ${Object.keys(topo.nodes).join(", ")}`, 2);
   const connectors: ConnectorOptions[] = [];
+  const discovered: DiscoveredConnector[] = [];
   for (const c of topo.connectors) {
     if (!resolveNodeName(topo, c.from).some((n) => n.name === name)) continue;
     // The bridge's own options, as the topology resolved them (lists copied).
     const { dynamicallyIncludedDestinations, staticallyIncludedDestinations, excludedDestinations, ...scalars } = connectorSettings(c);
     const common = { ...scalars, dynamicallyIncludedDestinations: [...dynamicallyIncludedDestinations], staticallyIncludedDestinations: [...staticallyIncludedDestinations], excludedDestinations: [...excludedDestinations] };
+    if (c.discovered !== undefined) {
+      // One bridge per discovered node, started and stopped as nodes join and leave.
+      discovered.push({ name: c.name, target: c.discovered, options: common });
+      continue;
+    }
     const uri = parseUri(connectorUri(topo, c));
     // With TLS, the remote's certificate must name a target node (or its HA group, which a
     // bridge to a master/slave pair reaches as one broker).
@@ -54,7 +64,10 @@ export function nodeOptionsFromTopology(topo: Topology, name: string): TopologyN
     ...(topo.security.adminTokenFile === undefined ? {} : { adminTokenFile: topo.security.adminTokenFile }),
     ...(topo.security.adminMetricsPublic ? { adminMetricsPublic: true } : {}),
   };
-  return { id: name, site: spec.site, listen: [...spec.listeners], ...(spec.tls ? { tls: readTlsMaterial(spec.tls) } : {}), ...identities, ...adminSecurity, store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, maxStoreBytes: spec.maxStoreBytes, storeReservedBytes: spec.storeReservedBytes, admin: spec.admin, adminAllowRemote: spec.adminAllowRemote, connectors, peers };
+  const discovery = topo.discovery === undefined ? {} : {
+    discovery: { spec: topo.discovery, connectors: discovered, ...(spec.tls ? { tls: { ...(spec.tls.ca === undefined ? {} : { ca: spec.tls.ca }), cert: spec.tls.cert, key: spec.tls.key } } : {}) },
+  };
+  return { ...discovery, id: name, site: spec.site, listen: [...spec.listeners], ...(spec.tls ? { tls: readTlsMaterial(spec.tls) } : {}), ...identities, ...adminSecurity, store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, maxStoreBytes: spec.maxStoreBytes, storeReservedBytes: spec.storeReservedBytes, admin: spec.admin, adminAllowRemote: spec.adminAllowRemote, connectors, peers };
 }
 
 /** A node's TLS files, read (certificates rotate by rewriting the files, then SIGHUP). */

@@ -1,9 +1,9 @@
 import type { Argv } from "yargs";
-import { loadTopology, type HaSpec } from "@fedmq/config";
+import { DEFAULT_DISCOVERY_OPTIONS, checkNatsUrl, checkSelectorPattern, loadTopology, type HaSpec } from "@fedmq/config";
 import { createRootLogger } from "../logger";
 import { CliError } from "../cli-error";
 import { adminTokens, nodeOptionsFromTopology, readTlsMaterial, securityOptions, type TopologyNodeOptions } from "../topology-node";
-import { serveHaMember, serveNode } from "../serve";
+import { serveHaMember, serveNode, type NodeDiscovery } from "../serve";
 
 interface NodeArgs {
   name: string;
@@ -19,8 +19,34 @@ interface NodeArgs {
   "admin-allow-remote"?: boolean;
   "admin-token-file"?: string;
   "log-level"?: string;
+  discovery?: string[];
+  "bridge-to-sites"?: string[];
 }
 
+
+/**
+ * `--discovery URL…`: the topology's discovery section with these servers, or (no topology) the
+ * defaults and one connector `discovered` to the sites of `--bridge-to-sites`.
+ */
+function cliDiscovery(argv: NodeArgs, fromTopology: NodeDiscovery | undefined): NodeDiscovery {
+  for (const url of argv.discovery!) {
+    const bad = checkNatsUrl(url);
+    if (bad !== null) throw new CliError(`--discovery ${bad}`, 2);
+  }
+  if (fromTopology !== undefined) {
+    if (argv["bridge-to-sites"]) throw new CliError("--bridge-to-sites applies without a topology: the topology's connectors say where its nodes bridge", 2);
+    return { ...fromTopology, spec: { ...fromTopology.spec, servers: argv.discovery! } };
+  }
+  const sites = argv["bridge-to-sites"] ?? ["*"];
+  for (const site of sites) {
+    const bad = checkSelectorPattern(site);
+    if (bad !== null) throw new CliError(`--bridge-to-sites ${bad}`, 2);
+  }
+  return {
+    spec: { servers: argv.discovery!, ...DEFAULT_DISCOVERY_OPTIONS },
+    connectors: [{ name: "discovered", target: { sites }, options: {} }],
+  };
+}
 
 export const nodeCommand = {
   command: "node",
@@ -39,6 +65,8 @@ export const nodeCommand = {
       .option("admin", { type: "string", describe: "admin HTTP endpoint, e.g. http://127.0.0.1:8161, or https://127.0.0.1:8161 with the topology's security.tls certificate (client certificates of its nodes and of users of group 'admins' then authenticate with clientAuth request|require) (default from the topology, else none)" })
       .option("admin-allow-remote", { type: "boolean", describe: "serve the admin endpoint on a non-loopback host (give it --admin-token-file too)" })
       .option("admin-token-file", { type: "string", describe: "the admin endpoint's bearer token(s), one per line: every route but /healthz and /readyz then needs one (default: env FEDMQ_ADMIN_TOKEN, else the topology's)" })
+      .option("discovery", { type: "string", array: true, describe: "NATS server URL (nats:// or tls://), repeatable: register in the federation's membership and bridge to the nodes it finds (default from the topology's discovery:, else none)" })
+      .option("bridge-to-sites", { type: "string", array: true, describe: "with --discovery and no topology: bridge to the discovered nodes of these sites ('*' wildcards), repeatable (default '*': every node)" })
       .option("log-level", { choices: ["trace", "debug", "info", "warn", "error"], default: "info" }),
   handler: async (argv: NodeArgs): Promise<void> => {
     const log = createRootLogger({ level: argv["log-level"], name: argv.name });
@@ -60,9 +88,12 @@ export const nodeCommand = {
     if (argv["admin-allow-remote"]) opts.adminAllowRemote = true;
     const tokens = adminTokens(argv["admin-token-file"] ?? opts.adminTokenFile, process.env, (msg) => log.warn(msg));
     if (tokens) opts.adminTokens = tokens;
+    if (argv.discovery) opts.discovery = cliDiscovery(argv, opts.discovery);
+    else if (argv["bridge-to-sites"]) throw new CliError("--bridge-to-sites needs --discovery (the NATS server to find the nodes in)", 2);
     if (!opts.store) opts.store = "journal";
     if (opts.store === "journal" && !opts.dataDir) throw new CliError("the journal store needs --data DIR (or --store memory)", 2);
     let node: { close(): Promise<void>; reloadTls(t: NonNullable<TopologyNodeOptions["tls"]>): void };
+    if (ha && opts.discovery) throw new CliError(`node '${argv.name}' is a member of ha group '${ha.group}': discovery does not run HA members yet (run it without discovery:, or as a plain node)`, 2);
     if (ha) {
       // An HA member: slave until it holds the group's lease, then master (see `fedmq status`).
       const { admin, adminAllowRemote, peers, adminTokens: adminTokenList, adminMetricsPublic, adminHosts, adminTokenFile: _file, store: _store, ...nodeOpts } = opts;

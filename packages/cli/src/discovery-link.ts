@@ -1,0 +1,186 @@
+import { readFileSync } from "node:fs";
+import { MembershipWatcher, NodeRegistry, compileMemberSelector, connectControlPlane, type ControlPlane, type MemberPredicate, type NodeRecord, type NodeRegistration } from "@fedmq/discovery";
+import type { DiscoverySpec, DiscoveredTarget } from "@fedmq/config";
+import type { ConnectorOptions } from "@fedmq/broker";
+import { parseListenUri, type Logger } from "@fedmq/protocol";
+import { CliError } from "./cli-error";
+
+/** A connector whose targets are discovered nodes: its bridge options, applied to one bridge per selected node (or HA group). */
+export interface DiscoveredConnector {
+  /** The connector's name; each bridge is `<name>.<node or HA group>`. */
+  readonly name: string;
+  readonly target: DiscoveredTarget;
+  /** Its bridge options (without `name` and `remote`, which each bridge gets). */
+  readonly options: Omit<ConnectorOptions, "name" | "remote">;
+}
+
+/** What `DiscoveryLink` does to the node: start and stop bridges (BrokerNode's methods). */
+export interface DiscoveredBridges {
+  addConnector(c: ConnectorOptions): unknown;
+  removeConnector(name: string): Promise<boolean>;
+  /** The members' names and HA groups: they may take the bridge role here (with certificates naming them). */
+  setDiscoveredIdentities(names: Iterable<string>): void;
+}
+
+export interface DiscoveryLinkOptions {
+  readonly discovery: DiscoverySpec;
+  /** This node's registration (its name, site, listeners, admin URL, HA group and role). */
+  readonly self: NodeRegistration;
+  readonly connectors: readonly DiscoveredConnector[];
+  /** The node's TLS files, for `tls://` NATS servers (its certificate and CA). */
+  readonly tls?: { readonly ca?: string; readonly cert: string; readonly key: string };
+  readonly logger: Logger;
+}
+
+/** A file's text without its final line break (a password or token file). */
+function secretFile(option: string, file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+  } catch (err) {
+    throw new CliError(`discovery: cannot read '${option}' file '${file}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2, { cause: err });
+  }
+}
+
+/**
+ * A node's membership in a discovered federation: registers the node in the control plane's
+ * key-value bucket (renewed under a lease), watches the other members, and keeps one bridge per
+ * discovered connector and selected member — started when a member joins (or changes its
+ * listeners), stopped when it leaves. An HA group is one target: one bridge that reaches
+ * whichever of its members serves (failover over their listeners).
+ */
+export class DiscoveryLink {
+  /** Bridges started, by name: the listeners each dials. */
+  private readonly bridges = new Map<string, string>();
+  private readonly selectors: ReadonlyArray<{ readonly c: DiscoveredConnector; readonly pick: MemberPredicate }>;
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly opts: DiscoveryLinkOptions,
+    private readonly node: DiscoveredBridges,
+    readonly plane: ControlPlane,
+    readonly registry: NodeRegistry,
+    readonly watcher: MembershipWatcher,
+  ) {
+    this.selectors = opts.connectors.map((c) => ({ c, pick: compileMemberSelector(c.target) }));
+  }
+
+  /** Connects to NATS, registers the node and starts following the membership. Resolves once registered and watching (NATS may still be unreachable: both retry in the background). */
+  static async start(opts: DiscoveryLinkOptions, node: DiscoveredBridges): Promise<DiscoveryLink> {
+    const d = opts.discovery;
+    const plane = await connectControlPlane({
+      servers: d.servers, name: `fedmq-${opts.self.name}`, logger: opts.logger,
+      ...(opts.tls && d.servers.some((s) => s.startsWith("tls:")) ? { tls: opts.tls } : {}),
+      ...(d.user === undefined ? {} : { user: d.user, password: secretFile("passwordFile", d.passwordFile) ?? "" }),
+      ...(d.tokenFile === undefined ? {} : { token: secretFile("tokenFile", d.tokenFile) }),
+      ...(d.credsFile === undefined ? {} : { creds: d.credsFile }),
+    });
+    let registry: NodeRegistry | undefined;
+    try {
+      registry = await NodeRegistry.create({ plane, bucket: d.bucket, leaseMs: d.leaseMs });
+      const watcher = await MembershipWatcher.create({ plane, bucket: d.bucket, leaseMs: d.leaseMs });
+      const link = new DiscoveryLink(opts, node, plane, registry, watcher);
+      watcher.on("joined", (r) => link.apply(() => link.memberChanged(r)));
+      watcher.on("updated", (r) => link.apply(() => link.memberChanged(r)));
+      watcher.on("left", (name, reason, last) => link.apply(() => link.memberLeft(last, reason)));
+      registry.on("superseded", (by) => opts.logger.error({ node: opts.self.name, by: { epoch: by.epoch, listen: by.listen } }, "discovery: another process registered under this node's name; this one no longer renews its registration"));
+      await registry.register(opts.self);
+      for (const r of watcher.members().values()) link.apply(() => link.memberChanged(r));
+      return link;
+    } catch (err) {
+      await registry?.close().catch(() => undefined);
+      await plane.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Bridge names this link started, with the listeners each dials (for `status` and tests). */
+  discoveredBridges(): ReadonlyMap<string, string> {
+    return this.bridges;
+  }
+
+  /** Changes to the bridges run one at a time, in the order the membership changed. */
+  private apply(change: () => Promise<void>): void {
+    this.queue = this.queue.then(() => (this.closed ? undefined : change())).catch((err: unknown) => this.opts.logger.error({ err }, "discovery: could not apply a membership change"));
+  }
+
+  /** The target a member stands for: its HA group (every member's listeners), or itself. */
+  private targetOf(r: NodeRecord): { key: string; remote: string[] } | undefined {
+    const members = r.haGroup === undefined ? [r] : [...this.watcher.members().values()].filter((m) => m.haGroup === r.haGroup);
+    const remote = members.map(nativeListener).filter((u): u is string => u !== undefined).sort();
+    if (remote.length === 0) return undefined;
+    return { key: r.haGroup ?? r.name, remote };
+  }
+
+  private isSelf(r: NodeRecord): boolean {
+    return r.name === this.opts.self.name || (r.haGroup !== undefined && r.haGroup === this.opts.self.haGroup);
+  }
+
+  /** The members (names and HA groups) may bridge to this node. */
+  private updateIdentities(): void {
+    this.node.setDiscoveredIdentities([...this.watcher.members().values()].flatMap((m) => (m.haGroup === undefined ? [m.name] : [m.name, m.haGroup])));
+  }
+
+  private async memberChanged(r: NodeRecord): Promise<void> {
+    this.updateIdentities();
+    if (this.isSelf(r)) return;
+    const target = this.targetOf(r);
+    if (target === undefined) {
+      this.opts.logger.warn({ member: r.name, listen: r.listen }, "discovery: member has no tcp:// or tls:// listener: no bridge to it");
+      return;
+    }
+    for (const { c, pick } of this.selectors) {
+      if (!pick(r)) continue;
+      const name = `${c.name}.${target.key}`;
+      const remote = target.remote.join(",");
+      if (this.bridges.get(name) === remote) continue;
+      if (this.bridges.has(name)) await this.node.removeConnector(name);
+      const tlsNames = c.options.tls === undefined && this.opts.tls === undefined ? {} : { tls: { ...c.options.tls, remoteNames: [target.key] } };
+      this.node.addConnector({ ...c.options, name, remote: target.remote, ...tlsNames });
+      this.bridges.set(name, remote);
+      this.opts.logger.info({ bridge: name, member: r.name, site: r.site, remote: target.remote }, "discovery: bridge to a discovered node");
+    }
+  }
+
+  private async memberLeft(last: NodeRecord, reason: string): Promise<void> {
+    this.updateIdentities();
+    if (this.isSelf(last)) return;
+    // A member of an HA group that still has others: the group's bridge now dials the rest.
+    if (last.haGroup !== undefined && [...this.watcher.members().values()].some((m) => m.haGroup === last.haGroup)) {
+      const other = [...this.watcher.members().values()].find((m) => m.haGroup === last.haGroup)!;
+      await this.memberChanged(other);
+      return;
+    }
+    const key = last.haGroup ?? last.name;
+    for (const { c } of this.selectors) {
+      const name = `${c.name}.${key}`;
+      if (!this.bridges.delete(name)) continue;
+      await this.node.removeConnector(name);
+      this.opts.logger.info({ bridge: name, member: last.name, reason }, "discovery: member left; its bridge stopped");
+    }
+  }
+
+  /** Leaves the membership (deletes the node's key), stops following it, closes the NATS connection. Bridges stay to the node's own close. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    await this.watcher.close().catch((err: unknown) => this.opts.logger.warn({ err }, "discovery: membership watch did not close cleanly"));
+    await this.registry.leave().catch((err: unknown) => this.opts.logger.warn({ err }, "discovery: could not delete this node's registration (it lapses with its lease)"));
+    await this.registry.close().catch(() => undefined);
+    await this.plane.close().catch(() => undefined);
+  }
+}
+
+/** The listener other nodes' bridges dial: the first tcp:// or tls:// one. */
+function nativeListener(r: NodeRecord): string | undefined {
+  return r.listen.find((u) => {
+    try {
+      const scheme = parseListenUri(u).scheme;
+      return scheme === "tcp" || scheme === "tls";
+    } catch {
+      return false;
+    }
+  });
+}
