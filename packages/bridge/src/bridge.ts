@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import tls from "node:tls";
 import { connect, retryLoop, type Connection } from "@fedmq/client";
 import { backoffStrategy, destinationMatches, type RetryStrategy } from "@fedmq/protocol";
+import type { ConsumerAdvisory } from "@fedmq/advisory";
 import { DemandForwarder, type ExcludedDemand, type ForwarderCounters } from "./demand-forwarder";
 import { excludedBy, resolveBridgeOptions, type BridgeOptions, type BridgeTls, type ResolvedBridgeOptions } from "./bridge-options";
 import { BridgeIdentityError, BridgeLinkClosedError, BridgeOwnNodeError, BridgeStoppedError } from "./bridge-errors";
@@ -21,6 +22,8 @@ export interface BridgeDemandInfo {
   readonly destination: string;
   readonly kind: "dynamic" | "static";
   readonly remoteConsumers: number;
+  /** Some of those consumers were learned from the control plane (`setExternalDemand`), not from the remote's advisories. */
+  readonly fromControlPlane: boolean;
   readonly hops: number;
   readonly since: number;
 }
@@ -113,14 +116,40 @@ export class Bridge extends EventEmitter {
     this.setStatus("stopped", "stopped by request");
   }
 
+  /** Demand learned elsewhere (`setExternalDemand`), by key: applied to every session alongside the remote's advisories. */
+  private readonly external = new Map<string, ConsumerAdvisory>();
+
+  /**
+   * Sets the demand beyond the remote node that this bridge forwards for besides what the remote
+   * advertises (discovery learns the whole network's demand from its control plane): consumer
+   * advisories as the remote would send them, by a key that changes when one's route does.
+   * Replaces the previous set; the live session applies the difference now, later sessions all.
+   */
+  setExternalDemand(demand: ReadonlyMap<string, ConsumerAdvisory>): void {
+    for (const [k, a] of [...this.external]) {
+      if (demand.has(k)) continue;
+      this.external.delete(k);
+      void this.out?.applyDemand({ ...a, event: "removed" });
+    }
+    for (const [k, a] of demand) {
+      if (this.external.has(k)) continue;
+      this.external.set(k, a);
+      void this.out?.applyDemand({ ...a, event: "added" });
+    }
+  }
+
   /** Use this TLS material from the next dial on (the link up now keeps its session). */
   setTls(t: BridgeTls | undefined): void {
     this.tls = t;
   }
 
   info(): BridgeInfo {
+    const externalIds = new Set([...this.external.values()].map((a) => a.consumerId));
     const demand = (f: DemandForwarder | undefined, direction: "out" | "in"): BridgeDemandInfo[] =>
-      f ? [...f.subs.values()].map((s) => ({ direction, destination: s.destination, kind: s.kind, remoteConsumers: s.origins.size, hops: s.hops, since: s.since })) : [];
+      f ? [...f.subs.values()].map((s) => ({
+        direction, destination: s.destination, kind: s.kind, remoteConsumers: s.origins.size,
+        fromControlPlane: [...s.origins].some((o) => externalIds.has(o)), hops: s.hops, since: s.since,
+      })) : [];
     return {
       name: this.opts.name, localNode: this.opts.localNodeId, remoteNode: this.remoteNode, remoteUrl: this.remote?.connectedUrl,
       duplex: this.opts.duplex, state: this.state, since: this.since, lastError: this.lastError, reconnects: this.reconnects,
@@ -249,7 +278,10 @@ export class Bridge extends EventEmitter {
     };
     this.setStatus("syncing-demand", "replaying the remote's consumers");
     this.out = new DemandForwarder(local, remote, o.localNodeId, remote.brokerId!, o, onError, this.outCounters);
-    const starts = [this.out.start()];
+    const out = this.out;
+    const starts = [this.out.start().then(async () => {
+      for (const a of this.external.values()) await out.applyDemand({ ...a, event: "added" });
+    })];
     if (o.duplex) {
       this.back = new DemandForwarder(remote, local, remote.brokerId!, o.localNodeId, o, onError, this.inCounters);
       starts.push(this.back.start());

@@ -119,6 +119,15 @@ export class DemandForwarder {
     }
   }
 
+  /**
+   * Demand learned elsewhere (discovery's control plane), shaped as the remote node would
+   * advertise it: applied like an advisory read from the remote, under the same rules (TTLs,
+   * inclusions, exclusions, conduits).
+   */
+  applyDemand(a: ConsumerAdvisory): Promise<void> {
+    return this.stopped ? Promise.resolve() : this.onConsumerAdvisory(a);
+  }
+
   private wanted(a: ConsumerAdvisory): boolean {
     const o = this.opts;
     if (isAdvisoryTopic(a.destination)) return false;

@@ -11,6 +11,8 @@ import type { Logger } from "./options";
  */
 export class AdvisoryService {
   readonly table: DemandTable;
+  /** Told after every consumer added or removed (discovery publishes the local demand). */
+  onChange: (() => void) | undefined;
   private seq = 0;
   private readonly producerId: string;
 
@@ -28,11 +30,13 @@ export class AdvisoryService {
       ...(sub.selector ? { selector: sub.selector.text } : {}),
     });
     this.publish(this.table.advisory(e, "added"));
+    this.onChange?.();
   }
 
   consumerRemoved(sub: ServerSubscription): void {
     const e = this.table.remove(sub.consumerId);
     if (e) this.publish(this.table.advisory(e, "removed"));
+    if (e) this.onChange?.();
   }
 
   /** Producers by connection: `producerId|destination` keys announced as added, with their client and first send. */

@@ -206,6 +206,7 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
     b.on("status", (ch: { to: string; from: string }) => {
       if (ch.to === "active") this.advisories.bridgeEvent(c.name, b.info().remoteNode ?? "", "started");
       else if (ch.from === "active") this.advisories.bridgeEvent(c.name, b.info().remoteNode ?? "", "stopped");
+      if (ch.to === "active" || ch.from === "active") this.routingChanged();
     });
     this.bridges.push(b);
     // Before start(): the admin metrics count every state change the bridge logs.
@@ -260,6 +261,40 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
     if (j >= 0) this.connectorOpts.splice(j, 1);
     await b!.stop();
     return true;
+  }
+
+  private readonly routingListeners = new Set<() => void>();
+
+  /**
+   * Calls `fn` after every change of what discovery publishes of this node: its local consumers
+   * (`localDemand()`) or its active bridges (`links()`). Returns the function that stops it.
+   */
+  onRoutingChange(fn: () => void): () => void {
+    this.routingListeners.add(fn);
+    this.advisories.onChange = () => this.routingChanged();
+    return () => this.routingListeners.delete(fn);
+  }
+
+  private routingChanged(): void {
+    for (const fn of this.routingListeners) fn();
+  }
+
+  /** The node's own consumers (not bridges'), by destination and selector, advisory topics left out. */
+  localDemand(): Array<{ destination: string; selector?: string; consumers: number }> {
+    const by = new Map<string, { destination: string; selector?: string; consumers: number }>();
+    for (const e of this.advisories.table.entries()) {
+      if (e.network) continue;
+      const key = `${e.destination}\u0000${e.selector ?? ""}`;
+      const c = by.get(key);
+      if (c) c.consumers++;
+      else by.set(key, { destination: e.destination, ...(e.selector === undefined ? {} : { selector: e.selector }), consumers: 1 });
+    }
+    return [...by.values()];
+  }
+
+  /** The nodes this node's active bridges forward to (their remote node ids). */
+  links(): string[] {
+    return [...new Set(this.bridges.map((b) => b.info()).filter((i) => i.state === "active" && i.remoteNode !== undefined).map((i) => i.remoteNode!))];
   }
 
   /** Nodes found by discovery, which may take the bridge role as 'bridgeIdentities' may (see `isBridgeIdentity`). */

@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
-import { MembershipWatcher, NodeRegistry, compileMemberSelector, connectControlPlane, type ControlPlane, type MemberPredicate, type NodeRecord, type NodeRegistration } from "@fedmq/discovery";
+import { MembershipWatcher, NodeRegistry, compileMemberSelector, connectControlPlane, type ControlPlane, type DemandClaim, type MemberPredicate, type NodeRecord, type NodeRegistration } from "@fedmq/discovery";
+import type { ConsumerAdvisory } from "@fedmq/advisory";
+import { routeDemand } from "./demand-routes";
 import type { DiscoverySpec, DiscoveredTarget } from "@fedmq/config";
 import type { ConnectorOptions } from "@fedmq/broker";
 import { parseListenUri, type Logger } from "@fedmq/protocol";
@@ -14,12 +16,19 @@ export interface DiscoveredConnector {
   readonly options: Omit<ConnectorOptions, "name" | "remote">;
 }
 
-/** What `DiscoveryLink` does to the node: start and stop bridges (BrokerNode's methods). */
+/** What `DiscoveryLink` does to the node (BrokerNode's methods): start and stop bridges, publish its demand, route the network's. */
 export interface DiscoveredBridges {
   addConnector(c: ConnectorOptions): unknown;
   removeConnector(name: string): Promise<boolean>;
   /** The members' names and HA groups: they may take the bridge role here (with certificates naming them). */
   setDiscoveredIdentities(names: Iterable<string>): void;
+  /** The node's own consumers, by destination and selector. */
+  localDemand(): DemandClaim[];
+  /** The nodes its active bridges forward to. */
+  links(): string[];
+  /** Calls `fn` when `localDemand()` or `links()` may have changed. */
+  onRoutingChange(fn: () => void): () => void;
+  readonly bridges: ReadonlyArray<{ readonly opts: { readonly name: string }; info(): { readonly state: string; readonly remoteNode?: string | undefined }; setExternalDemand(d: ReadonlyMap<string, ConsumerAdvisory>): void }>;
 }
 
 export interface DiscoveryLinkOptions {
@@ -55,6 +64,10 @@ export class DiscoveryLink {
   private readonly selectors: ReadonlyArray<{ readonly c: DiscoveredConnector; readonly pick: MemberPredicate }>;
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
+  /** A publication of the node's demand and links, or a new routing, is due (coalesced). */
+  private publishTimer: NodeJS.Timeout | undefined;
+  private routeTimer: NodeJS.Timeout | undefined;
+  private stopRoutingWatch: (() => void) | undefined;
 
   private constructor(
     private readonly opts: DiscoveryLinkOptions,
@@ -82,16 +95,71 @@ export class DiscoveryLink {
       const watcher = await MembershipWatcher.create({ plane, bucket: d.bucket, leaseMs: d.leaseMs });
       const link = new DiscoveryLink(opts, node, plane, registry, watcher);
       watcher.on("joined", (r) => link.apply(() => link.memberChanged(r)));
-      watcher.on("updated", (r) => link.apply(() => link.memberChanged(r)));
+      watcher.on("updated", (r, previous) => {
+        // A member whose listeners or group changed needs its bridge redone; one whose demand or links changed, a new routing.
+        if (r.listen.join() !== previous.listen.join() || r.haGroup !== previous.haGroup) link.apply(() => link.memberChanged(r));
+        link.scheduleRoute();
+      });
       watcher.on("left", (name, reason, last) => link.apply(() => link.memberLeft(last, reason)));
+      watcher.on("synced", () => link.scheduleRoute());
       registry.on("superseded", (by) => opts.logger.error({ node: opts.self.name, by: { epoch: by.epoch, listen: by.listen } }, "discovery: another process registered under this node's name; this one no longer renews its registration"));
-      await registry.register(opts.self);
+      await registry.register(link.registration());
+      link.stopRoutingWatch = node.onRoutingChange(() => {
+        link.schedulePublish();
+        link.scheduleRoute();
+      });
       for (const r of watcher.members().values()) link.apply(() => link.memberChanged(r));
+      link.scheduleRoute();
       return link;
     } catch (err) {
       await registry?.close().catch(() => undefined);
       await plane.close().catch(() => undefined);
       throw err;
+    }
+  }
+
+  /** This node's record: its registration with its current demand and links. */
+  private registration(): NodeRegistration {
+    return { ...this.opts.self, demand: this.node.localDemand(), links: this.node.links() };
+  }
+
+  /** Publishes the node's demand and links soon (changes within a few ms go as one record). */
+  private schedulePublish(): void {
+    if (this.publishTimer !== undefined || this.closed) return;
+    this.publishTimer = setTimeout(() => {
+      this.publishTimer = undefined;
+      if (this.closed) return;
+      // Not awaited: while NATS is unreachable the registry keeps the newest record and puts it when it can.
+      this.registry.register(this.registration()).catch((err: unknown) => {
+        if (!this.closed) this.opts.logger.warn({ err }, "discovery: could not publish this node's demand");
+      });
+    }, PUBLISH_COALESCE_MS);
+  }
+
+  /** Recomputes which bridge forwards for which remote demand, soon (coalesced). */
+  private scheduleRoute(): void {
+    if (this.routeTimer !== undefined || this.closed) return;
+    this.routeTimer = setTimeout(() => {
+      this.routeTimer = undefined;
+      if (!this.closed) this.route();
+    }, PUBLISH_COALESCE_MS);
+  }
+
+  /**
+   * Demand in one round trip: every member's published consumers, routed along the shortest
+   * path of the members' links from this node; each of this node's bridges gets the demand whose
+   * next hop is its remote node, shaped as that node would advertise it (its path, its hops).
+   * Demand of a direct neighbour is left to its own advisories, which arrive over the bridge.
+   */
+  private route(): void {
+    const members = [...this.watcher.members().values()];
+    const routes = routeDemand(this.opts.self.name, this.node.links(), members);
+    for (const b of this.node.bridges) {
+      const info = b.info();
+      const wanted = info.state === "active" && info.remoteNode !== undefined ? routes.get(info.remoteNode) : undefined;
+      // One bridge per next hop carries it (the first by name), so no two bridges compete for it.
+      const first = this.node.bridges.find((x) => x.info().state === "active" && x.info().remoteNode === info.remoteNode);
+      b.setExternalDemand(wanted !== undefined && first === b ? wanted : EMPTY_DEMAND);
     }
   }
 
@@ -165,6 +233,9 @@ export class DiscoveryLink {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.publishTimer);
+    clearTimeout(this.routeTimer);
+    this.stopRoutingWatch?.();
     await this.queue;
     await this.watcher.close().catch((err: unknown) => this.opts.logger.warn({ err }, "discovery: membership watch did not close cleanly"));
     await this.registry.leave().catch((err: unknown) => this.opts.logger.warn({ err }, "discovery: could not delete this node's registration (it lapses with its lease)"));
@@ -172,6 +243,10 @@ export class DiscoveryLink {
     await this.plane.close().catch(() => undefined);
   }
 }
+
+/** Changes to publish or route within this span go as one, ms. */
+const PUBLISH_COALESCE_MS = 10;
+const EMPTY_DEMAND: ReadonlyMap<string, ConsumerAdvisory> = new Map();
 
 /** The listener other nodes' bridges dial: the first tcp:// or tls:// one. */
 function nativeListener(r: NodeRecord): string | undefined {

@@ -12,8 +12,8 @@ export type { NodeRegistryEvents, NodeRegistryOptions, RegistryState, RegistrySt
 export { MembershipWatcher, DEFAULT_WATCHER_OPTIONS } from "./membership-watcher";
 export type { MembershipWatcherEvents, MembershipWatcherOptions, SyncSummary, WatcherState, WatcherStatus } from "./membership-watcher";
 export type { LeaveReason } from "./member-table";
-export { decodeNodeRecord, encodeNodeRecord, validateRegistration, NODE_NAME_PATTERN, MAX_LISTEN_URLS, MAX_NAME_LENGTH } from "./node-record";
-export type { NodeHaRole, NodeRecord, NodeRegistration } from "./node-record";
+export { decodeNodeRecord, encodeNodeRecord, validateRegistration, NODE_NAME_PATTERN, MAX_LISTEN_URLS, MAX_NAME_LENGTH, MAX_DEMAND_CLAIMS, MAX_LINKS } from "./node-record";
+export type { DemandClaim, NodeHaRole, NodeRecord, NodeRegistration } from "./node-record";
 export { compileMemberSelector, matchMembers } from "./member-selector";
 export type { MemberPredicate, MemberSelector } from "./member-selector";
 export { ControlPlaneUnavailableError, DiscoveryClosedError, DiscoveryOptionError, InvalidNodeRecordError, MembersBucketError, NodeSupersededError } from "./errors";

@@ -31,6 +31,10 @@ export interface NodeRecord {
   readonly admin?: string;
   /** The fedmq version it runs. */
   readonly version: string;
+  /** Its local consumers, by destination and selector (the network's demand, learned in one round trip); absent: none published. */
+  readonly demand?: readonly DemandClaim[];
+  /** The nodes (or HA groups) its active bridges forward to: the links demand is routed over. */
+  readonly links?: readonly string[];
   /**
    * Strictly increasing per node name: a new value each time the node registers a changed record
    * (not on renewals), and above any epoch already in the bucket for that name when the node
@@ -40,6 +44,16 @@ export interface NodeRecord {
 }
 
 /** What `NodeRegistry.register()` takes: a record without the fields the registry fills in. */
+/** Consumers of one node for one destination and selector. */
+export interface DemandClaim {
+  /** `queue://…` or `topic://…`. */
+  readonly destination: string;
+  /** The consumers' JMS selector; absent: every message. */
+  readonly selector?: string;
+  /** How many local consumers want it (≥ 1). */
+  readonly consumers: number;
+}
+
 export interface NodeRegistration {
   readonly name: string;
   readonly site: string;
@@ -49,6 +63,8 @@ export interface NodeRegistration {
   readonly admin?: string;
   /** @default FEDMQ_VERSION of @fedmq/protocol */
   readonly version?: string;
+  readonly demand?: readonly DemandClaim[];
+  readonly links?: readonly string[];
 }
 
 /** Names of nodes, sites and HA groups: the topology's rule (`@fedmq/config`'s NAME_PATTERN). */
@@ -61,7 +77,12 @@ export const MAX_LISTEN_URLS = 16;
 const MAX_TEXT_LENGTH = 256;
 const VERSION_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+-]*$/;
 const HA_ROLES: readonly NodeHaRole[] = ["master", "slave"];
-const RECORD_FIELDS = new Set(["name", "site", "listen", "haGroup", "haRole", "admin", "version", "epoch"]);
+const RECORD_FIELDS = new Set(["name", "site", "listen", "haGroup", "haRole", "admin", "version", "epoch", "demand", "links"]);
+/** At most this many demand claims and links in a record. */
+export const MAX_DEMAND_CLAIMS = 10_000;
+export const MAX_LINKS = 1_024;
+const MAX_DESTINATION_LENGTH = 1_024;
+const MAX_SELECTOR_LENGTH = 4_096;
 const UNSPECIFIED_HOSTS = new Set(["0.0.0.0", "::", "0:0:0:0:0:0:0:0"]);
 
 /** The problem with a name-like field, or undefined. */
@@ -135,6 +156,8 @@ function recordProblems(value: unknown, strict: boolean, withStamp: boolean): st
     problems.push(r.haGroup === undefined ? "'haRole' needs 'haGroup': give both or neither" : "'haGroup' needs 'haRole': give both or neither");
   }
   if (r.admin !== undefined) add(adminUrlProblem("admin", r.admin));
+  if (r.demand !== undefined) problems.push(...demandProblems(r.demand));
+  if (r.links !== undefined) problems.push(...linksProblems(r.links));
   if (r.version !== undefined || withStamp) {
     if (typeof r.version !== "string" || !VERSION_PATTERN.test(r.version) || r.version.length > 64) {
       problems.push(`'version' must be a version string such as '0.1.0', got ${describe(r.version)}`);
@@ -151,6 +174,54 @@ function recordProblems(value: unknown, strict: boolean, withStamp: boolean): st
   return problems;
 }
 
+function demandProblems(demand: unknown): string[] {
+  if (!Array.isArray(demand)) return [`'demand' must be a list, got ${describe(demand)}`];
+  if (demand.length > MAX_DEMAND_CLAIMS) return [`'demand' must list at most ${MAX_DEMAND_CLAIMS} claims, got ${demand.length}`];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  demand.forEach((c: unknown, i) => {
+    const at = `demand[${i}]`;
+    if (c === null || typeof c !== "object" || Array.isArray(c)) {
+      problems.push(`'${at}' must be an object, got ${describe(c)}`);
+      return;
+    }
+    const d = c as Record<string, unknown>;
+    if (typeof d.destination !== "string" || !/^(queue|topic):\/\/./.test(d.destination) || d.destination.length > MAX_DESTINATION_LENGTH) {
+      problems.push(`'${at}.destination' must be a queue:// or topic:// destination of at most ${MAX_DESTINATION_LENGTH} characters, got ${describe(d.destination)}`);
+    }
+    if (d.selector !== undefined && (typeof d.selector !== "string" || d.selector === "" || d.selector.length > MAX_SELECTOR_LENGTH)) {
+      problems.push(`'${at}.selector' must be a non-empty string of at most ${MAX_SELECTOR_LENGTH} characters, got ${describe(d.selector)}`);
+    }
+    if (!Number.isSafeInteger(d.consumers) || (d.consumers as number) < 1) problems.push(`'${at}.consumers' must be an integer >= 1, got ${describe(d.consumers)}`);
+    for (const k of Object.keys(d)) if (k !== "destination" && k !== "selector" && k !== "consumers") problems.push(`'${at}' has unknown field '${k}'`);
+    const key = `${String(d.destination)}\u0000${String(d.selector ?? "")}`;
+    if (seen.has(key)) problems.push(`'${at}' repeats destination '${String(d.destination)}'${d.selector === undefined ? "" : ` with selector '${String(d.selector)}'`}`);
+    seen.add(key);
+  });
+  return problems;
+}
+
+function linksProblems(links: unknown): string[] {
+  if (!Array.isArray(links)) return [`'links' must be a list of node names, got ${describe(links)}`];
+  if (links.length > MAX_LINKS) return [`'links' must list at most ${MAX_LINKS} nodes, got ${links.length}`];
+  const problems: string[] = [];
+  links.forEach((l, i) => {
+    const p = nameProblem(`links[${i}]`, l);
+    if (p !== undefined) problems.push(p);
+  });
+  const dup = links.find((l, i) => links.indexOf(l) !== i);
+  if (dup !== undefined) problems.push(`'links' lists '${String(dup)}' twice`);
+  return problems;
+}
+
+/** Demand claims in canonical order (destination, then selector), each with its fields in order. */
+function canonicalDemand(demand: readonly DemandClaim[]): readonly DemandClaim[] {
+  const key = (c: DemandClaim) => `${c.destination}\u0000${c.selector ?? ""}`;
+  return Object.freeze([...demand].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)).map((c) => Object.freeze({
+    destination: c.destination, ...(c.selector === undefined ? {} : { selector: c.selector }), consumers: c.consumers,
+  })));
+}
+
 /** Throws `InvalidNodeRecordError` listing every problem of a registration; returns a canonical copy. */
 export function validateRegistration(value: unknown): NodeRegistration {
   const problems = recordProblems(value, true, false);
@@ -163,6 +234,8 @@ export function validateRegistration(value: unknown): NodeRegistration {
     ...(r.haGroup !== undefined ? { haGroup: r.haGroup, haRole: r.haRole } : {}),
     ...(r.admin !== undefined ? { admin: r.admin } : {}),
     ...(r.version !== undefined ? { version: r.version } : {}),
+    ...(r.demand !== undefined ? { demand: canonicalDemand(r.demand) } : {}),
+    ...(r.links !== undefined ? { links: Object.freeze([...r.links].sort()) } : {}),
   });
 }
 
@@ -177,6 +250,8 @@ export function canonicalRecord(r: NodeRecord): NodeRecord {
     ...(r.admin !== undefined ? { admin: r.admin } : {}),
     version: r.version,
     epoch: r.epoch,
+    ...(r.demand !== undefined ? { demand: canonicalDemand(r.demand) } : {}),
+    ...(r.links !== undefined ? { links: Object.freeze([...r.links].sort()) } : {}),
   });
 }
 

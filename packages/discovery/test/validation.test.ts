@@ -31,6 +31,16 @@ describe("node records", () => {
     });
   });
 
+  it("keeps demand claims and links in canonical order (equal records encode alike)", () => {
+    expect(validateRegistration({
+      name: "a", site: "eu", listen: ["tcp://h:1"], links: ["c", "b"],
+      demand: [{ consumers: 2, destination: "topic://t" }, { destination: "queue://q", selector: "x > 1", consumers: 1 }, { destination: "queue://q", consumers: 3 }],
+    })).toEqual({
+      name: "a", site: "eu", listen: ["tcp://h:1"], links: ["b", "c"],
+      demand: [{ destination: "queue://q", consumers: 3 }, { destination: "queue://q", selector: "x > 1", consumers: 1 }, { destination: "topic://t", consumers: 2 }],
+    });
+  });
+
   it.each<[string, unknown, string]>([
     ["not an object", "a", "node record is not valid: a node record must be an object, got 'a'"],
     ["a missing name", { site: "eu", listen: ["tcp://127.0.0.1:1"] }, "node record is not valid: 'name' must be a string, got nothing"],
@@ -48,6 +58,11 @@ describe("node records", () => {
     ["an unknown HA role", { name: "a", site: "eu", listen: ["tcp://h:1"], haGroup: "g", haRole: "boss" }, "node record is not valid: 'haRole' must be one of 'master', 'slave', got 'boss'"],
     ["an epoch", { name: "a", site: "eu", listen: ["tcp://h:1"], epoch: 5 }, "node record is not valid: 'epoch' is set by the registry: leave it out"],
     ["an unknown field", { name: "a", site: "eu", listen: ["tcp://h:1"], region: "x" }, "node record is not valid: unknown field 'region'"],
+    ["demand not a list", { name: "a", site: "eu", listen: ["tcp://h:1"], demand: {} }, "node record is not valid: 'demand' must be a list, got an object"],
+    ["a demand claim on no destination", { name: "a", site: "eu", listen: ["tcp://h:1"], demand: [{ destination: "orders", consumers: 1 }] }, "node record is not valid: 'demand[0].destination' must be a queue:// or topic:// destination of at most 1024 characters, got 'orders'"],
+    ["a demand claim with 0 consumers and an unknown field", { name: "a", site: "eu", listen: ["tcp://h:1"], demand: [{ destination: "queue://q", consumers: 0, x: 1 }] }, "node record is not valid: 'demand[0].consumers' must be an integer >= 1, got number 0; 'demand[0]' has unknown field 'x'"],
+    ["a demand claim twice", { name: "a", site: "eu", listen: ["tcp://h:1"], demand: [{ destination: "queue://q", selector: "a = 1", consumers: 1 }, { destination: "queue://q", selector: "a = 1", consumers: 2 }] }, "node record is not valid: 'demand[1]' repeats destination 'queue://q' with selector 'a = 1'"],
+    ["a link that is not a name, and one twice", { name: "a", site: "eu", listen: ["tcp://h:1"], links: ["b.c", "d", "d"] }, "node record is not valid: 'links[0]' must be letters, digits, '_' and '-' starting with a letter, got 'b.c'; 'links' lists 'd' twice"],
     ["several problems", { name: "1a", site: "", listen: ["tcp://h:1"] }, "node record is not valid: 'name' must be letters, digits, '_' and '-' starting with a letter, got '1a'; 'site' must be letters, digits, '_' and '-' starting with a letter, got ''"],
   ])("refuses %s, naming the field", (_what, value, message) => {
     const err = (() => {
