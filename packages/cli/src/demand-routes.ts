@@ -6,9 +6,12 @@ import type { NodeRecord } from "@fedmq/discovery";
  * the consumer advisories that node would announce for demand it leads to — demand of nodes two
  * or more hops away along the shortest path of the members' links (ties broken by node name, so
  * every node picks the same paths and demand never goes round in circles). By advisory key: the
- * consumer and its path, so a changed route is a removal and an addition.
+ * consumer and its path, so a changed route is a removal and an addition. An HA group is one
+ * node, its group's name (what its master serves as): its master's record speaks for it, its
+ * slaves' are left out.
  */
-export function routeDemand(self: string, ownLinks: readonly string[], members: readonly NodeRecord[]): Map<string, Map<string, ConsumerAdvisory>> {
+export function routeDemand(self: string, ownLinks: readonly string[], all: readonly NodeRecord[]): Map<string, Map<string, ConsumerAdvisory>> {
+  const members = all.filter((m) => m.haGroup === undefined || m.haRole === "master").map((m) => (m.haGroup === undefined ? m : { ...m, name: m.haGroup }));
   const linksOf = new Map<string, readonly string[]>(members.map((m) => [m.name, m.links ?? []]));
   linksOf.set(self, ownLinks);
   // Breadth-first from this node over the links (out-edges), neighbours in name order.

@@ -69,9 +69,11 @@ export class DiscoveryLink {
   private routeTimer: NodeJS.Timeout | undefined;
   private stopRoutingWatch: (() => void) | undefined;
 
+  /** The node it runs bridges on and publishes the demand of; none for an HA member while it is slave. */
+  private node: DiscoveredBridges | undefined;
+
   private constructor(
     private readonly opts: DiscoveryLinkOptions,
-    private readonly node: DiscoveredBridges,
     readonly plane: ControlPlane,
     readonly registry: NodeRegistry,
     readonly watcher: MembershipWatcher,
@@ -79,8 +81,13 @@ export class DiscoveryLink {
     this.selectors = opts.connectors.map((c) => ({ c, pick: compileMemberSelector(c.target) }));
   }
 
-  /** Connects to NATS, registers the node and starts following the membership. Resolves once registered and watching (NATS may still be unreachable: both retry in the background). */
-  static async start(opts: DiscoveryLinkOptions, node: DiscoveredBridges): Promise<DiscoveryLink> {
+  /**
+   * Connects to NATS, registers the node and starts following the membership; with `node`, runs
+   * its bridges to the discovered members and publishes its demand (an HA member attaches each
+   * term's node instead, see `attach`). Resolves once registered and watching (NATS may still be
+   * unreachable: both retry in the background).
+   */
+  static async start(opts: DiscoveryLinkOptions, node?: DiscoveredBridges): Promise<DiscoveryLink> {
     const d = opts.discovery;
     const plane = await connectControlPlane({
       servers: d.servers, name: `fedmq-${opts.self.name}`, logger: opts.logger,
@@ -93,7 +100,7 @@ export class DiscoveryLink {
     try {
       registry = await NodeRegistry.create({ plane, bucket: d.bucket, leaseMs: d.leaseMs });
       const watcher = await MembershipWatcher.create({ plane, bucket: d.bucket, leaseMs: d.leaseMs });
-      const link = new DiscoveryLink(opts, node, plane, registry, watcher);
+      const link = new DiscoveryLink(opts, plane, registry, watcher);
       watcher.on("joined", (r) => link.apply(() => link.memberChanged(r)));
       watcher.on("updated", (r, previous) => {
         // A member whose listeners or group changed needs its bridge redone; one whose demand or links changed, a new routing.
@@ -103,13 +110,8 @@ export class DiscoveryLink {
       watcher.on("left", (name, reason, last) => link.apply(() => link.memberLeft(last, reason)));
       watcher.on("synced", () => link.scheduleRoute());
       registry.on("superseded", (by) => opts.logger.error({ node: opts.self.name, by: { epoch: by.epoch, listen: by.listen } }, "discovery: another process registered under this node's name; this one no longer renews its registration"));
+      if (node !== undefined) link.attach(node, false);
       await registry.register(link.registration());
-      link.stopRoutingWatch = node.onRoutingChange(() => {
-        link.schedulePublish();
-        link.scheduleRoute();
-      });
-      for (const r of watcher.members().values()) link.apply(() => link.memberChanged(r));
-      link.scheduleRoute();
       return link;
     } catch (err) {
       await registry?.close().catch(() => undefined);
@@ -118,9 +120,37 @@ export class DiscoveryLink {
     }
   }
 
-  /** This node's record: its registration with its current demand and links. */
+  /**
+   * Serve discovery through `node` from now on (a plain node's, or an HA member's term as
+   * master): bridges to the selected members start on it, its demand and links are published,
+   * and an HA member's record says master.
+   */
+  attach(node: DiscoveredBridges, publish = true): void {
+    this.stopRoutingWatch?.();
+    this.node = node;
+    this.bridges.clear();
+    this.stopRoutingWatch = node.onRoutingChange(() => {
+      this.schedulePublish();
+      this.scheduleRoute();
+    });
+    if (publish) this.schedulePublish();
+    for (const r of this.watcher.members().values()) this.apply(() => this.memberChanged(r));
+    this.scheduleRoute();
+  }
+
+  /** The node attached is closing (an HA member's term ended): its bridges go with it; the record says slave, with no demand. */
+  detach(): void {
+    this.stopRoutingWatch?.();
+    this.stopRoutingWatch = undefined;
+    this.node = undefined;
+    this.bridges.clear();
+    this.schedulePublish();
+  }
+
+  /** This node's record: its registration with its role (HA), current demand and links. */
   private registration(): NodeRegistration {
-    return { ...this.opts.self, demand: this.node.localDemand(), links: this.node.links() };
+    const role = this.opts.self.haGroup === undefined ? {} : { haRole: this.node === undefined ? "slave" as const : "master" as const };
+    return { ...this.opts.self, ...role, demand: this.node?.localDemand() ?? [], links: this.node?.links() ?? [] };
   }
 
   /** Publishes the node's demand and links soon (changes within a few ms go as one record). */
@@ -152,13 +182,15 @@ export class DiscoveryLink {
    * Demand of a direct neighbour is left to its own advisories, which arrive over the bridge.
    */
   private route(): void {
+    const node = this.node;
+    if (node === undefined) return;
     const members = [...this.watcher.members().values()];
-    const routes = routeDemand(this.opts.self.name, this.node.links(), members);
-    for (const b of this.node.bridges) {
+    const routes = routeDemand(this.opts.self.haGroup ?? this.opts.self.name, node.links(), members);
+    for (const b of node.bridges) {
       const info = b.info();
       const wanted = info.state === "active" && info.remoteNode !== undefined ? routes.get(info.remoteNode) : undefined;
       // One bridge per next hop carries it (the first by name), so no two bridges compete for it.
-      const first = this.node.bridges.find((x) => x.info().state === "active" && x.info().remoteNode === info.remoteNode);
+      const first = node.bridges.find((x) => x.info().state === "active" && x.info().remoteNode === info.remoteNode);
       b.setExternalDemand(wanted !== undefined && first === b ? wanted : EMPTY_DEMAND);
     }
   }
@@ -187,12 +219,13 @@ export class DiscoveryLink {
 
   /** The members (names and HA groups) may bridge to this node. */
   private updateIdentities(): void {
-    this.node.setDiscoveredIdentities([...this.watcher.members().values()].flatMap((m) => (m.haGroup === undefined ? [m.name] : [m.name, m.haGroup])));
+    this.node?.setDiscoveredIdentities([...this.watcher.members().values()].flatMap((m) => (m.haGroup === undefined ? [m.name] : [m.name, m.haGroup])));
   }
 
   private async memberChanged(r: NodeRecord): Promise<void> {
     this.updateIdentities();
-    if (this.isSelf(r)) return;
+    const node = this.node;
+    if (this.isSelf(r) || node === undefined) return;
     const target = this.targetOf(r);
     if (target === undefined) {
       this.opts.logger.warn({ member: r.name, listen: r.listen }, "discovery: member has no tcp:// or tls:// listener: no bridge to it");
@@ -203,9 +236,9 @@ export class DiscoveryLink {
       const name = `${c.name}.${target.key}`;
       const remote = target.remote.join(",");
       if (this.bridges.get(name) === remote) continue;
-      if (this.bridges.has(name)) await this.node.removeConnector(name);
+      if (this.bridges.has(name)) await node.removeConnector(name);
       const tlsNames = c.options.tls === undefined && this.opts.tls === undefined ? {} : { tls: { ...c.options.tls, remoteNames: [target.key] } };
-      this.node.addConnector({ ...c.options, name, remote: target.remote, ...tlsNames });
+      node.addConnector({ ...c.options, name, remote: target.remote, ...tlsNames });
       this.bridges.set(name, remote);
       this.opts.logger.info({ bridge: name, member: r.name, site: r.site, remote: target.remote }, "discovery: bridge to a discovered node");
     }
@@ -213,7 +246,8 @@ export class DiscoveryLink {
 
   private async memberLeft(last: NodeRecord, reason: string): Promise<void> {
     this.updateIdentities();
-    if (this.isSelf(last)) return;
+    const node = this.node;
+    if (this.isSelf(last) || node === undefined) return;
     // A member of an HA group that still has others: the group's bridge now dials the rest.
     if (last.haGroup !== undefined && [...this.watcher.members().values()].some((m) => m.haGroup === last.haGroup)) {
       const other = [...this.watcher.members().values()].find((m) => m.haGroup === last.haGroup)!;
@@ -224,7 +258,7 @@ export class DiscoveryLink {
     for (const { c } of this.selectors) {
       const name = `${c.name}.${key}`;
       if (!this.bridges.delete(name)) continue;
-      await this.node.removeConnector(name);
+      await node.removeConnector(name);
       this.opts.logger.info({ bridge: name, member: last.name, reason }, "discovery: member left; its bridge stopped");
     }
   }

@@ -169,6 +169,8 @@ export async function serveNode(options: BrokerNodeOptions & AdminSettings & { d
 /** A member's settings: the node it runs as master (its store comes from the HA mode), the HA mode, its admin endpoint. */
 export type ServeHaMemberOptions = Omit<HaMemberOptions, "member" | "site" | "listen" | "dataDir" | "pacedSyncMs" | "maxStoreBytes" | "storeReservedBytes" | "startNode" | "hooks"> & AdminSettings & {
   node: Omit<BrokerNodeOptions, "storeInstance" | "fence" | "hooks" | "store">;
+  /** Membership of a discovered federation: the member registers with its group and role; each term's node runs the discovered bridges. */
+  discovery?: NodeDiscovery;
 };
 
 /**
@@ -177,7 +179,9 @@ export type ServeHaMemberOptions = Omit<HaMemberOptions, "member" | "site" | "li
  * the term's store, fenced by the lease; its bridges feed the member's admin metrics.
  */
 export async function serveHaMember(options: ServeHaMemberOptions): Promise<ServedHaMember> {
-  const [adminSettings, { node: nodeOpts, ...haOpts }] = splitAdminSettings(options);
+  const { discovery, ...rest } = options;
+  const [adminSettings, { node: nodeOpts, ...haOpts }] = splitAdminSettings(rest);
+  if (discovery !== undefined && !nodeOpts.site) throw new InvalidArgumentError(`node '${nodeOpts.id}': discovery registers the node's site: set its 'site' (--site)`);
   const settings = resolveAdminSettings(adminSettings);
   const log = haOpts.logger ?? nodeOpts.logger ?? SILENT_LOGGER;
   checkAdminTls(settings, nodeOpts);
@@ -185,21 +189,43 @@ export async function serveHaMember(options: ServeHaMemberOptions): Promise<Serv
   let admin: AdminServer | undefined;
   let tls = nodeOpts.tls;
   let termNode: BrokerNode | undefined;
-  const member = await startHaMember({
-    ...haOpts,
-    member: nodeOpts.id, site: nodeOpts.site, listen: nodeOpts.listen === undefined ? [] : [nodeOpts.listen].flat(), dataDir: nodeOpts.dataDir, pacedSyncMs: nodeOpts.pacedSyncMs,
-    maxStoreBytes: nodeOpts.maxStoreBytes, storeReservedBytes: nodeOpts.storeReservedBytes,
-    startNode: async (term) => (termNode = await BrokerNode.create({
-      ...nodeOpts, tls, id: term.id, storeInstance: term.store, fence: term.fence, logger: nodeOpts.logger ?? log,
-      hooks: { bridgeAdded: (b) => admin?.watchBridge(b) },
-    })),
-    hooks: settings.admin === undefined ? undefined : {
-      beforeStart: async (m) => {
-        admin = await AdminServer.start(m, adminServerOptions({ ...settings, admin: settings.admin! }, { ...nodeOpts, tls }, log));
-      },
-      afterClose: async () => admin?.close(),
-    },
+  const listen = nodeOpts.listen === undefined ? [] : [nodeOpts.listen].flat();
+  // The member registers as slave at once; each term's node, as master, runs the discovered bridges.
+  const link = discovery === undefined ? undefined : await DiscoveryLink.start({
+    discovery: discovery.spec, connectors: discovery.connectors, logger: log,
+    self: { name: nodeOpts.id, site: nodeOpts.site!, listen, haGroup: haOpts.ha.group, haRole: "slave" },
+    ...(discovery.tls === undefined ? {} : { tls: discovery.tls }),
   });
+  let member: HaNode;
+  try {
+    member = await startHaMember({
+      ...haOpts,
+      member: nodeOpts.id, site: nodeOpts.site, listen, dataDir: nodeOpts.dataDir, pacedSyncMs: nodeOpts.pacedSyncMs,
+      maxStoreBytes: nodeOpts.maxStoreBytes, storeReservedBytes: nodeOpts.storeReservedBytes,
+      startNode: async (term) => {
+        termNode = await BrokerNode.create({
+          ...nodeOpts, tls, id: term.id, storeInstance: term.store, fence: term.fence, logger: nodeOpts.logger ?? log,
+          hooks: { bridgeAdded: (b) => admin?.watchBridge(b), afterClose: async () => link?.detach() },
+        });
+        link?.attach(termNode);
+        return termNode;
+      },
+      hooks: settings.admin === undefined ? undefined : {
+        beforeStart: async (m) => {
+          admin = await AdminServer.start(m, adminServerOptions({ ...settings, admin: settings.admin! }, { ...nodeOpts, tls }, log));
+        },
+        afterClose: async () => admin?.close(),
+      },
+    });
+  } catch (err) {
+    await link?.close();
+    throw err;
+  }
+  // Leave the membership first: the others stop bridging to this member before it goes.
+  const close = async (): Promise<void> => {
+    await link?.close();
+    await member.close();
+  };
   return {
     member,
     get admin() {
@@ -208,12 +234,12 @@ export async function serveHaMember(options: ServeHaMemberOptions): Promise<Serv
     get adminUrl() {
       return admin?.url;
     },
-    close: () => member.close(),
+    close,
     reloadTls: (t) => {
       tls = t;
       if (termNode && member.current === termNode) termNode.reloadTls(t);
       admin?.setTls(t);
     },
-    [Symbol.asyncDispose]: () => member.close(),
+    [Symbol.asyncDispose]: close,
   };
 }

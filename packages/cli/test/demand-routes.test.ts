@@ -24,6 +24,16 @@ describe("routeDemand", () => {
     expect(summary(routeDemand("a", ["c", "b"], members))).toEqual([["b", ["topic://t@e>d>b/2"]]]);
   });
 
+  it("an HA group is one node under its group's name: its master speaks for it, its slave not at all", () => {
+    const members = [
+      rec("a", ["g"]),
+      { ...rec("g1", ["c"], [{ destination: "queue://g", consumers: 1 }]), haGroup: "g", haRole: "master" as const },
+      { ...rec("g2", ["x"], [{ destination: "queue://slave", consumers: 1 }]), haGroup: "g", haRole: "slave" as const },
+      rec("c", [], [{ destination: "queue://c", consumers: 1 }]),
+    ];
+    expect(summary(routeDemand("a", ["g"], members))).toEqual([["g", ["queue://c@c>g/1"]]]);
+  });
+
   it("follows this node's own links, not its published ones, and changes the key when the route changes", () => {
     const members = [rec("a", []), rec("b", ["d"]), rec("c", ["d"]), rec("d", [], [{ destination: "queue://q", consumers: 1 }])];
     const viaB = routeDemand("a", ["b", "c"], members);

@@ -5,9 +5,9 @@
  * its bridges stopped everywhere, a node that joins is bridged to — and messages reach it.
  */
 import { connect, type Delivery } from "@fedmq/client";
-import { serveNode, type ServedNode } from "@fedmq/cli";
+import { serveHaMember, serveNode, type ServedNode } from "@fedmq/cli";
 import type { DiscoverySpec } from "@fedmq/config";
-import { NodeProcess, runCli, startNats, waitFor, type NatsServer } from "../src";
+import { NodeProcess, freePort, removeTempDir, runCli, startNats, tempDir, waitFor, type NatsServer } from "../src";
 import { drain } from "./helpers/in-process-nodes";
 
 const Q = "queue://disco.q";
@@ -124,4 +124,43 @@ test("fedmq node --discovery: two processes with nothing but the NATS URL find e
   const bad = await runCli("node", "--name", "z", "--store", "memory", "--site", "s", "--discovery", "http://127.0.0.1:1");
   expect(bad.code).toBe(2);
   expect(bad.stderr.join("\n")).toContain("--discovery must hold nats://host:port or tls://host:port URLs, got 'http://127.0.0.1:1'");
+}, 90_000);
+
+test("an HA group joins as one target: its members register with their roles, a discovered bridge reaches whichever is master, also after a failover", async () => {
+  const bucket = "members-e2e-ha";
+  const spec: DiscoverySpec = { servers: [nats.url], bucket, leaseMs: 3_000 };
+  const dir = await tempDir("fedmq-disco-ha-");
+  closers.push(() => removeTempDir(dir));
+  const ports = [await freePort(), await freePort()];
+  const members: Array<Awaited<ReturnType<typeof serveHaMember>>> = [];
+  for (const [i, name] of ["g1", "g2"].entries()) {
+    const m = await serveHaMember({
+      node: { id: name, site: "eu-west", listen: [`tcp://127.0.0.1:${ports[i]}`] },
+      ha: { group: "g", mode: "shared-file", dir },
+      discovery: { spec, connectors: [] },
+    });
+    closers.push(() => m.close());
+    members.push(m);
+    // g1 first, so that it is the master.
+    if (i === 0) await waitFor(() => m.member.currentRole === "master", { ...WAIT, what: "g1 master" });
+  }
+  const a = await discoveredNode("a", "us-east", bucket);
+  const roles = () => [...a.discovery!.watcher.members().values()].filter((r) => r.haGroup === "g").map((r) => `${r.name}:${r.haRole}`).sort().join();
+  await waitFor(() => roles() === "g1:master,g2:slave", { ...WAIT, what: "the group's members and roles" });
+  await waitFor(() => bridgesOf(a).join() === "d.g", { ...WAIT, what: "one bridge to the group" });
+  expect(a.node.bridgeInfo()[0]!.remoteNode).toBe("g");
+
+  const onG: Delivery[] = [];
+  drain(await (await connect(`failover:(tcp://127.0.0.1:${ports[0]},tcp://127.0.0.1:${ports[1]})`)).subscribe("queue://disco.ha"), onG);
+  const p = await client(a);
+  const first = (await p.send("queue://disco.ha", "before", { persistent: true })).id;
+  await waitFor(() => onG.length >= 1, { ...WAIT, what: "the first message on the group" });
+
+  // The master goes; g2 takes over; a's bridge reaches it.
+  await members[0]!.close();
+  await waitFor(() => members[1]!.member.currentRole === "master", { ...WAIT, what: "g2 master" });
+  await waitFor(() => roles() === "g2:master", { ...WAIT, what: "g2's record says master" });
+  const second = (await p.send("queue://disco.ha", "after", { persistent: true })).id;
+  await waitFor(() => onG.some((d) => d.id === second), { ...WAIT, what: "the second message on the new master" });
+  expect(onG.map((d) => d.id).filter((id) => id === first || id === second).sort()).toEqual([first, second].sort());
 }, 90_000);

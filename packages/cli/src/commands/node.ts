@@ -93,12 +93,11 @@ export const nodeCommand = {
     if (!opts.store) opts.store = "journal";
     if (opts.store === "journal" && !opts.dataDir) throw new CliError("the journal store needs --data DIR (or --store memory)", 2);
     let node: { close(): Promise<void>; reloadTls(t: NonNullable<TopologyNodeOptions["tls"]>): void };
-    if (ha && opts.discovery) throw new CliError(`node '${argv.name}' is a member of ha group '${ha.group}': discovery does not run HA members yet (run it without discovery:, or as a plain node)`, 2);
     if (ha) {
       // An HA member: slave until it holds the group's lease, then master (see `fedmq status`).
-      const { admin, adminAllowRemote, peers, adminTokens: adminTokenList, adminMetricsPublic, adminHosts, adminTokenFile: _file, store: _store, ...nodeOpts } = opts;
+      const { admin, adminAllowRemote, peers, adminTokens: adminTokenList, adminMetricsPublic, adminHosts, adminTokenFile: _file, store: _store, discovery, ...nodeOpts } = opts;
       if (argv.store === "memory") throw new CliError(`node '${argv.name}' is a member of ha group '${ha.group}': its store is the group's (--store memory does not apply)`, 2);
-      node = await serveHaMember({ node: { ...nodeOpts, logger: log }, ha, timing: ha.lease, admin, adminAllowRemote, peers, adminTokens: adminTokenList, adminMetricsPublic, adminHosts, logger: log });
+      node = await serveHaMember({ node: { ...nodeOpts, logger: log }, ha, timing: ha.lease, admin, adminAllowRemote, peers, adminTokens: adminTokenList, adminMetricsPublic, adminHosts, logger: log, ...(discovery === undefined ? {} : { discovery }) });
     } else {
       const { adminTokenFile: _file, ...served } = opts;
       node = await serveNode({ ...served, logger: log });
