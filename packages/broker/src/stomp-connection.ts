@@ -91,7 +91,15 @@ export class StompConnection implements NodeConnection {
     private readonly core: BrokerCore,
   ) {
     const o = core.opts;
-    this.parser = new StompParser({ role: "server", limits: { maxFrameBytes: o.maxFrameSize, maxBodyBytes: o.maxFrameSize, maxHeaders: Math.max(1, o.maxHeadersPerMessage) + 16, maxHeaderBytes: o.maxHeaderBytes + 4096 } });
+    this.parser = new StompParser({
+      role: "server",
+      limits: { maxFrameBytes: o.maxFrameSize, maxBodyBytes: o.maxFrameSize, maxHeaders: Math.max(1, o.maxHeadersPerMessage) + 16, maxHeaderBytes: o.maxHeaderBytes + 4096 },
+      // The node's options, not the parser's own names (which a user cannot set).
+      limitNames: {
+        maxFrameBytes: "node option 'maxFrameSize'", maxBodyBytes: "node option 'maxFrameSize'",
+        maxHeaders: "node option 'maxHeadersPerMessage', plus 16 for STOMP's own", maxHeaderBytes: "node option 'maxHeaderBytes', plus 4096 for STOMP's own",
+      },
+    });
     this.settlement = new Settlement(core.trace, this);
     this.writer = new FrameWriter(stream);
     stream.on("data", (chunk: Buffer) => this.onData(chunk));

@@ -105,7 +105,7 @@ describe("STOMP bad input: ERROR frame, connection closed, node keeps serving", 
       connect: true,
       bytes: `SEND\ndestination:/queue/keep\ncontent-length:${MAX_FRAME_SIZE}\n\n`,
       code: "FEDMQ_ERR_STOMP_FRAME",
-      message: "exceeds 65536 bytes (limit 'maxFrameBytes')",
+      message: "exceeds 65536 bytes (node option 'maxFrameSize')",
     },
     {
       name: "no NUL after a content-length body",
@@ -147,7 +147,7 @@ describe("STOMP bad input: ERROR frame, connection closed, node keeps serving", 
       connect: true,
       bytes: `SEND\ndestination:/queue/keep\n${Array.from({ length: 10_000 }, (_, i) => `h${i}:v\n`).join("")}\nsneaky\0`,
       code: "FEDMQ_ERR_STOMP_FRAME",
-      message: `frame has more than ${PARSER_MAX_HEADERS} headers (limit 'maxHeaders')`,
+      message: `frame has more than ${PARSER_MAX_HEADERS} headers (node option 'maxHeadersPerMessage', plus 16 for STOMP's own)`,
     },
     {
       name: "a SEND before CONNECT",
@@ -268,7 +268,7 @@ describe("STOMP bad input: ERROR frame, connection closed, node keeps serving", 
     let n = 0;
     const chunk = (): Buffer => Buffer.from(Array.from({ length: 5 }, () => `x-pad-${String(n++).padStart(6, "0")}:${"v".repeat(186)}\n`).join(""));
     const sent = await bad.flood(chunk, 16 * 1024 * 1024);
-    await expectRejected(bad, { code: "FEDMQ_ERR_STOMP_FRAME", message: `header section exceeds ${PARSER_MAX_HEADER_BYTES} bytes (limit 'maxHeaderBytes')` });
+    await expectRejected(bad, { code: "FEDMQ_ERR_STOMP_FRAME", message: `header section exceeds ${PARSER_MAX_HEADER_BYTES} bytes (node option 'maxHeaderBytes', plus 4096 for STOMP's own)` });
     expect(sent).toBeGreaterThan(PARSER_MAX_HEADER_BYTES);
     expect(sent).toBeLessThan(PARSER_MAX_HEADER_BYTES + 64 * 1024);
   });
@@ -278,7 +278,7 @@ describe("STOMP bad input: ERROR frame, connection closed, node keeps serving", 
     await bad.write("SEND\ndestination:/queue/keep\n\n");
     const sent = await bad.flood(() => Buffer.alloc(1024, "b"), 16 * 1024 * 1024);
     // Body and frame limits are both maxFrameSize here: which one names the problem depends on where the reads were cut.
-    await expectRejected(bad, { code: "FEDMQ_ERR_STOMP_FRAME", message: new RegExp(`(body|frame) exceeds ${MAX_FRAME_SIZE} bytes \\(limit '(maxBodyBytes|maxFrameBytes)'\\)`) });
+    await expectRejected(bad, { code: "FEDMQ_ERR_STOMP_FRAME", message: new RegExp(`(body|frame) exceeds ${MAX_FRAME_SIZE} bytes \\(node option 'maxFrameSize'\\)`) });
     expect(sent).toBeGreaterThan(MAX_FRAME_SIZE);
     expect(sent).toBeLessThan(MAX_FRAME_SIZE + 64 * 1024);
   });

@@ -27,6 +27,11 @@ export interface StompParserOptions {
   readonly version?: StompVersion;
   /** Limits on received frames, merged over `DEFAULT_STOMP_LIMITS`. */
   readonly limits?: Partial<StompLimits>;
+  /**
+   * What an error says sets each limit, in its parentheses: e.g. `option 'maxFrameSize'`, the
+   * setting of the server that gave the limit. @default `limit '<name>'`
+   */
+  readonly limitNames?: Partial<Record<keyof StompLimits, string>>;
 }
 
 /** What the parser found in the stream, in stream order. */
@@ -91,6 +96,13 @@ export class StompParser {
   private bodyParts: Buffer[] = [];
   private bodyBytes = 0;
 
+  private readonly limitNames: Partial<Record<keyof StompLimits, string>>;
+
+  /** What sets limit `k`, for error messages. */
+  private setBy(k: keyof StompLimits): string {
+    return this.limitNames[k] ?? `limit '${k}'`;
+  }
+
   /** @throws InvalidArgumentError on an unknown role or version, or limits that are not valid. */
   constructor(opts: StompParserOptions) {
     if (opts.role !== "server" && opts.role !== "client") {
@@ -100,6 +112,7 @@ export class StompParser {
     this.activeVersion = checkVersion(opts.version ?? "1.2");
     this.frameVersion = this.activeVersion;
     this.limits = mergeStompLimits(opts.limits);
+    this.limitNames = opts.limitNames ?? {};
     const problem = stompLimitsProblem(this.limits);
     if (problem !== undefined) throw new InvalidArgumentError(problem);
   }
@@ -304,12 +317,12 @@ export class StompParser {
     const withLf = lineBytes + (ended ? 1 : 0);
     if (this.phase === "command") {
       if (lineBytes > l.maxCommandLineBytes) {
-        throw new StompFrameError(`command line exceeds ${l.maxCommandLineBytes} bytes (limit 'maxCommandLineBytes')`);
+        throw new StompFrameError(`command line exceeds ${l.maxCommandLineBytes} bytes (${this.setBy("maxCommandLineBytes")})`);
       }
     } else if (this.headerBytes + withLf > l.maxHeaderBytes) {
-      throw new StompFrameError(`header section exceeds ${l.maxHeaderBytes} bytes (limit 'maxHeaderBytes')`);
+      throw new StompFrameError(`header section exceeds ${l.maxHeaderBytes} bytes (${this.setBy("maxHeaderBytes")})`);
     }
-    if (this.headBytes + withLf > l.maxFrameBytes) throw new StompFrameError(`frame exceeds ${l.maxFrameBytes} bytes (limit 'maxFrameBytes')`);
+    if (this.headBytes + withLf > l.maxFrameBytes) throw new StompFrameError(`frame exceeds ${l.maxFrameBytes} bytes (${this.setBy("maxFrameBytes")})`);
   }
 
   /** The command line: `buf` from `start` to `stop` (its LF, not included). */
@@ -345,7 +358,7 @@ export class StompParser {
 
   private checkHeaderCount(): void {
     if (this.headers.length >= this.limits.maxHeaders) {
-      throw new StompFrameError(`frame has more than ${this.limits.maxHeaders} headers (limit 'maxHeaders')`);
+      throw new StompFrameError(`frame has more than ${this.limits.maxHeaders} headers (${this.setBy("maxHeaders")})`);
     }
   }
 
@@ -374,11 +387,11 @@ export class StompParser {
     if (!isDigits(declared)) throw new StompFrameError(`content-length '${showValue(declared)}' is not a non-negative integer`);
     const length = Number(declared);
     if (length > l.maxBodyBytes) {
-      throw new StompFrameError(`content-length '${showValue(declared)}' exceeds ${l.maxBodyBytes} bytes (limit 'maxBodyBytes')`);
+      throw new StompFrameError(`content-length '${showValue(declared)}' exceeds ${l.maxBodyBytes} bytes (${this.setBy("maxBodyBytes")})`);
     }
     const frameBytes = this.headBytes + length + 1;
     if (frameBytes > l.maxFrameBytes) {
-      throw new StompFrameError(`frame of ${frameBytes} bytes exceeds ${l.maxFrameBytes} bytes (limit 'maxFrameBytes')`);
+      throw new StompFrameError(`frame of ${frameBytes} bytes exceeds ${l.maxFrameBytes} bytes (${this.setBy("maxFrameBytes")})`);
     }
     this.body = Buffer.allocUnsafe(length);
     this.bodyFilled = 0;
@@ -391,8 +404,8 @@ export class StompParser {
     const nul = chunk.indexOf(NUL, i);
     const end = nul === -1 ? chunk.length : nul;
     const bodyBytes = this.bodyBytes + (end - i);
-    if (bodyBytes > l.maxBodyBytes) throw new StompFrameError(`body exceeds ${l.maxBodyBytes} bytes (limit 'maxBodyBytes')`);
-    if (this.headBytes + bodyBytes + 1 > l.maxFrameBytes) throw new StompFrameError(`frame exceeds ${l.maxFrameBytes} bytes (limit 'maxFrameBytes')`);
+    if (bodyBytes > l.maxBodyBytes) throw new StompFrameError(`body exceeds ${l.maxBodyBytes} bytes (${this.setBy("maxBodyBytes")})`);
+    if (this.headBytes + bodyBytes + 1 > l.maxFrameBytes) throw new StompFrameError(`frame exceeds ${l.maxFrameBytes} bytes (${this.setBy("maxFrameBytes")})`);
     if (nul === -1) {
       this.bodyParts.push(Buffer.from(chunk.subarray(i)));
       this.bodyBytes = bodyBytes;
