@@ -26,6 +26,15 @@ export class NotApplicableError extends AdminHttpError {
   }
 }
 
+/** The node has discovery, but its control plane connection does not exist yet (the node is starting): try again shortly. */
+export class DiscoveryStartingError extends AdminHttpError {
+  static readonly code = "FEDMQ_ERR_DISCOVERY_STARTING";
+  constructor(node: string) {
+    super(503, DiscoveryStartingError.code, `node '${node}' is starting its discovery (connecting to the control plane): try again shortly`, { "retry-after": "1" });
+    this.name = "DiscoveryStartingError";
+  }
+}
+
 /** The path exists, the method does not. */
 export class MethodNotAllowedError extends AdminHttpError {
   static readonly code = "FEDMQ_ERR_METHOD_NOT_ALLOWED";

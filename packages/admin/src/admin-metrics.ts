@@ -3,6 +3,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { FEDMQ_VERSION } from "@fedmq/protocol";
 import type { Bridge, BridgeState, BridgeStatusChange, ForwarderCounters } from "@fedmq/bridge";
 import type { AdminSource } from "./admin-views";
+import { discoveryLagMs, type AdminDiscoverySource } from "./admin-discovery";
 
 export const BRIDGE_STATES: readonly BridgeState[] = Object.freeze(["connecting", "handshaking", "syncing-demand", "active", "backoff", "stopped"]);
 
@@ -36,7 +37,7 @@ export class AdminMetrics {
   private readonly stateChanges: Counter<"bridge" | "from" | "to">;
   private readonly watched = new WeakSet<Bridge>();
 
-  constructor(private readonly src: AdminSource) {
+  constructor(private readonly src: AdminSource, discovery?: AdminDiscoverySource) {
     const r = [this.registry];
     const gauge = <K extends string>(name: string, help: string, labelNames: readonly K[], read: () => Iterable<[Labels<K>, number]>) =>
       new Gauge<K>({ name, help, labelNames, registers: r, collect() {
@@ -131,6 +132,21 @@ export class AdminMetrics {
       }
       return out;
     });
+
+    // Discovery (a node without it has none of these): read at scrape time, like the rest.
+    if (discovery !== undefined) {
+      const d = (read: (s: NonNullable<ReturnType<AdminDiscoverySource["discoveryStatus"]>>) => number) => (): Array<[Labels<never>, number]> => {
+        const s = discovery.discoveryStatus();
+        return s === undefined ? [] : [[{}, read(s)]];
+      };
+      gauge("fedmq_discovery_members", "Members of the discovered federation as this node knows them (itself included).", [], d((s) => s.members.length));
+      gauge("fedmq_discovery_control_plane_connected", "1 while the node is connected to the NATS control plane, else 0.", [], d((s) => (s.controlPlane.state === "connected" ? 1 : 0)));
+      gauge("fedmq_discovery_registered", "1 while the node's registration is acknowledged and renewed (state registered), else 0.", [], d((s) => (s.registration.state === "registered" ? 1 : 0)));
+      gauge("fedmq_discovery_suspects", "Members missing from a snapshot after a gap, waiting one lease to reappear.", [], d((s) => s.watch.suspects.length));
+      gauge("fedmq_discovery_lag_seconds", "How long the membership shown has not been followed live (0 while the watch is synced).", [], d((s) => discoveryLagMs(s, Date.now()) / 1000));
+      mirror("fedmq_discovery_syncs_total", "Completed membership syncs (a snapshot of the bucket, on every (re)connection and divergence).", [], d((s) => s.watch.syncs));
+      mirror("fedmq_discovery_control_plane_reconnects_total", "Connections to the control plane after the first.", [], d((s) => Math.max(0, s.controlPlane.connects - 1)));
+    }
 
     this.exposition = Registry.merge([this.registry, sharedProcessRegistry()]);
     for (const b of src.bridges) this.watchBridge(b);

@@ -1,6 +1,7 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from "fastify";
 import type { Bridge } from "@fedmq/bridge";
-import { BadParameterError, NotApplicableError, UnknownBridgeError } from "./admin-errors";
+import { BadParameterError, DiscoveryStartingError, NotApplicableError, UnknownBridgeError } from "./admin-errors";
+import { discoveryView, type AdminDiscoverySource } from "./admin-discovery";
 import { brokerView, bridgeView, consumerViews, type AdminSource } from "./admin-views";
 import type { AdminMetrics } from "./admin-metrics";
 import type { BridgeRateSampler } from "./bridge-rates";
@@ -17,6 +18,8 @@ export interface AdminContext {
   readonly metrics: AdminMetrics;
   readonly rates: BridgeRateSampler;
   readonly network: NetworkView;
+  /** The node's membership of a discovered federation; undefined when it has none. */
+  readonly discovery: AdminDiscoverySource | undefined;
   /** Whether the endpoint takes tokens, so its web view has a login (and then shows its log-out button). */
   readonly authEnabled: boolean;
 }
@@ -96,6 +99,16 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       const ha = src.ha?.();
       if (!ha) throw new NotApplicableError(`node '${src.id}' is not a member of an HA group`);
       return ha;
+    },
+  },
+  // Discovery: the control plane, this node's registration, the watch and the members; 404 names the reason on a node without it.
+  {
+    method: "GET", url: "/api/v1/discovery", querystring: query(),
+    handle: ({ src, discovery }) => {
+      if (!discovery) throw new NotApplicableError(`node '${src.id}' has no discovery: it is not a member of a discovered federation (no 'discovery:' in its topology, no --discovery)`);
+      const status = discovery.discoveryStatus();
+      if (!status) throw new DiscoveryStartingError(src.id);
+      return discoveryView(src.id, status);
     },
   },
   {

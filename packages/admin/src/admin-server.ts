@@ -9,6 +9,7 @@ import type { AdminContext } from "./admin-routes";
 import { adminUrlFor, parseAdminEndpoint } from "./admin-endpoint";
 import { BridgeRateSampler } from "./bridge-rates";
 import type { AdminSource } from "./admin-views";
+import type { AdminDiscoverySource } from "./admin-discovery";
 import { NetworkView } from "./admin-network";
 import { resolveAdminPeers, type AdminPeer } from "./admin-peers";
 import { AdminAuth, type AdminAuthOptions } from "./admin-auth";
@@ -50,10 +51,16 @@ export interface AdminServerOptions {
    * other `Host` is refused (403). @default []
    */
   allowedHosts: readonly string[];
+  /**
+   * The node's membership of a discovered federation (`discovery:`): `GET /api/v1/discovery`,
+   * the discovery gauges of `/metrics` and the web view's Discovery panel read it.
+   * @default undefined (no discovery: the route answers 404)
+   */
+  discovery?: AdminDiscoverySource;
   logger: Logger;
 }
 
-export const DEFAULT_ADMIN_SERVER_OPTIONS: Readonly<Omit<AdminServerOptions, "url" | "logger" | "auth" | "tls">> = Object.freeze({
+export const DEFAULT_ADMIN_SERVER_OPTIONS: Readonly<Omit<AdminServerOptions, "url" | "logger" | "auth" | "tls" | "discovery">> = Object.freeze({
   allowRemote: false,
   rateWindowMs: 10_000,
   rateSampleMs: 1_000,
@@ -82,10 +89,10 @@ export class AdminServer {
     auth: AdminAuth | undefined,
     private readonly secure: boolean,
   ) {
-    this.metrics = new AdminMetrics(src);
+    this.metrics = new AdminMetrics(src, opts.discovery);
     this.rates = new BridgeRateSampler(() => src.bridges.map((b) => b.info()), opts.rateWindowMs, opts.rateSampleMs);
     const network = new NetworkView(src, url, this.rates, opts.peers, opts.peerTimeoutMs, auth?.peerToken, opts.tls === undefined ? undefined : clientTlsOf(opts.tls));
-    this.ctx = { src, url, metrics: this.metrics, rates: this.rates, network, authEnabled: auth?.hasTokens ?? false };
+    this.ctx = { src, url, metrics: this.metrics, rates: this.rates, network, discovery: opts.discovery, authEnabled: auth?.hasTokens ?? false };
     app.server.on("error", (err) => opts.logger.error({ err, admin: url }, "admin endpoint error"));
   }
 

@@ -19,10 +19,15 @@ export type { AdminRoute, AdminMethod } from "./admin-routes";
 export {
   AdminHttpError, RouteNotFoundError, NotApplicableError, MethodNotAllowedError, BadParameterError, UnknownBridgeError, INTERNAL_ERROR_CODE,
   HostNotAllowedError, UnauthorizedError, CrossOriginError, CsrfError, CertificateNotAllowedError, UnsupportedMediaTypeError, BodyTooLargeError,
+  DiscoveryStartingError,
 } from "./admin-errors";
 export { NETWORK_PAGE_FILE, LOGIN_PAGE_FILE } from "./admin-ui";
 export type { AdminSource, AdminBrokerView, AdminBridgeView, AdminConsumerView, AdminDemandView, AdminProducerView } from "./admin-views";
 export type { BridgeRates } from "./bridge-rates";
 export type { AdminNetworkView, AdminNetworkNode, AdminNetworkBridge, AdminNodePart } from "./admin-network";
+export type {
+  AdminDiscoverySource, AdminDiscoveryStatus, AdminDiscoveryView, AdminDiscoveredMember, AdminMemberRecord, AdminMemberStatus,
+  AdminControlPlaneStatus, AdminRegistrationStatus, AdminWatchStatus, AdminSyncSummary,
+} from "./admin-discovery";
 export type { BrokerInfo, ConnectionInfo, DestinationInfo, NodeReadiness } from "./node-info";
 export type { HaStatus, HaRole, HaMode } from "./ha-status";

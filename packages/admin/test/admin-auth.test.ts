@@ -71,8 +71,8 @@ const bearer = (token = TOKEN) => ({ authorization: `Bearer ${token}` });
 /** The route's path with its parameters filled in (a-b, a message id). */
 const concrete = (url: string) => url.replace(":name", "a-b").replace(":id", "p-1:1");
 
-/** What a route answers with valid credentials on node A (a standalone node: no HA view). */
-const withTokenStatus = (url: string) => (url === "/api/v1/ha" ? 404 : 200);
+/** What a route answers with valid credentials on node A (a standalone node without discovery: no HA view, no discovery view). */
+const withTokenStatus = (url: string) => (url === "/api/v1/ha" || url === "/api/v1/discovery" ? 404 : 200);
 
 /** Log in through the form; returns the cookie pair (`fedmq_admin=…`). */
 async function login(base: string, token = TOKEN): Promise<string> {

@@ -39,6 +39,11 @@ export interface DiscoveryLinkOptions {
   /** The node's TLS files, for `tls://` NATS servers (its certificate and CA). */
   readonly tls?: { readonly ca?: string; readonly cert: string; readonly key: string };
   readonly logger: Logger;
+  /**
+   * Called once the link exists (NATS connected or still dialling, the registration not yet
+   * acknowledged): the admin endpoint's discovery view follows it from then on.
+   */
+  readonly created?: (link: DiscoveryLink) => void;
 }
 
 /** A file's text without its final line break (a password or token file). */
@@ -101,6 +106,7 @@ export class DiscoveryLink {
       registry = await NodeRegistry.create({ plane, bucket: d.bucket, leaseMs: d.leaseMs });
       const watcher = await MembershipWatcher.create({ plane, bucket: d.bucket, leaseMs: d.leaseMs });
       const link = new DiscoveryLink(opts, plane, registry, watcher);
+      opts.created?.(link);
       watcher.on("joined", (r) => link.apply(() => link.memberChanged(r)));
       watcher.on("updated", (r, previous) => {
         // A member whose listeners or group changed needs its bridge redone; one whose demand or links changed, a new routing.

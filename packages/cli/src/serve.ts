@@ -4,6 +4,7 @@ import { startHaMember, type HaMemberOptions, type HaNode } from "@fedmq/ha";
 import { InvalidArgumentError, SILENT_LOGGER, isLoopbackHost, type Logger } from "@fedmq/protocol";
 import type { DiscoverySpec } from "@fedmq/config";
 import { DiscoveryLink, type DiscoveredConnector } from "./discovery-link";
+import { DiscoveryAdminView } from "./discovery-admin-view";
 
 /**
  * The composition root of a running node: the broker node, the HA member and the admin
@@ -120,11 +121,13 @@ export async function serveNode(options: BrokerNodeOptions & AdminSettings & { d
   checkAdminTls(settings, nodeOpts);
   checkAdminExposure(settings, nodeOpts, nodeOpts.insecure, nodeOpts.logger ?? SILENT_LOGGER);
   let admin: AdminServer | undefined;
+  // The admin endpoint's view of the discovery: it starts before the node, the link after it.
+  const discoveryView = discovery === undefined ? undefined : new DiscoveryAdminView(discovery.spec, discovery.connectors.map((c) => c.name));
   const node = await BrokerNode.create({
     ...nodeOpts,
     hooks: settings.admin === undefined ? undefined : {
       beforeStart: async (n) => {
-        admin = await AdminServer.start(n, adminServerOptions({ ...settings, admin: settings.admin! }, nodeOpts, n.log));
+        admin = await AdminServer.start(n, { ...adminServerOptions({ ...settings, admin: settings.admin! }, nodeOpts, n.log), ...(discoveryView === undefined ? {} : { discovery: discoveryView }) });
       },
       bridgeAdded: (b) => admin?.watchBridge(b),
       afterClose: async () => admin?.close(),
@@ -134,7 +137,7 @@ export async function serveNode(options: BrokerNodeOptions & AdminSettings & { d
   if (discovery !== undefined) {
     try {
       link = await DiscoveryLink.start({
-        discovery: discovery.spec, connectors: discovery.connectors, logger: node.log,
+        discovery: discovery.spec, connectors: discovery.connectors, logger: node.log, created: (l) => discoveryView?.attach(l),
         self: { name: node.id, site: nodeOpts.site!, listen: [...node.listenUrls], ...(admin?.url === undefined ? {} : { admin: admin.url }) },
         ...(discovery.tls === undefined ? {} : { tls: discovery.tls }),
       }, node);
@@ -191,8 +194,9 @@ export async function serveHaMember(options: ServeHaMemberOptions): Promise<Serv
   let termNode: BrokerNode | undefined;
   const listen = nodeOpts.listen === undefined ? [] : [nodeOpts.listen].flat();
   // The member registers as slave at once; each term's node, as master, runs the discovered bridges.
+  const discoveryView = discovery === undefined ? undefined : new DiscoveryAdminView(discovery.spec, discovery.connectors.map((c) => c.name));
   const link = discovery === undefined ? undefined : await DiscoveryLink.start({
-    discovery: discovery.spec, connectors: discovery.connectors, logger: log,
+    discovery: discovery.spec, connectors: discovery.connectors, logger: log, created: (l) => discoveryView?.attach(l),
     self: { name: nodeOpts.id, site: nodeOpts.site!, listen, haGroup: haOpts.ha.group, haRole: "slave" },
     ...(discovery.tls === undefined ? {} : { tls: discovery.tls }),
   });
@@ -212,7 +216,7 @@ export async function serveHaMember(options: ServeHaMemberOptions): Promise<Serv
       },
       hooks: settings.admin === undefined ? undefined : {
         beforeStart: async (m) => {
-          admin = await AdminServer.start(m, adminServerOptions({ ...settings, admin: settings.admin! }, { ...nodeOpts, tls }, log));
+          admin = await AdminServer.start(m, { ...adminServerOptions({ ...settings, admin: settings.admin! }, { ...nodeOpts, tls }, log), ...(discoveryView === undefined ? {} : { discovery: discoveryView }) });
         },
         afterClose: async () => admin?.close(),
       },

@@ -74,6 +74,9 @@ test("every node and bridge drawn with its state; a cut link changes that bridge
   // (An expression string: it runs in the page, where `document` is; the tests compile without DOM types.)
   await page.waitForFunction(`document.querySelector('[data-bridge-label="eu-us"]')?.textContent?.includes("demand orders.eu")`, undefined, { timeout: 15_000 });
   expect(await page.locator("#banner").isHidden()).toBe(true);
+  // No discovery on these nodes (GET /api/v1/discovery answers 404): no Discovery panel, after a few refreshes.
+  await page.waitForFunction(`Number(document.body.dataset.refreshes) >= 3`, undefined, { timeout: 15_000 });
+  expect(await page.locator("#discovery").isHidden()).toBe(true);
 
   // Cut ap-1 -> eu-1: that bridge leaves `active` on the page; the other two stay.
   await proxy.cut();

@@ -1,10 +1,11 @@
 import type { AdminBrokerView } from "@fedmq/admin";
 import { inspectCommand } from "../inspect/inspect-command";
 import { formatDuration } from "../inspect/table";
+import { discoverySection } from "../inspect/discovery-section";
 
 export const statusCommand = inspectCommand<AdminBrokerView>({
   command: "status",
-  describe: "one line per node: role (and for HA members: group, lease holder, fencing token, replication), readiness, uptime, connections, bridges, store",
+  describe: "one line per node: role (and for HA members: group, lease holder, fencing token, replication), readiness, uptime, connections, bridges, store; then, for nodes with discovery, the control plane and the members",
   path: "/api/v1/broker",
   columns: [
     { header: "NODE" }, { header: "SITE" }, { header: "ROLE" }, { header: "GROUP" }, { header: "MASTER" }, { header: "TOKEN", numeric: true },
@@ -17,6 +18,7 @@ export const statusCommand = inspectCommand<AdminBrokerView>({
     replicationSummary(b.ha?.replication), b.ready ? "yes" : "no", formatDuration(b.uptimeMs), b.listen.join(",") || "-", String(b.connections),
     `${b.bridges.active}/${b.bridges.total} active`, String(b.destinations), String(b.received), b.store.engine, String(b.store.messages), "",
   ]],
+  section: discoverySection,
 });
 
 /** `replicated` members: "in-sync, lag 0" (master: its worst replica) or the slave's state and lag. */

@@ -1,7 +1,7 @@
 import type { Argv } from "yargs";
 import { CliError } from "../cli-error";
 import { clientTls, tlsFileOptions, type TlsFileArgs } from "../client-tls";
-import { adminToken, readAdmin, unauthorizedLines, type AdminCredentials, type NodeResult } from "./admin-client";
+import { adminToken, readAdmin, unauthorizedLines, type AdminCredentials, type AdminTarget, type NodeResult } from "./admin-client";
 import { formatTable, type Column } from "./table";
 import { resolveTargets } from "./targets";
 
@@ -42,6 +42,26 @@ export interface InspectSpec<T> {
   /** The columns; the first is NODE and the last holds a failed node's error. */
   readonly columns: readonly Column[];
   rows(data: T, node: string, now: number): string[][];
+  /**
+   * More to show after the table, read from the nodes that answered (e.g. `status`'s discovery
+   * section); undefined when there is nothing to add.
+   */
+  section?(nodes: ReadonlyArray<NodeResult<T>>, read: <U extends object>(target: AdminTarget, path: string) => Promise<NodeResult<U>>, now: number): Promise<InspectSection | undefined>;
+}
+
+/** What a command's `section` adds: text after the table, a key of the --json document, nodes it could not read. */
+export interface InspectSection {
+  /** Printed after the table and a blank line; ends with a newline. */
+  readonly text: string;
+  /** Added to the --json document under `key`. */
+  readonly key: string;
+  readonly json: unknown;
+  /** The results of the section's reads (their 401s get a line on stderr). */
+  readonly results: ReadonlyArray<NodeResult<unknown>>;
+  /** The nodes whose part could not be read: the command exits 1, naming them. */
+  readonly failed: readonly string[];
+  /** What those reads were, for the exit message ("discovery"). */
+  readonly what: string;
 }
 
 /** `{ nodes: [...] }`, the --json document of every inspection command. */
@@ -74,22 +94,27 @@ export function inspectCommand<T extends object>(spec: InspectSpec<T>) {
       const targets = await resolveTargets(argv.admin, argv.topology);
       const credentials = adminCredentials(argv);
       const nodes = await Promise.all(targets.map((t) => readAdmin<T>(t, spec.path, argv["timeout-ms"], credentials)));
+      const now = Date.now();
+      const section = await spec.section?.(nodes, (t, path) => readAdmin(t, path, argv["timeout-ms"], credentials), now);
       if (argv.json) {
-        const doc: InspectDocument<T> = { nodes };
+        const doc: InspectDocument<T> & Record<string, unknown> = { nodes, ...(section === undefined ? {} : { [section.key]: section.json }) };
         process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
       } else {
-        const now = Date.now();
         const rows: string[][] = [];
         for (const n of nodes) {
           if (n.ok) rows.push(...spec.rows(n.data, n.node, now));
           else rows.push([n.node, ...spec.columns.slice(1, -1).map(() => "-"), n.error]);
         }
         process.stdout.write(formatTable(spec.columns, rows));
+        if (section !== undefined) process.stdout.write("\n" + section.text);
       }
-      for (const line of unauthorizedLines(nodes)) process.stderr.write(`fedmq: ${line}\n`);
+      for (const line of unauthorizedLines([...nodes, ...(section?.results ?? [])])) process.stderr.write(`fedmq: ${line}\n`);
       const failed = nodes.filter((n) => !n.ok);
       if (failed.length > 0) {
         throw new CliError(`${failed.length} of ${nodes.length} admin endpoint${nodes.length === 1 ? "" : "s"} could not be read: ${failed.map((f) => f.node).join(", ")}`, 1);
+      }
+      if (section !== undefined && section.failed.length > 0) {
+        throw new CliError(`the ${section.what} of ${section.failed.length} node${section.failed.length === 1 ? "" : "s"} could not be read: ${section.failed.join(", ")}`, 1);
       }
     },
   };
