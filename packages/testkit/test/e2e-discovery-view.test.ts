@@ -62,6 +62,13 @@ async function threeNodes(bucket: string): Promise<{ a: ServedNode; b: ServedNod
   const b = await discoveredNode("b", "us-east", bucket, ["*"]);
   const c = await discoveredNode("c", "ap-south", bucket, ["*"]);
   await waitFor(() => [a, b, c].every((s) => s.discovery!.watcher.members().size === 3) && [...a.discovery!.discoveredBridges().keys()].join() === "d.b", { ...WAIT, what: "three members, a bridged to b" });
+  // Records settle: each node has published its links as its bridges stand, and every watcher holds each node's latest record.
+  const settled = () => [a, b, c].every((s) => {
+    const record = s.discovery!.registry.status().record;
+    return record !== undefined && (record.links ?? []).join() === [...s.node.links()].sort().join()
+      && [a, b, c].every((w) => w.discovery!.watcher.members().get(s.node.id)?.epoch === record.epoch);
+  });
+  await waitFor(settled, { ...WAIT, what: "every record published and seen" });
   return { a, b, c };
 }
 
