@@ -4,11 +4,14 @@
  * one node pulls a producer's messages from another, each exactly once; a node that leaves has
  * its bridges stopped everywhere, a node that joins is bridged to — and messages reach it.
  */
+import fs from "node:fs";
+import path from "node:path";
 import { connect, type Delivery } from "@fedmq/client";
 import { serveHaMember, serveNode, type ServedNode } from "@fedmq/cli";
 import type { DiscoverySpec } from "@fedmq/config";
 import { NodeProcess, freePort, removeTempDir, runCli, startNats, tempDir, waitFor, type NatsServer } from "../src";
 import { drain } from "./helpers/in-process-nodes";
+import { TestPki } from "./helpers/test-pki";
 
 const Q = "queue://disco.q";
 const WAIT = { timeoutMs: 30_000 };
@@ -163,4 +166,39 @@ test("an HA group joins as one target: its members register with their roles, a 
   const second = (await p.send("queue://disco.ha", "after", { persistent: true })).id;
   await waitFor(() => onG.some((d) => d.id === second), { ...WAIT, what: "the second message on the new master" });
   expect(onG.map((d) => d.id).filter((id) => id === first || id === second).sort()).toEqual([first, second].sort());
+}, 90_000);
+
+test("a topology's discovery over tls:// NATS that requires client certificates: the nodes present their own security.tls certificates", async () => {
+  const dir = await tempDir("fedmq-disco-tls-");
+  closers.push(() => removeTempDir(dir));
+  const pki = new TestPki(dir);
+  const server = pki.leaf("nats", "localhost", ["localhost"]);
+  for (const n of ["x", "y"]) pki.leaf(`node.${n}`, n);
+  const secure = await startNats({ jetstream: true, args: ["--tls", "--tlscert", server.cert, "--tlskey", server.key, "--tlsverify", "--tlscacert", pki.file("ca.crt")] });
+  closers.push(() => secure.stop());
+  const ports = [await freePort(), await freePort()];
+  const topo = path.join(dir, "t.yaml");
+  fs.writeFileSync(topo, [
+    "network: t",
+    `discovery: { nats: tls://127.0.0.1:${secure.port}, bucket: tls-members, leaseMs: 3000 }`,
+    `security: { tls: { ca: ${pki.file("ca.crt")}, cert: "${dir}/node.{node}.crt", key: "${dir}/node.{node}.key" } }`,
+    "nodes:",
+    `  x: { site: eu-west, listen: tcp://127.0.0.1:${ports[0]}, store: memory }`,
+    `  y: { site: us-east, listen: tcp://127.0.0.1:${ports[1]}, store: memory }`,
+    "connectors:",
+    "  - { name: dx, from: x, to: { discovered: { sites: [\"*\"] } } }",
+    "  - { name: dy, from: y, to: { discovered: { sites: [\"*\"] } } }",
+  ].join("\n") + "\n");
+  const procs: NodeProcess[] = [];
+  for (const [i, name] of ["x", "y"].entries()) {
+    const p = await NodeProcess.start({ name, port: ports[i], args: ["--topology", topo] });
+    closers.push(() => p.stop());
+    procs.push(p);
+  }
+  const bridged = (p: NodeProcess, to: string) => p.logs().some((l) => l.msg === "discovery: bridge to a discovered node" && l.member === to);
+  await waitFor(() => bridged(procs[0]!, "y") && bridged(procs[1]!, "x"), { ...WAIT, what: "x and y found each other over TLS" });
+  // A plain nats:// client is refused by that server: the nodes did present certificates.
+  const plain = await runCli("plan", "--discovery", `nats://127.0.0.1:${secure.port}`, "--timeout-ms", "1000");
+  expect(plain.code).toBe(1);
+  expect(plain.stderr.join("\n")).toContain(`cannot reach NATS at nats://127.0.0.1:${secure.port}`);
 }, 90_000);
