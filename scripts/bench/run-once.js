@@ -248,6 +248,9 @@ async function runOnce(ctx, spec, runIndex) {
     rec.nodeCpuPct = (100 * nodeCpuMs) / cpuWallMs;
     rec.nodeCpuMs = nodeCpuMs;
     rec.nodeCpuUsPerMsg = (1000 * nodeCpuMs) / spec.count;
+    // The clients' CPU per message over the measured phase: all producer processes, all consumer processes.
+    rec.producerCpuUsPerMsg = (1000 * sent.reduce((a, x) => a + x.cpuMs, 0)) / spec.count;
+    rec.consumerCpuUsPerMsg = (1000 * reports.reduce((a, r) => a + r.phaseCpuMs, 0)) / spec.count;
     if (m0 && m1) {
       const pct = (k) => (100 * (m1[k] - m0[k])) / (m1.total - m0.total);
       rec.machineCpuBusyPct = pct("busy");

@@ -6,7 +6,7 @@
  * and an exact-count check on every run (each receipted message received exactly once per
  * receiver group; any mismatch fails the run and the exit code).
  *
- *   node scripts/bench/run.js [--only W1s,W1c,W1c-mem,W1c-stomp,W1c-stomp-amq,ceiling,W1c-replicated,W2,W1s-latency,W3,W3-mem,W3-amq,W3-ttl3,W4,backlog]
+ *   node scripts/bench/run.js [--only W1s,W1c,W1c-mem,W1c-stomp,W1c-stomp-amq,ceiling,W1c-replicated,W2,W1s-latency,W3,W3-mem,W3-amq,W3-ttl3,W4,backlog,wan,long-link]
  *        [--runs 3] [--scale 1]
  *        [--backlog] [--backlog-drain] [--node-prof DIR] [--worker-prof DIR] [--node-args "…"] [--fedmq-args "…"] [--sequential]
  *        [--prefetch 1000] [--w2-mode async|window] [--w2-window 256] [--latency-rate N]
@@ -102,6 +102,21 @@
  *                not apply).
  *   backlog      (--backlog; minutes) 1,000,000 persistent msgs, no consumer, window 256 over 4
  *                connections; node RSS; SIGTERM, restart on the same dir, time to "node ready"
+ *   wan          (--only; minutes) wan.js, issue 17 item 6: 20 in-process nodes in 5 regions over an
+ *                emulated WAN (link proxies: ~0.5 ms one way inside a region, 30-125 ms and 10 MB/s
+ *                between the regions' gateways), advisory mode and NATS mode side by side: demand
+ *                convergence across the longest link and three region hops away, throughput over
+ *                the bottleneck link (goal >= 90 % of its 10 MB/s), lost / duplicated through 50
+ *                random link flaps (goal 0 / 0; --scale scales the flaps), control bytes per link
+ *                and per NATS connection per minute at rest. `node scripts/bench/wan.js --help`
+ *   long-link    (--only) long-link.js, issue 17 item 7: nodes A -> B (memory stores), A's bridge
+ *                through the testkit link proxy at 250 ms round trip (+ up to 5 ms jitter each way)
+ *                and 10 MB/s per direction, connector defaults; 1 producer on A (2,000 receipted
+ *                persistent 1 KiB sends in flight), 1 consumer on B; 150,000 measured msgs after
+ *                30,000 of warm-up (the forward window grows during it). Its table: forwarded msg/s
+ *                and MB/s, the link's use (bytes toward B / bandwidth over the measured phase; goal
+ *                >= 0.90), the window at the end against the link's product, and what a window
+ *                fixed at prefetchSize allows (prefetchSize / RTT). `node scripts/bench/long-link.js --help`
  * Progress goes to stderr; the table to stdout; JSON (git commit, node, CPUs, every raw run) to
  * bench-results/<timestamp>-<commit>.json. Profiles: --node-prof DIR runs the node with
  * --cpu-prof; summarise with `node scripts/bench/profile-summary.js DIR/*.cpuprofile`.
@@ -125,9 +140,11 @@ const { spread, fmtNum } = require("./stats");
 const { findActiveMq } = require("./activemq-proc");
 const { runCeiling } = require("./ceiling");
 const { runDiskSync } = require("./disk-sync");
+const { runWan, wanRows } = require("./wan");
+const { runLongLink, longLinkSpec, longLinkRows, LONG_LINK_GOAL } = require("./long-link");
 
 const ROOT = path.resolve(__dirname, "../..");
-const ALL = ["disk", "W1s", "W1c", "W1c-tls", "W1c-mem", "W1c-stomp", "W1c-stomp-amq", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-tls", "W3-mem", "W3-amq", "W3-ttl3", "W4", "backlog"];
+const ALL = ["disk", "W1s", "W1c", "W1c-tls", "W1c-mem", "W1c-stomp", "W1c-stomp-amq", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-tls", "W3-mem", "W3-amq", "W3-ttl3", "W4", "backlog", "wan", "long-link"];
 /** W3-amq and W1c-stomp-amq join the default set where ActiveMQ is installed (see parseArgs). */
 const DEFAULT_SET = ["disk", "W1s", "W1c", "W1c-stomp", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-ttl3", "W4"];
 const HA_MODES = ["shared-file", "redis", "replicated"];
@@ -284,6 +301,11 @@ function makeSpecs(o) {
       producers: [{ connections: 1 }], consumers: [{ connections: 1 }],
       layout: "W1s set-up, producer paced open-loop (sends due at a fixed rate, not waiting for earlier receipts)",
     },
+    wan: {
+      name: "wan", count: 0, warmup: 0, options: { flaps: Math.max(5, Math.round(50 * o.scale)) },
+      layout: "wan.js: 5 regions x 4 in-process nodes (memory stores) over link proxies (~0.5 ms one way inside a region; the gateways in a full mesh at 30-125 ms one way, 10 MB/s, 5 % jitter; networkTTL 5), advisory mode and NATS mode (nats-server in region 0, each node's NATS connection behind a WAN-shaped proxy); convergence = a consumer subscribes -> the first of the messages stored 3 bridge hops away (longest link) or 3 region hops away (links cut to a chain) arrives; throughput = wire bytes through the longest link's proxy / its bandwidth; flaps = random links cut 100-1000 ms under traffic, then drained; at rest = proxy bytes over 20 s, scaled to a minute",
+    },
+    "long-link": longLinkSpec({ scale: o.scale }),
     backlog: {
       ...base, name: "backlog", dest: "queue://bench.backlog", count: bl, warmup: warm(bl), mode: "window", window: 256,
       producers: [{ connections: 4 }], consumers: [], serve: 1000,
@@ -308,13 +330,20 @@ function gitInfo() {
 
 const GOALS = {
   "W1s:msg/s": { text: ">= 5,000", ok: (v) => v >= 5000 },
+  // Issue "fast per message": CPU per message with no disk, and the ratios to this machine's own bounds.
+  "W1c-mem:node CPU µs/msg": { text: "<= 12", ok: (v) => v <= 12 },
+  "W1c-mem:producer CPU µs/msg (all producer processes)": { text: "<= 10", ok: (v) => v <= 10 },
+  "W1c:msg/s / ceiling, same round": { text: ">= 0.80", ok: (v) => v >= 0.8 },
+  "W3-mem:msg/s / W1c-mem, same round": { text: ">= 0.85", ok: (v) => v >= 0.85 },
   "W1s:msg/s / disk, same round": { text: ">= 0.75", ok: (v) => v >= 0.75 },
   "W1c:msg/s": { text: ">= 30,000", ok: (v) => v >= 30000 },
-  "W2:deliveries/s": { text: ">= 100,000", ok: (v) => v >= 100000 },
+  "W2:deliveries/s": { text: ">= 200,000", ok: (v) => v >= 200000 },
+  "W2:e2e p99 ms (saturated)": { text: "<= 50", ok: (v) => v <= 50 },
+  "W2:node RSS peak MiB": { text: "<= 128", ok: (v) => v <= 128 },
   "W1s-latency:e2e p99 ms": { text: "< 20", ok: (v) => v < 20 },
-  "backlog:node RSS peak, fill MiB": { text: "< 512", ok: (v) => v < 512 },
-  "backlog:node RSS peak, recovery MiB": { text: "< 512", ok: (v) => v < 512 },
-  "backlog:restart to ready ms": { text: "< 10,000", ok: (v) => v < 10000 },
+  "backlog:node RSS peak, fill MiB": { text: "<= 384", ok: (v) => v <= 384 },
+  "backlog:node RSS peak, recovery MiB": { text: "<= 384", ok: (v) => v <= 384 },
+  "backlog:restart to ready ms": { text: "<= 3,000", ok: (v) => v <= 3000 },
   "W1c-replicated:msg/s / W1c median": { text: ">= 0.50", ok: (v) => v >= 0.5 },
   "W3:msg/s / W1c median": { text: ">= 0.80", ok: (v) => v >= 0.8 },
   "W3:msg/s / W1c, same round": { text: ">= 0.80", ok: (v) => v >= 0.8 },
@@ -327,6 +356,13 @@ const GOALS = {
   "W4:kill -> first delivery ms": { text: "median < 1,000, max < 2,000", ok: (v, s) => v < 1000 && s.max < 2000 },
   "W4:lost messages": { text: "0", ok: (v, s) => s.max === 0 },
   "W4:duplicated messages": { text: "0", ok: (v, s) => s.max === 0 },
+  "wan:advisory: bottleneck link throughput % of bandwidth": { text: ">= 90", ok: (v) => v >= 90 },
+  "wan:nats: bottleneck link throughput % of bandwidth": { text: ">= 90", ok: (v) => v >= 90 },
+  "wan:advisory: lost messages": { text: "0", ok: (v, s) => s.max === 0 },
+  "wan:nats: lost messages": { text: "0", ok: (v, s) => s.max === 0 },
+  "wan:advisory: duplicated messages": { text: "0", ok: (v, s) => s.max === 0 },
+  "wan:nats: duplicated messages": { text: "0", ok: (v, s) => s.max === 0 },
+  [`long-link:${LONG_LINK_GOAL.label}`]: LONG_LINK_GOAL,
 };
 
 /** W4's rows for one mode: every kill of every pass is one value. */
@@ -353,6 +389,8 @@ function w4Rows(runs) {
 
 function rowsFor(name, runs, results) {
   if (name.startsWith("W4 ")) return w4Rows(runs);
+  if (name === "wan") return wanRows(runs);
+  if (name === "long-link") return longLinkRows(runs);
   const ok = runs.filter((r) => r.ok || r.msgPerSec !== undefined || r.restartReadyMs !== undefined);
   const m = (label, get, digits = 0) => ({ label, values: ok.map(get), digits });
   // msg/s against another workload of this invocation: its median, or its run of the same round
@@ -422,6 +460,7 @@ function rowsFor(name, runs, results) {
   const amqOne = name === "W1c-stomp-amq";
   rows.push(m(amq ? "broker A CPU % (of 1 core)" : amqOne ? "broker CPU % (of 1 core)" : "node CPU % (of 1 core)", (r) => r.nodeCpuPct));
   rows.push(m(amq ? "broker A CPU µs/msg" : amqOne ? "broker CPU µs/msg" : "node CPU µs/msg", (r) => r.nodeCpuUsPerMsg, 1));
+  rows.push(m("producer CPU µs/msg (all producer processes)", (r) => r.producerCpuUsPerMsg, 1), m("consumer CPU µs/msg (all consumer processes)", (r) => r.consumerCpuUsPerMsg, 1));
   if (name === "W1c-stomp" && results.W1c) rows.push(...vsSameRound("W1c", "nodeCpuUsPerMsg", "node CPU µs/msg"));
   if (name === "W1c-replicated") rows.push(m("slave + redis CPU % (of 1 core)", (r) => r.otherNodesCpuPct));
   if (amq) rows.push(m("broker B CPU % (of 1 core)", (r) => r.otherNodesCpuPct));
@@ -467,7 +506,7 @@ function printTable(results, specs, o) {
       w4Noted = true;
       continue;
     }
-    if (name === "ceiling" || name === "disk") {
+    if (name === "ceiling" || name === "disk" || name === "wan") {
       out.push(`${name}: ${sp.layout}`);
       continue;
     }
@@ -545,7 +584,7 @@ async function main() {
     const attempts = [];
     let rec;
     for (let attempt = 0; ; attempt++) {
-      const r = name === "backlog" ? await runBacklog(ctx, spec, i) : name === "ceiling" ? await runCeiling(ctx, spec, i) : name === "disk" ? await runDiskSync(ctx, spec, i) : await runOnce(spec.store ? { ...ctx, store: spec.store } : ctx, spec, i);
+      const r = name === "backlog" ? await runBacklog(ctx, spec, i) : name === "ceiling" ? await runCeiling(ctx, spec, i) : name === "disk" ? await runDiskSync(ctx, spec, i) : name === "wan" ? await runWan(ctx, spec, i) : name === "long-link" ? await runLongLink(ctx, spec, i) : await runOnce(spec.store ? { ...ctx, store: spec.store } : ctx, spec, i);
       r.attempt = attempt + 1;
       r.disturbancePct = disturbance(r);
       attempts.push(r);
