@@ -55,6 +55,9 @@
  *                `async: true` sends, one awaited at a time (--w2-mode async --w2-window 1): best of
  *                async x {1, 16, 32, 64, 128, 256, 1024} and receipted x {256, 1024} on this machine
  *   W1s-latency  W1s paced (open loop) at 50 % of the best W1s run of this invocation
+ *   W3-ttl3-latency  (--only, with W3-ttl3 and W1s-latency) W3-ttl3 paced at 50 % of the best
+ *                W3-ttl3 run: its table adds the e2e p50 added per bridge hop over W1s-latency's
+ *                median p50 (goal <= 1 ms; pacing applies only while a bridge streams)
  *   W3           W1c's clients, producers on node n0, consumers on n1, one bridge n0 -> n1; when
  *                W3-amq ran too, its table adds msg/s / the median W3-amq msg/s of the same
  *                invocation (goal >= 10)
@@ -144,10 +147,12 @@ const { runWan, wanRows } = require("./wan");
 const { runLongLink, longLinkSpec, longLinkRows, LONG_LINK_GOAL } = require("./long-link");
 
 const ROOT = path.resolve(__dirname, "../..");
-const ALL = ["disk", "W1s", "W1c", "W1c-tls", "W1c-mem", "W1c-stomp", "W1c-stomp-amq", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-tls", "W3-mem", "W3-amq", "W3-ttl3", "W4", "backlog", "wan", "long-link"];
+const ALL = ["disk", "W1s", "W1c", "W1c-tls", "W1c-mem", "W1c-stomp", "W1c-stomp-amq", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-tls", "W3-mem", "W3-amq", "W3-ttl3", "W3-ttl3-latency", "W4", "backlog", "wan", "long-link"];
 /** W3-amq and W1c-stomp-amq join the default set where ActiveMQ is installed (see parseArgs). */
 const DEFAULT_SET = ["disk", "W1s", "W1c", "W1c-stomp", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-ttl3", "W4"];
 const HA_MODES = ["shared-file", "redis", "replicated"];
+/** Open-loop workloads paced at half the best run of another workload of the same invocation. */
+const PACED_AT_HALF = { "W1s-latency": "W1s", "W3-ttl3-latency": "W3-ttl3" };
 const KIB = 1024;
 /** A run during which other processes used more than this % of a core is repeated (--retries). */
 const DISTURBED_PCT = 20;
@@ -290,6 +295,11 @@ function makeSpecs(o) {
       producers: [{ connections: 1 }], consumers: [{ connections: 1 }],
       layout: "W1s's clients over a line n0 -> n1 -> n2 -> n3 (3 bridge hops, networkTTL 3); compare its e2e with W1s for the added latency per hop",
     },
+    "W3-ttl3-latency": {
+      ...base, name: "W3-ttl3-latency", dest: "queue://bench.w3ttl", count: Math.round(w1s / 5), warmup: warm(Math.round(w1s / 5)), line: 4, mode: "paced",
+      producers: [{ connections: 1 }], consumers: [{ connections: 1 }],
+      layout: "W3-ttl3's set-up, producer paced open-loop at half its peak: the latency a hop adds at half load",
+    },
     W2: {
       ...base, name: "W2", kind: "topic", persistent: false, dest: "topic://bench.w2", count: w2, warmup: warm(w2),
       mode: "window", async: o.w2Mode === "async", window: o.w2Window,
@@ -341,6 +351,7 @@ const GOALS = {
   "W2:e2e p99 ms (saturated)": { text: "<= 50", ok: (v) => v <= 50 },
   "W2:node RSS peak MiB": { text: "<= 128", ok: (v) => v <= 128 },
   "W1s-latency:e2e p99 ms": { text: "< 20", ok: (v) => v < 20 },
+  "W3-ttl3-latency:e2e p50 added per hop over W1s-latency ms": { text: "<= 1", ok: (v) => v <= 1 },
   "backlog:node RSS peak, fill MiB": { text: "<= 384", ok: (v) => v <= 384 },
   "backlog:node RSS peak, recovery MiB": { text: "<= 384", ok: (v) => v <= 384 },
   "backlog:restart to ready ms": { text: "<= 3,000", ok: (v) => v <= 3000 },
@@ -427,7 +438,8 @@ function rowsFor(name, runs, results) {
   }
   const rows = [];
   if (name === "W2") rows.push(m("deliveries/s", (r) => r.deliveriesPerSec));
-  if (name === "W1s-latency") rows.push(m("target msg/s", (r) => r.targetRate));
+  const paced = PACED_AT_HALF[name] !== undefined;
+  if (paced) rows.push(m("target msg/s", (r) => r.targetRate));
   rows.push(m("msg/s", (r) => r.msgPerSec));
   if (name === "W1c-replicated") rows.push(vsMedian("W1c", 2));
   if (name === "W3" && results.W1c) rows.push(vsMedian("W1c", 2), ...vsSameRound("W1c"));
@@ -444,8 +456,12 @@ function rowsFor(name, runs, results) {
   // TLS's cost: each TLS workload against its plaintext twin of the same round (msg/s and node CPU).
   if (name === "W1c-tls" && results.W1c) rows.push(...vsSameRound("W1c"), ...vsSameRound("W1c", "nodeCpuUsPerMsg", "node CPU µs/msg"));
   if (name === "W3-tls" && results.W3) rows.push(...vsSameRound("W3"), ...vsSameRound("W3", "nodeCpuUsPerMsg", "node CPU µs/msg"));
-  if (name === "W1s-latency") {
+  if (paced) {
     for (const k of ["p50", "p99", "max"]) rows.push(m(`e2e ${k} ms`, (r) => r.e2eMs?.[k], 1));
+    if (name === "W3-ttl3-latency" && results["W1s-latency"]) {
+      const base = spread((results["W1s-latency"] ?? []).filter((r) => r.ok).map((r) => r.e2eMs?.p50)).median;
+      rows.push(m("e2e p50 added per hop over W1s-latency ms", (r) => (r.e2eMs?.p50 - base) / 3, 2));
+    }
     for (const k of ["p50", "p99", "max"]) rows.push(m(`receipt ${k} ms`, (r) => r.receiptMs?.[k], 2));
     rows.push(m("max sends in flight", (r) => r.maxInflight));
   } else {
@@ -515,7 +531,7 @@ function printTable(results, specs, o) {
       continue;
     }
     const amq = results[name].find((r) => r.activemq)?.activemq;
-    out.push(`${name}: ${sp.layout}; ${sp.count.toLocaleString("en-US")} measured msgs after ${sp.warmup.toLocaleString("en-US")} warm-up${sp.rate ? `; paced at ${Math.round(sp.rate)} msg/s (${o.latencyRateNote})` : ""}${amq ? `; ActiveMQ ${amq.version ?? "?"}, ${amq.javaVersion}` : ""}`);
+    out.push(`${name}: ${sp.layout}; ${sp.count.toLocaleString("en-US")} measured msgs after ${sp.warmup.toLocaleString("en-US")} warm-up${sp.rate ? `; paced at ${Math.round(sp.rate)} msg/s (${sp.rateNote})` : ""}${amq ? `; ActiveMQ ${amq.version ?? "?"}, ${amq.javaVersion}` : ""}`);
   }
   if (Object.keys(results).some((n) => !n.startsWith("W4 ") && n !== "backlog")) out.push(`msg/s = measured messages / (first measured send -> last delivery); e2e = consumer Date.now() - d.timestamp (1 ms resolution${Object.keys(results).some((n) => specs[n]?.worker) ? "; for the STOMP workloads d.timestamp is the producer's Date.now() in a bench_sent header" : ""}); receipt = send() call -> receipt`);
   return out.join("\n");
@@ -612,7 +628,7 @@ async function main() {
     doc.workloads[name] = { spec: specs[name], runs: results[name], disturbed: [] };
   };
   // Interleaved: these run round-robin where the first of them stands in the set.
-  const interleaved = o.sequential ? [] : o.set.filter((n) => !["W4", "backlog", "W1s-latency"].includes(n));
+  const interleaved = o.sequential ? [] : o.set.filter((n) => !["W4", "backlog", "W1s-latency", "W3-ttl3-latency"].includes(n));
   for (const name of o.set) {
     const spec = specs[name];
     if (interleaved.includes(name)) {
@@ -621,24 +637,25 @@ async function main() {
       for (let i = 0; i < o.runs; i++) for (const n of interleaved) (await measureRun(n, i)).interleaved = true;
       continue;
     }
-    if (name === "W1s-latency") {
-      const w1s = results.W1s?.filter((r) => r.ok).map((r) => r.msgPerSec) ?? [];
-      if (o.latencyRate > 0) {
+    const peakOf = PACED_AT_HALF[name];
+    if (peakOf !== undefined) {
+      const peaks = results[peakOf]?.filter((r) => r.ok).map((r) => r.msgPerSec) ?? [];
+      if (o.latencyRate > 0 && name === "W1s-latency") {
         spec.rate = o.latencyRate;
-        o.latencyRateNote = "--latency-rate";
+        spec.rateNote = "--latency-rate";
       } else {
-        if (w1s.length === 0) {
-          log("W1s-latency needs the W1s peak: one W1s calibration run first");
-          const cal = await runOnce({ ...ctx, runs: 1 }, specs.W1s, 0);
-          doc.workloads["W1s-calibration"] = { spec: specs.W1s, runs: [cal] };
-          if (cal.ok) w1s.push(cal.msgPerSec);
+        if (peaks.length === 0) {
+          log(`${name} needs the ${peakOf} peak: one ${peakOf} calibration run first`);
+          const cal = await runOnce({ ...ctx, runs: 1 }, specs[peakOf], 0);
+          doc.workloads[`${peakOf}-calibration`] = { spec: specs[peakOf], runs: [cal] };
+          if (cal.ok) peaks.push(cal.msgPerSec);
         }
-        if (w1s.length === 0) {
-          doc.failures.push("W1s-latency: no successful W1s run to take the peak from");
+        if (peaks.length === 0) {
+          doc.failures.push(`${name}: no successful ${peakOf} run to take the peak from`);
           continue;
         }
-        spec.rate = 0.5 * Math.max(...w1s);
-        o.latencyRateNote = `50% of the best W1s run, ${Math.round(Math.max(...w1s))} msg/s`;
+        spec.rate = 0.5 * Math.max(...peaks);
+        spec.rateNote = `50% of the best ${peakOf} run, ${Math.round(Math.max(...peaks))} msg/s`;
       }
     }
     if (name === "W4") {
