@@ -27,8 +27,20 @@ export interface BridgeOptions {
    * were sent while a local consumer has room for them (fewer WAN crossings).
    */
   decreaseNetworkConsumerPriority: boolean;
-  /** Forwards in flight per demand subscription. @default 1000 */
+  /**
+   * Forwards in flight per demand subscription (not yet receipted by the remote node): the
+   * first and least forward window, which grows from here on a long link (`maxWindowBytes`).
+   * @default 1000 (messages)
+   */
   prefetchSize: number;
+  /**
+   * Bound of the adaptive forward windows: a demand subscription's window grows past
+   * `prefetchSize` to fill the link's measured bandwidth-delay product, while the windows of one
+   * direction of the bridge hold at most this many bytes of message bodies in flight (a message
+   * counts at least 1 KiB). 0: no adaptive window, `prefetchSize` always (as ActiveMQ).
+   * @default 67_108_864 (bytes, 64 MiB)
+   */
+  maxWindowBytes: number;
   /** Forward statically included destinations only. @default false */
   staticBridge: boolean;
   /** Only dynamic (demand) forwarding; static inclusions ignored. @default false */
@@ -80,6 +92,7 @@ export const DEFAULT_BRIDGE_OPTIONS: Readonly<Omit<BridgeOptions, "name" | "loca
   conduitSubscriptions: true,
   decreaseNetworkConsumerPriority: true,
   prefetchSize: 1000,
+  maxWindowBytes: 64 * 1024 * 1024,
   staticBridge: false,
   dynamicOnly: false,
   dynamicallyIncludedDestinations: [],
@@ -104,6 +117,9 @@ export function resolveBridgeOptions(o: Partial<BridgeOptions> & Pick<BridgeOpti
   if (opts.duplex && opts.staticBridge) throw new InvalidArgumentError(`connector '${opts.name}': 'duplex' and 'staticBridge' are mutually exclusive`);
   for (const k of ["messageTTL", "consumerTTL", "prefetchSize"] as const) {
     if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new InvalidArgumentError(`connector '${opts.name}': option '${k}' is ${opts[k]}, must be a whole number ≥ 1`);
+  }
+  if (!Number.isSafeInteger(opts.maxWindowBytes) || opts.maxWindowBytes < 0) {
+    throw new InvalidArgumentError(`connector '${opts.name}': option 'maxWindowBytes' is ${opts.maxWindowBytes}, must be a whole number of bytes ≥ 0 (0: no adaptive window)`);
   }
   return Object.freeze({
     ...opts,

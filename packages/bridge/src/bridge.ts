@@ -4,6 +4,7 @@ import { connect, retryLoop, type Connection } from "@fedmq/client";
 import { backoffStrategy, destinationMatches, type RetryStrategy } from "@fedmq/protocol";
 import type { ConsumerAdvisory } from "@fedmq/advisory";
 import { DemandForwarder, type ExcludedDemand, type ForwarderCounters } from "./demand-forwarder";
+import type { WindowInfo, WindowPhase } from "./forward-window";
 import { excludedBy, resolveBridgeOptions, type BridgeOptions, type BridgeTls, type ResolvedBridgeOptions } from "./bridge-options";
 import { BridgeIdentityError, BridgeLinkClosedError, BridgeOwnNodeError, BridgeStoppedError } from "./bridge-errors";
 
@@ -26,6 +27,15 @@ export interface BridgeDemandInfo {
   readonly fromControlPlane: boolean;
   readonly hops: number;
   readonly since: number;
+  /**
+   * Its forward window now: deliveries the source node may have out unreceipted (the demand
+   * subscription's prefetch), from `prefetchSize` up to what `maxWindowBytes` allows.
+   */
+  readonly window: number;
+  /** How the window adapts now (see forward-window.ts): `fixed`, `startup`, `steady` or `probe-rtt`. */
+  readonly windowPhase: WindowPhase;
+  /** The least forward round trip it saw, ms; null before the first receipt. */
+  readonly minRttMs: number | null;
 }
 
 /**
@@ -148,7 +158,7 @@ export class Bridge extends EventEmitter {
     const demand = (f: DemandForwarder | undefined, direction: "out" | "in"): BridgeDemandInfo[] =>
       f ? [...f.subs.values()].map((s) => ({
         direction, destination: s.destination, kind: s.kind, remoteConsumers: s.origins.size,
-        fromControlPlane: [...s.origins].some((o) => externalIds.has(o)), hops: s.hops, since: s.since,
+        fromControlPlane: [...s.origins].some((o) => externalIds.has(o)), hops: s.hops, since: s.since, ...windowOf(s.window?.info(), this.opts.prefetchSize),
       })) : [];
     return {
       name: this.opts.name, localNode: this.opts.localNodeId, remoteNode: this.remoteNode, remoteUrl: this.remote?.connectedUrl,
@@ -342,6 +352,11 @@ export class Bridge extends EventEmitter {
     // bridge toward that node) to come back: the remote's duplicate audit answers the resend.
     await Promise.all(conns.map((c) => c?.close().catch(() => undefined)));
   }
+}
+
+/** The window fields of a demand subscription's info (one not subscribed yet: `prefetchSize`, fixed). */
+function windowOf(w: WindowInfo | undefined, prefetchSize: number): Pick<BridgeDemandInfo, "window" | "windowPhase" | "minRttMs"> {
+  return w ? { window: w.window, windowPhase: w.phase, minRttMs: w.minRttMs } : { window: prefetchSize, windowPhase: "fixed", minRttMs: null };
 }
 
 /** Counters of a direction that has forwarded nothing yet. */

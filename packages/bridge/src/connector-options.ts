@@ -27,6 +27,7 @@ export const CONNECTOR_OPTIONS_SHAPE = Object.freeze({
   conduitSubscriptions: z.boolean().optional(),
   decreaseNetworkConsumerPriority: z.boolean().optional(),
   prefetchSize: z.number().int().min(1).optional(),
+  maxWindowBytes: z.number().int().min(0).optional(),
   dynamicOnly: z.boolean().optional(),
   staticBridge: z.boolean().optional(),
   dynamicallyIncludedDestinations: DestinationList.optional(),

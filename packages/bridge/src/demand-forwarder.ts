@@ -2,6 +2,7 @@ import { CONSUMER_ADVISORY_PATTERN, decodeAdvisory, type ConsumerAdvisory } from
 import type { Connection, Consumer, Delivery } from "@fedmq/client";
 import { ConnectionClosedError, StoreFullError, StoreUnavailableError, appendHop, encodedMessageOf, isAdvisoryTopic } from "@fedmq/protocol";
 import { excludedBy, type ResolvedBridgeOptions } from "./bridge-options";
+import { ForwardWindow, WindowBudget } from "./forward-window";
 
 /** A forwarding subscription on the source node and the remote consumers it stands for. */
 export interface DemandSubscription {
@@ -13,6 +14,8 @@ export interface DemandSubscription {
   /** The selector of the demand it stands for; absent = every message. */
   readonly selector?: string;
   consumer: Consumer | undefined;
+  /** Its forward window (the consumer's prefetch), once subscribed. */
+  window: ForwardWindow | undefined;
   readonly since: number;
 }
 
@@ -54,6 +57,8 @@ export class DemandForwarder {
   private holdDelayMs = HOLD_MIN_MS;
   /** Timers of held forwards, cleared on stop (their deliveries go back to the source with the link). */
   private readonly holds = new Set<NodeJS.Timeout>();
+  /** `maxWindowBytes`, shared by the windows of this direction's demand subscriptions. */
+  private readonly budget: WindowBudget;
   private synced!: () => void;
   /** Resolves once the far node's current demand has been replayed and applied. */
   readonly ready = new Promise<void>((resolve) => (this.synced = resolve));
@@ -67,7 +72,9 @@ export class DemandForwarder {
     private readonly onError: (err: Error) => void,
     /** Shared with the bridge, so they add up over its sessions. */
     readonly counters: ForwarderCounters,
-  ) {}
+  ) {
+    this.budget = new WindowBudget(opts.maxWindowBytes);
+  }
 
   async start(): Promise<void> {
     const o = this.opts;
@@ -170,6 +177,7 @@ export class DemandForwarder {
     sub.origins.delete(a.consumerId);
     if (sub.origins.size === 0) {
       this.subs.delete(key);
+      sub.window?.close();
       await sub.consumer?.close().catch(() => undefined);
     }
   }
@@ -180,7 +188,7 @@ export class DemandForwarder {
       existing.origins.add(origin);
       return;
     }
-    const sub: DemandSubscription = { destination, kind, hops, brokerPath, origins: new Set([origin]), ...(selector === undefined ? {} : { selector }), consumer: undefined, since: Date.now() };
+    const sub: DemandSubscription = { destination, kind, hops, brokerPath, origins: new Set([origin]), ...(selector === undefined ? {} : { selector }), consumer: undefined, window: undefined, since: Date.now() };
     this.subs.set(key, sub);
     const priority = networkConsumerPriority(this.opts.decreaseNetworkConsumerPriority, hops);
     try {
@@ -197,19 +205,29 @@ export class DemandForwarder {
       await sub.consumer.close().catch(() => undefined);
       return;
     }
-    void this.pump(sub.destination, sub.consumer);
+    const consumer = sub.consumer;
+    const apply = (window: number): boolean => {
+      const applied = consumer.setPrefetch(window);
+      this.opts.logger.debug({ bridge: this.opts.name, destination, window, phase: sub.window?.phase, applied }, "forward window");
+      return applied;
+    };
+    sub.window = new ForwardWindow({ floor: this.opts.prefetchSize, budget: this.budget, apply });
+    void this.pump(sub.destination, consumer, sub.window);
   }
 
-  /** Forward every delivery; many in flight at once (bounded by the prefetch window). */
-  private async pump(destination: string, c: Consumer): Promise<void> {
+  /** Forward every delivery; many in flight at once (bounded by the prefetch window, `w` where it adapts). */
+  private async pump(destination: string, c: Consumer, w?: ForwardWindow): Promise<void> {
     try {
-      for await (const d of c) this.forward(d);
+      for await (const d of c) {
+        w?.delivered(d.body.length);
+        this.forward(d, w);
+      }
     } catch (err) {
       if (!this.stopped) this.opts.logger.debug({ err, bridge: this.opts.name, destination }, "demand subscription ended");
     }
   }
 
-  private forward(d: Delivery): void {
+  private forward(d: Delivery, w: ForwardWindow | undefined): void {
     const m = d.message;
     // A stranded message going back toward a node it came from: the path restarts after that
     // node, so the node accepts it; the hop count keeps growing, so every traversal has its
@@ -227,11 +245,13 @@ export class DemandForwarder {
     this.counters.inflight++;
     sent.then(
       () => {
+        const t1 = performance.now();
+        w?.receipted(t0, t1);
         this.counters.inflight--;
         this.counters.forwarded++;
         this.counters.acknowledged++;
         this.counters.bytesForwarded += d.body.length;
-        this.counters.rttSumMs += performance.now() - t0;
+        this.counters.rttSumMs += t1 - t0;
         this.counters.rttCount++;
         this.holdDelayMs = HOLD_MIN_MS;
         d.ack();
@@ -239,25 +259,29 @@ export class DemandForwarder {
       (err: Error & { code?: string }) => {
         this.counters.inflight--;
         // The link dropped: the source node keeps the message in doubt at the far node, for this bridge to resend.
-        if (err instanceof ConnectionClosedError) return;
+        if (err instanceof ConnectionClosedError) {
+          w?.settled();
+          return;
+        }
         // The far node's store is full (or its backend unreachable): nothing of it was stored
         // there. The message stays unacknowledged here, held by this bridge (its prefetch window
         // bounds how many), and goes again after a delay; nacking it would count a redelivery
         // and, past maxRedeliveries, move a deliverable message to the dead-letter queue.
         if (err instanceof StoreFullError || err instanceof StoreUnavailableError) {
-          this.hold(d, err);
+          this.hold(d, w, err);
           return;
         }
         // The remote refused this one message (e.g. its destination): the bridge carries on.
         this.counters.refused++;
         this.opts.logger.warn({ err: { code: err.code, message: err.message }, bridge: this.opts.name, id: d.id }, "remote refused a forwarded message");
+        w?.settled();
         d.nack();
       },
     );
   }
 
   /** Sends `d` again after the current hold delay (logged once per run of refusals, at warn). */
-  private hold(d: Delivery, err: Error & { code?: string }): void {
+  private hold(d: Delivery, w: ForwardWindow | undefined, err: Error & { code?: string }): void {
     if (this.stopped) return;
     this.counters.held++;
     if (this.holdDelayMs === HOLD_MIN_MS) {
@@ -267,7 +291,7 @@ export class DemandForwarder {
     this.holdDelayMs = Math.min(HOLD_MAX_MS, this.holdDelayMs * 2);
     const timer = setTimeout(() => {
       this.holds.delete(timer);
-      if (!this.stopped) this.forward(d);
+      if (!this.stopped) this.forward(d, w);
     }, delay);
     this.holds.add(timer);
   }

@@ -108,7 +108,11 @@ describe("Bridge state machine", () => {
     expect(events.every((e) => e.bridge === "ab" && typeof e.at === "number")).toBe(true);
     expect(b.info()).toMatchObject({
       name: "ab", localNode: "a", remoteNode: "b", remoteUrl: B1, duplex: false, state: "active", lastError: undefined, reconnects: 0, in: undefined,
-      demand: [{ direction: "out", destination: "queue://orders", kind: "dynamic", remoteConsumers: 1, hops: 1, since: expect.any(Number) }],
+      demand: [{
+        direction: "out", destination: "queue://orders", kind: "dynamic", remoteConsumers: 1, hops: 1, since: expect.any(Number),
+        // Its forward window: prefetchSize until it has measured the link.
+        window: 1000, windowPhase: "startup", minRttMs: null,
+      }],
     });
   });
 

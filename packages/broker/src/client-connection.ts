@@ -202,6 +202,8 @@ export class ClientConnection implements NodeConnection {
       // Acks and liveness never wait behind sends held by flow control.
       case "ack": return this.onAck(f.ack!.tags ?? []);
       case "nack": return this.onNack(f.nack!.tags ?? []);
+      // Nor prefetch changes: a bridge's growing window must not wait behind sends held back.
+      case "setPrefetch": return this.onSetPrefetch(f.setPrefetch!);
       // Liveness answers jump ahead of queued deliveries.
       case "ping": this.writer.writeUrgent(encodeFrame({ pong: { nonce: f.ping!.nonce } })); return;
       case "pong": return;
@@ -314,7 +316,7 @@ export class ClientConnection implements NodeConnection {
     this.ingest = new IngestSession(this.core, { connectionId: this.id, clientId: this.clientId, role: this.role === "bridge" ? "bridge" : "client", peerNodeId: this.peerNodeId, principal });
     this.writer.write(encodeFrame({
       corr: f.corr ?? 0,
-      connected: { version, brokerId: this.core.id, clientId: this.clientId, maxFrameSize: this.core.opts.maxFrameSize, site: this.core.opts.site },
+      connected: { version, brokerId: this.core.id, clientId: this.clientId, maxFrameSize: this.core.opts.maxFrameSize, site: this.core.opts.site, prefetchUpdates: true },
     }));
     this.writer.write(encodeFrame({ brokerInfo: { brokerId: this.core.id, site: this.core.opts.site, version: FEDMQ_VERSION, listen: this.core.listenUrls } }));
     // Out now: a pong for a ping that waited behind the login jumps the queue, and must not jump these.
@@ -461,6 +463,17 @@ export class ClientConnection implements NodeConnection {
     this.closeSubscription(sub);
     if (u.removeDurable && sub.topicSub?.durableKey) await this.core.router.removeDurable(sub.topicSub.durableKey);
     this.reply(corr, { receipt: {} });
+  }
+
+  /** A new prefetch for an open subscription; one just closed is ignored (the frame crossed its Unsubscribe). */
+  private onSetPrefetch(p: fedwire.ISetPrefetch): void {
+    const prefetch = p.prefetch ?? 0;
+    if (prefetch < 1) {
+      this.replyError(0, new InvalidArgumentError(`prefetch ${prefetch} for subscription ${p.subscriptionId ?? 0}: must be at least 1`));
+      return;
+    }
+    const sub = this.subs.get(p.subscriptionId ?? 0);
+    if (sub?.setPrefetch(prefetch)) this.core.kickQueues(this);
   }
 
   private onAck(tags: number[]): void {

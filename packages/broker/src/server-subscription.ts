@@ -53,7 +53,8 @@ export class ServerSubscription implements DispatchTarget {
     readonly conn: SubscriptionConnection,
     readonly id: number,
     readonly destination: string,
-    readonly prefetch: number,
+    /** Unacknowledged deliveries it may have; a native client changes it on an open subscription (`setPrefetch`). */
+    public prefetch: number,
     readonly priority: number,
     /** Set for a bridge's demand subscription. */
     readonly network?: NetworkDemand,
@@ -102,6 +103,16 @@ export class ServerSubscription implements DispatchTarget {
     if (limit === 0 || entry.hops < limit) return true;
     if (queue.traced) this.conn.trace.ttl(entry.producerId, entry.producerSeq, queue.key, entry.hops, peer, this.bridge, limit);
     return false;
+  }
+
+  /**
+   * A new prefetch window (the client's SetPrefetch). Returns true when it grew: dispatch may
+   * resume. A smaller one lets what is out stay out; nothing more goes until fewer are unacked.
+   */
+  setPrefetch(prefetch: number): boolean {
+    const grew = prefetch > this.prefetch;
+    this.prefetch = prefetch;
+    return grew;
   }
 
   canAccept(): boolean {

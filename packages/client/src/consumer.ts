@@ -62,12 +62,23 @@ export interface Consumer extends AsyncIterable<Delivery> {
   readonly durableName: string | undefined;
   /** Deliveries received and not yet taken by the iterator (at most `prefetch`). */
   readonly buffered: number;
+  /** Unacknowledged deliveries the node may have outstanding to this consumer (see `setPrefetch`). */
+  readonly prefetch: number;
   /** True once unsubscribed or ended with the connection. */
   readonly closed: boolean;
   /** Stop the subscription; with `removeDurable`, delete the durable subscription too. Idempotent. */
   unsubscribe(opts?: UnsubscribeOptions): Promise<void>;
   /** `unsubscribe()` without removing a durable subscription. */
   close(): Promise<void>;
+  /**
+   * Change `prefetch` while the subscription is open (a bridge's forward window grows to fill a
+   * long link): a larger one lets the node deliver more at once; after a smaller one, nothing more
+   * comes until fewer deliveries are unacknowledged. Kept for re-subscriptions after a reconnect.
+   * Returns false, and changes nothing, when the node connected to cannot change it (a node older
+   * than this call: its Connected lacks `prefetch_updates`) or the consumer is closed. Throws
+   * `InvalidArgumentError` for a prefetch that is not a whole number from 1 to 2^32 - 1.
+   */
+  setPrefetch(prefetch: number): boolean;
   /** The deliveries, in the order they arrive; one iterator per consumer. */
   [Symbol.asyncIterator](): AsyncIterator<Delivery>;
 }
@@ -75,6 +86,7 @@ export interface Consumer extends AsyncIterable<Delivery> {
 /** What a consumer needs from the subscription registry. */
 export interface ConsumerHost {
   unsubscribe(consumer: ConsumerImpl, removeDurable: boolean): Promise<void>;
+  setPrefetch(consumer: ConsumerImpl, prefetch: number): boolean;
   readonly log: Logger;
 }
 
@@ -102,7 +114,8 @@ export class ConsumerImpl implements Consumer {
   constructor(
     readonly subscriptionId: number,
     readonly destination: string,
-    readonly prefetch: number,
+    /** Changed by `setPrefetch`; every (re-)subscription carries the current value. */
+    public prefetch: number,
     readonly durableName: string | undefined,
     readonly priority: number,
     private readonly host: ConsumerHost,
@@ -152,6 +165,10 @@ export class ConsumerImpl implements Consumer {
 
   close(): Promise<void> {
     return this.unsubscribe();
+  }
+
+  setPrefetch(prefetch: number): boolean {
+    return this.host.setPrefetch(this, prefetch);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Delivery> {

@@ -120,6 +120,11 @@ export class Session {
     return this.connected?.maxFrameSize || DEFAULT_MAX_FRAME_SIZE;
   }
 
+  /** The node takes SetPrefetch frames (its Connected says `prefetchUpdates`; older nodes do not). */
+  get prefetchUpdates(): boolean {
+    return this.connected?.prefetchUpdates === true;
+  }
+
   /** Bytes queued towards the node and not yet handed to the socket. */
   get pendingWriteBytes(): number {
     return this.writer.pendingBytes;

@@ -1,4 +1,4 @@
-import { ConnectionClosedError, TimeoutError, errorFromWire, type fedwire } from "@fedmq/protocol";
+import { ConnectionClosedError, InvalidArgumentError, TimeoutError, errorFromWire, type fedwire } from "@fedmq/protocol";
 import { ConsumerImpl, type ConsumerHost, type NetworkSubscribe } from "./consumer";
 import { DeliveryImpl } from "./delivery";
 import type { Logger } from "@fedmq/protocol";
@@ -29,6 +29,8 @@ export class Subscriptions implements ConsumerHost {
   private readonly consumers = new Map<number, ConsumerImpl>();
   private readonly subscribeOps = new Map<ConsumerImpl, Op>();
   private readonly unsubscribeOps = new Map<ConsumerImpl, Op>();
+  /** Consumers whose (re-)subscribe is not answered yet: a prefetch change waits for the receipt. */
+  private readonly unanswered = new Set<ConsumerImpl>();
   private nextId = 1;
 
   constructor(private readonly ctx: SubscriptionsContext) {
@@ -68,6 +70,24 @@ export class Subscriptions implements ConsumerHost {
       if (s) this.writeUnsubscribe(c, s);
       else this.armTimer(c, this.unsubscribeOps);
     });
+  }
+
+  /**
+   * A new prefetch for `c`: told to the node now when it is open, else carried by its
+   * (re-)subscription. False, nothing changed, when the connected node cannot take it.
+   */
+  setPrefetch(c: ConsumerImpl, prefetch: number): boolean {
+    if (!Number.isInteger(prefetch) || prefetch < 1 || prefetch > 2 ** 32 - 1) {
+      throw new InvalidArgumentError(`prefetch must be an integer >= 1, got '${String(prefetch)}'`);
+    }
+    if (c.closed || c.state === "closed") return false;
+    const s = this.ctx.session();
+    if (s && !s.prefetchUpdates) return false;
+    if (prefetch === c.prefetch) return true;
+    c.prefetch = prefetch;
+    // A subscribe on its way gets it after its receipt (see `writeSubscribe`).
+    if (s && c.state === "open" && !this.unanswered.has(c)) s.post({ setPrefetch: { subscriptionId: c.subscriptionId, prefetch } });
+    return true;
   }
 
   /** Hand a delivery to its consumer. */
@@ -136,7 +156,10 @@ export class Subscriptions implements ConsumerHost {
   /** `resubscribe`: after a reconnect, with the ids this consumer acknowledged lately (see `ConsumerImpl.acked`). */
   private writeSubscribe(c: ConsumerImpl, s: Session, resubscribe = false): void {
     this.disarm(c, this.subscribeOps);
-    s.request({ subscribe: c.subscribeBody(resubscribe) }, (reply) => {
+    const body = c.subscribeBody(resubscribe);
+    this.unanswered.add(c);
+    s.request({ subscribe: body }, (reply) => {
+      this.unanswered.delete(c);
       if (!reply) return; // connection lost: re-subscribed on the next epoch
       if (reply.error) {
         const err = errorFromWire(reply.error.code ?? "", reply.error.message ?? "");
@@ -151,6 +174,8 @@ export class Subscriptions implements ConsumerHost {
         return;
       }
       if (c.state === "subscribing") c.state = "open";
+      // Changed while the subscribe was on its way: the node has the old value.
+      if (c.state === "open" && c.prefetch !== body.prefetch && s.isOpen && s.prefetchUpdates) s.post({ setPrefetch: { subscriptionId: c.subscriptionId, prefetch: c.prefetch } });
       this.settle(this.subscribeOps, c);
     });
   }

@@ -99,6 +99,7 @@ describe("resolved topology", () => {
       conduitSubscriptions: true,
       decreaseNetworkConsumerPriority: true,
       prefetchSize: 1000,
+      maxWindowBytes: 64 * 1024 * 1024,
       dynamicOnly: false,
       staticBridge: false,
       dynamicallyIncludedDestinations: [],

@@ -73,7 +73,7 @@ describe("unknown keys", () => {
   it("names the key, suggests the near miss and lists the allowed keys", () => {
     expect(issueLines(yaml(...BASE, "    duplx: true"))).toEqual([
       "9:5 connector 'eu-us': unknown key 'duplx' (did you mean 'duplex'?); allowed keys: name, from, to, uri, duplex, " +
-        "networkTTL, messageTTL, consumerTTL, conduitSubscriptions, decreaseNetworkConsumerPriority, prefetchSize, " +
+        "networkTTL, messageTTL, consumerTTL, conduitSubscriptions, decreaseNetworkConsumerPriority, prefetchSize, maxWindowBytes, " +
         "dynamicOnly, staticBridge, dynamicallyIncludedDestinations, staticallyIncludedDestinations, excludedDestinations",
     ]);
   });
@@ -147,7 +147,7 @@ describe("types and missing keys", () => {
     expect(issueLines(yaml(...noName))).toEqual([
       "6:5 connectors[0]: missing required key 'name'",
       "6:5 connectors[0]: unknown key 'dummy'; allowed keys: name, from, to, uri, duplex, networkTTL, messageTTL, " +
-        "consumerTTL, conduitSubscriptions, decreaseNetworkConsumerPriority, prefetchSize, dynamicOnly, staticBridge, " +
+        "consumerTTL, conduitSubscriptions, decreaseNetworkConsumerPriority, prefetchSize, maxWindowBytes, dynamicOnly, staticBridge, " +
         "dynamicallyIncludedDestinations, staticallyIncludedDestinations, excludedDestinations",
     ]);
   });

@@ -25,7 +25,8 @@ export namespace fedwire {
         error?: (fedwire.Error.$Properties|null);
         brokerInfo?: (fedwire.BrokerInfo.$Properties|null);
         disconnect?: (fedwire.Disconnect.$Properties|null);
-        body?: ("connect"|"connected"|"send"|"receipt"|"subscribe"|"unsubscribe"|"deliver"|"ack"|"nack"|"ping"|"pong"|"error"|"brokerInfo"|"disconnect");
+        setPrefetch?: (fedwire.SetPrefetch.$Properties|null);
+        body?: ("connect"|"connected"|"send"|"receipt"|"subscribe"|"unsubscribe"|"deliver"|"ack"|"nack"|"ping"|"pong"|"error"|"brokerInfo"|"disconnect"|"setPrefetch");
         static create(properties: fedwire.Frame.$Shape): fedwire.Frame & fedwire.Frame.$Shape;
         static create(properties?: fedwire.Frame.$Properties): fedwire.Frame;
         static encode(m: fedwire.Frame.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -52,7 +53,8 @@ export namespace fedwire {
             error?: (fedwire.Error.$Properties|null);
             brokerInfo?: (fedwire.BrokerInfo.$Properties|null);
             disconnect?: (fedwire.Disconnect.$Properties|null);
-            body?: ("connect"|"connected"|"send"|"receipt"|"subscribe"|"unsubscribe"|"deliver"|"ack"|"nack"|"ping"|"pong"|"error"|"brokerInfo"|"disconnect");
+            setPrefetch?: (fedwire.SetPrefetch.$Properties|null);
+            body?: ("connect"|"connected"|"send"|"receipt"|"subscribe"|"unsubscribe"|"deliver"|"ack"|"nack"|"ping"|"pong"|"error"|"brokerInfo"|"disconnect"|"setPrefetch");
             $unknowns?: Uint8Array[];
         }
         type $Shape = {
@@ -71,9 +73,10 @@ export namespace fedwire {
           error?: fedwire.Error.$Shape|null;
           brokerInfo?: fedwire.BrokerInfo.$Shape|null;
           disconnect?: fedwire.Disconnect.$Shape|null;
+          setPrefetch?: fedwire.SetPrefetch.$Shape|null;
           $unknowns?: Uint8Array[];
         } & (
-          ({ body?: undefined; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "connect"; connect: fedwire.Connect.$Shape; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "connected"; connect?: null; connected: fedwire.Connected.$Shape; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "send"; connect?: null; connected?: null; send: fedwire.Send.$Shape; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "receipt"; connect?: null; connected?: null; send?: null; receipt: fedwire.Receipt.$Shape; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "subscribe"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe: fedwire.Subscribe.$Shape; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "unsubscribe"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe: fedwire.Unsubscribe.$Shape; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "deliver"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver: fedwire.Deliver.$Shape; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "ack"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack: fedwire.Ack.$Shape; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "nack"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack: fedwire.Nack.$Shape; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "ping"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping: fedwire.Ping.$Shape; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "pong"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong: fedwire.Pong.$Shape; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "error"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error: fedwire.Error.$Shape; brokerInfo?: null; disconnect?: null }|{ body?: "brokerInfo"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo: fedwire.BrokerInfo.$Shape; disconnect?: null }|{ body?: "disconnect"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect: fedwire.Disconnect.$Shape })
+          ({ body?: undefined; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "connect"; connect: fedwire.Connect.$Shape; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "connected"; connect?: null; connected: fedwire.Connected.$Shape; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "send"; connect?: null; connected?: null; send: fedwire.Send.$Shape; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "receipt"; connect?: null; connected?: null; send?: null; receipt: fedwire.Receipt.$Shape; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "subscribe"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe: fedwire.Subscribe.$Shape; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "unsubscribe"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe: fedwire.Unsubscribe.$Shape; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "deliver"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver: fedwire.Deliver.$Shape; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "ack"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack: fedwire.Ack.$Shape; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "nack"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack: fedwire.Nack.$Shape; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "ping"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping: fedwire.Ping.$Shape; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "pong"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong: fedwire.Pong.$Shape; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "error"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error: fedwire.Error.$Shape; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "brokerInfo"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo: fedwire.BrokerInfo.$Shape; disconnect?: null; setPrefetch?: null }|{ body?: "disconnect"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect: fedwire.Disconnect.$Shape; setPrefetch?: null }|{ body?: "setPrefetch"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch: fedwire.SetPrefetch.$Shape })
         );
     }
 
@@ -126,6 +129,7 @@ export namespace fedwire {
         clientId: string;
         maxFrameSize: number;
         site: string;
+        prefetchUpdates: boolean;
         static create(properties: fedwire.Connected.$Shape): fedwire.Connected & fedwire.Connected.$Shape;
         static create(properties?: fedwire.Connected.$Properties): fedwire.Connected;
         static encode(m: fedwire.Connected.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -142,6 +146,7 @@ export namespace fedwire {
             clientId?: (string|null);
             maxFrameSize?: (number|null);
             site?: (string|null);
+            prefetchUpdates?: (boolean|null);
             $unknowns?: Uint8Array[];
         }
         type $Shape = fedwire.Connected.$Properties;
@@ -291,6 +296,32 @@ export namespace fedwire {
             $unknowns?: Uint8Array[];
         }
         type $Shape = fedwire.Subscribe.$Properties;
+    }
+
+    interface ISetPrefetch extends fedwire.SetPrefetch.$Properties {
+    }
+
+    class SetPrefetch {
+        constructor(p?: fedwire.SetPrefetch.$Properties);
+        $unknowns?: Uint8Array[];
+        subscriptionId: number;
+        prefetch: number;
+        static create(properties: fedwire.SetPrefetch.$Shape): fedwire.SetPrefetch & fedwire.SetPrefetch.$Shape;
+        static create(properties?: fedwire.SetPrefetch.$Properties): fedwire.SetPrefetch;
+        static encode(m: fedwire.SetPrefetch.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+        static decode(r: ($protobuf.Reader|Uint8Array), l?: number): fedwire.SetPrefetch & fedwire.SetPrefetch.$Shape;
+        static fromObject(d: { [k: string]: any }): fedwire.SetPrefetch;
+        static toObject(m: fedwire.SetPrefetch, o?: $protobuf.IConversionOptions): { [k: string]: any };
+        toJSON(): { [k: string]: any };
+    }
+
+    namespace SetPrefetch {
+        interface $Properties {
+            subscriptionId?: (number|null);
+            prefetch?: (number|null);
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = fedwire.SetPrefetch.$Properties;
     }
 
     interface IUnsubscribe extends fedwire.Unsubscribe.$Properties {

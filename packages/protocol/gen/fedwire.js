@@ -6,7 +6,7 @@ var $protobuf = require("protobufjs/minimal");
 
 // Common aliases
 var $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;
-var $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $Number = $util.global.Number, $Array = $util.global.Array, $String = $util.global.String, $parseInt = $util.global.parseInt, $Boolean = $util.global.Boolean, $BigInt = $util.global.BigInt;
+var $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $Number = $util.global.Number, $Array = $util.global.Array, $String = $util.global.String, $Boolean = $util.global.Boolean, $parseInt = $util.global.parseInt, $BigInt = $util.global.BigInt;
 
 // Exported root namespace
 var $root = $protobuf.roots["default"] || ($protobuf.roots["default"] = {});
@@ -40,7 +40,8 @@ $root.fedwire = (function() {
          * @property {fedwire.Error.$Properties|null} [error] Frame error
          * @property {fedwire.BrokerInfo.$Properties|null} [brokerInfo] Frame brokerInfo
          * @property {fedwire.Disconnect.$Properties|null} [disconnect] Frame disconnect
-         * @property {"connect"|"connected"|"send"|"receipt"|"subscribe"|"unsubscribe"|"deliver"|"ack"|"nack"|"ping"|"pong"|"error"|"brokerInfo"|"disconnect"} [body] Frame body
+         * @property {fedwire.SetPrefetch.$Properties|null} [setPrefetch] Frame setPrefetch
+         * @property {"connect"|"connected"|"send"|"receipt"|"subscribe"|"unsubscribe"|"deliver"|"ack"|"nack"|"ping"|"pong"|"error"|"brokerInfo"|"disconnect"|"setPrefetch"} [body] Frame body
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
 
@@ -70,9 +71,10 @@ $root.fedwire = (function() {
          *   error?: fedwire.Error.$Shape|null;
          *   brokerInfo?: fedwire.BrokerInfo.$Shape|null;
          *   disconnect?: fedwire.Disconnect.$Shape|null;
+         *   setPrefetch?: fedwire.SetPrefetch.$Shape|null;
          *   $unknowns?: Array.<Uint8Array>;
          * } & (
-         *   ({ body?: undefined; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "connect"; connect: fedwire.Connect.$Shape; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "connected"; connect?: null; connected: fedwire.Connected.$Shape; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "send"; connect?: null; connected?: null; send: fedwire.Send.$Shape; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "receipt"; connect?: null; connected?: null; send?: null; receipt: fedwire.Receipt.$Shape; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "subscribe"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe: fedwire.Subscribe.$Shape; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "unsubscribe"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe: fedwire.Unsubscribe.$Shape; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "deliver"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver: fedwire.Deliver.$Shape; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "ack"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack: fedwire.Ack.$Shape; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "nack"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack: fedwire.Nack.$Shape; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "ping"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping: fedwire.Ping.$Shape; pong?: null; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "pong"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong: fedwire.Pong.$Shape; error?: null; brokerInfo?: null; disconnect?: null }|{ body?: "error"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error: fedwire.Error.$Shape; brokerInfo?: null; disconnect?: null }|{ body?: "brokerInfo"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo: fedwire.BrokerInfo.$Shape; disconnect?: null }|{ body?: "disconnect"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect: fedwire.Disconnect.$Shape })
+         *   ({ body?: undefined; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "connect"; connect: fedwire.Connect.$Shape; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "connected"; connect?: null; connected: fedwire.Connected.$Shape; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "send"; connect?: null; connected?: null; send: fedwire.Send.$Shape; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "receipt"; connect?: null; connected?: null; send?: null; receipt: fedwire.Receipt.$Shape; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "subscribe"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe: fedwire.Subscribe.$Shape; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "unsubscribe"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe: fedwire.Unsubscribe.$Shape; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "deliver"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver: fedwire.Deliver.$Shape; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "ack"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack: fedwire.Ack.$Shape; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "nack"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack: fedwire.Nack.$Shape; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "ping"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping: fedwire.Ping.$Shape; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "pong"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong: fedwire.Pong.$Shape; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "error"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error: fedwire.Error.$Shape; brokerInfo?: null; disconnect?: null; setPrefetch?: null }|{ body?: "brokerInfo"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo: fedwire.BrokerInfo.$Shape; disconnect?: null; setPrefetch?: null }|{ body?: "disconnect"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect: fedwire.Disconnect.$Shape; setPrefetch?: null }|{ body?: "setPrefetch"; connect?: null; connected?: null; send?: null; receipt?: null; subscribe?: null; unsubscribe?: null; deliver?: null; ack?: null; nack?: null; ping?: null; pong?: null; error?: null; brokerInfo?: null; disconnect?: null; setPrefetch: fedwire.SetPrefetch.$Shape })
          * )} fedwire.Frame.$Shape
          */
 
@@ -211,17 +213,25 @@ $root.fedwire = (function() {
          */
         Frame.prototype.disconnect = null;
 
+        /**
+         * Frame setPrefetch.
+         * @member {fedwire.SetPrefetch.$Properties|null|undefined} setPrefetch
+         * @memberof fedwire.Frame
+         * @instance
+         */
+        Frame.prototype.setPrefetch = null;
+
         // OneOf field names bound to virtual getters and setters
         var $oneOfFields;
 
         /**
          * Frame body.
-         * @member {"connect"|"connected"|"send"|"receipt"|"subscribe"|"unsubscribe"|"deliver"|"ack"|"nack"|"ping"|"pong"|"error"|"brokerInfo"|"disconnect"|undefined} body
+         * @member {"connect"|"connected"|"send"|"receipt"|"subscribe"|"unsubscribe"|"deliver"|"ack"|"nack"|"ping"|"pong"|"error"|"brokerInfo"|"disconnect"|"setPrefetch"|undefined} body
          * @memberof fedwire.Frame
          * @instance
          */
         $Object.defineProperty(Frame.prototype, "body", {
-            get: $util.oneOfGetter($oneOfFields = ["connect", "connected", "send", "receipt", "subscribe", "unsubscribe", "deliver", "ack", "nack", "ping", "pong", "error", "brokerInfo", "disconnect"]),
+            get: $util.oneOfGetter($oneOfFields = ["connect", "connected", "send", "receipt", "subscribe", "unsubscribe", "deliver", "ack", "nack", "ping", "pong", "error", "brokerInfo", "disconnect", "setPrefetch"]),
             set: $util.oneOfSetter($oneOfFields)
         });
 
@@ -287,6 +297,8 @@ $root.fedwire = (function() {
                 $root.fedwire.BrokerInfo.encode(m.brokerInfo, w.uint32(/* id 14, wireType 2 =*/114).fork(), q + 1).ldelim();
             if (m.disconnect != null && $Object.hasOwnProperty.call(m, "disconnect"))
                 $root.fedwire.Disconnect.encode(m.disconnect, w.uint32(/* id 15, wireType 2 =*/122).fork(), q + 1).ldelim();
+            if (m.setPrefetch != null && $Object.hasOwnProperty.call(m, "setPrefetch"))
+                $root.fedwire.SetPrefetch.encode(m.setPrefetch, w.uint32(/* id 16, wireType 2 =*/130).fork(), q + 1).ldelim();
             if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                 for (var i = 0; i < m.$unknowns.length; ++i)
                     w.raw(m.$unknowns[i]);
@@ -438,6 +450,13 @@ $root.fedwire = (function() {
                         m.body = "disconnect";
                         continue;
                     }
+                case 16: {
+                        if (u !== 2)
+                            break;
+                        m.setPrefetch = $root.fedwire.SetPrefetch.decode(r, r.size(), $undefined, q + 1, m.setPrefetch);
+                        m.body = "setPrefetch";
+                        continue;
+                    }
                 }
                 r.skipType(u, q, t);
                 if (!r.discardUnknown) {
@@ -548,6 +567,11 @@ $root.fedwire = (function() {
                     throw $TypeError(".fedwire.Frame.disconnect: object expected");
                 m.disconnect = $root.fedwire.Disconnect.fromObject(d.disconnect, q + 1);
             }
+            if (d.setPrefetch != null) {
+                if (!$util.isObject(d.setPrefetch))
+                    throw $TypeError(".fedwire.Frame.setPrefetch: object expected");
+                m.setPrefetch = $root.fedwire.SetPrefetch.fromObject(d.setPrefetch, q + 1);
+            }
             return m;
         };
 
@@ -643,6 +667,11 @@ $root.fedwire = (function() {
                 d.disconnect = $root.fedwire.Disconnect.toObject(m.disconnect, o, q + 1);
                 if (o.oneofs)
                     d.body = "disconnect";
+            }
+            if (m.setPrefetch != null && $Object.hasOwnProperty.call(m, "setPrefetch")) {
+                d.setPrefetch = $root.fedwire.SetPrefetch.toObject(m.setPrefetch, o, q + 1);
+                if (o.oneofs)
+                    d.body = "setPrefetch";
             }
             return d;
         };
@@ -1104,6 +1133,7 @@ $root.fedwire = (function() {
          * @property {string|null} [clientId] Connected clientId
          * @property {number|null} [maxFrameSize] Connected maxFrameSize
          * @property {string|null} [site] Connected site
+         * @property {boolean|null} [prefetchUpdates] Connected prefetchUpdates
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
 
@@ -1176,6 +1206,14 @@ $root.fedwire = (function() {
         Connected.prototype.site = "";
 
         /**
+         * Connected prefetchUpdates.
+         * @member {boolean} prefetchUpdates
+         * @memberof fedwire.Connected
+         * @instance
+         */
+        Connected.prototype.prefetchUpdates = false;
+
+        /**
          * Creates a new Connected instance using the specified properties.
          * @function create
          * @memberof fedwire.Connected
@@ -1217,6 +1255,8 @@ $root.fedwire = (function() {
                 w.uint32(/* id 4, wireType 0 =*/32).uint32(m.maxFrameSize);
             if (m.site != null && $Object.hasOwnProperty.call(m, "site") && m.site !== "")
                 w.uint32(/* id 5, wireType 2 =*/42).string(m.site);
+            if (m.prefetchUpdates != null && $Object.hasOwnProperty.call(m, "prefetchUpdates") && m.prefetchUpdates !== false)
+                w.uint32(/* id 6, wireType 0 =*/48).bool(m.prefetchUpdates);
             if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                 for (var i = 0; i < m.$unknowns.length; ++i)
                     w.raw(m.$unknowns[i]);
@@ -1306,6 +1346,15 @@ $root.fedwire = (function() {
                             delete m.site;
                         continue;
                     }
+                case 6: {
+                        if (u !== 0)
+                            break;
+                        if (v = r.bool())
+                            m.prefetchUpdates = v;
+                        else
+                            delete m.prefetchUpdates;
+                        continue;
+                    }
                 }
                 r.skipType(u, q, t);
                 if (!r.discardUnknown) {
@@ -1366,6 +1415,11 @@ $root.fedwire = (function() {
                     m.site = $String(d.site);
                 }
             }
+            if (d.prefetchUpdates != null) {
+                if (d.prefetchUpdates) {
+                    m.prefetchUpdates = $Boolean(d.prefetchUpdates);
+                }
+            }
             return m;
         };
 
@@ -1392,6 +1446,7 @@ $root.fedwire = (function() {
                 d.clientId = "";
                 d.maxFrameSize = 0;
                 d.site = "";
+                d.prefetchUpdates = false;
             }
             if (m.version != null && $Object.hasOwnProperty.call(m, "version")) {
                 d.version = m.version;
@@ -1407,6 +1462,9 @@ $root.fedwire = (function() {
             }
             if (m.site != null && $Object.hasOwnProperty.call(m, "site")) {
                 d.site = m.site;
+            }
+            if (m.prefetchUpdates != null && $Object.hasOwnProperty.call(m, "prefetchUpdates")) {
+                d.prefetchUpdates = m.prefetchUpdates;
             }
             return d;
         };
@@ -3150,6 +3208,250 @@ $root.fedwire = (function() {
         };
 
         return Subscribe;
+    })();
+
+    fedwire.SetPrefetch = (function() {
+
+        /**
+         * Properties of a SetPrefetch.
+         * @typedef {Object} fedwire.SetPrefetch.$Properties
+         * @property {number|null} [subscriptionId] SetPrefetch subscriptionId
+         * @property {number|null} [prefetch] SetPrefetch prefetch
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+
+        /**
+         * Properties of a SetPrefetch.
+         * @memberof fedwire
+         * @interface ISetPrefetch
+         * @augments fedwire.SetPrefetch.$Properties
+         * @deprecated Use fedwire.SetPrefetch.$Properties instead.
+         */
+
+        /**
+         * Shape of a SetPrefetch.
+         * @typedef {fedwire.SetPrefetch.$Properties} fedwire.SetPrefetch.$Shape
+         */
+
+        /**
+         * Constructs a new SetPrefetch.
+         * @memberof fedwire
+         * @classdesc Represents a SetPrefetch.
+         * @constructor
+         * @param {fedwire.SetPrefetch.$Properties=} [p] Properties to set
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+        var SetPrefetch = function (p) {
+            if (p)
+                for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                    if (p[ks[i]] != null && ks[i] !== "__proto__")
+                        this[ks[i]] = p[ks[i]];
+        };
+
+        /**
+         * SetPrefetch subscriptionId.
+         * @member {number} subscriptionId
+         * @memberof fedwire.SetPrefetch
+         * @instance
+         */
+        SetPrefetch.prototype.subscriptionId = 0;
+
+        /**
+         * SetPrefetch prefetch.
+         * @member {number} prefetch
+         * @memberof fedwire.SetPrefetch
+         * @instance
+         */
+        SetPrefetch.prototype.prefetch = 0;
+
+        /**
+         * Creates a new SetPrefetch instance using the specified properties.
+         * @function create
+         * @memberof fedwire.SetPrefetch
+         * @static
+         * @param {fedwire.SetPrefetch.$Properties=} [properties] Properties to set
+         * @returns {fedwire.SetPrefetch} SetPrefetch instance
+         * @type {{
+         *   (properties: fedwire.SetPrefetch.$Shape): fedwire.SetPrefetch & fedwire.SetPrefetch.$Shape;
+         *   (properties?: fedwire.SetPrefetch.$Properties): fedwire.SetPrefetch;
+         * }}
+         */
+        SetPrefetch.create = function(properties) {
+            return new SetPrefetch(properties);
+        };
+
+        /**
+         * Encodes the specified SetPrefetch message. Does not implicitly {@link fedwire.SetPrefetch.verify|verify} messages.
+         * @function encode
+         * @memberof fedwire.SetPrefetch
+         * @static
+         * @param {fedwire.SetPrefetch.$Properties} m SetPrefetch message or plain object to encode
+         * @param {$protobuf.Writer} [w] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        SetPrefetch.encode = function (m, w, q) {
+            if (!w)
+                w = $Writer.create();
+            if (q === $undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (m.subscriptionId != null && $Object.hasOwnProperty.call(m, "subscriptionId") && m.subscriptionId !== 0)
+                w.uint32(/* id 1, wireType 0 =*/8).uint32(m.subscriptionId);
+            if (m.prefetch != null && $Object.hasOwnProperty.call(m, "prefetch") && m.prefetch !== 0)
+                w.uint32(/* id 2, wireType 0 =*/16).uint32(m.prefetch);
+            if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                for (var i = 0; i < m.$unknowns.length; ++i)
+                    w.raw(m.$unknowns[i]);
+            return w;
+        };
+
+        /**
+         * Decodes a SetPrefetch message from the specified reader or buffer.
+         * @function decode
+         * @memberof fedwire.SetPrefetch
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+         * @param {number} [l] Message length if known beforehand
+         * @returns {fedwire.SetPrefetch & fedwire.SetPrefetch.$Shape} SetPrefetch
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        SetPrefetch.decode = function (r, l, z, q, g) {
+            if (!(r instanceof $Reader))
+                r = $Reader.create(r);
+            if (q === $undefined)
+                q = 0;
+            if (q > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            var c, m, v;
+            if (l === $undefined)
+                c = r.len;
+            else {
+                c = r.pos + l;
+                if (c > r.len)
+                    throw $RangeError("index out of range");
+                l = r.len;
+                r.len = c;
+            }
+            m = g || new $root.fedwire.SetPrefetch();
+            while (r.pos < c) {
+                var s = r.pos;
+                var t = r.tag();
+                if (t === z) {
+                    z = $undefined;
+                    break;
+                }
+                var u = t & 7;
+                switch (t >>>= 3) {
+                case 1: {
+                        if (u !== 0)
+                            break;
+                        if (v = r.uint32())
+                            m.subscriptionId = v;
+                        else
+                            delete m.subscriptionId;
+                        continue;
+                    }
+                case 2: {
+                        if (u !== 0)
+                            break;
+                        if (v = r.uint32())
+                            m.prefetch = v;
+                        else
+                            delete m.prefetch;
+                        continue;
+                    }
+                }
+                r.skipType(u, q, t);
+                if (!r.discardUnknown) {
+                    $util.makeProp(m, "$unknowns", false);
+                    (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                }
+            }
+            if (l !== $undefined) {
+                if (r.pos !== c)
+                    throw $RangeError("index out of range");
+                r.len = l;
+            }
+            if (z !== $undefined)
+                throw $Error("missing end group");
+            return m;
+        };
+
+        /**
+         * Creates a SetPrefetch message from a plain object. Also converts values to their respective internal types.
+         * @function fromObject
+         * @memberof fedwire.SetPrefetch
+         * @static
+         * @param {Object.<string,*>} d Plain object
+         * @returns {fedwire.SetPrefetch} SetPrefetch
+         */
+        SetPrefetch.fromObject = function (d, q) {
+            if (d instanceof $root.fedwire.SetPrefetch)
+                return d;
+            if (!$util.isObject(d))
+                throw $TypeError(".fedwire.SetPrefetch: object expected");
+            if (q === $undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            var m = new $root.fedwire.SetPrefetch();
+            if (d.subscriptionId != null) {
+                if ($Number(d.subscriptionId) !== 0) {
+                    m.subscriptionId = d.subscriptionId >>> 0;
+                }
+            }
+            if (d.prefetch != null) {
+                if ($Number(d.prefetch) !== 0) {
+                    m.prefetch = d.prefetch >>> 0;
+                }
+            }
+            return m;
+        };
+
+        /**
+         * Creates a plain object from a SetPrefetch message. Also converts values to other types if specified.
+         * @function toObject
+         * @memberof fedwire.SetPrefetch
+         * @static
+         * @param {fedwire.SetPrefetch} m SetPrefetch
+         * @param {$protobuf.IConversionOptions} [o] Conversion options
+         * @returns {Object.<string,*>} Plain object
+         */
+        SetPrefetch.toObject = function (m, o, q) {
+            if (!o)
+                o = {};
+            if (q === $undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            var d = {};
+            if (o.defaults) {
+                d.subscriptionId = 0;
+                d.prefetch = 0;
+            }
+            if (m.subscriptionId != null && $Object.hasOwnProperty.call(m, "subscriptionId")) {
+                d.subscriptionId = m.subscriptionId;
+            }
+            if (m.prefetch != null && $Object.hasOwnProperty.call(m, "prefetch")) {
+                d.prefetch = m.prefetch;
+            }
+            return d;
+        };
+
+        /**
+         * Converts this SetPrefetch to JSON.
+         * @function toJSON
+         * @memberof fedwire.SetPrefetch
+         * @instance
+         * @returns {Object.<string,*>} JSON object
+         */
+        SetPrefetch.prototype.toJSON = function() {
+            return SetPrefetch.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        return SetPrefetch;
     })();
 
     fedwire.Unsubscribe = (function() {

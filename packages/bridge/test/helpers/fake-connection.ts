@@ -18,6 +18,8 @@ export class FakeConnection implements Connection {
   readonly forwards: FakeForward[] = [];
   /** `close()` calls, idempotent or not. */
   closeCalls = 0;
+  /** The node takes prefetch updates (`Consumer.setPrefetch`); false plays a node older than them. */
+  prefetchUpdates = true;
   /** Refuse a subscription: return the error `subscribe` rejects with. */
   refuseSubscribe: ((destination: string) => Error | undefined) | undefined;
   private statusValue: ConnectionStatus = "connected";
@@ -66,7 +68,7 @@ export class FakeConnection implements Connection {
     if (this.isClosed) return Promise.reject(new ConnectionClosedError("connection closed"));
     const refusal = this.refuseSubscribe?.(destination);
     if (refusal) return Promise.reject(refusal);
-    const sub = new FakeSubscription(this.subscriptions.length + 1, destination, opts);
+    const sub = new FakeSubscription(this.subscriptions.length + 1, destination, opts, () => this.prefetchUpdates);
     this.subscriptions.push(sub);
     return Promise.resolve(sub);
   }
@@ -164,6 +166,10 @@ export class FakeSubscription implements Consumer {
   closeCalls = 0;
   /** Every delivery pushed, in order. */
   readonly deliveries: FakeDelivery[] = [];
+  /** The prefetch now: as subscribed, then as `setPrefetch` changed it. */
+  prefetch: number;
+  /** Every prefetch `setPrefetch` changed it to, in order. */
+  readonly prefetchUpdates: number[] = [];
   private readonly queue = new FakeQueue<Delivery>(() => void this.close());
   private closedValue = false;
 
@@ -172,8 +178,17 @@ export class FakeSubscription implements Consumer {
     readonly destination: string,
     /** The options as the bridge passed them (priority, prefetch, network). */
     readonly options: SubscribeOptions,
+    private readonly canUpdate: () => boolean = () => true,
   ) {
     this.durableName = options.durableName;
+    this.prefetch = options.prefetch ?? 1000;
+  }
+
+  setPrefetch(prefetch: number): boolean {
+    if (this.closedValue || !this.canUpdate()) return false;
+    this.prefetch = prefetch;
+    this.prefetchUpdates.push(prefetch);
+    return true;
   }
 
   get buffered(): number {
