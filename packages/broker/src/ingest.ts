@@ -26,12 +26,6 @@ const MAX_PRODUCER_ID_LENGTH = 1024;
 const ACCEPTED: IngestResult = Object.freeze({ outcome: "accepted" });
 const DUPLICATE: IngestResult = Object.freeze({ outcome: "duplicate" });
 const NO_PATH: readonly string[] = Object.freeze([]);
-/**
- * A bridge's persistent forwards wait for a shared fsync (paced) while at least this many of its
- * forwards are being stored: the bridge is streaming (its window full of them), and sharing the
- * disk matters more than each one's latency. Fewer: each is synced at once.
- */
-export const PACE_FROM_FORWARDS_IN_FLIGHT = 16;
 
 /** Store failures that say "not here, not now" (HA): the client should resend elsewhere, not give up. */
 const RETRY_ELSEWHERE: ReadonlySet<string> = new Set([StoreUnavailableError.code, StoreFencedError.code, NodeFencedError.code]);
@@ -44,8 +38,6 @@ const RETRY_ELSEWHERE: ReadonlySet<string> = new Set([StoreUnavailableError.code
  */
 export class IngestSession {
   private lastProducerId = "";
-  /** This session's bridge forwards being stored now (see PACE_FROM_FORWARDS_IN_FLIGHT). */
-  private bridgeStoring = 0;
   /** The producer id this connection last claimed (one per connection, usually): no lookup per send. */
   private ownedProducer = "";
   private lastAdvisedProducer: string | undefined;
@@ -131,25 +123,19 @@ export class IngestSession {
       const bytes = Buffer.allocUnsafeSlow(encoded.length);
       bytes.set(encoded);
       // Charges memory (non-persistent) synchronously, so the next send sees the new usage.
-      // A bridge's forward waits for a shared (paced) fsync only while that bridge has a stream of
-      // them being stored: one alone (a bridge at low load) is synced at once, adding no latency.
-      const paced = network && persistent && this.bridgeStoring >= PACE_FROM_FORWARDS_IN_FLIGHT;
       const stored = core.router.publish({
         destination: dest.uri, kind: dest.kind, persistent, priority, expiration,
-        producerId, producerSeq: seq, bytes, path, hops, paced,
+        producerId, producerSeq: seq, bytes, path, hops,
       });
       core.stats.received++;
       const key = `${producerId}:${seq}`;
       if (audited && persistent) core.pendingStores.set(key, stored);
-      if (network && persistent) this.bridgeStoring++;
       stored.then(
         () => {
-          if (network && persistent) this.bridgeStoring--;
           if (audited && persistent) core.pendingStores.delete(key);
           done(ACCEPTED);
         },
         (err: unknown) => {
-          if (network && persistent) this.bridgeStoring--;
           if (audited) {
             core.pendingStores.delete(key);
             if (network) core.networkAudit.forget(key);

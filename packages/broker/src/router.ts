@@ -44,11 +44,6 @@ export interface PublishInput {
   /** Nodes the message crossed before this one. */
   readonly path: readonly string[];
   readonly hops: number;
-  /**
-   * Its fsync may wait to be shared (the journal's `pacedSyncMs`): a bridge keeps a stream of
-   * forwards in flight, so its receipts come back later and fewer, and nobody waits on this one.
-   */
-  readonly paced?: boolean;
 }
 
 const DSUB_META_PREFIX = "dsub:";
@@ -224,8 +219,8 @@ export class Router {
       ref = await this.store.append(
         { destination: storeKey, priority: m.priority, expiration: m.expiration, producerId: m.producerId, producerSeq: m.producerSeq, redeliveryCount: 0 },
         m.bytes,
-        // Over a bridge with a stream in flight: its fsync may be shared (paced).
-        { sync: true, paced: m.paced === true },
+        // Over a bridge: the sender keeps a window in flight; its fsync may be shared (paced).
+        { sync: true, paced: m.hops > 0 },
       );
       keepBytes = this.ctx.hot.used + m.bytes.length <= this.ctx.hot.limit;
       if (keepBytes) this.ctx.hot.charge(m.bytes.length);
