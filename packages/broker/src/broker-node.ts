@@ -117,6 +117,7 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
     });
     this.consumers = new ConsumerRegistry(store, this.log);
     this.advisories = new AdvisoryService(opts.id, this.router, this.log);
+    this.advisories.onChange = () => this.routingChanged();
   }
 
   /** Open the store, recover, then listen. Resolves when the node is serving. */
@@ -271,7 +272,6 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
    */
   onRoutingChange(fn: () => void): () => void {
     this.routingListeners.add(fn);
-    this.advisories.onChange = () => this.routingChanged();
     return () => this.routingListeners.delete(fn);
   }
 

@@ -15,6 +15,7 @@ import { Settlement } from "./settlement";
 import { UNRESTRICTED, verifiedCertificateName } from "./auth/authenticator";
 import type { Principal } from "./auth/users";
 import type { NodeConnection } from "./node-connection";
+import { INBOX_PAUSE, ReadGate } from "./read-gate";
 
 /** A bridge subscription's exclusions; refuses (InvalidDestinationError) a pattern that is not one. */
 function excludedFilter(patterns: readonly string[] | null | undefined): DestinationFilter | undefined {
@@ -22,8 +23,6 @@ function excludedFilter(patterns: readonly string[] | null | undefined): Destina
 }
 
 
-/** Frames queued behind a blocked send beyond this count pause reading from the socket. */
-const INBOX_PAUSE = 1000;
 
 let connectionCounter = 0;
 
@@ -43,6 +42,8 @@ export class ClientConnection implements NodeConnection {
   /** Released (with any partly received frame) at teardown. */
   private decoder: FrameDecoder | undefined;
   readonly writer: FrameWriter;
+  /** When the socket is read (inbox length, peer reading). */
+  private readonly gate: ReadGate;
   /** "login": the connect frame arrived, its login is being checked; frames that follow wait in `early`. */
   private state: "handshake" | "login" | "open" | "closed" = "handshake";
   /** The logged-in user this connection counts against ('maxConnectionsPerUser'). */
@@ -53,9 +54,6 @@ export class ClientConnection implements NodeConnection {
   private readonly settlement: Settlement;
   private inbox: fedwire.Frame[] = [];
   private processing = false;
-  private paused = false;
-  /** Reading is paused while the peer does not read what the node writes (its outbound buffer is full). */
-  private writerPaused = false;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private livenessTimer: NodeJS.Timeout | undefined;
   private lastFrameAt = Date.now();
@@ -73,6 +71,7 @@ export class ClientConnection implements NodeConnection {
     this.decoder = new FrameDecoder(core.opts.maxFrameSize);
     this.settlement = new Settlement(core.trace, this);
     this.writer = new FrameWriter(stream);
+    this.gate = new ReadGate(stream, this.writer);
     stream.on("data", (chunk: Buffer) => this.onData(chunk));
     stream.on("error", (err) => this.core.log.debug({ err, conn: this.id }, "connection error"));
     stream.on("close", () => this.teardown("peer closed the connection"));
@@ -165,24 +164,8 @@ export class ClientConnection implements NodeConnection {
       this.onFrame(f);
     }
     if (error) this.fail(error);
-    this.holdWhileCongested();
+    this.gate.holdWhileCongested();
   }
-
-  /**
-   * A peer that does not read what the node writes (receipts, deliveries) is not read either
-   * until it does: the node's outbound buffer stays bounded, whatever the peer sends (TCP holds
-   * the rest on its side).
-   */
-  private holdWhileCongested(): void {
-    if (this.writerPaused || !this.writer.congested) return;
-    this.writerPaused = true;
-    this.stream.pause();
-    void this.writer.whenWritable().then(() => {
-      this.writerPaused = false;
-      if (!this.paused) this.stream.resume();
-    });
-  }
-
 
   private onFrame(f: fedwire.Frame): void {
     if (this.state === "login") {
@@ -210,10 +193,7 @@ export class ClientConnection implements NodeConnection {
       case "connect": this.fail(new ProtocolError("a second connect frame on an open connection")); return;
       default:
         this.inbox.push(f);
-        if (this.inbox.length > INBOX_PAUSE && !this.paused) {
-          this.paused = true;
-          this.stream.pause();
-        }
+        this.gate.queued(this.inbox.length);
         if (!this.processing) void this.processInbox();
     }
   }
@@ -229,16 +209,12 @@ export class ClientConnection implements NodeConnection {
         } catch (err) {
           this.replyError(f.corr ?? 0, err);
         }
-        if (this.paused && this.inbox.length < INBOX_PAUSE / 2) {
-          this.paused = false;
-          this.holdWhileCongested();
-          if (!this.writerPaused) this.stream.resume();
-        }
+        this.gate.handled(this.inbox.length);
       }
     } finally {
       this.processing = false;
       this.lastActiveAt = Date.now();
-      if (this.state === "open") this.holdWhileCongested();
+      if (this.state === "open") this.gate.holdWhileCongested();
     }
   }
 
@@ -364,7 +340,7 @@ export class ClientConnection implements NodeConnection {
       const now = Date.now();
       if (now - this.lastFrameAt > grace) {
         this.fail(new StalePeerError(`no frame from the client for ${grace} ms (its heartbeat is ${hb} ms)`));
-      } else if (now - this.lastActiveAt > idle && !this.processing && !this.paused) {
+      } else if (now - this.lastActiveAt > idle && !this.processing && !this.gate.inboxFull) {
         const partial = this.decoder?.bufferedBytes ?? 0;
         this.fail(new StalePeerError(`no bytes from the peer for ${idle} ms${partial > 0 ? `, ${partial} bytes of an unfinished frame dropped` : ""} (option 'idleTimeoutMs')`));
       }

@@ -22,11 +22,10 @@ import { UNRESTRICTED, verifiedCertificateName } from "./auth/authenticator";
 import type { Principal } from "./auth/users";
 import { encodeMessageFrame, encodePlainMessageFrame, messageOfSend, scanPlainMessage } from "./stomp-mapping";
 import type { RouteTrace } from "./trace/route-trace";
+import { INBOX_PAUSE, ReadGate } from "./read-gate";
 
 /** What the node declares in CONNECTED's `heart-beat`: it can send every second and wants the client's at most every second. */
 const SERVER_HEART_BEAT: readonly [number, number] = [1_000, 1_000];
-/** Frames queued behind a blocked send beyond this count pause reading from the socket. */
-const INBOX_PAUSE = 1000;
 
 type AckMode = "auto" | "client" | "client-individual";
 
@@ -57,6 +56,8 @@ export class StompConnection implements NodeConnection {
   readonly inProcess = false;
   clientId = "";
   readonly writer: FrameWriter;
+  /** When the socket is read (inbox length, peer reading). */
+  private readonly gate: ReadGate;
   private readonly parser: StompParser;
   private version: StompVersion = "1.2";
   /** "login": CONNECT arrived and its login is being checked; the frames that follow wait in `early`. */
@@ -77,9 +78,6 @@ export class StompConnection implements NodeConnection {
   private seq = 0;
   private inbox: StompFrame[] = [];
   private processing = false;
-  private paused = false;
-  /** Reading is paused while the peer does not read what the node writes (its outbound buffer is full). */
-  private writerPaused = false;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private heartTimer: NodeJS.Timeout | undefined;
   private lastReadAt = Date.now();
@@ -102,6 +100,7 @@ export class StompConnection implements NodeConnection {
     });
     this.settlement = new Settlement(core.trace, this);
     this.writer = new FrameWriter(stream);
+    this.gate = new ReadGate(stream, this.writer);
     stream.on("data", (chunk: Buffer) => this.onData(chunk));
     stream.on("error", (err) => this.core.log.debug({ err, conn: this.id }, "connection error"));
     stream.on("close", () => this.teardown("peer closed the connection"));
@@ -194,22 +193,7 @@ export class StompConnection implements NodeConnection {
       }
       this.onFrame(r.frame);
     }
-    this.holdWhileCongested();
-  }
-
-  /**
-   * A peer that does not read what the node writes (receipts, deliveries) is not read either
-   * until it does: the node's outbound buffer stays bounded, whatever the peer sends (TCP holds
-   * the rest on its side).
-   */
-  private holdWhileCongested(): void {
-    if (this.writerPaused || !this.writer.congested) return;
-    this.writerPaused = true;
-    this.stream.pause();
-    void this.writer.whenWritable().then(() => {
-      this.writerPaused = false;
-      if (!this.paused) this.stream.resume();
-    });
+    this.gate.holdWhileCongested();
   }
 
   private onFrame(f: StompFrame): void {
@@ -241,10 +225,7 @@ export class StompConnection implements NodeConnection {
       return;
     }
     this.inbox.push(f);
-    if (this.inbox.length > INBOX_PAUSE && !this.paused) {
-      this.paused = true;
-      this.stream.pause();
-    }
+    this.gate.queued(this.inbox.length);
     if (!this.processing) void this.processInbox();
   }
 
@@ -263,15 +244,11 @@ export class StompConnection implements NodeConnection {
           if (err instanceof ForbiddenError) this.refuse(err, header(f, "receipt"));
           else this.fail(asFedmqError(err, this.core), header(f, "receipt"));
         }
-        if (this.paused && this.inbox.length < INBOX_PAUSE / 2) {
-          this.paused = false;
-          this.holdWhileCongested();
-          if (!this.writerPaused) this.stream.resume();
-        }
+        this.gate.handled(this.inbox.length);
       }
     } finally {
       this.processing = false;
-      if (this.isOpen) this.holdWhileCongested();
+      if (this.isOpen) this.gate.holdWhileCongested();
     }
   }
 
@@ -380,7 +357,7 @@ export class StompConnection implements NodeConnection {
         this.fail(new StalePeerError(`no frame or heart-beat from the client for ${silent} ms (its heart-beat is ${b.expectEveryMs} ms)`));
         return;
       }
-      if (silent > idle && !this.processing && !this.paused) {
+      if (silent > idle && !this.processing && !this.gate.inboxFull) {
         this.fail(new StalePeerError(`no bytes from the client for ${idle} ms (option 'idleTimeoutMs')`));
         return;
       }

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type fedwire } from "@fedmq/protocol";
-import { encodeStompFrame, escapeStompHeader, fromStompDestination, toStompDestination, type StompFrame, type StompVersion } from "@fedmq/stomp";
+import { encodeStompFrame, escapeStompHeader, frameBytes, fromStompDestination, toStompDestination, type StompFrame, type StompVersion } from "@fedmq/stomp";
 
 /**
  * How a STOMP frame maps to a fedmq message and back, as ActiveMQ maps STOMP to JMS: the
@@ -117,13 +117,7 @@ export function encodeMessageFrame(m: fedwire.Message, d: DeliveryHeaders, versi
   }
   const body = m.body;
   if (body.length > 0) head += `content-length:${body.length}\n`;
-  head += "\n";
-  const headBytes = Buffer.byteLength(head, "utf8");
-  const out = Buffer.allocUnsafe(headBytes + body.length + 1);
-  out.write(head, 0, headBytes, "utf8");
-  out.set(body, headBytes);
-  out[out.length - 1] = 0;
-  return out;
+  return frameBytes(`${head}\n`, body);
 }
 
 /**

@@ -1,11 +1,10 @@
-import { readFileSync } from "node:fs";
 import { MembershipWatcher, NodeRegistry, compileMemberSelector, connectControlPlane, type ControlPlane, type DemandClaim, type MemberPredicate, type NodeRecord, type NodeRegistration } from "@fedmq/discovery";
 import type { ConsumerAdvisory } from "@fedmq/advisory";
 import { routeDemand } from "./demand-routes";
-import type { DiscoverySpec, DiscoveredTarget } from "@fedmq/config";
+import { nativeListener, type DiscoverySpec, type DiscoveredTarget } from "@fedmq/config";
 import type { ConnectorOptions } from "@fedmq/broker";
-import { parseListenUri, type Logger } from "@fedmq/protocol";
-import { CliError } from "./cli-error";
+import type { Logger } from "@fedmq/protocol";
+import { controlPlaneOptions } from "./control-plane-options";
 
 /** A connector whose targets are discovered nodes: its bridge options, applied to one bridge per selected node (or HA group). */
 export interface DiscoveredConnector {
@@ -46,16 +45,6 @@ export interface DiscoveryLinkOptions {
   readonly created?: (link: DiscoveryLink) => void;
 }
 
-/** A file's text without its final line break (a password or token file). */
-function secretFile(option: string, file: string | undefined): string | undefined {
-  if (file === undefined) return undefined;
-  try {
-    return readFileSync(file, "utf8").replace(/\r?\n$/, "");
-  } catch (err) {
-    throw new CliError(`discovery: cannot read '${option}' file '${file}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2, { cause: err });
-  }
-}
-
 /**
  * A node's membership in a discovered federation: registers the node in the control plane's
  * key-value bucket (renewed under a lease), watches the other members, and keeps one bridge per
@@ -94,13 +83,7 @@ export class DiscoveryLink {
    */
   static async start(opts: DiscoveryLinkOptions, node?: DiscoveredBridges): Promise<DiscoveryLink> {
     const d = opts.discovery;
-    const plane = await connectControlPlane({
-      servers: d.servers, name: `fedmq-${opts.self.name}`, logger: opts.logger,
-      ...(opts.tls && d.servers.some((s) => s.startsWith("tls:")) ? { tls: opts.tls } : {}),
-      ...(d.user === undefined ? {} : { user: d.user, password: secretFile("passwordFile", d.passwordFile) ?? "" }),
-      ...(d.tokenFile === undefined ? {} : { token: secretFile("tokenFile", d.tokenFile) }),
-      ...(d.credsFile === undefined ? {} : { creds: d.credsFile }),
-    });
+    const plane = await connectControlPlane(controlPlaneOptions(d, opts.tls, { name: `fedmq-${opts.self.name}`, logger: opts.logger }));
     let registry: NodeRegistry | undefined;
     try {
       registry = await NodeRegistry.create({ plane, bucket: d.bucket, leaseMs: d.leaseMs });
@@ -214,7 +197,7 @@ export class DiscoveryLink {
   /** The target a member stands for: its HA group (every member's listeners), or itself. */
   private targetOf(r: NodeRecord): { key: string; remote: string[] } | undefined {
     const members = r.haGroup === undefined ? [r] : [...this.watcher.members().values()].filter((m) => m.haGroup === r.haGroup);
-    const remote = members.map(nativeListener).filter((u): u is string => u !== undefined).sort();
+    const remote = members.map((m) => nativeListener(m.listen)).filter((u): u is string => u !== undefined).sort();
     if (remote.length === 0) return undefined;
     return { key: r.haGroup ?? r.name, remote };
   }
@@ -287,15 +270,3 @@ export class DiscoveryLink {
 /** Changes to publish or route within this span go as one, ms. */
 const PUBLISH_COALESCE_MS = 10;
 const EMPTY_DEMAND: ReadonlyMap<string, ConsumerAdvisory> = new Map();
-
-/** The listener other nodes' bridges dial: the first tcp:// or tls:// one. */
-function nativeListener(r: NodeRecord): string | undefined {
-  return r.listen.find((u) => {
-    try {
-      const scheme = parseListenUri(u).scheme;
-      return scheme === "tcp" || scheme === "tls";
-    } catch {
-      return false;
-    }
-  });
-}

@@ -64,3 +64,4 @@ export type { Locate, LocateTarget, Position } from "./yaml-locator";
 export { loadUsersFile, MAX_USERS_FILE_BYTES } from "./load-users";
 export type { UserFileEntry } from "./load-users";
 export { checkNatsUrl, checkSelectorPattern } from "./discovery-rules";
+export { nativeListener } from "./endpoint";

@@ -4,7 +4,7 @@ export { StompParser } from "./stomp-parser";
 export type { StompParseResult, StompParserOptions, StompRole } from "./stomp-parser";
 export { DEFAULT_STOMP_LIMITS, mergeStompLimits, stompLimitsProblem } from "./stomp-limits";
 export type { StompLimits } from "./stomp-limits";
-export { encodeStompFrame, heartbeatBytes } from "./stomp-encoder";
+export { encodeStompFrame, frameBytes, heartbeatBytes } from "./stomp-encoder";
 export type { StompEncodeOptions } from "./stomp-encoder";
 export { STOMP_VERSIONS, isStompVersion, negotiateStompVersion, parseHeartBeat, negotiateHeartBeat } from "./stomp-version";
 export type { StompVersion, StompHeartBeat, NegotiatedHeartBeat } from "./stomp-version";

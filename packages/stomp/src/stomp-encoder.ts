@@ -58,7 +58,11 @@ export function encodeStompFrame(frame: StompFrame, version: StompVersion, opts:
     if (opts.contentLength !== false) head += `content-length:${body.length}\n`;
     else if (body.includes(0)) throw new StompEncodeError(`body of ${body.length} bytes contains a NUL: it needs a content-length header`);
   }
-  head += "\n";
+  return frameBytes(`${head}\n`, body);
+}
+
+/** One frame's bytes in one buffer: `head` (its command and header lines, and the blank line after them), `body`, the NUL. */
+export function frameBytes(head: string, body: Uint8Array): Buffer {
   const headBytes = Buffer.byteLength(head, "utf8");
   const out = Buffer.allocUnsafe(headBytes + body.length + 1);
   out.write(head, 0, headBytes, "utf8");

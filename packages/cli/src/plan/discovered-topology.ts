@@ -6,9 +6,9 @@
  * for one bridge per selected member (an HA group counts once), never to the node it runs on nor
  * to its own HA group — as `DiscoveryLink` starts them.
  */
-import { DEFAULT_CONNECTOR_OPTIONS, DEFAULT_NODE_OPTIONS, type ConnectorSpec, type DiscoverySpec, type NodeSpec, type Topology } from "@fedmq/config";
+import { DEFAULT_CONNECTOR_OPTIONS, DEFAULT_NODE_OPTIONS, nativeListener, type ConnectorSpec, type DiscoverySpec, type NodeSpec, type Topology } from "@fedmq/config";
 import { compileMemberSelector, type NodeRecord } from "@fedmq/discovery";
-import { DEFAULT_LEASE_TIMING, parseListenUri } from "@fedmq/protocol";
+import { DEFAULT_LEASE_TIMING } from "@fedmq/protocol";
 
 /** The connector `fedmq node --discovery` runs without a topology (see commands/node.ts). */
 export const DEFAULT_DISCOVERED_CONNECTOR = "discovered";
@@ -28,18 +28,6 @@ export interface DiscoveredNetworkOptions {
   readonly connectors?: Topology;
 }
 
-/** The listener other nodes' bridges dial: the first tcp:// or tls:// one (as DiscoveryLink picks it). */
-export function nativeListener(r: Pick<NodeRecord, "listen">): string | undefined {
-  return r.listen.find((u) => {
-    try {
-      const scheme = parseListenUri(u).scheme;
-      return scheme === "tcp" || scheme === "tls";
-    } catch {
-      return false;
-    }
-  });
-}
-
 /**
  * A member as a topology node. Only what the plan reads is the member's (name, site, listeners,
  * HA group); the rest (store, data directory, lease timing) is the defaults, as the bucket does
@@ -47,7 +35,7 @@ export function nativeListener(r: Pick<NodeRecord, "listen">): string | undefine
  */
 function memberNode(r: NodeRecord): NodeSpec {
   return {
-    name: r.name, site: r.site, listen: nativeListener(r) ?? r.listen[0] ?? "", listeners: [...r.listen], ...(r.admin === undefined ? {} : { admin: r.admin }),
+    name: r.name, site: r.site, listen: nativeListener(r.listen) ?? r.listen[0] ?? "", listeners: [...r.listen], ...(r.admin === undefined ? {} : { admin: r.admin }),
     adminAllowRemote: false, store: DEFAULT_NODE_OPTIONS.store, dataDir: "", maxFrameSize: DEFAULT_NODE_OPTIONS.maxFrameSize,
     maxStoreBytes: DEFAULT_NODE_OPTIONS.maxStoreBytes, storeReservedBytes: DEFAULT_NODE_OPTIONS.storeReservedBytes,
     ...(r.haGroup === undefined ? {} : { ha: { mode: "shared-file" as const, group: r.haGroup, dir: "", lease: DEFAULT_LEASE_TIMING } }),
@@ -76,7 +64,7 @@ export function discoveredNetwork(members: readonly NodeRecord[], o: DiscoveredN
     const targets: string[] = [];
     for (const r of sorted) {
       if (r.name === c.from || (r.haGroup !== undefined && r.haGroup === fromGroup) || !pick(r)) continue;
-      if (nativeListener(r) === undefined) {
+      if (nativeListener(r.listen) === undefined) {
         undialable.add(r.name);
         continue;
       }

@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
-import { MembershipWatcher, connectControlPlane, type ControlPlane, type ControlPlaneOptions, type ControlPlaneTls, type NodeRecord } from "@fedmq/discovery";
+import { MembershipWatcher, connectControlPlane, type ControlPlane, type ControlPlaneTls, type NodeRecord } from "@fedmq/discovery";
+import { controlPlaneOptions } from "../control-plane-options";
 import type { DiscoverySpec } from "@fedmq/config";
 import { TimeoutError } from "@fedmq/protocol";
 import { CliError } from "../cli-error";
@@ -19,15 +19,6 @@ export interface Membership {
   readonly bucketExists: boolean;
 }
 
-function secret(option: string, file: string | undefined): string | undefined {
-  if (file === undefined) return undefined;
-  try {
-    return readFileSync(file, "utf8").replace(/\r?\n$/, "");
-  } catch (err) {
-    throw new CliError(`discovery: cannot read '${option}' file '${file}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2, { cause: err });
-  }
-}
-
 /** "stream not found" from JetStream (the bucket's stream `KV_<bucket>` does not exist). */
 function isStreamNotFound(err: unknown): boolean {
   const e = err as { api_error?: { err_code?: number }; message?: string } | null;
@@ -42,13 +33,7 @@ function isStreamNotFound(err: unknown): boolean {
 export async function readMembership(o: ReadMembershipOptions): Promise<Membership> {
   const d = o.discovery;
   const servers = d.servers.join(", ");
-  const options: ControlPlaneOptions = {
-    servers: d.servers, name: "fedmq plan", connectWaitMs: 0, connectTimeoutMs: o.timeoutMs, requestTimeoutMs: o.timeoutMs,
-    ...(o.tls !== undefined && d.servers.some((s) => s.startsWith("tls:")) ? { tls: o.tls } : {}),
-    ...(d.user === undefined ? {} : { user: d.user, password: secret("passwordFile", d.passwordFile) ?? "" }),
-    ...(d.tokenFile === undefined ? {} : { token: secret("tokenFile", d.tokenFile) }),
-    ...(d.credsFile === undefined ? {} : { creds: d.credsFile }),
-  };
+  const options = controlPlaneOptions(d, o.tls, { name: "fedmq plan", connectWaitMs: 0, connectTimeoutMs: o.timeoutMs, requestTimeoutMs: o.timeoutMs });
   let plane: ControlPlane;
   try {
     plane = await connectControlPlane(options);
