@@ -1,4 +1,4 @@
-import { MembershipWatcher, NodeRegistry, compileMemberSelector, connectControlPlane, type ControlPlane, type DemandClaim, type MemberPredicate, type NodeRecord, type NodeRegistration } from "@fedmq/discovery";
+import { LeaseMonitor, MembershipWatcher, NodeRegistry, compileMemberSelector, connectControlPlane, type ControlPlane, type DemandClaim, type MemberPredicate, type NodeRecord, type NodeRegistration } from "@fedmq/discovery";
 import type { ConsumerAdvisory } from "@fedmq/advisory";
 import { routeDemand } from "./demand-routes";
 import { nativeListener, type DiscoverySpec, type DiscoveredTarget } from "@fedmq/config";
@@ -71,6 +71,7 @@ export class DiscoveryLink {
     readonly plane: ControlPlane,
     readonly registry: NodeRegistry,
     readonly watcher: MembershipWatcher,
+    readonly monitor: LeaseMonitor,
   ) {
     this.selectors = opts.connectors.map((c) => ({ c, pick: compileMemberSelector(c.target) }));
   }
@@ -85,10 +86,14 @@ export class DiscoveryLink {
     const d = opts.discovery;
     const plane = await connectControlPlane(controlPlaneOptions(d, opts.tls, { name: `fedmq-${opts.self.name}`, logger: opts.logger }));
     let registry: NodeRegistry | undefined;
+    let watcher: MembershipWatcher | undefined;
+    let monitor: LeaseMonitor | undefined;
     try {
       registry = await NodeRegistry.create({ plane, bucket: d.bucket, leaseMs: d.leaseMs });
-      const watcher = await MembershipWatcher.create({ plane, bucket: d.bucket, leaseMs: d.leaseMs });
-      const link = new DiscoveryLink(opts, plane, registry, watcher);
+      watcher = await MembershipWatcher.create({ plane, bucket: d.bucket, leaseMs: d.leaseMs });
+      // Turns the lapse of a neighbour's lease (a crash) into a delete every watcher sees.
+      monitor = await LeaseMonitor.create({ plane, watcher, registry, bucket: d.bucket, leaseMs: d.leaseMs });
+      const link = new DiscoveryLink(opts, plane, registry, watcher, monitor);
       opts.created?.(link);
       watcher.on("joined", (r) => link.apply(() => link.memberChanged(r)));
       watcher.on("updated", (r, previous) => {
@@ -103,6 +108,8 @@ export class DiscoveryLink {
       await registry.register(link.registration());
       return link;
     } catch (err) {
+      await monitor?.close();
+      await watcher?.close().catch(() => undefined);
       await registry?.close().catch(() => undefined);
       await plane.close().catch(() => undefined);
       throw err;
@@ -260,6 +267,7 @@ export class DiscoveryLink {
     clearTimeout(this.routeTimer);
     this.stopRoutingWatch?.();
     await this.queue;
+    await this.monitor.close();
     await this.watcher.close().catch((err: unknown) => this.opts.logger.warn({ err }, "discovery: membership watch did not close cleanly"));
     await this.registry.leave().catch((err: unknown) => this.opts.logger.warn({ err }, "discovery: could not delete this node's registration (it lapses with its lease)"));
     await this.registry.close().catch(() => undefined);

@@ -128,7 +128,7 @@ const SelectorPattern = checked(checkSelectorPattern);
  */
 export const DiscoveryInputSchema = z.strictObject({
   nats: z.union([NatsUrl, z.array(NatsUrl).min(1)]),
-  bucket: z.string().regex(/^[A-Za-z0-9_-]+$/, "must be letters, digits, '_' and '-'").optional(),
+  bucket: z.string().regex(/^[A-Za-z0-9_-]{1,57}$/, "must be 1-57 letters, digits, '_' and '-'").optional(),
   leaseMs: z.number().int().min(500).max(3_600_000).optional(),
   user: z.string().min(1).optional(),
   passwordFile: z.string().min(1).optional(),

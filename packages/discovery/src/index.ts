@@ -5,7 +5,8 @@ export { connectControlPlane } from "./control-plane";
 export type { ControlPlane, ControlPlaneEvents, ControlPlaneState, ControlPlaneStatus } from "./control-plane";
 export { DEFAULT_CONTROL_PLANE_OPTIONS, checkServerUrl } from "./control-plane-options";
 export type { ControlPlaneOptions, ControlPlaneTls } from "./control-plane-options";
-export { DEFAULT_LEASE_MS, DEFAULT_MEMBERS_BUCKET, MIN_LEASE_MS } from "./members-bucket";
+export { DEFAULT_LEASE_MS, DEFAULT_MEMBERS_BUCKET, LEASES_SUFFIX, MIN_LEASE_MS, MIN_RECORD_AGE_MS, recordAgeFor } from "./members-bucket";
+export { LAPSED_MARKER } from "./member-table";
 export type { MembersBucketOptions } from "./members-bucket";
 export { NodeRegistry, DEFAULT_REGISTRY_RETRY } from "./node-registry";
 export type { NodeRegistryEvents, NodeRegistryOptions, RegistryState, RegistryStatus } from "./node-registry";
@@ -17,3 +18,5 @@ export type { DemandClaim, NodeHaRole, NodeRecord, NodeRegistration } from "./no
 export { compileMemberSelector, matchMembers } from "./member-selector";
 export type { MemberPredicate, MemberSelector } from "./member-selector";
 export { ControlPlaneUnavailableError, DiscoveryClosedError, DiscoveryOptionError, InvalidNodeRecordError, MembersBucketError, NodeSupersededError } from "./errors";
+export { LeaseMonitor, DEFAULT_LEASE_MONITOR_SUCCESSORS, ringSuccessors } from "./lease-monitor";
+export type { LeaseMonitorEvents, LeaseMonitorOptions, LeaseMonitorStatus } from "./lease-monitor";

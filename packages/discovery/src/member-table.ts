@@ -7,6 +7,18 @@
  */
 import { decodeNodeRecord, sameRecord, type NodeRecord } from "./node-record";
 
+/**
+ * The value of the delete marker a lease monitor writes over the record of a node whose lease
+ * lapsed (a `leave()` writes an empty one): so every watcher tells a lapse from a clean leave.
+ */
+export const LAPSED_MARKER = "lapsed";
+const LAPSED_BYTES = new TextEncoder().encode(LAPSED_MARKER);
+
+/** Whether a delete marker's value is `LAPSED_MARKER`. */
+function isLapsedMarker(value: Uint8Array): boolean {
+  return value.length === LAPSED_BYTES.length && value.every((b, i) => b === LAPSED_BYTES[i]);
+}
+
 /** Why a member left: its key was deleted, purged, lapsed (no renewal within the lease), or now holds an invalid record. */
 export type LeaveReason = "deleted" | "purged" | "lapsed" | "invalid";
 
@@ -102,7 +114,8 @@ export class MemberTable {
     this.suspects.delete(name);
     if (e.operation !== "PUT") {
       this.keys.set(name, "tombstone");
-      return known === undefined ? undefined : this.remove(name, known, e.operation === "PURGE" ? "purged" : "deleted");
+      if (known === undefined) return undefined;
+      return this.remove(name, known, e.operation === "PURGE" ? "purged" : isLapsedMarker(e.value) ? "lapsed" : "deleted");
     }
     let record: NodeRecord;
     try {

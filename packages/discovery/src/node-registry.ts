@@ -1,16 +1,21 @@
 /**
- * A node's registration in the members bucket: one key (the node's name) holding its record, kept
- * alive by renewing it within the lease.
+ * A node's registration in the members buckets: its record under its name in the records bucket,
+ * written when it changes (and within a third of the bucket's max age), and its lease under its
+ * name in the leases bucket, renewed within the lease. Renewals touch the leases bucket only, which
+ * nobody watches: at rest a node costs every other node nothing. The lease is written before the
+ * record, so a lease monitor never finds a record without its lease; when a renewal finds the
+ * lease gone (it lapsed: the process stalled, or NATS lost it) the registry writes it again and
+ * then the record, which a monitor may have deleted meanwhile.
  *
- * Every write is a compare-and-set on the revision this registry last wrote, so a second writer
- * of the same name is noticed at its next renewal. Then the record with the higher `epoch` wins:
+ * Every write of the record is a compare-and-set on the revision this registry last wrote, so a
+ * second writer of the same name is noticed. Then the record with the higher `epoch` wins:
  * a node that restarts registers above the epoch it finds (it supersedes its previous
  * incarnation), and an incarnation that finds a higher epoch under its name stops renewing
  * (`superseded`) rather than fight over the key.
  *
  * NATS unreachable: renewals fail and are retried (capped backoff, never slower than the renewal
- * interval); on every (re)connection the record is put again at once — into a recreated bucket if
- * the server lost it — so a key that lapsed during the outage comes back.
+ * interval); on every (re)connection the lease and the record are put again at once — into
+ * recreated buckets if the server lost them — so a key that lapsed during the outage comes back.
  */
 import { EventEmitter } from "node:events";
 import { backoffStrategy, childLogger, FEDMQ_VERSION, type BackoffOptions, type Logger, type RetryStrategy } from "@fedmq/protocol";
@@ -42,10 +47,14 @@ export interface RegistryStatus {
   readonly lastError: Error | undefined;
   /** The record this registry keeps in the bucket (or tries to). */
   readonly record: NodeRecord | undefined;
-  /** The key's revision after this registry's last acknowledged put. */
+  /** The record key's revision after this registry's last acknowledged put. */
   readonly revision: number | undefined;
-  /** When the last put was acknowledged (ms since the epoch). */
+  /** When the last renewal of the lease was acknowledged (ms since the epoch). */
   readonly renewedAt: number | undefined;
+  /** Writes of the record (first, changed, after a lapse or a reconnection, or refreshed within the records' max age). */
+  readonly recordPuts: number;
+  /** Renewals of the lease. */
+  readonly leaseRenewals: number;
   /** The lease in force (the bucket's max age), once the bucket was opened (ms). */
   readonly leaseMs: number | undefined;
 }
@@ -77,6 +86,8 @@ export interface NodeRegistryOptions extends MembersBucketOptions {
 
 export const DEFAULT_REGISTRY_RETRY: Readonly<Partial<BackoffOptions>> = Object.freeze({ initialReconnectDelay: 100, maxReconnectDelay: 2_000, jitter: 0.2 });
 
+const LEASE_CODEC = new TextEncoder();
+
 /** Shortest renewal interval accepted (ms). */
 const MIN_RENEW_MS = 50;
 
@@ -100,6 +111,14 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> implements As
   /** What this registry last stored, and the key's revision after that put. */
   private stored: { readonly record: NodeRecord; readonly revision: number } | undefined;
   private renewedAt: number | undefined;
+  /** The lease key's revision after this registry's last write of it. */
+  private leaseRevision: number | undefined;
+  /** When the record was last written (ms), for the refresh within the records' max age. */
+  private recordPutAt: number | undefined;
+  /** Write the record at the next attempt even if unchanged (a new connection). */
+  private putRecord = true;
+  private recordPuts = 0;
+  private leaseRenewals = 0;
   private bucket: MembersBucket | undefined;
   private renewMs: number;
   private timer: NodeJS.Timeout | undefined;
@@ -112,8 +131,9 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> implements As
   private closing = false;
   private readonly onPlaneStatus = (s: ControlPlaneStatus): void => {
     if (s.state !== "connected" || !this.active()) return;
-    // A new connection: maybe a restarted server that lost the bucket. Put at once.
+    // A new connection: maybe a restarted server that lost the buckets. Put at once.
     this.bucket = undefined;
+    this.putRecord = true;
     this.failures = 0;
     this.kick();
   };
@@ -146,7 +166,8 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> implements As
   status(): RegistryStatus {
     return {
       state: this.state, since: this.since, lastError: this.lastError, record: this.wanted ?? this.stored?.record,
-      revision: this.stored?.revision, renewedAt: this.renewedAt, leaseMs: this.bucket?.leaseMs,
+      revision: this.stored?.revision, renewedAt: this.renewedAt, recordPuts: this.recordPuts, leaseRenewals: this.leaseRenewals,
+      leaseMs: this.bucket?.leaseMs,
     };
   }
 
@@ -177,6 +198,8 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> implements As
       // A fresh registration (first, or after leave() / being superseded): it claims the key anew.
       this.stored = undefined;
       this.bucket = undefined;
+      this.leaseRevision = undefined;
+      this.putRecord = true;
     }
     const epoch = Math.max(Date.now(), (current?.epoch ?? 0) + 1);
     this.wanted = canonicalRecord({ ...r, version, epoch });
@@ -218,6 +241,8 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> implements As
         await bucket.kv.delete(name, { previousSeq: cur.revision });
       }
       this.log.info({ node: name }, "left: key deleted");
+      await bucket.leases.delete(name).catch((err: unknown) => this.log.debug({ err, node: name }, "leave: could not delete the lease; it lapses"));
+      this.leaseRevision = undefined;
       return true;
     } catch (err) {
       this.log.warn({ err, node: name }, "leave: could not delete the key; it lapses within the lease");
@@ -336,9 +361,53 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> implements As
     this.schedule(this.renewMs);
   }
 
-  /** Puts `wanted` over the revision this registry last wrote; claims the key when that is not what the bucket holds. */
+  /**
+   * Renews the lease, then writes the record if it changed, was never written, the lease had
+   * lapsed, the connection is new, a third of the records' max age passed since it was written,
+   * or the key no longer holds it.
+   */
   private async store(wanted: NodeRecord): Promise<{ record: NodeRecord; revision: number }> {
     const bucket = await this.openBucket();
+    const lapsed = await this.renewLease(bucket, wanted);
+    const s = this.stored;
+    const fresh = this.recordPutAt !== undefined && Date.now() - this.recordPutAt < bucket.recordAgeMs / 3;
+    if (!lapsed && !this.putRecord && s !== undefined && s.record === wanted && fresh) {
+      // One read of the key (nothing reaches the watchers): still our record at our revision? If
+      // not — deleted by hand, the bucket lost, another registration of this name — write it.
+      const cur = await bucket.kv.get(wanted.name);
+      if (cur !== null && cur.operation === "PUT" && cur.revision === s.revision) return s;
+    }
+    const result = await this.putRecordOf(bucket, wanted);
+    this.putRecord = false;
+    this.recordPutAt = Date.now();
+    this.recordPuts += 1;
+    return result;
+  }
+
+  /**
+   * Renews the lease over the revision this registry last wrote; when that fails (the lease
+   * lapsed, or another registration of the name wrote it) or there is none yet, writes it anew
+   * and returns true: the record must then be written again.
+   */
+  private async renewLease(bucket: MembersBucket, wanted: NodeRecord): Promise<boolean> {
+    const value = LEASE_CODEC.encode(JSON.stringify({ epoch: wanted.epoch }));
+    if (this.leaseRevision !== undefined) {
+      try {
+        this.leaseRevision = await bucket.leases.update(wanted.name, value, this.leaseRevision);
+        this.leaseRenewals += 1;
+        return false;
+      } catch (err) {
+        if (!isWrongLastSequence(err)) throw err;
+        this.log.warn({ node: wanted.name }, "the lease had lapsed (or another registration of this name wrote it): renewing it and writing the record again");
+      }
+    }
+    this.leaseRevision = await bucket.leases.put(wanted.name, value);
+    this.leaseRenewals += 1;
+    return true;
+  }
+
+  /** Puts `wanted` over the revision this registry last wrote; claims the key when that is not what the bucket holds. */
+  private async putRecordOf(bucket: MembersBucket, wanted: NodeRecord): Promise<{ record: NodeRecord; revision: number }> {
     if (this.stored !== undefined) {
       try {
         return { record: wanted, revision: await bucket.kv.put(wanted.name, encodeNodeRecord(wanted), { previousSeq: this.stored.revision }) };
@@ -365,8 +434,9 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> implements As
         this.log.warn({ err, node: wanted.name }, "the key holds an unreadable value: overwriting it");
       }
       if (other !== undefined) {
-        if (sameRecord(other, wanted)) return { record: wanted, revision: cur.revision };
-        if (other.epoch >= wanted.epoch) {
+        // Our own record (a put whose reply was lost) is written again all the same: a new
+        // revision, so a monitor that read the old one to delete it (a lapse) cannot.
+        if (!sameRecord(other, wanted) && other.epoch >= wanted.epoch) {
           if (this.stored !== undefined) {
             this.supersededBy = other;
             throw new NodeSupersededError(`node '${wanted.name}' was registered again with epoch ${other.epoch} (this registration has ${wanted.epoch}): the newer registration holds the key`);

@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { compareDigest } from "../src/digest";
-import { MemberTable, type BucketEntry, type MemberChange } from "../src/member-table";
+import { LAPSED_MARKER, MemberTable, type BucketEntry, type MemberChange } from "../src/member-table";
 import { encodeNodeRecord, type NodeRecord } from "../src";
 
 const record = (name: string, epoch = 1, site = "eu-west"): NodeRecord => ({ name, site, listen: [`tcp://${name}.example:61616`], version: "0.1.0", epoch });
@@ -38,6 +38,10 @@ describe("MemberTable", () => {
     expect(show([t.apply(raw("d", JSON.stringify({ name: "other" })))])).toEqual(["left:d:invalid"]);
     expect(show([t.apply(put(record("b", 3)))])).toEqual(["joined:b"]);
     expect([...t.records().keys()].sort()).toEqual(["a", "b"]);
+    // A lease monitor's delete marker carries the value `lapsed`; any other value is a plain delete.
+    const lapsed = (key: string, text: string): BucketEntry => ({ key, operation: "DEL", value: new TextEncoder().encode(text), revision: ++revision });
+    expect(show([t.apply(lapsed("a", LAPSED_MARKER))])).toEqual(["left:a:lapsed"]);
+    expect(show([t.apply(lapsed("b", "lapsedx"))])).toEqual(["left:b:deleted"]);
   });
 
   it("a member missing from a snapshot has lapsed; after a gap it first gets a lease to reappear", () => {

@@ -7,7 +7,7 @@ import { performance } from "node:perf_hooks";
 import { waitFor } from "@fedmq/testkit";
 import { FEDMQ_VERSION } from "@fedmq/protocol";
 import { NodeSupersededError, type NodeRecord } from "../src";
-import { DIGEST_MS, EventLog, LEASE_MS, RENEW_MS, WAIT_MS, node, useHarness } from "./helpers/discovery-harness";
+import { EventLog, LEASE_MS, MONITOR_MS, RENEW_MS, WAIT_MS, node, useHarness } from "./helpers/discovery-harness";
 
 const harness = useHarness();
 
@@ -38,9 +38,10 @@ describe("NodeRegistry and MembershipWatcher", () => {
     expect(log.records[0]).toEqual(stored);
     expect(watcher.members().get("a")).toEqual(stored);
 
-    // Several renewals go by: none is reported.
-    const renewedFrom = registry.status().revision as number;
-    await waitFor(() => (registry.status().revision ?? 0) >= renewedFrom + 2, { timeoutMs: WAIT_MS, what: "two renewals" });
+    // Several renewals go by: none is reported, and none writes the record (only the lease).
+    const { leaseRenewals: renewedFrom, revision, recordPuts } = registry.status();
+    await waitFor(() => registry.status().leaseRenewals >= renewedFrom + 2, { timeoutMs: WAIT_MS, what: "two renewals" });
+    expect(registry.status()).toMatchObject({ revision, recordPuts });
     expect(log.events).toEqual(["joined:a"]);
     expect(registered).toHaveLength(1);
 
@@ -85,11 +86,14 @@ describe("NodeRegistry and MembershipWatcher", () => {
     const log = new EventLog(watcher);
     await watcher.ready(WAIT_MS);
     const registry = await h.registry(await h.plane(nats.url));
-    const keeper = await h.registry(await h.plane(nats.url));
+    const keeperPlane = await h.plane(nats.url);
+    const keeper = await h.registry(keeperPlane);
     await registry.register(node("crashy"));
     await keeper.register(node("steady"));
     await log.waitFor("joined:crashy");
     await log.waitFor("joined:steady");
+    // The live node's lease monitor turns crashy's lapse into a delete the watcher sees.
+    const monitor = await h.monitor(keeperPlane, watcher, keeper);
     const lastPut = registry.status().renewedAt as number;
 
     await registry.close(); // no delete: as if the process died
@@ -97,9 +101,10 @@ describe("NodeRegistry and MembershipWatcher", () => {
     await log.waitFor("left:crashy:lapsed", 0, LEASE_MS + WAIT_MS);
     const elapsed = performance.now() - closedAt;
     // The key lapses a lease after its last put (at most one renewal interval before the close);
-    // the digest notices within its interval; the margin is for a slow machine.
+    // the monitor notices within its interval; the margin is for a slow machine.
     expect(elapsed).toBeGreaterThanOrEqual(LEASE_MS - RENEW_MS - (Date.now() - lastPut - elapsed) - 250);
-    expect(elapsed).toBeLessThan(LEASE_MS + DIGEST_MS + 4_000);
+    expect(elapsed).toBeLessThan(LEASE_MS + MONITOR_MS + 4_000);
+    expect(monitor.status().removed).toBe(1);
     expect(log.events.filter((e) => e.startsWith("left:"))).toEqual(["left:crashy:lapsed"]);
     expect([...watcher.members().keys()]).toEqual(["steady"]);
   });
@@ -128,8 +133,8 @@ describe("NodeRegistry and MembershipWatcher", () => {
     expect(first.status().lastError?.message).toBe(`node 'dup' was registered again with epoch ${now.epoch} (this registration has ${old.epoch}): the newer registration holds the key`);
 
     // Renewals go on for the second only; the key never flips back.
-    const rev = second.status().revision as number;
-    await waitFor(() => (second.status().revision ?? 0) >= rev + 2, { timeoutMs: WAIT_MS, what: "two renewals of the second registration" });
+    const renewals = second.status().leaseRenewals;
+    await waitFor(() => second.status().leaseRenewals >= renewals + 2, { timeoutMs: WAIT_MS, what: "two renewals of the second registration" });
     expect(log.events).toEqual(["joined:dup", "updated:dup"]);
     expect(watcher.members().get("dup")).toEqual(now);
     // The superseded registry does not delete the key it no longer holds.

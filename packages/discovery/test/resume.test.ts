@@ -71,8 +71,12 @@ describe.each([
     await linkB.heal();
 
     // Node c joins after the restart.
-    const c = await h.registry(await h.plane(nats.url, { name: "c" }), { leaseMs });
+    const planeC = await h.plane(nats.url, { name: "c" });
+    const c = await h.registry(planeC, { leaseMs });
     const recordC = await c.register(node("c", "ap-south"));
+    // c's lease monitor (ring a, b, c: it checks a and b) removes a once a's lease is gone — if
+    // the store kept a's record; a lost store has none, and the watchers' suspect lapses.
+    const monitorC = await h.monitor(planeC, other, c, { leaseMs });
 
     await log.waitFor("joined:c", mark);
     await log.waitFor("left:a:lapsed", mark, leaseMs * 2 + WAIT_MS);
@@ -82,6 +86,7 @@ describe.each([
     await settled(watcher, syncsBefore);
     await settled(other, 0);
 
+    expect(monitorC.status().removed).toBe(wipeStore ? 0 : 1);
     expect(log.since(mark).sort()).toEqual(["joined:c", "left:a:lapsed"]);
     expect(otherLog.since(otherMark).sort()).toEqual(["joined:c", "left:a:lapsed"]);
     expect(Object.fromEntries(watcher.members())).toEqual({ b: recordB, c: recordC });

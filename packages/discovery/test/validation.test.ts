@@ -133,7 +133,7 @@ describe("options", () => {
     const h = harness();
     const plane = await h.plane("nats://127.0.0.1:1", { connectWaitMs: 0 });
     const cases: Array<[() => Promise<unknown>, string]> = [
-      [() => NodeRegistry.create({ plane, bucket: "a.b" }), "option 'bucket' must be 1-64 letters, digits, '_' or '-', got 'a.b'"],
+      [() => NodeRegistry.create({ plane, bucket: "a.b" }), "option 'bucket' must be 1-57 letters, digits, '_' or '-', got 'a.b'"],
       [() => NodeRegistry.create({ plane, leaseMs: 100 }), "option 'leaseMs' must be an integer >= 500, got '100'"],
       [() => NodeRegistry.create({ plane, leaseMs: 3_000, renewMs: 2_000 }), "option 'renewMs' (2000 ms) must be at most half of 'leaseMs' (3000 ms), so one lost renewal does not lapse the lease"],
       [() => NodeRegistry.create({ plane: undefined as never }), "option 'plane' is required: a control plane from connectControlPlane()"],

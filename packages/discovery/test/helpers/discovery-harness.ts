@@ -4,8 +4,8 @@
  */
 import { killAllManaged, removeTempDirs, startNats, waitFor, type NatsServer } from "@fedmq/testkit";
 import {
-  connectControlPlane, MembershipWatcher, NodeRegistry,
-  type ControlPlane, type ControlPlaneOptions, type LeaveReason, type MembershipWatcherOptions, type NodeRecord,
+  connectControlPlane, LeaseMonitor, MembershipWatcher, NodeRegistry,
+  type ControlPlane, type ControlPlaneOptions, type LeaseMonitorOptions, type LeaveReason, type MembershipWatcherOptions, type NodeRecord,
   type NodeRegistration, type NodeRegistryOptions,
 } from "../../src";
 
@@ -13,6 +13,8 @@ import {
 export const LEASE_MS = 3_000;
 export const RENEW_MS = 1_000;
 export const DIGEST_MS = 200;
+/** Lease monitors check their successors this often. */
+export const MONITOR_MS = 250;
 /** Condition waits: generous, the machine is slow and shared. */
 export const WAIT_MS = 20_000;
 
@@ -83,6 +85,11 @@ export class Harness {
 
   async watcher(plane: ControlPlane, extra: Partial<MembershipWatcherOptions> = {}): Promise<MembershipWatcher> {
     return this.track(await MembershipWatcher.create({ plane, leaseMs: LEASE_MS, digestIntervalMs: DIGEST_MS, retry: { initialReconnectDelay: 50, maxReconnectDelay: 500 }, ...extra }));
+  }
+
+  /** A lease monitor of `registry`'s node over `watcher`'s ring. */
+  async monitor(plane: ControlPlane, watcher: MembershipWatcher, registry: NodeRegistry, extra: Partial<LeaseMonitorOptions> = {}): Promise<LeaseMonitor> {
+    return this.track(await LeaseMonitor.create({ plane, watcher, registry, leaseMs: LEASE_MS, intervalMs: MONITOR_MS, ...extra }));
   }
 
   async closeAll(): Promise<void> {
