@@ -12,7 +12,9 @@
  * between is missed.
  *
  * ## Lapses and the digest
- * A key that lapses is removed by the server without any notice on a watch. So every
+ * A node whose lease lapsed is removed by a lease monitor (`lease-monitor.ts`): a delete marker
+ * with the value `lapsed`, which the watch reports like any delta. A key the server itself
+ * removes (a record older than the bucket's max age) goes without any notice on a watch. So every
  * `digestIntervalMs` the watcher asks for the stream's state (one request): a stream replaced
  * since the sync, a last sequence behind what it saw (or one it does not catch up with: a stalled
  * watch), or a key count other than its own means divergence, and it syncs again; a member
