@@ -272,11 +272,8 @@ export class Router {
     }
     let messages = 0;
     let dropped = 0;
-    const list = info.messages as Array<RecoveryInfo["messages"][number] | undefined>;
-    for (let i = 0; i < list.length; i++) {
-      const { ref, meta, route } = list[i]!;
-      // Let the recovery list go as it is consumed: with a million messages it is the peak.
-      list[i] = undefined;
+    // The journal's list builds each message as it is iterated: only the refs stay, in the entries.
+    for (const { ref, meta, route } of info.messages) {
       let q: MessageQueue | undefined;
       if (meta.destination.startsWith("dsub://")) q = this.durableSubs.get(meta.destination)?.queue;
       else if (meta.destination.startsWith("queue://")) q = this.queue(meta.destination);

@@ -121,7 +121,7 @@ describe("close()", () => {
     await waitFor(() => counts().sockets === 0, { timeoutMs: WAIT_MS, what: `no socket to NATS open before the test` });
     const before = counts();
     // A timer of another test file in this worker may fire meanwhile: never more timers than before.
-    const backToBefore = (): Promise<void> => waitFor(() => {
+    const backToBefore = (): Promise<unknown> => waitFor(() => {
       const now = counts();
       return now.sockets === before.sockets && now.timers <= before.timers;
     }, { timeoutMs: 2_000, what: `handles back to ${JSON.stringify(before)}` });

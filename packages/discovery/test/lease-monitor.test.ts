@@ -54,7 +54,7 @@ test("the ring: each node's successors, sorted and wrapping round, itself exclud
 test("at rest, renewals write only the leases bucket: the records' stream does not move and no watcher hears of them", async () => {
   const h = harness();
   const nats = await h.nats();
-  const members = [];
+  const members: Member[] = [];
   for (const name of ["a", "b", "c"]) members.push(await member(h, nats.url, name));
   for (const m of members) for (const other of ["a", "b", "c"]) await m.log.waitFor(`joined:${other}`);
   const records = await lastSeq(nats.url, "KV_fedmq-members");

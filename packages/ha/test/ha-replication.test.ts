@@ -466,8 +466,8 @@ describe("ReplicatedStore + ReplicaClient", () => {
     await waitFor(() => replica.status().caughtUp, { what: "replica caught up", timeoutMs: 60_000 });
     const store = new JournalStore({ dir: await replica.promote(), preallocate: false });
     const info = await store.open();
-    expect(info.messages.map((m) => m.meta.producerSeq)).toEqual(Array.from({ length: 10_000 }, (_, i) => i + 1));
-    expect((await store.read(info.messages[9_999]!.ref)).equals(payloadFor(10_000, 2048))).toBe(true);
+    expect([...info.messages].map((m) => m.meta.producerSeq)).toEqual(Array.from({ length: 10_000 }, (_, i) => i + 1));
+    expect((await store.read([...info.messages][9_999]!.ref)).equals(payloadFor(10_000, 2048))).toBe(true);
     await store.close();
   });
 

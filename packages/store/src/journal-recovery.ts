@@ -1,7 +1,8 @@
 import { promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { routeOf } from "@fedmq/protocol";
-import type { MessageRoute, RecordMeta, RecoveredMessage, StoreRef } from "./message-store";
+import type { MessageRoute, RecoveredMessages } from "./message-store";
+import { RecoveredIndex } from "./recovered-index";
 import type { ResolvedJournalOptions } from "./journal-options";
 import { isZero, listSegments, newSegmentState, readFully, writeFully, ZERO_BLOCK, type SegmentState } from "./journal-segment";
 import { ProducerAudit } from "./producer-audit";
@@ -11,7 +12,7 @@ import { checkFrame, decodeRecord, HEADER_BYTES, RecordType, type DecodedRecord,
 export interface RecoveredJournal {
   /** Segments present, ascending, with live index, sizes (after truncation) and refs. */
   readonly segments: SegmentState[];
-  readonly messages: RecoveredMessage[];
+  readonly messages: RecoveredMessages;
   readonly audit: ProducerAudit;
   readonly meta: Map<string, Buffer>;
   readonly nextSeq: number;
@@ -19,8 +20,6 @@ export interface RecoveredJournal {
   /** True when the last segment starts with a valid CHECKPOINT (so appending may go on in it). */
   readonly lastHasCheckpoint: boolean;
 }
-
-type MutableMeta = { -readonly [K in keyof RecordMeta]: RecordMeta[K] };
 
 interface ScanResult {
   readonly firstType: number;
@@ -110,7 +109,7 @@ class SegmentWindow {
 export async function recoverJournal(dir: string, opts: ResolvedJournalOptions): Promise<RecoveredJournal> {
   const numbers = await listSegments(dir);
   const segments = numbers.map((n) => newSegmentState(dir, n));
-  const live = new Map<number, RecoveredMessage>();
+  const live = new RecoveredIndex();
   const audit = new ProducerAudit(opts.maxProducers);
   const meta = new Map<string, Buffer>();
   const strings = new Map<string, string>();
@@ -137,30 +136,20 @@ export async function recoverJournal(dir: string, opts: ResolvedJournalOptions):
     if (rec.type !== RecordType.CHECKPOINT) seg.dataRecords++;
     switch (rec.type) {
       case RecordType.ADD: {
-        const ref: StoreRef = { seq: rec.seq, segment: seg.number, offset, length: rec.payloadLength };
-        const m: MutableMeta = {
-          destination: rec.destination,
-          priority: rec.priority,
-          expiration: rec.expiration,
-          producerId: rec.producerId,
-          producerSeq: rec.producerSeq,
-          redeliveryCount: rec.redeliveryCount,
-        };
         // A message that came over a bridge is stored under its producer id "<id>@<hop>" (the
         // node's network audit key): only those carry a route worth reading.
         const route = rec.producerId.includes("@") ? routeFor(rec.payload) : undefined;
-        live.set(rec.seq, route ? { ref, meta: m, route } : { ref, meta: m });
+        live.add(rec.seq, seg.number, offset, rec.payloadLength, rec, route);
         audit.observe(rec.producerId, rec.producerSeq);
         if (rec.seq >= nextSeq) nextSeq = rec.seq + 1;
         break;
       }
       case RecordType.REMOVE:
-        live.delete(rec.seq);
+        live.remove(rec.seq);
         if (rec.segment !== seg.number) seg.refs.add(rec.segment);
         break;
       case RecordType.REDELIVERY: {
-        const e = live.get(rec.seq);
-        if (e) (e.meta as MutableMeta).redeliveryCount = rec.count;
+        live.setRedelivery(rec.seq, rec.count);
         if (rec.segment !== seg.number) seg.refs.add(rec.segment);
         break;
       }
@@ -187,19 +176,15 @@ export async function recoverJournal(dir: string, opts: ResolvedJournalOptions):
     if (isLast) last = r;
   }
 
-  const messages = [...live.values()];
-  live.clear();
-  let sorted = true;
-  for (let i = 1; i < messages.length && sorted; i++) sorted = messages[i - 1].ref.seq < messages[i].ref.seq;
-  if (!sorted) messages.sort((a, b) => a.ref.seq - b.ref.seq);
   const bySegment = new Map(segments.map((s) => [s.number, s]));
-  for (const m of messages) {
-    const s = bySegment.get(m.ref.segment);
+  live.forEachLive((seq, segment, length) => {
+    const s = bySegment.get(segment);
     if (s) {
-      s.live.add(m.ref.seq);
-      s.liveBytes += m.ref.length;
+      s.live.add(seq);
+      s.liveBytes += length;
     }
-  }
+  });
+  const messages = live.messages();
   return {
     segments,
     messages,

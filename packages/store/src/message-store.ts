@@ -37,6 +37,11 @@ export interface RecordMeta {
   readonly redeliveryCount: number;
 }
 
+/** The recovered messages: iterable in seq order (several times), with their count. An array is one. */
+export interface RecoveredMessages extends Iterable<RecoveredMessage> {
+  readonly length: number;
+}
+
 export interface RecoveredMessage {
   readonly ref: StoreRef;
   readonly meta: RecordMeta;
@@ -54,8 +59,11 @@ export interface MessageRoute {
 }
 
 export interface RecoveryInfo {
-  /** Live (appended and not removed) messages, in append (seq) order. */
-  readonly messages: RecoveredMessage[];
+  /**
+   * Live (appended and not removed) messages, in append (seq) order. An array, or (the journal)
+   * an iterable that builds each message as it is iterated: iterate it, do not index it.
+   */
+  readonly messages: RecoveredMessages;
   /**
    * Highest producer sequence ever appended per producer id, including producers whose
    * messages were all removed since (engines checkpoint this so the duplicate audit

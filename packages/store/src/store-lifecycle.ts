@@ -11,15 +11,17 @@ export type StoreState = "new" | "opening" | "open" | "closing" | "closed";
  */
 export abstract class StoreLifecycle implements AsyncDisposable {
   protected state: StoreState = "new";
-  private opening: Promise<RecoveryInfo> | null = null;
+  /** Settles when `doOpen()` did. Not the open's own promise: that would hold the recovery (a million messages) as long as the store lives. */
+  private opened: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
 
   open(): Promise<RecoveryInfo> {
     if (this.state === "closing" || this.state === "closed") return Promise.reject(new StoreClosedError());
     if (this.state !== "new") return Promise.reject(new StoreAlreadyOpenError());
     this.state = "opening";
-    this.opening = this.doOpen();
-    return this.opening;
+    const opening = this.doOpen();
+    this.opened = opening.then(() => undefined, () => undefined);
+    return opening;
   }
 
   close(): Promise<void> {
@@ -35,7 +37,7 @@ export abstract class StoreLifecycle implements AsyncDisposable {
   protected abstract doClose(): Promise<void>;
 
   private async closeAfterOpen(): Promise<void> {
-    if (this.opening) await this.opening.catch(() => undefined);
+    if (this.opened) await this.opened;
     await this.doClose();
   }
 }

@@ -34,7 +34,8 @@ export function describeStoreContract(engines: ContractEngine[]): void {
 
     test("an empty store recovers nothing and reports its engine", async () => {
       const info = await store.open();
-      expect(info.messages).toEqual([]);
+      expect([...info.messages]).toEqual([]);
+      expect(info.messages.length).toBe(0);
       expect(info.meta.size).toBe(0);
       expect(info.producerHighWater.size).toBe(0);
       expect(info.cleanShutdown).toBe(true);

@@ -54,7 +54,7 @@ describe("JournalStore crash safety", () => {
     const info = await store.open();
     try {
       expect(info.cleanShutdown).toBe(false);
-      const bySeq = new Map(info.messages.map((m) => [m.ref.seq, m]));
+      const bySeq = new Map([...info.messages].map((m) => [m.ref.seq, m]));
       const missing = printed.filter(([seq]) => !bySeq.has(seq));
       expect(missing).toEqual([]);
       for (const [seq, n] of printed) {

@@ -78,8 +78,8 @@ describe("JournalStore when full", () => {
     const store = new JournalStore({ dir: at });
     try {
       const info = await store.open();
-      const redelivery = new Map(info.messages.map((m) => [m.meta.producerSeq, m.meta.redeliveryCount]));
-      return { seqs: info.messages.map((m) => m.meta.producerSeq), cleanShutdown: info.cleanShutdown, redelivery };
+      const redelivery = new Map([...info.messages].map((m) => [m.meta.producerSeq, m.meta.redeliveryCount]));
+      return { seqs: [...info.messages].map((m) => m.meta.producerSeq), cleanShutdown: info.cleanShutdown, redelivery };
     } finally {
       await store.close();
     }
@@ -335,7 +335,7 @@ describe("JournalStore when full", () => {
       disk.fillTo(0);
 
       const { store: again, info, logger } = await open({ segmentSize: 16 * KIB, preallocate: false, reservedBytes: 16 * KIB, fileWrites: disk });
-      expect(sorted(info.messages.map((m) => m.meta.producerSeq))).toEqual(sorted(stored.keys()));
+      expect(sorted([...info.messages].map((m) => m.meta.producerSeq))).toEqual(sorted(stored.keys()));
       expect(info.cleanShutdown).toBe(true);
       expect(again.journalInfo()).toMatchObject({ diskFull: true, headroomHeld: false });
       expect(logger.lines.map((l) => l.msg)).toContain("journal: no room on the disk for the checkpoint at open; opening full");

@@ -38,8 +38,8 @@ const SEGMENT = 1024;
 
 async function check(store: JournalStore, info: RecoveryInfo, live: Map<number, ModelEntry>, metas: Map<string, string>, hw: Map<string, number>) {
   const expected = [...live.values()].sort((a, b) => a.ref.seq - b.ref.seq);
-  expect(info.messages.map((m) => m.ref)).toEqual(expected.map((e) => e.ref));
-  expect(info.messages.map((m) => [m.meta.producerId, m.meta.redeliveryCount])).toEqual(expected.map((e) => [e.producer, e.redelivery]));
+  expect([...info.messages].map((m) => m.ref)).toEqual(expected.map((e) => e.ref));
+  expect([...info.messages].map((m) => [m.meta.producerId, m.meta.redeliveryCount])).toEqual(expected.map((e) => [e.producer, e.redelivery]));
   for (const e of expected) expect((await store.read(e.ref)).equals(payloadFor(e.n, e.size))).toBe(true);
   expect(new Map([...info.meta].map(([k, v]) => [k, v.toString()]))).toEqual(metas);
   expect(info.producerHighWater).toEqual(hw);
@@ -72,7 +72,7 @@ test("a segment holding the only REMOVE of a message is kept while the ADD's seg
     await store.close();
     store = new JournalStore({ dir, segmentSize: SEGMENT });
     const info = await store.open();
-    expect(info.messages.map((m) => m.ref)).toEqual([d]);
+    expect([...info.messages].map((m) => m.ref)).toEqual([d]);
   } finally {
     await store.close();
     await removeDir(dir);

@@ -116,7 +116,7 @@ describe("JournalStore preallocated segments", () => {
 
     const again = await open();
     expect(again.info.cleanShutdown).toBe(true);
-    expect(again.info.messages.map((m) => m.ref)).toEqual(refs);
+    expect([...again.info.messages].map((m) => m.ref)).toEqual(refs);
     expect(problems(again.logger)).toEqual([]);
     const end = current(again.store).size;
     expect(end).toBeLessThan(2 * 1024 + 10 * 600);
@@ -126,7 +126,7 @@ describe("JournalStore preallocated segments", () => {
     await again.store.close();
 
     const third = await open();
-    expect(third.info.messages.map((m) => m.ref)).toEqual([...refs, next]);
+    expect([...third.info.messages].map((m) => m.ref)).toEqual([...refs, next]);
     expect(problems(third.logger)).toEqual([]);
     for (const m of third.info.messages) expect((await third.store.read(m.ref)).equals(payloadFor(m.meta.producerSeq, 500))).toBe(true);
   });
@@ -140,7 +140,7 @@ describe("JournalStore preallocated segments", () => {
 
     const crashed = await open({}, image);
     expect(crashed.info.cleanShutdown).toBe(false);
-    expect(crashed.info.messages.map((m) => m.ref)).toEqual(refs);
+    expect([...crashed.info.messages].map((m) => m.ref)).toEqual(refs);
     // Zeros taken as corruption would warn and truncate; taken as data, they would not even parse.
     expect(problems(crashed.logger)).toEqual([]);
     expect((await fsp.stat(file(1, image))).size).toBe(SEGMENT);
@@ -163,7 +163,7 @@ describe("JournalStore preallocated segments", () => {
     await patch(file(1, image), end, frame.subarray(0, 300));
 
     const crashed = await open({}, image);
-    expect(crashed.info.messages.map((m) => m.ref)).toEqual(refs);
+    expect([...crashed.info.messages].map((m) => m.ref)).toEqual(refs);
     const warns = crashed.logger.lines.filter((l) => l.level === "warn");
     expect(warns).toHaveLength(1);
     expect(warns[0].obj).toMatchObject({ offset: end, truncatedBytes: 300, dataEnd: end, problem: "bad-crc" });
@@ -175,7 +175,7 @@ describe("JournalStore preallocated segments", () => {
     expect((await bytesAt(file(1, image), dataEnd, end + 300 - dataEnd)).equals(Buffer.alloc(end + 300 - dataEnd))).toBe(true);
     await crashed.store.close();
     const again = await open({}, image);
-    expect(again.info.messages.map((m) => m.ref.seq)).toEqual([...refs.map((r) => r.seq), next.seq]);
+    expect([...again.info.messages].map((m) => m.ref.seq)).toEqual([...refs.map((r) => r.seq), next.seq]);
     expect(problems(again.logger)).toEqual([]);
   });
 
@@ -192,7 +192,7 @@ describe("JournalStore preallocated segments", () => {
     await patch(file(1, image), staleAt, frame);
 
     const crashed = await open({}, image);
-    expect(crashed.info.messages.map((m) => m.ref)).toEqual(refs);
+    expect([...crashed.info.messages].map((m) => m.ref)).toEqual(refs);
     const warns = crashed.logger.lines.filter((l) => l.level === "warn");
     expect(warns).toHaveLength(1);
     // from its first non-zero byte (a frame may start with one: a length of 0x…00)
@@ -209,7 +209,7 @@ describe("JournalStore preallocated segments", () => {
     }
     await crashed.store.close();
     const again = await open({}, image);
-    expect(again.info.messages.map((m) => m.ref)).toEqual([...refs, ...more]);
+    expect([...again.info.messages].map((m) => m.ref)).toEqual([...refs, ...more]);
     expect(problems(again.logger)).toEqual([]);
   });
 
@@ -222,7 +222,7 @@ describe("JournalStore preallocated segments", () => {
     await fsp.writeFile(file(2, image), Buffer.alloc(SEGMENT)); // renamed into place, nothing written yet
 
     const crashed = await open({}, image);
-    expect(crashed.info.messages.map((m) => m.ref)).toEqual(refs);
+    expect([...crashed.info.messages].map((m) => m.ref)).toEqual(refs);
     expect(crashed.info.cleanShutdown).toBe(false);
     expect(problems(crashed.logger)).toEqual([]);
     expect(current(crashed.store)).toMatchObject({ number: 2, fileSize: SEGMENT, records: 0 });
@@ -270,7 +270,7 @@ describe("JournalStore preallocated segments", () => {
     }
     await store.close();
     const again = await open({ preallocate: false });
-    expect(again.info.messages.map((m) => m.ref)).toEqual(refs);
+    expect([...again.info.messages].map((m) => m.ref)).toEqual(refs);
   });
 
   test.each(["auto", "sync", "async"] as JournalIoMode[])("io %s: concurrent sync appends share fsyncs and all survive a crash", async (io) => {
@@ -289,7 +289,7 @@ describe("JournalStore preallocated segments", () => {
     expect(store.stats().fsyncs - before).toBeLessThan(320 / 4);
     const image = await crashImage(store);
     const crashed = await open({ io, segmentSize: 16 * 1024 }, image);
-    expect(crashed.info.messages.map((m) => m.ref)).toEqual([...refs].sort((a, b) => a.seq - b.seq));
+    expect([...crashed.info.messages].map((m) => m.ref)).toEqual([...refs].sort((a, b) => a.seq - b.seq));
     for (const m of crashed.info.messages) expect((await crashed.store.read(m.ref)).equals(payloadFor(m.meta.producerSeq, 300))).toBe(true);
     expect(problems(crashed.logger)).toEqual([]);
   });

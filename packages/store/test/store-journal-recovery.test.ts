@@ -56,7 +56,7 @@ describe("JournalStore recovery from damaged segments", () => {
     const sizeBefore = (await fsp.stat(file(last))).size;
     await fsp.appendFile(file(last), Buffer.from([0x10, 0, 0, 0, 1, 2, 3, 4, 1, 9, 9, 9, 9, 9]));
     const { store, info, logger } = await reopen();
-    expect(info.messages.map((m) => m.ref)).toEqual(refs);
+    expect([...info.messages].map((m) => m.ref)).toEqual(refs);
     const warn = logger.lines.find((l) => l.level === "warn");
     expect(warn?.obj).toMatchObject({ truncatedBytes: 14, offset: sizeBefore });
     expect(warn?.msg).toMatch(/14 bytes truncated/);
@@ -73,7 +73,7 @@ describe("JournalStore recovery from damaged segments", () => {
     await fsp.truncate(file(lastRef.segment), cutAt);
     const { store, info, logger } = await reopen();
     expect(info.cleanShutdown).toBe(false);
-    expect(info.messages.map((m) => m.ref)).toEqual(refs.slice(0, -1));
+    expect([...info.messages].map((m) => m.ref)).toEqual(refs.slice(0, -1));
     expect(logger.lines.find((l) => l.level === "warn")?.obj).toMatchObject({ truncatedBytes: cutAt - lastRef.offset });
     expect(sizeBefore).toBeGreaterThan(cutAt);
     // appends go on where the valid records end; the cut record's seq is not reused
@@ -81,7 +81,7 @@ describe("JournalStore recovery from damaged segments", () => {
     expect(next.seq).toBeGreaterThan(refs[refs.length - 2].seq);
     await store.close();
     const again = await reopen();
-    expect(again.info.messages.map((m) => m.ref.seq)).toEqual([...refs.slice(0, -1).map((r) => r.seq), next.seq]);
+    expect([...again.info.messages].map((m) => m.ref.seq)).toEqual([...refs.slice(0, -1).map((r) => r.seq), next.seq]);
     expect(again.logger.lines.filter((l) => l.level === "warn" || l.level === "error")).toEqual([]);
   });
 
@@ -91,7 +91,7 @@ describe("JournalStore recovery from damaged segments", () => {
     await fsp.appendFile(file(last), Buffer.alloc(3000));
     const sizeBefore = (await fsp.stat(file(last))).size;
     const { store, info, logger } = await reopen();
-    expect(info.messages.map((m) => m.ref)).toEqual(refs);
+    expect([...info.messages].map((m) => m.ref)).toEqual(refs);
     expect(info.cleanShutdown).toBe(true);
     expect(logger.lines.filter((l) => l.level === "warn" || l.level === "error")).toEqual([]);
     expect((await fsp.stat(file(last))).size).toBe(sizeBefore);
@@ -110,7 +110,7 @@ describe("JournalStore recovery from damaged segments", () => {
     await patch(1, victim.offset + PAYLOAD_OFFSET + 10, Buffer.from("XX"));
     const { store, info, logger } = await reopen();
     const expected = refs.filter((r) => r !== victim);
-    expect(info.messages.map((m) => m.ref)).toEqual(expected);
+    expect([...info.messages].map((m) => m.ref)).toEqual(expected);
     const err = logger.lines.find((l) => l.level === "error");
     expect(err?.msg).toMatch(/corrupt record skipped/);
     expect(err?.obj).toMatchObject({ offset: victim.offset, problem: "bad-crc" });
@@ -126,7 +126,7 @@ describe("JournalStore recovery from damaged segments", () => {
     await patch(1, victim.offset, Buffer.from([0xf0, 0xff, 0xff, 0x7f]));
     const { store, info, logger } = await reopen();
     const expected = refs.filter((r) => r.segment !== 1 || r.seq < victim.seq);
-    expect(info.messages.map((m) => m.ref)).toEqual(expected);
+    expect([...info.messages].map((m) => m.ref)).toEqual(expected);
     expect(logger.lines.find((l) => l.level === "error")?.obj).toMatchObject({ offset: victim.offset, problem: "bad-length" });
     expect(await segmentFiles(dir)).toContain("00000001.log");
     await expectReadable(store, expected);
@@ -140,7 +140,7 @@ describe("JournalStore recovery from damaged segments", () => {
     const victim = inLast[0];
     await patch(last, victim.offset + PAYLOAD_OFFSET, Buffer.from("corrupt"));
     const { store, info, logger } = await reopen();
-    expect(info.messages.map((m) => m.ref)).toEqual(refs.filter((r) => r !== victim));
+    expect([...info.messages].map((m) => m.ref)).toEqual(refs.filter((r) => r !== victim));
     expect(info.cleanShutdown).toBe(true);
     expect(logger.lines.filter((l) => l.level === "warn")).toEqual([]);
     expect(logger.lines.find((l) => l.level === "error")?.obj).toMatchObject({ offset: victim.offset });
@@ -160,7 +160,7 @@ describe("JournalStore recovery from damaged segments", () => {
     await patch(1, size + 10, Buffer.from([0xee])); // inside the REMOVE body
     const { info, logger } = await reopen();
     // The acked message comes back (conservative: a duplicate, never a loss), loudly.
-    expect(info.messages.map((m) => m.ref)).toEqual([a, b]);
+    expect([...info.messages].map((m) => m.ref)).toEqual([a, b]);
     expect(logger.lines.some((l) => l.level === "error" && /corrupt record skipped/.test(l.msg ?? ""))).toBe(true);
   });
 });

@@ -139,11 +139,11 @@ describe("JournalStore persistence", () => {
     await store.close();
     const { store: again, info } = await openStore();
     expect(info.cleanShutdown).toBe(true);
-    expect(info.messages.map((m) => m.ref)).toEqual(refs);
-    info.messages.forEach((m, i) => {
+    expect([...info.messages].map((m) => m.ref)).toEqual(refs);
+    [...info.messages].forEach((m, i) => {
       expect(m.meta).toEqual(meta(i + 1, { destination: `queue://q${(i + 1) % 3}`, priority: (i + 1) % 10, expiration: 1_700_000_000_000 + i + 1 }));
     });
-    for (const [i, m] of info.messages.entries()) expect((await again.read(m.ref)).equals(payloadFor(i + 1))).toBe(true);
+    for (const [i, m] of [...info.messages].entries()) expect((await again.read(m.ref)).equals(payloadFor(i + 1))).toBe(true);
     // seqs are never reused after a restart
     const next = await again.append(meta(11), payloadFor(11), { sync: false });
     expect(next.seq).toBeGreaterThan(refs[refs.length - 1].seq);
@@ -157,7 +157,7 @@ describe("JournalStore persistence", () => {
     for (const r of refs.filter((_, i) => i % 2 === 0)) store.remove(r);
     await store.close();
     const { info } = await openStore();
-    expect(info.messages.map((m) => m.ref.seq)).toEqual(refs.filter((_, i) => i % 2 === 1).map((r) => r.seq));
+    expect([...info.messages].map((m) => m.ref.seq)).toEqual(refs.filter((_, i) => i % 2 === 1).map((r) => r.seq));
   });
 
   test("redelivery count persisted (the latest one wins)", async () => {
@@ -168,7 +168,7 @@ describe("JournalStore persistence", () => {
     store.setRedeliveryCount(a, 4);
     await store.close();
     const { info } = await openStore();
-    expect(info.messages.map((m) => [m.ref.seq, m.meta.redeliveryCount])).toEqual([
+    expect([...info.messages].map((m) => [m.ref.seq, m.meta.redeliveryCount])).toEqual([
       [a.seq, 4],
       [b.seq, 1],
     ]);
@@ -237,7 +237,7 @@ describe("JournalStore persistence", () => {
     expect(info.producerHighWater.get("early")).toBe(20);
     expect(info.producerHighWater.get("late")).toBe(30);
     expect(info.meta).toEqual(new Map([["dsub://c/keep", Buffer.from("kept")]]));
-    expect(info.messages.map((m) => m.meta.producerId)).toEqual(Array(30).fill("late"));
+    expect([...info.messages].map((m) => m.meta.producerId)).toEqual(Array(30).fill("late"));
   });
 
   test("maxProducers bounds the audit, evicting the least recently seen producer", async () => {
@@ -423,6 +423,6 @@ describe("JournalStore persistence", () => {
     expect((await store.read(ok)).equals(payloadFor(2))).toBe(true);
     await store.close();
     const { info } = await openStore();
-    expect(info.messages.map((m) => m.meta.producerSeq)).toEqual([2]);
+    expect([...info.messages].map((m) => m.meta.producerSeq)).toEqual([2]);
   });
 });

@@ -39,7 +39,7 @@ async function scriptCalls(client: Redis): Promise<number> {
 }
 
 function idsOf(info: RecoveryInfo): number[] {
-  return info.messages.map((m) => m.meta.producerSeq);
+  return [...info.messages].map((m) => m.meta.producerSeq);
 }
 
 beforeAll(async () => {
@@ -98,9 +98,9 @@ describe("RedisStore fencing", () => {
     const info = await b.open();
     expect(info.cleanShutdown).toBe(false); // A never closed
     expect(idsOf(info)).toEqual([1, 3, 4, 5]);
-    expect(info.messages.map((m) => m.ref.seq)).toEqual([refs[0], refs[2], refs[3], refs[4]].map((r) => r.seq));
-    expect(info.messages.map((m) => m.meta.redeliveryCount)).toEqual([0, 2, 0, 0]);
-    expect(info.messages[1].meta).toEqual(meta(3, { redeliveryCount: 2 }));
+    expect([...info.messages].map((m) => m.ref.seq)).toEqual([refs[0], refs[2], refs[3], refs[4]].map((r) => r.seq));
+    expect([...info.messages].map((m) => m.meta.redeliveryCount)).toEqual([0, 2, 0, 0]);
+    expect([...info.messages][1].meta).toEqual(meta(3, { redeliveryCount: 2 }));
     expect(info.producerHighWater).toEqual(new Map([["ID:producer-1", 5]]));
     expect(info.meta).toEqual(new Map([["dsub://c1/s1", Buffer.from("sub-a")]]));
     for (const m of info.messages) {
@@ -178,10 +178,10 @@ describe("RedisStore pipelining", () => {
     const info = await reader.open();
     expect(info.cleanShutdown).toBe(true);
     const expected = refs.filter((_, i) => i % 2 === 1);
-    expect(info.messages.map((m) => m.ref)).toEqual(expected);
-    expect(info.messages.map((m) => m.meta.producerSeq)).toEqual(expected.map((_, k) => 2 * k + 2));
+    expect([...info.messages].map((m) => m.ref)).toEqual(expected);
+    expect([...info.messages].map((m) => m.meta.producerSeq)).toEqual(expected.map((_, k) => 2 * k + 2));
     expect(info.producerHighWater).toEqual(new Map([["ID:a", 2998], ["ID:b", 2999], ["ID:c", 3000]]));
-    expect((await reader.read(info.messages[10].ref)).equals(payloadFor(21, 32))).toBe(true);
+    expect((await reader.read([...info.messages][10].ref)).equals(payloadFor(21, 32))).toBe(true);
   });
 });
 
@@ -243,13 +243,13 @@ describe("RedisStore when Redis goes away", () => {
       const after = track(new RedisStore({ redis: server.url, group: g, readCacheBytes: 0 }));
       const info = await after.open();
       expect(info.cleanShutdown).toBe(true);
-      const recovered = new Map(info.messages.map((m) => [m.meta.producerSeq, m.ref]));
+      const recovered = new Map([...info.messages].map((m) => [m.meta.producerSeq, m.ref]));
       // Every acknowledged append is back, with its sequence; anything else recovered was a
       // send that failed with an unknown outcome (its producer would resend; the audit catches it).
       for (const [id, ref] of acked) expect(recovered.get(id)).toEqual(ref);
       for (const id of recovered.keys()) expect(acked.has(id) || failed.has(id)).toBe(true);
-      expect(info.messages.length).toBe(recovered.size);
-      for (const m of info.messages.slice(0, 20)) {
+      expect([...info.messages].length).toBe(recovered.size);
+      for (const m of [...info.messages].slice(0, 20)) {
         expect((await after.read(m.ref)).equals(payloadFor(m.meta.producerSeq, 512))).toBe(true);
       }
     } finally {
