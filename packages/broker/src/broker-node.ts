@@ -1,3 +1,4 @@
+import { entryClock } from "./pending-list";
 import type { Duplex } from "node:stream";
 import { DuplicateAudit, RecentIds, InvalidArgumentError, SILENT_LOGGER, StartupTimeoutError, TooManyConnectionsError, isLoopbackHost, parseListenUri } from "@fedmq/protocol";
 import { resolveBrokerOptions, type BrokerOptions, type Logger } from "./options";
@@ -424,7 +425,7 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
 
   destinations(): DestinationInfo[] {
     const out: DestinationInfo[] = [];
-    const now = Date.now();
+    const now = entryClock();
     const row = (name: string, kind: DestinationInfo["kind"], q: import("./message-queue").MessageQueue): DestinationInfo => {
       const network = q.consumers.filter((t) => t.isNetwork).length;
       const oldest = q.oldestEnqueuedAt();

@@ -1,4 +1,5 @@
 import type { SelectorLookup } from "@fedmq/protocol";
+import { CompactTail, isCompactable } from "./compact-tail";
 import type { StoreRef } from "@fedmq/store";
 
 /** One message waiting in (or in flight from) a dispatch queue. Kept lean: a backlog holds millions. */
@@ -20,7 +21,7 @@ export interface Entry {
   readonly path: readonly string[];
   /** Bridge hops the message made to get here. */
   readonly hops: number;
-  /** When it was enqueued on this node (recovered messages: when the node recovered them), epoch ms. */
+  /** When it was enqueued on this node (recovered messages: when the node recovered them), on `entryClock()`. */
   readonly enqueuedAt: number;
   /**
    * Set while the message is in doubt at that node: it was forwarded there and the bridge
@@ -32,6 +33,20 @@ export interface Entry {
   props?: SelectorLookup;
   /** Its bytes are being read from the store for a selector. */
   propsLoading?: boolean;
+}
+
+/**
+ * The clock of `Entry.enqueuedAt`: whole ms since this process started. A small integer for 12
+ * days (V8 keeps it in the entry itself; an epoch-ms double would be boxed in each entry: 16 MB
+ * a million), a plain number after that.
+ */
+export function entryClock(): number {
+  return smallInt(Math.floor(performance.now()));
+}
+
+/** A whole number as a small integer when it is one, so that an entry holds it unboxed. */
+export function smallInt(v: number): number {
+  return v >= 0 && v <= 0x3fffffff ? v | 0 : v;
 }
 
 /** A ring-buffer deque. */
@@ -85,9 +100,51 @@ class Deque<T> {
   }
 }
 
+/** Entries of one priority kept as objects before the rest go to the compact tail. */
+const HEAD_ENTRIES = 1024;
+/** Rows turned back into entries at a time when the head runs dry. */
+const REFILL_ENTRIES = 256;
+
+/**
+ * One priority's FIFO: its first entries as objects (the head, where redeliveries go back in
+ * front), the rest — once the head holds `HEAD_ENTRIES` — as rows of a `CompactTail`.
+ */
+class Bucket {
+  private readonly head = new Deque<Entry>();
+  private readonly tail = new CompactTail();
+
+  get length(): number {
+    return this.head.length + this.tail.length;
+  }
+
+  push(e: Entry): void {
+    if (this.tail.length > 0 || (this.head.length >= HEAD_ENTRIES && isCompactable(e))) this.tail.push(e);
+    else this.head.push(e);
+  }
+  unshift(e: Entry): void {
+    this.head.unshift(e);
+  }
+  shift(): Entry | undefined {
+    if (this.head.length === 0) for (let i = 0; i < REFILL_ENTRIES && this.tail.length > 0; i++) this.head.push(this.tail.shift()!);
+    return this.head.shift();
+  }
+  firstEnqueuedAt(): number | undefined {
+    return this.head.peek()?.enqueuedAt ?? this.tail.firstEnqueuedAt();
+  }
+  *[Symbol.iterator](): Iterator<Entry> {
+    yield* this.head;
+    yield* this.tail;
+  }
+  /** Keep only entries for which `keep` is true; returns the removed ones. */
+  filter(keep: (e: Entry) => boolean): Entry[] {
+    const removed = this.head.filter(keep);
+    return this.tail.length === 0 ? removed : removed.concat(this.tail.filter(keep));
+  }
+}
+
 /** Pending messages by priority (9 first), FIFO within a priority; redeliveries go to the front. */
 export class PendingList {
-  private readonly buckets: Deque<Entry>[] = Array.from({ length: 10 }, () => new Deque<Entry>());
+  private readonly buckets: Bucket[] = Array.from({ length: 10 }, () => new Bucket());
   length = 0;
   bytes = 0;
   /** Entries with an expiration (so sweeps can skip lists that have none). */
@@ -116,8 +173,8 @@ export class PendingList {
   oldestEnqueuedAt(): number | undefined {
     let oldest: number | undefined;
     for (const b of this.buckets) {
-      const e = b.peek();
-      if (e && (oldest === undefined || e.enqueuedAt < oldest)) oldest = e.enqueuedAt;
+      const t = b.firstEnqueuedAt();
+      if (t !== undefined && (oldest === undefined || t < oldest)) oldest = t;
     }
     return oldest;
   }

@@ -1,6 +1,6 @@
 import { compileSelector, deadLetterQueueOf, destinationMatches, fedwire, isAdvisoryTopic, parseDestination, InvalidSubscriptionError, type Selector } from "@fedmq/protocol";
 import { propsOfBytes } from "./message-props";
-import type { Entry } from "./pending-list";
+import { entryClock, smallInt, type Entry } from "./pending-list";
 import { MessageQueue, type DispatchTarget, type QueueContext } from "./message-queue";
 import type { MessageStore, RecoveryInfo } from "@fedmq/store";
 import { MemoryLimiter } from "./memory-limiter";
@@ -230,14 +230,14 @@ export class Router {
     if (q.traced && !isAdvisoryTopic(m.destination)) this.ctx.trace.stored(m.producerId, m.producerSeq, q.key, m.hops, ref !== undefined);
     q.enqueue({
       bytes: keepBytes ? m.bytes : undefined, ref, size: m.bytes.length, priority: m.priority, expiration: m.expiration,
-      redeliveryCount: 0, redelivered: false, producerId: m.producerId, producerSeq: m.producerSeq, path: m.path, hops: m.hops, enqueuedAt: Date.now(),
+      redeliveryCount: 0, redelivered: false, producerId: m.producerId, producerSeq: smallInt(m.producerSeq), path: m.path, hops: m.hops, enqueuedAt: entryClock(),
     });
   }
 
   /** Queue a non-persistent message straight into one topic subscription (advisory replay). */
   enqueueDirect(sub: TopicSubscription, bytes: Buffer): void {
     this.ctx.memory.charge(bytes.length);
-    sub.queue.enqueue({ bytes, ref: undefined, size: bytes.length, priority: 4, expiration: 0, redeliveryCount: 0, redelivered: false, producerId: "", producerSeq: 0, path: NO_PATH, hops: 0, enqueuedAt: Date.now() });
+    sub.queue.enqueue({ bytes, ref: undefined, size: bytes.length, priority: 4, expiration: 0, redeliveryCount: 0, redelivered: false, producerId: "", producerSeq: 0, path: NO_PATH, hops: 0, enqueuedAt: entryClock() });
   }
 
   matchingTopicSubs(dest: string): TopicSubscription[] {
@@ -250,7 +250,7 @@ export class Router {
 
   /** Rebuild queues and durable subscriptions from a store recovery. */
   restore(info: RecoveryInfo): { messages: number; dropped: number } {
-    const recoveredAt = Date.now();
+    const recoveredAt = entryClock();
     const inDoubt = new Map<string, Record<string, string>>();
     for (const [k, v] of info.meta) {
       if (!k.startsWith(IN_DOUBT_META_PREFIX)) continue;
