@@ -4,7 +4,7 @@ import { routeOf } from "@fedmq/protocol";
 import type { MessageRoute, RecoveredMessages } from "./message-store";
 import { RecoveredIndex } from "./recovered-index";
 import type { ResolvedJournalOptions } from "./journal-options";
-import { isZero, listSegments, newSegmentState, readFully, writeFully, ZERO_BLOCK, type SegmentState } from "./journal-segment";
+import { isZero, listSegments, newSegmentState, readFullySync, writeFully, ZERO_BLOCK, type SegmentState } from "./journal-segment";
 import { ProducerAudit } from "./producer-audit";
 import { checkFrame, decodeRecord, HEADER_BYTES, RecordType, type DecodedRecord, type FrameProblem } from "./record-codec";
 
@@ -50,7 +50,7 @@ class SegmentWindow {
     const want = Math.min(Math.max(WINDOW_BYTES, n), avail);
     if (this.buf.length < want) this.buf = Buffer.allocUnsafe(want);
     this.start = pos;
-    this.len = await readFully(this.h, this.buf, 0, want, pos);
+    this.len = readFullySync(this.h, this.buf, 0, want, pos);
     return this.has(pos, n);
   }
 
@@ -132,13 +132,13 @@ export async function recoverJournal(dir: string, opts: ResolvedJournalOptions):
   let nextSeq = 1;
   let last: ScanResult = { firstType: 0, lastType: 0 };
 
-  const apply = (seg: SegmentState, rec: DecodedRecord, offset: number): void => {
+  const apply = (seg: SegmentState, rec: DecodedRecord, offset: number, buf: Buffer): void => {
     if (rec.type !== RecordType.CHECKPOINT) seg.dataRecords++;
     switch (rec.type) {
       case RecordType.ADD: {
         // A message that came over a bridge is stored under its producer id "<id>@<hop>" (the
         // node's network audit key): only those carry a route worth reading.
-        const route = rec.producerId.includes("@") ? routeFor(rec.payload) : undefined;
+        const route = rec.producerId.includes("@") ? routeFor(buf.subarray(rec.payloadStart, rec.payloadStart + rec.payloadLength)) : undefined;
         live.add(rec.seq, seg.number, offset, rec.payloadLength, rec, route);
         audit.observe(rec.producerId, rec.producerSeq);
         if (rec.seq >= nextSeq) nextSeq = rec.seq + 1;
@@ -199,7 +199,7 @@ export async function recoverJournal(dir: string, opts: ResolvedJournalOptions):
 async function scanSegment(
   seg: SegmentState,
   isLast: boolean,
-  apply: (seg: SegmentState, rec: DecodedRecord, offset: number) => void,
+  apply: (seg: SegmentState, rec: DecodedRecord, offset: number, buf: Buffer) => void,
   intern: (s: string) => string,
   opts: ResolvedJournalOptions,
 ): Promise<ScanResult> {
@@ -213,12 +213,15 @@ async function scanSegment(
     /** Why the scan stopped before the end of the file; null: a zero header (end of data) or the end of the file. */
     let problem: FrameProblem | null = null;
     while (pos < win.fileSize) {
-      const r = await win.frameAt(pos);
+      // Most frames are in the window already: checked without a promise (a million awaits
+      // were a tenth of a recovery).
+      let r = win.has(pos, HEADER_BYTES) ? checkFrame(win.buf, pos - win.start, win.len, win.fileSize - win.start) : "short-body";
+      if (r === "short-body" || r === "short-header") r = await win.frameAt(pos);
       problem = typeof r === "number" ? null : r;
       if (typeof r === "number") {
         const rec = decodeRecord(win.buf, pos - win.start, r, intern);
         if (rec) {
-          apply(seg, rec, pos);
+          apply(seg, rec, pos, win.buf);
           if (pos === 0) firstType = rec.type;
           lastType = rec.type;
           pos += HEADER_BYTES + r;

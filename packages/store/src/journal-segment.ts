@@ -1,4 +1,4 @@
-import { promises as fsp, writeSync, writevSync } from "node:fs";
+import { promises as fsp, readSync, writeSync, writevSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import * as path from "node:path";
 import { SeqBitset } from "./seq-bitset";
@@ -85,6 +85,21 @@ export async function readFully(h: FileHandle, buf: Buffer, offset: number, leng
     const { bytesRead } = await h.read(buf, offset + done, length - done, position + done);
     if (bytesRead === 0) break;
     done += bytesRead;
+  }
+  return done;
+}
+
+/**
+ * `readFully` with blocking reads on the calling thread: for the recovery scan, which reads every
+ * segment from start to end before the node serves anything (a read through the thread pool left
+ * the event loop idle for a sixth of a recovery).
+ */
+export function readFullySync(h: FileHandle, buf: Buffer, offset: number, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const n = readSync(h.fd, buf, offset + done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
   }
   return done;
 }

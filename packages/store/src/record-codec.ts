@@ -165,8 +165,8 @@ export type DecodedRecord =
       type: typeof RecordType.ADD;
       seq: number;
       payloadLength: number;
-      /** A view of the payload in the buffer decoded: valid only until that buffer is reused. */
-      payload: Uint8Array;
+      /** Where the payload starts in the buffer decoded (a view is `buf.subarray(payloadStart, payloadStart + payloadLength)`). */
+      payloadStart: number;
       priority: number;
       redeliveryCount: number;
       expiration: number;
@@ -197,6 +197,53 @@ export function checkFrame(buf: Buffer, off: number, end: number, maxBodyEnd: nu
   return len;
 }
 
+/**
+ * The strings of the last few records' field, by their bytes: a journal repeats a handful of
+ * destinations and producer ids millions of times, and a recovery that decoded (and interned) each
+ * one again spent a fifth of its time there.
+ */
+class StringCache {
+  private readonly bytes: Buffer[] = [];
+  private readonly strings: string[] = [];
+
+  constructor(private readonly size: number) {}
+
+  get(buf: Buffer, start: number, n: number, intern: (s: string) => string): string {
+    const bytes = this.bytes;
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i]!;
+      if (b.length === n && sameBytes(buf, start, b, n)) {
+        const s = this.strings[i]!;
+        if (i > 0) {
+          // Most recent first.
+          bytes.copyWithin(1, 0, i);
+          this.strings.copyWithin(1, 0, i);
+          bytes[0] = b;
+          this.strings[0] = s;
+        }
+        return s;
+      }
+    }
+    const s = intern(buf.toString("utf8", start, start + n));
+    bytes.unshift(Buffer.from(buf.subarray(start, start + n)));
+    this.strings.unshift(s);
+    if (bytes.length > this.size) {
+      bytes.pop();
+      this.strings.pop();
+    }
+    return s;
+  }
+}
+
+/** `buf[start, start + n)` equals `b` (short: a loop beats a call into native code). */
+function sameBytes(buf: Buffer, start: number, b: Buffer, n: number): boolean {
+  for (let i = 0; i < n; i++) if (buf[start + i] !== b[i]) return false;
+  return true;
+}
+
+const destinations = new StringCache(8);
+const producers = new StringCache(8);
+
 /** Read position over one record body; one instance, reused (decoding is synchronous). */
 class Cursor {
   buf: Buffer = Buffer.alloc(0);
@@ -207,13 +254,14 @@ class Cursor {
     return this.o + n <= this.end;
   }
 
-  str(): string | null {
+  /** A string field; through `cache` (then interned) when given. */
+  str(cache?: StringCache, intern: (s: string) => string = identity): string | null {
     if (this.o + 2 > this.end) return null;
     const n = this.buf.readUInt16LE(this.o);
     const start = this.o + 2;
     if (start + n > this.end) return null;
     this.o = start + n;
-    return this.buf.toString("utf8", start, start + n);
+    return cache ? cache.get(this.buf, start, n, intern) : this.buf.toString("utf8", start, start + n);
   }
 
   u64(): number {
@@ -266,20 +314,20 @@ function decodeBody(c: Cursor, type: number, intern: (s: string) => string): Dec
       const redeliveryCount = c.u32();
       const expiration = c.u64();
       const producerSeq = c.u64();
-      const destination = c.str();
-      const producerId = c.str();
+      const destination = c.str(intern === identity ? undefined : destinations, intern);
+      const producerId = c.str(intern === identity ? undefined : producers, intern);
       if (destination === null || producerId === null || c.o !== c.end) return null;
       return {
         type: RecordType.ADD,
         seq,
         payloadLength,
-        payload: c.buf.subarray(payloadStart, payloadStart + payloadLength),
+        payloadStart,
         priority,
         redeliveryCount,
         expiration,
         producerSeq,
-        destination: intern(destination),
-        producerId: intern(producerId),
+        destination,
+        producerId,
       };
     }
     case RecordType.REMOVE:

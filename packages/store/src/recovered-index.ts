@@ -15,30 +15,37 @@
  */
 import type { MessageRoute, RecordMeta, RecoveredMessage, RecoveredMessages, StoreRef } from "./message-store";
 
-const INITIAL_ROWS = 1024;
-
 /** `v` as a small integer when it is one (held unboxed by V8); otherwise as it is. */
 function small(v: number): number {
   return v <= 0x3fffffff && v >= 0 ? v | 0 : v;
 }
 
+/** Rows per chunk of columns: the columns grow a chunk at a time, never copied. */
+const CHUNK_BITS = 16;
+const CHUNK_ROWS = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK_ROWS - 1;
+
+/** One chunk of every column. */
+class Chunk {
+  readonly seq = new Float64Array(CHUNK_ROWS);
+  readonly segment = new Uint32Array(CHUNK_ROWS);
+  readonly offset = new Uint32Array(CHUNK_ROWS);
+  readonly length = new Uint32Array(CHUNK_ROWS);
+  readonly priority = new Uint8Array(CHUNK_ROWS);
+  readonly expiration = new Float64Array(CHUNK_ROWS);
+  readonly producerSeq = new Float64Array(CHUNK_ROWS);
+  readonly redelivery = new Uint32Array(CHUNK_ROWS);
+  readonly destination = new Uint32Array(CHUNK_ROWS);
+  readonly producer = new Uint32Array(CHUNK_ROWS);
+  /** Index into `routes` + 1; 0: no route. */
+  readonly route = new Uint32Array(CHUNK_ROWS);
+  readonly live = new Uint8Array(CHUNK_ROWS);
+}
+
 export class RecoveredIndex {
-  private cap = INITIAL_ROWS;
+  private readonly chunks: Chunk[] = [];
   private rows = 0;
   private liveRows = 0;
-  private seq = new Float64Array(INITIAL_ROWS);
-  private segment = new Uint32Array(INITIAL_ROWS);
-  private offset = new Uint32Array(INITIAL_ROWS);
-  private length = new Uint32Array(INITIAL_ROWS);
-  private priority = new Uint8Array(INITIAL_ROWS);
-  private expiration = new Float64Array(INITIAL_ROWS);
-  private producerSeq = new Float64Array(INITIAL_ROWS);
-  private redelivery = new Uint32Array(INITIAL_ROWS);
-  private destination = new Uint32Array(INITIAL_ROWS);
-  private producer = new Uint32Array(INITIAL_ROWS);
-  /** Index into `routes` + 1; 0: no route. */
-  private route = new Uint32Array(INITIAL_ROWS);
-  private live = new Uint8Array(INITIAL_ROWS);
   /** Distinct strings (destinations, producer ids) and routes, by index. */
   private readonly strings: string[] = [];
   private readonly stringIndex = new Map<string, number>();
@@ -54,30 +61,32 @@ export class RecoveredIndex {
 
   /** A message at `offset` of `segment`, `length` bytes of payload. */
   add(seq: number, segment: number, offset: number, length: number, meta: RecordMeta, route: MessageRoute | undefined): void {
-    if (this.rows === this.cap) this.makeRoom();
+    if (this.rows === this.chunks.length * CHUNK_ROWS) this.makeRoom();
     const r = this.rows++;
-    if (this.bySeq === undefined && r > 0 && seq <= (this.seq[r - 1] as number)) this.indexBySeq(r);
+    if (this.bySeq === undefined && r > 0 && seq <= this.seqAt(r - 1)) this.indexBySeq(r);
     if (this.bySeq !== undefined) {
       // The same seq added again replaces the earlier row (as a map of seq to record would).
       const earlier = this.bySeq.get(seq);
       if (earlier !== undefined) {
-        this.live[earlier] = 0;
+        this.chunkOf(earlier).live[earlier & CHUNK_MASK] = 0;
         this.liveRows--;
       }
       this.bySeq.set(seq, r);
     }
-    this.seq[r] = seq;
-    this.segment[r] = segment;
-    this.offset[r] = offset;
-    this.length[r] = length;
-    this.priority[r] = meta.priority;
-    this.expiration[r] = meta.expiration;
-    this.producerSeq[r] = meta.producerSeq;
-    this.redelivery[r] = meta.redeliveryCount;
-    this.destination[r] = this.stringId(meta.destination);
-    this.producer[r] = this.stringId(meta.producerId);
-    this.route[r] = route === undefined ? 0 : this.routeId(route) + 1;
-    this.live[r] = 1;
+    const c = this.chunkOf(r);
+    const i = r & CHUNK_MASK;
+    c.seq[i] = seq;
+    c.segment[i] = segment;
+    c.offset[i] = offset;
+    c.length[i] = length;
+    c.priority[i] = meta.priority;
+    c.expiration[i] = meta.expiration;
+    c.producerSeq[i] = meta.producerSeq;
+    c.redelivery[i] = meta.redeliveryCount;
+    c.destination[i] = this.stringId(meta.destination);
+    c.producer[i] = this.stringId(meta.producerId);
+    c.route[i] = route === undefined ? 0 : this.routeId(route) + 1;
+    c.live[i] = 1;
     this.liveRows++;
   }
 
@@ -85,7 +94,7 @@ export class RecoveredIndex {
   remove(seq: number): boolean {
     const r = this.rowOf(seq);
     if (r < 0) return false;
-    this.live[r] = 0;
+    this.chunkOf(r).live[r & CHUNK_MASK] = 0;
     this.liveRows--;
     this.bySeq?.delete(seq);
     return true;
@@ -94,12 +103,16 @@ export class RecoveredIndex {
   /** Sets the redelivery count of live `seq`. */
   setRedelivery(seq: number, count: number): void {
     const r = this.rowOf(seq);
-    if (r >= 0) this.redelivery[r] = count;
+    if (r >= 0) this.chunkOf(r).redelivery[r & CHUNK_MASK] = count;
   }
 
   /** Calls `f` for every live message, in seq order, with what segment accounting needs. */
   forEachLive(f: (seq: number, segment: number, length: number) => void): void {
-    for (const r of this.liveOrder()) f(this.seq[r] as number, this.segment[r] as number, this.length[r] as number);
+    for (const r of this.liveOrder()) {
+      const c = this.chunkOf(r);
+      const i = r & CHUNK_MASK;
+      f(c.seq[i] as number, c.segment[i] as number, c.length[i] as number);
+    }
   }
 
   /** The live messages, in seq order, built one at a time as they are iterated (several passes allowed). */
@@ -108,16 +121,18 @@ export class RecoveredIndex {
     // `| 0` and `small()`: integers, so that the objects hold them unboxed (a double read from a
     // typed array would be boxed in every object that keeps it: tens of MB for a million).
     const at = (r: number): RecoveredMessage => {
-      const ref: StoreRef = { seq: small(this.seq[r] as number), segment: (this.segment[r] as number) | 0, offset: (this.offset[r] as number) | 0, length: (this.length[r] as number) | 0 };
+      const c = this.chunkOf(r);
+      const i = r & CHUNK_MASK;
+      const ref: StoreRef = { seq: small(c.seq[i] as number), segment: (c.segment[i] as number) | 0, offset: (c.offset[i] as number) | 0, length: (c.length[i] as number) | 0 };
       const meta: RecordMeta = {
-        destination: this.strings[this.destination[r] as number] as string,
-        priority: (this.priority[r] as number) | 0,
-        expiration: small(this.expiration[r] as number),
-        producerId: this.strings[this.producer[r] as number] as string,
-        producerSeq: small(this.producerSeq[r] as number),
-        redeliveryCount: (this.redelivery[r] as number) | 0,
+        destination: this.strings[c.destination[i] as number] as string,
+        priority: (c.priority[i] as number) | 0,
+        expiration: small(c.expiration[i] as number),
+        producerId: this.strings[c.producer[i] as number] as string,
+        producerSeq: small(c.producerSeq[i] as number),
+        redeliveryCount: (c.redelivery[i] as number) | 0,
       };
-      const route = this.route[r] as number;
+      const route = c.route[i] as number;
       return route === 0 ? { ref, meta } : { ref, meta, route: this.routes[route - 1] as MessageRoute };
     };
     return {
@@ -128,12 +143,24 @@ export class RecoveredIndex {
     };
   }
 
+  private chunkOf(r: number): Chunk {
+    return this.chunks[r >>> CHUNK_BITS] as Chunk;
+  }
+
+  private seqAt(r: number): number {
+    return this.chunkOf(r).seq[r & CHUNK_MASK] as number;
+  }
+
+  private isLive(r: number): boolean {
+    return this.chunkOf(r).live[r & CHUNK_MASK] === 1;
+  }
+
   /** Rows of live messages in seq order. */
   private liveOrder(): Uint32Array {
     const out = new Uint32Array(this.liveRows);
     let n = 0;
-    for (let r = 0; r < this.rows; r++) if (this.live[r] === 1) out[n++] = r;
-    if (this.bySeq !== undefined) out.sort((a, b) => (this.seq[a] as number) - (this.seq[b] as number));
+    for (let r = 0; r < this.rows; r++) if (this.isLive(r)) out[n++] = r;
+    if (this.bySeq !== undefined) out.sort((a, b) => this.seqAt(a) - this.seqAt(b));
     return out;
   }
 
@@ -143,10 +170,10 @@ export class RecoveredIndex {
     let hi = this.rows - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const s = this.seq[mid] as number;
+      const s = this.seqAt(mid);
       if (s < seq) lo = mid + 1;
       else if (s > seq) hi = mid - 1;
-      else return this.live[mid] === 1 ? mid : -1;
+      else return this.isLive(mid) ? mid : -1;
     }
     return -1;
   }
@@ -154,7 +181,7 @@ export class RecoveredIndex {
   /** Switches to (or rebuilds) the map from seq to row, over rows `[0, rows)`. */
   private indexBySeq(rows: number): void {
     this.bySeq = new Map();
-    for (let r = 0; r < rows; r++) if (this.live[r] === 1) this.bySeq.set(this.seq[r] as number, r);
+    for (let r = 0; r < rows; r++) if (this.isLive(r)) this.bySeq.set(this.seqAt(r), r);
   }
 
   private stringId(s: string): number {
@@ -177,52 +204,40 @@ export class RecoveredIndex {
     return id;
   }
 
-  /** Drops dead rows if at least half are dead; otherwise doubles the columns. */
+  /** Drops dead rows if at least half are dead (and frees the chunks emptied); otherwise adds a chunk. */
   private makeRoom(): void {
-    if (this.liveRows * 2 <= this.rows) {
+    if (this.rows > 0 && this.liveRows * 2 <= this.rows) {
       let w = 0;
       for (let r = 0; r < this.rows; r++) {
-        if (this.live[r] !== 1) continue;
+        if (!this.isLive(r)) continue;
         if (w !== r) this.moveRow(r, w);
         w++;
       }
-      this.live.fill(0, w, this.rows);
+      for (let r = w; r < this.rows; r++) this.chunkOf(r).live[r & CHUNK_MASK] = 0;
       this.rows = w;
+      this.chunks.length = Math.max(1, Math.ceil(w / CHUNK_ROWS));
       if (this.bySeq !== undefined) this.indexBySeq(w);
-      if (this.rows < this.cap) return;
+      if (this.rows < this.chunks.length * CHUNK_ROWS) return;
     }
-    this.cap *= 2;
-    const grow = <T extends Float64Array | Uint32Array | Uint8Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(this.cap);
-      b.set(a);
-      return b;
-    };
-    this.seq = grow(this.seq);
-    this.segment = grow(this.segment);
-    this.offset = grow(this.offset);
-    this.length = grow(this.length);
-    this.priority = grow(this.priority);
-    this.expiration = grow(this.expiration);
-    this.producerSeq = grow(this.producerSeq);
-    this.redelivery = grow(this.redelivery);
-    this.destination = grow(this.destination);
-    this.producer = grow(this.producer);
-    this.route = grow(this.route);
-    this.live = grow(this.live);
+    this.chunks.push(new Chunk());
   }
 
   private moveRow(from: number, to: number): void {
-    this.seq[to] = this.seq[from] as number;
-    this.segment[to] = this.segment[from] as number;
-    this.offset[to] = this.offset[from] as number;
-    this.length[to] = this.length[from] as number;
-    this.priority[to] = this.priority[from] as number;
-    this.expiration[to] = this.expiration[from] as number;
-    this.producerSeq[to] = this.producerSeq[from] as number;
-    this.redelivery[to] = this.redelivery[from] as number;
-    this.destination[to] = this.destination[from] as number;
-    this.producer[to] = this.producer[from] as number;
-    this.route[to] = this.route[from] as number;
-    this.live[to] = 1;
+    const a = this.chunkOf(from);
+    const i = from & CHUNK_MASK;
+    const b = this.chunkOf(to);
+    const j = to & CHUNK_MASK;
+    b.seq[j] = a.seq[i] as number;
+    b.segment[j] = a.segment[i] as number;
+    b.offset[j] = a.offset[i] as number;
+    b.length[j] = a.length[i] as number;
+    b.priority[j] = a.priority[i] as number;
+    b.expiration[j] = a.expiration[i] as number;
+    b.producerSeq[j] = a.producerSeq[i] as number;
+    b.redelivery[j] = a.redelivery[i] as number;
+    b.destination[j] = a.destination[i] as number;
+    b.producer[j] = a.producer[i] as number;
+    b.route[j] = a.route[i] as number;
+    b.live[j] = 1;
   }
 }
