@@ -457,6 +457,7 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
     for (const c of [...this.connections]) c.shutdown();
     await stopped;
     this.router.ctx.memory.releaseAll();
+    this.router.ctx.flow?.releaseAll();
     await Promise.allSettled([...this.pendingStores.values()]);
     // What is still in doubt at another node stays so across the restart (or it could go elsewhere too).
     if (!this.fenced) await this.router.recordInDoubt().catch((err: unknown) => this.log.warn({ err }, "could not record the messages in doubt at other nodes"));

@@ -148,8 +148,11 @@ export class IngestSession {
     // Messages held in memory wait (in order, this sender's later messages behind them) while
     // memory is over its limit; everything else pipelines.
     const memory = core.router.ctx.memory;
-    if ((!persistent || dest.kind === "topic") && memory.full) return memory.whenAvailable().then(publish);
-    publish();
+    const afterMemory = (): void | Promise<void> => ((!persistent || dest.kind === "topic") && memory.full ? memory.whenAvailable().then(publish) : publish());
+    // A topic subscriber falling behind holds non-persistent sends back (topic-flow.ts).
+    const held = !persistent && dest.kind === "topic" ? core.router.topicBackPressure(dest.uri, src.connectionId) : undefined;
+    if (held !== undefined) return held.then(afterMemory);
+    return afterMemory();
   }
 
   /** Throws a ForbiddenError unless this connection owns (or may now own) `producerId`. */

@@ -7,6 +7,7 @@ import type { Logger } from "./options";
 import type { RouteTrace } from "./trace/route-trace";
 import type { SelectorLookup } from "@fedmq/protocol";
 import { propsOfBytes } from "./message-props";
+import type { TopicFlow } from "./topic-flow";
 
 /** A consumer attached to one or more dispatch queues (the node side of a client subscription). */
 export interface DispatchTarget {
@@ -19,6 +20,8 @@ export interface DispatchTarget {
   accepts(entry: Entry, queue: MessageQueue): boolean;
   /** A bridge's demand subscription (does not count as a local consumer). */
   readonly isNetwork: boolean;
+  /** The connection it delivers on, if it has one (topic flow control never holds that connection's own sends). */
+  readonly connectionId?: string;
   /** It takes only some messages (a selector): dispatch looks deeper into the queue for them. */
   readonly selective?: boolean;
   /** For a bridge's subscription, the node on the bridge's other side; "" otherwise. */
@@ -51,6 +54,8 @@ export interface QueueContext {
   unrouted(queue: MessageQueue, entry: Entry): void;
   /** A bridge's in-doubt channel to `peer` with credit, if one is open (see `Entry.inDoubtAt`). */
   inDoubtChannel(peer: string): DispatchTarget | undefined;
+  /** Producer flow control of topic subscriptions (their queues set `flowControlled`). */
+  readonly flow?: TopicFlow;
 }
 
 export interface QueueStats {
@@ -93,6 +98,8 @@ export class MessageQueue {
   private holdTimer: NodeJS.Timeout | undefined;
   /** Routing decisions here go to the route trace (not for advisory topics: nodes' own chatter). */
   readonly traced: boolean;
+  /** A topic subscription's queue: a consumer falling behind holds publishers back (`TopicFlow`). */
+  flowControlled = false;
 
   constructor(
     /** Destination URI, or a durable subscription key for topic subscriptions. */
@@ -122,6 +129,7 @@ export class MessageQueue {
   enqueue(e: Entry): void {
     this.stats.enqueued++;
     this.pending.push(e);
+    if (this.flowControlled && this.ctx.flow !== undefined && this.pending.length >= this.ctx.flow.high) this.updateFlow();
     if (this.traced && this.targets.length === 0) this.ctx.unrouted(this, e);
     this.schedule();
   }
@@ -145,6 +153,7 @@ export class MessageQueue {
   removeTarget(t: DispatchTarget): void {
     const i = this.targets.indexOf(t);
     if (i >= 0) this.targets.splice(i, 1);
+    if (this.flowControlled) this.updateFlow();
     if (!t.isNetwork && this.noLocalSince === undefined && !this.targets.some((x) => !x.isNetwork)) {
       this.noLocalSince = Date.now();
       // Once the delay has passed, stranded messages may move on to demand elsewhere.
@@ -244,6 +253,7 @@ export class MessageQueue {
   purge(): number {
     const all = this.pending.removeWhere(() => true);
     for (const e of all) this.drop(e);
+    if (this.flowControlled) this.updateFlow();
     return all.length;
   }
 
@@ -255,6 +265,7 @@ export class MessageQueue {
       this.drop(e);
     }
     this.stats.expired += gone.length;
+    if (this.flowControlled) this.updateFlow();
     return gone.length;
   }
 
@@ -429,8 +440,14 @@ export class MessageQueue {
       this.ctx.logger.error({ err, queue: this.key }, "dispatch failed");
     } finally {
       this.running = false;
+      if (this.flowControlled) this.updateFlow();
       if (this.again) this.schedule();
     }
+  }
+
+  /** Tells the topic flow control how many messages wait here (and whether anyone consumes them). */
+  updateFlow(): void {
+    this.ctx.flow?.update(this, this.pending.length, this.targets.length > 0);
   }
 }
 

@@ -1,6 +1,7 @@
 import { compileSelector, deadLetterQueueOf, destinationMatches, fedwire, isAdvisoryTopic, parseDestination, InvalidSubscriptionError, type Selector } from "@fedmq/protocol";
 import { propsOfBytes } from "./message-props";
 import { entryClock, smallInt, type Entry } from "./pending-list";
+import { TopicFlow } from "./topic-flow";
 import { MessageQueue, type DispatchTarget, type QueueContext } from "./message-queue";
 import type { MessageStore, RecoveryInfo } from "@fedmq/store";
 import { MemoryLimiter } from "./memory-limiter";
@@ -93,6 +94,7 @@ export class Router {
         for (const t of this.inDoubtChannels.get(peer) ?? []) if (t.canAccept()) return t;
         return undefined;
       },
+      flow: new TopicFlow(),
     };
     this.explain = explain;
   }
@@ -146,6 +148,7 @@ export class Router {
   /** A non-durable topic subscription (lives as long as its consumer). */
   addTopicSubscription(pattern: string, t: DispatchTarget, selector?: Selector): TopicSubscription {
     const sub: TopicSubscription = { pattern, queue: new MessageQueue(pattern, this.ctx), active: t, selector };
+    sub.queue.flowControlled = true;
     this.indexTopicSub(sub);
     sub.queue.addTarget(t);
     return sub;
@@ -154,6 +157,21 @@ export class Router {
   removeTopicSubscription(sub: TopicSubscription): void {
     this.unindexTopicSub(sub);
     sub.queue.purge();
+    this.ctx.flow?.release(sub.queue);
+  }
+
+  /**
+   * A congested subscription (`TopicFlow`) that a non-persistent send to `dest` from connection
+   * `connectionId` must wait for — resolved once it drains — or undefined (the common case, at the
+   * cost of one check) when none holds it back.
+   */
+  topicBackPressure(dest: string, connectionId: string): Promise<void> | undefined {
+    const flow = this.ctx.flow;
+    if (flow === undefined || !flow.any) return undefined;
+    for (const s of this.matchingTopicSubs(dest)) {
+      if (flow.isCongested(s.queue) && !s.queue.consumers.some((t) => t.connectionId === connectionId)) return flow.whenFlowing(s.queue);
+    }
+    return undefined;
   }
 
   /** Create or reattach a durable subscription; refuses a second active consumer. */
@@ -332,6 +350,7 @@ export class Router {
 
   private createDurable(key: string, pattern: string, selector?: Selector): TopicSubscription {
     const sub: TopicSubscription = { pattern, queue: new MessageQueue(key, this.ctx), durableKey: key, active: undefined, selector };
+    sub.queue.flowControlled = true;
     this.durableSubs.set(key, sub);
     this.indexTopicSub(sub);
     return sub;

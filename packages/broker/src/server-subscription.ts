@@ -69,6 +69,10 @@ export class ServerSubscription implements DispatchTarget {
     return this.network ? this.conn.peerNodeId : "";
   }
 
+  get connectionId(): string {
+    return this.conn.id;
+  }
+
   get selective(): boolean {
     return this.selector !== undefined;
   }

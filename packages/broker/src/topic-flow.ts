@@ -1,0 +1,69 @@
+/**
+ * Producer flow control for topics: a topic subscription whose consumer falls behind holds its
+ * publishers back, instead of queueing without bound.
+ *
+ * Non-persistent topic messages otherwise waited only on the node's memory limit (64 MiB), so a
+ * producer faster than its slowest subscriber filled a queue of tens of thousands of messages in
+ * front of it: more than a second of latency for every subscriber and hundreds of MiB of RSS.
+ * Now a subscription with a consumer (a client's or a bridge's) that holds `high` or more waiting
+ * messages is congested, and a non-persistent send to a destination it covers waits — the
+ * connection's later sends behind it, TCP holding the rest at the producer — until it is down to
+ * `low`. Sends from the congested consumer's own connection do not wait (its acknowledgements
+ * could queue behind them). A subscription with no consumer (an offline durable one) never holds
+ * anyone back: what it keeps is bounded by the memory limit as before.
+ */
+import type { MessageQueue } from "./message-queue";
+
+/** Waiting messages at which a topic subscription with a consumer holds its publishers back. */
+export const TOPIC_PENDING_HIGH = 256;
+/** ... until it is down to this many. */
+export const TOPIC_PENDING_LOW = 128;
+
+export class TopicFlow {
+  private readonly congested = new Map<MessageQueue, Array<() => void>>();
+
+  constructor(
+    readonly high = TOPIC_PENDING_HIGH,
+    readonly low = TOPIC_PENDING_LOW,
+  ) {}
+
+  /** Whether any subscription is congested (the fast path of every send checks this). */
+  get any(): boolean {
+    return this.congested.size > 0;
+  }
+
+  isCongested(q: MessageQueue): boolean {
+    return this.congested.has(q);
+  }
+
+  /** `q` now holds `pending` waiting messages and has a consumer or not. */
+  update(q: MessageQueue, pending: number, hasConsumer: boolean): void {
+    const marked = this.congested.has(q);
+    if (!marked) {
+      if (hasConsumer && pending >= this.high) this.congested.set(q, []);
+      return;
+    }
+    if (hasConsumer && pending > this.low) return;
+    this.release(q);
+  }
+
+  /** Resolves once `q` is no longer congested. */
+  whenFlowing(q: MessageQueue): Promise<void> {
+    const waiters = this.congested.get(q);
+    if (waiters === undefined) return Promise.resolve();
+    return new Promise((resolve) => waiters.push(resolve));
+  }
+
+  /** `q` is gone or drained: whoever waited on it goes on. */
+  release(q: MessageQueue): void {
+    const waiters = this.congested.get(q);
+    if (waiters === undefined) return;
+    this.congested.delete(q);
+    for (const w of waiters) w();
+  }
+
+  /** Everyone waiting goes on (the node is closing). */
+  releaseAll(): void {
+    for (const q of [...this.congested.keys()]) this.release(q);
+  }
+}
