@@ -12,6 +12,7 @@
  * broker path, not in doubt, no selector properties read. Anything else that has to go behind
  * rows stays an object, held aside under its row, so order is kept whatever arrives.
  */
+import { smallInt } from "@fedmq/protocol";
 import type { Entry } from "./pending-list";
 
 /** Rows per chunk. */
@@ -26,10 +27,6 @@ export function isCompactable(e: Entry): boolean {
   );
 }
 
-/** `v` as a small integer when it is one (an entry then holds it unboxed). */
-function small(v: number): number {
-  return v >= 0 && v <= 0x3fffffff ? v | 0 : v;
-}
 
 class Chunk {
   /** Rows written; rows read (shifted) so far. */
@@ -86,17 +83,17 @@ class Chunk {
     const length = (this.length[r] as number) | 0;
     return {
       bytes: undefined,
-      ref: { seq: small(this.seq[r] as number), segment: (this.segment[r] as number) | 0, offset: (this.offset[r] as number) | 0, length },
+      ref: { seq: smallInt(this.seq[r] as number), segment: (this.segment[r] as number) | 0, offset: (this.offset[r] as number) | 0, length },
       size: length,
       priority: (this.priority[r] as number) | 0,
-      expiration: small(this.expiration[r] as number),
+      expiration: smallInt(this.expiration[r] as number),
       redeliveryCount: (this.redelivery[r] as number) | 0,
       redelivered: ((this.flags[r] as number) & 1) === 1,
       producerId: this.producers[this.producer[r] as number] as string,
-      producerSeq: small(this.producerSeq[r] as number),
+      producerSeq: smallInt(this.producerSeq[r] as number),
       path: NO_PATH,
       hops: 0,
-      enqueuedAt: small(this.enqueuedAt[r] as number),
+      enqueuedAt: smallInt(this.enqueuedAt[r] as number),
     };
   }
 

@@ -1,4 +1,4 @@
-import type { SelectorLookup } from "@fedmq/protocol";
+import { smallInt, type SelectorLookup } from "@fedmq/protocol";
 import { CompactTail, isCompactable } from "./compact-tail";
 import type { StoreRef } from "@fedmq/store";
 
@@ -42,11 +42,6 @@ export interface Entry {
  */
 export function entryClock(): number {
   return smallInt(Math.floor(performance.now()));
-}
-
-/** A whole number as a small integer when it is one, so that an entry holds it unboxed. */
-export function smallInt(v: number): number {
-  return v >= 0 && v <= 0x3fffffff ? v | 0 : v;
 }
 
 /** A ring-buffer deque. */

@@ -1,6 +1,6 @@
-import { compileSelector, deadLetterQueueOf, destinationMatches, fedwire, isAdvisoryTopic, parseDestination, InvalidSubscriptionError, type Selector } from "@fedmq/protocol";
+import { compileSelector, deadLetterQueueOf, destinationMatches, fedwire, isAdvisoryTopic, parseDestination, InvalidSubscriptionError, smallInt, type Selector } from "@fedmq/protocol";
 import { propsOfBytes } from "./message-props";
-import { entryClock, smallInt, type Entry } from "./pending-list";
+import { entryClock, type Entry } from "./pending-list";
 import { TopicFlow } from "./topic-flow";
 import { MessageQueue, type DispatchTarget, type QueueContext } from "./message-queue";
 import type { MessageStore, RecoveryInfo } from "@fedmq/store";

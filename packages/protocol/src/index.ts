@@ -37,3 +37,4 @@ export { mergeTraces, traceVerdict, parseMessageId } from "./trace-merge";
 export type { NodeTrace, TraceVerdict, MessageIdParts } from "./trace-merge";
 export { compileSelector, selectorLookup, SelectorError, DEFAULT_SELECTOR_OPTIONS } from "./selector";
 export type { Selector, SelectorOptions, SelectorLookup, SelectorValue, SelectorMessage, SelectorHeaders } from "./selector";
+export { smallInt } from "./small-int";

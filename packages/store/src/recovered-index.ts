@@ -13,12 +13,9 @@
  * `messages()` hands out the live rows as `RecoveredMessage` objects one at a time, while the
  * caller iterates: only what the caller keeps (the `ref`, for the broker) outlives the loop.
  */
+import { smallInt } from "@fedmq/protocol";
 import type { MessageRoute, RecordMeta, RecoveredMessage, RecoveredMessages, StoreRef } from "./message-store";
 
-/** `v` as a small integer when it is one (held unboxed by V8); otherwise as it is. */
-function small(v: number): number {
-  return v <= 0x3fffffff && v >= 0 ? v | 0 : v;
-}
 
 /** Rows per chunk of columns: the columns grow a chunk at a time, never copied. */
 const CHUNK_BITS = 16;
@@ -118,18 +115,18 @@ export class RecoveredIndex {
   /** The live messages, in seq order, built one at a time as they are iterated (several passes allowed). */
   messages(): RecoveredMessages {
     const order = this.liveOrder();
-    // `| 0` and `small()`: integers, so that the objects hold them unboxed (a double read from a
+    // `| 0` and `smallInt()`: integers, so that the objects hold them unboxed (a double read from a
     // typed array would be boxed in every object that keeps it: tens of MB for a million).
     const at = (r: number): RecoveredMessage => {
       const c = this.chunkOf(r);
       const i = r & CHUNK_MASK;
-      const ref: StoreRef = { seq: small(c.seq[i] as number), segment: (c.segment[i] as number) | 0, offset: (c.offset[i] as number) | 0, length: (c.length[i] as number) | 0 };
+      const ref: StoreRef = { seq: smallInt(c.seq[i] as number), segment: (c.segment[i] as number) | 0, offset: (c.offset[i] as number) | 0, length: (c.length[i] as number) | 0 };
       const meta: RecordMeta = {
         destination: this.strings[c.destination[i] as number] as string,
         priority: (c.priority[i] as number) | 0,
-        expiration: small(c.expiration[i] as number),
+        expiration: smallInt(c.expiration[i] as number),
         producerId: this.strings[c.producer[i] as number] as string,
-        producerSeq: small(c.producerSeq[i] as number),
+        producerSeq: smallInt(c.producerSeq[i] as number),
         redeliveryCount: (c.redelivery[i] as number) | 0,
       };
       const route = c.route[i] as number;
