@@ -13,7 +13,7 @@
  * rows stays an object, held aside under its row, so order is kept whatever arrives.
  */
 import { smallInt } from "@fedmq/protocol";
-import type { Entry } from "./pending-list";
+import type { Entry } from "./entry";
 
 /** Rows per chunk. */
 const CHUNK_ROWS = 4096;

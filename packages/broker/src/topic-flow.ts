@@ -12,15 +12,16 @@
  * could queue behind them). A subscription with no consumer (an offline durable one) never holds
  * anyone back: what it keeps is bounded by the memory limit as before.
  */
-import type { MessageQueue } from "./message-queue";
-
 /** Waiting messages at which a topic subscription with a consumer holds its publishers back. */
 export const TOPIC_PENDING_HIGH = 256;
 /** ... until it is down to this many. */
 export const TOPIC_PENDING_LOW = 128;
 
+/** Keyed by the subscription's queue (any object: no import of the queue, which imports this). */
+type Queue = object;
+
 export class TopicFlow {
-  private readonly congested = new Map<MessageQueue, Array<() => void>>();
+  private readonly congested = new Map<Queue, Array<() => void>>();
 
   constructor(
     readonly high = TOPIC_PENDING_HIGH,
@@ -32,12 +33,12 @@ export class TopicFlow {
     return this.congested.size > 0;
   }
 
-  isCongested(q: MessageQueue): boolean {
+  isCongested(q: Queue): boolean {
     return this.congested.has(q);
   }
 
   /** `q` now holds `pending` waiting messages and has a consumer or not. */
-  update(q: MessageQueue, pending: number, hasConsumer: boolean): void {
+  update(q: Queue, pending: number, hasConsumer: boolean): void {
     const marked = this.congested.has(q);
     if (!marked) {
       if (hasConsumer && pending >= this.high) this.congested.set(q, []);
@@ -48,14 +49,14 @@ export class TopicFlow {
   }
 
   /** Resolves once `q` is no longer congested. */
-  whenFlowing(q: MessageQueue): Promise<void> {
+  whenFlowing(q: Queue): Promise<void> {
     const waiters = this.congested.get(q);
     if (waiters === undefined) return Promise.resolve();
     return new Promise((resolve) => waiters.push(resolve));
   }
 
   /** `q` is gone or drained: whoever waited on it goes on. */
-  release(q: MessageQueue): void {
+  release(q: Queue): void {
     const waiters = this.congested.get(q);
     if (waiters === undefined) return;
     this.congested.delete(q);
