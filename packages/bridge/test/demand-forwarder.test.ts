@@ -1,6 +1,7 @@
 import { CONSUMER_ADVISORY_PATTERN, type Advisory, type ConsumerAdvisory } from "@fedmq/advisory";
 import { ConnectionClosedError, ForbiddenError, FrameDecoder, InvalidDestinationError, StoreFullError, StoreUnavailableError, encodeDeliverFrame, fedwire } from "@fedmq/protocol";
 import { DemandForwarder, emptyCounters, networkConsumerPriority, resolveBridgeOptions, type BridgeOptions, type ForwarderCounters } from "../src";
+import { STREAMING_INFLIGHT } from "../src/demand-forwarder";
 import { FakeConnection, type FakeDelivery, type FakeSubscription } from "./helpers/fake-connection";
 import { waitFor } from "./helpers/wait";
 
@@ -355,7 +356,8 @@ describe("DemandForwarder forwarding", () => {
     const d = sub.deliver(message());
     const fwd = await waitFor(() => r.remote.forwards[0], "the forward");
     expect(fwd.message).toEqual({ ...message(), brokerPath: ["x", "a"], hops: 2 });
-    expect(fwd.opts).toBeUndefined();
+    // Alone in flight: the far node syncs it at once (not `streaming`).
+    expect(fwd.opts).toEqual({ streaming: false });
     expect(r.remote.forwards).toHaveLength(1);
     expect([d.acks, d.nacks, r.counters.inflight]).toEqual([0, 0, 1]);
 
@@ -363,6 +365,18 @@ describe("DemandForwarder forwarding", () => {
     await waitFor(() => d.acks === 1, "the ack on the source");
     expect(d.nacks).toBe(0);
     expect(r.counters).toEqual({ forwarded: 1, acknowledged: 1, refused: 0, held: 0, inflight: 0, bytesForwarded: 5, rttSumMs: expect.any(Number), rttCount: 1 });
+  });
+
+  it(`marks a forward \`streaming\` while ${STREAMING_INFLIGHT} others are unreceipted, so the far node may share its fsync; fewer, not`, async () => {
+    const { r, sub } = await withDemand();
+    const ds = Array.from({ length: STREAMING_INFLIGHT + 2 }, (_, i) => sub.deliver(message({ producerSeq: i + 1 })));
+    await waitFor(() => r.remote.forwards.length === ds.length, "the forwards");
+    expect(r.remote.forwards.map((f) => f.opts?.streaming)).toEqual(ds.map((_, i) => i >= STREAMING_INFLIGHT));
+    for (const f of r.remote.forwards) f.resolve();
+    await waitFor(() => ds.every((d) => d.acks === 1) && r.counters.inflight === 0, "all receipted");
+    sub.deliver(message({ producerSeq: 99 }));
+    await waitFor(() => r.remote.forwards.length === ds.length + 1, "one more forward");
+    expect(r.remote.forwards[ds.length]!.opts?.streaming).toBe(false);
   });
 
   it("forwards a delivery's own bytes with the hop appended when the message was decoded from a frame", async () => {
@@ -448,7 +462,7 @@ describe("DemandForwarder forwarding", () => {
     const d = sub.deliver(message({ brokerPath: path, hops }));
     const fwd = await waitFor(() => r.remote.forwards[0], "the forward");
     expect(fwd.message).toEqual({ ...message(), brokerPath: expectedPath, hops: expectedHops });
-    expect(fwd.opts).toBeUndefined();
+    expect(fwd.opts).toEqual({ streaming: false });
     fwd.resolve();
     await waitFor(() => d.acks === 1, "the ack on the source");
   });

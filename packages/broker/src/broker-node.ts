@@ -389,7 +389,9 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
 
   kickQueues(_c: NodeConnection): void {
     for (const q of this.router.queues.values()) q.schedule();
-    for (const s of this.router.durableSubs.values()) s.queue.schedule();
+    // Topic subscriptions too (durable or not): an auto-acknowledging consumer sends no ack that
+    // would wake its queue once its connection drains.
+    for (const s of this.router.topicSubscriptions()) s.queue.schedule();
   }
 
   /** The port of the first listener (handy with port 0). */

@@ -365,7 +365,7 @@ export class ClientConnection implements NodeConnection {
     const m = s.message;
     if (!m) throw new ProtocolError("send frame without a message");
     this.checkHeaders(m.headers);
-    return this.ingest!.accept(m, (r) => this.answerSend(corr, r));
+    return this.ingest!.accept(m, (r) => this.answerSend(corr, r), s.streaming === true);
   }
 
   private answerSend(corr: number, r: IngestResult): void {

@@ -55,7 +55,7 @@ export class IngestSession {
    * Returns a promise while the node's memory is full: the caller reads nothing more from this
    * sender until it settles (flow control).
    */
-  accept(m: fedwire.IMessage, done: (r: IngestResult) => void): Promise<void> | void {
+  accept(m: fedwire.IMessage, done: (r: IngestResult) => void, streaming = false): Promise<void> | void {
     const core = this.core;
     const src = this.source;
     const dest = parseDestination(m.destination ?? "");
@@ -125,7 +125,7 @@ export class IngestSession {
       // Charges memory (non-persistent) synchronously, so the next send sees the new usage.
       const stored = core.router.publish({
         destination: dest.uri, kind: dest.kind, persistent, priority, expiration,
-        producerId, producerSeq: seq, bytes, path, hops,
+        producerId, producerSeq: seq, bytes, path, hops, paced: network && streaming,
       });
       core.stats.received++;
       const key = `${producerId}:${seq}`;

@@ -16,6 +16,8 @@ export interface DispatchTarget {
   canAccept(): boolean;
   /** Never attach this target to `destination`, nor give it a topic message for it (a bridge's exclusions). */
   excludes?(destination: string): boolean;
+  /** Never give it a topic message that crossed `path` in `hops` hops (a bridge's: loops, messageTTL). */
+  refusesTopicMessage?(path: readonly string[], hops: number): boolean;
   /** Whether this target may take this message at all (bridges: loops and TTL). */
   accepts(entry: Entry, queue: MessageQueue): boolean;
   /** A bridge's demand subscription (does not count as a local consumer). */

@@ -45,6 +45,8 @@ export interface PublishInput {
   /** Nodes the message crossed before this one. */
   readonly path: readonly string[];
   readonly hops: number;
+  /** A bridge's forward with more in flight (`Send.streaming`): its fsync may wait to be shared (journal `pacedSyncMs`). */
+  readonly paced?: boolean;
 }
 
 const DSUB_META_PREFIX = "dsub:";
@@ -148,7 +150,9 @@ export class Router {
   /** A non-durable topic subscription (lives as long as its consumer). */
   addTopicSubscription(pattern: string, t: DispatchTarget, selector?: Selector): TopicSubscription {
     const sub: TopicSubscription = { pattern, queue: new MessageQueue(pattern, this.ctx), active: t, selector };
-    sub.queue.flowControlled = true;
+    // Not a bridge's: it also gets copies it will never take (loops, past its hop limit), which
+    // would hold publishers back for good.
+    sub.queue.flowControlled = !t.isNetwork;
     this.indexTopicSub(sub);
     sub.queue.addTarget(t);
     return sub;
@@ -219,6 +223,8 @@ export class Router {
     let subs = this.matchingTopicSubs(m.destination);
     // A bridge's subscription whose exclusions name this destination does not get it.
     if (subs.some((s) => s.active?.excludes?.(m.destination))) subs = subs.filter((s) => !s.active?.excludes?.(m.destination));
+    // Nor one that would never take it (it came over that bridge, or is past its messageTTL).
+    if (m.hops > 0 && subs.some((s) => s.active?.refusesTopicMessage?.(m.path, m.hops))) subs = subs.filter((s) => !s.active?.refusesTopicMessage?.(m.path, m.hops));
     if (subs.some((s) => s.selector)) {
       const props = propsOfBytes(m.bytes);
       subs = subs.filter((s) => !s.selector || s.selector.matches(props));
@@ -237,8 +243,8 @@ export class Router {
       ref = await this.store.append(
         { destination: storeKey, priority: m.priority, expiration: m.expiration, producerId: m.producerId, producerSeq: m.producerSeq, redeliveryCount: 0 },
         m.bytes,
-        // Over a bridge: the sender keeps a window in flight; its fsync may be shared (paced).
-        { sync: true, paced: m.hops > 0 },
+        // A bridge's forward with more in flight: its fsync may be shared (paced). Alone: at once.
+        { sync: true, paced: m.paced === true },
       );
       keepBytes = this.ctx.hot.used + m.bytes.length <= this.ctx.hot.limit;
       if (keepBytes) this.ctx.hot.charge(m.bytes.length);
@@ -256,6 +262,12 @@ export class Router {
   enqueueDirect(sub: TopicSubscription, bytes: Buffer): void {
     this.ctx.memory.charge(bytes.length);
     sub.queue.enqueue({ bytes, ref: undefined, size: bytes.length, priority: 4, expiration: 0, redeliveryCount: 0, redelivered: false, producerId: "", producerSeq: 0, path: NO_PATH, hops: 0, enqueuedAt: entryClock() });
+  }
+
+  /** Every topic subscription, durable or not. */
+  *topicSubscriptions(): Iterable<TopicSubscription> {
+    for (const set of this.exactTopicSubs.values()) yield* set;
+    yield* this.wildcardTopicSubs;
   }
 
   matchingTopicSubs(dest: string): TopicSubscription[] {

@@ -110,6 +110,20 @@ export class ServerSubscription implements DispatchTarget {
   }
 
   /**
+   * Whether this (bridge) subscription would never take a topic message that crossed `path` in
+   * `hops` hops: one that came from the node on its other side (a loop), or past the connector's
+   * messageTTL. Such a copy is not queued for it at all: waiting in its queue, it would hold
+   * every later message of the topic behind it (dispatch looks at a batch at a time).
+   */
+  refusesTopicMessage(path: readonly string[], hops: number): boolean {
+    if (!this.network) return false;
+    const peer = this.conn.peerNodeId;
+    if (peer !== "" && path.includes(peer)) return true;
+    const limit = this.network.maxMessageHops;
+    return limit !== 0 && hops >= limit;
+  }
+
+  /**
    * A new prefetch window (the client's SetPrefetch). Returns true when it grew: dispatch may
    * resume. A smaller one lets what is out stay out; nothing more goes until fewer are unacked.
    */

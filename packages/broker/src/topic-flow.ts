@@ -10,12 +10,18 @@
  * connection's later sends behind it, TCP holding the rest at the producer — until it is down to
  * `low`. Sends from the congested consumer's own connection do not wait (its acknowledgements
  * could queue behind them). A subscription with no consumer (an offline durable one) never holds
- * anyone back: what it keeps is bounded by the memory limit as before.
+ * anyone back, nor does a bridge's (it also gets copies it will never take: loops, hop limits);
+ * what they keep is bounded by the memory limit as before. And no send waits longer than
+ * `TOPIC_HOLD_MAX_MS`: two connections that each consume what the other publishes could
+ * otherwise hold each other (once a held connection has a thousand frames queued, the node stops
+ * reading it, acknowledgements included), so a hold slows a producer down, never stops it.
  */
 /** Waiting messages at which a topic subscription with a consumer holds its publishers back. */
 export const TOPIC_PENDING_HIGH = 256;
 /** ... until it is down to this many. */
 export const TOPIC_PENDING_LOW = 128;
+/** The longest one send waits for a congested subscription. */
+export const TOPIC_HOLD_MAX_MS = 1_000;
 
 /** Keyed by the subscription's queue (any object: no import of the queue, which imports this). */
 type Queue = object;
@@ -26,6 +32,7 @@ export class TopicFlow {
   constructor(
     readonly high = TOPIC_PENDING_HIGH,
     readonly low = TOPIC_PENDING_LOW,
+    readonly holdMaxMs = TOPIC_HOLD_MAX_MS,
   ) {}
 
   /** Whether any subscription is congested (the fast path of every send checks this). */
@@ -48,11 +55,17 @@ export class TopicFlow {
     this.release(q);
   }
 
-  /** Resolves once `q` is no longer congested. */
+  /** Resolves once `q` is no longer congested, or after `holdMaxMs`. */
   whenFlowing(q: Queue): Promise<void> {
     const waiters = this.congested.get(q);
     if (waiters === undefined) return Promise.resolve();
-    return new Promise((resolve) => waiters.push(resolve));
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, this.holdMaxMs);
+      waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** `q` is gone or drained: whoever waited on it goes on. */

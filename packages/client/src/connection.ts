@@ -87,6 +87,11 @@ export interface ForwardOptions {
   async?: boolean;
   /** The message's encoded bytes, sent as they are (not copied: do not change them). */
   encoded?: Uint8Array;
+  /**
+   * More forwards are in flight (a bridge's): the receiving node may share this one's fsync with
+   * theirs (`Send.streaming`). Without it the node syncs the message at once.
+   */
+  streaming?: boolean;
 }
 
 /**
@@ -182,7 +187,7 @@ export class ConnectionImpl implements Connection {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.outbox.add(opts.encoded ? message : { ...message }, opts.async === true, opts.encoded);
+    return this.outbox.add(opts.encoded ? message : { ...message }, opts.async === true, opts.encoded, opts.streaming === true);
   }
 
   subscribe(destination: string, opts: SubscribeOptions = {}): Promise<Consumer> {

@@ -17,6 +17,8 @@ interface PendingSend {
   readonly id: string;
   /** corr 0: done once handed to the socket, no receipt. */
   readonly async: boolean;
+  /** A bridge's forward with others in flight (`Send.streaming`). */
+  readonly streaming: boolean;
   readonly resolve: (r: SendResult) => void;
   readonly reject: (err: Error) => void;
   /** The session it was last written on; undefined while waiting for a connection. */
@@ -49,11 +51,11 @@ export class Outbox {
     return this.items.size;
   }
 
-  add(message: fedwire.IMessage, async: boolean, encoded?: Uint8Array): Promise<SendResult> {
+  add(message: fedwire.IMessage, async: boolean, encoded?: Uint8Array, streaming = false): Promise<SendResult> {
     return new Promise<SendResult>((resolve, reject) => {
       const key = this.nextKey++;
       const id = messageId(message.producerId ?? "", Number(message.producerSeq ?? 0));
-      const p: PendingSend = { message, encoded, id, async, resolve, reject, session: undefined, timer: undefined };
+      const p: PendingSend = { message, encoded, id, async, streaming, resolve, reject, session: undefined, timer: undefined };
       this.items.set(key, p);
       const s = this.ctx.session();
       if (s) this.write(key, p, s);
@@ -94,7 +96,7 @@ export class Outbox {
     }
     p.session = s;
     const bytes = p.encoded;
-    const frame = bytes ? (corr: number) => encodeSendFrame(corr, bytes) : { send: { message: p.message } };
+    const frame = bytes ? (corr: number) => encodeSendFrame(corr, bytes, p.streaming) : { send: p.streaming ? { message: p.message, streaming: true } : { message: p.message } };
     try {
       if (p.async) {
         s.post(frame, (written) => {

@@ -166,10 +166,13 @@ export class LeaseMonitor extends EventEmitter<LeaseMonitorEvents> implements As
       const settled = now - this.connectedAt >= bucket.leaseMs && now - Date.parse(bucket.leasesCreated) >= bucket.leaseMs;
       for (const name of this.watching) {
         if (this.closing) return;
-        const lease = await bucket.leases.get(name);
-        if (lease !== null && lease.operation === "PUT") continue;
+        // The record first, then the lease: a registry writes its lease before its record, so a
+        // node that renews between the two reads has moved its record on, and the delete's
+        // compare-and-set on the revision read here fails.
         const record = await bucket.kv.get(name);
         if (record === null || record.operation !== "PUT") continue;
+        const lease = await bucket.leases.get(name);
+        if (lease !== null && lease.operation === "PUT") continue;
         if (!settled) {
           this.log.debug({ node: name }, "no lease, but the connection (or the leases bucket) is younger than a lease: not removing it yet");
           continue;

@@ -207,6 +207,7 @@ export namespace fedwire {
         constructor(p?: fedwire.Send.$Properties);
         $unknowns?: Uint8Array[];
         message?: (fedwire.Message.$Properties|null);
+        streaming: boolean;
         static create(properties: fedwire.Send.$Shape): fedwire.Send & fedwire.Send.$Shape;
         static create(properties?: fedwire.Send.$Properties): fedwire.Send;
         static encode(m: fedwire.Send.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -219,6 +220,7 @@ export namespace fedwire {
     namespace Send {
         interface $Properties {
             message?: (fedwire.Message.$Properties|null);
+            streaming?: (boolean|null);
             $unknowns?: Uint8Array[];
         }
         type $Shape = fedwire.Send.$Properties;

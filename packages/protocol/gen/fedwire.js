@@ -2163,6 +2163,7 @@ $root.fedwire = (function() {
          * Properties of a Send.
          * @typedef {Object} fedwire.Send.$Properties
          * @property {fedwire.Message.$Properties|null} [message] Send message
+         * @property {boolean|null} [streaming] Send streaming
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
 
@@ -2203,6 +2204,14 @@ $root.fedwire = (function() {
         Send.prototype.message = null;
 
         /**
+         * Send streaming.
+         * @member {boolean} streaming
+         * @memberof fedwire.Send
+         * @instance
+         */
+        Send.prototype.streaming = false;
+
+        /**
          * Creates a new Send instance using the specified properties.
          * @function create
          * @memberof fedwire.Send
@@ -2236,6 +2245,8 @@ $root.fedwire = (function() {
                 throw $Error("max depth exceeded");
             if (m.message != null && $Object.hasOwnProperty.call(m, "message"))
                 $root.fedwire.Message.encode(m.message, w.uint32(/* id 1, wireType 2 =*/10).fork(), q + 1).ldelim();
+            if (m.streaming != null && $Object.hasOwnProperty.call(m, "streaming") && m.streaming !== false)
+                w.uint32(/* id 2, wireType 0 =*/16).bool(m.streaming);
             if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                 for (var i = 0; i < m.$unknowns.length; ++i)
                     w.raw(m.$unknowns[i]);
@@ -2286,6 +2297,15 @@ $root.fedwire = (function() {
                         m.message = $root.fedwire.Message.decode(r, r.size(), $undefined, q + 1, m.message);
                         continue;
                     }
+                case 2: {
+                        if (u !== 0)
+                            break;
+                        if (v = r.bool())
+                            m.streaming = v;
+                        else
+                            delete m.streaming;
+                        continue;
+                    }
                 }
                 r.skipType(u, q, t);
                 if (!r.discardUnknown) {
@@ -2326,6 +2346,11 @@ $root.fedwire = (function() {
                     throw $TypeError(".fedwire.Send.message: object expected");
                 m.message = $root.fedwire.Message.fromObject(d.message, q + 1);
             }
+            if (d.streaming != null) {
+                if (d.streaming) {
+                    m.streaming = $Boolean(d.streaming);
+                }
+            }
             return m;
         };
 
@@ -2348,9 +2373,13 @@ $root.fedwire = (function() {
             var d = {};
             if (o.defaults) {
                 d.message = null;
+                d.streaming = false;
             }
             if (m.message != null && $Object.hasOwnProperty.call(m, "message")) {
                 d.message = $root.fedwire.Message.toObject(m.message, o, q + 1);
+            }
+            if (m.streaming != null && $Object.hasOwnProperty.call(m, "streaming")) {
+                d.streaming = m.streaming;
             }
             return d;
         };

@@ -20,6 +20,8 @@ type Remembered = Record<symbol, unknown>;
 /** Frame.send = 4 → Send.message = 1; Frame.deliver = 8 → Deliver.message = 3. */
 const SEND_FIELD = 4;
 const SEND_MESSAGE_FIELD = 1;
+/** Send.streaming (bool). */
+const SEND_STREAMING_FIELD = 2;
 const DELIVER_FIELD = 8;
 const DELIVER_MESSAGE_FIELD = 3;
 /** Message.broker_path = 10 (length-delimited), Message.hops = 11 (varint). */
@@ -65,9 +67,9 @@ export function appendHop(messageBytes: Uint8Array, node: string, hops: number):
   return out;
 }
 
-/** `Frame{corr, send: Send{message}}` with its length prefix, around already-encoded Message bytes. */
-export function encodeSendFrame(corr: number, messageBytes: Uint8Array): Buffer {
-  const sendLen = 1 + varintSize(messageBytes.length) + messageBytes.length;
+/** `Frame{corr, send: Send{message, streaming}}` with its length prefix, around already-encoded Message bytes. */
+export function encodeSendFrame(corr: number, messageBytes: Uint8Array, streaming = false): Buffer {
+  const sendLen = 1 + varintSize(messageBytes.length) + messageBytes.length + (streaming ? 2 : 0);
   const frameLen = 1 + varintSize(corr) + 1 + varintSize(sendLen) + sendLen;
   const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + frameLen);
   out.writeUInt32BE(frameLen, 0);
@@ -79,6 +81,11 @@ export function encodeSendFrame(corr: number, messageBytes: Uint8Array): Buffer 
   out[p++] = (SEND_MESSAGE_FIELD << 3) | 2;
   p = writeVarint(out, p, messageBytes.length);
   out.set(messageBytes, p);
+  if (streaming) {
+    p += messageBytes.length;
+    out[p++] = (SEND_STREAMING_FIELD << 3) | 0;
+    out[p] = 1;
+  }
   return out;
 }
 

@@ -64,11 +64,12 @@ describe("embedded message bytes", () => {
     );
   });
 
-  it("encodeSendFrame decodes as the frame encodeFrame would have written", () => {
+  it("encodeSendFrame decodes as the frame encodeFrame would have written, Send.streaming included", () => {
     fc.assert(
-      fc.property(messageArb, fc.nat(), (m, corr) => {
-        const f = decodeOne(encodeSendFrame(corr, fedwire.Message.encode(m).finish()));
+      fc.property(messageArb, fc.nat(), fc.boolean(), (m, corr, streaming) => {
+        const f = decodeOne(encodeSendFrame(corr, fedwire.Message.encode(m).finish(), streaming));
         expect(f.corr).toBe(corr);
+        expect(f.send!.streaming === true).toBe(streaming);
         expect(fedwire.Message.toObject(f.send!.message! as fedwire.Message, { longs: Number, defaults: true })).toEqual(plain(m));
         expect(Buffer.from(encodedMessageOf(f.send!.message!)!)).toEqual(Buffer.from(fedwire.Message.encode(m).finish()));
       }),
