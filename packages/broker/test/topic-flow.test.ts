@@ -5,7 +5,7 @@
  * subscription (its acks could queue behind its sends).
  */
 import { BrokerNode } from "../src";
-import { TOPIC_PENDING_HIGH } from "../src/topic-flow";
+import { TOPIC_PENDING_HIGH, TopicFlow } from "../src/topic-flow";
 import { RawClient } from "./helpers/raw-client";
 
 describe("topic flow control", () => {
@@ -93,5 +93,36 @@ describe("topic flow control", () => {
       return ds.length === 600;
     }, 20_000, "all 600 delivered");
     expect(c.bodies(1)).toEqual(Array.from({ length: 600 }, (_, i) => `m${i + 1}`));
+  });
+
+  it("a send waits for a congested subscription at most the hold limit; at the low mark, at once", async () => {
+    jest.useFakeTimers();
+    try {
+      const flow = new TopicFlow(4, 2, 1_000);
+      const q = {};
+      flow.update(q, 3, true);
+      expect(flow.any).toBe(false);
+      flow.update(q, 4, true);
+      expect(flow.isCongested(q)).toBe(true);
+      let first = false;
+      void flow.whenFlowing(q).then(() => (first = true));
+      jest.advanceTimersByTime(999);
+      await Promise.resolve();
+      expect(first).toBe(false);
+      jest.advanceTimersByTime(1);
+      await Promise.resolve();
+      expect(first).toBe(true);
+      // Still congested: the next send waits again, until the queue is down to the low mark.
+      let second = false;
+      void flow.whenFlowing(q).then(() => (second = true));
+      flow.update(q, 3, true);
+      await Promise.resolve();
+      expect(second).toBe(false);
+      flow.update(q, 2, true);
+      await Promise.resolve();
+      expect([second, flow.any]).toEqual([true, false]);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
