@@ -7,12 +7,13 @@
 import { BrokerNode } from "../src";
 import { TOPIC_PENDING_HIGH, TopicFlow } from "../src/topic-flow";
 import { RawClient } from "./helpers/raw-client";
+import { RawStomp } from "./helpers/raw-stomp";
 
 describe("topic flow control", () => {
   let node: BrokerNode;
   const clients: RawClient[] = [];
   beforeEach(async () => {
-    node = await BrokerNode.create({ id: "tf", listen: ["tcp://127.0.0.1:0"], store: "memory" });
+    node = await BrokerNode.create({ id: "tf", listen: ["tcp://127.0.0.1:0", "stomp://127.0.0.1:0"], store: "memory" });
   });
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
@@ -75,6 +76,30 @@ describe("topic flow control", () => {
     const expected = Array.from({ length: 1000 }, (_, i) => `m${i + 1}`);
     expect(slow.bodies(1)).toEqual(expected);
     expect(fast.bodies(1)).toEqual(expected);
+  });
+
+  // A reviewer saw this stall for good (receipts stuck at 624) before kickQueues woke topic
+  // subscriptions when a connection drains; this run of it did not reproduce the stall without
+  // that change, so it stands as a guard of the path, not as the proof of that fix.
+  it("an auto-acknowledging STOMP subscriber that stopped reading while held producers waited gets everything, once, in order, when it reads again", async () => {
+    const sub = await RawStomp.connected(node.listenUrls[1]!);
+    expect((await sub.subscribe("/topic/tf.auto", "s1", "auto")).command).toBe("RECEIPT");
+    sub.sock.pause();
+    const producer = await raw();
+    const body = "x".repeat(16 * 1024);
+    const COUNT = 2000;
+    const corrs: number[] = [];
+    for (let i = 1; i <= COUNT; i++) {
+      corrs.push(producer.request({ send: { message: { destination: "topic://tf.auto", body: Buffer.from(`${i}:${body}`), persistent: false, producerId: "P4", producerSeq: i, priority: 4, expiration: 0 } } }));
+    }
+    // Its socket full, the node holds the producer back (auto-ack: the writer is the only limit).
+    const flow = (node as unknown as { router: { ctx: { flow: TopicFlow } } }).router.ctx.flow;
+    await producer.waitUntil(() => flow.any, 10_000, "the subscription to be congested");
+    sub.sock.resume();
+    // Counting frames, not decoding 16 KiB bodies at every frame that arrives.
+    await sub.waitUntil(() => sub.frames.length >= COUNT + 2, `all ${COUNT} at the subscriber`, 30_000);
+    await producer.waitUntil(() => receipts(producer, corrs) === COUNT, 10_000, "all receipts");
+    expect(sub.bodies("s1").map((b) => Number(b.slice(0, b.indexOf(":"))))).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
   });
 
   it("a connection is not held back by its own slow subscription", async () => {
