@@ -149,6 +149,8 @@ export class MessageQueue {
     while (i > 0 && this.targets[i - 1]!.priority < t.priority) i--;
     this.targets.splice(i, 0, t);
     if (!t.isNetwork) this.noLocalSince = undefined;
+    // A durable subscription reattaching with a backlog holds publishers back at once.
+    if (this.flowControlled) this.updateFlow();
     this.schedule();
   }
 

@@ -169,11 +169,16 @@ export class Router {
    * `connectionId` must wait for — resolved once it drains — or undefined (the common case, at the
    * cost of one check) when none holds it back.
    */
-  topicBackPressure(dest: string, connectionId: string): Promise<void> | undefined {
+  topicBackPressure(dest: string, connectionId: string, waited?: Set<object>): Promise<void> | undefined {
     const flow = this.ctx.flow;
     if (flow === undefined || !flow.any) return undefined;
     for (const s of this.matchingTopicSubs(dest)) {
-      if (flow.isCongested(s.queue) && !s.queue.consumers.some((t) => t.connectionId === connectionId)) return flow.whenFlowing(s.queue);
+      if (waited?.has(s.queue) || !flow.isCongested(s.queue) || s.queue.consumers.some((t) => t.connectionId === connectionId)) continue;
+      // Then the next congested one, if any: the send waits for every subscription it covers,
+      // each once (a wait that ended at the hold limit is not started again).
+      const seen = waited ?? new Set<object>();
+      seen.add(s.queue);
+      return flow.whenFlowing(s.queue).then(() => this.topicBackPressure(dest, connectionId, seen));
     }
     return undefined;
   }
