@@ -12,15 +12,16 @@
  * could queue behind them). A subscription with no consumer (an offline durable one) never holds
  * anyone back, nor does a bridge's (it also gets copies it will never take: loops, hop limits);
  * what they keep is bounded by the memory limit as before. And no send waits longer than
- * `TOPIC_HOLD_MAX_MS`: two connections that each consume what the other publishes could
- * otherwise hold each other (once a held connection has a thousand frames queued, the node stops
- * reading it, acknowledgements included), so a hold slows a producer down, never stops it.
+ * `TOPIC_HOLD_MAX_MS` for any one subscription it covers: two connections that each consume what
+ * the other publishes could otherwise hold each other (once a held connection has a thousand
+ * frames queued, the node stops reading it, acknowledgements included), so a hold slows a
+ * producer down, never stops it.
  */
 /** Waiting messages at which a topic subscription with a consumer holds its publishers back. */
 export const TOPIC_PENDING_HIGH = 256;
 /** ... until it is down to this many. */
 export const TOPIC_PENDING_LOW = 128;
-/** The longest one send waits for a congested subscription. */
+/** The longest one send waits for one congested subscription. */
 export const TOPIC_HOLD_MAX_MS = 1_000;
 
 /** Keyed by the subscription's queue (any object: no import of the queue, which imports this). */
