@@ -179,7 +179,12 @@ describe("JournalStore when full", () => {
         }
         await store.flush();
         expect(store.journalInfo().strandedRemoves).toBe(0);
-        expect(logger.lines.some((l) => l.msg === "journal: headroom released for acks and metadata")).toBe(true);
+        // The removes found room (none stranded): without preallocation in the headroom. With it,
+        // the room may also come first from a next segment prepared, or half-prepared, before the
+        // disk filled (given up for acks; that order is a test of its own below), as the
+        // background fill raced the messages — a CI run saw no headroom release there.
+        const headroomReleased = logger.lines.some((l) => l.msg === "journal: headroom released for acks and metadata");
+        if (!preallocate) expect(headroomReleased).toBe(true);
 
         // The acked segments are deleted; the headroom is made again; messages are taken again.
         await waitFor(() => !store.journalInfo().diskFull, 10_000, "room on the disk again");
