@@ -20,7 +20,7 @@
 const { performance } = require("node:perf_hooks");
 const { serveNode } = require("@fedmq/cli");
 const { connect } = require("@fedmq/client");
-const { createLinkProxy, reservePorts, startNats, waitFor } = require("@fedmq/testkit");
+const { createLinkProxy, prng, reservePorts, startNats, waitFor } = require("@fedmq/testkit");
 
 /** @type {Readonly<import("./wan-network").WanOptions>} */
 const DEFAULT_WAN_OPTIONS = Object.freeze({
@@ -40,18 +40,6 @@ const DEFAULT_WAN_OPTIONS = Object.freeze({
   heartbeatMs: 2_000,
   replayDelayMs: 200,
 });
-
-/** mulberry32: a small seeded PRNG, [0, 1). */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pairKey = (a, b) => (a < b ? `${a}|${b}` : `${b}|${a}`);

@@ -148,11 +148,13 @@ export class IngestSession {
     // Messages held in memory wait (in order, this sender's later messages behind them) while
     // memory is over its limit; everything else pipelines.
     const memory = core.router.ctx.memory;
-    const afterMemory = (): void | Promise<void> => ((!persistent || dest.kind === "topic") && memory.full ? memory.whenAvailable().then(publish) : publish());
-    // A topic subscriber falling behind holds non-persistent sends back (topic-flow.ts).
+    const inMemory = !persistent || dest.kind === "topic";
+    // A topic subscriber falling behind holds non-persistent sends back (topic-flow.ts); the
+    // closure is made only for a send that is held.
     const held = !persistent && dest.kind === "topic" ? core.router.topicBackPressure(dest.uri, src.connectionId) : undefined;
-    if (held !== undefined) return held.then(afterMemory);
-    return afterMemory();
+    if (held !== undefined) return held.then(() => (memory.full ? memory.whenAvailable().then(publish) : publish()));
+    if (inMemory && memory.full) return memory.whenAvailable().then(publish);
+    publish();
   }
 
   /** Throws a ForbiddenError unless this connection owns (or may now own) `producerId`. */

@@ -117,7 +117,7 @@ export class LeaseMonitor extends EventEmitter<LeaseMonitorEvents> implements As
   static async create(opts: LeaseMonitorOptions): Promise<LeaseMonitor> {
     const m = new LeaseMonitor(opts);
     m.plane.on("status", m.onPlaneStatus);
-    m.schedule(m.intervalOption ?? Math.floor(m.bucketOpts.leaseMs / 3));
+    m.schedule(m.intervalMs());
     return m;
   }
 
@@ -140,6 +140,11 @@ export class LeaseMonitor extends EventEmitter<LeaseMonitorEvents> implements As
     await this.close();
   }
 
+  /** The option, or a third of the lease in force (the bucket's once opened). */
+  private intervalMs(): number {
+    return this.intervalOption ?? Math.floor((this.bucket?.leaseMs ?? this.bucketOpts.leaseMs) / 3);
+  }
+
   private schedule(ms: number): void {
     if (this.closing) return;
     clearTimeout(this.timer);
@@ -147,7 +152,7 @@ export class LeaseMonitor extends EventEmitter<LeaseMonitorEvents> implements As
       this.timer = undefined;
       this.running = this.round().finally(() => {
         this.running = undefined;
-        this.schedule(this.intervalOption ?? Math.floor((this.bucket?.leaseMs ?? this.bucketOpts.leaseMs) / 3));
+        this.schedule(this.intervalMs());
       });
     }, ms);
   }

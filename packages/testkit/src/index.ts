@@ -32,3 +32,4 @@ export type { CliRun } from "./node-process";
 export { HaGroup, HaMemberProcess } from "./ha-group";
 export type { HaGroupOptions, HaMemberStatus, HaReplicationStatus, HaTestMode } from "./ha-group";
 export type { NodeProcessOptions } from "./node-process";
+export { prng } from "./prng";

@@ -31,7 +31,7 @@ import { connect, type Connection, type Consumer } from "@fedmq/client";
 import { serveNode, type ServedNode } from "@fedmq/cli";
 import type { ConnectorOptions } from "@fedmq/broker";
 import type { DiscoverySpec } from "@fedmq/config";
-import { createLinkProxy, reservePorts, startNats, waitFor, type LinkProxy, type NatsServer } from "../src";
+import { createLinkProxy, prng, reservePorts, startNats, waitFor, type LinkProxy, type NatsServer } from "../src";
 import { depth } from "./helpers/node-state";
 
 const SEED = process.env.FEDMQ_CONVERGE_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FEDMQ_CONVERGE_SEED);
@@ -55,18 +55,6 @@ const WAIT_MS = 60_000;
 
 if (!Number.isInteger(SEED) || SEED < 0) throw new Error(`FEDMQ_CONVERGE_SEED must be a non-negative integer, got '${process.env.FEDMQ_CONVERGE_SEED}'`);
 if (!Number.isInteger(EVENTS) || EVENTS < 10) throw new Error(`FEDMQ_CONVERGE_FLAPS must be an integer >= 10, got '${process.env.FEDMQ_CONVERGE_FLAPS}'`);
-
-/** mulberry32: a small seeded PRNG, [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface LiveConsumer {
   readonly key: string;
