@@ -160,8 +160,12 @@ export class IngestSession {
   /** Throws a ForbiddenError unless this connection owns (or may now own) `producerId`. */
   private checkOwner(producerId: string): void {
     if (producerId === this.ownedProducer) return;
-    const claim = this.core.producerOwners.claim(producerId, this.source.connectionId);
+    const { principal } = this.source;
+    // Users own their producer ids past their connections; nodes without users have only "anonymous".
+    const user = this.core.authenticator.required && !principal.allRights ? principal.name : undefined;
+    const claim = this.core.producerOwners.claim(producerId, this.source.connectionId, user);
     if (claim === "taken") throw new ForbiddenError(`producer id '${producerId}' belongs to another connection`);
+    if (claim === "user") throw new ForbiddenError(`producer id '${producerId}' belongs to another user`);
     if (claim === "full") throw new ForbiddenError(`producer id '${producerId}' refused: this connection sends with ${ProducerOwners.MAX_PRODUCERS_PER_CONNECTION} producer ids already`);
     this.ownedProducer = producerId;
   }

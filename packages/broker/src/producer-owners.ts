@@ -6,6 +6,13 @@
  * and its resends are still answered as duplicates. Bridged messages (hops > 0) are audited per
  * hop, not per producer window, and are not registered here.
  *
+ * On a node with users, an id also belongs to the user (the authenticated principal) that last
+ * owned it, after its connection closed: another user's connection may not take it over, so a
+ * user with a valid login cannot poison another user's producer window while that user is away
+ * (the same user reconnecting takes it over as before). That memory is bounded
+ * (`MAX_REMEMBERED_USERS` ids, the least recently claimed forgotten first) and lives as long as
+ * the node process.
+ *
  * Memory: one entry per (open connection, producer id it sent with), dropped when that
  * connection closes (`release`), so it never outlives the connections it describes; and one
  * connection may own at most `MAX_PRODUCERS_PER_CONNECTION` ids, so a single open connection
@@ -17,23 +24,46 @@ export class ProducerOwners {
    * a producer but a flood, and is refused rather than remembered.
    */
   static readonly MAX_PRODUCERS_PER_CONNECTION = 1024;
+  /** Producer ids whose last owning user is remembered after their connections closed. */
+  static readonly MAX_REMEMBERED_USERS = 100_000;
 
   private readonly owners = new Map<string, string>();
   private readonly byConnection = new Map<string, Set<string>>();
+  /** Producer id → the user whose connection last owned it (nodes with users only), oldest first. */
+  private readonly users = new Map<string, string>();
 
   /**
-   * Claim `producerId` for `connectionId`: "owned" if it was free or already this connection's,
-   * "taken" if another open connection owns it, "full" if this connection owns too many ids.
+   * Claim `producerId` for `connectionId`, acting for `user` (undefined on a node without
+   * users): "owned" if it was free or already this connection's, "taken" if another open
+   * connection owns it, "user" if another user owned it last, "full" if this connection owns
+   * too many ids.
    */
-  claim(producerId: string, connectionId: string): "owned" | "taken" | "full" {
+  claim(producerId: string, connectionId: string, user?: string): "owned" | "taken" | "user" | "full" {
     const owner = this.owners.get(producerId);
     if (owner !== undefined) return owner === connectionId ? "owned" : "taken";
+    if (user !== undefined) {
+      const last = this.users.get(producerId);
+      if (last !== undefined && last !== user) return "user";
+    }
     let ids = this.byConnection.get(connectionId);
     if (!ids) this.byConnection.set(connectionId, (ids = new Set()));
     if (ids.size >= ProducerOwners.MAX_PRODUCERS_PER_CONNECTION) return "full";
     ids.add(producerId);
     this.owners.set(producerId, connectionId);
+    if (user !== undefined) this.rememberUser(producerId, user);
     return "owned";
+  }
+
+  /** The user who last owned `producerId` (on a node with users), while remembered. */
+  userOf(producerId: string): string | undefined {
+    return this.users.get(producerId);
+  }
+
+  private rememberUser(producerId: string, user: string): void {
+    // Re-inserted, so the map's order is least recently claimed first.
+    this.users.delete(producerId);
+    this.users.set(producerId, user);
+    if (this.users.size > ProducerOwners.MAX_REMEMBERED_USERS) this.users.delete(this.users.keys().next().value!);
   }
 
   /** The connection closed: every producer id it owned is free. */

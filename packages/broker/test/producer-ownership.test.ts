@@ -6,7 +6,7 @@
  */
 import net from "node:net";
 import { connect, type Connection, type Consumer } from "@fedmq/client";
-import { BrokerNode } from "../src";
+import { BrokerNode, hashPassword } from "../src";
 import { RawClient } from "./helpers/raw-client";
 
 let node: BrokerNode;
@@ -98,6 +98,47 @@ test("after the owner's connection closes, a new connection takes its producer i
   expect(got.ids).toEqual(["P:1", "P:2", "P:3"]);
   await consumer.close();
   await got.done;
+});
+
+test("on a node with users, a producer id stays its user's after the connection closes: another user cannot take it over and poison its window", async () => {
+  const password = "password-1234";
+  const hash = await hashPassword(password);
+  const secured = await BrokerNode.create({
+    id: "S", listen: ["tcp://127.0.0.1:0"], store: "memory",
+    users: [{ name: "alice", password: hash, groups: ["g"] }, { name: "mallory", password: hash, groups: ["g"] }],
+    authorization: [{ destination: "queue://>", read: ["g"], write: ["g"], admin: ["g"] }],
+  });
+  const opened: RawClient[] = [];
+  const as = async (username: string) => {
+    const r = await RawClient.open(secured.port, { username, password });
+    opened.push(r);
+    return r;
+  };
+  try {
+    const reader = await as("alice");
+    expect((await reader.subscribe(1, "queue://users", { prefetch: 100 })).body).toBe("receipt");
+    const alice = await as("alice");
+    for (const seq of [1, 2]) expect((await alice.send("queue://users", `a${seq}`, { producerId: "A", seq })).receipt).toMatchObject({ duplicate: false });
+    alice.close();
+    await waitFor(() => secured.producerOwners.ownerOf("A") === undefined, "alice's connection released");
+    expect(secured.producerOwners.userOf("A")).toBe("alice");
+
+    // D1 with a valid login of another user, while the owner is away.
+    const mallory = await as("mallory");
+    const forged = await mallory.send("queue://users", "forged", { producerId: "A", seq: HUGE_SEQ });
+    expect(forged.error).toMatchObject({ code: "FEDMQ_ERR_FORBIDDEN", message: "producer id 'A' belongs to another user", fatal: false });
+    expect((await mallory.send("queue://users", "own", { producerId: "M", seq: 1 })).receipt).toMatchObject({ duplicate: false });
+
+    // Alice back (a failover: a new connection): her resend is a duplicate, her next send is delivered.
+    const back = await as("alice");
+    expect((await back.send("queue://users", "a2", { producerId: "A", seq: 2 })).receipt).toMatchObject({ duplicate: true });
+    expect((await back.send("queue://users", "a3", { producerId: "A", seq: 3 })).receipt).toMatchObject({ duplicate: false });
+    await reader.waitUntil(() => reader.bodies(1).length >= 4, 5_000, "four deliveries");
+    expect(reader.bodies(1).sort()).toEqual(["a1", "a2", "a3", "own"]);
+  } finally {
+    for (const r of opened) r.close();
+    await secured.close();
+  }
 });
 
 test("a failover client keeps its producer id across a reconnect: its resend of a stored message is a duplicate, later sends are delivered", async () => {

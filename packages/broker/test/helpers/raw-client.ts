@@ -25,13 +25,14 @@ export class RawClient {
     sock.on("error", () => undefined);
   }
 
-  static async open(port: number, opts: { handshake?: boolean; clientId?: string } = {}): Promise<RawClient> {
+  static async open(port: number, opts: { handshake?: boolean; clientId?: string; username?: string; password?: string } = {}): Promise<RawClient> {
     const sock = net.connect(port, "127.0.0.1");
     await new Promise<void>((resolve, reject) => sock.once("connect", resolve).once("error", reject));
     const c = new RawClient(sock);
     if (opts.handshake !== false) {
-      const corr = c.request({ connect: { versions: [...PROTOCOL_VERSIONS], clientId: opts.clientId ?? "", role: "client" } });
-      await c.waitFrame((f) => f.corr === corr && f.body === "connected");
+      const corr = c.request({ connect: { versions: [...PROTOCOL_VERSIONS], clientId: opts.clientId ?? "", role: "client", username: opts.username ?? "", password: opts.password ?? "" } });
+      const answer = await c.waitFrame((f) => f.corr === corr && (f.body === "connected" || f.body === "error"));
+      if (answer.body !== "connected") throw new Error(`handshake refused: ${answer.error?.message ?? answer.body}`);
     }
     return c;
   }
