@@ -6,7 +6,7 @@
  * and an exact-count check on every run (each receipted message received exactly once per
  * receiver group; any mismatch fails the run and the exit code).
  *
- *   node scripts/bench/run.js [--only W1s,W1c,W1c-mem,W1c-stomp,W1c-stomp-amq,ceiling,W1c-replicated,W2,W1s-latency,W3,W3-mem,W3-amq,W3-ttl3,W4,backlog,wan,long-link]
+ *   node scripts/bench/run.js [--only W1s,W1c,W1c-mem,W1c-stomp,W1c-stomp-amq,ceiling,ceiling-broker,ceiling-mem,ceiling-w1s,W1c-replicated,W2,W1s-latency,W3,W3-mem,W3-amq,W3-ttl3,W4,backlog,wan,long-link]
  *        [--runs 3] [--scale 1]
  *        [--backlog] [--backlog-drain] [--node-prof DIR] [--worker-prof DIR] [--node-args "…"] [--fedmq-args "…"] [--sequential]
  *        [--prefetch 1000] [--w2-mode async|window] [--w2-window 256] [--latency-rate N]
@@ -47,6 +47,20 @@
  *                msg/s / the median W3-amq msg/s (the largest W3 / W3-amq ratio this machine
  *                allows) and / the median W1c-stomp-amq msg/s (likewise for W1c-stomp); W1c's
  *                and W3's add msg/s / the ceiling run of the same round
+ *   ceiling-broker  (--only) ceiling.js --consumers 4: the ceiling's server and producers plus
+ *                W1c's 8 consumers (2 processes x 4): each synced frame is also delivered to a
+ *                consumer (round robin, one write per consumer per turn), acked with a byte, and
+ *                the ack written (16 bytes, no fsync of its own) with the next batch — W1c's
+ *                whole shape with nothing else. Its table adds msg/s / the median W1c-stomp-amq
+ *                and W3-amq msg/s (the largest ratios a broker with consumers could reach here);
+ *                W1c's and W1c-stomp's add msg/s / its run of the same round
+ *   ceiling-mem  (--only) ceiling-broker with no disk at all (no write, no fdatasync): W1c-mem's bound. Its table shows the
+ *                server's and the producers' CPU µs per message: what a server and clients that
+ *                do nothing else spend on this machine (W1c-mem's goals: node <= 12, producers
+ *                <= 10)
+ *   ceiling-w1s  (--only) the ceiling with W1s's one producer (1 process x 1 connection): its
+ *                table adds msg/s / the disk run of the same round (the largest W1s / disk
+ *                ratio a server allows here); W1s's adds msg/s / its run of the same round
  *   W1c-replicated  W1c against a 2-member HA group, mode `replicated`, `sync: replica` (own
  *                redis-server for the election, clients through failover:(a,b)); its table adds
  *                msg/s / the median W1c msg/s of the same invocation (goal >= 0.50) and the CPU of
@@ -147,7 +161,7 @@ const { runWan, wanRows } = require("./wan");
 const { runLongLink, longLinkSpec, longLinkRows, LONG_LINK_GOAL } = require("./long-link");
 
 const ROOT = path.resolve(__dirname, "../..");
-const ALL = ["disk", "W1s", "W1c", "W1c-tls", "W1c-mem", "W1c-stomp", "W1c-stomp-amq", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-tls", "W3-mem", "W3-amq", "W3-ttl3", "W3-ttl3-latency", "W4", "backlog", "wan", "long-link"];
+const ALL = ["disk", "W1s", "W1c", "W1c-tls", "W1c-mem", "W1c-stomp", "W1c-stomp-amq", "ceiling", "ceiling-broker", "ceiling-mem", "ceiling-w1s", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-tls", "W3-mem", "W3-amq", "W3-ttl3", "W3-ttl3-latency", "W4", "backlog", "wan", "long-link"];
 /** W3-amq and W1c-stomp-amq join the default set where ActiveMQ is installed (see parseArgs). */
 const DEFAULT_SET = ["disk", "W1s", "W1c", "W1c-stomp", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-ttl3", "W4"];
 const HA_MODES = ["shared-file", "redis", "replicated"];
@@ -259,6 +273,18 @@ function makeSpecs(o) {
     ceiling: {
       name: "ceiling", bodySize: KIB, conns: 4, procs: 2, seconds: 30, warmupSeconds: 2, count: 0, warmup: 0,
       layout: "ceiling.js: W1c's 8 producers (2 processes x 4 connections, each awaits a reply per 1 KiB frame) against a minimal one-thread Node.js server that only group-commits each event loop turn's frames (one blocking writev + one fdatasync) and replies; 2 s warm-up, 30 s measured (as long as a W1c run). W1c and W3 (whose producers are W1c's) do all of this and more per message, so at the same moment they cannot exceed it",
+    },
+    "ceiling-broker": {
+      name: "ceiling-broker", bodySize: KIB, conns: 4, procs: 2, consumers: 4, seconds: 30, warmupSeconds: 2, count: 0, warmup: 0,
+      layout: "ceiling.js --consumers 4: the ceiling's server and 8 producers, plus 8 consumers (2 processes x 4 connections): each frame, once synced and replied to, goes on to one consumer (round robin, one write per consumer per turn), which acks it with one byte; the server writes a 16-byte record per ack with its next batch (no fsync of its own). W1c's whole shape (store, receipt, delivery, ack) and nothing else: W1c and W1c-stomp cannot exceed it at the same moment",
+    },
+    "ceiling-mem": {
+      name: "ceiling-mem", bodySize: KIB, conns: 4, procs: 2, consumers: 4, disk: "none", seconds: 30, warmupSeconds: 2, count: 0, warmup: 0,
+      layout: "ceiling-broker's server, producers and consumers with no disk at all (no writev, no fdatasync): W1c-mem's bound; server and producer CPU µs per message are what a server and clients that only frame, relay and ack spend here",
+    },
+    "ceiling-w1s": {
+      name: "ceiling-w1s", bodySize: KIB, conns: 1, procs: 1, seconds: 10, warmupSeconds: 1, count: 0, warmup: 0,
+      layout: "the ceiling's server with W1s's one producer (1 connection, a reply awaited per 1 KiB frame), 1 s warm-up, 10 s measured: W1s's bound (W1s also delivers, acks and speaks a protocol)",
     },
     W4: {
       name: "W4", dest: "queue://bench.w4", bodySize: KIB, modes: o.haModes, kills: o.kills, producers: 2, window: o.w4Window, rate: o.w4Rate,
@@ -429,11 +455,16 @@ function rowsFor(name, runs, results) {
     ].filter((row) => row.values.some((v) => v !== undefined && Number.isFinite(v)));
   }
   if (name === "disk") return [m("write+fdatasync/s", (r) => r.msgPerSec), m("write+fdatasync p50 ms", (r) => r.syncMs?.p50, 3), m("write+fdatasync p99 ms", (r) => r.syncMs?.p99, 3)];
-  if (name === "ceiling") {
+  if (name.startsWith("ceiling")) {
     const rows = [m("msg/s", (r) => r.msgPerSec)];
+    if (name === "ceiling-broker" || name === "ceiling-mem") rows.push(m("delivered/s", (r) => r.deliveredPerSec));
+    if (name === "ceiling-w1s") rows.push(...vsSameRound("disk"));
+    rows.push(m("server CPU µs/msg", (r) => r.nodeCpuUsPerMsg, 1), m("producer CPU µs/msg (all producer processes)", (r) => r.producerCpuUsPerMsg, 1));
+    if (name === "ceiling-broker" || name === "ceiling-mem") rows.push(m("consumer CPU µs/msg (all consumer processes)", (r) => r.consumerCpuUsPerMsg, 1));
     if (results["W3-amq"]) rows.push(vsMedian("W3-amq", 1));
     if (results["W1c-stomp-amq"]) rows.push(vsMedian("W1c-stomp-amq", 1));
-    rows.push(m("server CPU % (of 1 core)", (r) => r.nodeCpuPct), m("frames per fdatasync", (r) => r.appendsPerFsync?.[0], 1));
+    rows.push(m("server CPU % (of 1 core)", (r) => r.nodeCpuPct));
+    if (name !== "ceiling-mem") rows.push(m("frames per fdatasync", (r) => r.appendsPerFsync?.[0], 1));
     return rows;
   }
   const rows = [];
@@ -444,8 +475,9 @@ function rowsFor(name, runs, results) {
   if (name === "W1c-replicated") rows.push(vsMedian("W1c", 2));
   if (name === "W3" && results.W1c) rows.push(vsMedian("W1c", 2), ...vsSameRound("W1c"));
   if (name === "W1c" || name === "W3") rows.push(...vsSameRound("ceiling"));
+  if (name === "W1c" || name === "W1c-stomp") rows.push(...vsSameRound("ceiling-broker"));
   // A single writer awaiting each receipt: against the disk's own write + fdatasync loop.
-  if (name === "W1s") rows.push(...vsSameRound("disk"));
+  if (name === "W1s") rows.push(...vsSameRound("disk"), ...vsSameRound("ceiling-w1s"));
   // ActiveMQ's bridge measured in the same invocation, on the same machine.
   if (name === "W3" && results["W3-amq"]) rows.push(vsMedian("W3-amq", 1));
   // The no-disk bounds: how far fedmq's code alone goes on these CPUs.
@@ -522,7 +554,7 @@ function printTable(results, specs, o) {
       w4Noted = true;
       continue;
     }
-    if (name === "ceiling" || name === "disk" || name === "wan") {
+    if (name.startsWith("ceiling") || name === "disk" || name === "wan") {
       out.push(`${name}: ${sp.layout}`);
       continue;
     }
@@ -600,7 +632,7 @@ async function main() {
     const attempts = [];
     let rec;
     for (let attempt = 0; ; attempt++) {
-      const r = name === "backlog" ? await runBacklog(ctx, spec, i) : name === "ceiling" ? await runCeiling(ctx, spec, i) : name === "disk" ? await runDiskSync(ctx, spec, i) : name === "wan" ? await runWan(ctx, spec, i) : name === "long-link" ? await runLongLink(ctx, spec, i) : await runOnce(spec.store ? { ...ctx, store: spec.store } : ctx, spec, i);
+      const r = name === "backlog" ? await runBacklog(ctx, spec, i) : name.startsWith("ceiling") ? await runCeiling(ctx, spec, i) : name === "disk" ? await runDiskSync(ctx, spec, i) : name === "wan" ? await runWan(ctx, spec, i) : name === "long-link" ? await runLongLink(ctx, spec, i) : await runOnce(spec.store ? { ...ctx, store: spec.store } : ctx, spec, i);
       r.attempt = attempt + 1;
       r.disturbancePct = disturbance(r);
       attempts.push(r);
