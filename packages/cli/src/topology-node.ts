@@ -67,7 +67,11 @@ export function nodeOptionsFromTopology(topo: Topology, name: string): TopologyN
   const discovery = topo.discovery === undefined ? {} : {
     discovery: { spec: topo.discovery, connectors: discovered, ...(spec.tls ? { tls: { ...(spec.tls.ca === undefined ? {} : { ca: spec.tls.ca }), cert: spec.tls.cert, key: spec.tls.key } } : {}) },
   };
-  return { ...discovery, id: name, site: spec.site, listen: [...spec.listeners], ...(spec.tls ? { tls: readTlsMaterial(spec.tls) } : {}), ...identities, ...adminSecurity, store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, maxStoreBytes: spec.maxStoreBytes, storeReservedBytes: spec.storeReservedBytes, admin: spec.admin, adminAllowRemote: spec.adminAllowRemote, connectors, peers };
+  const limits = {
+    maxConnections: spec.maxConnections, maxConnectionsPerUser: spec.maxConnectionsPerUser, idleTimeoutMs: spec.idleTimeoutMs,
+    maxHeadersPerMessage: spec.maxHeadersPerMessage, maxHeaderBytes: spec.maxHeaderBytes, maxAckedIdsPerSubscribe: spec.maxAckedIdsPerSubscribe,
+  };
+  return { ...discovery, id: name, site: spec.site, listen: [...spec.listeners], ...(spec.tls ? { tls: readTlsMaterial(spec.tls) } : {}), ...identities, ...adminSecurity, store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, maxStoreBytes: spec.maxStoreBytes, storeReservedBytes: spec.storeReservedBytes, ...limits, admin: spec.admin, adminAllowRemote: spec.adminAllowRemote, adminHosts: [...spec.adminHosts], connectors, peers };
 }
 
 /** A node's TLS files, read (certificates rotate by rewriting the files, then SIGHUP). */
