@@ -4,8 +4,9 @@ import { createRootLogger } from "../logger";
 import { CliError } from "../cli-error";
 import { adminTokens, nodeOptionsFromTopology, readTlsMaterial, securityOptions, type TopologyNodeOptions } from "../topology-node";
 import { serveHaMember, serveNode, type NodeDiscovery } from "../serve";
+import { NODE_TLS_FLAGS, checkNodeTls, nodeTlsFromFlags, nodeTlsSetting, type NodeTlsArgs } from "../node-tls";
 
-interface NodeArgs {
+interface NodeArgs extends NodeTlsArgs {
   name: string;
   listen?: string[];
   data?: string;
@@ -100,10 +101,14 @@ export const nodeCommand = {
       .option("max-headers-per-message", { type: "number", describe: "headers one sent message may carry (maxHeadersPerMessage; default 1000)" })
       .option("max-header-bytes", { type: "number", describe: "bytes of header keys plus values one sent message may carry (maxHeaderBytes; default 65536)" })
       .option("max-acked-ids-per-subscribe", { type: "number", describe: "acknowledged message ids one subscribe may carry (maxAckedIdsPerSubscribe; default 10000)" })
-      .option("admin", { type: "string", describe: "admin HTTP endpoint, e.g. http://127.0.0.1:8161, or https://127.0.0.1:8161 with the topology's security.tls certificate (client certificates of its nodes and of users of group 'admins' then authenticate with clientAuth request|require) (default from the topology, else none)" })
+      .option("admin", { type: "string", describe: "admin HTTP endpoint, e.g. http://127.0.0.1:8161, or https://127.0.0.1:8161 with the node's certificate (the topology's security.tls, or --cert and --key) (client certificates of its nodes and of users of group 'admins' then authenticate with clientAuth request|require) (default from the topology, else none)" })
       .option("admin-allow-remote", { type: "boolean", describe: "serve the admin endpoint on a non-loopback host (give it --admin-token-file too)" })
       .option("admin-hosts", { type: "string", array: true, describe: "further Host names the admin endpoint answers to, repeatable: name (any port) or name:port, e.g. a reverse proxy's (adminHosts; default from the topology, else none)" })
       .option("admin-token-file", { type: "string", describe: "the admin endpoint's bearer token(s), one per line: every route but /healthz and /readyz then needs one (default: env FEDMQ_ADMIN_TOKEN, else the topology's)" })
+      .option("cert", { type: "string", describe: "without a topology: the node's certificate (PEM), served on tls://, stomp+tls:// and wss:// listeners and an https:// admin endpoint, presented by its bridges; the topology's security.tls.cert otherwise [env FEDMQ_CERT]" })
+      .option("key", { type: "string", describe: "without a topology: the certificate's private key (PEM) [env FEDMQ_KEY]" })
+      .option("ca", { type: "string", describe: "without a topology: CA bundle (PEM) that client certificates and the certificates of the nodes its bridges dial must chain to [env FEDMQ_CA, taken with a certificate only]" })
+      .option("client-auth", { choices: ["none", "request", "require"] as const, describe: "without a topology: client certificates not asked (none), verified when given (request), required (require); request and require need --ca (default none)" })
       .option("discovery", { type: "string", array: true, describe: "NATS server URL (nats:// or tls://), repeatable: register in the federation's membership and bridge to the nodes it finds (default from the topology's discovery:, else none)" })
       .option("bridge-to-sites", { type: "string", array: true, describe: "with --discovery and no topology: bridge to the discovered nodes of these sites ('*' wildcards), repeatable (default '*': every node)" })
       .option("log-level", { choices: ["trace", "debug", "info", "warn", "error"], default: "info" }),
@@ -129,8 +134,19 @@ export const nodeCommand = {
     if (argv["admin-hosts"] && opts.admin === undefined) throw new CliError("--admin-hosts names further Host names of the admin endpoint: give it one with --admin (or the topology's 'admin')", 2);
     const tokens = adminTokens(argv["admin-token-file"] ?? opts.adminTokenFile, process.env, (msg) => log.warn(msg));
     if (tokens) opts.adminTokens = tokens;
+    // The node's own TLS: the topology's security.tls, else the flags (or their variables).
+    const tlsFlag = NODE_TLS_FLAGS.find((f) => argv[f] !== undefined);
+    if (argv.topology && tlsFlag) throw new CliError(`--${tlsFlag} applies without a topology: node '${argv.name}' takes its TLS from 'security.tls' (or its 'tls') in ${argv.topology}`, 2);
+    const flagTls = argv.topology ? undefined : nodeTlsFromFlags(argv, process.env);
+    if (flagTls) {
+      opts.tls = readTlsMaterial(flagTls, nodeTlsSetting);
+      log.info({ cert: flagTls.cert, ca: flagTls.ca, clientAuth: flagTls.clientAuth }, "TLS from --cert and --key (or FEDMQ_CERT, FEDMQ_KEY)");
+    }
+    checkNodeTls(opts, argv.topology);
     if (argv.discovery) opts.discovery = cliDiscovery(argv, opts.discovery);
     else if (argv["bridge-to-sites"]) throw new CliError("--bridge-to-sites needs --discovery (the NATS server to find the nodes in)", 2);
+    // tls:// NATS servers: the node's certificate and CA, as a topology's security.tls gives them.
+    if (flagTls && opts.discovery) opts.discovery = { ...opts.discovery, tls: { ...(flagTls.ca === undefined ? {} : { ca: flagTls.ca }), cert: flagTls.cert, key: flagTls.key } };
     if (!opts.store) opts.store = "journal";
     if (opts.store === "journal" && !opts.dataDir) throw new CliError("the journal store needs --data DIR (or --store memory)", 2);
     let node: { close(): Promise<void>; reloadTls(t: NonNullable<TopologyNodeOptions["tls"]>): void };
@@ -154,17 +170,21 @@ export const nodeCommand = {
           resolve();
         });
       };
-      // Rotated certificates: re-read the topology's TLS files; no connection drops.
+      // Rotated certificates: re-read the TLS files (the topology's, or the flags'); no connection drops.
       process.on("SIGHUP", () => {
-        if (!argv.topology) {
-          log.warn("SIGHUP: no topology to re-read TLS settings from");
+        const topology = argv.topology;
+        if (!topology && !flagTls) {
+          log.warn("SIGHUP: no TLS files to re-read (no topology, no --cert)");
           return;
         }
-        void loadTopology(argv.topology).then((topo) => {
-          const tls = topo.nodes[argv.name]?.tls;
-          if (!tls) throw new CliError(`node '${argv.name}' has no TLS settings in ${argv.topology}`, 2);
-          node.reloadTls(readTlsMaterial(tls));
-        }).catch((err: unknown) => log.error({ err }, "SIGHUP: TLS certificates not reloaded; the node keeps the ones it has"));
+        const reread = topology
+          ? loadTopology(topology).then((topo) => {
+            const tls = topo.nodes[argv.name]?.tls;
+            if (!tls) throw new CliError(`node '${argv.name}' has no TLS settings in ${topology}`, 2);
+            return readTlsMaterial(tls);
+          })
+          : Promise.resolve().then(() => readTlsMaterial(flagTls!, nodeTlsSetting));
+        void reread.then((tls) => node.reloadTls(tls)).catch((err: unknown) => log.error({ err }, "SIGHUP: TLS certificates not reloaded; the node keeps the ones it has"));
       });
       process.once("SIGINT", () => stop("SIGINT"));
       process.once("SIGTERM", () => stop("SIGTERM"));
