@@ -1,31 +1,12 @@
 import net from "node:net";
-import { InvalidArgumentError } from "@fedmq/protocol";
+import { InvalidArgumentError, parseHostName, type HostName } from "@fedmq/protocol";
 import { isLoopbackHost } from "./admin-endpoint";
-
-/** A host name (lower case; IPv6 without brackets) and a port, or any port. */
-interface HostName {
-  readonly host: string;
-  readonly port: number | undefined;
-}
-
-/** `name`, `name:port`, `[v6]`, `[v6]:port`, as in a `Host` header (RFC 9110 §7.2). */
-const HOST_SYNTAX = /^(\[[0-9a-f:.]+\]|[a-z0-9._~!$&'()*+,;=%-]+)(?::(\d{1,5}))?$/i;
-
-function parseHost(text: string): HostName | undefined {
-  const m = HOST_SYNTAX.exec(text.trim());
-  if (!m) return undefined;
-  const host = m[1]!.toLowerCase().replace(/^\[|\]$/g, "");
-  if (m[1]!.startsWith("[") && !net.isIPv6(host)) return undefined;
-  const port = m[2] === undefined ? undefined : Number(m[2]);
-  if (port !== undefined && port > 65535) return undefined;
-  return { host, port };
-}
 
 /** Checks a list of further `Host` names (`option` names it in errors) and returns them parsed. */
 export function checkAllowedHosts(names: unknown, option: string): readonly HostName[] {
   if (!Array.isArray(names)) throw new InvalidArgumentError(`option '${option}' is ${JSON.stringify(names)}: expected a list of host names`);
   return Object.freeze(names.map((e: unknown) => {
-    const parsed = typeof e === "string" ? parseHost(e) : undefined;
+    const parsed = typeof e === "string" ? parseHostName(e) : undefined;
     if (!parsed) throw new InvalidArgumentError(`option '${option}' has ${JSON.stringify(e)}: expected a host name or host:port, e.g. 'admin.example.com' or 'admin.example.com:8161'`);
     return parsed;
   }));
@@ -66,7 +47,7 @@ export class AdminHosts {
    */
   allows(hostHeader: string | undefined, localAddress: string | undefined, localPort: number | undefined, secure: boolean): boolean {
     if (hostHeader === undefined) return false;
-    const h = parseHost(hostHeader);
+    const h = parseHostName(hostHeader);
     if (!h) return false;
     const port = h.port ?? (secure ? 443 : 80);
     if (port === localPort && (this.own.has(h.host) || (net.isIP(h.host) !== 0 && localAddress !== undefined && plainIp(h.host) === plainIp(localAddress)))) return true;

@@ -67,16 +67,23 @@ export function nodeOptionsFromTopology(topo: Topology, name: string): TopologyN
   const discovery = topo.discovery === undefined ? {} : {
     discovery: { spec: topo.discovery, connectors: discovered, ...(spec.tls ? { tls: { ...(spec.tls.ca === undefined ? {} : { ca: spec.tls.ca }), cert: spec.tls.cert, key: spec.tls.key } } : {}) },
   };
-  return { ...discovery, id: name, site: spec.site, listen: [...spec.listeners], ...(spec.tls ? { tls: readTlsMaterial(spec.tls) } : {}), ...identities, ...adminSecurity, store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, maxStoreBytes: spec.maxStoreBytes, storeReservedBytes: spec.storeReservedBytes, admin: spec.admin, adminAllowRemote: spec.adminAllowRemote, connectors, peers };
+  const limits = {
+    maxConnections: spec.maxConnections, maxConnectionsPerUser: spec.maxConnectionsPerUser, idleTimeoutMs: spec.idleTimeoutMs,
+    maxHeadersPerMessage: spec.maxHeadersPerMessage, maxHeaderBytes: spec.maxHeaderBytes, maxAckedIdsPerSubscribe: spec.maxAckedIdsPerSubscribe,
+  };
+  return { ...discovery, id: name, site: spec.site, listen: [...spec.listeners], ...(spec.tls ? { tls: readTlsMaterial(spec.tls) } : {}), ...identities, ...adminSecurity, store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, maxStoreBytes: spec.maxStoreBytes, storeReservedBytes: spec.storeReservedBytes, ...limits, admin: spec.admin, adminAllowRemote: spec.adminAllowRemote, adminHosts: [...spec.adminHosts], connectors, peers };
 }
 
-/** A node's TLS files, read (certificates rotate by rewriting the files, then SIGHUP). */
-export function readTlsMaterial(t: TlsSpec): { key: Buffer; cert: Buffer; ca?: Buffer; clientAuth: TlsSpec["clientAuth"] } {
-  const read = (option: string, file: string): Buffer => {
+/**
+ * A node's TLS files, read (certificates rotate by rewriting the files, then SIGHUP).
+ * @param setting names where a file was given, for errors: the topology's key (default) or a flag
+ */
+export function readTlsMaterial(t: TlsSpec, setting = (option: "ca" | "cert" | "key"): string => `security.tls.${option}`): { key: Buffer; cert: Buffer; ca?: Buffer; clientAuth: TlsSpec["clientAuth"] } {
+  const read = (option: "ca" | "cert" | "key", file: string): Buffer => {
     try {
       return readFileSync(file);
     } catch (err) {
-      throw new CliError(`cannot read the TLS ${option} '${file}': ${(err as Error).message} (security.tls.${option})`, 2, { cause: err });
+      throw new CliError(`cannot read the TLS ${option} '${file}': ${(err as Error).message} (${setting(option)})`, 2, { cause: err });
     }
   };
   return { key: read("key", t.key), cert: read("cert", t.cert), ...(t.ca === undefined ? {} : { ca: read("ca", t.ca) }), clientAuth: t.clientAuth };

@@ -70,7 +70,7 @@ test("validate: exit 0 for a valid topology, 2 with file:line:col for an invalid
   fs.writeFileSync(bad, "network: x\nnodes:\n  a: { site: s, listen: tcp://127.0.0.1:1, colour: red }\n");
   const r = await fedmq("validate", bad);
   expect(r.code).toBe(2);
-  expect(r.stderr).toContain(`${bad}:3:44: node 'a': unknown key 'colour'; allowed keys: site, listen, admin, adminAllowRemote, store, dataDir, maxFrameSize, maxStoreBytes, storeReservedBytes, ha, tls`);
+  expect(r.stderr).toContain(`${bad}:3:44: node 'a': unknown key 'colour'; allowed keys: site, listen, admin, adminAllowRemote, adminHosts, store, dataDir, maxFrameSize, maxStoreBytes, storeReservedBytes, maxConnections, maxConnectionsPerUser, idleTimeoutMs, maxHeadersPerMessage, maxHeaderBytes, maxAckedIdsPerSubscribe, ha, tls`);
 });
 
 test("validate refuses an alias bomb (exit 2, at the first alias) and an oversized file (exit 2, before reading it)", async () => {

@@ -59,6 +59,23 @@ export interface NodeDefaults {
   readonly maxStoreBytes: number;
   /** Journal: disk space held back so acks can always be written, even on a full disk. @default 16777216 (16 MiB) */
   readonly storeReservedBytes: number;
+  /** Connections a node serves at once (clients and bridges); one more is refused (FEDMQ_ERR_TOO_MANY_CONNECTIONS). @default 1000 */
+  readonly maxConnections: number;
+  /** Open connections one user of the users file may have. @default 100 */
+  readonly maxConnectionsPerUser: number;
+  /** A connection from which nothing arrived for this long after its handshake is closed, ms. @default 60000 (60 s) */
+  readonly idleTimeoutMs: number;
+  /** Headers one sent message may carry; a send with more is refused. @default 1000 */
+  readonly maxHeadersPerMessage: number;
+  /** Bytes of header keys plus values one sent message may carry; a send with more is refused. @default 65536 (64 KiB) */
+  readonly maxHeaderBytes: number;
+  /** Acknowledged message ids one subscribe may carry; a subscribe with more is refused. @default 10000 */
+  readonly maxAckedIdsPerSubscribe: number;
+  /**
+   * Further `Host` names (`name`, or `name:port`) the admin endpoint answers to, e.g. a reverse
+   * proxy's; from `defaults:`, for the nodes that have an admin endpoint. @default [] (none)
+   */
+  readonly adminHosts: readonly string[];
 }
 
 /** Node defaults; see {@link NodeDefaults}. */
@@ -73,7 +90,38 @@ export const DEFAULT_NODE_OPTIONS: NodeDefaults = Object.freeze({
   maxStoreBytes: 0,
   /** @default 16777216 (bytes, 16 MiB) */
   storeReservedBytes: 16 * 1024 * 1024,
+  /** @default 1000 (connections) */
+  maxConnections: 1000,
+  /** @default 100 (connections) */
+  maxConnectionsPerUser: 100,
+  /** @default 60000 (ms) */
+  idleTimeoutMs: 60_000,
+  /** @default 1000 (headers) */
+  maxHeadersPerMessage: 1000,
+  /** @default 65536 (bytes, 64 KiB) */
+  maxHeaderBytes: 65_536,
+  /** @default 10000 (ids) */
+  maxAckedIdsPerSubscribe: 10_000,
+  /** @default [] (no further names) */
+  adminHosts: Object.freeze([]),
 });
+
+/**
+ * Ranges of the node limits, as the broker checks them (its `resolveBrokerOptions`): a file
+ * passes validation exactly when the node accepts the value. `idleTimeoutMs` is a Node.js timer
+ * (at most 2^31 - 1 ms).
+ */
+export const NODE_LIMIT_RANGES = Object.freeze({
+  maxConnections: Object.freeze({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+  maxConnectionsPerUser: Object.freeze({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+  idleTimeoutMs: Object.freeze({ min: 100, max: 2 ** 31 - 1 }),
+  maxHeadersPerMessage: Object.freeze({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  maxHeaderBytes: Object.freeze({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  maxAckedIdsPerSubscribe: Object.freeze({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+});
+
+/** A node limit that is a whole number in a range. */
+export type NodeLimitKey = keyof typeof NODE_LIMIT_RANGES;
 
 /** Smallest and largest accepted `maxFrameSize`, in bytes (1 KiB .. 1 GiB). */
 export const MAX_FRAME_SIZE_RANGE = Object.freeze({ min: 1024, max: 1024 * 1024 * 1024 });

@@ -5,7 +5,7 @@
  *
  * Listener URIs are parsed by `@fedmq/protocol`; the rest only as far as validation needs.
  */
-import { parseListenUri } from "@fedmq/protocol";
+import { parseHostName, parseListenUri } from "@fedmq/protocol";
 
 /** A parsed `scheme://host:port`. */
 export interface Endpoint {
@@ -69,6 +69,13 @@ export const ADMIN_SCHEMES: readonly string[] = ["http", "https"];
 export function checkAdminUrl(url: string): string | null {
   return parseEndpoint(url, ADMIN_SCHEMES) === null
     ? `must be an http:// or https:// URL with a host and a port 1-65535 (e.g. 'http://127.0.0.1:8161'), got '${url}'`
+    : null;
+}
+
+/** Checks one of a node's `adminHosts`: a `Host` name the admin endpoint answers to, `name` or `name:port`. */
+export function checkAdminHost(name: string): string | null {
+  return parseHostName(name) === undefined
+    ? `must be a host name or host:port (e.g. 'admin.example.com' or 'admin.example.com:8161'), got '${name}'`
     : null;
 }
 

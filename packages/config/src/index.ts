@@ -13,6 +13,8 @@ export {
   STORE_KINDS,
 } from "./defaults";
 export type { ConnectorOptions, DefaultConnectorOptions, NodeDefaults, ReplicationSync, StoreKind } from "./defaults";
+export { checkNodeFlag } from "./node-flags";
+export type { NodeFlagKey } from "./node-flags";
 export { HA_MODES } from "./types";
 export type {
   ConnectorSpec,

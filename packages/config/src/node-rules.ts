@@ -8,7 +8,7 @@ import { NAME_PATTERN } from "./schema";
 
 /** Every node rule, in file order. */
 export function checkNodeRules(ctx: RuleContext): PendingIssue[] {
-  return [...checkNodeNames(ctx), ...checkPorts(ctx), ...checkAdminAllowRemote(ctx), ...checkTls(ctx), ...checkDataDirs(ctx), ...checkHaGroups(ctx)];
+  return [...checkNodeNames(ctx), ...checkPorts(ctx), ...checkAdminOptions(ctx), ...checkTls(ctx), ...checkDataDirs(ctx), ...checkHaGroups(ctx)];
 }
 
 /** A node's TLS settings (`security.tls`, its own `tls` over it) are whole, and its secure listeners and `https://` admin endpoint have them. */
@@ -65,13 +65,22 @@ interface Binding {
   readonly url: string;
 }
 
-/** `adminAllowRemote` says how to serve the admin endpoint: it needs one. */
-function checkAdminAllowRemote({ root }: RuleContext): PendingIssue[] {
+/**
+ * `adminAllowRemote` and a node's own `adminHosts` say how to serve the admin endpoint: they need
+ * one (`defaults.adminHosts` reaches only the nodes that have one).
+ */
+function checkAdminOptions({ root }: RuleContext): PendingIssue[] {
   const issues: PendingIssue[] = [];
   for (const [node, spec] of Object.entries(rawNodes(root))) {
-    if (!isRecord(spec) || spec["adminAllowRemote"] !== true || spec["admin"] !== undefined) continue;
-    const path = ["nodes", node, "adminAllowRemote"];
-    issues.push({ path, message: about(path, root, "'adminAllowRemote' is set but 'admin' is not: name the admin endpoint") });
+    if (!isRecord(spec) || spec["admin"] !== undefined) continue;
+    if (spec["adminAllowRemote"] === true) {
+      const path = ["nodes", node, "adminAllowRemote"];
+      issues.push({ path, message: about(path, root, "'adminAllowRemote' is set but 'admin' is not: name the admin endpoint") });
+    }
+    if (Array.isArray(spec["adminHosts"]) && spec["adminHosts"].length > 0) {
+      const path = ["nodes", node, "adminHosts"];
+      issues.push({ path, message: about(path, root, "'adminHosts' is set but 'admin' is not: the names are the admin endpoint's") });
+    }
   }
   return issues;
 }

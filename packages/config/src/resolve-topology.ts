@@ -73,6 +73,14 @@ function resolveNode(name: string, node: NodeInput, input: TopologyInput, baseDi
     maxFrameSize: node.maxFrameSize ?? defaults?.maxFrameSize ?? DEFAULT_NODE_OPTIONS.maxFrameSize,
     maxStoreBytes: node.maxStoreBytes ?? defaults?.maxStoreBytes ?? DEFAULT_NODE_OPTIONS.maxStoreBytes,
     storeReservedBytes: node.storeReservedBytes ?? defaults?.storeReservedBytes ?? DEFAULT_NODE_OPTIONS.storeReservedBytes,
+    maxConnections: node.maxConnections ?? defaults?.maxConnections ?? DEFAULT_NODE_OPTIONS.maxConnections,
+    maxConnectionsPerUser: node.maxConnectionsPerUser ?? defaults?.maxConnectionsPerUser ?? DEFAULT_NODE_OPTIONS.maxConnectionsPerUser,
+    idleTimeoutMs: node.idleTimeoutMs ?? defaults?.idleTimeoutMs ?? DEFAULT_NODE_OPTIONS.idleTimeoutMs,
+    maxHeadersPerMessage: node.maxHeadersPerMessage ?? defaults?.maxHeadersPerMessage ?? DEFAULT_NODE_OPTIONS.maxHeadersPerMessage,
+    maxHeaderBytes: node.maxHeaderBytes ?? defaults?.maxHeaderBytes ?? DEFAULT_NODE_OPTIONS.maxHeaderBytes,
+    maxAckedIdsPerSubscribe: node.maxAckedIdsPerSubscribe ?? defaults?.maxAckedIdsPerSubscribe ?? DEFAULT_NODE_OPTIONS.maxAckedIdsPerSubscribe,
+    // The names are the admin endpoint's: `defaults.adminHosts` reaches only the nodes that have one.
+    adminHosts: node.admin === undefined ? [] : [...(node.adminHosts ?? defaults?.adminHosts ?? DEFAULT_NODE_OPTIONS.adminHosts)],
     ...(node.ha === undefined ? {} : { ha: resolveHa(node.ha, baseDir) }),
     ...resolveTls(name, node, input, baseDir),
   };

@@ -4,10 +4,10 @@
  * `node-rules.ts` and `connector-rules.ts`, defaults are applied by `resolve-topology.ts`.
  */
 import { z } from "zod";
-import { MAX_FRAME_SIZE_RANGE, REPLICATION_SYNC_MODES, STORE_KINDS } from "./defaults";
+import { MAX_FRAME_SIZE_RANGE, NODE_LIMIT_RANGES, REPLICATION_SYNC_MODES, STORE_KINDS, type NodeLimitKey } from "./defaults";
 import { CONNECTOR_OPTIONS_SHAPE } from "@fedmq/bridge";
 import { checkNatsUrl, checkSelectorPattern } from "./discovery-rules";
-import { checkAdminUrl, checkListenUrl, checkListenerUrl, checkRedisUrl, nativeListener, parseConnectorUri } from "./endpoint";
+import { checkAdminHost, checkAdminUrl, checkListenUrl, checkListenerUrl, checkRedisUrl, nativeListener, parseConnectorUri } from "./endpoint";
 
 /** Names of networks, nodes, sites, HA groups and connectors. */
 export const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
@@ -85,6 +85,18 @@ export const HaInputSchema = z.discriminatedUnion("mode", [
 const MaxStoreBytes = z.number().int().refine((n) => n === 0 || (n >= 65_536 && n <= Number.MAX_SAFE_INTEGER), { message: "must be 0 (no limit) or at least 65536" });
 const StoreReservedBytes = z.number().int().min(0).max(1024 * 1024 * 1024);
 const MaxFrameSize = z.number().int().min(MAX_FRAME_SIZE_RANGE.min).max(MAX_FRAME_SIZE_RANGE.max);
+const limit = (key: NodeLimitKey) => z.number().int().min(NODE_LIMIT_RANGES[key].min).max(NODE_LIMIT_RANGES[key].max);
+const AdminHosts = z.array(checked(checkAdminHost));
+
+/** The node's limits (broker options of the same names), per node or under `defaults:`. */
+const NODE_LIMITS_SHAPE = {
+  maxConnections: limit("maxConnections").optional(),
+  maxConnectionsPerUser: limit("maxConnectionsPerUser").optional(),
+  idleTimeoutMs: limit("idleTimeoutMs").optional(),
+  maxHeadersPerMessage: limit("maxHeadersPerMessage").optional(),
+  maxHeaderBytes: limit("maxHeaderBytes").optional(),
+  maxAckedIdsPerSubscribe: limit("maxAckedIdsPerSubscribe").optional(),
+};
 
 /** Client certificate policy of a node's TLS listeners. */
 export const CLIENT_AUTH_MODES = ["none", "request", "require"] as const;
@@ -152,11 +164,13 @@ export const NodeInputSchema = z.strictObject({
   })]),
   admin: checked(checkAdminUrl).optional(),
   adminAllowRemote: z.boolean().optional(),
+  adminHosts: AdminHosts.optional(),
   store: z.enum(STORE_KINDS).optional(),
   dataDir: z.string().min(1).optional(),
   maxFrameSize: MaxFrameSize.optional(),
   maxStoreBytes: MaxStoreBytes.optional(),
   storeReservedBytes: StoreReservedBytes.optional(),
+  ...NODE_LIMITS_SHAPE,
   ha: HaInputSchema.optional(),
   tls: TlsInputSchema.optional(),
 });
@@ -168,6 +182,9 @@ export const DefaultsInputSchema = z.strictObject({
   maxFrameSize: MaxFrameSize.optional(),
   maxStoreBytes: MaxStoreBytes.optional(),
   storeReservedBytes: StoreReservedBytes.optional(),
+  ...NODE_LIMITS_SHAPE,
+  /** For the nodes that have an admin endpoint. */
+  adminHosts: AdminHosts.optional(),
 });
 
 const { duplex, ...forwarding } = CONNECTOR_OPTIONS_SHAPE;

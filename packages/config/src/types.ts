@@ -92,6 +92,20 @@ export interface NodeSpec {
   readonly maxStoreBytes: number;
   /** Journal: disk space held back for acks. */
   readonly storeReservedBytes: number;
+  /** Connections served at once (clients and bridges). */
+  readonly maxConnections: number;
+  /** Open connections per user of the users file. */
+  readonly maxConnectionsPerUser: number;
+  /** Silence after the handshake that closes a connection, ms. */
+  readonly idleTimeoutMs: number;
+  /** Headers one sent message may carry. */
+  readonly maxHeadersPerMessage: number;
+  /** Bytes of header keys plus values one sent message may carry. */
+  readonly maxHeaderBytes: number;
+  /** Acknowledged message ids one subscribe may carry. */
+  readonly maxAckedIdsPerSubscribe: number;
+  /** Further `Host` names its admin endpoint answers to; empty without an admin endpoint. */
+  readonly adminHosts: readonly string[];
   readonly ha?: HaSpec;
 }
 

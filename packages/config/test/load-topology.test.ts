@@ -132,6 +132,13 @@ describe("resolved topology", () => {
       maxFrameSize: 16 * 1024 * 1024,
       maxStoreBytes: 0,
       storeReservedBytes: 16 * 1024 * 1024,
+      maxConnections: 1000,
+      maxConnectionsPerUser: 100,
+      idleTimeoutMs: 60_000,
+      maxHeadersPerMessage: 1000,
+      maxHeaderBytes: 65_536,
+      maxAckedIdsPerSubscribe: 10_000,
+      adminHosts: [],
     });
     expect(t.nodes["us-1"]).not.toHaveProperty("admin");
     expect(DEFAULT_NODE_OPTIONS.maxFrameSize).toBe(16777216);
@@ -144,6 +151,36 @@ describe("resolved topology", () => {
     const t = parseTopology(yaml(...lines), "/srv/fedmq/net.yaml");
     expect(t.nodes["eu-1"]).toMatchObject({ store: "memory", dataDir: "/var/lib/fedmq/eu-1", maxFrameSize: 4096 });
     expect(t.nodes["us-1"]).toMatchObject({ store: "journal", dataDir: "/srv/us", maxFrameSize: 2048 });
+  });
+
+  it("sets each node limit and adminHosts from defaults:, and per node over them", () => {
+    const limits = {
+      maxConnections: 2,
+      maxConnectionsPerUser: 1,
+      idleTimeoutMs: 100,
+      maxHeadersPerMessage: 0,
+      maxHeaderBytes: 0,
+      maxAckedIdsPerSubscribe: 0,
+    };
+    const own = {
+      maxConnections: 5000,
+      maxConnectionsPerUser: 500,
+      idleTimeoutMs: 2 ** 31 - 1,
+      maxHeadersPerMessage: 20,
+      maxHeaderBytes: 4096,
+      maxAckedIdsPerSubscribe: 50_000,
+    };
+    const flow = (o: object) => Object.entries(o).map(([k, v]) => `${k}: ${String(v)}`).join(", ");
+    const lines = [...BASE];
+    lines.splice(1, 0, `defaults: { ${flow(limits)}, adminHosts: [proxy.example.com, "[::1]:8443"] }`);
+    lines[3] = `  eu-1: { site: eu-west, listen: tcp://127.0.0.1:61616, admin: http://127.0.0.1:8161, ${flow(own)}, adminHosts: ["admin.example.com:8161"] }`;
+    lines.splice(4, 0, "  ap-1: { site: ap-south, listen: tcp://127.0.0.1:61636, admin: http://127.0.0.1:8181 }");
+    const t = parseTopology(yaml(...lines), "/srv/fedmq/net.yaml");
+    expect(t.nodes["eu-1"]).toMatchObject({ ...own, adminHosts: ["admin.example.com:8161"] });
+    expect(t.nodes["ap-1"]).toMatchObject({ ...limits, adminHosts: ["proxy.example.com", "[::1]:8443"] });
+    // defaults.adminHosts is for the nodes that have an admin endpoint.
+    expect(t.nodes["us-1"]).toMatchObject({ ...limits, adminHosts: [] });
+    expect(Object.isFrozen(t.nodes["ap-1"]!.adminHosts)).toBe(true);
   });
 
   it("accepts one name for 'to', and a uri instead of 'to'", () => {

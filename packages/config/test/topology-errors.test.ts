@@ -82,7 +82,7 @@ describe("unknown keys", () => {
     const lines = [...BASE];
     lines[3] = "  us-1: { site: us-east, listen: tcp://127.0.0.1:61626, colour: red }";
     expect(issueLines(yaml(...lines))).toEqual([
-      `4:${col(lines[3]!, "colour")} node 'us-1': unknown key 'colour'; allowed keys: site, listen, admin, adminAllowRemote, store, dataDir, maxFrameSize, maxStoreBytes, storeReservedBytes, ha, tls`,
+      `4:${col(lines[3]!, "colour")} node 'us-1': unknown key 'colour'; allowed keys: site, listen, admin, adminAllowRemote, adminHosts, store, dataDir, maxFrameSize, maxStoreBytes, storeReservedBytes, maxConnections, maxConnectionsPerUser, idleTimeoutMs, maxHeadersPerMessage, maxHeaderBytes, maxAckedIdsPerSubscribe, ha, tls`,
     ]);
   });
 
@@ -97,7 +97,7 @@ describe("unknown keys", () => {
   it("refuses unknown top-level and defaults keys", () => {
     const text = yaml(...BASE.slice(0, 1), "defaults: { store: journal, dataDirectory: x }", ...BASE.slice(1), "extra: 1");
     expect(issueLines(text)).toEqual([
-      "2:29 defaults: unknown key 'dataDirectory' (did you mean 'dataDir'?); allowed keys: store, dataDir, maxFrameSize, maxStoreBytes, storeReservedBytes",
+      "2:29 defaults: unknown key 'dataDirectory' (did you mean 'dataDir'?); allowed keys: store, dataDir, maxFrameSize, maxStoreBytes, storeReservedBytes, maxConnections, maxConnectionsPerUser, idleTimeoutMs, maxHeadersPerMessage, maxHeaderBytes, maxAckedIdsPerSubscribe, adminHosts",
       "10:1 unknown key 'extra'; allowed keys: network, defaults, security, discovery, nodes, connectors",
     ]);
   });
@@ -430,5 +430,62 @@ describe("a node's listen list", () => {
     expect(issueLines(node("[tcp://127.0.0.1:61616, stomp://127.0.0.1:61616]"))).toEqual([
       expect.stringMatching(/^5:37 node 'eu-1': .*61616/),
     ]);
+  });
+});
+
+describe("node limits", () => {
+  /** A node (line 4) with its admin endpoint and `option`, and `defaults:` (line 2) with `defaults`. */
+  const text = (option: string, defaults = "store: journal") =>
+    yaml("network: demo", `defaults: { ${defaults} }`, "nodes:", `  eu-1: { site: eu-west, listen: tcp://127.0.0.1:61616, admin: http://127.0.0.1:8161, ${option} }`);
+
+  it.each([
+    ["maxConnections", 0, "must be at least 1, got 0"],
+    ["maxConnectionsPerUser", 0, "must be at least 1, got 0"],
+    ["idleTimeoutMs", 99, "must be at least 100, got 99"],
+    ["idleTimeoutMs", 2 ** 31, "must be at most 2147483647, got 2147483648"],
+    ["maxHeadersPerMessage", -1, "must be at least 0, got -1"],
+    ["maxHeaderBytes", 1.5, "must be a whole number, got 1.5"],
+    ["maxAckedIdsPerSubscribe", 2 ** 53, "must be at most 9007199254740991, got 9007199254740992"],
+  ])("refuses %s: %d, per node and under defaults:, at the value", (key, value, problem) => {
+    const option = `${key}: ${value}`;
+    const node = text(option);
+    expect(issueLines(node)).toEqual([`4:${col(node.split("\n")[3]!, option) + key.length + 2} node 'eu-1': '${key}' ${problem}`]);
+    const defaults = text("adminAllowRemote: false", option);
+    expect(issueLines(defaults)).toEqual([`2:${col(defaults.split("\n")[1]!, option) + key.length + 2} defaults: '${key}' ${problem}`]);
+  });
+
+  it("refuses a limit that is not a number, naming what was expected", () => {
+    const node = text("maxConnections: lots");
+    expect(issueLines(node)).toEqual([`4:${col(node.split("\n")[3]!, "lots")} node 'eu-1': 'maxConnections' must be a number, got 'lots'`]);
+  });
+
+  it("accepts each limit at both ends of its range", () => {
+    const low = "maxConnections: 1, maxConnectionsPerUser: 1, idleTimeoutMs: 100, maxHeadersPerMessage: 0, maxHeaderBytes: 0, maxAckedIdsPerSubscribe: 0";
+    const high = "maxConnections: 9007199254740991, maxConnectionsPerUser: 9007199254740991, idleTimeoutMs: 2147483647, " +
+      "maxHeadersPerMessage: 9007199254740991, maxHeaderBytes: 9007199254740991, maxAckedIdsPerSubscribe: 9007199254740991";
+    for (const limits of [low, high]) {
+      expect(() => parseTopology(text(limits), "/tmp/t/demo.yaml")).not.toThrow();
+      expect(() => parseTopology(text("adminAllowRemote: false", limits), "/tmp/t/demo.yaml")).not.toThrow();
+    }
+  });
+
+  it("refuses an adminHosts entry that is not a host name, at the entry", () => {
+    const node = text('adminHosts: [admin.example.com, "admin example.com", "[::1]:8443", "proxy:70000"]');
+    expect(issueLines(node)).toEqual([
+      `4:${col(node.split("\n")[3]!, '"admin ')} node 'eu-1': 'adminHosts[1]' must be a host name or host:port (e.g. 'admin.example.com' or 'admin.example.com:8161'), got 'admin example.com'`,
+      `4:${col(node.split("\n")[3]!, '"proxy')} node 'eu-1': 'adminHosts[3]' must be a host name or host:port (e.g. 'admin.example.com' or 'admin.example.com:8161'), got 'proxy:70000'`,
+    ]);
+    expect(issueLines(text("adminAllowRemote: false", "adminHosts: proxy.example.com"))).toEqual([
+      "2:25 defaults: 'adminHosts' must be a list, got 'proxy.example.com'",
+    ]);
+  });
+
+  it("refuses a node's own adminHosts without an admin endpoint; defaults.adminHosts leaves such nodes alone", () => {
+    const lines = ["network: demo", "defaults: { adminHosts: [proxy.example.com] }", "nodes:", "  eu-1: { site: eu-west, listen: tcp://127.0.0.1:61616, adminHosts: [admin.example.com] }"];
+    expect(issueLines(yaml(...lines))).toEqual([
+      `4:${col(lines[3]!, "[admin")} node 'eu-1': 'adminHosts' is set but 'admin' is not: the names are the admin endpoint's`,
+    ]);
+    lines[3] = "  eu-1: { site: eu-west, listen: tcp://127.0.0.1:61616 }";
+    expect(parseTopology(yaml(...lines), "/tmp/t/demo.yaml").nodes["eu-1"]!.adminHosts).toEqual([]);
   });
 });

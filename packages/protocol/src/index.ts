@@ -15,6 +15,8 @@ export type { Destination, DestinationKind } from "./destination";
 export { parseUri, parseEndpoint, endpointsOf } from "./uri";
 export { parseListenUri, listenUriText } from "./listen-uri";
 export { isLoopbackHost } from "./loopback";
+export { parseHostName } from "./host-name";
+export type { HostName } from "./host-name";
 export type { ListenUri, ListenProtocol } from "./listen-uri";
 export type { EndpointUri, CompositeUri, ParsedUri } from "./uri";
 export { DuplicateAudit, DEFAULT_DUPLICATE_AUDIT_OPTIONS } from "./duplicate-audit";

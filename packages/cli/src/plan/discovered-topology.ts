@@ -35,9 +35,9 @@ export interface DiscoveredNetworkOptions {
  */
 function memberNode(r: NodeRecord): NodeSpec {
   return {
+    ...DEFAULT_NODE_OPTIONS,
     name: r.name, site: r.site, listen: nativeListener(r.listen) ?? r.listen[0] ?? "", listeners: [...r.listen], ...(r.admin === undefined ? {} : { admin: r.admin }),
-    adminAllowRemote: false, store: DEFAULT_NODE_OPTIONS.store, dataDir: "", maxFrameSize: DEFAULT_NODE_OPTIONS.maxFrameSize,
-    maxStoreBytes: DEFAULT_NODE_OPTIONS.maxStoreBytes, storeReservedBytes: DEFAULT_NODE_OPTIONS.storeReservedBytes,
+    adminAllowRemote: false, dataDir: "",
     ...(r.haGroup === undefined ? {} : { ha: { mode: "shared-file" as const, group: r.haGroup, dir: "", lease: DEFAULT_LEASE_TIMING } }),
   };
 }
