@@ -15,7 +15,7 @@ import type { NodeDiscovery } from "./serve";
  */
 /** A node's settings with its admin endpoint's, as `serveNode` takes them. */
 export type TopologyNodeOptions = Omit<BrokerNodeOptions, "logger"> & AdminSettings & {
-  /** The topology's `security.adminTokenFile`: read by `fedmq node` (unless --admin-token-file or FEDMQ_ADMIN_TOKEN says otherwise). */
+  /** The topology's `security.adminTokenFile`: read by `fedmq node` unless --admin-token-file names another (FEDMQ_ADMIN_TOKEN is read only when neither does). */
   adminTokenFile?: string;
   /** The topology's `discovery:`, with this node's connectors to discovered nodes. */
   discovery?: NodeDiscovery;
