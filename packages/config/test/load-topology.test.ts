@@ -41,6 +41,17 @@ describe("example topologies", () => {
     }
   });
 
+  it("three-regions-secure.yaml is the README demo secured: TLS, users, and the admin token file 'fedmq pki topology' writes beside the certificates", async () => {
+    const t = await loadTopology(path.join(TOPOLOGIES, "three-regions-secure.yaml"));
+    const pki = path.join(TOPOLOGIES, ".fedmq", "pki");
+    expect(t.security).toMatchObject({ usersFile: path.join(TOPOLOGIES, "users", "demo.yaml"), adminTokenFile: path.join(pki, "admin.token") });
+    for (const node of Object.values(t.nodes)) {
+      expect([node.name, node.admin?.startsWith("http://127.0.0.1:"), node.tls]).toEqual([
+        node.name, true, { ca: path.join(pki, "ca.crt"), cert: path.join(pki, `node.${node.name}.crt`), key: path.join(pki, `node.${node.name}.key`), clientAuth: "request" },
+      ]);
+    }
+  });
+
   it("hub-and-spokes.yaml joins each of three spokes to the hub, duplex", async () => {
     const t = await loadTopology(path.join(TOPOLOGIES, "hub-and-spokes.yaml"));
     expect(Object.keys(t.nodes)).toHaveLength(4);
