@@ -75,6 +75,10 @@ export class AdminMetrics {
       for (const c of src.connectionInfo()) n[c.role]++;
       return Object.entries(n).map(([role, v]) => [{ role }, v]);
     });
+    mirror("fedmq_auth_failures_total", "Failed logins, by the connection's protocol (each is also one log line 'login failed' with the remote address).", ["protocol"], () => {
+      const failed = src.loginFailures?.();
+      return failed === undefined ? [] : Object.entries(failed).map(([protocol, n]): [Labels<"protocol">, number] => [{ protocol }, n]);
+    });
     mirror("fedmq_messages_received_total", "Messages received from producers and bridges.", [], () => [[{}, src.info().received]]);
     mirror("fedmq_messages_duplicate_total", "Messages dropped as duplicates.", [], () => [[{}, src.info().duplicates]]);
     gauge("fedmq_memory_used_bytes", "Memory held by non-persistent messages and topic backlogs.", [], () => [[{}, src.info().memoryUsedBytes]]);

@@ -2,7 +2,7 @@ import { FEDMQ_VERSION } from "@fedmq/protocol";
 import type { DemandTable } from "@fedmq/advisory";
 import type { Bridge, BridgeDemandInfo, BridgeInfo, BridgeState, ForwarderCounters } from "@fedmq/bridge";
 import type { HaRole, HaStatus } from "./ha-status";
-import type { BrokerInfo, ConnectionInfo, DestinationInfo, NodeReadiness } from "./node-info";
+import type { BrokerInfo, ConnectionInfo, DestinationInfo, LoginFailures, NodeReadiness } from "./node-info";
 import type { StoreStats } from "@fedmq/store";
 import type { RouteEvent } from "@fedmq/protocol";
 import type { BridgeRateSampler, BridgeRates } from "./bridge-rates";
@@ -14,6 +14,8 @@ export interface AdminSource {
   readiness(): NodeReadiness;
   destinations(): DestinationInfo[];
   connectionInfo(): ConnectionInfo[];
+  /** Failed logins so far (a node with users counts them; absent = not counted, no metric). */
+  loginFailures?(): LoginFailures;
   readonly bridges: readonly Bridge[];
   readonly advisories: { readonly table: DemandTable; producerList?(): AdminProducerView[] };
   /** The node's recent routing decisions (`GET /api/v1/trace/:id`); absent = none recorded. */

@@ -29,5 +29,5 @@ export type {
   AdminDiscoverySource, AdminDiscoveryStatus, AdminDiscoveryView, AdminDiscoveredMember, AdminMemberRecord, AdminMemberStatus,
   AdminControlPlaneStatus, AdminRegistrationStatus, AdminWatchStatus, AdminSyncSummary,
 } from "./admin-discovery";
-export type { BrokerInfo, ConnectionInfo, DestinationInfo, NodeReadiness } from "./node-info";
+export type { BrokerInfo, ConnectionInfo, DestinationInfo, LoginFailures, NodeReadiness } from "./node-info";
 export type { HaStatus, HaRole, HaMode } from "./ha-status";

@@ -34,6 +34,9 @@ export interface ConnectionInfo {
   subscriptions: number;
 }
 
+/** Failed logins since the node started, by the connection's protocol (`fedmq_auth_failures_total`). */
+export type LoginFailures = Readonly<Record<ConnectionInfo["protocol"], number>>;
+
 /** Whether the node serves: its store is recovered, every listener is open, and it is not closing. */
 export interface NodeReadiness {
   ready: boolean;

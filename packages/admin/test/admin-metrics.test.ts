@@ -1,9 +1,10 @@
-/** GET /metrics: Prometheus text from the node's registry; bridge state changes agree with the log. */
+/** GET /metrics: Prometheus text from the node's registry; bridge state changes agree with the log; failed logins are counted. */
+import net from "node:net";
 import pino from "pino";
 import { connect, type Connection } from "@fedmq/client";
 import { waitFor } from "@fedmq/testkit";
 import { adminUrlOf, startServedNode, type ServedNodeOptions } from "../../testkit/test/helpers/served-nodes";
-import type { BrokerNode } from "@fedmq/broker";
+import { hashPassword, type BrokerNode } from "@fedmq/broker";
 
 const nodes: BrokerNode[] = [];
 const conns: Connection[] = [];
@@ -158,4 +159,49 @@ test("each bridge state change is one log line and one counter increment; the st
   expect(res.status).toBe(200);
   const stopped = await agree("stopped");
   expect(stopped.get('bridge="a-b",from="backoff",to="stopped"')).toBe(1);
+});
+
+/** A STOMP CONNECT on `port`: what the node answered, once it sent a whole frame or closed. */
+function stompConnect(port: number, login: string, passcode: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, "127.0.0.1", () => s.write(`CONNECT\naccept-version:1.2\nhost:S\nlogin:${login}\npasscode:${passcode}\n\n\0`));
+    let text = "";
+    s.on("data", (d: Buffer) => {
+      text += d.toString();
+      if (text.includes("\0")) s.destroy();
+    });
+    s.on("close", () => resolve(text));
+    s.on("error", reject);
+  });
+}
+
+test("failed logins: fedmq_auth_failures_total counts each one, by protocol; a good login is not counted", async () => {
+  const token = "metrics-token-0123456789abcdef";
+  const password = "alice-pass-5c31e0";
+  const n = await node("S", {
+    listen: ["tcp://127.0.0.1:0", "stomp://127.0.0.1:0"], users: [{ name: "alice", password: await hashPassword(password), groups: ["apps"] }], adminTokens: [token],
+  });
+  const scrape = async () => {
+    const res = await fetch(`${adminUrlOf(n)}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    return res.text();
+  };
+  const before = await scrape();
+  expect(before.split("\n")).toEqual(expect.arrayContaining([
+    "# HELP fedmq_auth_failures_total Failed logins, by the connection's protocol (each is also one log line 'login failed' with the remote address).",
+    "# TYPE fedmq_auth_failures_total counter",
+  ]));
+  expect(samples(before, "fedmq_auth_failures_total")).toEqual(new Map([['protocol="native"', 0], ['protocol="stomp"', 0]]));
+
+  // Two native failures (a wrong password, no login at all) and one STOMP failure.
+  await expect(connect(n.url, { username: "alice", password: "not-the-password", connectTimeoutMs: 5_000 })).rejects.toMatchObject({ code: "FEDMQ_ERR_UNAUTHENTICATED" });
+  await expect(connect(n.url, { connectTimeoutMs: 5_000 })).rejects.toMatchObject({ code: "FEDMQ_ERR_UNAUTHENTICATED" });
+  const stompPort = Number(n.listenUrls[1]!.split(":").pop());
+  expect(await stompConnect(stompPort, "alice", "not-the-password")).toMatch(/^ERROR\n[^]*message:login failed for user 'alice'/);
+  const ok = await connect(n.url, { username: "alice", password });
+  conns.push(ok);
+  expect(await stompConnect(stompPort, "alice", password)).toMatch(/^CONNECTED\n/);
+
+  expect(samples(await scrape(), "fedmq_auth_failures_total")).toEqual(new Map([['protocol="native"', 2], ['protocol="stomp"', 1]]));
+  expect(n.authenticator.failures).toBe(3);
 });

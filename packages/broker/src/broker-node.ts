@@ -11,7 +11,7 @@ import { listenerNeedsTls, openListener, type ListenerTls, type OpenListener } f
 import type { NodeConnection } from "./node-connection";
 import type { BrokerCore, BrokerCounters } from "./broker-core";
 import { JournalStore, MemoryStore, type MessageStore } from "@fedmq/store";
-import type { AdminSource, BrokerInfo, ConnectionInfo, DestinationInfo, NodeReadiness } from "@fedmq/admin";
+import type { AdminSource, BrokerInfo, ConnectionInfo, DestinationInfo, LoginFailures, NodeReadiness } from "@fedmq/admin";
 import { listenVm, type VmServer } from "@fedmq/client";
 import { Bridge, type BridgeInfo, type BridgeOptions } from "@fedmq/bridge";
 import { RouteTrace } from "./trace/route-trace";
@@ -423,6 +423,10 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
       connections: this.connections.size, received: this.stats.received, duplicates: this.stats.duplicates,
       memoryUsedBytes: this.router.ctx.memory.used, store: this.store.stats(), recovery: this.recovery,
     };
+  }
+
+  loginFailures(): LoginFailures {
+    return { ...this.authenticator.failed };
   }
 
   destinations(): DestinationInfo[] {

@@ -258,7 +258,7 @@ export class ClientConnection implements NodeConnection {
     const socket = this.stream as Partial<tls.TLSSocket>;
     const certificateName = verifiedCertificateName(socket);
     auth.login({
-      username: c.username ?? "", password: c.password ?? "", certificateName, remoteAddress: this.remoteAddress, inProcess: this.inProcess,
+      protocol: "native", username: c.username ?? "", password: c.password ?? "", certificateName, remoteAddress: this.remoteAddress, inProcess: this.inProcess,
       node: c.role === "bridge" ? (c.nodeId ?? "") : undefined,
     }).then(
       (principal) => {

@@ -304,7 +304,7 @@ export class StompConnection implements NodeConnection {
     }
     this.state = "login";
     auth.login({
-      username: header(f, "login") ?? "", password: header(f, "passcode") ?? "", certificateName: verifiedCertificateName(this.stream as Partial<tls.TLSSocket>),
+      protocol: "stomp", username: header(f, "login") ?? "", password: header(f, "passcode") ?? "", certificateName: verifiedCertificateName(this.stream as Partial<tls.TLSSocket>),
       remoteAddress: this.remoteAddress, inProcess: false, node: undefined,
     }).then(
       (principal) => {

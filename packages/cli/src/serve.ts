@@ -91,15 +91,30 @@ function checkAdminTls(settings: ResolvedAdminSettings, node: AdminNodeContext):
  * Secure by default: an admin endpoint beyond loopback (it can stop bridges) needs tokens, or
  * https with client certificates required (`clientAuth: require`: no connection without a
  * certificate of the network's CA, no request without one naming a node or an administrator),
- * unless the node is told `insecure` (then it warns).
+ * unless the node is told `insecure` (then it warns). On loopback, the endpoint of a secured
+ * node (users or TLS settings) needs tokens or https with client certificates (`request` or
+ * `require`) too: every user of the machine reaches it; an unsecured node's (the demo) is open.
  */
 function checkAdminExposure(settings: ResolvedAdminSettings, node: AdminNodeContext, insecure: boolean | undefined, log: Logger): void {
   if (settings.admin === undefined || settings.adminTokens !== undefined) return;
   const ep = parseAdminEndpoint(settings.admin, true);
-  if (isLoopbackHost(ep.host)) return;
-  if (ep.secure && node.tls?.clientAuth === "require") return;
-  if (!insecure) throw new InvalidArgumentError(`admin endpoint '${settings.admin}' is not on a loopback address and has no token: set 'adminTokens' (security.adminTokenFile, --admin-token-file), serve it as https:// with 'clientAuth: require' (security.tls), or set 'insecure: true' to serve it as it is (option 'insecure')`);
-  log.warn({ admin: settings.admin }, "insecure: serving the admin endpoint beyond this machine without a token");
+  const clientAuth = ep.secure ? (node.tls?.clientAuth ?? "none") : "none";
+  if (!isLoopbackHost(ep.host)) {
+    if (clientAuth === "require") return;
+    if (!insecure) throw new InvalidArgumentError(`admin endpoint '${settings.admin}' is not on a loopback address and has no token: set 'adminTokens' (security.adminTokenFile, --admin-token-file), serve it as https:// with 'clientAuth: require' (security.tls), or set 'insecure: true' to serve it as it is (option 'insecure')`);
+    log.warn({ admin: settings.admin }, "insecure: serving the admin endpoint beyond this machine without a token");
+    return;
+  }
+  const secured = [node.users !== undefined && "users (security.users)", node.tls !== undefined && "TLS settings (security.tls)"].filter((s): s is string => s !== false);
+  if (secured.length === 0 || clientAuth !== "none") return;
+  if (!insecure) {
+    throw new InvalidArgumentError(
+      `node '${node.id}' has ${secured.join(" and ")}, but its admin endpoint '${settings.admin}' has no token: set 'adminTokens' ` +
+        "(security.adminTokenFile, which 'fedmq pki topology' creates when missing; --admin-token-file; FEDMQ_ADMIN_TOKEN), " +
+        "serve it as https:// with 'clientAuth: request' or 'require' (security.tls), or set 'insecure: true' to serve it as it is (option 'insecure')",
+    );
+  }
+  log.warn({ admin: settings.admin, secured }, "insecure: serving the admin endpoint of a secured node without a token");
 }
 
 /** A node's options split into the admin endpoint's settings and the rest. */

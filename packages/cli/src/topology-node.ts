@@ -118,7 +118,8 @@ export function adminTokens(file: string | undefined, env: NodeJS.ProcessEnv, wa
     text = readFileSync(file, "utf8");
     if (process.platform !== "win32" && (statSync(file).mode & 0o077) !== 0) warn(`--admin-token-file '${file}' is readable by other users: chmod 600 it`);
   } catch (err) {
-    throw new CliError(`cannot read --admin-token-file '${file}': ${(err as Error).message}`, 2, { cause: err });
+    const hint = (err as NodeJS.ErrnoException).code === "ENOENT" ? ` (make one: 'openssl rand -hex 32 > ${file}; chmod 600 ${file}')` : "";
+    throw new CliError(`cannot read --admin-token-file '${file}': ${(err as Error).message}${hint}`, 2, { cause: err });
   }
   const tokens = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
   if (tokens.length === 0) throw new CliError(`--admin-token-file '${file}' holds no token: write one per line (e.g. 'openssl rand -hex 32 > ${file}')`, 2);

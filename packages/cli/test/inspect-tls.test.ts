@@ -3,7 +3,9 @@
  * serves its topology's certificate with client certificates required; `fedmq status --ca --cert
  * --key` reads it with an administrator's certificate (no token), and says which flag is missing
  * when it cannot. SIGHUP rotates the admin endpoint's certificate with the listeners', without
- * dropping an open keep-alive connection. Real certificates from openssl.
+ * dropping an open keep-alive connection. `fedmq produce` and `consume` read the same TLS files
+ * from the environment (FEDMQ_CA, FEDMQ_CERT, FEDMQ_KEY, FEDMQ_SERVERNAME) against the node's
+ * tls:// listener. Real certificates from openssl.
  */
 import fs from "node:fs";
 import https from "node:https";
@@ -15,6 +17,7 @@ let pki: TestPki;
 let node: ManagedProcess;
 let adminUrl = "";
 let adminPort = 0;
+let listenUrl = "";
 
 beforeAll(async () => {
   pki = new TestPki(await tempDir("fedmq-inspect-tls-"));
@@ -22,6 +25,7 @@ beforeAll(async () => {
   pki.leaf("client.ops", "ops");
   pki.leaf("client.app", "app");
   const [listen, admin] = await reservePorts(2);
+  listenUrl = `tls://127.0.0.1:${listen}`;
   adminPort = admin!;
   adminUrl = `https://127.0.0.1:${adminPort}`;
   fs.writeFileSync(pki.file("users.yaml"), "users:\n  ops: { groups: [admins] }\n  app: { groups: [apps] }\n");
@@ -121,4 +125,40 @@ test("fedmq node --admin https://… without TLS settings does not start, and sa
   const r = await runCli("node", "--name", "X", "--store", "memory", "--listen", "tcp://127.0.0.1:0", "--admin", "https://127.0.0.1:0");
   expect(r.code).toBe(2);
   expect(r.stderr).toEqual(["fedmq: admin endpoint 'https://127.0.0.1:0' needs TLS: give the node's certificate and key with --cert and --key (env FEDMQ_CERT, FEDMQ_KEY), and --ca with --client-auth request|require to ask clients for theirs"]);
+});
+
+/** `fedmq <args>` with `env` added to the environment (runCli takes none): exit code and output lines. */
+async function runCliWithEnv(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string[]; stderr: string[] }> {
+  const p = await spawnManaged(process.execPath, [CLI_MAIN, ...args], { name: `fedmq ${args[0]}`, env: { FEDMQ_LOG_PRETTY: "0", ...env } });
+  const exit = await p.exited;
+  return { code: exit.code, stdout: [...p.stdoutLines], stderr: [...p.stderrLines] };
+}
+
+test("fedmq produce and consume take FEDMQ_CA, FEDMQ_CERT, FEDMQ_KEY and FEDMQ_SERVERNAME instead of flags, against a tls:// node that requires client certificates", async () => {
+  const env = { FEDMQ_CA: pki.file("ca.crt"), FEDMQ_CERT: pki.file("client.app.crt"), FEDMQ_KEY: pki.file("client.app.key"), FEDMQ_SERVERNAME: "A" };
+  const produced = await runCliWithEnv(env, "produce", "--url", listenUrl, "--dest", "queue://env.tls", "--count", "3", "--json");
+  expect(produced.stderr).toEqual([]);
+  expect(produced.code).toBe(0);
+  expect(JSON.parse(produced.stdout.join("\n"))).toMatchObject({ sent: 3, unique: 3 });
+  const consumed = await runCliWithEnv(env, "consume", "--url", listenUrl, "--dest", "queue://env.tls", "--count", "3", "--json");
+  expect(consumed.stderr).toEqual([]);
+  expect(consumed.code).toBe(0);
+  expect(JSON.parse(consumed.stdout.join("\n"))).toMatchObject({ received: 3, unique: 3, duplicates: 0 });
+
+  // Each variable is what makes it work: without the CA the node's certificate does not verify,
+  // without the client certificate the node refuses the handshake, another servername is not the node's.
+  const { FEDMQ_CA: _ca, ...noCa } = env;
+  const { FEDMQ_CERT: _cert, FEDMQ_KEY: _key, ...noCert } = env;
+  const failures: Array<[string, Record<string, string>, RegExp]> = [
+    ["no FEDMQ_CA", noCa, /certificate/],
+    ["no FEDMQ_CERT and FEDMQ_KEY", noCert, /certificate required|socket hang up|ECONNRESET|closed/i],
+    ["FEDMQ_SERVERNAME B", { ...env, FEDMQ_SERVERNAME: "B" }, /Host: B\. is not in the cert's altnames/],
+  ];
+  for (const [what, e, error] of failures) {
+    for (const command of ["produce", "consume"]) {
+      const r = await runCliWithEnv(e, command, "--url", listenUrl, "--dest", "queue://env.tls", "--count", "1", "--json");
+      expect([what, command, r.code]).toEqual([what, command, 1]);
+      expect([what, command, r.stderr.join("\n")]).toEqual([what, command, expect.stringMatching(error)]);
+    }
+  }
 });

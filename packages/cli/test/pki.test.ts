@@ -1,7 +1,8 @@
 /**
  * `fedmq pki` as users run it (the built CLI as a child process), checked by `openssl` itself and
  * by real TLS handshakes: the files and their modes, chains, exact subjects, SANs and key usages,
- * no silent overwrite, `pki show`, and a secured network whose certificates came from one command.
+ * no silent overwrite, `pki show`, a secured network whose certificates came from one command,
+ * and the secured demo (`npm run demo:secure`'s two commands) with its admin token.
  */
 import { execFile } from "node:child_process";
 import fs from "node:fs";
@@ -9,7 +10,7 @@ import path from "node:path";
 import tls from "node:tls";
 import { connect, type Connection, type Delivery } from "@fedmq/client";
 import { loadTopology } from "@fedmq/config";
-import { CLI_MAIN, killAllManaged, removeTempDirs, reservePorts, runCli, tempDir, waitFor } from "@fedmq/testkit";
+import { CLI_MAIN, killAllManaged, removeTempDirs, reservePorts, runCli, spawnManaged, tempDir, waitFor } from "@fedmq/testkit";
 import { serveNode, type ServedNode } from "../src/serve";
 import { nodeOptionsFromTopology } from "../src/topology-node";
 
@@ -363,3 +364,64 @@ test("a secured network from one command: pki topology finds the directory in se
     for (const s of served.reverse()) await s.close();
   }
 });
+
+/** The repository's topologies/ (the demos). */
+const TOPOLOGIES = path.resolve(__dirname, "../../../topologies");
+
+/** `fedmq <args>` with `env` added to the environment: exit code and output lines. */
+async function fedmqWithEnv(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string[]; stderr: string[] }> {
+  const p = await spawnManaged(process.execPath, [CLI_MAIN, ...args], { name: `fedmq ${args[0]}`, env: { FEDMQ_LOG_PRETTY: "0", ...env } });
+  const exit = await p.exited;
+  return { code: exit.code, stdout: [...p.stdoutLines], stderr: [...p.stderrLines] };
+}
+
+test("the secured demo: pki topology writes the admin token it names (0600); fedmq up starts it; every admin endpoint answers 401 without the token and 200 with it", async () => {
+  // topologies/three-regions-secure.yaml as it is, on free ports, in a temp dir (its stores and certificates under ./.fedmq there).
+  const dir = path.join(work, "demo");
+  fs.mkdirSync(dir);
+  fs.cpSync(path.join(TOPOLOGIES, "users"), path.join(dir, "users"), { recursive: true });
+  const text = fs.readFileSync(path.join(TOPOLOGIES, "three-regions-secure.yaml"), "utf8");
+  const demoPorts = [...new Set([...text.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => m[1]!))];
+  expect(demoPorts).toHaveLength(9);
+  const free = await reservePorts(demoPorts.length);
+  const port = new Map(demoPorts.map((p, i) => [p, free[i]!]));
+  const file = path.join(dir, "three-regions-secure.yaml");
+  fs.writeFileSync(file, text.replace(/127\.0\.0\.1:(\d+)/g, (_, p: string) => `127.0.0.1:${port.get(p)!}`));
+  const tokenFile = path.join(dir, ".fedmq", "pki", "admin.token");
+
+  const made = await fedmq("pki", "topology", file);
+  expect(made.stderr).toEqual([]);
+  expect(made.code).toBe(0);
+  expect(made.stdout).toContain(`created ${tokenFile}: a random admin token (security.adminTokenFile), mode 0600`);
+  expect(made.stdout).toContain(`admin endpoints: FEDMQ_ADMIN_TOKEN="$(cat ${tokenFile})" fedmq status --topology ${file} (or --token); the web view's login page takes the same token`);
+  expect(mode(tokenFile)).toBe("600");
+  const token = fs.readFileSync(tokenFile, "utf8").trim();
+  expect(token).toMatch(/^[0-9a-f]{64}$/);
+
+  const up = await spawnManaged(process.execPath, [CLI_MAIN, "up", file, "--json"], { name: "fedmq up (secured demo)", processGroup: true, env: { NO_COLOR: "1" } });
+  await up.waitForLine((l) => l === "network 'three-regions' up: 3 nodes", 60_000, "the secured demo up", { stream: "stdout" });
+  const bearer = { authorization: `Bearer ${token}` };
+  for (const admin of ["8161", "8171", "8181"].map((p) => `http://127.0.0.1:${port.get(p)!}`)) {
+    const status = async (route: string, headers: Record<string, string> = {}) => [admin, route, (await fetch(`${admin}${route}`, { headers })).status];
+    expect(await status("/api/v1/broker")).toEqual([admin, "/api/v1/broker", 401]);
+    expect(await status("/metrics")).toEqual([admin, "/metrics", 401]);
+    expect(await status("/healthz")).toEqual([admin, "/healthz", 200]);
+    expect(await status("/api/v1/broker", bearer)).toEqual([admin, "/api/v1/broker", 200]);
+    expect(await status("/metrics", bearer)).toEqual([admin, "/metrics", 200]);
+  }
+  // The inspection commands: with the token every node answers; without, each says 401.
+  const withToken = await fedmqWithEnv({ FEDMQ_ADMIN_TOKEN: token }, "status", "--topology", file);
+  expect(withToken.stderr).toEqual([]);
+  expect(withToken.code).toBe(0);
+  expect(withToken.stdout.slice(1).map((l) => l.split(/ {2,}/).slice(0, 2))).toEqual([["eu-1", "eu-west"], ["us-1", "us-east"], ["ap-1", "ap-south"]]);
+  const without = await fedmqWithEnv({}, "status", "--topology", file);
+  expect(without.code).toBe(1);
+  expect(without.stdout.slice(1).map((l) => l.split(/ {2,}/).pop())).toEqual(Array(3).fill("401 unauthorized: pass --token or FEDMQ_ADMIN_TOKEN"));
+  expect(await up.stop("SIGTERM", 30_000)).toBe(0);
+
+  // A rerun with --overwrite replaces the certificates and keeps the token.
+  const again = await fedmq("pki", "topology", file, "--overwrite");
+  expect(again.code).toBe(0);
+  expect(again.stdout).toContain(`using ${tokenFile}: the admin token file exists (security.adminTokenFile), kept`);
+  expect(fs.readFileSync(tokenFile, "utf8").trim()).toBe(token);
+}, 120_000);

@@ -41,6 +41,17 @@ describe("example topologies", () => {
     }
   });
 
+  it("three-regions-secure.yaml is the README demo secured: TLS, users, and the admin token file 'fedmq pki topology' writes beside the certificates", async () => {
+    const t = await loadTopology(path.join(TOPOLOGIES, "three-regions-secure.yaml"));
+    const pki = path.join(TOPOLOGIES, ".fedmq", "pki");
+    expect(t.security).toMatchObject({ usersFile: path.join(TOPOLOGIES, "users", "demo.yaml"), adminTokenFile: path.join(pki, "admin.token") });
+    for (const node of Object.values(t.nodes)) {
+      expect([node.name, node.admin?.startsWith("http://127.0.0.1:"), node.tls]).toEqual([
+        node.name, true, { ca: path.join(pki, "ca.crt"), cert: path.join(pki, `node.${node.name}.crt`), key: path.join(pki, `node.${node.name}.key`), clientAuth: "request" },
+      ]);
+    }
+  });
+
   it("hub-and-spokes.yaml joins each of three spokes to the hub, duplex", async () => {
     const t = await loadTopology(path.join(TOPOLOGIES, "hub-and-spokes.yaml"));
     expect(Object.keys(t.nodes)).toHaveLength(4);
@@ -151,6 +162,24 @@ describe("resolved topology", () => {
     const t = parseTopology(yaml(...lines), "/srv/fedmq/net.yaml");
     expect(t.nodes["eu-1"]).toMatchObject({ store: "memory", dataDir: "/var/lib/fedmq/eu-1", maxFrameSize: 4096 });
     expect(t.nodes["us-1"]).toMatchObject({ store: "journal", dataDir: "/srv/us", maxFrameSize: 2048 });
+    // Without security.tls, the node's own tls is all there is (paths from the topology's directory, clientAuth's default).
+    expect(t.nodes["us-1"]?.tls).toEqual({ cert: "/srv/fedmq/us.crt", key: "/srv/fedmq/us.key", clientAuth: "none" });
+    expect(t.nodes["eu-1"]).not.toHaveProperty("tls");
+  });
+
+  it("a node's tls over security.tls: the keys it gives win, the others come from the shared one; the other nodes keep the shared one", () => {
+    const t = parseTopology(yaml(
+      "network: demo",
+      "security:",
+      "  tls: { ca: ./pki/ca.crt, cert: \"./pki/node.{node}.crt\", key: \"./pki/node.{node}.key\", clientAuth: request }",
+      "nodes:",
+      "  eu-1: { site: eu-west, listen: tls://127.0.0.1:61616 }",
+      "  us-1: { site: us-east, listen: tls://127.0.0.1:61626, tls: { cert: \"/etc/us/{node}.pem\", key: \"/etc/us/{node}-key.pem\", clientAuth: require } }",
+      "  ap-1: { site: ap-south, listen: tls://127.0.0.1:61636, tls: { ca: ./other-ca.crt } }",
+    ), "/srv/fedmq/net.yaml");
+    expect(t.nodes["eu-1"]?.tls).toEqual({ ca: "/srv/fedmq/pki/ca.crt", cert: "/srv/fedmq/pki/node.eu-1.crt", key: "/srv/fedmq/pki/node.eu-1.key", clientAuth: "request" });
+    expect(t.nodes["us-1"]?.tls).toEqual({ ca: "/srv/fedmq/pki/ca.crt", cert: "/etc/us/us-1.pem", key: "/etc/us/us-1-key.pem", clientAuth: "require" });
+    expect(t.nodes["ap-1"]?.tls).toEqual({ ca: "/srv/fedmq/other-ca.crt", cert: "/srv/fedmq/pki/node.ap-1.crt", key: "/srv/fedmq/pki/node.ap-1.key", clientAuth: "request" });
   });
 
   it("sets each node limit and adminHosts from defaults:, and per node over them", () => {

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { DemandTable } from "@fedmq/advisory";
-import type { AdminSource, BrokerInfo, ConnectionInfo, DestinationInfo, HaMode, HaRole, HaStatus, NodeReadiness } from "@fedmq/admin";
+import type { AdminSource, BrokerInfo, ConnectionInfo, DestinationInfo, HaMode, HaRole, HaStatus, LoginFailures, NodeReadiness } from "@fedmq/admin";
 import type { Bridge } from "@fedmq/bridge";
 import {
   InvalidArgumentError, NodeFencedError, SILENT_LOGGER, backoffStrategy, leaseTimingProblem, type Logger, type RetryStrategy, type RouteEvent,
@@ -91,6 +91,8 @@ export class HaNode implements AdminSource, AsyncDisposable {
   private readonly log: Logger;
   private readonly timing: LeaseTiming;
   private node: HaServedNode | undefined;
+  /** Failed logins the nodes of ended terms counted: the member's count goes on across terms. */
+  private readonly endedTermsLoginFailures = { native: 0, stomp: 0 };
   private role: HaRole = "slave";
   private roleSince = Date.now();
   private reason = "starting";
@@ -299,6 +301,7 @@ export class HaNode implements AdminSource, AsyncDisposable {
     this.termDone = (async () => {
       await closing.catch((err: unknown) => this.log.warn({ err }, "ha: fenced node did not close cleanly"));
       await prev.catch(() => undefined);
+      if (node) this.keepLoginFailures(node);
       this.node = undefined;
       if (release) await this.opts.lease.release().catch(() => undefined);
       await this.opts.strategy.afterTerm?.().catch((err: unknown) => this.log.warn({ err }, "ha: cleanup after term failed"));
@@ -333,6 +336,20 @@ export class HaNode implements AdminSource, AsyncDisposable {
 
   connectionInfo(): ConnectionInfo[] {
     return this.node?.connectionInfo() ?? [];
+  }
+
+  /** The member's failed logins: the ended terms' and the serving node's. */
+  loginFailures(): LoginFailures {
+    const serving = this.node?.loginFailures?.();
+    const past = this.endedTermsLoginFailures;
+    return { native: past.native + (serving?.native ?? 0), stomp: past.stomp + (serving?.stomp ?? 0) };
+  }
+
+  private keepLoginFailures(node: HaServedNode): void {
+    const ended = node.loginFailures?.();
+    if (ended === undefined) return;
+    this.endedTermsLoginFailures.native += ended.native;
+    this.endedTermsLoginFailures.stomp += ended.stomp;
   }
 
   get bridges(): readonly Bridge[] {
@@ -372,6 +389,7 @@ export class HaNode implements AdminSource, AsyncDisposable {
     // The lease is still renewed while the node closes (its store writes a clean-shutdown record).
     if (this.node) {
       await this.node.close().catch((err: unknown) => this.log.warn({ err }, "ha: node did not close cleanly"));
+      this.keepLoginFailures(this.node);
       this.node = undefined;
     }
     clearTimeout(this.renewTimer);

@@ -3,16 +3,21 @@
  * logs in (password, or a client certificate naming a user); failed logins are logged with the
  * remote address, counted and slowed down; rights follow ActiveMQ's authorizationEntries; a
  * refusal names the destination and the missing right and leaves the connection usable; no
- * password ever reaches a log line.
+ * password, admin token or private key ever reaches a log line of any node of a secured run.
  */
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
+import path from "node:path";
 import { Writable } from "node:stream";
 import tls from "node:tls";
 import pino from "pino";
 import { connect, type Delivery } from "@fedmq/client";
 import { BrokerNode, hashPassword, type AuthorizationEntry } from "@fedmq/broker";
-import { waitFor } from "../src";
+import { serveNode, type ServedNode } from "@fedmq/cli";
+import { loadTopology } from "@fedmq/config";
+import { reservePorts, waitFor } from "../src";
+import { adminTokens, nodeOptionsFromTopology, securityOptions } from "../../cli/src/topology-node";
 import { InProcessNodes, drain } from "./helpers/in-process-nodes";
 import { TestPki } from "./helpers/test-pki";
 
@@ -26,15 +31,20 @@ const AUTHORIZATION: AuthorizationEntry[] = [
   { destination: "topic://ActiveMQ.Advisory.>", read: ["ops"] },
 ];
 
-/** A node with users alice (apps), bob (ops) and certuser (apps, certificate only), whose every log line is kept as written. */
-async function securedNode(extra: Partial<Parameters<typeof BrokerNode.create>[0]> = {}): Promise<{ node: BrokerNode; logs: string[] }> {
-  const logs: string[] = [];
-  const sink = new Writable({
+/** A destination for pino that keeps every line as written. */
+function sinkInto(logs: string[]): Writable {
+  return new Writable({
     write(chunk: Buffer, _enc, done) {
       logs.push(chunk.toString());
       done();
     },
   });
+}
+
+/** A node with users alice (apps), bob (ops) and certuser (apps, certificate only), whose every log line is kept as written. */
+async function securedNode(extra: Partial<Parameters<typeof BrokerNode.create>[0]> = {}): Promise<{ node: BrokerNode; logs: string[] }> {
+  const logs: string[] = [];
+  const sink = sinkInto(logs);
   const users = [
     { name: "alice", password: await hashPassword(PASSWORDS.alice), groups: ["apps"] },
     { name: "bob", password: await hashPassword(PASSWORDS.bob), groups: ["ops"] },
@@ -164,3 +174,121 @@ test("connections per user: past 'maxConnectionsPerUser' a login is refused, and
   const third = await connect(node.url, { username: "alice", password: PASSWORDS.alice });
   await Promise.all([second.close(), third.close(), bob.close()]);
 });
+
+/**
+ * The forms a private key could take in a log line: the file as written, JSON-escaped (a string
+ * field), each base64 line of its PEM body, the whole body on one line, its DER as hex, and the
+ * byte list pino writes for a Buffer of the file (as a node holds it) or of the DER.
+ */
+function keyMaterial(file: string): string[] {
+  const bytes = fs.readFileSync(file);
+  const pem = bytes.toString("utf8");
+  const body = pem.split("\n").filter((l) => l !== "" && !l.startsWith("-----"));
+  const der = Buffer.from(body.join(""), "base64");
+  expect(der.length).toBeGreaterThan(100);
+  return [pem, JSON.stringify(pem).slice(1, -1), ...body, body.join(""), der.toString("hex"), [...bytes].join(","), [...der].join(",")];
+}
+
+test("a secured run of two nodes (mutual TLS, users, admin tokens): no password, admin token or private key in any log line of either node", async () => {
+  const pki = new TestPki(await nodes.tempDir("fedmq-secrets-"));
+  for (const n of ["A", "B"]) pki.leaf(`node.${n}`, n);
+  pki.leaf("certuser", "certuser");
+  const adminToken = randomBytes(32).toString("hex");
+  const wrongToken = randomBytes(32).toString("hex");
+  const wrongPassword = "mallory-guess-0b7c55";
+  fs.writeFileSync(pki.file("admin.token"), `${adminToken}\n`, { mode: 0o600 });
+  fs.writeFileSync(pki.file("users.yaml"), [
+    "users:",
+    `  alice: { password: "${await hashPassword(PASSWORDS.alice)}", groups: [apps] }`,
+    `  bob: { password: "${await hashPassword(PASSWORDS.bob)}", groups: [ops] }`,
+    "  certuser: { groups: [apps] }",
+    "",
+  ].join("\n"));
+  const [aTls, aStomp, aAdmin, bTls, bStomp, bAdmin] = await reservePorts(6);
+  const file = pki.file("topology.yaml");
+  fs.writeFileSync(file, [
+    "network: secrets",
+    "security:",
+    "  tls: { ca: ./ca.crt, cert: \"./node.{node}.crt\", key: \"./node.{node}.key\", clientAuth: request }",
+    "  users: ./users.yaml",
+    "  adminTokenFile: ./admin.token",
+    "  authorization:",
+    "    - { destination: \"queue://orders.>\", read: [apps], write: [apps, nodes], admin: [apps] }",
+    "nodes:",
+    `  A: { site: s, store: memory, listen: [tls://127.0.0.1:${aTls}, stomp+tls://127.0.0.1:${aStomp}], admin: http://127.0.0.1:${aAdmin} }`,
+    `  B: { site: s, store: memory, listen: [tls://127.0.0.1:${bTls}, stomp+tls://127.0.0.1:${bStomp}], admin: http://127.0.0.1:${bAdmin} }`,
+    "connectors:",
+    "  - { name: a-b, from: A, to: B }",
+    "",
+  ].join("\n"));
+  const topo = await loadTopology(file);
+  const logs: Record<string, string[]> = { A: [], B: [] };
+  const start = async (name: "A" | "B"): Promise<ServedNode> => {
+    const { adminTokenFile, ...opts } = nodeOptionsFromTopology(topo, name);
+    const served = await serveNode({
+      ...opts, ...(await securityOptions(topo)), adminTokens: adminTokens(adminTokenFile, {}, () => undefined), logger: pino({ level: "trace" }, sinkInto(logs[name]!)),
+    });
+    nodes.nodes.push(served.node);
+    return served;
+  };
+  const b = await start("B");
+  const a = await start("A");
+  await waitFor(() => a.node.bridgeInfo()[0]?.state === "active", { what: "the bridge a-b over mutual TLS" });
+
+  // Logins: by password and by certificate, a wrong password over each protocol; a message across the bridge.
+  const ca = fs.readFileSync(pki.file("ca.crt"));
+  const alice = await nodes.client(b.node.url, { username: "alice", password: PASSWORDS.alice, tls: { ca, servername: "B" } });
+  const got: Delivery[] = [];
+  drain(await alice.subscribe("queue://orders.secret"), got);
+  await waitFor(() => a.node.advisories.table.size === 1, { what: "alice's demand on A" });
+  const certuser = await nodes.client(a.node.url, { tls: { ca, servername: "A", cert: fs.readFileSync(pki.file("certuser.crt")), key: fs.readFileSync(pki.file("certuser.key")) } });
+  await certuser.send("queue://orders.secret", "s-1", { persistent: true });
+  await waitFor(() => got.length === 1, { what: "the message on B" });
+  await expect(connect(a.node.url, { username: "alice", password: PASSWORDS.bob, tls: { ca, servername: "A" }, connectTimeoutMs: 5_000 })).rejects.toMatchObject({ code: "FEDMQ_ERR_UNAUTHENTICATED" });
+  await expect(connect(a.node.url, { username: "mallory", password: wrongPassword, tls: { ca, servername: "A" }, connectTimeoutMs: 5_000 })).rejects.toMatchObject({ code: "FEDMQ_ERR_UNAUTHENTICATED" });
+  const stomp = await new Promise<string>((resolve, reject) => {
+    const s = tls.connect({ host: "127.0.0.1", port: aStomp!, ca, servername: "A" }, () => s.write(`CONNECT\naccept-version:1.2\nhost:A\nlogin:bob\npasscode:${PASSWORDS.alice}\n\n\0`));
+    let text = "";
+    s.on("data", (d: Buffer) => {
+      text += d.toString();
+      if (text.includes("\0")) s.destroy();
+    });
+    s.on("close", () => resolve(text));
+    s.on("error", reject);
+  });
+  expect(stomp).toMatch(/^ERROR\n/);
+
+  // The admin endpoints: the token, a wrong one, the web view's login with each, the network view (A reads B with its token).
+  for (const admin of [`http://127.0.0.1:${aAdmin}`, `http://127.0.0.1:${bAdmin}`]) {
+    expect((await fetch(`${admin}/api/v1/broker`, { headers: { authorization: `Bearer ${adminToken}` } })).status).toBe(200);
+    expect((await fetch(`${admin}/api/v1/broker`, { headers: { authorization: `Bearer ${wrongToken}` } })).status).toBe(401);
+    const form = (token: string) => fetch(`${admin}/login`, {
+      method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", origin: admin }, body: `token=${token}`,
+    });
+    expect((await form(adminToken)).status).toBe(303);
+    expect((await form(wrongToken)).status).not.toBe(303);
+  }
+  const network = await fetch(`http://127.0.0.1:${aAdmin}/api/v1/network`, { headers: { authorization: `Bearer ${adminToken}` } });
+  expect(network.status).toBe(200);
+  expect(JSON.stringify(await network.json())).toContain(`http://127.0.0.1:${bAdmin}`);
+  for (const s of [a, b]) await s.close();
+
+  // Every line of both nodes, as written, against every secret of the run in every form.
+  const keys = ["node.A.key", "node.B.key", "certuser.key", "ca.key"].map((f) => pki.file(f));
+  const secrets: Array<[string, string]> = [
+    ...[PASSWORDS.alice, PASSWORDS.bob, wrongPassword].map((p): [string, string] => ["a password", p]),
+    ["the admin token", adminToken], ["a wrong admin token", wrongToken],
+    ...keys.flatMap((k) => keyMaterial(k).map((m): [string, string] => [path.basename(k), m])),
+  ];
+  const found: string[] = [];
+  for (const [node, lines] of Object.entries(logs)) {
+    for (const line of lines) for (const [what, secret] of secrets) if (line.includes(secret)) found.push(`${node}: ${what} in ${line.slice(0, 300)}`);
+  }
+  expect(found).toEqual([]);
+  // The lines scanned cover the paths that handle the secrets.
+  const msgs = (node: string) => logs[node]!.map((l) => (JSON.parse(l) as { msg: string; protocol?: string }));
+  expect(msgs("A").filter((l) => l.msg === "login failed").map((l) => l.protocol)).toEqual(["native", "native", "stomp"]);
+  for (const node of ["A", "B"]) {
+    expect(msgs(node).map((l) => l.msg)).toEqual(expect.arrayContaining(["admin endpoint listening", "node ready", "admin request refused: not authenticated (logged once a minute per address)"]));
+  }
+}, 60_000);

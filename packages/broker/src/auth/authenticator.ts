@@ -2,8 +2,12 @@ import type tls from "node:tls";
 import { AuthenticationError, type Logger } from "@fedmq/protocol";
 import type { Principal, UserDirectory } from "./users";
 
+/** The wire protocol a login arrives by: fedmq's own ("native") or STOMP (as `ConnectionInfo.protocol`). */
+export type LoginProtocol = "native" | "stomp";
+
 /** What a connection presents when it logs in. */
 export interface LoginAttempt {
+  readonly protocol: LoginProtocol;
   /** Empty: none given. */
   readonly username: string;
   readonly password: string;
@@ -28,15 +32,20 @@ const FORGET_MS = 10 * 60_000;
  * Who a connection is. Without users, everyone is unrestricted. With users, a connection logs in
  * with a password or with a client certificate naming a user; a node's bridges and its own
  * in-process connections act as nodes. A failed login is logged with the remote address (never
- * the password), counted, and answered only after a delay that grows with that address's recent
- * failures.
+ * the password), counted by protocol, and answered only after a delay that grows with that
+ * address's recent failures.
  */
 export class Authenticator {
-  /** Failed logins so far (the admin endpoint's metric). */
-  failures = 0;
+  /** Failed logins so far, by protocol (the admin endpoint's metric `fedmq_auth_failures_total`). */
+  readonly failed: Record<LoginProtocol, number> = { native: 0, stomp: 0 };
   private readonly recent = new Map<string, { count: number; at: number }>();
 
   constructor(private readonly users: UserDirectory | undefined, private readonly log: Logger) {}
+
+  /** Failed logins so far, every protocol. */
+  get failures(): number {
+    return this.failed.native + this.failed.stomp;
+  }
 
   get required(): boolean {
     return this.users !== undefined;
@@ -61,14 +70,14 @@ export class Authenticator {
       this.recent.delete(hostOf(a.remoteAddress));
       return who;
     }
-    this.failures++;
+    this.failed[a.protocol]++;
     const host = hostOf(a.remoteAddress);
     const now = Date.now();
     const prior = this.recent.get(host);
     const count = prior && now - prior.at < FORGET_MS ? prior.count + 1 : 1;
     this.recent.set(host, { count, at: now });
     if (this.recent.size > 10_000) this.recent.delete(this.recent.keys().next().value!);
-    this.log.warn({ remote: a.remoteAddress, user: a.username || undefined, failures: count }, "login failed");
+    this.log.warn({ remote: a.remoteAddress, protocol: a.protocol, user: a.username || undefined, failures: count }, "login failed");
     await new Promise((r) => setTimeout(r, Math.min(MAX_PENALTY_MS, 250 * 2 ** (count - 1))));
     throw new AuthenticationError(reason);
   }

@@ -163,7 +163,7 @@ const clientCommand = {
 
 const topologyCommand = {
   command: "topology <file>",
-  describe: "everything a topology needs: the CA (when DIR has none), a certificate per node, and a client certificate 'admin'",
+  describe: "everything a topology needs: the CA (when DIR has none), a certificate per node, a client certificate 'admin', and the admin token file it names (when missing)",
   builder: (y: Argv) =>
     issueOptions(y)
       .positional("file", { type: "string", demandOption: true, describe: "topology YAML" })
@@ -175,7 +175,8 @@ const topologyCommand = {
       .option("san", sanOption)
       .epilog(
         `${QUICK_START}\n\nAn existing CA is kept, also with --overwrite (which then replaces node and client certificates ` +
-          `only): to replace the CA, use 'pki init --overwrite'.\n\n${LAYOUT}`,
+          `only): to replace the CA, use 'pki init --overwrite'.\n\nWhen the topology names security.adminTokenFile and the file ` +
+          `does not exist, it is written with one random token (mode 0600); an existing one is kept.\n\n${LAYOUT}`,
       ),
   handler: pkiHandler<TopologyArgs>((a, openssl) =>
     runTopology({

@@ -13,6 +13,7 @@ import { checkCertDir, type CertCheck } from "./cert-check";
 import type { Openssl } from "./openssl";
 import { assertAbsent, caFiles, clientFiles, ensureCertDir, existingFiles, nodeFiles, type CertFiles } from "./pki-files";
 import { certDirNotes, topologyCertDir } from "./topology-cert-dir";
+import { ensureAdminTokenFile } from "./admin-token-file";
 
 /** Where a command's report goes, line by line. */
 export type PrintLine = (line: string) => void;
@@ -197,7 +198,10 @@ export async function runClient(s: ClientSettings): Promise<void> {
   await issueAll(s, planned);
 }
 
-/** `fedmq pki topology`: the CA when there is none, every node, the client users. An existing CA is kept. */
+/**
+ * `fedmq pki topology`: the CA when there is none, every node, the client users, and the admin
+ * token file the topology names when it does not exist. An existing CA (and token file) is kept.
+ */
 export async function runTopology(s: TopologySettings): Promise<void> {
   checkDays(s.days, "--days");
   checkDays(s.caDays, "--ca-days");
@@ -220,12 +224,22 @@ export async function runTopology(s: TopologySettings): Promise<void> {
   }
   await issueAll({ ...s, dir }, planned);
   for (const note of certDirNotes(topology, nodes, dir)) s.print(`note: ${note}`);
+  const tokenFile = topology.security.adminTokenFile;
+  if (tokenFile !== undefined) {
+    const done = await ensureAdminTokenFile(tokenFile);
+    s.print(done === "created"
+      ? `created ${tokenFile}: a random admin token (security.adminTokenFile), mode 0600`
+      : `using ${tokenFile}: the admin token file exists (security.adminTokenFile), kept`);
+  }
   const user = [...new Set(s.users)][0];
   s.print("");
   s.print(`nodes read: ${path.join(dir, "node.{node}.crt")}, ${path.join(dir, "node.{node}.key")}, ${ca.cert}`);
   if (user !== undefined) {
     const files = clientFiles(dir, user);
     s.print(`clients: --ca ${ca.cert} --cert ${files.cert} --key ${files.key} (or FEDMQ_CA, FEDMQ_CERT, FEDMQ_KEY)`);
+  }
+  if (tokenFile !== undefined) {
+    s.print(`admin endpoints: FEDMQ_ADMIN_TOKEN="$(cat ${tokenFile})" fedmq status --topology ${s.topologyFile} (or --token); the web view's login page takes the same token`);
   }
   s.print(`check: fedmq pki show --dir ${dir}`);
 }
