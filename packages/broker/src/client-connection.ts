@@ -3,7 +3,7 @@ import tls from "node:tls";
 import {
   DestinationFilter, FrameDecoder, compileSelector, FrameWriter, encodeFrame, encodeDeliverFrame, fedwire, negotiateVersion, parseDestination,
   FedmqError, TooManyConnectionsError, InternalError, ProtocolError, VersionMismatchError, HandshakeTimeoutError, StalePeerError, UnknownDeliveryError,
-  InvalidSubscriptionError, InvalidArgumentError, ForbiddenError, PROTOCOL_VERSIONS, FEDMQ_VERSION,
+  InvalidSubscriptionError, InvalidArgumentError, ForbiddenError, PROTOCOL_VERSIONS, FEDMQ_VERSION, headerLimitError, ackedIdsLimitError, refusalOf,
 } from "@fedmq/protocol";
 import type { Entry } from "./pending-list";
 import type { MessageQueue } from "./message-queue";
@@ -68,7 +68,8 @@ export class ClientConnection implements NodeConnection {
     readonly remoteAddress: string,
     private readonly core: BrokerCore,
   ) {
-    this.decoder = new FrameDecoder(core.opts.maxFrameSize);
+    // A send or subscribe past the node's field limits is refused before it is decoded.
+    this.decoder = new FrameDecoder(core.opts.maxFrameSize, core.opts);
     this.settlement = new Settlement(core.trace, this);
     this.writer = new FrameWriter(stream);
     this.gate = new ReadGate(stream, this.writer);
@@ -219,6 +220,9 @@ export class ClientConnection implements NodeConnection {
   }
 
   private handle(f: fedwire.Frame): Promise<void> | void {
+    // Refused on its bytes (FrameDecoder): answered in its turn, as the decoded frame would have been.
+    const refused = refusalOf(f);
+    if (refused) throw refused;
     const corr = f.corr ?? 0;
     switch (f.body) {
       case "send": return this.onSend(corr, f.send!);
@@ -348,17 +352,21 @@ export class ClientConnection implements NodeConnection {
     this.livenessTimer.unref();
   }
 
-  /** Before any other work on a send: refuse headers past 'maxHeadersPerMessage' or 'maxHeaderBytes'. */
+  /**
+   * Before any other work on a send: refuse headers past 'maxHeadersPerMessage' or
+   * 'maxHeaderBytes'. A frame large enough to hold many was screened on its bytes already, with
+   * the same errors: this one holds few enough to count them all.
+   */
   private checkHeaders(headers: { [k: string]: string } | null | undefined): void {
     if (!headers) return;
-    const { maxHeadersPerMessage, maxHeaderBytes } = this.core.opts;
     let count = 0;
     let bytes = 0;
     for (const k in headers) {
-      if (++count > maxHeadersPerMessage) throw new InvalidArgumentError(`message has more than ${maxHeadersPerMessage} headers (option 'maxHeadersPerMessage')`);
+      count++;
       bytes += Buffer.byteLength(k) + Buffer.byteLength(headers[k] ?? "");
-      if (bytes > maxHeaderBytes) throw new InvalidArgumentError(`message headers exceed ${maxHeaderBytes} bytes of keys and values (option 'maxHeaderBytes')`);
     }
+    const refused = headerLimitError(count, bytes, this.core.opts);
+    if (refused) throw refused;
   }
 
   private onSend(corr: number, s: fedwire.ISend): Promise<void> | void {
@@ -382,9 +390,8 @@ export class ClientConnection implements NodeConnection {
   }
 
   private async onSubscribe(corr: number, s: fedwire.ISubscribe): Promise<void> {
-    const ackedCount = s.ackedIds?.length ?? 0;
-    const maxAcked = this.core.opts.maxAckedIdsPerSubscribe;
-    if (ackedCount > maxAcked) throw new InvalidArgumentError(`subscribe carries ${ackedCount} acked ids: at most ${maxAcked} (option 'maxAckedIdsPerSubscribe')`);
+    const tooManyAcked = ackedIdsLimitError(s.ackedIds?.length ?? 0, this.core.opts);
+    if (tooManyAcked) throw tooManyAcked;
     const id = s.subscriptionId ?? 0;
     if (this.subs.has(id)) throw new InvalidSubscriptionError(`subscription id ${id} is already in use on this connection`);
     const dest = parseDestination(s.destination ?? "", { allowWildcards: true });
