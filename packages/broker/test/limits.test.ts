@@ -1,10 +1,13 @@
 import { performance } from "node:perf_hooks";
 import { BrokerNode, type BrokerNodeOptions } from "../src";
-import { fedwire, PROTOCOL_VERSIONS } from "@fedmq/protocol";
+import { encodeFrame, fedwire, PROTOCOL_VERSIONS } from "@fedmq/protocol";
+import { header } from "@fedmq/stomp";
 import { RawClient } from "./helpers/raw-client";
+import { RawStomp } from "./helpers/raw-stomp";
 
 let node: BrokerNode | undefined;
 const clients: RawClient[] = [];
+const stomps: RawStomp[] = [];
 
 async function start(opts: Partial<BrokerNodeOptions> = {}): Promise<BrokerNode> {
   node = await BrokerNode.create({ id: "lim1", listen: ["tcp://127.0.0.1:0"], store: "memory", ...opts });
@@ -31,6 +34,13 @@ async function requestError(c: RawClient, frame: fedwire.IFrame): Promise<fedwir
 
 function sendFrame(destination: string, body: string, headers?: Record<string, string>): fedwire.IFrame {
   return { send: { message: { destination, body: Buffer.from(body), persistent: false, producerId: "", producerSeq: 0, priority: 4, headers } } };
+}
+
+async function stompClient(): Promise<RawStomp> {
+  const c = await RawStomp.open(node!.listenUrls[1]!);
+  stomps.push(c);
+  expect(header(await c.connect(), "version")).toBe("1.2");
+  return c;
 }
 
 function varint(n: number): number[] {
@@ -152,6 +162,7 @@ async function stallsAnswering(c: RawClient, frame: Buffer, corr: number, times:
 
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
+  await Promise.all(stomps.splice(0).map((c) => c.close()));
   await node?.close();
   node = undefined;
 });
@@ -224,6 +235,93 @@ describe("connection limits (D5)", () => {
     // The node serves on.
     const d = await client();
     expect((await d.send("queue://half", "ok")).body).toBe("receipt");
+  });
+
+  const TRICKLE = /^no frame completed in 400 ms and under 65536 bytes of one arrived, (\d+) bytes of an unfinished frame dropped \(option 'idleTimeoutMs'\)$/;
+
+  it("closes a client that keeps an unfinished frame alive with a byte every 5 ms after 'idleTimeoutMs'", async () => {
+    const idleTimeoutMs = 400;
+    await start({ idleTimeoutMs });
+    const c = await client();
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(1_000_000);
+    c.writeBytes(Buffer.concat([header, Buffer.alloc(100_000, 7)]));
+    const startedAt = Date.now();
+    let trickled = 0;
+    const trickle = setInterval(() => {
+      c.writeBytes(Buffer.from([7]));
+      trickled++;
+    }, 5);
+    try {
+      await c.waitClosed(5_000);
+    } finally {
+      clearInterval(trickle);
+    }
+    const after = Date.now() - startedAt;
+    const err = errorOf(c)!;
+    expect(err).toMatchObject({ code: "FEDMQ_ERR_STALE_PEER", fatal: true });
+    expect(err.message).toMatch(TRICKLE);
+    const dropped = Number(TRICKLE.exec(err.message!)![1]);
+    expect(dropped).toBeGreaterThan(100_004);
+    expect(dropped).toBeLessThanOrEqual(100_004 + trickled);
+    expect(after).toBeGreaterThanOrEqual(idleTimeoutMs - 20);
+    expect(after).toBeLessThan(idleTimeoutMs + 2_000);
+    const d = await client();
+    expect((await d.send("queue://trickle", "ok")).body).toBe("receipt");
+  });
+
+  it("keeps a client sending a 2 MiB frame in 16 KiB chunks every 10 ms, three times 'idleTimeoutMs' in all", async () => {
+    const idleTimeoutMs = 400;
+    await start({ idleTimeoutMs });
+    const c = await client();
+    const frame = encodeFrame({ corr: 9100, ...sendFrame("queue://steady", "x".repeat(2 * 1024 * 1024)) });
+    const startedAt = Date.now();
+    for (let at = 0; at < frame.length; at += 16 * 1024) {
+      c.writeBytes(frame.subarray(at, at + 16 * 1024));
+      // The pace of a slow link (64 KiB per 40 ms), not a synchronisation.
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect((await c.waitFrame((f) => f.corr === 9100)).body).toBe("receipt");
+    expect(Date.now() - startedAt).toBeGreaterThan(3 * idleTimeoutMs);
+    expect(c.closed).toBe(false);
+    expect(errorOf(c)).toBeUndefined();
+    expect((await c.subscribe(1, "queue://steady")).body).toBe("receipt");
+    await c.waitUntil(() => c.deliveries(1).length === 1, 3_000, "the delivery");
+    expect(c.bodies(1)[0]).toHaveLength(2 * 1024 * 1024);
+  });
+
+  it("STOMP: closes a client trickling an unfinished SEND after 'idleTimeoutMs'; one sending a large SEND steadily stays", async () => {
+    const idleTimeoutMs = 400;
+    await start({ idleTimeoutMs, listen: ["tcp://127.0.0.1:0", "stomp://127.0.0.1:0"] });
+    const trickler = await stompClient();
+    const steady = await stompClient();
+    const head = "SEND\ndestination:/queue/stomp-steady\nreceipt:big\ncontent-length:2097152\n\n";
+    void trickler.write(`${head}${"t".repeat(100_000)}`);
+    const startedAt = Date.now();
+    const trickle = setInterval(() => void trickler.write("t"), 5);
+    const sending = (async () => {
+      const frame = Buffer.concat([Buffer.from(head), Buffer.alloc(2 * 1024 * 1024, "s"), Buffer.from([0])]);
+      for (let at = 0; at < frame.length; at += 16 * 1024) {
+        await steady.write(frame.subarray(at, at + 16 * 1024));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })();
+    try {
+      const error = await trickler.waitError(5_000);
+      expect(header(error, "code")).toBe("FEDMQ_ERR_STALE_PEER");
+      expect(header(error, "message")).toMatch(TRICKLE);
+      expect(Number(TRICKLE.exec(header(error, "message")!)![1])).toBeGreaterThan(head.length + 100_000);
+      await trickler.waitClosed();
+    } finally {
+      clearInterval(trickle);
+    }
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(idleTimeoutMs - 20);
+    await sending;
+    const receipt = await steady.waitFrame((f) => f.command === "RECEIPT" || f.command === "ERROR", "the big SEND's receipt");
+    expect([receipt.command, header(receipt, "receipt-id")]).toEqual(["RECEIPT", "big"]);
+    expect(Date.now() - startedAt).toBeGreaterThan(3 * idleTimeoutMs);
+    expect(steady.closed).toBe(false);
+    expect(steady.errors()).toEqual([]);
   });
 });
 
