@@ -3,7 +3,7 @@ import tls from "node:tls";
 import {
   DestinationFilter, FrameDecoder, compileSelector, FrameWriter, encodeFrame, encodeDeliverFrame, fedwire, negotiateVersion, parseDestination,
   FedmqError, TooManyConnectionsError, InternalError, ProtocolError, VersionMismatchError, HandshakeTimeoutError, StalePeerError, UnknownDeliveryError,
-  InvalidSubscriptionError, InvalidArgumentError, ForbiddenError, PROTOCOL_VERSIONS, FEDMQ_VERSION,
+  InvalidSubscriptionError, InvalidArgumentError, ForbiddenError, PROTOCOL_VERSIONS, FEDMQ_VERSION, headerLimitError, ackedIdsLimitError, refusalOf,
 } from "@fedmq/protocol";
 import type { Entry } from "./pending-list";
 import type { MessageQueue } from "./message-queue";
@@ -22,7 +22,14 @@ function excludedFilter(patterns: readonly string[] | null | undefined): Destina
   return patterns && patterns.length > 0 ? new DestinationFilter(patterns) : undefined;
 }
 
-
+/**
+ * Bytes of an unfinished frame that count as the peer being active ('idleTimeoutMs'): the idle
+ * clock restarts on each complete frame, and on the bytes of an unfinished one only once per this
+ * many. A peer holding a partial frame (up to 'maxFrameSize' of the node's memory) must send
+ * 64 KiB per idle period, about 1 KiB/s at the 60 s default, far below any real link; one
+ * trickling a byte now and then to hold it is closed.
+ */
+export const PROGRESS_BYTES = 64 * 1024;
 
 let connectionCounter = 0;
 
@@ -56,9 +63,15 @@ export class ClientConnection implements NodeConnection {
   private processing = false;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private livenessTimer: NodeJS.Timeout | undefined;
+  /** Any bytes arrived (the heartbeat rule). */
   private lastFrameAt = Date.now();
-  /** Bytes arrived, or the node finished work it held the peer's frames for (option 'idleTimeoutMs'). */
+  /**
+   * A frame completed, `PROGRESS_BYTES` more of an unfinished one arrived, or the node finished
+   * work it held the peer's frames for (option 'idleTimeoutMs').
+   */
   private lastActiveAt = Date.now();
+  /** Bytes arrived since the peer's bytes last moved `lastActiveAt`. */
+  private bytesSinceActive = 0;
   bytesIn = 0;
   /** Where this connection's sends are accepted (set by the handshake). */
   private ingest: IngestSession | undefined;
@@ -68,7 +81,8 @@ export class ClientConnection implements NodeConnection {
     readonly remoteAddress: string,
     private readonly core: BrokerCore,
   ) {
-    this.decoder = new FrameDecoder(core.opts.maxFrameSize);
+    // A send or subscribe past the node's field limits is refused before it is decoded.
+    this.decoder = new FrameDecoder(core.opts.maxFrameSize, core.opts);
     this.settlement = new Settlement(core.trace, this);
     this.writer = new FrameWriter(stream);
     this.gate = new ReadGate(stream, this.writer);
@@ -157,8 +171,14 @@ export class ClientConnection implements NodeConnection {
   private onData(chunk: Buffer): void {
     if (this.core.isFenced() || !this.decoder) return;
     this.bytesIn += chunk.length;
-    this.lastFrameAt = this.lastActiveAt = Date.now();
+    this.bytesSinceActive += chunk.length;
+    const now = Date.now();
+    this.lastFrameAt = now;
     const { frames, error } = this.decoder.push(chunk);
+    if (frames.length > 0 || this.bytesSinceActive >= PROGRESS_BYTES) {
+      this.lastActiveAt = now;
+      this.bytesSinceActive = 0;
+    }
     for (const f of frames) {
       if (this.state === "closed") return;
       this.onFrame(f);
@@ -219,6 +239,9 @@ export class ClientConnection implements NodeConnection {
   }
 
   private handle(f: fedwire.Frame): Promise<void> | void {
+    // Refused on its bytes (FrameDecoder): answered in its turn, as the decoded frame would have been.
+    const refused = refusalOf(f);
+    if (refused) throw refused;
     const corr = f.corr ?? 0;
     switch (f.body) {
       case "send": return this.onSend(corr, f.send!);
@@ -328,8 +351,9 @@ export class ClientConnection implements NodeConnection {
 
   /**
    * After the handshake: a client that declared a heartbeat is dropped when silent for
-   * `heartbeatGraceIntervals` of them; any network connection (heartbeat 0 included) when no
-   * bytes arrived for `idleTimeoutMs` while the node held none of its frames.
+   * `heartbeatGraceIntervals` of them; any network connection (heartbeat 0 included) when for
+   * `idleTimeoutMs` no frame completed and less than `PROGRESS_BYTES` of one arrived, while the
+   * node held none of its frames.
    */
   private watchLiveness(hb: number): void {
     const grace = hb > 0 ? hb * this.core.opts.heartbeatGraceIntervals : Infinity;
@@ -342,23 +366,29 @@ export class ClientConnection implements NodeConnection {
         this.fail(new StalePeerError(`no frame from the client for ${grace} ms (its heartbeat is ${hb} ms)`));
       } else if (now - this.lastActiveAt > idle && !this.processing && !this.gate.inboxFull) {
         const partial = this.decoder?.bufferedBytes ?? 0;
-        this.fail(new StalePeerError(`no bytes from the peer for ${idle} ms${partial > 0 ? `, ${partial} bytes of an unfinished frame dropped` : ""} (option 'idleTimeoutMs')`));
+        this.fail(new StalePeerError(partial > 0
+          ? `no frame completed in ${idle} ms and under ${PROGRESS_BYTES} bytes of one arrived, ${partial} bytes of an unfinished frame dropped (option 'idleTimeoutMs')`
+          : `no bytes from the peer for ${idle} ms (option 'idleTimeoutMs')`));
       }
     }, Math.max(50, Math.floor(period / 2)));
     this.livenessTimer.unref();
   }
 
-  /** Before any other work on a send: refuse headers past 'maxHeadersPerMessage' or 'maxHeaderBytes'. */
+  /**
+   * Before any other work on a send: refuse headers past 'maxHeadersPerMessage' or
+   * 'maxHeaderBytes'. A frame large enough to hold many was screened on its bytes already, with
+   * the same errors: this one holds few enough to count them all.
+   */
   private checkHeaders(headers: { [k: string]: string } | null | undefined): void {
     if (!headers) return;
-    const { maxHeadersPerMessage, maxHeaderBytes } = this.core.opts;
     let count = 0;
     let bytes = 0;
     for (const k in headers) {
-      if (++count > maxHeadersPerMessage) throw new InvalidArgumentError(`message has more than ${maxHeadersPerMessage} headers (option 'maxHeadersPerMessage')`);
+      count++;
       bytes += Buffer.byteLength(k) + Buffer.byteLength(headers[k] ?? "");
-      if (bytes > maxHeaderBytes) throw new InvalidArgumentError(`message headers exceed ${maxHeaderBytes} bytes of keys and values (option 'maxHeaderBytes')`);
     }
+    const refused = headerLimitError(count, bytes, this.core.opts);
+    if (refused) throw refused;
   }
 
   private onSend(corr: number, s: fedwire.ISend): Promise<void> | void {
@@ -382,9 +412,8 @@ export class ClientConnection implements NodeConnection {
   }
 
   private async onSubscribe(corr: number, s: fedwire.ISubscribe): Promise<void> {
-    const ackedCount = s.ackedIds?.length ?? 0;
-    const maxAcked = this.core.opts.maxAckedIdsPerSubscribe;
-    if (ackedCount > maxAcked) throw new InvalidArgumentError(`subscribe carries ${ackedCount} acked ids: at most ${maxAcked} (option 'maxAckedIdsPerSubscribe')`);
+    const tooManyAcked = ackedIdsLimitError(s.ackedIds?.length ?? 0, this.core.opts);
+    if (tooManyAcked) throw tooManyAcked;
     const id = s.subscriptionId ?? 0;
     if (this.subs.has(id)) throw new InvalidSubscriptionError(`subscription id ${id} is already in use on this connection`);
     const dest = parseDestination(s.destination ?? "", { allowWildcards: true });

@@ -10,7 +10,7 @@ import {
   type StompFrame, type StompVersion,
 } from "@fedmq/stomp";
 import type { BrokerCore } from "./broker-core";
-import { nextConnectionId } from "./client-connection";
+import { PROGRESS_BYTES, nextConnectionId } from "./client-connection";
 import { IngestSession, type IngestResult } from "./ingest";
 import type { MessageQueue } from "./message-queue";
 import type { NodeConnection } from "./node-connection";
@@ -80,7 +80,15 @@ export class StompConnection implements NodeConnection {
   private processing = false;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private heartTimer: NodeJS.Timeout | undefined;
+  /** Any bytes arrived (the heart-beat rule). */
   private lastReadAt = Date.now();
+  /**
+   * A frame or heart-beat completed, `PROGRESS_BYTES` more of an unfinished frame arrived, or the
+   * node finished work it held the client's frames for (option 'idleTimeoutMs').
+   */
+  private lastActiveAt = Date.now();
+  /** Bytes arrived since `lastActiveAt` last moved. */
+  private bytesSinceActive = 0;
   private lastWriteAt = Date.now();
 
   constructor(
@@ -183,9 +191,13 @@ export class StompConnection implements NodeConnection {
 
   private onData(chunk: Buffer): void {
     if (this.core.isFenced() || this.state === "closed") return;
-    this.lastReadAt = Date.now();
+    const now = Date.now();
+    this.lastReadAt = now;
+    this.bytesSinceActive += chunk.length;
+    if (this.bytesSinceActive >= PROGRESS_BYTES) this.active(now);
     for (const r of this.parser.iterate(chunk)) {
       if (this.isClosed) return;
+      if (r.type !== "error") this.active(now);
       if (r.type === "heartbeat") continue;
       if (r.type === "error") {
         this.fail(r.error);
@@ -194,6 +206,11 @@ export class StompConnection implements NodeConnection {
       this.onFrame(r.frame);
     }
     this.gate.holdWhileCongested();
+  }
+
+  private active(now: number): void {
+    this.lastActiveAt = now;
+    this.bytesSinceActive = 0;
   }
 
   private onFrame(f: StompFrame): void {
@@ -248,6 +265,8 @@ export class StompConnection implements NodeConnection {
       }
     } finally {
       this.processing = false;
+      // The client waited on the node: its idle clock starts again (as a native connection's does).
+      this.active(Date.now());
       if (this.isOpen) this.gate.holdWhileCongested();
     }
   }
@@ -344,7 +363,8 @@ export class StompConnection implements NodeConnection {
   /**
    * Heart-beats as negotiated: a "\n" when nothing else was written for `sendEveryMs`; the
    * connection is dropped when nothing arrived for `heartbeatGraceIntervals` × `expectEveryMs`,
-   * or for `idleTimeoutMs` whatever was negotiated (unless the node holds its frames).
+   * or, whatever was negotiated, when for `idleTimeoutMs` no frame or heart-beat completed and
+   * less than `PROGRESS_BYTES` of a frame arrived (unless the node holds its frames).
    */
   private watchLiveness(b: { sendEveryMs: number; expectEveryMs: number }): void {
     const grace = b.expectEveryMs > 0 ? b.expectEveryMs * this.core.opts.heartbeatGraceIntervals : Infinity;
@@ -357,8 +377,11 @@ export class StompConnection implements NodeConnection {
         this.fail(new StalePeerError(`no frame or heart-beat from the client for ${silent} ms (its heart-beat is ${b.expectEveryMs} ms)`));
         return;
       }
-      if (silent > idle && !this.processing && !this.gate.inboxFull) {
-        this.fail(new StalePeerError(`no bytes from the client for ${idle} ms (option 'idleTimeoutMs')`));
+      if (now - this.lastActiveAt > idle && !this.processing && !this.gate.inboxFull) {
+        const partial = this.parser.bufferedBytes;
+        this.fail(new StalePeerError(partial > 0
+          ? `no frame completed in ${idle} ms and under ${PROGRESS_BYTES} bytes of one arrived, ${partial} bytes of an unfinished frame dropped (option 'idleTimeoutMs')`
+          : `no bytes from the client for ${idle} ms (option 'idleTimeoutMs')`));
         return;
       }
       if (b.sendEveryMs > 0 && now - this.lastWriteAt >= b.sendEveryMs * 0.8) {

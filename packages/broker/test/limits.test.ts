@@ -1,9 +1,13 @@
+import { performance } from "node:perf_hooks";
 import { BrokerNode, type BrokerNodeOptions } from "../src";
-import { fedwire, PROTOCOL_VERSIONS } from "@fedmq/protocol";
+import { encodeFrame, fedwire, PROTOCOL_VERSIONS } from "@fedmq/protocol";
+import { header } from "@fedmq/stomp";
 import { RawClient } from "./helpers/raw-client";
+import { RawStomp } from "./helpers/raw-stomp";
 
 let node: BrokerNode | undefined;
 const clients: RawClient[] = [];
+const stomps: RawStomp[] = [];
 
 async function start(opts: Partial<BrokerNodeOptions> = {}): Promise<BrokerNode> {
   node = await BrokerNode.create({ id: "lim1", listen: ["tcp://127.0.0.1:0"], store: "memory", ...opts });
@@ -32,8 +36,133 @@ function sendFrame(destination: string, body: string, headers?: Record<string, s
   return { send: { message: { destination, body: Buffer.from(body), persistent: false, producerId: "", producerSeq: 0, priority: 4, headers } } };
 }
 
+async function stompClient(): Promise<RawStomp> {
+  const c = await RawStomp.open(node!.listenUrls[1]!);
+  stomps.push(c);
+  expect(header(await c.connect(), "version")).toBe("1.2");
+  return c;
+}
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 128) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+}
+
+/** `[length][Frame{corr, <field>: body}]`, around body bytes built by hand. */
+function frameAround(corr: number, field: number, body: Uint8Array): Buffer {
+  const head = Buffer.from([0x08, ...varint(corr), (field << 3) | 2, ...varint(body.length)]);
+  const out = Buffer.allocUnsafe(4 + head.length + body.length);
+  out.writeUInt32BE(head.length + body.length, 0);
+  head.copy(out, 4);
+  out.set(body, 4 + head.length);
+  return out;
+}
+
+/**
+ * `count` repeated length-delimited `field`s of `size` (< 128) bytes each, written straight into one
+ * buffer (`fill(out, at, i)` writes the i-th value): no object per entry in the test either, so
+ * no garbage of the test's own is collected while the node's event loop is measured.
+ */
+function repeated(prefix: Uint8Array, field: number, count: number, size: number, fill: (out: Buffer, at: number, i: number) => void): Buffer {
+  const out = Buffer.allocUnsafe(prefix.length + count * (2 + size));
+  out.set(prefix, 0);
+  let p = prefix.length;
+  for (let i = 0; i < count; i++) {
+    out[p++] = (field << 3) | 2;
+    out[p++] = size;
+    fill(out, p, i);
+    p += size;
+  }
+  return out;
+}
+
+/** `i` in base 36 over `width` ASCII bytes at `at`. */
+function writeBase36(out: Buffer, at: number, width: number, i: number): void {
+  for (let k = width - 1; k >= 0; k--) {
+    const d = i % 36;
+    out[at + k] = d < 10 ? 0x30 + d : 0x57 + d;
+    i = Math.floor(i / 36);
+  }
+}
+
+/** A send whose message carries `count` headers, 4-byte key and 3-byte value each (13 bytes on the wire). */
+function manyHeadersSend(corr: number, count: number): Buffer {
+  const message = fedwire.Message.encode({ destination: "queue://d12", body: Buffer.from("big"), priority: 4 }).finish();
+  const withHeaders = repeated(message, 8, count, 11, (out, at, i) => {
+    out[at] = 0x0a; // key
+    out[at + 1] = 4;
+    writeBase36(out, at + 2, 4, i);
+    out[at + 6] = 0x12; // value
+    out[at + 7] = 3;
+    out.fill(0x76, at + 8, at + 11);
+  });
+  return frameAround(corr, 4, Buffer.concat([Buffer.from([0x0a, ...varint(withHeaders.length)]), withHeaders]));
+}
+
+/** A subscribe (id 9, queue://d12) carrying `count` acked ids of 4 bytes ("p:" and 2 base-36 digits, 6 bytes on the wire). */
+function manyAckedIdsSubscribe(corr: number, count: number): Buffer {
+  const subscribe = fedwire.Subscribe.encode({ subscriptionId: 9, destination: "queue://d12" }).finish();
+  return frameAround(corr, 6, repeated(subscribe, 10, count, 4, (out, at, i) => {
+    out[at] = 0x70;
+    out[at + 1] = 0x3a;
+    writeBase36(out, at + 2, 2, i % 1296);
+  }));
+}
+
+/** Write `bytes` 1 MiB at a time, each once the socket took the one before (the test's own writes add no stall of their own). */
+async function writeInPieces(c: RawClient, bytes: Buffer): Promise<void> {
+  for (let at = 0; at < bytes.length; at += 1024 * 1024) {
+    await new Promise<void>((resolve, reject) => c.sock.write(bytes.subarray(at, at + 1024 * 1024), (err) => (err ? reject(err) : resolve())));
+  }
+}
+
+/**
+ * How late the event loop ran, at most, while `work` ran (ms): a 10 ms timer that re-arms itself
+ * notes how late each of its turns comes, and, when the work is done, how long since the last
+ * one (a stall after it would not have let another turn come before the work's answer did).
+ */
+async function longestStall(work: () => Promise<void>): Promise<number> {
+  const TICK_MS = 10;
+  let last = performance.now();
+  let longest = 0;
+  const lateness = (): void => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last - TICK_MS);
+    last = now;
+  };
+  let timer = setTimeout(function tick() {
+    lateness();
+    timer = setTimeout(tick, TICK_MS);
+  }, TICK_MS);
+  try {
+    await work();
+  } finally {
+    clearTimeout(timer);
+    lateness();
+  }
+  return longest;
+}
+
+/** Write `frame` (its corr is `corr`) `times` times, each once the one before was answered: the longest stall during each. */
+async function stallsAnswering(c: RawClient, frame: Buffer, corr: number, times: number): Promise<number[]> {
+  const stalls: number[] = [];
+  for (let n = 1; n <= times; n++) {
+    stalls.push(await longestStall(async () => {
+      await writeInPieces(c, frame);
+      await c.waitUntil(() => c.frames.filter((f) => f.corr === corr).length === n, 10_000, `answer ${n} to ${corr}`);
+    }));
+  }
+  return stalls;
+}
+
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
+  await Promise.all(stomps.splice(0).map((c) => c.close()));
   await node?.close();
   node = undefined;
 });
@@ -107,6 +236,93 @@ describe("connection limits (D5)", () => {
     const d = await client();
     expect((await d.send("queue://half", "ok")).body).toBe("receipt");
   });
+
+  const TRICKLE = /^no frame completed in 400 ms and under 65536 bytes of one arrived, (\d+) bytes of an unfinished frame dropped \(option 'idleTimeoutMs'\)$/;
+
+  it("closes a client that keeps an unfinished frame alive with a byte every 5 ms after 'idleTimeoutMs'", async () => {
+    const idleTimeoutMs = 400;
+    await start({ idleTimeoutMs });
+    const c = await client();
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(1_000_000);
+    c.writeBytes(Buffer.concat([header, Buffer.alloc(100_000, 7)]));
+    const startedAt = Date.now();
+    let trickled = 0;
+    const trickle = setInterval(() => {
+      c.writeBytes(Buffer.from([7]));
+      trickled++;
+    }, 5);
+    try {
+      await c.waitClosed(5_000);
+    } finally {
+      clearInterval(trickle);
+    }
+    const after = Date.now() - startedAt;
+    const err = errorOf(c)!;
+    expect(err).toMatchObject({ code: "FEDMQ_ERR_STALE_PEER", fatal: true });
+    expect(err.message).toMatch(TRICKLE);
+    const dropped = Number(TRICKLE.exec(err.message!)![1]);
+    expect(dropped).toBeGreaterThan(100_004);
+    expect(dropped).toBeLessThanOrEqual(100_004 + trickled);
+    expect(after).toBeGreaterThanOrEqual(idleTimeoutMs - 20);
+    expect(after).toBeLessThan(idleTimeoutMs + 2_000);
+    const d = await client();
+    expect((await d.send("queue://trickle", "ok")).body).toBe("receipt");
+  });
+
+  it("keeps a client sending a 2 MiB frame in 16 KiB chunks every 10 ms, three times 'idleTimeoutMs' in all", async () => {
+    const idleTimeoutMs = 400;
+    await start({ idleTimeoutMs });
+    const c = await client();
+    const frame = encodeFrame({ corr: 9100, ...sendFrame("queue://steady", "x".repeat(2 * 1024 * 1024)) });
+    const startedAt = Date.now();
+    for (let at = 0; at < frame.length; at += 16 * 1024) {
+      c.writeBytes(frame.subarray(at, at + 16 * 1024));
+      // The pace of a slow link (64 KiB per 40 ms), not a synchronisation.
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect((await c.waitFrame((f) => f.corr === 9100)).body).toBe("receipt");
+    expect(Date.now() - startedAt).toBeGreaterThan(3 * idleTimeoutMs);
+    expect(c.closed).toBe(false);
+    expect(errorOf(c)).toBeUndefined();
+    expect((await c.subscribe(1, "queue://steady")).body).toBe("receipt");
+    await c.waitUntil(() => c.deliveries(1).length === 1, 3_000, "the delivery");
+    expect(c.bodies(1)[0]).toHaveLength(2 * 1024 * 1024);
+  });
+
+  it("STOMP: closes a client trickling an unfinished SEND after 'idleTimeoutMs'; one sending a large SEND steadily stays", async () => {
+    const idleTimeoutMs = 400;
+    await start({ idleTimeoutMs, listen: ["tcp://127.0.0.1:0", "stomp://127.0.0.1:0"] });
+    const trickler = await stompClient();
+    const steady = await stompClient();
+    const head = "SEND\ndestination:/queue/stomp-steady\nreceipt:big\ncontent-length:2097152\n\n";
+    void trickler.write(`${head}${"t".repeat(100_000)}`);
+    const startedAt = Date.now();
+    const trickle = setInterval(() => void trickler.write("t"), 5);
+    const sending = (async () => {
+      const frame = Buffer.concat([Buffer.from(head), Buffer.alloc(2 * 1024 * 1024, "s"), Buffer.from([0])]);
+      for (let at = 0; at < frame.length; at += 16 * 1024) {
+        await steady.write(frame.subarray(at, at + 16 * 1024));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })();
+    try {
+      const error = await trickler.waitError(5_000);
+      expect(header(error, "code")).toBe("FEDMQ_ERR_STALE_PEER");
+      expect(header(error, "message")).toMatch(TRICKLE);
+      expect(Number(TRICKLE.exec(header(error, "message")!)![1])).toBeGreaterThan(head.length + 100_000);
+      await trickler.waitClosed();
+    } finally {
+      clearInterval(trickle);
+    }
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(idleTimeoutMs - 20);
+    await sending;
+    const receipt = await steady.waitFrame((f) => f.command === "RECEIPT" || f.command === "ERROR", "the big SEND's receipt");
+    expect([receipt.command, header(receipt, "receipt-id")]).toEqual(["RECEIPT", "big"]);
+    expect(Date.now() - startedAt).toBeGreaterThan(3 * idleTimeoutMs);
+    expect(steady.closed).toBe(false);
+    expect(steady.errors()).toEqual([]);
+  });
 });
 
 describe("per-frame field limits (D12)", () => {
@@ -146,6 +362,54 @@ describe("per-frame field limits (D12)", () => {
     expect((await c.send("queue://acked", "m1")).body).toBe("receipt");
     await c.waitUntil(() => c.deliveries(1).length === 1, 3_000, "a delivery");
     expect(c.bodies(1)).toEqual(["m1"]);
+  });
+
+  /**
+   * The node's event loop may be late by at most this share of what decoding the frame costs on
+   * this machine, now (measured in the test after the node refused it). Decoding was the old
+   * way: the node stalled for the whole decode (and more) before refusing, each time. Refused on
+   * its bytes it stalls for a few percent of it, the copy of the frame's bytes mostly. A share,
+   * not fixed milliseconds: a loaded machine slows both alike; and the shortest of three stalls,
+   * so that a moment the process was not scheduled at all does not count.
+   */
+  const STALL_SHARE = 1 / 4;
+
+  /** What decoding a frame costs here (ms): the stall of a node that decodes it before refusing it. */
+  function decodingMs(frame: Buffer): number {
+    const startedAt = performance.now();
+    fedwire.Frame.decode(frame.subarray(4));
+    return performance.now() - startedAt;
+  }
+
+  it("refuses a send of 600,000 headers (7.8 MB) and a subscribe of 400,000 acked ids (2.4 MB) on their bytes: same errors, no stall, the connection goes on", async () => {
+    await start();
+    const c = await client();
+    // Built before the loop is measured.
+    const send = manyHeadersSend(9001, 600_000);
+    const subscribe = manyAckedIdsSubscribe(9002, 400_000);
+    expect([send.length, subscribe.length]).toEqual([7_800_037, 2_400_027]);
+
+    const sendStalls = await stallsAnswering(c, send, 9001, 3);
+    const subscribeStalls = await stallsAnswering(c, subscribe, 9002, 3);
+    const answers = (corr: number) => c.frames.filter((f) => f.corr === corr).map((f) => f.error && { code: f.error.code, message: f.error.message, fatal: f.error.fatal });
+    const refused = (message: string) => Array.from({ length: 3 }, () => ({ code: "FEDMQ_ERR_INVALID_ARGUMENT", message, fatal: false }));
+    expect(answers(9001)).toEqual(refused("message has more than 1000 headers (option 'maxHeadersPerMessage')"));
+    expect(answers(9002)).toEqual(refused("subscribe carries 400000 acked ids: at most 10000 (option 'maxAckedIdsPerSubscribe')"));
+
+    // The same connection: the refused subscription id is free, and a send within the limits is accepted.
+    expect(c.closed).toBe(false);
+    expect((await c.subscribe(9, "queue://d12")).body).toBe("receipt");
+    const ok = c.request(sendFrame("queue://d12", "after", { a: "1" }));
+    expect((await c.waitFrame((f) => f.corr === ok)).body).toBe("receipt");
+    await c.waitUntil(() => c.deliveries(9).length === 1, 3_000, "the delivery");
+    expect(c.bodies(9)).toEqual(["after"]);
+    expect(c.frames.filter((f) => f.body === "error")).toHaveLength(6);
+
+    // Last, not to disturb what was measured: what the old way would have stalled for.
+    const decodeSend = decodingMs(send);
+    const decodeSubscribe = decodingMs(subscribe);
+    expect(Math.min(...sendStalls)).toBeLessThan(decodeSend * STALL_SHARE);
+    expect(Math.min(...subscribeStalls)).toBeLessThan(decodeSubscribe * STALL_SHARE);
   });
 });
 

@@ -3,6 +3,7 @@ import { fedwire } from "../gen/fedwire";
 import { FrameTooLargeError, MalformedFrameError, UnknownFrameError, type FedmqError } from "./errors";
 import { FRAME_HEADER_BYTES, LengthPrefixedSplitter } from "./length-prefixed";
 import { rememberFrameBody } from "./embedded-message";
+import { SCREENED_FRAME_BYTES, screenFrame, type FrameFieldLimits } from "./frame-screen";
 
 export type Frame = fedwire.IFrame;
 export type FrameBody = NonNullable<fedwire.Frame["body"]>;
@@ -34,11 +35,15 @@ export interface DecodeResult {
 /**
  * Incremental decoder for a stream of length-prefixed frames. Never throws: bytes that are
  * not frames end in a typed error, and the decoder refuses everything after it.
+ *
+ * With `fieldLimits` (a node reading its peers), a frame over `SCREENED_FRAME_BYTES` whose
+ * bytes break them is not decoded: it comes out as a stand-in that `refusalOf` names the
+ * refusal of, and the stream goes on.
  */
 export class FrameDecoder {
   private readonly splitter: LengthPrefixedSplitter;
 
-  constructor(private readonly maxFrameSize: number = DEFAULT_MAX_FRAME_SIZE) {
+  constructor(private readonly maxFrameSize: number = DEFAULT_MAX_FRAME_SIZE, private readonly fieldLimits?: FrameFieldLimits) {
     this.splitter = new LengthPrefixedSplitter({
       maxBytes: maxFrameSize,
       tooLarge: (len) => new FrameTooLargeError(`frame of ${len} bytes exceeds the maximum frame size of ${this.maxFrameSize} bytes (option 'maxFrameSize')`),
@@ -54,6 +59,13 @@ export class FrameDecoder {
     const frames: fedwire.Frame[] = [];
     // Bodies in stream order: the first bad one ends the stream, whatever the splitter found after it.
     for (const bytes of payloads) {
+      if (this.fieldLimits && bytes.length > SCREENED_FRAME_BYTES) {
+        const refused = screenFrame(bytes, this.fieldLimits);
+        if (refused) {
+          frames.push(refused);
+          continue;
+        }
+      }
       let frame: fedwire.Frame;
       try {
         frame = fedwire.Frame.decode(bytes);
