@@ -31,6 +31,16 @@ function excludedFilter(patterns: readonly string[] | null | undefined): Destina
  */
 export const PROGRESS_BYTES = 64 * 1024;
 
+/**
+ * The largest frame a node reads from a network connection before its handshake (and login) is
+ * answered: a connect frame is a few hundred bytes, and nothing an unauthenticated peer sends
+ * should cost the node more than this to hold and decode.
+ */
+export const PRE_OPEN_MAX_FRAME_BYTES = 64 * 1024;
+
+/** Protocol versions a version-mismatch error lists of the client's offer, at most. */
+const LISTED_VERSIONS = 16;
+
 let connectionCounter = 0;
 
 /** Connection ids are unique in the process, whatever the wire protocol. */
@@ -83,6 +93,8 @@ export class ClientConnection implements NodeConnection {
   ) {
     // A send or subscribe past the node's field limits is refused before it is decoded.
     this.decoder = new FrameDecoder(core.opts.maxFrameSize, core.opts);
+    // Nobody is known yet: a connect frame is small, and nothing bigger is read before it is answered.
+    if (!this.inProcess) this.decoder.cap(PRE_OPEN_MAX_FRAME_BYTES, "before the connection's handshake and login are answered");
     this.settlement = new Settlement(core.trace, this);
     this.writer = new FrameWriter(stream);
     this.gate = new ReadGate(stream, this.writer);
@@ -262,7 +274,9 @@ export class ClientConnection implements NodeConnection {
     const c = f.connect!;
     const version = negotiateVersion(c.versions ?? []);
     if (version === undefined) {
-      this.fail(new VersionMismatchError(`no common protocol version: client offers [${(c.versions ?? []).join(", ")}], node speaks [${PROTOCOL_VERSIONS.join(", ")}]`));
+      const offered = c.versions ?? [];
+      const listed = offered.length > LISTED_VERSIONS ? `${offered.slice(0, LISTED_VERSIONS).join(", ")}, … (${offered.length} in all)` : offered.join(", ");
+      this.fail(new VersionMismatchError(`no common protocol version: client offers [${listed}], node speaks [${PROTOCOL_VERSIONS.join(", ")}]`));
       return;
     }
     if (c.role === "bridge") {
@@ -309,6 +323,7 @@ export class ClientConnection implements NodeConnection {
     const c = f.connect!;
     clearTimeout(this.handshakeTimer);
     this.state = "open";
+    this.decoder?.uncap();
     this.clientId = c.clientId || `${this.core.id}-${this.id}`;
     this.role = c.role === "bridge" ? "bridge" : "client";
     this.peerNodeId = c.nodeId ?? "";

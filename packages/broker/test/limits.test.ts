@@ -325,6 +325,35 @@ describe("connection limits (D5)", () => {
   });
 });
 
+describe("before the handshake is answered", () => {
+  it("reads no frame over 64 KiB from a peer nobody knows yet: a fatal FRAME_TOO_LARGE, and the node serves on", async () => {
+    await start();
+    const c = await client({ handshake: false });
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32BE(1024 * 1024);
+    c.writeBytes(Buffer.concat([prefix, Buffer.alloc(1024, 7)]));
+    await c.waitClosed(5_000);
+    expect(errorOf(c)).toMatchObject({
+      code: "FEDMQ_ERR_FRAME_TOO_LARGE", fatal: true,
+      message: "frame of 1048576 bytes before the connection's handshake and login are answered: at most 65536 bytes until then",
+    });
+    // After the handshake the node's own limit applies again: a 1 MiB send is taken.
+    const d = await client();
+    expect((await d.send("queue://pre-open", "x".repeat(1024 * 1024))).body).toBe("receipt");
+  });
+
+  it("a connect offering thousands of versions gets an error listing 16 of them, not all", async () => {
+    await start();
+    const c = await client({ handshake: false });
+    const versions = Array.from({ length: 5_000 }, (_, i) => 1_000 + i);
+    c.write({ corr: 1, connect: { versions, role: "client" } });
+    await c.waitClosed(5_000);
+    const err = errorOf(c)!;
+    expect(err).toMatchObject({ code: "FEDMQ_ERR_VERSION", fatal: true });
+    expect(err.message).toBe(`no common protocol version: client offers [${versions.slice(0, 16).join(", ")}, … (5000 in all)], node speaks [${PROTOCOL_VERSIONS.join(", ")}]`);
+  });
+});
+
 describe("per-frame field limits (D12)", () => {
   it("refuses a send over 'maxHeadersPerMessage' or 'maxHeaderBytes'; the same connection then sends", async () => {
     await start();

@@ -54,6 +54,19 @@ export class FrameDecoder {
     return this.splitter.bufferedBytes;
   }
 
+  /**
+   * Accept frames of at most `bytes` until `uncap()`; a longer one ends the stream with a
+   * FrameTooLargeError saying `when` (e.g. "before the handshake is answered").
+   */
+  cap(bytes: number, when: string): void {
+    this.splitter.cap(bytes, (len) => new FrameTooLargeError(`frame of ${len} bytes ${when}: at most ${bytes} bytes until then`));
+  }
+
+  /** Back to the maximum frame size. */
+  uncap(): void {
+    this.splitter.uncap();
+  }
+
   push(chunk: Uint8Array): DecodeResult {
     const { payloads, error } = this.splitter.push(chunk);
     const frames: fedwire.Frame[] = [];

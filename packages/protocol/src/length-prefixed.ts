@@ -29,8 +29,23 @@ export class LengthPrefixedSplitter {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private failed: FedmqError | undefined;
+  /** A lower limit in force for now (see `cap`), and the error for a length over it. */
+  private capped: { readonly bytes: number; readonly error: (length: number) => FedmqError } | undefined;
 
   constructor(private readonly opts: SplitterOptions) {}
+
+  /**
+   * Accept bodies of at most `bytes` until `uncap()` (e.g. before a peer authenticated): a
+   * longer declared length ends the stream with `error(length)`.
+   */
+  cap(bytes: number, error: (length: number) => FedmqError): void {
+    this.capped = { bytes, error };
+  }
+
+  /** Back to `maxBytes`. */
+  uncap(): void {
+    this.capped = undefined;
+  }
 
   get bufferedBytes(): number {
     return this.buffered;
@@ -50,6 +65,7 @@ export class LengthPrefixedSplitter {
     while (this.buffered >= FRAME_HEADER_BYTES) {
       const len = this.peekLength();
       if (len > this.opts.maxBytes) return { payloads, error: this.fail(this.opts.tooLarge(len)) };
+      if (this.capped && len > this.capped.bytes) return { payloads, error: this.fail(this.capped.error(len)) };
       if (len === 0 && this.opts.empty) return { payloads, error: this.fail(this.opts.empty()) };
       if (this.buffered < FRAME_HEADER_BYTES + len) break;
       payloads.push(this.take(FRAME_HEADER_BYTES + len).subarray(FRAME_HEADER_BYTES));
