@@ -215,8 +215,13 @@ export class ClientConnection implements NodeConnection {
     }
     switch (f.body) {
       // Acks and liveness never wait behind sends held by flow control.
-      case "ack": return this.onAck(f.ack!.tags ?? []);
-      case "nack": return this.onNack(f.nack!.tags ?? []);
+      case "ack":
+      case "nack": {
+        // Past MAX_TAGS_PER_FRAME, refused on its bytes (FrameDecoder): no client sends that.
+        const refused = refusalOf(f);
+        if (refused) return this.fail(refused);
+        return f.body === "ack" ? this.onAck(f.ack!.tags ?? []) : this.onNack(f.nack!.tags ?? []);
+      }
       // Nor prefetch changes: a bridge's growing window must not wait behind sends held back.
       case "setPrefetch": return this.onSetPrefetch(f.setPrefetch!);
       // Liveness answers jump ahead of queued deliveries.

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { BrokerNode, type BrokerNodeOptions } from "../src";
-import { encodeFrame, fedwire, PROTOCOL_VERSIONS } from "@fedmq/protocol";
+import { encodeFrame, fedwire, MAX_TAGS_PER_FRAME, PROTOCOL_VERSIONS } from "@fedmq/protocol";
 import { header } from "@fedmq/stomp";
 import { RawClient } from "./helpers/raw-client";
 import { RawStomp } from "./helpers/raw-stomp";
@@ -441,6 +441,38 @@ describe("per-frame field limits (D12)", () => {
     expect(Math.min(...subscribeStalls)).toBeLessThan(decodeSubscribe * STALL_SHARE);
   });
 });
+
+describe("delivery tags per ack frame", () => {
+  it("closes a connection whose ack or nack names more than MAX_TAGS_PER_FRAME tags, refused on its bytes; the node serves on", async () => {
+    await start();
+    for (const kind of ["ack", "nack"] as const) {
+      const c = await client();
+      const count = 1_000_000;
+      const tags = Array.from({ length: count }, (_, i) => i + 1);
+      const bytes = Buffer.from(encodeFrame(kind === "ack" ? { ack: { tags } } : { nack: { tags } }));
+      const stall = await longestStall(async () => {
+        await writeInPieces(c, bytes);
+        await c.waitClosed(10_000);
+      });
+      expect(errorOf(c)).toMatchObject({ code: "FEDMQ_ERR_PROTOCOL", fatal: true, message: `${kind} frame names ${count} delivery tags: at most ${MAX_TAGS_PER_FRAME} per frame` });
+      // Walked, not decoded: far less than the ~0.1 s a million tags take to decode.
+      expect(stall).toBeLessThan(decodeMs(bytes) / 2 + 50);
+    }
+    const d = await client();
+    expect((await d.send("queue://tags", "ok")).body).toBe("receipt");
+  });
+});
+
+/** How long decoding `bytes` (a length-prefixed frame) takes here, ms: the best of three. */
+function decodeMs(bytes: Buffer): number {
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    fedwire.Frame.decode(bytes.subarray(4));
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
 
 describe("limit options", () => {
   it.each([

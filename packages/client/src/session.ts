@@ -3,7 +3,7 @@ import {
   ConnectionClosedError, DEFAULT_MAX_FRAME_SIZE, FrameDecoder, FrameTooLargeError, HandshakeTimeoutError, PROTOCOL_VERSIONS,
   StalePeerError, UnknownDeliveryError, encodeFrame, errorFromWire, type EndpointUri, type FedmqError, type Frame, type fedwire,
 } from "@fedmq/protocol";
-import { FrameWriter, type WrittenCallback } from "@fedmq/protocol";
+import { FrameWriter, MAX_TAGS_PER_FRAME, type WrittenCallback } from "@fedmq/protocol";
 import type { Logger } from "@fedmq/protocol";
 
 export interface SessionOptions {
@@ -217,12 +217,20 @@ export class Session {
     if (this.acks.length > 0) {
       const tags = this.acks;
       this.acks = [];
-      this.writer.write(encodeFrame({ ack: { tags } }));
+      this.writeTags("ack", tags);
     }
     if (this.nacks.length > 0) {
       const tags = this.nacks;
       this.nacks = [];
-      this.writer.write(encodeFrame({ nack: { tags } }));
+      this.writeTags("nack", tags);
+    }
+  }
+
+  /** One frame per `MAX_TAGS_PER_FRAME` tags (a node refuses more in one frame). */
+  private writeTags(kind: "ack" | "nack", tags: number[]): void {
+    for (let at = 0; at < tags.length; at += MAX_TAGS_PER_FRAME) {
+      const part = at === 0 && tags.length <= MAX_TAGS_PER_FRAME ? tags : tags.slice(at, at + MAX_TAGS_PER_FRAME);
+      this.writer.write(encodeFrame(kind === "ack" ? { ack: { tags: part } } : { nack: { tags: part } }));
     }
   }
 

@@ -1,5 +1,5 @@
 import {
-  ConnectionClosedError, ForbiddenError, FrameTooLargeError, InvalidArgumentError, InvalidDestinationError, VersionMismatchError, messageId,
+  ConnectionClosedError, ForbiddenError, FrameTooLargeError, InvalidArgumentError, InvalidDestinationError, MAX_TAGS_PER_FRAME, VersionMismatchError, messageId,
 } from "@fedmq/protocol";
 import crypto from "node:crypto";
 import { connect, type Connection, type ConnectionStatus, type Logger } from "../src";
@@ -126,6 +126,23 @@ describe("Connection against a scripted node", () => {
     await expect(c.subscribe("queue://a", { prefetch: 0 })).rejects.toThrow(InvalidArgumentError);
     await expect(c.send("queue://a", "ok")).resolves.toMatchObject({ id: `${c.producerId}:1` }); // no seq used up
     expect(node.sends).toHaveLength(1);
+  });
+
+  it("splits the acks of one tick past MAX_TAGS_PER_FRAME into several frames, each tag once", async () => {
+    const c = await open(node.url);
+    const n = MAX_TAGS_PER_FRAME + 1_000;
+    const consumer = await c.subscribe("queue://many", { prefetch: n });
+    const fc = await node.connection(0);
+    const tags = Array.from({ length: n }, (_, i) => fc.deliver(consumer.subscriptionId, wireMessage(i + 1, "queue://many", "")));
+    const held: { ack(): void }[] = [];
+    for await (const d of consumer) {
+      held.push(d);
+      if (held.length === n) break;
+    }
+    for (const d of held) d.ack(); // one tick: one flush
+    await waitFor(() => fc.acked.length === n, "every ack at the node", 20_000);
+    expect(fc.framesOf("ack").map((f) => f.ack!.tags!.length)).toEqual([MAX_TAGS_PER_FRAME, 1_000]);
+    expect(fc.acked).toEqual(tags);
   });
 
   it("subscribes, iterates deliveries and batches the acks of one tick in one frame", async () => {

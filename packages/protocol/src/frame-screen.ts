@@ -1,6 +1,6 @@
 import "./protobuf-runtime";
 import { fedwire } from "../gen/fedwire";
-import { InvalidArgumentError, type FedmqError } from "./errors";
+import { InvalidArgumentError, ProtocolError, type FedmqError } from "./errors";
 
 /**
  * Limits on the repeated fields of one frame a peer sends, which decoding would turn into one
@@ -32,6 +32,18 @@ export function headerLimitError(count: number, bytes: number, limits: FrameFiel
   return undefined;
 }
 
+/**
+ * Delivery tags one ack or nack frame may name. A client sends the tags of one flush in one
+ * frame, split past this many; a node refuses a frame past it on its bytes, before decoding
+ * (a 16 MiB ack of 8 million tags cost a second of decoding), and closes the connection.
+ */
+export const MAX_TAGS_PER_FRAME = 65_536;
+
+/** The refusal of an ack or nack frame naming `count` tags (undefined: within the bound). */
+export function tagsLimitError(kind: "ack" | "nack", count: number): FedmqError | undefined {
+  return count > MAX_TAGS_PER_FRAME ? new ProtocolError(`${kind} frame names ${count} delivery tags: at most ${MAX_TAGS_PER_FRAME} per frame`) : undefined;
+}
+
 /** The refusal of a subscribe carrying `count` acked ids (undefined: within the limit). */
 export function ackedIdsLimitError(count: number, limits: FrameFieldLimits): FedmqError | undefined {
   const max = limits.maxAckedIdsPerSubscribe;
@@ -55,6 +67,9 @@ const FRAME_FIRST_BODY = 2;
 const FRAME_LAST_BODY = 16;
 const FRAME_SEND = 4;
 const FRAME_SUBSCRIBE = 6;
+const FRAME_ACK = 9;
+const FRAME_NACK = 10;
+const ACK_TAGS = 1;
 const SEND_MESSAGE = 1;
 const MESSAGE_HEADERS = 8;
 const ENTRY_KEY = 1;
@@ -80,12 +95,16 @@ export function screenFrame(body: Uint8Array, limits: FrameFieldLimits): fedwire
   // Parsed to its end or not, what was counted is what decoding would build up to there.
   walk.frame(body.length);
   const headers = headerLimitError(walk.headers, walk.headerBytes, limits);
-  const error = headers ?? ackedIdsLimitError(walk.ackedIds, limits);
+  const acked = headers ? undefined : ackedIdsLimitError(walk.ackedIds, limits);
+  const tags = headers ?? acked ? undefined : (tagsLimitError("ack", walk.ackTags) ?? tagsLimitError("nack", walk.nackTags));
+  const error = headers ?? acked ?? tags;
   if (!error) return undefined;
   const frame = new fedwire.Frame();
   if (walk.corr !== 0) frame.corr = walk.corr;
   if (headers) frame.send = new fedwire.Send();
-  else frame.subscribe = new fedwire.Subscribe();
+  else if (acked) frame.subscribe = new fedwire.Subscribe();
+  else if (walk.ackTags > MAX_TAGS_PER_FRAME) frame.ack = new fedwire.Ack();
+  else frame.nack = new fedwire.Nack();
   (frame as unknown as Record<symbol, FedmqError>)[REFUSAL] = error;
   return frame;
 }
@@ -105,6 +124,8 @@ class FrameWalk {
   headers = 0;
   headerBytes = 0;
   ackedIds = 0;
+  ackTags = 0;
+  nackTags = 0;
 
   /** Header entries are counted up to one past `maxHeaders`, the rest skipped. */
   constructor(private readonly buf: Uint8Array, private readonly maxHeaders: number) {}
@@ -125,6 +146,10 @@ class FrameWalk {
           if (!this.send(bodyEnd)) return false;
         } else if (field === FRAME_SUBSCRIBE) {
           if (!this.subscribe(bodyEnd)) return false;
+        } else if (field === FRAME_ACK || field === FRAME_NACK) {
+          if (!this.tags(bodyEnd)) return false;
+          if (field === FRAME_ACK) this.ackTags += this.value;
+          else this.nackTags += this.value;
         } else {
           this.pos = bodyEnd;
         }
@@ -215,6 +240,33 @@ class FrameWalk {
         return false;
       }
     }
+    return true;
+  }
+
+  /**
+   * An Ack's or Nack's `tags` (repeated uint64, packed or not): leaves their count in `value`.
+   * A packed run holds one varint per byte below 0x80.
+   */
+  private tags(end: number): boolean {
+    const buf = this.buf;
+    let count = 0;
+    while (this.pos < end) {
+      if (!this.tag(end)) return false;
+      const field = this.value >>> 3;
+      const wire = this.value & 7;
+      if (field === ACK_TAGS && wire === LENGTH_DELIMITED) {
+        if (!this.size(end) || this.pos + this.value > end) return false;
+        const runEnd = this.pos + this.value;
+        for (let p = this.pos; p < runEnd; p++) if (buf[p]! < 0x80) count++;
+        this.pos = runEnd;
+      } else if (field === ACK_TAGS && wire === VARINT) {
+        if (!this.skipValue(VARINT, end)) return false;
+        count++;
+      } else if (!this.skip(field, wire, end)) {
+        return false;
+      }
+    }
+    this.value = count;
     return true;
   }
 

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import {
-  FrameDecoder, MalformedFrameError, SCREENED_FRAME_BYTES, ackedIdsLimitError, encodeFrame, fedwire, headerLimitError, refusalOf, type FrameFieldLimits,
+  FrameDecoder, MAX_TAGS_PER_FRAME, MalformedFrameError, SCREENED_FRAME_BYTES, ackedIdsLimitError, encodeFrame, fedwire, headerLimitError, refusalOf, tagsLimitError,
+  type FrameFieldLimits,
 } from "../src";
 
 const LOOSE: FrameFieldLimits = { maxHeadersPerMessage: 1e9, maxHeaderBytes: 1e9, maxAckedIdsPerSubscribe: 1e9 };
@@ -94,6 +95,24 @@ describe("frames screened on their bytes", () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it("an ack or nack past MAX_TAGS_PER_FRAME is refused, packed or not; one at the bound decodes", () => {
+    const atBound = Array.from({ length: MAX_TAGS_PER_FRAME }, (_, i) => i + 1);
+    for (const kind of ["ack", "nack"] as const) {
+      const packed = (tags: number[]) => encodeFrame(kind === "ack" ? { ack: { tags } } : { nack: { tags } });
+      expect(refusalOf(decodeOne(packed(atBound), LOOSE))).toBeUndefined();
+      expect(decodeOne(packed(atBound), LOOSE)[kind]!.tags).toHaveLength(MAX_TAGS_PER_FRAME);
+      const over = [...atBound, 2 ** 40]; // a 6-byte varint: counted once
+      const refused = decodeOne(packed(over), LOOSE);
+      expect(refused.body).toBe(kind);
+      expect(refusalOf(refused)).toEqual(tagsLimitError(kind, MAX_TAGS_PER_FRAME + 1));
+      expect(refusalOf(refused)!.message).toBe(`${kind} frame names ${MAX_TAGS_PER_FRAME + 1} delivery tags: at most ${MAX_TAGS_PER_FRAME} per frame`);
+      // Unpacked (each tag its own field 1, varint): the same count.
+      const unpacked = Buffer.concat(over.map((t) => Buffer.from([0x08, ...varint(t)])));
+      const field = kind === "ack" ? 9 : 10;
+      expect(refusalOf(decodeOne(prefixed(ld(field, unpacked)), LOOSE))).toEqual(tagsLimitError(kind, MAX_TAGS_PER_FRAME + 1));
+    }
   });
 
   it("counts what decoding builds, whatever the layout: split messages merge, unknown fields and groups are skipped, a key sent twice counts twice", () => {
