@@ -10,7 +10,7 @@ import {
   type StompFrame, type StompVersion,
 } from "@fedmq/stomp";
 import type { BrokerCore } from "./broker-core";
-import { PROGRESS_BYTES, nextConnectionId } from "./client-connection";
+import { PRE_OPEN_MAX_FRAME_BYTES, PROGRESS_BYTES, nextConnectionId } from "./client-connection";
 import { IngestSession, type IngestResult } from "./ingest";
 import type { MessageQueue } from "./message-queue";
 import type { NodeConnection } from "./node-connection";
@@ -106,6 +106,8 @@ export class StompConnection implements NodeConnection {
         maxHeaders: "node option 'maxHeadersPerMessage', plus 16 for STOMP's own", maxHeaderBytes: "node option 'maxHeaderBytes', plus 4096 for STOMP's own",
       },
     });
+    // Nobody is known yet: nothing bigger than a connect frame needs is read before CONNECTED.
+    this.parser.cap(PRE_OPEN_MAX_FRAME_BYTES, "before the connection's CONNECT is answered");
     this.settlement = new Settlement(core.trace, this);
     this.writer = new FrameWriter(stream);
     this.gate = new ReadGate(stream, this.writer);
@@ -351,6 +353,7 @@ export class StompConnection implements NodeConnection {
     const version = this.version;
     clearTimeout(this.handshakeTimer);
     this.state = "open";
+    this.parser.uncap();
     this.clientId = header(f, "client-id") || `${this.core.id}-${this.id}`;
     this.ingest = new IngestSession(this.core, { connectionId: this.id, clientId: this.clientId, role: "client", peerNodeId: "", principal });
     const headers: [string, string][] = [["version", version], ["session", this.id], ["server", `fedmq/${this.core.id}`]];

@@ -342,6 +342,18 @@ describe("before the handshake is answered", () => {
     expect((await d.send("queue://pre-open", "x".repeat(1024 * 1024))).body).toBe("receipt");
   });
 
+  it("STOMP: reads no frame over 64 KiB before CONNECTED: an ERROR naming the bound, and a 1 MiB SEND after it is taken", async () => {
+    await start({ listen: ["tcp://127.0.0.1:0", "stomp://127.0.0.1:0"] });
+    const early = await RawStomp.open(node!.listenUrls[1]!);
+    stomps.push(early);
+    await early.write("SEND\ndestination:/queue/pre-open\ncontent-length:1000000\n\n");
+    const err = await early.waitError(5_000);
+    expect(header(err, "message")).toBe("content-length '1000000' exceeds 65536 bytes (before the connection's CONNECT is answered)");
+    await early.waitClosed(5_000);
+    const c = await stompClient();
+    expect((await c.send("/queue/pre-open", "y".repeat(1024 * 1024))).command).toBe("RECEIPT");
+  });
+
   it("a connect offering thousands of versions gets an error listing 16 of them, not all", async () => {
     await start();
     const c = await client({ handshake: false });

@@ -64,8 +64,10 @@ type Phase = "between" | "command" | "headers" | "body" | "nul" | "scan";
  * to its end; a chunk left unread stays queued by reference).
  */
 export class StompParser {
-  /** The limits in force (merged, checked, frozen). */
-  readonly limits: Readonly<StompLimits>;
+  /** The limits the parser was made with (merged, checked, frozen). */
+  private readonly baseLimits: Readonly<StompLimits>;
+  /** Lower frame and body limits in force for now (see `cap`), and what set them. */
+  private capped: { readonly limits: Readonly<StompLimits>; readonly note: string } | undefined;
   private readonly role: StompRole;
   private activeVersion: StompVersion;
   private failure: StompFrameError | undefined;
@@ -100,7 +102,28 @@ export class StompParser {
 
   /** What sets limit `k`, for error messages. */
   private setBy(k: keyof StompLimits): string {
+    if (this.capped && (k === "maxFrameBytes" || k === "maxBodyBytes") && this.capped.limits[k] < this.baseLimits[k]) return this.capped.note;
     return this.limitNames[k] ?? `limit '${k}'`;
+  }
+
+  /** The limits in force: those the parser was made with, or lower ones while capped. */
+  get limits(): Readonly<StompLimits> {
+    return this.capped?.limits ?? this.baseLimits;
+  }
+
+  /**
+   * Read frames (and bodies) of at most `bytes` until `uncap()`, e.g. before a peer
+   * authenticated; a longer one is refused like one past the parser's own limits, its error
+   * saying `note` instead of the limit's name.
+   */
+  cap(bytes: number, note: string): void {
+    const b = this.baseLimits;
+    this.capped = { limits: Object.freeze({ ...b, maxFrameBytes: Math.min(b.maxFrameBytes, bytes), maxBodyBytes: Math.min(b.maxBodyBytes, bytes) }), note };
+  }
+
+  /** Back to the limits the parser was made with. */
+  uncap(): void {
+    this.capped = undefined;
   }
 
   /** @throws InvalidArgumentError on an unknown role or version, or limits that are not valid. */
@@ -111,9 +134,9 @@ export class StompParser {
     this.role = opts.role;
     this.activeVersion = checkVersion(opts.version ?? "1.2");
     this.frameVersion = this.activeVersion;
-    this.limits = mergeStompLimits(opts.limits);
+    this.baseLimits = mergeStompLimits(opts.limits);
     this.limitNames = opts.limitNames ?? {};
-    const problem = stompLimitsProblem(this.limits);
+    const problem = stompLimitsProblem(this.baseLimits);
     if (problem !== undefined) throw new InvalidArgumentError(problem);
   }
 

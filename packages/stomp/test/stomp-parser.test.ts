@@ -179,6 +179,24 @@ describe("StompParser: commands by role", () => {
   });
 });
 
+describe("StompParser: cap", () => {
+  it("refuses a frame or body over a cap with the cap's note, and takes it again after uncap", () => {
+    const p = new StompParser({ role: "server", limitNames: { maxBodyBytes: "node option 'maxFrameSize'" } });
+    p.cap(64, "before CONNECTED");
+    expect(p.limits.maxBodyBytes).toBe(64);
+    expect(framesOf(p.push(bytes("SEND\ndestination:/queue/a\n\nsmall\0")))).toHaveLength(1);
+    p.uncap();
+    expect(p.limits).toEqual(DEFAULT_STOMP_LIMITS);
+    expect(framesOf(p.push(bytes(`SEND\ndestination:/queue/a\ncontent-length:100\n\n${"x".repeat(100)}\0`)))).toHaveLength(1);
+    const capped = new StompParser({ role: "server", limitNames: { maxBodyBytes: "node option 'maxFrameSize'" } });
+    capped.cap(64, "before CONNECTED");
+    expect(errorOf(capped.push(bytes("SEND\ndestination:/queue/a\ncontent-length:100\n\n")))).toEqual(new StompFrameError("content-length '100' exceeds 64 bytes (before CONNECTED)"));
+    const unlimited = new StompParser({ role: "server" });
+    unlimited.cap(64, "before CONNECTED");
+    expect(errorOf(unlimited.push(bytes(`SEND\ndestination:/queue/a\n\n${"x".repeat(100)}\0`)))).toEqual(new StompFrameError("body exceeds 64 bytes (before CONNECTED)"));
+  });
+});
+
 describe("StompParser: errors", () => {
   const cases: [string, string, string][] = [
     ["a negative content-length", "SEND\ncontent-length:-1\n\n\0", "content-length '-1' is not a non-negative integer"],
