@@ -86,14 +86,18 @@ describe("DemandForwarder's forward windows", () => {
     const sub = await demand(r);
     expect(sub.prefetch).toBe(20);
     const run = await drive(r, sub, 2_000, 40);
-    // 20 per 40 ms: the window doubles each round trip, to the memory bound.
-    expect(sub.prefetchUpdates.length).toBeGreaterThanOrEqual(2);
-    for (let i = 1; i < sub.prefetchUpdates.length; i++) expect(sub.prefetchUpdates[i]!).toBeGreaterThan(sub.prefetchUpdates[i - 1]!);
-    expect(sub.prefetchUpdates.at(-1)).toBe(160);
+    // 20 per 40 ms: the window doubles each round trip, to the memory bound. (Once there, a
+    // round slowed by a busy machine — this test plays both nodes on 1 ms timers — may bring it
+    // down to 1.25 × what was measured, as the control law says: only the climb is asserted.)
+    const updates = sub.prefetchUpdates;
+    const top = updates.indexOf(160);
+    expect(top).toBeGreaterThanOrEqual(1);
+    for (let i = 1; i <= top; i++) expect(updates[i]!).toBeGreaterThan(updates[i - 1]!);
+    expect(Math.max(...updates)).toBe(160);
     expect(run.maxUnsettled).toBeLessThanOrEqual(160);
     expect(run.maxUnsettled).toBeGreaterThan(20);
     const w = [...r.f.subs.values()][0]!.window!.info();
-    expect(w).toMatchObject({ window: 160 });
+    expect(w.window).toBe(updates.at(-1));
     expect(w.minRttMs).toBeGreaterThanOrEqual(39);
     // Each forwarded once, in order, each acked once.
     expect(r.remote.forwards.map((x) => x.id)).toEqual(run.deliveries.map((d) => d.id));

@@ -3,7 +3,7 @@ import tls from "node:tls";
 import {
   DestinationFilter, FrameDecoder, compileSelector, FrameWriter, encodeFrame, encodeDeliverFrame, fedwire, negotiateVersion, parseDestination,
   FedmqError, TooManyConnectionsError, InternalError, ProtocolError, VersionMismatchError, HandshakeTimeoutError, StalePeerError, UnknownDeliveryError,
-  InvalidSubscriptionError, InvalidArgumentError, ForbiddenError, PROTOCOL_VERSIONS, FEDMQ_VERSION, headerLimitError, ackedIdsLimitError, refusalOf,
+  InvalidSubscriptionError, InvalidArgumentError, ForbiddenError, PROTOCOL_VERSIONS, FEDMQ_VERSION, headerLimitError, ackedIdsLimitError, listLimitError, refusalOf,
 } from "@fedmq/protocol";
 import type { Entry } from "./pending-list";
 import type { MessageQueue } from "./message-queue";
@@ -411,10 +411,19 @@ export class ClientConnection implements NodeConnection {
     if (refused) throw refused;
   }
 
+  /** The lists of a decoded subscribe, as FrameDecoder screens larger frames: the same errors. */
+  private checkSubscribeLists(s: fedwire.ISubscribe): void {
+    const refused = ackedIdsLimitError(s.ackedIds?.length ?? 0, this.core.opts) ?? listLimitError("subscription broker path", s.brokerPath?.length ?? 0)
+      ?? listLimitError("subscription origins", s.origins?.length ?? 0) ?? listLimitError("subscription excluded patterns", s.excluded?.length ?? 0);
+    if (refused) throw refused;
+  }
+
   private onSend(corr: number, s: fedwire.ISend): Promise<void> | void {
     const m = s.message;
     if (!m) throw new ProtocolError("send frame without a message");
     this.checkHeaders(m.headers);
+    const longPath = listLimitError("message broker path", m.brokerPath?.length ?? 0);
+    if (longPath) throw longPath;
     return this.ingest!.accept(m, (r) => this.answerSend(corr, r), s.streaming === true);
   }
 
@@ -432,8 +441,7 @@ export class ClientConnection implements NodeConnection {
   }
 
   private async onSubscribe(corr: number, s: fedwire.ISubscribe): Promise<void> {
-    const tooManyAcked = ackedIdsLimitError(s.ackedIds?.length ?? 0, this.core.opts);
-    if (tooManyAcked) throw tooManyAcked;
+    this.checkSubscribeLists(s);
     const id = s.subscriptionId ?? 0;
     if (this.subs.has(id)) throw new InvalidSubscriptionError(`subscription id ${id} is already in use on this connection`);
     const dest = parseDestination(s.destination ?? "", { allowWildcards: true });

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { BrokerNode, type BrokerNodeOptions } from "../src";
-import { encodeFrame, fedwire, MAX_TAGS_PER_FRAME, PROTOCOL_VERSIONS } from "@fedmq/protocol";
+import { encodeFrame, fedwire, MAX_LIST_ENTRIES, MAX_TAGS_PER_FRAME, PROTOCOL_VERSIONS } from "@fedmq/protocol";
 import { header } from "@fedmq/stomp";
 import { RawClient } from "./helpers/raw-client";
 import { RawStomp } from "./helpers/raw-stomp";
@@ -451,6 +451,22 @@ describe("per-frame field limits (D12)", () => {
     const decodeSubscribe = decodingMs(subscribe);
     expect(Math.min(...sendStalls)).toBeLessThan(decodeSend * STALL_SHARE);
     expect(Math.min(...subscribeStalls)).toBeLessThan(decodeSubscribe * STALL_SHARE);
+  });
+});
+
+describe("lists per frame", () => {
+  it("refuses a send whose broker path, or a subscribe whose origins, hold more than MAX_LIST_ENTRIES, decoded or screened; the connection goes on", async () => {
+    await start();
+    const c = await client();
+    for (const width of [1, 40]) { // about 3 KB (decoded) and 43 KB (screened on its bytes)
+      const path = Array.from({ length: MAX_LIST_ENTRIES + 1 }, (_, i) => `n${i}`.padEnd(width, "x"));
+      expect(await requestError(c, { send: { message: { destination: "queue://lists", body: Buffer.from("p"), brokerPath: path, priority: 4 } } }))
+        .toMatchObject({ code: "FEDMQ_ERR_INVALID_ARGUMENT", fatal: false, message: `message broker path has ${MAX_LIST_ENTRIES + 1} entries: at most ${MAX_LIST_ENTRIES}` });
+      expect(await requestError(c, { subscribe: { subscriptionId: 5, destination: "queue://lists", origins: path } }))
+        .toMatchObject({ code: "FEDMQ_ERR_INVALID_ARGUMENT", fatal: false, message: `subscription origins has ${MAX_LIST_ENTRIES + 1} entries: at most ${MAX_LIST_ENTRIES}` });
+    }
+    expect((await c.send("queue://lists", "ok")).body).toBe("receipt");
+    expect((await c.subscribe(5, "queue://lists")).body).toBe("receipt");
   });
 });
 

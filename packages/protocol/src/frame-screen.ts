@@ -44,6 +44,18 @@ export function tagsLimitError(kind: "ack" | "nack", count: number): FedmqError 
   return count > MAX_TAGS_PER_FRAME ? new ProtocolError(`${kind} frame names ${count} delivery tags: at most ${MAX_TAGS_PER_FRAME} per frame`) : undefined;
 }
 
+/**
+ * Entries one list of a frame may hold: a message's broker path, a subscription's broker path,
+ * origins or excluded patterns. A path is bounded by the network's hop limits long before this;
+ * a frame past it is refused before decoding, with the error of a decoded one.
+ */
+export const MAX_LIST_ENTRIES = 1024;
+
+/** The refusal of a `what` (e.g. "message broker path") of `count` entries (undefined: within the bound). */
+export function listLimitError(what: string, count: number): FedmqError | undefined {
+  return count > MAX_LIST_ENTRIES ? new InvalidArgumentError(`${what} has ${count} entries: at most ${MAX_LIST_ENTRIES}`) : undefined;
+}
+
 /** The refusal of a subscribe carrying `count` acked ids (undefined: within the limit). */
 export function ackedIdsLimitError(count: number, limits: FrameFieldLimits): FedmqError | undefined {
   const max = limits.maxAckedIdsPerSubscribe;
@@ -72,6 +84,10 @@ const FRAME_NACK = 10;
 const ACK_TAGS = 1;
 const SEND_MESSAGE = 1;
 const MESSAGE_HEADERS = 8;
+const MESSAGE_BROKER_PATH = 10;
+const SUBSCRIBE_BROKER_PATH = 6;
+const SUBSCRIBE_ORIGINS = 8;
+const SUBSCRIBE_EXCLUDED = 11;
 const ENTRY_KEY = 1;
 const ENTRY_VALUE = 2;
 const SUBSCRIBE_ACKED_IDS = 10;
@@ -94,8 +110,9 @@ export function screenFrame(body: Uint8Array, limits: FrameFieldLimits): fedwire
   const walk = new FrameWalk(body, limits.maxHeadersPerMessage);
   // Parsed to its end or not, what was counted is what decoding would build up to there.
   walk.frame(body.length);
-  const headers = headerLimitError(walk.headers, walk.headerBytes, limits);
-  const acked = headers ? undefined : ackedIdsLimitError(walk.ackedIds, limits);
+  const headers = headerLimitError(walk.headers, walk.headerBytes, limits) ?? listLimitError("message broker path", walk.messagePath);
+  const acked = headers ? undefined : (ackedIdsLimitError(walk.ackedIds, limits) ?? listLimitError("subscription broker path", walk.subscribePath)
+    ?? listLimitError("subscription origins", walk.origins) ?? listLimitError("subscription excluded patterns", walk.excluded));
   const tags = headers ?? acked ? undefined : (tagsLimitError("ack", walk.ackTags) ?? tagsLimitError("nack", walk.nackTags));
   const error = headers ?? acked ?? tags;
   if (!error) return undefined;
@@ -126,6 +143,10 @@ class FrameWalk {
   ackedIds = 0;
   ackTags = 0;
   nackTags = 0;
+  messagePath = 0;
+  subscribePath = 0;
+  origins = 0;
+  excluded = 0;
 
   /** Header entries are counted up to one past `maxHeaders`, the rest skipped. */
   constructor(private readonly buf: Uint8Array, private readonly maxHeaders: number) {}
@@ -189,6 +210,9 @@ class FrameWalk {
           this.pos = end;
           return true;
         }
+      } else if (field === MESSAGE_BROKER_PATH && wire === LENGTH_DELIMITED) {
+        if (!this.size(end) || !this.advance(this.value, end)) return false;
+        this.messagePath++;
       } else if (!this.skip(field, wire, end)) {
         return false;
       }
@@ -236,6 +260,11 @@ class FrameWalk {
         if (!this.size(end) || this.pos + this.value > end) return false;
         this.pos += this.value;
         this.ackedIds++;
+      } else if ((field === SUBSCRIBE_BROKER_PATH || field === SUBSCRIBE_ORIGINS || field === SUBSCRIBE_EXCLUDED) && wire === LENGTH_DELIMITED) {
+        if (!this.size(end) || !this.advance(this.value, end)) return false;
+        if (field === SUBSCRIBE_BROKER_PATH) this.subscribePath++;
+        else if (field === SUBSCRIBE_ORIGINS) this.origins++;
+        else this.excluded++;
       } else if (!this.skip(field, wire, end)) {
         return false;
       }

@@ -1,6 +1,6 @@
 export { fedwire, encodeFrame, frameType, FrameDecoder, DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_BYTES } from "./frame-codec";
 export type { Frame, FrameBody, DecodeResult } from "./frame-codec";
-export { SCREENED_FRAME_BYTES, MAX_TAGS_PER_FRAME, headerLimitError, ackedIdsLimitError, tagsLimitError, refusalOf } from "./frame-screen";
+export { SCREENED_FRAME_BYTES, MAX_TAGS_PER_FRAME, MAX_LIST_ENTRIES, headerLimitError, ackedIdsLimitError, tagsLimitError, listLimitError, refusalOf } from "./frame-screen";
 export type { FrameFieldLimits } from "./frame-screen";
 export { LengthPrefixedSplitter } from "./length-prefixed";
 export type { SplitResult, SplitterOptions } from "./length-prefixed";

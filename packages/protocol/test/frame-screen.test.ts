@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import {
-  FrameDecoder, MAX_TAGS_PER_FRAME, MalformedFrameError, SCREENED_FRAME_BYTES, ackedIdsLimitError, encodeFrame, fedwire, headerLimitError, refusalOf, tagsLimitError,
+  FrameDecoder, MAX_LIST_ENTRIES, MAX_TAGS_PER_FRAME, MalformedFrameError, SCREENED_FRAME_BYTES, ackedIdsLimitError, encodeFrame, fedwire, headerLimitError, listLimitError,
+  refusalOf, tagsLimitError,
   type FrameFieldLimits,
 } from "../src";
 
@@ -112,6 +113,23 @@ describe("frames screened on their bytes", () => {
       const unpacked = Buffer.concat(over.map((t) => Buffer.from([0x08, ...varint(t)])));
       const field = kind === "ack" ? 9 : 10;
       expect(refusalOf(decodeOne(prefixed(ld(field, unpacked)), LOOSE))).toEqual(tagsLimitError(kind, MAX_TAGS_PER_FRAME + 1));
+    }
+  });
+
+  it("a message broker path, or a subscription's broker path, origins or excluded patterns past MAX_LIST_ENTRIES is refused; at the bound it decodes", () => {
+    const names = (n: number) => Array.from({ length: n }, (_, i) => `node-${i}-${"x".repeat(16)}`);
+    const send = (path: string[]) => encodeFrame({ corr: 3, send: { message: { destination: "queue://q", brokerPath: path, body: PADDING } } });
+    expect(refusalOf(decodeOne(send(names(MAX_LIST_ENTRIES)), LOOSE))).toBeUndefined();
+    const refusedSend = decodeOne(send(names(MAX_LIST_ENTRIES + 1)), LOOSE);
+    expect(refusedSend).toMatchObject({ corr: 3, body: "send" });
+    expect(refusalOf(refusedSend)).toEqual(listLimitError("message broker path", MAX_LIST_ENTRIES + 1));
+    expect(refusalOf(refusedSend)!.message).toBe(`message broker path has ${MAX_LIST_ENTRIES + 1} entries: at most ${MAX_LIST_ENTRIES}`);
+    for (const [key, what] of [["brokerPath", "subscription broker path"], ["origins", "subscription origins"], ["excluded", "subscription excluded patterns"]] as const) {
+      const sub = (n: number) => encodeFrame({ corr: 4, subscribe: { subscriptionId: 1, destination: "queue://q", [key]: names(n) } });
+      expect(refusalOf(decodeOne(sub(MAX_LIST_ENTRIES), LOOSE))).toBeUndefined();
+      const refused = decodeOne(sub(MAX_LIST_ENTRIES + 1), LOOSE);
+      expect(refused).toMatchObject({ corr: 4, body: "subscribe" });
+      expect(refusalOf(refused)).toEqual(listLimitError(what, MAX_LIST_ENTRIES + 1));
     }
   });
 
