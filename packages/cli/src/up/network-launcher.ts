@@ -1,3 +1,4 @@
+import path from "node:path";
 import type { Topology } from "@fedmq/config";
 import { parseLogLine } from "./log-line";
 import { NodeChild, type ChildExit, type ChildStream } from "./node-child";
@@ -172,10 +173,25 @@ export class NetworkLauncher {
     const p = hint.produceOn;
     const width = Math.max(c.name.length, p.name.length);
     return [
-      `consume on ${c.name.padEnd(width)}  npx fedmq consume --url ${dialable(c.listen)} --dest ${hint.dest} --count 5`,
-      `produce on ${p.name.padEnd(width)}  npx fedmq produce --url ${dialable(p.listen)} --dest ${hint.dest} --count 5`,
+      `consume on ${c.name.padEnd(width)}  ${this.clientPrefix()}npx fedmq consume --url ${dialable(c.listen)}${this.clientFlags(c.name)} --dest ${hint.dest} --count 5`,
+      `produce on ${p.name.padEnd(width)}  ${this.clientPrefix()}npx fedmq produce --url ${dialable(p.listen)}${this.clientFlags(p.name)} --dest ${hint.dest} --count 5`,
       stop,
     ];
+  }
+
+  /** With users, a client logs in: its password goes in the environment, not on the command line. */
+  private clientPrefix(): string {
+    return this.topo.security?.usersFile === undefined ? "" : "FEDMQ_PASSWORD=… ";
+  }
+
+  /** What a client of node `name` must add on a secured network: the CA, a certificate, a user. */
+  private clientFlags(name: string): string {
+    const tls = this.topo.nodes[name]?.tls;
+    let flags = "";
+    if (tls?.ca !== undefined) flags += ` --ca ${path.relative(process.cwd(), tls.ca) || tls.ca}`;
+    if (tls?.clientAuth === "require") flags += " --cert CERT --key KEY";
+    if (this.topo.security?.usersFile !== undefined) flags += " --user USER";
+    return flags;
   }
 }
 
