@@ -393,13 +393,16 @@ test("the secured demo: pki topology writes the admin token it names (0600); fed
   expect(made.stderr).toEqual([]);
   expect(made.code).toBe(0);
   expect(made.stdout).toContain(`created ${tokenFile}: a random admin token (security.adminTokenFile), mode 0600`);
-  expect(made.stdout).toContain(`admin endpoints: FEDMQ_ADMIN_TOKEN="$(cat ${tokenFile})" fedmq status --topology ${file} (or --token); the web view's login page takes the same token`);
+  expect(made.stdout).toContain(`admin endpoints: fedmq status --topology ${file} reads the token from ${tokenFile} (or give --token / FEDMQ_ADMIN_TOKEN); the web view's login page takes the same token`);
   expect(mode(tokenFile)).toBe("600");
   const token = fs.readFileSync(tokenFile, "utf8").trim();
   expect(token).toMatch(/^[0-9a-f]{64}$/);
 
   const up = await spawnManaged(process.execPath, [CLI_MAIN, "up", file, "--json"], { name: "fedmq up (secured demo)", processGroup: true, env: { NO_COLOR: "1" } });
   await up.waitForLine((l) => l === "network 'three-regions' up: 3 nodes", 60_000, "the secured demo up", { stream: "stdout" });
+  // Its hints say what a client of the secured network adds: the CA, a user, the password in the environment.
+  const hint = await up.waitForLine((l) => l.includes("consume on ap-1"), 10_000, "the consume hint", { stream: "stdout" });
+  expect(hint).toMatch(new RegExp(`consume on ap-1 {2}FEDMQ_PASSWORD=… npx fedmq consume --url tls://127\\.0\\.0\\.1:${port.get("61636")!} --ca \\S*\\.fedmq/pki/ca\\.crt --user USER --dest queue://\\S+ --count 5$`));
   const bearer = { authorization: `Bearer ${token}` };
   for (const admin of ["8161", "8171", "8181"].map((p) => `http://127.0.0.1:${port.get(p)!}`)) {
     const status = async (route: string, headers: Record<string, string> = {}) => [admin, route, (await fetch(`${admin}${route}`, { headers })).status];
@@ -409,12 +412,21 @@ test("the secured demo: pki topology writes the admin token it names (0600); fed
     expect(await status("/api/v1/broker", bearer)).toEqual([admin, "/api/v1/broker", 200]);
     expect(await status("/metrics", bearer)).toEqual([admin, "/metrics", 200]);
   }
-  // The inspection commands: with the token every node answers; without, each says 401.
-  const withToken = await fedmqWithEnv({ FEDMQ_ADMIN_TOKEN: token }, "status", "--topology", file);
-  expect(withToken.stderr).toEqual([]);
-  expect(withToken.code).toBe(0);
-  expect(withToken.stdout.slice(1).map((l) => l.split(/ {2,}/).slice(0, 2))).toEqual([["eu-1", "eu-west"], ["us-1", "us-east"], ["ap-1", "ap-south"]]);
-  const without = await fedmqWithEnv({}, "status", "--topology", file);
+  // The inspection commands: with the topology, they read its token file, and every node answers;
+  // with the token given, the same; with another, each node says 401; with no token at all (the
+  // nodes' URLs alone), each says 401 too.
+  const rows = [["eu-1", "eu-west"], ["us-1", "us-east"], ["ap-1", "ap-south"]];
+  for (const env of [{}, { FEDMQ_ADMIN_TOKEN: token }] as Array<Record<string, string>>) {
+    const ok = await fedmqWithEnv(env, "status", "--topology", file);
+    expect(ok.stderr).toEqual([]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout.slice(1).map((l) => l.split(/ {2,}/).slice(0, 2))).toEqual(rows);
+  }
+  const wrong = await fedmqWithEnv({ FEDMQ_ADMIN_TOKEN: "not-the-token" }, "status", "--topology", file);
+  expect(wrong.code).toBe(1);
+  expect(wrong.stdout.slice(1).map((l) => l.split(/ {2,}/).pop())).toEqual(Array(3).fill("401 unauthorized: the token is not accepted (--token or FEDMQ_ADMIN_TOKEN)"));
+  const admins = ["8161", "8171", "8181"].map((p) => `http://127.0.0.1:${port.get(p)!}`);
+  const without = await fedmqWithEnv({}, "status", ...admins.flatMap((a) => ["--admin", a]));
   expect(without.code).toBe(1);
   expect(without.stdout.slice(1).map((l) => l.split(/ {2,}/).pop())).toEqual(Array(3).fill("401 unauthorized: pass --token or FEDMQ_ADMIN_TOKEN"));
   expect(await up.stop("SIGTERM", 30_000)).toBe(0);

@@ -115,7 +115,7 @@ export const traceCommand = {
   handler: async (argv: TraceArgs): Promise<void> => {
     const id = String(argv["message-id"]);
     const targets = await resolveTargets(argv.admin, argv.topology);
-    const credentials = adminCredentials(argv);
+    const credentials = await adminCredentials(argv);
     const nodes = await Promise.all(targets.map((t) => readAdmin<TraceAnswer>(t, `/api/v1/trace/${encodeURIComponent(id)}`, argv["timeout-ms"], credentials)));
     const answered = nodes.filter((n): n is Extract<NodeResult<TraceAnswer>, { ok: true }> => n.ok);
     const events = mergeTraces(answered.map((n) => ({ node: n.data.node, events: n.data.events })));

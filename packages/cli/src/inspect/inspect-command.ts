@@ -3,7 +3,7 @@ import { CliError } from "../cli-error";
 import { clientTls, tlsFileOptions, type TlsFileArgs } from "../client-tls";
 import { adminToken, readAdmin, unauthorizedLines, type AdminCredentials, type AdminTarget, type NodeResult } from "./admin-client";
 import { formatTable, type Column } from "./table";
-import { resolveTargets } from "./targets";
+import { resolveTargets, topologyAdminToken } from "./targets";
 
 export interface InspectArgs extends TlsFileArgs {
   admin?: string[];
@@ -16,7 +16,7 @@ export interface InspectArgs extends TlsFileArgs {
 /** `--token`: what every command that reads admin endpoints takes. */
 export const TOKEN_OPTION = {
   type: "string",
-  describe: "the admin endpoints' bearer token (default: env FEDMQ_ADMIN_TOKEN); visible to other users in the process list: prefer the env",
+  describe: "the admin endpoints' bearer token (default: env FEDMQ_ADMIN_TOKEN, else the --topology's security.adminTokenFile); visible to other users in the process list: prefer the env or the file",
 } as const;
 
 /**
@@ -27,9 +27,12 @@ export function adminTlsOptions<T>(y: Argv<T>): Argv<T & TlsFileArgs> {
   return tlsFileOptions(y, "https:// admin endpoints", "endpoint");
 }
 
-/** The token (`--token`, env FEDMQ_ADMIN_TOKEN) and TLS files (`--ca --cert --key --servername`, env) the commands read endpoints with. */
-export function adminCredentials(argv: TlsFileArgs & { token?: string }): AdminCredentials {
-  const token = adminToken(argv.token, process.env);
+/**
+ * The token (`--token`, env FEDMQ_ADMIN_TOKEN, else the `--topology`'s `security.adminTokenFile`)
+ * and TLS files (`--ca --cert --key --servername`, env) the commands read endpoints with.
+ */
+export async function adminCredentials(argv: TlsFileArgs & { token?: string; topology?: string }): Promise<AdminCredentials> {
+  const token = adminToken(argv.token, process.env) ?? (argv.topology === undefined ? undefined : await topologyAdminToken(argv.topology));
   const tls = clientTls(argv);
   return { ...(token === undefined ? {} : { token }), ...(tls === undefined ? {} : { tls }) };
 }
@@ -92,7 +95,7 @@ export function inspectCommand<T extends object>(spec: InspectSpec<T>) {
         .check((a) => (Number.isFinite(a["timeout-ms"]) && (a["timeout-ms"] as number) > 0 ? true : `--timeout-ms must be a positive number, got ${String(a["timeout-ms"])}`)),
     handler: async (argv: InspectArgs): Promise<void> => {
       const targets = await resolveTargets(argv.admin, argv.topology);
-      const credentials = adminCredentials(argv);
+      const credentials = await adminCredentials(argv);
       const nodes = await Promise.all(targets.map((t) => readAdmin<T>(t, spec.path, argv["timeout-ms"], credentials)));
       const now = Date.now();
       const section = await spec.section?.(nodes, (t, path) => readAdmin(t, path, argv["timeout-ms"], credentials), now);

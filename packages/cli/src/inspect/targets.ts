@@ -1,6 +1,22 @@
 import { loadTopology } from "@fedmq/config";
 import { CliError } from "../cli-error";
+import { adminTokens } from "../topology-node";
 import type { AdminTarget } from "./admin-client";
+
+/**
+ * The admin token of a topology's `security.adminTokenFile` (its first token), for the
+ * inspection commands when neither `--token` nor FEDMQ_ADMIN_TOKEN gives one; undefined when the
+ * topology names no token file.
+ */
+export async function topologyAdminToken(topologyFile: string): Promise<string | undefined> {
+  const file = (await loadTopology(topologyFile)).security?.adminTokenFile;
+  if (file === undefined) return undefined;
+  try {
+    return adminTokens(file, {}, () => undefined)?.[0];
+  } catch (err) {
+    throw new CliError(`${topologyFile}: cannot read its security.adminTokenFile '${file}' (or pass --token or FEDMQ_ADMIN_TOKEN): ${(err as Error).message}`, 2, { cause: err });
+  }
+}
 
 /** The admin endpoints named by `--admin URL` (repeatable) and `--topology FILE`, without repeats. */
 export async function resolveTargets(admin: readonly string[] | undefined, topologyFile: string | undefined): Promise<AdminTarget[]> {

@@ -239,7 +239,7 @@ export async function runTopology(s: TopologySettings): Promise<void> {
     s.print(`clients: --ca ${ca.cert} --cert ${files.cert} --key ${files.key} (or FEDMQ_CA, FEDMQ_CERT, FEDMQ_KEY)`);
   }
   if (tokenFile !== undefined) {
-    s.print(`admin endpoints: FEDMQ_ADMIN_TOKEN="$(cat ${tokenFile})" fedmq status --topology ${s.topologyFile} (or --token); the web view's login page takes the same token`);
+    s.print(`admin endpoints: fedmq status --topology ${s.topologyFile} reads the token from ${tokenFile} (or give --token / FEDMQ_ADMIN_TOKEN); the web view's login page takes the same token`);
   }
   s.print(`check: fedmq pki show --dir ${dir}`);
 }
