@@ -201,43 +201,43 @@ function runClient(port, conns, size, warmupMs, measureMs, role) {
   let counting = false;
   let count = 0;
   let stopped = false;
+  /**
+   * One connection: says `hello` on connect; each chunk read, `answer(chunk)` counts what it
+   * brought (while counting) and returns what to write back (nothing: undefined), until stopped.
+   */
+  const dial = (hello, answer) =>
+    new Promise((resolve, reject) => {
+      const sock = net.connect(port, "127.0.0.1");
+      sock.setNoDelay(true);
+      sock.on("error", reject);
+      sock.on("connect", () => sock.write(hello));
+      sock.on("data", (chunk) => {
+        const reply = answer(chunk);
+        if (stopped) {
+          sock.end();
+          resolve();
+        } else if (reply !== undefined) {
+          sock.write(reply);
+        }
+      });
+    });
+  // A producer: one byte per reply; with one frame in flight, each chunk is one reply.
   const producer = () =>
-    new Promise((resolve, reject) => {
-      const sock = net.connect(port, "127.0.0.1");
-      sock.setNoDelay(true);
-      sock.on("error", reject);
-      sock.on("connect", () => sock.write(Buffer.concat([Buffer.from("P"), frame])));
-      sock.on("data", (chunk) => {
-        // One byte per reply; with one frame in flight, each chunk is one reply.
-        if (counting) count += chunk.length;
-        if (stopped) {
-          sock.end();
-          resolve();
-        } else {
-          sock.write(frame);
-        }
-      });
+    dial(Buffer.concat([Buffer.from("P"), frame]), (chunk) => {
+      if (counting) count += chunk.length;
+      return frame;
     });
-  const consumer = () =>
-    new Promise((resolve, reject) => {
-      const sock = net.connect(port, "127.0.0.1");
-      sock.setNoDelay(true);
-      sock.on("error", reject);
-      sock.on("connect", () => sock.write("C"));
-      let n = 0;
-      const read = frameReader(() => n++);
-      sock.on("data", (chunk) => {
-        n = 0;
-        read(chunk);
-        if (counting) count += n;
-        if (stopped) {
-          sock.end();
-          resolve();
-        } else if (n > 0) {
-          sock.write(Buffer.alloc(n, 1)); // an ack per frame, in one write
-        }
-      });
+  // A consumer: the frames of a chunk, acked with a byte each, in one write.
+  const consumer = () => {
+    let n = 0;
+    const read = frameReader(() => n++);
+    return dial("C", (chunk) => {
+      n = 0;
+      read(chunk);
+      if (counting) count += n;
+      return n > 0 ? Buffer.alloc(n, 1) : undefined;
     });
+  };
   const all = Array.from({ length: conns }, role === "consumer" ? consumer : producer);
   let cpu0 = process.cpuUsage();
   setTimeout(() => {

@@ -1,9 +1,9 @@
 /** GET /metrics: Prometheus text from the node's registry; bridge state changes agree with the log; failed logins are counted. */
-import net from "node:net";
 import pino from "pino";
 import { connect, type Connection } from "@fedmq/client";
 import { waitFor } from "@fedmq/testkit";
 import { adminUrlOf, startServedNode, type ServedNodeOptions } from "../../testkit/test/helpers/served-nodes";
+import { stompConnectAnswer } from "../../testkit/test/helpers/stomp-login";
 import { hashPassword, type BrokerNode } from "@fedmq/broker";
 
 const nodes: BrokerNode[] = [];
@@ -161,19 +161,6 @@ test("each bridge state change is one log line and one counter increment; the st
   expect(stopped.get('bridge="a-b",from="backoff",to="stopped"')).toBe(1);
 });
 
-/** A STOMP CONNECT on `port`: what the node answered, once it sent a whole frame or closed. */
-function stompConnect(port: number, login: string, passcode: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, "127.0.0.1", () => s.write(`CONNECT\naccept-version:1.2\nhost:S\nlogin:${login}\npasscode:${passcode}\n\n\0`));
-    let text = "";
-    s.on("data", (d: Buffer) => {
-      text += d.toString();
-      if (text.includes("\0")) s.destroy();
-    });
-    s.on("close", () => resolve(text));
-    s.on("error", reject);
-  });
-}
 
 test("failed logins: fedmq_auth_failures_total counts each one, by protocol; a good login is not counted", async () => {
   const token = "metrics-token-0123456789abcdef";
@@ -197,10 +184,10 @@ test("failed logins: fedmq_auth_failures_total counts each one, by protocol; a g
   await expect(connect(n.url, { username: "alice", password: "not-the-password", connectTimeoutMs: 5_000 })).rejects.toMatchObject({ code: "FEDMQ_ERR_UNAUTHENTICATED" });
   await expect(connect(n.url, { connectTimeoutMs: 5_000 })).rejects.toMatchObject({ code: "FEDMQ_ERR_UNAUTHENTICATED" });
   const stompPort = Number(n.listenUrls[1]!.split(":").pop());
-  expect(await stompConnect(stompPort, "alice", "not-the-password")).toMatch(/^ERROR\n[^]*message:login failed for user 'alice'/);
+  expect(await stompConnectAnswer(stompPort, "alice", "not-the-password", "S")).toMatch(/^ERROR\n[^]*message:login failed for user 'alice'/);
   const ok = await connect(n.url, { username: "alice", password });
   conns.push(ok);
-  expect(await stompConnect(stompPort, "alice", password)).toMatch(/^CONNECTED\n/);
+  expect(await stompConnectAnswer(stompPort, "alice", password, "S")).toMatch(/^CONNECTED\n/);
 
   expect(samples(await scrape(), "fedmq_auth_failures_total")).toEqual(new Map([['protocol="native"', 2], ['protocol="stomp"', 1]]));
   expect(n.authenticator.failures).toBe(3);

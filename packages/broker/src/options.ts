@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_FRAME_SIZE, InvalidArgumentError, SILENT_LOGGER, type Logger } from "@fedmq/protocol";
+import { DEFAULT_MAX_FRAME_SIZE, InvalidArgumentError, NODE_LIMITS, NODE_LIMIT_KEYS, SILENT_LOGGER, type Logger } from "@fedmq/protocol";
 import { MAX_TRACE_CAPACITY } from "./trace/route-trace";
 import { checkInteger, MAX_PACED_SYNC_MS, MAX_RESERVED_BYTES, MIN_MAX_STORE_BYTES } from "@fedmq/store";
 
@@ -122,11 +122,11 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger
   storeReservedBytes: 16 * 1024 * 1024,
   maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
   handshakeTimeoutMs: 10_000,
-  maxConnections: 1000,
-  idleTimeoutMs: 60_000,
-  maxHeadersPerMessage: 1000,
-  maxHeaderBytes: 65_536,
-  maxAckedIdsPerSubscribe: 10_000,
+  maxConnections: NODE_LIMITS.maxConnections.default,
+  idleTimeoutMs: NODE_LIMITS.idleTimeoutMs.default,
+  maxHeadersPerMessage: NODE_LIMITS.maxHeadersPerMessage.default,
+  maxHeaderBytes: NODE_LIMITS.maxHeaderBytes.default,
+  maxAckedIdsPerSubscribe: NODE_LIMITS.maxAckedIdsPerSubscribe.default,
   maxRedeliveries: 6,
   defaultPrefetch: 1000,
   memoryLimitBytes: 64 * 1024 * 1024,
@@ -138,7 +138,7 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<Omit<BrokerOptions, "id" | "logger
   traceCapacity: 10_000,
   insecure: false,
   startTimeoutMs: 120_000,
-  maxConnectionsPerUser: 100,
+  maxConnectionsPerUser: NODE_LIMITS.maxConnectionsPerUser.default,
 });
 
 /** `storeGiven`: the caller brings its store (HA: the shared or replicated journal), so `dataDir` is not needed for it. */
@@ -157,14 +157,8 @@ export function resolveBrokerOptions(opts: Partial<BrokerOptions> & { id: string
   for (const [k, min] of [["maxFrameSize", 1024], ["handshakeTimeoutMs", 1], ["defaultPrefetch", 1], ["memoryLimitBytes", 1024 * 1024], ["expirySweepMs", 10], ["heartbeatGraceIntervals", 1], ["replayDelayMs", 0], ["failoverHoldMs", 0]] as const) {
     if (!Number.isFinite(o[k]) || o[k] < min) throw new InvalidArgumentError(`option '${k}' is ${o[k]}: must be a number ≥ ${min}`);
   }
-  checkInteger(InvalidArgumentError, "maxConnections", o.maxConnections, 1, Number.MAX_SAFE_INTEGER);
   checkInteger(InvalidArgumentError, "startTimeoutMs", o.startTimeoutMs, 1, 2 ** 31 - 1);
-  checkInteger(InvalidArgumentError, "maxConnectionsPerUser", o.maxConnectionsPerUser, 1, Number.MAX_SAFE_INTEGER);
-  // The idle check is a Node.js timer: at most 2^31 - 1 ms.
-  checkInteger(InvalidArgumentError, "idleTimeoutMs", o.idleTimeoutMs, 100, 2 ** 31 - 1);
-  checkInteger(InvalidArgumentError, "maxHeadersPerMessage", o.maxHeadersPerMessage, 0, Number.MAX_SAFE_INTEGER);
-  checkInteger(InvalidArgumentError, "maxHeaderBytes", o.maxHeaderBytes, 0, Number.MAX_SAFE_INTEGER);
-  checkInteger(InvalidArgumentError, "maxAckedIdsPerSubscribe", o.maxAckedIdsPerSubscribe, 0, Number.MAX_SAFE_INTEGER);
+  for (const k of NODE_LIMIT_KEYS) checkInteger(InvalidArgumentError, k, o[k], NODE_LIMITS[k].min, NODE_LIMITS[k].max);
   if (!Number.isInteger(o.traceCapacity) || o.traceCapacity < 0 || o.traceCapacity > MAX_TRACE_CAPACITY) {
     throw new InvalidArgumentError(`option 'traceCapacity' is ${o.traceCapacity}: must be a whole number from 0 (tracing off) to ${MAX_TRACE_CAPACITY}`);
   }

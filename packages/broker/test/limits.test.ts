@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { BrokerNode, type BrokerNodeOptions } from "../src";
-import { encodeFrame, fedwire, MAX_LIST_ENTRIES, MAX_TAGS_PER_FRAME, PROTOCOL_VERSIONS } from "@fedmq/protocol";
+import { encodeFrame, fedwire, MAX_LIST_ENTRIES, MAX_TAGS_PER_FRAME, PROTOCOL_VERSIONS, varintSize, writeVarint } from "@fedmq/protocol";
 import { header } from "@fedmq/stomp";
 import { RawClient } from "./helpers/raw-client";
 import { RawStomp } from "./helpers/raw-stomp";
@@ -43,14 +43,11 @@ async function stompClient(): Promise<RawStomp> {
   return c;
 }
 
+/** `n` as a protobuf varint's bytes (the protocol's own writer). */
 function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 128) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
+  const out = Buffer.alloc(varintSize(n));
+  writeVarint(out, 0, n);
+  return [...out];
 }
 
 /** `[length][Frame{corr, <field>: body}]`, around body bytes built by hand. */

@@ -1,5 +1,6 @@
 import { DEFAULT_CONNECTOR_SETTINGS, type ConnectorSettings } from "@fedmq/bridge";
 import { DEFAULT_LEASE_MS, DEFAULT_MEMBERS_BUCKET } from "@fedmq/discovery";
+import { NODE_LIMITS } from "@fedmq/protocol";
 /**
  * Defaults applied when a topology leaves an option out: ActiveMQ's names and defaults, except
  * `decreaseNetworkConsumerPriority` (true: local consumers first).
@@ -91,37 +92,20 @@ export const DEFAULT_NODE_OPTIONS: NodeDefaults = Object.freeze({
   /** @default 16777216 (bytes, 16 MiB) */
   storeReservedBytes: 16 * 1024 * 1024,
   /** @default 1000 (connections) */
-  maxConnections: 1000,
+  maxConnections: NODE_LIMITS.maxConnections.default,
   /** @default 100 (connections) */
-  maxConnectionsPerUser: 100,
+  maxConnectionsPerUser: NODE_LIMITS.maxConnectionsPerUser.default,
   /** @default 60000 (ms) */
-  idleTimeoutMs: 60_000,
+  idleTimeoutMs: NODE_LIMITS.idleTimeoutMs.default,
   /** @default 1000 (headers) */
-  maxHeadersPerMessage: 1000,
+  maxHeadersPerMessage: NODE_LIMITS.maxHeadersPerMessage.default,
   /** @default 65536 (bytes, 64 KiB) */
-  maxHeaderBytes: 65_536,
+  maxHeaderBytes: NODE_LIMITS.maxHeaderBytes.default,
   /** @default 10000 (ids) */
-  maxAckedIdsPerSubscribe: 10_000,
+  maxAckedIdsPerSubscribe: NODE_LIMITS.maxAckedIdsPerSubscribe.default,
   /** @default [] (no further names) */
   adminHosts: Object.freeze([]),
 });
-
-/**
- * Ranges of the node limits, as the broker checks them (its `resolveBrokerOptions`): a file
- * passes validation exactly when the node accepts the value. `idleTimeoutMs` is a Node.js timer
- * (at most 2^31 - 1 ms).
- */
-export const NODE_LIMIT_RANGES = Object.freeze({
-  maxConnections: Object.freeze({ min: 1, max: Number.MAX_SAFE_INTEGER }),
-  maxConnectionsPerUser: Object.freeze({ min: 1, max: Number.MAX_SAFE_INTEGER }),
-  idleTimeoutMs: Object.freeze({ min: 100, max: 2 ** 31 - 1 }),
-  maxHeadersPerMessage: Object.freeze({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-  maxHeaderBytes: Object.freeze({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-  maxAckedIdsPerSubscribe: Object.freeze({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-});
-
-/** A node limit that is a whole number in a range. */
-export type NodeLimitKey = keyof typeof NODE_LIMIT_RANGES;
 
 /** Smallest and largest accepted `maxFrameSize`, in bytes (1 KiB .. 1 GiB). */
 export const MAX_FRAME_SIZE_RANGE = Object.freeze({ min: 1024, max: 1024 * 1024 * 1024 });

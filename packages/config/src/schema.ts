@@ -4,7 +4,8 @@
  * `node-rules.ts` and `connector-rules.ts`, defaults are applied by `resolve-topology.ts`.
  */
 import { z } from "zod";
-import { MAX_FRAME_SIZE_RANGE, NODE_LIMIT_RANGES, REPLICATION_SYNC_MODES, STORE_KINDS, type NodeLimitKey } from "./defaults";
+import { NODE_LIMITS, type NodeLimitKey } from "@fedmq/protocol";
+import { MAX_FRAME_SIZE_RANGE, REPLICATION_SYNC_MODES, STORE_KINDS } from "./defaults";
 import { CONNECTOR_OPTIONS_SHAPE } from "@fedmq/bridge";
 import { checkNatsUrl, checkSelectorPattern } from "./discovery-rules";
 import { checkAdminHost, checkAdminUrl, checkListenUrl, checkListenerUrl, checkRedisUrl, nativeListener, parseConnectorUri } from "./endpoint";
@@ -85,7 +86,8 @@ export const HaInputSchema = z.discriminatedUnion("mode", [
 const MaxStoreBytes = z.number().int().refine((n) => n === 0 || (n >= 65_536 && n <= Number.MAX_SAFE_INTEGER), { message: "must be 0 (no limit) or at least 65536" });
 const StoreReservedBytes = z.number().int().min(0).max(1024 * 1024 * 1024);
 const MaxFrameSize = z.number().int().min(MAX_FRAME_SIZE_RANGE.min).max(MAX_FRAME_SIZE_RANGE.max);
-const limit = (key: NodeLimitKey) => z.number().int().min(NODE_LIMIT_RANGES[key].min).max(NODE_LIMIT_RANGES[key].max);
+// The broker's own ranges: a file passes validation exactly when the node accepts the value.
+const limit = (key: NodeLimitKey) => z.number().int().min(NODE_LIMITS[key].min).max(NODE_LIMITS[key].max);
 const AdminHosts = z.array(checked(checkAdminHost));
 
 /** The node's limits (broker options of the same names), per node or under `defaults:`. */

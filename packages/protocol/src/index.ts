@@ -25,7 +25,7 @@ export { DuplicateAudit, DEFAULT_DUPLICATE_AUDIT_OPTIONS } from "./duplicate-aud
 export type { DuplicateAuditOptions } from "./duplicate-audit";
 export { PROTOCOL_VERSIONS, FEDMQ_VERSION, negotiateVersion, messageId } from "./version";
 export { encodeDeliverFrame } from "./deliver-encoder";
-export { encodedMessageOf, appendHop, encodeSendFrame, routeOf } from "./embedded-message";
+export { encodedMessageOf, appendHop, encodeSendFrame, routeOf, varintSize, writeVarint } from "./embedded-message";
 export { FrameWriter, DEFAULT_FRAME_WRITER_OPTIONS } from "./frame-writer";
 export type { FrameWriterOptions, WrittenCallback } from "./frame-writer";
 export { RecentIds } from "./recent-ids";
@@ -42,3 +42,4 @@ export type { NodeTrace, TraceVerdict, MessageIdParts } from "./trace-merge";
 export { compileSelector, selectorLookup, SelectorError, DEFAULT_SELECTOR_OPTIONS } from "./selector";
 export type { Selector, SelectorOptions, SelectorLookup, SelectorValue, SelectorMessage, SelectorHeaders } from "./selector";
 export { smallInt } from "./small-int";
+export { NODE_LIMITS, NODE_LIMIT_KEYS, type NodeLimitKey } from "./node-limits";

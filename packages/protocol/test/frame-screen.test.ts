@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import {
   FrameDecoder, MAX_LIST_ENTRIES, MAX_TAGS_PER_FRAME, MalformedFrameError, SCREENED_FRAME_BYTES, ackedIdsLimitError, encodeFrame, fedwire, headerLimitError, listLimitError,
-  refusalOf, tagsLimitError,
+  refusalOf, tagsLimitError, varintSize, writeVarint,
   type FrameFieldLimits,
 } from "../src";
 
@@ -9,14 +9,11 @@ const LOOSE: FrameFieldLimits = { maxHeadersPerMessage: 1e9, maxHeaderBytes: 1e9
 /** A body that makes any frame carrying it a screened one. */
 const PADDING = new Uint8Array(SCREENED_FRAME_BYTES + 1);
 
+/** `n` as a protobuf varint's bytes (the protocol's own writer). */
 function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 128) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
+  const out = Buffer.alloc(varintSize(n));
+  writeVarint(out, 0, n);
+  return [...out];
 }
 
 /** A length-delimited field. */

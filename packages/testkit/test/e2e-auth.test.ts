@@ -19,6 +19,7 @@ import { loadTopology } from "@fedmq/config";
 import { reservePorts, waitFor } from "../src";
 import { adminTokens, nodeOptionsFromTopology, securityOptions } from "../../cli/src/topology-node";
 import { InProcessNodes, drain } from "./helpers/in-process-nodes";
+import { stompConnectAnswer } from "./helpers/stomp-login";
 import { TestPki } from "./helpers/test-pki";
 
 const nodes = InProcessNodes.perTest();
@@ -246,16 +247,7 @@ test("a secured run of two nodes (mutual TLS, users, admin tokens): no password,
   await waitFor(() => got.length === 1, { what: "the message on B" });
   await expect(connect(a.node.url, { username: "alice", password: PASSWORDS.bob, tls: { ca, servername: "A" }, connectTimeoutMs: 5_000 })).rejects.toMatchObject({ code: "FEDMQ_ERR_UNAUTHENTICATED" });
   await expect(connect(a.node.url, { username: "mallory", password: wrongPassword, tls: { ca, servername: "A" }, connectTimeoutMs: 5_000 })).rejects.toMatchObject({ code: "FEDMQ_ERR_UNAUTHENTICATED" });
-  const stomp = await new Promise<string>((resolve, reject) => {
-    const s = tls.connect({ host: "127.0.0.1", port: aStomp!, ca, servername: "A" }, () => s.write(`CONNECT\naccept-version:1.2\nhost:A\nlogin:bob\npasscode:${PASSWORDS.alice}\n\n\0`));
-    let text = "";
-    s.on("data", (d: Buffer) => {
-      text += d.toString();
-      if (text.includes("\0")) s.destroy();
-    });
-    s.on("close", () => resolve(text));
-    s.on("error", reject);
-  });
+  const stomp = await stompConnectAnswer(aStomp!, "bob", PASSWORDS.alice, "A", { ca, servername: "A" });
   expect(stomp).toMatch(/^ERROR\n/);
 
   // The admin endpoints: the token, a wrong one, the web view's login with each, the network view (A reads B with its token).

@@ -3,9 +3,8 @@ import { mergeTraces, parseMessageId, traceVerdict, type RouteEvent, type TraceV
 import { CliError } from "../cli-error";
 import type { TlsFileArgs } from "../client-tls";
 import { readAdmin, type NodeResult } from "../inspect/admin-client";
-import { TOKEN_OPTION, adminCredentials, adminTlsOptions } from "../inspect/inspect-command";
+import { TOKEN_OPTION, adminAccess, adminTlsOptions } from "../inspect/inspect-command";
 import { formatTable } from "../inspect/table";
-import { resolveTargets } from "../inspect/targets";
 
 interface TraceArgs extends TlsFileArgs {
   /** Checked present by the builder. */
@@ -114,8 +113,7 @@ export const traceCommand = {
       .check((a) => (Number.isFinite(a["timeout-ms"]) && (a["timeout-ms"] as number) > 0 ? true : `--timeout-ms must be a positive number, got ${String(a["timeout-ms"])}`)),
   handler: async (argv: TraceArgs): Promise<void> => {
     const id = String(argv["message-id"]);
-    const targets = await resolveTargets(argv.admin, argv.topology);
-    const credentials = await adminCredentials(argv);
+    const { targets, credentials } = await adminAccess(argv);
     const nodes = await Promise.all(targets.map((t) => readAdmin<TraceAnswer>(t, `/api/v1/trace/${encodeURIComponent(id)}`, argv["timeout-ms"], credentials)));
     const answered = nodes.filter((n): n is Extract<NodeResult<TraceAnswer>, { ok: true }> => n.ok);
     const events = mergeTraces(answered.map((n) => ({ node: n.data.node, events: n.data.events })));

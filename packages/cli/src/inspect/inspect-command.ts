@@ -3,7 +3,7 @@ import { CliError } from "../cli-error";
 import { clientTls, tlsFileOptions, type TlsFileArgs } from "../client-tls";
 import { adminToken, readAdmin, unauthorizedLines, type AdminCredentials, type AdminTarget, type NodeResult } from "./admin-client";
 import { formatTable, type Column } from "./table";
-import { resolveTargets, topologyAdminToken } from "./targets";
+import { resolveTargets } from "./targets";
 
 export interface InspectArgs extends TlsFileArgs {
   admin?: string[];
@@ -28,13 +28,16 @@ export function adminTlsOptions<T>(y: Argv<T>): Argv<T & TlsFileArgs> {
 }
 
 /**
- * The token (`--token`, env FEDMQ_ADMIN_TOKEN, else the `--topology`'s `security.adminTokenFile`)
- * and TLS files (`--ca --cert --key --servername`, env) the commands read endpoints with.
+ * The admin endpoints to read (`--admin`, `--topology`), with the token (`--token`, env
+ * FEDMQ_ADMIN_TOKEN, else the `--topology`'s `security.adminTokenFile`) and TLS files (`--ca
+ * --cert --key --servername`, env) to read them with; the topology is read once.
  */
-export async function adminCredentials(argv: TlsFileArgs & { token?: string; topology?: string }): Promise<AdminCredentials> {
-  const token = adminToken(argv.token, process.env) ?? (argv.topology === undefined ? undefined : await topologyAdminToken(argv.topology));
+export async function adminAccess(argv: TlsFileArgs & { admin?: string[]; topology?: string; token?: string }): Promise<{ targets: AdminTarget[]; credentials: AdminCredentials }> {
+  const given = adminToken(argv.token, process.env);
+  const { targets, topologyToken } = await resolveTargets(argv.admin, argv.topology, given === undefined);
+  const token = given ?? topologyToken;
   const tls = clientTls(argv);
-  return { ...(token === undefined ? {} : { token }), ...(tls === undefined ? {} : { tls }) };
+  return { targets, credentials: { ...(token === undefined ? {} : { token }), ...(tls === undefined ? {} : { tls }) } };
 }
 
 /** One inspection command: which admin route it reads and how a node's answer becomes rows. */
@@ -94,8 +97,7 @@ export function inspectCommand<T extends object>(spec: InspectSpec<T>) {
         .check((a) => ((a.admin as string[] | undefined)?.length || a.topology ? true : "name the nodes to inspect: --admin URL (repeatable) or --topology FILE"))
         .check((a) => (Number.isFinite(a["timeout-ms"]) && (a["timeout-ms"] as number) > 0 ? true : `--timeout-ms must be a positive number, got ${String(a["timeout-ms"])}`)),
     handler: async (argv: InspectArgs): Promise<void> => {
-      const targets = await resolveTargets(argv.admin, argv.topology);
-      const credentials = await adminCredentials(argv);
+      const { targets, credentials } = await adminAccess(argv);
       const nodes = await Promise.all(targets.map((t) => readAdmin<T>(t, spec.path, argv["timeout-ms"], credentials)));
       const now = Date.now();
       const section = await spec.section?.(nodes, (t, path) => readAdmin(t, path, argv["timeout-ms"], credentials), now);

@@ -5,12 +5,9 @@ import type { AdminTarget } from "./admin-client";
 
 /**
  * The admin token of a topology's `security.adminTokenFile` (its first token), for the
- * inspection commands when neither `--token` nor FEDMQ_ADMIN_TOKEN gives one; undefined when the
- * topology names no token file.
+ * inspection commands when neither `--token` nor FEDMQ_ADMIN_TOKEN gives one.
  */
-export async function topologyAdminToken(topologyFile: string): Promise<string | undefined> {
-  const file = (await loadTopology(topologyFile)).security?.adminTokenFile;
-  if (file === undefined) return undefined;
+function topologyAdminToken(topologyFile: string, file: string): string | undefined {
   try {
     return adminTokens(file, {}, () => undefined)?.[0];
   } catch (err) {
@@ -18,9 +15,14 @@ export async function topologyAdminToken(topologyFile: string): Promise<string |
   }
 }
 
-/** The admin endpoints named by `--admin URL` (repeatable) and `--topology FILE`, without repeats. */
-export async function resolveTargets(admin: readonly string[] | undefined, topologyFile: string | undefined): Promise<AdminTarget[]> {
+/**
+ * The admin endpoints named by `--admin URL` (repeatable) and `--topology FILE`, without
+ * repeats, and the topology's admin token (its `security.adminTokenFile`'s first), read only when
+ * `needToken` (neither --token nor FEDMQ_ADMIN_TOKEN gave one).
+ */
+export async function resolveTargets(admin: readonly string[] | undefined, topologyFile: string | undefined, needToken: boolean): Promise<{ targets: AdminTarget[]; topologyToken?: string }> {
   const out: AdminTarget[] = [];
+  let topologyToken: string | undefined;
   for (const url of admin ?? []) {
     let u: URL | undefined;
     try {
@@ -38,6 +40,8 @@ export async function resolveTargets(admin: readonly string[] | undefined, topol
     const declared = Object.entries(topo.nodes).filter(([, spec]) => spec.admin !== undefined);
     if (declared.length === 0) throw new CliError(`${topologyFile} declares no admin endpoint: give its nodes 'admin: http://127.0.0.1:8161', or pass --admin URL`, 2);
     for (const [name, spec] of declared) out.push({ node: name, admin: spec.admin!.replace(/\/+$/, "") });
+    const tokenFile = topo.security?.adminTokenFile;
+    if (needToken && tokenFile !== undefined) topologyToken = topologyAdminToken(topologyFile, tokenFile);
   }
   // One row per endpoint; a name from the topology wins over an anonymous --admin.
   const byUrl = new Map<string, AdminTarget>();
@@ -46,5 +50,5 @@ export async function resolveTargets(admin: readonly string[] | undefined, topol
     if (!prev) byUrl.set(t.admin, t);
     else if (!prev.node && t.node) byUrl.set(t.admin, { ...prev, node: t.node });
   }
-  return [...byUrl.values()];
+  return { targets: [...byUrl.values()], ...(topologyToken === undefined ? {} : { topologyToken }) };
 }
