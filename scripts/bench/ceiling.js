@@ -39,6 +39,7 @@ const path = require("node:path");
 const { fork } = require("node:child_process");
 const { performance } = require("node:perf_hooks");
 const { spread, fmtNum } = require("./stats");
+const { MonitoredProcess } = require("./monitored-proc");
 
 const FILE_SIZE = 64 * 1024 * 1024;
 
@@ -91,21 +92,24 @@ function frameReader(onFrame) {
   };
 }
 
-/** `write` false: nothing is written at all (a memory store's bound), only framed, relayed and replied. */
-function runServer(file, fsyncOn, write = true) {
-  const fd = fs.openSync(file, "w+");
-  const zero = Buffer.alloc(1024 * 1024);
-  for (let off = 0; off < FILE_SIZE; off += zero.length) fs.writeSync(fd, zero, 0, zero.length, off);
-  fs.fdatasyncSync(fd);
+/**
+ * The group-commit core both protocols share: what a connection's frames add (`store`: bytes
+ * for the next writev; `reply`: bytes for a connection once synced; `deliver`: an item for the
+ * next consumer, encoded by that consumer's `encode`), and the commit that runs once per event
+ * loop turn: one writev, one fdatasync (when a frame wants it), the replies, one write per
+ * consumer. `write` false: nothing is written at all (a memory store's bound).
+ */
+function groupCommit(fd, fsyncOn, write) {
   let pos = 0;
   /** What the next writev writes: the frames of this turn, then ack records. */
   let batch = [];
-  /** Frames (whole, prefix included) to hand to consumers once synced. */
+  /** Items to hand to consumers once synced. */
   let toDeliver = [];
+  /** @type {Map<net.Socket, Buffer[]>} */
   let replies = new Map();
   let scheduled = false;
-  let frames = 0;
-  let fsyncs = 0;
+  const stats = { frames: 0, fsyncs: 0 };
+  /** @type {Array<{sock: net.Socket, encode: (items: unknown[]) => Buffer}>} */
   const consumers = [];
   let next = 0;
   const commit = () => {
@@ -118,57 +122,205 @@ function runServer(file, fsyncOn, write = true) {
     // A batch of acks alone is written and not synced: nobody waits for it.
     if (fsyncOn && toDeliver.length > 0) {
       fs.fdatasyncSync(fd);
-      fsyncs++;
+      stats.fsyncs++;
     }
-    frames += toDeliver.length;
-    for (const [sock, n] of replies) if (!sock.destroyed) sock.write(Buffer.alloc(n, 1));
+    stats.frames += toDeliver.length;
+    for (const [sock, list] of replies) if (!sock.destroyed) sock.write(list.length === 1 ? list[0] : Buffer.concat(list));
     if (consumers.length > 0 && toDeliver.length > 0) {
       const per = new Map();
-      for (const f of toDeliver) {
+      for (const item of toDeliver) {
         const c = consumers[next++ % consumers.length];
         const list = per.get(c);
-        if (list) list.push(f);
-        else per.set(c, [f]);
+        if (list) list.push(item);
+        else per.set(c, [item]);
       }
-      for (const [c, list] of per) if (!c.destroyed) c.write(list.length === 1 ? list[0] : Buffer.concat(list));
+      for (const [c, list] of per) if (!c.sock.destroyed) c.sock.write(c.encode(list));
     }
     batch = [];
     toDeliver = [];
     replies = new Map();
   };
-  const schedule = () => {
-    if (!scheduled && batch.length > 0) {
-      scheduled = true;
-      setImmediate(commit);
-    }
+  return {
+    stats,
+    consumers,
+    /** A received frame to store, the reply its sender gets once synced, the item to deliver. */
+    frame(bytes, sock, reply, item) {
+      batch.push(bytes);
+      toDeliver.push(item);
+      const l = replies.get(sock);
+      if (l) l.push(reply);
+      else replies.set(sock, [reply]);
+    },
+    /** An ack: a record with the next batch. */
+    ack() {
+      batch.push(ACK_RECORD);
+    },
+    /** Call after each read: commits this turn's batch on the next. */
+    schedule() {
+      if (!scheduled && batch.length > 0) {
+        scheduled = true;
+        setImmediate(commit);
+      }
+    },
   };
+}
+
+const ONE = Buffer.from([1]);
+
+/** The length-prefixed protocol: the first byte says what the connection is, "P" a producer, "C" a consumer. */
+function framesConnection(gc, sock) {
+  sock.once("data", (first) => {
+    if (first[0] === 0x43) {
+      const c = { sock, encode: (list) => (list.length === 1 ? list[0] : Buffer.concat(list)) };
+      gc.consumers.push(c);
+      sock.on("close", () => gc.consumers.splice(gc.consumers.indexOf(c), 1));
+      sock.on("data", (chunk) => {
+        for (let i = 0; i < chunk.length; i++) gc.ack();
+        gc.schedule();
+      });
+      return;
+    }
+    const read = frameReader((body, whole) => gc.frame(body, sock, ONE, whole));
+    sock.on("data", (chunk) => {
+      read(chunk);
+      gc.schedule();
+    });
+    if (first.length > 1) sock.emit("data", first.subarray(1));
+  });
+}
+
+const NUL = 0;
+const EOL = 0x0a;
+const HEAD_END = Buffer.from("\n\n");
+
+/**
+ * Splits a STOMP stream into frames with as little work as a STOMP server can do: the command,
+ * the `content-length` and `receipt` headers found by searching the header block's bytes, the
+ * body by its length (else up to the NUL). LF line ends only (the bench's clients write no
+ * CR). `onFrame(command, frame, headEnd, receipt)`: `frame` the whole frame with its NUL,
+ * `headEnd` the index in it of the LF that ends its last header line, `receipt` {value, start,
+ * end} of that header line (indices in `frame`) or undefined.
+ */
+function stompReader(onFrame) {
+  let buf = Buffer.alloc(0);
+  const find = (name, from, to) => {
+    const at = buf.indexOf(name, from);
+    return at >= 0 && at < to ? at : -1;
+  };
+  return (chunk) => {
+    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    let off = 0;
+    for (;;) {
+      while (off < buf.length && buf[off] === EOL) off++; // heart-beats
+      const headEnd = buf.indexOf(HEAD_END, off);
+      if (headEnd < 0) break;
+      const cmdEnd = buf.indexOf(EOL, off);
+      const command = buf.latin1Slice(off, cmdEnd);
+      let end; // index of the NUL
+      const cl = find("\ncontent-length:", cmdEnd, headEnd);
+      if (cl >= 0) {
+        end = headEnd + 2 + Number(buf.latin1Slice(cl + 16, buf.indexOf(EOL, cl + 1)));
+        if (end >= buf.length) break;
+      } else {
+        end = buf.indexOf(NUL, headEnd + 2);
+        if (end < 0) break;
+      }
+      const r = find("\nreceipt:", cmdEnd, headEnd);
+      const rEol = r < 0 ? -1 : buf.indexOf(EOL, r + 1);
+      const receipt = r < 0 ? undefined : { start: r + 1 - off, end: rEol + 1 - off, value: buf.latin1Slice(r + 9, rEol) };
+      onFrame(command, buf.subarray(off, end + 1), headEnd - off, receipt);
+      off = end + 1;
+    }
+    buf = off === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off));
+  };
+}
+
+const receiptFrame = (id) => Buffer.from(`RECEIPT\nreceipt-id:${id}\n\n\0`, "latin1");
+
+/**
+ * STOMP 1.2 with W1c-stomp's clients: CONNECT answered at once; SUBSCRIBE makes the connection a
+ * consumer (its RECEIPT at once); a SEND is stored whole, its RECEIPT follows the fdatasync, and
+ * it goes on as a MESSAGE (subscription, message-id and ack headers, then the SEND's own headers
+ * but its receipt, and its body); an ACK is a record with the next batch; DISCONNECT gets its
+ * RECEIPT and the close. No destinations, no validation, no flow control.
+ */
+function stompConnection(gc, sock) {
+  let messageIds = 0;
+  const read = stompReader((command, frame, headEnd, receipt) => {
+    switch (command) {
+      case "SEND": {
+        // The SEND's header lines without its receipt line, with the empty line, body and NUL.
+        const rest = receipt ? [frame.subarray(5, receipt.start), frame.subarray(receipt.end)] : [frame.subarray(5)];
+        gc.frame(frame, sock, receiptFrame(receipt ? receipt.value : ""), rest);
+        return;
+      }
+      case "ACK":
+        gc.ack();
+        return;
+      case "CONNECT":
+      case "STOMP":
+        sock.write("CONNECTED\nversion:1.2\nheart-beat:0,0\nserver:fedmq-bench-ceiling\n\n\0");
+        return;
+      case "SUBSCRIBE": {
+        const head = frame.latin1Slice(0, headEnd);
+        const id = /\nid:([^\n]*)/.exec(head)?.[1] ?? "0";
+        const c = {
+          sock,
+          encode: (list) => Buffer.concat(list.flatMap((rest) => {
+            const n = ++messageIds;
+            return [Buffer.from(`MESSAGE\nsubscription:${id}\nmessage-id:${n}\nack:${n}\n`, "latin1"), ...rest];
+          })),
+        };
+        gc.consumers.push(c);
+        sock.on("close", () => gc.consumers.splice(gc.consumers.indexOf(c), 1));
+        if (receipt) sock.write(receiptFrame(receipt.value));
+        return;
+      }
+      case "DISCONNECT":
+        sock.end(receiptFrame(receipt ? receipt.value : ""));
+        return;
+      default:
+        if (receipt) sock.write(receiptFrame(receipt.value));
+    }
+  });
+  sock.on("data", (chunk) => {
+    read(chunk);
+    gc.schedule();
+  });
+}
+
+/**
+ * The server: a TCP listener on 127.0.0.1 speaking `protocol` ("frames" or "stomp"), a
+ * zero-filled 64 MiB file written in turn. Under run.js's ceiling workloads it is forked (IPC:
+ * port out, mark / report / stop in); under run-once (ceiling-stomp) spawned with stdout: it
+ * prints `listening <port>`, and on SIGTERM one JSON line of its commits, then exits.
+ */
+function runServer(file, fsyncOn, write = true, protocol = "frames") {
+  const fd = fs.openSync(file, "w+");
+  const zero = Buffer.alloc(1024 * 1024);
+  for (let off = 0; off < FILE_SIZE; off += zero.length) fs.writeSync(fd, zero, 0, zero.length, off);
+  fs.fdatasyncSync(fd);
+  const gc = groupCommit(fd, fsyncOn, write);
+  const onConnection = protocol === "stomp" ? stompConnection : framesConnection;
   const server = net.createServer((sock) => {
     sock.setNoDelay(true);
     sock.on("error", () => undefined);
-    // The first byte says what the connection is: "P" a producer, "C" a consumer.
-    sock.once("data", (first) => {
-      const consumer = first[0] === 0x43;
-      if (consumer) {
-        consumers.push(sock);
-        sock.on("close", () => consumers.splice(consumers.indexOf(sock), 1));
-        sock.on("data", (chunk) => {
-          for (let i = 0; i < chunk.length; i++) batch.push(ACK_RECORD);
-          schedule();
-        });
-        return;
-      }
-      const read = frameReader((body, whole) => {
-        batch.push(body);
-        toDeliver.push(whole);
-        replies.set(sock, (replies.get(sock) ?? 0) + 1);
-      });
-      sock.on("data", (chunk) => {
-        read(chunk);
-        schedule();
-      });
-      if (first.length > 1) sock.emit("data", first.subarray(1));
-    });
+    onConnection(gc, sock);
   });
+  const stop = () => {
+    server.close();
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  };
+  if (!process.send) {
+    process.on("SIGTERM", () => {
+      process.stdout.write(`${JSON.stringify({ stopped: { fsyncs: gc.stats.fsyncs, framesSynced: gc.stats.frames } })}\n`);
+      stop();
+      process.exit(0);
+    });
+    server.listen(0, "127.0.0.1", () => process.stdout.write(`listening ${server.address().port}\n`));
+    return;
+  }
   let cpu0 = process.cpuUsage();
   let t0 = performance.now();
   let f0 = 0;
@@ -177,20 +329,56 @@ function runServer(file, fsyncOn, write = true) {
     if (m === "mark") {
       cpu0 = process.cpuUsage();
       t0 = performance.now();
-      f0 = frames;
-      s0 = fsyncs;
+      f0 = gc.stats.frames;
+      s0 = gc.stats.fsyncs;
     } else if (m === "report") {
       const c = process.cpuUsage(cpu0);
       const ms = performance.now() - t0;
+      const { frames, fsyncs } = gc.stats;
       process.send({ cpuPct: ((c.user + c.system) / 1000 / ms) * 100, framesPerFsync: fsyncs > s0 ? (frames - f0) / (fsyncs - s0) : 0 });
     } else if (m === "stop") {
-      server.close();
-      fs.closeSync(fd);
-      fs.rmSync(file, { force: true });
+      stop();
       process.exit(0);
     }
   });
   server.listen(0, "127.0.0.1", () => process.send({ port: server.address().port }));
+}
+
+/**
+ * The STOMP ceiling server as run-once's "node" (workload ceiling-stomp): spawned, not forked,
+ * so it is measured and stopped like a fedmq node or an ActiveMQ JVM (CPU and RSS from /proc,
+ * SIGTERM). `ready` resolves with it once it listens; `url` is its stomp:// address; after stop()
+ * `logged["node stopped"].store` holds its fdatasyncs and the frames they covered.
+ */
+class CeilingServerProcess extends MonitoredProcess {
+  /** @param {string} dir the run's data directory (the 64 MiB file goes there) */
+  constructor(dir) {
+    super({ tailLines: 20, stopTimeoutMs: 10_000 });
+    this.logged = {};
+    this.spawnChild(process.execPath, [__filename, "--role", "server", path.join(dir, "ceiling-stomp.dat"), "on", "stomp"]);
+    this.linesClosed = new Promise((resolve) => this.lines.once("close", resolve));
+    this.ready = new Promise((resolve, reject) => {
+      this.lines.on("line", (line) => {
+        const m = /^listening (\d+)$/.exec(line);
+        if (m) {
+          this.url = `stomp://127.0.0.1:${m[1]}`;
+          this.readyMs = performance.now() - this.spawnedAt;
+          resolve(this);
+        } else if (line.startsWith("{")) {
+          const { stopped } = JSON.parse(line);
+          this.logged["node stopped"] = { store: { fsyncs: stopped.fsyncs, appendsSynced: stopped.framesSynced } };
+        }
+      });
+      this.exited.then((e) => reject(new Error(`the STOMP ceiling server exited (code ${e.code}) before it listened: ${this.stderr.trim().slice(0, 300)}`)));
+    });
+    this.setSampling(500);
+  }
+
+  async stop(timeoutMs) {
+    const r = await super.stop(timeoutMs);
+    await this.linesClosed; // its last line (the commit counts) read
+    return r;
+  }
 }
 
 // ---- client role -------------------------------------------------------------------------
@@ -332,7 +520,7 @@ async function runCeiling(ctx, spec, i) {
 async function main() {
   const argv = process.argv.slice(2);
   if (argv[0] === "--role") {
-    if (argv[1] === "server") return runServer(argv[2], argv[3] === "on", argv[3] !== "none");
+    if (argv[1] === "server") return runServer(argv[2], argv[3] === "on", argv[3] !== "none", argv[4]);
     return runClient(Number(argv[2]), Number(argv[3]), Number(argv[4]), Number(argv[5]), Number(argv[6]), argv[7]);
   }
   let o;
@@ -371,4 +559,4 @@ if (require.main === module) {
   });
 }
 
-module.exports = { runCeiling };
+module.exports = { runCeiling, CeilingServerProcess };

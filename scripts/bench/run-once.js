@@ -18,6 +18,7 @@ const { IdSet, compareSets } = require("./id-set");
 const { summarize, concatSamples } = require("./stats");
 const { HaSetup } = require("./ha-group-proc");
 const { ActiveMqPair } = require("./activemq-proc");
+const { CeilingServerProcess } = require("./ceiling");
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -195,6 +196,13 @@ async function runOnce(ctx, spec, runIndex) {
       const h = await ha.handles();
       broker = h.broker;
       others.push(...h.others);
+    } else if (spec.ceilingServer) {
+      // ceiling.js's STOMP server in place of a node: the same clients against a server that
+      // only frames, stores, syncs, replies and relays.
+      broker = new CeilingServerProcess(dir);
+      live.add(broker);
+      broker.exited.then(() => live.delete(broker));
+      await broker.ready;
     } else if (spec.stomp) {
       // The node listens on STOMP too; every client uses that listener.
       const stompUrl = `stomp://127.0.0.1:${await freePort()}`;
