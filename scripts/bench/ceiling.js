@@ -97,9 +97,11 @@ function frameReader(onFrame) {
  * for the next writev; `reply`: bytes for a connection once synced; `deliver`: an item for the
  * next consumer, encoded by that consumer's `encode`), and the commit that runs once per event
  * loop turn: one writev, one fdatasync (when a frame wants it), the replies, one write per
- * consumer. `write` false: nothing is written at all (a memory store's bound).
+ * consumer. `write` false: nothing is written at all (a memory store's bound). `threaded`: the
+ * fdatasync runs on libuv's thread pool while the loop goes on reading (the next batch is
+ * written once it returns), instead of blocking the one thread.
  */
-function groupCommit(fd, fsyncOn, write) {
+function groupCommit(fd, fsyncOn, write, threaded) {
   let pos = 0;
   /** What the next writev writes: the frames of this turn, then ack records. */
   let batch = [];
@@ -112,6 +114,8 @@ function groupCommit(fd, fsyncOn, write) {
   /** @type {Array<{sock: net.Socket, encode: (items: unknown[]) => Buffer}>} */
   const consumers = [];
   let next = 0;
+  /** With `threaded`, an fdatasync in flight on the thread pool (frames read meanwhile wait for the next). */
+  let syncing = false;
   const commit = () => {
     scheduled = false;
     let bytes = 0;
@@ -119,11 +123,27 @@ function groupCommit(fd, fsyncOn, write) {
     if (pos + bytes > FILE_SIZE) pos = 0;
     if (write) fs.writevSync(fd, batch, pos);
     pos += bytes;
+    const synced = { toDeliver, replies };
+    batch = [];
+    toDeliver = [];
+    replies = new Map();
     // A batch of acks alone is written and not synced: nobody waits for it.
-    if (fsyncOn && toDeliver.length > 0) {
+    if (!fsyncOn || synced.toDeliver.length === 0) return answer(synced);
+    stats.fsyncs++;
+    if (!threaded) {
       fs.fdatasyncSync(fd);
-      stats.fsyncs++;
+      return answer(synced);
     }
+    syncing = true;
+    fs.fdatasync(fd, (err) => {
+      if (err) throw err;
+      syncing = false;
+      answer(synced);
+      if (batch.length > 0) commit();
+    });
+  };
+  /** A synced batch: the replies, then each frame to the next consumer, one write per consumer. */
+  const answer = ({ toDeliver, replies }) => {
     stats.frames += toDeliver.length;
     for (const [sock, list] of replies) if (!sock.destroyed) sock.write(list.length === 1 ? list[0] : Buffer.concat(list));
     if (consumers.length > 0 && toDeliver.length > 0) {
@@ -136,9 +156,6 @@ function groupCommit(fd, fsyncOn, write) {
       }
       for (const [c, list] of per) if (!c.sock.destroyed) c.sock.write(c.encode(list));
     }
-    batch = [];
-    toDeliver = [];
-    replies = new Map();
   };
   return {
     stats,
@@ -155,9 +172,9 @@ function groupCommit(fd, fsyncOn, write) {
     ack() {
       batch.push(ACK_RECORD);
     },
-    /** Call after each read: commits this turn's batch on the next. */
+    /** Call after each read: commits this turn's batch on the next (threaded: once no fdatasync is in flight). */
     schedule() {
-      if (!scheduled && batch.length > 0) {
+      if (!scheduled && !syncing && batch.length > 0) {
         scheduled = true;
         setImmediate(commit);
       }
@@ -295,12 +312,12 @@ function stompConnection(gc, sock) {
  * port out, mark / report / stop in); under run-once (ceiling-stomp) spawned with stdout: it
  * prints `listening <port>`, and on SIGTERM one JSON line of its commits, then exits.
  */
-function runServer(file, fsyncOn, write = true, protocol = "frames") {
+function runServer(file, fsyncOn, write = true, protocol = "frames", threaded = false) {
   const fd = fs.openSync(file, "w+");
   const zero = Buffer.alloc(1024 * 1024);
   for (let off = 0; off < FILE_SIZE; off += zero.length) fs.writeSync(fd, zero, 0, zero.length, off);
   fs.fdatasyncSync(fd);
-  const gc = groupCommit(fd, fsyncOn, write);
+  const gc = groupCommit(fd, fsyncOn, write, threaded);
   const onConnection = protocol === "stomp" ? stompConnection : framesConnection;
   const server = net.createServer((sock) => {
     sock.setNoDelay(true);
@@ -351,11 +368,14 @@ function runServer(file, fsyncOn, write = true, protocol = "frames") {
  * `logged["node stopped"].store` holds its fdatasyncs and the frames they covered.
  */
 class CeilingServerProcess extends MonitoredProcess {
-  /** @param {string} dir the run's data directory (the 64 MiB file goes there) */
-  constructor(dir) {
+  /**
+   * @param {string} dir the run's data directory (the 64 MiB file goes there)
+   * @param {boolean} [threaded] fdatasync on the thread pool (see groupCommit)
+   */
+  constructor(dir, threaded = false) {
     super({ tailLines: 20, stopTimeoutMs: 10_000 });
     this.logged = {};
-    this.spawnChild(process.execPath, [__filename, "--role", "server", path.join(dir, "ceiling-stomp.dat"), "on", "stomp"]);
+    this.spawnChild(process.execPath, [__filename, "--role", "server", path.join(dir, "ceiling-stomp.dat"), "on", "stomp", threaded ? "threaded" : "blocking"]);
     this.linesClosed = new Promise((resolve) => this.lines.once("close", resolve));
     this.ready = new Promise((resolve, reject) => {
       this.lines.on("line", (line) => {
@@ -520,7 +540,7 @@ async function runCeiling(ctx, spec, i) {
 async function main() {
   const argv = process.argv.slice(2);
   if (argv[0] === "--role") {
-    if (argv[1] === "server") return runServer(argv[2], argv[3] === "on", argv[3] !== "none", argv[4]);
+    if (argv[1] === "server") return runServer(argv[2], argv[3] === "on", argv[3] !== "none", argv[4], argv[5] === "threaded");
     return runClient(Number(argv[2]), Number(argv[3]), Number(argv[4]), Number(argv[5]), Number(argv[6]), argv[7]);
   }
   let o;

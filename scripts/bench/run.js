@@ -6,7 +6,7 @@
  * and an exact-count check on every run (each receipted message received exactly once per
  * receiver group; any mismatch fails the run and the exit code).
  *
- *   node scripts/bench/run.js [--only W1s,W1c,W1c-mem,W1c-stomp,W1c-stomp-amq,ceiling-stomp,ceiling,ceiling-broker,ceiling-mem,ceiling-w1s,W1c-replicated,W2,W1s-latency,W3,W3-mem,W3-amq,W3-ttl3,W4,backlog,wan,long-link]
+ *   node scripts/bench/run.js [--only W1s,W1c,W1c-mem,W1c-stomp,W1c-stomp-amq,ceiling-stomp,ceiling-stomp-threaded,ceiling,ceiling-broker,ceiling-mem,ceiling-w1s,W1c-replicated,W2,W1s-latency,W3,W3-mem,W3-amq,W3-ttl3,W4,backlog,wan,long-link]
  *        [--runs 3] [--scale 1]
  *        [--backlog] [--backlog-drain] [--node-prof DIR] [--worker-prof DIR] [--node-args "…"] [--fedmq-args "…"] [--sequential]
  *        [--prefetch 1000] [--w2-mode async|window] [--w2-window 256] [--latency-rate N]
@@ -45,7 +45,9 @@
  *                RECEIPTs after it, each SEND relayed as a MESSAGE round robin, an ACK a record
  *                with the next batch — a STOMP broker's I/O with nothing else. Its table adds msg/s
  *                / the W1c-stomp-amq run of the same round (the largest W1c-stomp / W1c-stomp-amq
- *                ratio these clients allow here); W1c-stomp's adds msg/s / its run of the same round
+ *                ratio these clients allow here); W1c-stomp's adds msg/s / its run of the same round.
+ *                ceiling-stomp-threaded: the same with the fdatasync on libuv's thread pool, the
+ *                loop reading on meanwhile (one sync in flight)
  *   ceiling      ceiling.js: W1c's 8 producers against a minimal one-thread Node.js server that
  *                only writes each event loop turn's frames with one writev and one fdatasync and
  *                replies (no protocol, no consumers): what this machine's disk, loopback and CPUs
@@ -167,7 +169,7 @@ const { runWan, wanRows } = require("./wan");
 const { runLongLink, longLinkSpec, longLinkRows, LONG_LINK_GOAL } = require("./long-link");
 
 const ROOT = path.resolve(__dirname, "../..");
-const ALL = ["disk", "W1s", "W1c", "W1c-tls", "W1c-mem", "W1c-stomp", "W1c-stomp-amq", "ceiling-stomp", "ceiling", "ceiling-broker", "ceiling-mem", "ceiling-w1s", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-tls", "W3-mem", "W3-amq", "W3-ttl3", "W3-ttl3-latency", "W4", "backlog", "wan", "long-link"];
+const ALL = ["disk", "W1s", "W1c", "W1c-tls", "W1c-mem", "W1c-stomp", "W1c-stomp-amq", "ceiling-stomp", "ceiling-stomp-threaded", "ceiling", "ceiling-broker", "ceiling-mem", "ceiling-w1s", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-tls", "W3-mem", "W3-amq", "W3-ttl3", "W3-ttl3-latency", "W4", "backlog", "wan", "long-link"];
 /** W3-amq and W1c-stomp-amq join the default set where ActiveMQ is installed (see parseArgs). */
 const DEFAULT_SET = ["disk", "W1s", "W1c", "W1c-stomp", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-ttl3", "W4"];
 const HA_MODES = ["shared-file", "redis", "replicated"];
@@ -319,6 +321,10 @@ function makeSpecs(o) {
       ...W1c, name: "ceiling-stomp", ceilingServer: true, worker: path.join(__dirname, "stomp-worker.js"),
       layout: "W1c-stomp's clients (the same workers, count and exact-count check) against ceiling.js's STOMP server: each event loop turn's SEND frames stored whole with one blocking writev and one fdatasync, each RECEIPT after it, each SEND relayed as a MESSAGE to the next subscription round robin, an ACK a 16-byte record with the next batch. No destinations, no index, no flow control: W1c-stomp's and any STOMP broker's bound with these clients at the same moment",
     },
+    "ceiling-stomp-threaded": {
+      ...W1c, name: "ceiling-stomp-threaded", ceilingServer: "threaded", worker: path.join(__dirname, "stomp-worker.js"),
+      layout: "ceiling-stomp with its fdatasync on libuv's thread pool: the loop goes on reading while a batch syncs, the next batch written and synced once it returns (one fdatasync in flight)",
+    },
     "W3-mem": { ...W3, name: "W3-mem", store: "memory", layout: "W3 with both nodes on the memory store (no disk): the bound of W3 on this machine's CPUs, whatever a store does" },
     "W3-amq": {
       ...base, name: "W3-amq", dest: "queue://bench.w3", count: Math.round(w1c / 2), warmup: warm(Math.round(w1c / 2)),
@@ -435,7 +441,7 @@ function w4Rows(runs) {
 }
 
 /** The ceiling workloads that ceiling.js runs itself (ceiling-stomp's clients are run-once's workers). */
-const viaCeilingJs = (name) => name.startsWith("ceiling") && name !== "ceiling-stomp";
+const viaCeilingJs = (name) => name.startsWith("ceiling") && !name.startsWith("ceiling-stomp");
 
 function rowsFor(name, runs, results) {
   if (name.startsWith("W4 ")) return w4Rows(runs);
@@ -497,8 +503,8 @@ function rowsFor(name, runs, results) {
   if (name === "W3-mem" && results["W1c-mem"]) rows.push(vsMedian("W1c-mem", 2), ...vsSameRound("W1c-mem"));
   if (name === "W3-mem" && results["W3-amq"]) rows.push(vsMedian("W3-amq", 1));
   // STOMP against ActiveMQ's STOMP, and against the native protocol's CPU per message.
-  if ((name === "W1c-stomp" || name === "ceiling-stomp") && results["W1c-stomp-amq"]) rows.push(...vsSameRound("W1c-stomp-amq"));
-  if (name === "W1c-stomp") rows.push(...vsSameRound("ceiling-stomp"));
+  if ((name === "W1c-stomp" || name.startsWith("ceiling-stomp")) && results["W1c-stomp-amq"]) rows.push(...vsSameRound("W1c-stomp-amq"));
+  if (name === "W1c-stomp") rows.push(...vsSameRound("ceiling-stomp"), ...vsSameRound("ceiling-stomp-threaded"));
   // TLS's cost: each TLS workload against its plaintext twin of the same round (msg/s and node CPU).
   if (name === "W1c-tls" && results.W1c) rows.push(...vsSameRound("W1c"), ...vsSameRound("W1c", "nodeCpuUsPerMsg", "node CPU µs/msg"));
   if (name === "W3-tls" && results.W3) rows.push(...vsSameRound("W3"), ...vsSameRound("W3", "nodeCpuUsPerMsg", "node CPU µs/msg"));
