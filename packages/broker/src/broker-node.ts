@@ -16,7 +16,7 @@ import { listenVm, type VmServer } from "@fedmq/client";
 import { Bridge, type BridgeInfo, type BridgeOptions } from "@fedmq/bridge";
 import { RouteTrace } from "./trace/route-trace";
 import { explainUnrouted } from "./trace/unrouted";
-import { ProducerOwners } from "./producer-owners";
+import { PRODUCER_USER_META_PREFIX, ProducerOwners } from "./producer-owners";
 import { Authenticator } from "./auth/authenticator";
 import { AuthorizationPolicy, type AuthorizationEntry } from "./auth/authorization";
 import { nodePolicy } from "./auth/node-policy";
@@ -161,6 +161,13 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
     // messages ("producer@hop" keys) are not ordered: remember exactly the ones still stored.
     for (const [p, hw] of info.producerHighWater) if (!p.includes("@")) this.audit.seed(p, hw);
     for (const { meta } of info.messages) if (meta.producerId.includes("@")) this.networkAudit.checkAndRecord(`${meta.producerId}:${meta.producerSeq}`);
+    // Their windows' owners too (nodes with users): a user's producer id stays that user's across a restart.
+    for (const [key, value] of info.meta) if (key.startsWith(PRODUCER_USER_META_PREFIX)) this.producerOwners.seedUser(key.slice(PRODUCER_USER_META_PREFIX.length), value.toString("utf8"));
+    this.producerOwners.onUserChange = (producerId, user) => {
+      // Written before the send that claimed the id is appended (one ordered journal): never less durable than it.
+      this.store.putMeta(PRODUCER_USER_META_PREFIX + producerId, user === undefined ? null : Buffer.from(user, "utf8"))
+        .catch((err: unknown) => this.log.warn({ err, producerId }, "a producer id's user was not written to the store"));
+    };
     const { messages, dropped } = this.router.restore(info);
     // Queues whose consumers were connected to the previous node wait for them to re-subscribe
     // (their re-subscriptions settle what they acknowledged there) before anything is dispatched.

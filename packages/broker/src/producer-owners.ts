@@ -10,14 +10,19 @@
  * owned it, after its connection closed: another user's connection may not take it over, so a
  * user with a valid login cannot poison another user's producer window while that user is away
  * (the same user reconnecting takes it over as before). That memory is bounded
- * (`MAX_REMEMBERED_USERS` ids, the least recently claimed forgotten first) and lives as long as
- * the node process.
+ * (`MAX_REMEMBERED_USERS` ids, the least recently claimed forgotten first) and outlives the node
+ * process: `onUserChange` tells the node each id whose user it starts or stops remembering (the
+ * node writes it to the store, `PRODUCER_USER_META_PREFIX`), and `seedUser` gives a restarted
+ * node what was written, as the store gives back the ids' sequence windows.
  *
  * Memory: one entry per (open connection, producer id it sent with), dropped when that
  * connection closes (`release`), so it never outlives the connections it describes; and one
  * connection may own at most `MAX_PRODUCERS_PER_CONNECTION` ids, so a single open connection
  * cannot grow it without bound either.
  */
+/** Store metadata key prefix of a producer id's remembered user: the key's rest is the id, the value the user name (UTF-8). */
+export const PRODUCER_USER_META_PREFIX = "fedmq.producer-user/";
+
 export class ProducerOwners {
   /**
    * The native client uses one producer id per connection; a connection past this many is not
@@ -31,6 +36,8 @@ export class ProducerOwners {
   private readonly byConnection = new Map<string, Set<string>>();
   /** Producer id → the user whose connection last owned it (nodes with users only), oldest first. */
   private readonly users = new Map<string, string>();
+  /** Told when an id's user starts being remembered (`user`) or is forgotten (undefined), to persist it. */
+  onUserChange: ((producerId: string, user: string | undefined) => void) | undefined;
 
   /**
    * Claim `producerId` for `connectionId`, acting for `user` (undefined on a node without
@@ -59,11 +66,27 @@ export class ProducerOwners {
     return this.users.get(producerId);
   }
 
+  /** A user remembered before a restart (from the store): as if claimed, without telling `onUserChange`. */
+  seedUser(producerId: string, user: string): void {
+    this.users.delete(producerId);
+    this.users.set(producerId, user);
+    this.evictOldest();
+  }
+
   private rememberUser(producerId: string, user: string): void {
+    const known = this.users.get(producerId) === user;
     // Re-inserted, so the map's order is least recently claimed first.
     this.users.delete(producerId);
     this.users.set(producerId, user);
-    if (this.users.size > ProducerOwners.MAX_REMEMBERED_USERS) this.users.delete(this.users.keys().next().value!);
+    if (!known) this.onUserChange?.(producerId, user);
+    this.evictOldest();
+  }
+
+  private evictOldest(): void {
+    if (this.users.size <= ProducerOwners.MAX_REMEMBERED_USERS) return;
+    const oldest = this.users.keys().next().value!;
+    this.users.delete(oldest);
+    this.onUserChange?.(oldest, undefined);
   }
 
   /** The connection closed: every producer id it owned is free. */

@@ -4,9 +4,13 @@
  * owner's next sends look like duplicates; once the owner's connection closes, a new connection
  * (the same client after a failover) takes the id over, and its resends are still duplicates.
  */
+import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { connect, type Connection, type Consumer } from "@fedmq/client";
 import { BrokerNode, hashPassword } from "../src";
+import { ProducerOwners } from "../src/producer-owners";
 import { RawClient } from "./helpers/raw-client";
 
 let node: BrokerNode;
@@ -139,6 +143,71 @@ test("on a node with users, a producer id stays its user's after the connection 
     for (const r of opened) r.close();
     await secured.close();
   }
+});
+
+test("a producer id's user is kept in the store: after a restart another user still cannot take it over, and its owner can", async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "fedmq-producer-users-"));
+  const hash = await hashPassword("password-1234");
+  const start = () => BrokerNode.create({
+    id: "S", listen: ["tcp://127.0.0.1:0"], store: "journal", dataDir,
+    users: [{ name: "alice", password: hash, groups: ["g"] }, { name: "mallory", password: hash, groups: ["g"] }],
+    authorization: [{ destination: "queue://>", read: ["g"], write: ["g"], admin: ["g"] }],
+  });
+  let secured = await start();
+  const opened: RawClient[] = [];
+  const as = async (username: string) => {
+    const r = await RawClient.open(secured.port, { username, password: "password-1234" });
+    opened.push(r);
+    return r;
+  };
+  try {
+    const alice = await as("alice");
+    for (const seq of [1, 2]) expect((await alice.send("queue://kept", `a${seq}`, { producerId: "A", seq })).receipt).toMatchObject({ duplicate: false });
+    alice.close();
+    await secured.close();
+    secured = await start();
+    expect(secured.producerOwners.userOf("A")).toBe("alice");
+
+    const mallory = await as("mallory");
+    const forged = await mallory.send("queue://kept", "forged", { producerId: "A", seq: HUGE_SEQ });
+    expect(forged.error).toMatchObject({ code: "FEDMQ_ERR_FORBIDDEN", message: "producer id 'A' belongs to another user", fatal: false });
+    const back = await as("alice");
+    expect((await back.send("queue://kept", "a2", { producerId: "A", seq: 2 })).receipt).toMatchObject({ duplicate: true });
+    expect((await back.send("queue://kept", "a3", { producerId: "A", seq: 3 })).receipt).toMatchObject({ duplicate: false });
+    const reader = await as("alice");
+    expect((await reader.subscribe(1, "queue://kept", { prefetch: 100 })).body).toBe("receipt");
+    await reader.waitUntil(() => reader.bodies(1).length >= 3, 5_000, "three deliveries");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(reader.bodies(1).sort()).toEqual(["a1", "a2", "a3"]);
+  } finally {
+    for (const r of opened) r.close();
+    await secured.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("the node is told each producer id whose user it starts or stops remembering (what it writes to the store), not each claim", () => {
+  const owners = new ProducerOwners();
+  const told: [string, string | undefined][] = [];
+  owners.onUserChange = (id, user) => told.push([id, user]);
+  owners.seedUser("seeded", "carol");
+  expect(owners.claim("A", "c1", "alice")).toBe("owned");
+  owners.release("c1");
+  expect(owners.claim("A", "c2", "alice")).toBe("owned"); // known: nothing to write
+  expect(owners.claim("seeded", "c2", "carol")).toBe("owned"); // known from the store
+  expect(told).toEqual([["A", "alice"]]);
+  // Past the bound, the least recently claimed is forgotten: "A" (the seeded id was claimed after it).
+  told.length = 0;
+  owners.release("c2");
+  const forgotten = () => told.filter(([, user]) => user === undefined);
+  for (let i = 0; told.length === 0 || told[told.length - 1]![1] !== undefined; i++) {
+    if (owners.claim(`p${i}`, `x${Math.floor(i / 1000)}`, "alice") !== "owned") throw new Error(`p${i} not owned`);
+  }
+  expect(forgotten()).toEqual([["A", undefined]]);
+  expect(owners.userOf("A")).toBeUndefined();
+  expect(owners.userOf("seeded")).toBe("carol");
+  // Every new id told once: the bound's worth of ids, less the two already remembered, plus the one forgotten.
+  expect(told.length).toBe(ProducerOwners.MAX_REMEMBERED_USERS - 2 + 1 + 1);
 });
 
 test("a failover client keeps its producer id across a reconnect: its resend of a stored message is a duplicate, later sends are delivered", async () => {
