@@ -6,6 +6,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import type tls from "node:tls";
+import { connect } from "@fedmq/client";
 import { CLI_MAIN, killAllManaged, removeTempDirs, reservePorts, runCli, spawnManaged, tempDir, type ManagedProcess } from "@fedmq/testkit";
 
 let certs: string;
@@ -17,7 +19,7 @@ beforeAll(async () => {
   certs = path.join(dir, "certs");
   // `fedmq pki` makes node certificates for the nodes of a topology: n1 on loopback (SAN 127.0.0.1).
   const topology = path.join(dir, "pki.yaml");
-  fs.writeFileSync(topology, "network: node-tls\nnodes:\n  n1: { site: s, listen: tcp://127.0.0.1:7001 }\n");
+  fs.writeFileSync(topology, "network: node-tls\nnodes:\n  n1: { site: s, listen: tcp://127.0.0.1:7001 }\n  n2: { site: s, listen: tcp://127.0.0.1:7002 }\n");
   const r = await runCli("pki", "topology", topology, "--dir", certs);
   expect(r.stderr).toEqual([]);
   expect(r.code).toBe(0);
@@ -62,6 +64,26 @@ test("FEDMQ_CERT, FEDMQ_KEY, FEDMQ_CA and --client-auth require: a client needs 
   expect(JSON.parse(withCert.stdout[0]!)).toMatchObject({ sent: 2 });
 });
 
+test("--bridge-identity: only a certificate naming a listed node takes the bridge role; without it any client certificate could", async () => {
+  const tlsAs = (who: string): tls.ConnectionOptions => ({ ca: fs.readFileSync(file("ca.crt")), cert: fs.readFileSync(file(`${who}.crt`)), key: fs.readFileSync(file(`${who}.key`)), servername: "n1" });
+  const bridgeAs = (url: string, nodeId: string, who: string) => connect(url, { role: "bridge", nodeId, tls: tlsAs(who), connectTimeoutMs: 5_000 });
+  const base = ["--cert", file("node.n1.crt"), "--key", file("node.n1.key"), "--ca", file("ca.crt"), "--client-auth", "require"];
+  // Without it (the node knows no other nodes), a client's certificate takes the bridge role as anyone.
+  const open = await tlsNode(base);
+  const posing = await bridgeAs(open.url, "n2", "client.admin");
+  await posing.close();
+  expect(await open.proc.stop()).toBe(0);
+
+  const { url } = await tlsNode([...base, "--bridge-identity", "n2"]);
+  await expect(bridgeAs(url, "n2", "client.admin")).rejects.toMatchObject({ code: "FEDMQ_ERR_FORBIDDEN", message: "the bridge role as 'n2' needs a certificate naming 'n2'; this one names 'admin'" });
+  await expect(bridgeAs(url, "admin", "client.admin")).rejects.toMatchObject({ code: "FEDMQ_ERR_FORBIDDEN", message: "the bridge role is for nodes of the network: 'admin' is not one" });
+  const n2 = await bridgeAs(url, "n2", "node.n2");
+  await n2.close();
+  // A client stays a client.
+  const p = await runCli("produce", "--url", url, "--dest", "queue://tls", "--count", "1", "--ca", file("ca.crt"), "--cert", file("client.admin.crt"), "--key", file("client.admin.key"), "--json");
+  expect([p.code, p.stderr]).toEqual([0, []]);
+});
+
 test("what cannot start says which flags are missing (exit 2)", async () => {
   const node = ["node", "--name", "x", "--store", "memory"];
   const tlsListen = ["--listen", "tls://127.0.0.1:0"];
@@ -71,6 +93,7 @@ test("what cannot start says which flags are missing (exit 2)", async () => {
     [[...tlsListen, "--cert", file("node.n1.crt")], "fedmq: --cert needs --key: the node's certificate and its private key go together (env FEDMQ_CERT, FEDMQ_KEY)"],
     [[...tlsListen, "--ca", file("ca.crt")], "fedmq: --ca needs the node's certificate: give --cert and --key (env FEDMQ_CERT, FEDMQ_KEY)"],
     [[...tlsListen, "--cert", file("node.n1.crt"), "--key", file("node.n1.key"), "--client-auth", "require"], "fedmq: --client-auth require needs --ca, the CA that client certificates must chain to (env FEDMQ_CA)"],
+    [[...tlsListen, "--cert", file("node.n1.crt"), "--key", file("node.n1.key"), "--bridge-identity", "n2"], "fedmq: --bridge-identity needs client certificates to tell nodes apart: give --cert, --key, --ca and --client-auth request|require"],
     [[...tlsListen, "--cert", file("missing.crt"), "--key", file("node.n1.key")], `fedmq: cannot read the TLS cert '${file("missing.crt")}': ENOENT: no such file or directory, open '${file("missing.crt")}' (--cert or env FEDMQ_CERT)`],
   ];
   for (const [flags, message] of cases) {
@@ -82,6 +105,8 @@ test("what cannot start says which flags are missing (exit 2)", async () => {
   fs.writeFileSync(topology, "network: t\nnodes:\n  x: { site: s, store: memory, listen: tcp://127.0.0.1:7001 }\n");
   const withTopology = await runCli("node", "--topology", topology, "--name", "x", "--cert", file("node.n1.crt"), "--key", file("node.n1.key"));
   expect([withTopology.code, withTopology.stderr]).toEqual([2, [`fedmq: --cert applies without a topology: node 'x' takes its TLS from 'security.tls' (or its 'tls') in ${topology}`]]);
+  const identity = await runCli("node", "--topology", topology, "--name", "x", "--bridge-identity", "n2");
+  expect([identity.code, identity.stderr]).toEqual([2, [`fedmq: --bridge-identity applies without a topology: the nodes of ${topology} are the ones that may bridge to 'x'`]]);
   const overridden = await runCli("node", "--topology", topology, "--name", "x", ...tlsListen);
   expect([overridden.code, overridden.stderr]).toEqual([2, [`fedmq: listener 'tls://127.0.0.1:0' needs TLS: set 'security.tls' (or the node's 'tls') with 'cert' and 'key' in ${topology}`]]);
 });

@@ -29,6 +29,7 @@ interface NodeArgs extends NodeTlsArgs {
   "log-level"?: string;
   discovery?: string[];
   "bridge-to-sites"?: string[];
+  "bridge-identity"?: string[];
 }
 
 /** The node's limits as flags, each the topology key of the same name, over the file's value. */
@@ -109,6 +110,7 @@ export const nodeCommand = {
       .option("key", { type: "string", describe: "without a topology: the certificate's private key (PEM) [env FEDMQ_KEY]" })
       .option("ca", { type: "string", describe: "without a topology: CA bundle (PEM) that client certificates and the certificates of the nodes its bridges dial must chain to [env FEDMQ_CA, taken with a certificate only]" })
       .option("client-auth", { choices: ["none", "request", "require"] as const, describe: "without a topology: client certificates not asked (none), verified when given (request), required (require); request and require need --ca (default none)" })
+      .option("bridge-identity", { type: "string", array: true, describe: "without a topology: a node that may bridge to this one, repeatable; only a connection whose verified client certificate names it (CN or DNS subjectAltName) may then take the bridge role, as with a topology's nodes (needs --client-auth request|require; nodes found by --discovery may too) (default: none named, so any connection may, unless the node has users)" })
       .option("discovery", { type: "string", array: true, describe: "NATS server URL (nats:// or tls://), repeatable: register in the federation's membership and bridge to the nodes it finds (default from the topology's discovery:, else none)" })
       .option("bridge-to-sites", { type: "string", array: true, describe: "with --discovery and no topology: bridge to the discovered nodes of these sites ('*' wildcards), repeatable (default '*': every node)" })
       .option("log-level", { choices: ["trace", "debug", "info", "warn", "error"], default: "info" }),
@@ -143,6 +145,13 @@ export const nodeCommand = {
       log.info({ cert: flagTls.cert, ca: flagTls.ca, clientAuth: flagTls.clientAuth }, "TLS from --cert and --key (or FEDMQ_CERT, FEDMQ_KEY)");
     }
     checkNodeTls(opts, argv.topology);
+    const identities = argv["bridge-identity"];
+    if (identities !== undefined) {
+      if (argv.topology) throw new CliError(`--bridge-identity applies without a topology: the nodes of ${argv.topology} are the ones that may bridge to '${argv.name}'`, 2);
+      if (flagTls === undefined || flagTls.clientAuth === "none") throw new CliError("--bridge-identity needs client certificates to tell nodes apart: give --cert, --key, --ca and --client-auth request|require", 2);
+      if (identities.some((id) => id.trim() === "")) throw new CliError("--bridge-identity needs a node name (the name its certificate carries)", 2);
+      opts.bridgeIdentities = [argv.name, ...identities];
+    }
     if (argv.discovery) opts.discovery = cliDiscovery(argv, opts.discovery);
     else if (argv["bridge-to-sites"]) throw new CliError("--bridge-to-sites needs --discovery (the NATS server to find the nodes in)", 2);
     // tls:// NATS servers: the node's certificate and CA, as a topology's security.tls gives them.
