@@ -162,12 +162,11 @@ export class BrokerNode implements BrokerCore, AdminSource, AsyncDisposable {
     for (const [p, hw] of info.producerHighWater) if (!p.includes("@")) this.audit.seed(p, hw);
     for (const { meta } of info.messages) if (meta.producerId.includes("@")) this.networkAudit.checkAndRecord(`${meta.producerId}:${meta.producerSeq}`);
     // Their windows' owners too (nodes with users): a user's producer id stays that user's across a restart.
-    for (const [key, value] of info.meta) if (key.startsWith(PRODUCER_USER_META_PREFIX)) this.producerOwners.seedUser(key.slice(PRODUCER_USER_META_PREFIX.length), value.toString("utf8"));
     this.producerOwners.onUserChange = (producerId, user) => {
-      // Written before the send that claimed the id is appended (one ordered journal): never less durable than it.
       this.store.putMeta(PRODUCER_USER_META_PREFIX + producerId, user === undefined ? null : Buffer.from(user, "utf8"))
         .catch((err: unknown) => this.log.warn({ err, producerId }, "a producer id's user was not written to the store"));
     };
+    for (const [key, value] of info.meta) if (key.startsWith(PRODUCER_USER_META_PREFIX)) this.producerOwners.seedUser(key.slice(PRODUCER_USER_META_PREFIX.length), value.toString("utf8"));
     const { messages, dropped } = this.router.restore(info);
     // Queues whose consumers were connected to the previous node wait for them to re-subscribe
     // (their re-subscriptions settle what they acknowledged there) before anything is dispatched.

@@ -40,6 +40,8 @@ export class IngestSession {
   private lastProducerId = "";
   /** The producer id this connection last claimed (one per connection, usually): no lookup per send. */
   private ownedProducer = "";
+  /** The producer id whose persistent message this connection last stored (`ProducerOwners.stored`). */
+  private storedProducer = "";
   private lastAdvisedProducer: string | undefined;
   private lastAdvisedDest: string | undefined;
 
@@ -132,7 +134,14 @@ export class IngestSession {
       if (audited && persistent) core.pendingStores.set(key, stored);
       stored.then(
         () => {
-          if (audited && persistent) core.pendingStores.delete(key);
+          if (audited && persistent) {
+            core.pendingStores.delete(key);
+            // Its window is in the store now: so is its user (once per producer id of this session).
+            if (!network && producerId !== this.storedProducer) {
+              this.storedProducer = producerId;
+              core.producerOwners.stored(producerId);
+            }
+          }
           done(ACCEPTED);
         },
         (err: unknown) => {

@@ -10,10 +10,12 @@
  * owned it, after its connection closed: another user's connection may not take it over, so a
  * user with a valid login cannot poison another user's producer window while that user is away
  * (the same user reconnecting takes it over as before). That memory is bounded
- * (`MAX_REMEMBERED_USERS` ids, the least recently claimed forgotten first) and outlives the node
- * process: `onUserChange` tells the node each id whose user it starts or stops remembering (the
- * node writes it to the store, `PRODUCER_USER_META_PREFIX`), and `seedUser` gives a restarted
- * node what was written, as the store gives back the ids' sequence windows.
+ * (`MAX_REMEMBERED_USERS` ids, the least recently claimed forgotten first). It outlives the node
+ * process where the id's sequence window does: once a persistent message of the id is stored
+ * (`stored`), `onUserChange` tells the node to write its user to the store
+ * (`PRODUCER_USER_META_PREFIX`), once, and again (undefined) to delete it when the id is
+ * forgotten; `seedUser` gives a restarted node what was written, as the store gives back the
+ * ids' windows. (After a restart the seeded ids count as claimed in the order they were written.)
  *
  * Memory: one entry per (open connection, producer id it sent with), dropped when that
  * connection closes (`release`), so it never outlives the connections it describes; and one
@@ -34,9 +36,12 @@ export class ProducerOwners {
 
   private readonly owners = new Map<string, string>();
   private readonly byConnection = new Map<string, Set<string>>();
-  /** Producer id → the user whose connection last owned it (nodes with users only), oldest first. */
-  private readonly users = new Map<string, string>();
-  /** Told when an id's user starts being remembered (`user`) or is forgotten (undefined), to persist it. */
+  /**
+   * Producer id → the user whose connection last owned it (nodes with users only), least
+   * recently claimed first, and whether the store has it.
+   */
+  private readonly users = new Map<string, { readonly user: string; stored: boolean }>();
+  /** Told to write an id's user to the store (`user`), or to delete it (undefined). */
   onUserChange: ((producerId: string, user: string | undefined) => void) | undefined;
 
   /**
@@ -50,7 +55,7 @@ export class ProducerOwners {
     if (owner !== undefined) return owner === connectionId ? "owned" : "taken";
     if (user !== undefined) {
       const last = this.users.get(producerId);
-      if (last !== undefined && last !== user) return "user";
+      if (last !== undefined && last.user !== user) return "user";
     }
     let ids = this.byConnection.get(connectionId);
     if (!ids) this.byConnection.set(connectionId, (ids = new Set()));
@@ -63,30 +68,37 @@ export class ProducerOwners {
 
   /** The user who last owned `producerId` (on a node with users), while remembered. */
   userOf(producerId: string): string | undefined {
-    return this.users.get(producerId);
+    return this.users.get(producerId)?.user;
   }
 
-  /** A user remembered before a restart (from the store): as if claimed, without telling `onUserChange`. */
+  /** A persistent message of `producerId` was stored: its user, if remembered, is written to the store (once). */
+  stored(producerId: string): void {
+    const u = this.users.get(producerId);
+    if (u === undefined || u.stored) return;
+    u.stored = true;
+    this.onUserChange?.(producerId, u.user);
+  }
+
+  /** A user the store had (a restart): remembered as written there. */
   seedUser(producerId: string, user: string): void {
     this.users.delete(producerId);
-    this.users.set(producerId, user);
+    this.users.set(producerId, { user, stored: true });
     this.evictOldest();
   }
 
   private rememberUser(producerId: string, user: string): void {
-    const known = this.users.get(producerId) === user;
+    const last = this.users.get(producerId);
     // Re-inserted, so the map's order is least recently claimed first.
     this.users.delete(producerId);
-    this.users.set(producerId, user);
-    if (!known) this.onUserChange?.(producerId, user);
+    this.users.set(producerId, last?.user === user ? last : { user, stored: false });
     this.evictOldest();
   }
 
   private evictOldest(): void {
     if (this.users.size <= ProducerOwners.MAX_REMEMBERED_USERS) return;
-    const oldest = this.users.keys().next().value!;
+    const [oldest, u] = this.users.entries().next().value!;
     this.users.delete(oldest);
-    this.onUserChange?.(oldest, undefined);
+    if (u.stored) this.onUserChange?.(oldest, undefined);
   }
 
   /** The connection closed: every producer id it owned is free. */

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { connect, type Connection, type Consumer } from "@fedmq/client";
 import { BrokerNode, hashPassword } from "../src";
-import { ProducerOwners } from "../src/producer-owners";
+import { PRODUCER_USER_META_PREFIX, ProducerOwners } from "../src/producer-owners";
 import { RawClient } from "./helpers/raw-client";
 
 let node: BrokerNode;
@@ -186,28 +186,62 @@ test("a producer id's user is kept in the store: after a restart another user st
   }
 });
 
-test("the node is told each producer id whose user it starts or stops remembering (what it writes to the store), not each claim", () => {
+test("the node is told to write a producer id's user once a persistent message of it is stored, once, and to delete it when forgotten", () => {
   const owners = new ProducerOwners();
   const told: [string, string | undefined][] = [];
   owners.onUserChange = (id, user) => told.push([id, user]);
   owners.seedUser("seeded", "carol");
   expect(owners.claim("A", "c1", "alice")).toBe("owned");
+  expect(owners.claim("N", "c1", "alice")).toBe("owned"); // never stores anything: never written
+  expect(told).toEqual([]);
+  owners.stored("A");
+  owners.stored("A");
   owners.release("c1");
-  expect(owners.claim("A", "c2", "alice")).toBe("owned"); // known: nothing to write
-  expect(owners.claim("seeded", "c2", "carol")).toBe("owned"); // known from the store
+  expect(owners.claim("A", "c2", "alice")).toBe("owned");
+  owners.stored("A"); // known to the store: nothing to write
+  expect(owners.claim("seeded", "c2", "carol")).toBe("owned");
+  owners.stored("seeded");
   expect(told).toEqual([["A", "alice"]]);
-  // Past the bound, the least recently claimed is forgotten: "A" (the seeded id was claimed after it).
+  // Past the bound, the least recently claimed are forgotten: "N" (never written: nothing to
+  // delete), then "A" (the seeded id was claimed after it).
   told.length = 0;
   owners.release("c2");
-  const forgotten = () => told.filter(([, user]) => user === undefined);
-  for (let i = 0; told.length === 0 || told[told.length - 1]![1] !== undefined; i++) {
+  const bound = ProducerOwners.MAX_REMEMBERED_USERS;
+  for (let i = 0; i < bound && told.length === 0; i++) {
     if (owners.claim(`p${i}`, `x${Math.floor(i / 1000)}`, "alice") !== "owned") throw new Error(`p${i} not owned`);
   }
-  expect(forgotten()).toEqual([["A", undefined]]);
+  expect(told).toEqual([["A", undefined]]);
+  expect(owners.userOf("N")).toBeUndefined();
   expect(owners.userOf("A")).toBeUndefined();
   expect(owners.userOf("seeded")).toBe("carol");
-  // Every new id told once: the bound's worth of ids, less the two already remembered, plus the one forgotten.
-  expect(told.length).toBe(ProducerOwners.MAX_REMEMBERED_USERS - 2 + 1 + 1);
+});
+
+test("a non-persistent send or a refused one writes no producer user to the store; a stored persistent one does, once", async () => {
+  const hash = await hashPassword("password-1234");
+  const secured = await BrokerNode.create({
+    id: "S", listen: ["tcp://127.0.0.1:0"], store: "memory",
+    users: [{ name: "alice", password: hash, groups: ["g"] }],
+    authorization: [{ destination: "queue://>", read: ["g"], write: ["g"], admin: ["g"] }],
+  });
+  const written: string[] = [];
+  const putMeta = secured.store.putMeta.bind(secured.store);
+  secured.store.putMeta = (key, value) => {
+    if (key.startsWith(PRODUCER_USER_META_PREFIX)) written.push(`${key.slice(PRODUCER_USER_META_PREFIX.length)}=${value?.toString() ?? "(deleted)"}`);
+    return putMeta(key, value);
+  };
+  // The store refuses producer F's messages.
+  const append = secured.store.append.bind(secured.store);
+  secured.store.append = (meta, payload, o) => (meta.producerId === "F" ? Promise.reject(new Error("the disk is on fire")) : append(meta, payload, o));
+  const alice = await RawClient.open(secured.port, { username: "alice", password: "password-1234" });
+  try {
+    expect((await alice.send("queue://meta", "np", { producerId: "NP", seq: 1, persistent: false })).receipt).toMatchObject({ duplicate: false });
+    expect((await alice.send("queue://meta", "f", { producerId: "F", seq: 1, persistent: true })).error).toBeDefined();
+    for (const seq of [1, 2]) expect((await alice.send("queue://meta", `p${seq}`, { producerId: "P", seq, persistent: true })).receipt).toMatchObject({ duplicate: false });
+    expect(written).toEqual(["P=alice"]);
+  } finally {
+    alice.close();
+    await secured.close();
+  }
 });
 
 test("a failover client keeps its producer id across a reconnect: its resend of a stored message is a duplicate, later sends are delivered", async () => {

@@ -149,8 +149,9 @@ export const nodeCommand = {
     if (identities !== undefined) {
       if (argv.topology) throw new CliError(`--bridge-identity applies without a topology: the nodes of ${argv.topology} are the ones that may bridge to '${argv.name}'`, 2);
       if (flagTls === undefined || flagTls.clientAuth === "none") throw new CliError("--bridge-identity needs client certificates to tell nodes apart: give --cert, --key, --ca and --client-auth request|require", 2);
-      if (identities.some((id) => id.trim() === "")) throw new CliError("--bridge-identity needs a node name (the name its certificate carries)", 2);
-      opts.bridgeIdentities = [argv.name, ...identities];
+      const names = identities.map((id) => id.trim());
+      if (names.includes("")) throw new CliError("--bridge-identity needs a node name (the name its certificate carries)", 2);
+      opts.bridgeIdentities = [argv.name, ...names];
     }
     if (argv.discovery) opts.discovery = cliDiscovery(argv, opts.discovery);
     else if (argv["bridge-to-sites"]) throw new CliError("--bridge-to-sites needs --discovery (the NATS server to find the nodes in)", 2);
