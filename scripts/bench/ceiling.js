@@ -98,8 +98,9 @@ function frameReader(onFrame) {
  * next consumer, encoded by that consumer's `encode`), and the commit that runs once per event
  * loop turn: one writev, one fdatasync (when a frame wants it), the replies, one write per
  * consumer. `write` false: nothing is written at all (a memory store's bound). `threaded`: the
- * fdatasync runs on libuv's thread pool while the loop goes on reading (the next batch is
- * written once it returns), instead of blocking the one thread.
+ * fdatasync runs on libuv's thread pool instead of blocking the one thread; the loop goes on
+ * reading and writing each turn's batch meanwhile, and the next fdatasync, started as soon as one
+ * returns, covers every batch written by then (one in flight).
  */
 function groupCommit(fd, fsyncOn, write, threaded) {
   let pos = 0;
@@ -114,8 +115,9 @@ function groupCommit(fd, fsyncOn, write, threaded) {
   /** @type {Array<{sock: net.Socket, encode: (items: unknown[]) => Buffer}>} */
   const consumers = [];
   let next = 0;
-  /** With `threaded`, an fdatasync in flight on the thread pool (frames read meanwhile wait for the next). */
+  /** With `threaded`: an fdatasync in flight on the thread pool, and the batches written since, which the next one covers. */
   let syncing = false;
+  let written = [];
   const commit = () => {
     scheduled = false;
     let bytes = 0;
@@ -129,17 +131,28 @@ function groupCommit(fd, fsyncOn, write, threaded) {
     replies = new Map();
     // A batch of acks alone is written and not synced: nobody waits for it.
     if (!fsyncOn || synced.toDeliver.length === 0) return answer(synced);
-    stats.fsyncs++;
     if (!threaded) {
+      stats.fsyncs++;
       fs.fdatasyncSync(fd);
       return answer(synced);
     }
+    written.push(synced);
+    if (!syncing) startSync();
+  };
+  /** Threaded: one fdatasync for every batch written so far; the next starts as soon as it returns. */
+  const startSync = () => {
+    const covered = written;
+    written = [];
     syncing = true;
+    stats.fsyncs++;
     fs.fdatasync(fd, (err) => {
-      if (err) throw err;
+      if (err) {
+        process.stderr.write(`ceiling server: fdatasync failed: ${err.message}\n`);
+        process.exit(1);
+      }
       syncing = false;
-      answer(synced);
-      if (batch.length > 0) commit();
+      for (const b of covered) answer(b);
+      if (written.length > 0) startSync();
     });
   };
   /** A synced batch: the replies, then each frame to the next consumer, one write per consumer. */
@@ -164,6 +177,7 @@ function groupCommit(fd, fsyncOn, write, threaded) {
     frame(bytes, sock, reply, item) {
       batch.push(bytes);
       toDeliver.push(item);
+      if (reply === undefined) return;
       const l = replies.get(sock);
       if (l) l.push(reply);
       else replies.set(sock, [reply]);
@@ -172,9 +186,9 @@ function groupCommit(fd, fsyncOn, write, threaded) {
     ack() {
       batch.push(ACK_RECORD);
     },
-    /** Call after each read: commits this turn's batch on the next (threaded: once no fdatasync is in flight). */
+    /** Call after each read: writes this turn's batch on the next (threaded: synced by the next fdatasync to start). */
     schedule() {
-      if (!scheduled && !syncing && batch.length > 0) {
+      if (!scheduled && batch.length > 0) {
         scheduled = true;
         setImmediate(commit);
       }
@@ -220,9 +234,10 @@ const HEAD_END = Buffer.from("\n\n");
  */
 function stompReader(onFrame) {
   let buf = Buffer.alloc(0);
+  /** `name`'s first index in buf[from, to), or -1. */
   const find = (name, from, to) => {
-    const at = buf.indexOf(name, from);
-    return at >= 0 && at < to ? at : -1;
+    const at = buf.subarray(from, to).indexOf(name);
+    return at < 0 ? -1 : from + at;
   };
   return (chunk) => {
     buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
@@ -268,7 +283,7 @@ function stompConnection(gc, sock) {
       case "SEND": {
         // The SEND's header lines without its receipt line, with the empty line, body and NUL.
         const rest = receipt ? [frame.subarray(5, receipt.start), frame.subarray(receipt.end)] : [frame.subarray(5)];
-        gc.frame(frame, sock, receiptFrame(receipt ? receipt.value : ""), rest);
+        gc.frame(frame, sock, receipt ? receiptFrame(receipt.value) : undefined, rest);
         return;
       }
       case "ACK":
@@ -294,7 +309,8 @@ function stompConnection(gc, sock) {
         return;
       }
       case "DISCONNECT":
-        sock.end(receiptFrame(receipt ? receipt.value : ""));
+        if (receipt) sock.end(receiptFrame(receipt.value));
+        else sock.end();
         return;
       default:
         if (receipt) sock.write(receiptFrame(receipt.value));
@@ -370,12 +386,13 @@ function runServer(file, fsyncOn, write = true, protocol = "frames", threaded = 
 class CeilingServerProcess extends MonitoredProcess {
   /**
    * @param {string} dir the run's data directory (the 64 MiB file goes there)
-   * @param {boolean} [threaded] fdatasync on the thread pool (see groupCommit)
+   * @param {"blocking" | "threaded" | "none"} [disk] fdatasync blocking the loop, on the thread
+   *   pool (see groupCommit), or no disk at all (no write, no fdatasync)
    */
-  constructor(dir, threaded = false) {
+  constructor(dir, disk = "blocking") {
     super({ tailLines: 20, stopTimeoutMs: 10_000 });
     this.logged = {};
-    this.spawnChild(process.execPath, [__filename, "--role", "server", path.join(dir, "ceiling-stomp.dat"), "on", "stomp", threaded ? "threaded" : "blocking"]);
+    this.spawnChild(process.execPath, [__filename, "--role", "server", path.join(dir, "ceiling-stomp.dat"), disk === "none" ? "none" : "on", "stomp", disk]);
     this.linesClosed = new Promise((resolve) => this.lines.once("close", resolve));
     this.ready = new Promise((resolve, reject) => {
       this.lines.on("line", (line) => {

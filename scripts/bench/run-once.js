@@ -199,7 +199,7 @@ async function runOnce(ctx, spec, runIndex) {
     } else if (spec.ceilingServer) {
       // ceiling.js's STOMP server in place of a node: the same clients against a server that
       // only frames, stores, syncs, replies and relays.
-      broker = new CeilingServerProcess(dir, spec.ceilingServer === "threaded");
+      broker = new CeilingServerProcess(dir, spec.ceilingServer);
       live.add(broker);
       broker.exited.then(() => live.delete(broker));
       await broker.ready;

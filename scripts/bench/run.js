@@ -6,7 +6,7 @@
  * and an exact-count check on every run (each receipted message received exactly once per
  * receiver group; any mismatch fails the run and the exit code).
  *
- *   node scripts/bench/run.js [--only W1s,W1c,W1c-mem,W1c-stomp,W1c-stomp-amq,ceiling-stomp,ceiling-stomp-threaded,ceiling,ceiling-broker,ceiling-mem,ceiling-w1s,W1c-replicated,W2,W1s-latency,W3,W3-mem,W3-amq,W3-ttl3,W4,backlog,wan,long-link]
+ *   node scripts/bench/run.js [--only W1s,W1c,W1c-mem,W1c-stomp,W1c-stomp-amq,ceiling-stomp,ceiling-stomp-threaded,ceiling-stomp-mem,ceiling,ceiling-broker,ceiling-mem,ceiling-w1s,W1c-replicated,W2,W1s-latency,W3,W3-mem,W3-amq,W3-ttl3,W4,backlog,wan,long-link]
  *        [--runs 3] [--scale 1]
  *        [--backlog] [--backlog-drain] [--node-prof DIR] [--worker-prof DIR] [--node-args "…"] [--fedmq-args "…"] [--sequential]
  *        [--prefetch 1000] [--w2-mode async|window] [--w2-window 256] [--latency-rate N]
@@ -47,7 +47,8 @@
  *                / the W1c-stomp-amq run of the same round (the largest W1c-stomp / W1c-stomp-amq
  *                ratio these clients allow here); W1c-stomp's adds msg/s / its run of the same round.
  *                ceiling-stomp-threaded: the same with the fdatasync on libuv's thread pool, the
- *                loop reading on meanwhile (one sync in flight)
+ *                loop reading and writing on meanwhile (one sync in flight); ceiling-stomp-mem:
+ *                the same with no disk at all
  *   ceiling      ceiling.js: W1c's 8 producers against a minimal one-thread Node.js server that
  *                only writes each event loop turn's frames with one writev and one fdatasync and
  *                replies (no protocol, no consumers): what this machine's disk, loopback and CPUs
@@ -169,7 +170,7 @@ const { runWan, wanRows } = require("./wan");
 const { runLongLink, longLinkSpec, longLinkRows, LONG_LINK_GOAL } = require("./long-link");
 
 const ROOT = path.resolve(__dirname, "../..");
-const ALL = ["disk", "W1s", "W1c", "W1c-tls", "W1c-mem", "W1c-stomp", "W1c-stomp-amq", "ceiling-stomp", "ceiling-stomp-threaded", "ceiling", "ceiling-broker", "ceiling-mem", "ceiling-w1s", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-tls", "W3-mem", "W3-amq", "W3-ttl3", "W3-ttl3-latency", "W4", "backlog", "wan", "long-link"];
+const ALL = ["disk", "W1s", "W1c", "W1c-tls", "W1c-mem", "W1c-stomp", "W1c-stomp-amq", "ceiling-stomp", "ceiling-stomp-threaded", "ceiling-stomp-mem", "ceiling", "ceiling-broker", "ceiling-mem", "ceiling-w1s", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-tls", "W3-mem", "W3-amq", "W3-ttl3", "W3-ttl3-latency", "W4", "backlog", "wan", "long-link"];
 /** W3-amq and W1c-stomp-amq join the default set where ActiveMQ is installed (see parseArgs). */
 const DEFAULT_SET = ["disk", "W1s", "W1c", "W1c-stomp", "ceiling", "W1c-replicated", "W2", "W1s-latency", "W3", "W3-ttl3", "W4"];
 const HA_MODES = ["shared-file", "redis", "replicated"];
@@ -318,12 +319,16 @@ function makeSpecs(o) {
       layout: `W1c-stomp's clients against one ActiveMQ broker (own JVM, ${o.amqJvmArgs || "-Xms64M -Xmx1G"}, default KahaDB with sync, no JMX, no network connector)`,
     },
     "ceiling-stomp": {
-      ...W1c, name: "ceiling-stomp", ceilingServer: true, worker: path.join(__dirname, "stomp-worker.js"),
+      ...W1c, name: "ceiling-stomp", ceilingServer: "blocking", worker: path.join(__dirname, "stomp-worker.js"),
       layout: "W1c-stomp's clients (the same workers, count and exact-count check) against ceiling.js's STOMP server: each event loop turn's SEND frames stored whole with one blocking writev and one fdatasync, each RECEIPT after it, each SEND relayed as a MESSAGE to the next subscription round robin, an ACK a 16-byte record with the next batch. No destinations, no index, no flow control: W1c-stomp's and any STOMP broker's bound with these clients at the same moment",
     },
     "ceiling-stomp-threaded": {
       ...W1c, name: "ceiling-stomp-threaded", ceilingServer: "threaded", worker: path.join(__dirname, "stomp-worker.js"),
-      layout: "ceiling-stomp with its fdatasync on libuv's thread pool: the loop goes on reading while a batch syncs, the next batch written and synced once it returns (one fdatasync in flight)",
+      layout: "ceiling-stomp with its fdatasync on libuv's thread pool: the loop goes on reading and writing each turn's SENDs while a batch syncs, the next fdatasync (started as soon as one returns) covers all written by then",
+    },
+    "ceiling-stomp-mem": {
+      ...W1c, name: "ceiling-stomp-mem", ceilingServer: "none", worker: path.join(__dirname, "stomp-worker.js"),
+      layout: "ceiling-stomp with no disk at all (no write, no fdatasync): what these clients and a server that only frames, replies and relays reach on this machine's CPUs and loopback",
     },
     "W3-mem": { ...W3, name: "W3-mem", store: "memory", layout: "W3 with both nodes on the memory store (no disk): the bound of W3 on this machine's CPUs, whatever a store does" },
     "W3-amq": {
