@@ -48,9 +48,17 @@ export interface LinkStats {
 
 export const DEFAULT_LINK_BUFFER_BYTES = 1024 * 1024;
 
-/** Closes a socket with a TCP RST when it can, else plainly. */
+/**
+ * Closes a socket with a TCP RST when it can, else plainly. Not while a half-close we forwarded
+ * (`end()`) is still in flight: libuv refuses the RST then (EINVAL), and Node drops the socket's
+ * handle without closing it, a TCP handle that keeps the process alive and never emits 'close'.
+ */
 function reset(socket: net.Socket): void {
   if (socket.destroyed) return;
+  if (socket.writableEnded && !socket.writableFinished) {
+    socket.destroy();
+    return;
+  }
   try {
     socket.resetAndDestroy();
   } catch {
