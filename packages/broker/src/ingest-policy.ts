@@ -11,6 +11,11 @@ export interface IngestSource {
   readonly peerNodeId: string;
   /** Who it acts for (users and authorization); unrestricted on a node without users. */
   readonly principal: Principal;
+  /**
+   * Its producer ids are the node's own (STOMP: one made per connection), never used again once
+   * it closes: their users are not written to the store (`ProducerOwners.stored`).
+   */
+  readonly nodeNamedProducers?: boolean;
 }
 
 /**

@@ -137,7 +137,7 @@ export class IngestSession {
           if (audited && persistent) {
             core.pendingStores.delete(key);
             // Its window is in the store now: so is its user (once per producer id of this session).
-            if (!network && producerId !== this.storedProducer) {
+            if (!network && !src.nodeNamedProducers && producerId !== this.storedProducer) {
               this.storedProducer = producerId;
               core.producerOwners.stored(producerId);
             }

@@ -355,7 +355,7 @@ export class StompConnection implements NodeConnection {
     this.state = "open";
     this.parser.uncap();
     this.clientId = header(f, "client-id") || `${this.core.id}-${this.id}`;
-    this.ingest = new IngestSession(this.core, { connectionId: this.id, clientId: this.clientId, role: "client", peerNodeId: "", principal });
+    this.ingest = new IngestSession(this.core, { connectionId: this.id, clientId: this.clientId, role: "client", peerNodeId: "", principal, nodeNamedProducers: true });
     const headers: [string, string][] = [["version", version], ["session", this.id], ["server", `fedmq/${this.core.id}`]];
     if (version !== "1.0") headers.push(["heart-beat", `${SERVER_HEART_BEAT[0]},${SERVER_HEART_BEAT[1]}`]);
     this.writeFrame({ command: "CONNECTED", headers, body: Buffer.alloc(0) });

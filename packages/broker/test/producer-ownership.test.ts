@@ -12,6 +12,7 @@ import { connect, type Connection, type Consumer } from "@fedmq/client";
 import { BrokerNode, hashPassword } from "../src";
 import { PRODUCER_USER_META_PREFIX, ProducerOwners } from "../src/producer-owners";
 import { RawClient } from "./helpers/raw-client";
+import { RawStomp } from "./helpers/raw-stomp";
 
 let node: BrokerNode;
 const conns: Connection[] = [];
@@ -216,10 +217,10 @@ test("the node is told to write a producer id's user once a persistent message o
   expect(owners.userOf("seeded")).toBe("carol");
 });
 
-test("a non-persistent send or a refused one writes no producer user to the store; a stored persistent one does, once", async () => {
+test("a non-persistent send, a refused one or a STOMP one (whose producer id the node makes) writes no producer user to the store; a stored persistent one does, once", async () => {
   const hash = await hashPassword("password-1234");
   const secured = await BrokerNode.create({
-    id: "S", listen: ["tcp://127.0.0.1:0"], store: "memory",
+    id: "S", listen: ["tcp://127.0.0.1:0", "stomp://127.0.0.1:0"], store: "memory",
     users: [{ name: "alice", password: hash, groups: ["g"] }],
     authorization: [{ destination: "queue://>", read: ["g"], write: ["g"], admin: ["g"] }],
   });
@@ -233,12 +234,21 @@ test("a non-persistent send or a refused one writes no producer user to the stor
   const append = secured.store.append.bind(secured.store);
   secured.store.append = (meta, payload, o) => (meta.producerId === "F" ? Promise.reject(new Error("the disk is on fire")) : append(meta, payload, o));
   const alice = await RawClient.open(secured.port, { username: "alice", password: "password-1234" });
+  const stomps: RawStomp[] = [];
   try {
     expect((await alice.send("queue://meta", "np", { producerId: "NP", seq: 1, persistent: false })).receipt).toMatchObject({ duplicate: false });
     expect((await alice.send("queue://meta", "f", { producerId: "F", seq: 1, persistent: true })).error).toBeDefined();
     for (const seq of [1, 2]) expect((await alice.send("queue://meta", `p${seq}`, { producerId: "P", seq, persistent: true })).receipt).toMatchObject({ duplicate: false });
+    const stomp = await RawStomp.open(secured.listenUrls[1]!);
+    stomps.push(stomp);
+    void stomp.write("CONNECT\naccept-version:1.2\nhost:x\nlogin:alice\npasscode:password-1234\n\n\0");
+    await stomp.waitFrame((f) => f.command === "CONNECTED", "CONNECTED");
+    void stomp.writeFrame("SEND", [["destination", "/queue/meta"], ["persistent", "true"], ["receipt", "s1"]], "s");
+    await stomp.waitFrame((f) => f.command === "RECEIPT", "the persistent SEND's receipt");
+    expect(secured.producerOwners.size).toBe(4); // NP, F, P and the STOMP connection's: all claimed
     expect(written).toEqual(["P=alice"]);
   } finally {
+    for (const s of stomps) s.sock.destroy();
     alice.close();
     await secured.close();
   }
