@@ -6,6 +6,7 @@ import {
   InvalidSubscriptionError, InvalidArgumentError, ForbiddenError, PROTOCOL_VERSIONS, FEDMQ_VERSION, headerLimitError, ackedIdsLimitError, listLimitError, refusalOf,
 } from "@fedmq/protocol";
 import type { Entry } from "./pending-list";
+import { IdleClock } from "./idle-clock";
 import type { MessageQueue } from "./message-queue";
 import { ServerSubscription, type NetworkDemand } from "./server-subscription";
 import type { BrokerCore } from "./broker-core";
@@ -21,15 +22,6 @@ import { INBOX_PAUSE, ReadGate } from "./read-gate";
 function excludedFilter(patterns: readonly string[] | null | undefined): DestinationFilter | undefined {
   return patterns && patterns.length > 0 ? new DestinationFilter(patterns) : undefined;
 }
-
-/**
- * Bytes of an unfinished frame that count as the peer being active ('idleTimeoutMs'): the idle
- * clock restarts on each complete frame, and on the bytes of an unfinished one only once per this
- * many. A peer holding a partial frame (up to 'maxFrameSize' of the node's memory) must send
- * 64 KiB per idle period, about 1 KiB/s at the 60 s default, far below any real link; one
- * trickling a byte now and then to hold it is closed.
- */
-export const PROGRESS_BYTES = 64 * 1024;
 
 /**
  * The largest frame a node reads from a network connection before its handshake (and login) is
@@ -75,13 +67,8 @@ export class ClientConnection implements NodeConnection {
   private livenessTimer: NodeJS.Timeout | undefined;
   /** Any bytes arrived (the heartbeat rule). */
   private lastFrameAt = Date.now();
-  /**
-   * A frame completed, `PROGRESS_BYTES` more of an unfinished one arrived, or the node finished
-   * work it held the peer's frames for (option 'idleTimeoutMs').
-   */
-  private lastActiveAt = Date.now();
-  /** Bytes arrived since the peer's bytes last moved `lastActiveAt`. */
-  private bytesSinceActive = 0;
+  /** Option 'idleTimeoutMs'. */
+  private readonly idle = new IdleClock();
   bytesIn = 0;
   /** Where this connection's sends are accepted (set by the handshake). */
   private ingest: IngestSession | undefined;
@@ -183,14 +170,11 @@ export class ClientConnection implements NodeConnection {
   private onData(chunk: Buffer): void {
     if (this.core.isFenced() || !this.decoder) return;
     this.bytesIn += chunk.length;
-    this.bytesSinceActive += chunk.length;
     const now = Date.now();
     this.lastFrameAt = now;
     const { frames, error } = this.decoder.push(chunk);
-    if (frames.length > 0 || this.bytesSinceActive >= PROGRESS_BYTES) {
-      this.lastActiveAt = now;
-      this.bytesSinceActive = 0;
-    }
+    if (frames.length > 0) this.idle.active(now);
+    else this.idle.read(chunk.length, now);
     for (const f of frames) {
       if (this.state === "closed") return;
       this.onFrame(f);
@@ -250,7 +234,7 @@ export class ClientConnection implements NodeConnection {
       }
     } finally {
       this.processing = false;
-      this.lastActiveAt = Date.now();
+      this.idle.active(Date.now());
       if (this.state === "open") this.gate.holdWhileCongested();
     }
   }
@@ -384,11 +368,9 @@ export class ClientConnection implements NodeConnection {
       const now = Date.now();
       if (now - this.lastFrameAt > grace) {
         this.fail(new StalePeerError(`no frame from the client for ${grace} ms (its heartbeat is ${hb} ms)`));
-      } else if (now - this.lastActiveAt > idle && !this.processing && !this.gate.inboxFull) {
-        const partial = this.decoder?.bufferedBytes ?? 0;
-        this.fail(new StalePeerError(partial > 0
-          ? `no frame completed in ${idle} ms and under ${PROGRESS_BYTES} bytes of one arrived, ${partial} bytes of an unfinished frame dropped (option 'idleTimeoutMs')`
-          : `no bytes from the peer for ${idle} ms (option 'idleTimeoutMs')`));
+      } else if (!this.processing && !this.gate.inboxFull) {
+        const stale = this.idle.stale(now, idle, this.decoder?.bufferedBytes ?? 0, "peer");
+        if (stale) this.fail(stale);
       }
     }, Math.max(50, Math.floor(period / 2)));
     this.livenessTimer.unref();

@@ -10,7 +10,8 @@ import {
   type StompFrame, type StompVersion,
 } from "@fedmq/stomp";
 import type { BrokerCore } from "./broker-core";
-import { PRE_OPEN_MAX_FRAME_BYTES, PROGRESS_BYTES, nextConnectionId } from "./client-connection";
+import { PRE_OPEN_MAX_FRAME_BYTES, nextConnectionId } from "./client-connection";
+import { IdleClock } from "./idle-clock";
 import { IngestSession, type IngestResult } from "./ingest";
 import type { MessageQueue } from "./message-queue";
 import type { NodeConnection } from "./node-connection";
@@ -82,13 +83,8 @@ export class StompConnection implements NodeConnection {
   private heartTimer: NodeJS.Timeout | undefined;
   /** Any bytes arrived (the heart-beat rule). */
   private lastReadAt = Date.now();
-  /**
-   * A frame or heart-beat completed, `PROGRESS_BYTES` more of an unfinished frame arrived, or the
-   * node finished work it held the client's frames for (option 'idleTimeoutMs').
-   */
-  private lastActiveAt = Date.now();
-  /** Bytes arrived since `lastActiveAt` last moved. */
-  private bytesSinceActive = 0;
+  /** Option 'idleTimeoutMs'. */
+  private readonly idle = new IdleClock();
   private lastWriteAt = Date.now();
 
   constructor(
@@ -195,11 +191,10 @@ export class StompConnection implements NodeConnection {
     if (this.core.isFenced() || this.state === "closed") return;
     const now = Date.now();
     this.lastReadAt = now;
-    this.bytesSinceActive += chunk.length;
-    if (this.bytesSinceActive >= PROGRESS_BYTES) this.active(now);
+    this.idle.read(chunk.length, now);
     for (const r of this.parser.iterate(chunk)) {
       if (this.isClosed) return;
-      if (r.type !== "error") this.active(now);
+      if (r.type !== "error") this.idle.active(now);
       if (r.type === "heartbeat") continue;
       if (r.type === "error") {
         this.fail(r.error);
@@ -208,11 +203,6 @@ export class StompConnection implements NodeConnection {
       this.onFrame(r.frame);
     }
     this.gate.holdWhileCongested();
-  }
-
-  private active(now: number): void {
-    this.lastActiveAt = now;
-    this.bytesSinceActive = 0;
   }
 
   private onFrame(f: StompFrame): void {
@@ -268,7 +258,7 @@ export class StompConnection implements NodeConnection {
     } finally {
       this.processing = false;
       // The client waited on the node: its idle clock starts again (as a native connection's does).
-      this.active(Date.now());
+      this.idle.active(Date.now());
       if (this.isOpen) this.gate.holdWhileCongested();
     }
   }
@@ -380,11 +370,9 @@ export class StompConnection implements NodeConnection {
         this.fail(new StalePeerError(`no frame or heart-beat from the client for ${silent} ms (its heart-beat is ${b.expectEveryMs} ms)`));
         return;
       }
-      if (now - this.lastActiveAt > idle && !this.processing && !this.gate.inboxFull) {
-        const partial = this.parser.bufferedBytes;
-        this.fail(new StalePeerError(partial > 0
-          ? `no frame completed in ${idle} ms and under ${PROGRESS_BYTES} bytes of one arrived, ${partial} bytes of an unfinished frame dropped (option 'idleTimeoutMs')`
-          : `no bytes from the client for ${idle} ms (option 'idleTimeoutMs')`));
+      const stale = this.processing || this.gate.inboxFull ? undefined : this.idle.stale(now, idle, this.parser.bufferedBytes, "client");
+      if (stale) {
+        this.fail(stale);
         return;
       }
       if (b.sendEveryMs > 0 && now - this.lastWriteAt >= b.sendEveryMs * 0.8) {

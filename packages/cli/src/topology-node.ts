@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
 import { connectorUri, loadUsersFile, resolveConnectorTargets, resolveNodeName, type TlsSpec, type Topology } from "@fedmq/config";
-import { endpointsOf, parseUri } from "@fedmq/protocol";
+import { endpointsOf, nodeLimits, parseUri } from "@fedmq/protocol";
 import { connectorSettings } from "@fedmq/bridge";
 import type { BrokerNodeOptions, ConnectorOptions } from "@fedmq/broker";
 import type { AdminSettings } from "@fedmq/admin";
@@ -67,10 +67,7 @@ export function nodeOptionsFromTopology(topo: Topology, name: string): TopologyN
   const discovery = topo.discovery === undefined ? {} : {
     discovery: { spec: topo.discovery, connectors: discovered, ...(spec.tls ? { tls: { ...(spec.tls.ca === undefined ? {} : { ca: spec.tls.ca }), cert: spec.tls.cert, key: spec.tls.key } } : {}) },
   };
-  const limits = {
-    maxConnections: spec.maxConnections, maxConnectionsPerUser: spec.maxConnectionsPerUser, idleTimeoutMs: spec.idleTimeoutMs,
-    maxHeadersPerMessage: spec.maxHeadersPerMessage, maxHeaderBytes: spec.maxHeaderBytes, maxAckedIdsPerSubscribe: spec.maxAckedIdsPerSubscribe,
-  };
+  const limits = nodeLimits((k) => spec[k]);
   return { ...discovery, id: name, site: spec.site, listen: [...spec.listeners], ...(spec.tls ? { tls: readTlsMaterial(spec.tls) } : {}), ...identities, ...adminSecurity, store: spec.store, dataDir: spec.dataDir, maxFrameSize: spec.maxFrameSize, maxStoreBytes: spec.maxStoreBytes, storeReservedBytes: spec.storeReservedBytes, ...limits, admin: spec.admin, adminAllowRemote: spec.adminAllowRemote, adminHosts: [...spec.adminHosts], connectors, peers };
 }
 

@@ -2,11 +2,12 @@
  * Node options given as `fedmq node` flags, checked by the schema that checks them in a topology
  * file, so a flag and a key accept the same values and say the same of a bad one.
  */
+import type { NodeLimitKey } from "@fedmq/protocol";
 import { NodeInputSchema } from "./schema";
 import { fromZodIssues } from "./zod-issues";
 
 /** The node options that `fedmq node` also takes as flags and checks here. */
-export type NodeFlagKey = "maxConnections" | "maxConnectionsPerUser" | "idleTimeoutMs" | "maxHeadersPerMessage" | "maxHeaderBytes" | "maxAckedIdsPerSubscribe" | "adminHosts";
+export type NodeFlagKey = NodeLimitKey | "adminHosts";
 
 /**
  * Checks `value` as the node option `key`.

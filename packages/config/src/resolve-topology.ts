@@ -1,6 +1,6 @@
 /** Applies defaults to a validated topology, makes its paths absolute, and freezes it. */
 import * as path from "node:path";
-import { DEFAULT_LEASE_TIMING } from "@fedmq/protocol";
+import { DEFAULT_LEASE_TIMING, nodeLimits } from "@fedmq/protocol";
 import { connectorSettings } from "@fedmq/bridge";
 import { DEFAULT_CONNECTOR_OPTIONS, DEFAULT_DISCOVERY_OPTIONS, DEFAULT_HA_OPTIONS, DEFAULT_NODE_OPTIONS, DEFAULT_SECURITY_OPTIONS, DEFAULT_TLS_OPTIONS } from "./defaults";
 import type { ConnectorInput, HaInput, NodeInput, TopologyInput } from "./schema";
@@ -73,12 +73,7 @@ function resolveNode(name: string, node: NodeInput, input: TopologyInput, baseDi
     maxFrameSize: node.maxFrameSize ?? defaults?.maxFrameSize ?? DEFAULT_NODE_OPTIONS.maxFrameSize,
     maxStoreBytes: node.maxStoreBytes ?? defaults?.maxStoreBytes ?? DEFAULT_NODE_OPTIONS.maxStoreBytes,
     storeReservedBytes: node.storeReservedBytes ?? defaults?.storeReservedBytes ?? DEFAULT_NODE_OPTIONS.storeReservedBytes,
-    maxConnections: node.maxConnections ?? defaults?.maxConnections ?? DEFAULT_NODE_OPTIONS.maxConnections,
-    maxConnectionsPerUser: node.maxConnectionsPerUser ?? defaults?.maxConnectionsPerUser ?? DEFAULT_NODE_OPTIONS.maxConnectionsPerUser,
-    idleTimeoutMs: node.idleTimeoutMs ?? defaults?.idleTimeoutMs ?? DEFAULT_NODE_OPTIONS.idleTimeoutMs,
-    maxHeadersPerMessage: node.maxHeadersPerMessage ?? defaults?.maxHeadersPerMessage ?? DEFAULT_NODE_OPTIONS.maxHeadersPerMessage,
-    maxHeaderBytes: node.maxHeaderBytes ?? defaults?.maxHeaderBytes ?? DEFAULT_NODE_OPTIONS.maxHeaderBytes,
-    maxAckedIdsPerSubscribe: node.maxAckedIdsPerSubscribe ?? defaults?.maxAckedIdsPerSubscribe ?? DEFAULT_NODE_OPTIONS.maxAckedIdsPerSubscribe,
+    ...nodeLimits((k) => node[k] ?? defaults?.[k] ?? DEFAULT_NODE_OPTIONS[k]),
     // The names are the admin endpoint's: `defaults.adminHosts` reaches only the nodes that have one.
     adminHosts: node.admin === undefined ? [] : [...(node.adminHosts ?? defaults?.adminHosts ?? DEFAULT_NODE_OPTIONS.adminHosts)],
     ...(node.ha === undefined ? {} : { ha: resolveHa(node.ha, baseDir) }),

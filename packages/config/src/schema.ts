@@ -4,7 +4,7 @@
  * `node-rules.ts` and `connector-rules.ts`, defaults are applied by `resolve-topology.ts`.
  */
 import { z } from "zod";
-import { NODE_LIMITS, type NodeLimitKey } from "@fedmq/protocol";
+import { NODE_LIMITS, nodeLimits, type NodeLimitKey } from "@fedmq/protocol";
 import { MAX_FRAME_SIZE_RANGE, REPLICATION_SYNC_MODES, STORE_KINDS } from "./defaults";
 import { CONNECTOR_OPTIONS_SHAPE } from "@fedmq/bridge";
 import { checkNatsUrl, checkSelectorPattern } from "./discovery-rules";
@@ -91,14 +91,7 @@ const limit = (key: NodeLimitKey) => z.number().int().min(NODE_LIMITS[key].min).
 const AdminHosts = z.array(checked(checkAdminHost));
 
 /** The node's limits (broker options of the same names), per node or under `defaults:`. */
-const NODE_LIMITS_SHAPE = {
-  maxConnections: limit("maxConnections").optional(),
-  maxConnectionsPerUser: limit("maxConnectionsPerUser").optional(),
-  idleTimeoutMs: limit("idleTimeoutMs").optional(),
-  maxHeadersPerMessage: limit("maxHeadersPerMessage").optional(),
-  maxHeaderBytes: limit("maxHeaderBytes").optional(),
-  maxAckedIdsPerSubscribe: limit("maxAckedIdsPerSubscribe").optional(),
-};
+const NODE_LIMITS_SHAPE: { [K in NodeLimitKey]: z.ZodOptional<z.ZodNumber> } = nodeLimits((k) => limit(k).optional());
 
 /** Client certificate policy of a node's TLS listeners. */
 export const CLIENT_AUTH_MODES = ["none", "request", "require"] as const;

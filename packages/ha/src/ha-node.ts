@@ -92,7 +92,7 @@ export class HaNode implements AdminSource, AsyncDisposable {
   private readonly timing: LeaseTiming;
   private node: HaServedNode | undefined;
   /** Failed logins the nodes of ended terms counted: the member's count goes on across terms. */
-  private readonly endedTermsLoginFailures = { native: 0, stomp: 0 };
+  private readonly endedTermsLoginFailures: Record<keyof LoginFailures, number> = { native: 0, stomp: 0 };
   private role: HaRole = "slave";
   private roleSince = Date.now();
   private reason = "starting";
@@ -340,16 +340,13 @@ export class HaNode implements AdminSource, AsyncDisposable {
 
   /** The member's failed logins: the ended terms' and the serving node's. */
   loginFailures(): LoginFailures {
-    const serving = this.node?.loginFailures?.();
-    const past = this.endedTermsLoginFailures;
-    return { native: past.native + (serving?.native ?? 0), stomp: past.stomp + (serving?.stomp ?? 0) };
+    const total = { ...this.endedTermsLoginFailures };
+    addLoginFailures(total, this.node?.loginFailures?.());
+    return total;
   }
 
   private keepLoginFailures(node: HaServedNode): void {
-    const ended = node.loginFailures?.();
-    if (ended === undefined) return;
-    this.endedTermsLoginFailures.native += ended.native;
-    this.endedTermsLoginFailures.stomp += ended.stomp;
+    addLoginFailures(this.endedTermsLoginFailures, node.loginFailures?.());
   }
 
   get bridges(): readonly Bridge[] {
@@ -406,4 +403,10 @@ export class HaNode implements AdminSource, AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** Adds `more` (a node's failed logins, when it counts them) to `into`, protocol by protocol. */
+function addLoginFailures(into: Record<keyof LoginFailures, number>, more: LoginFailures | undefined): void {
+  if (more === undefined) return;
+  for (const p of Object.keys(into) as (keyof LoginFailures)[]) into[p] += more[p];
 }

@@ -42,4 +42,4 @@ export type { NodeTrace, TraceVerdict, MessageIdParts } from "./trace-merge";
 export { compileSelector, selectorLookup, SelectorError, DEFAULT_SELECTOR_OPTIONS } from "./selector";
 export type { Selector, SelectorOptions, SelectorLookup, SelectorValue, SelectorMessage, SelectorHeaders } from "./selector";
 export { smallInt } from "./small-int";
-export { NODE_LIMITS, NODE_LIMIT_KEYS, type NodeLimitKey } from "./node-limits";
+export { NODE_LIMITS, NODE_LIMIT_KEYS, nodeLimits, type NodeLimitKey } from "./node-limits";

@@ -23,3 +23,8 @@ export type NodeLimitKey = keyof typeof NODE_LIMITS;
 
 /** The keys of {@link NODE_LIMITS}, in order. */
 export const NODE_LIMIT_KEYS = Object.freeze(Object.keys(NODE_LIMITS) as NodeLimitKey[]);
+
+/** Every node limit, each the value `pick` gives for its key (e.g. a node's own, else its defaults'). */
+export function nodeLimits<V>(pick: (key: NodeLimitKey) => V): Record<NodeLimitKey, V> {
+  return Object.fromEntries(NODE_LIMIT_KEYS.map((k) => [k, pick(k)])) as Record<NodeLimitKey, V>;
+}
